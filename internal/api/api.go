@@ -1,0 +1,213 @@
+// Package api owns the REST API under /api/v1: JSON in and out, bearer
+// tokens, RFC 9457 problem details for errors, cursor pagination, and
+// streamed uploads and downloads. Every route is one line of the table in
+// Routes; every handler asks the auth policy before it shows or changes
+// anything, and shows another client's records as "not found".
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"banyan/internal/auth"
+	"banyan/internal/dispatch"
+	"banyan/internal/ingest"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// API serves /api/v1. Its fields are its dependencies; it holds no other
+// state.
+type API struct {
+	Store    *store.Store
+	Auth     *auth.Service
+	Dispatch *dispatch.Service
+	Log      *slog.Logger
+	// SpoolDir is where uploads are spooled while they are validated.
+	SpoolDir string
+	// MaxUploadBytes caps one batch upload.
+	MaxUploadBytes int64
+	// Limits bound rows and tasks in one upload.
+	Limits ingest.Limits
+}
+
+// maxJSONBody caps every JSON request body.
+const maxJSONBody = 1 << 20
+
+// handlerFunc is a handler that may fail; the error becomes a problem.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
+
+// Route is one line of the route table.
+type Route struct {
+	Pattern string // Go 1.22 ServeMux pattern, "METHOD /path"
+	Public  bool   // served without a token
+	handle  handlerFunc
+}
+
+// Routes is the route table of /api/v1, one line a route.
+func (a *API) Routes() []Route {
+	return []Route{
+		{Pattern: "GET /api/v1/me", handle: a.me},
+		{Pattern: "POST /api/v1/clients", handle: a.createClient},
+		{Pattern: "GET /api/v1/clients", handle: a.listClients},
+		{Pattern: "GET /api/v1/clients/{id}", handle: a.getClient},
+		{Pattern: "GET /api/v1/centers", handle: a.listCenters},
+		{Pattern: "POST /api/v1/orgs/{id}/users", handle: a.createUser},
+		{Pattern: "GET /api/v1/orgs/{id}/users", handle: a.listUsers},
+		{Pattern: "POST /api/v1/users/{id}/tokens", handle: a.createToken},
+		{Pattern: "DELETE /api/v1/tokens/{id}", handle: a.revokeToken},
+		{Pattern: "POST /api/v1/projects", handle: a.createProject},
+		{Pattern: "GET /api/v1/projects", handle: a.listProjects},
+		{Pattern: "GET /api/v1/projects/{id}", handle: a.getProject},
+		{Pattern: "POST /api/v1/projects/{id}/batches", handle: a.uploadBatch},
+		{Pattern: "GET /api/v1/projects/{id}/batches", handle: a.listBatches},
+		{Pattern: "GET /api/v1/projects/{id}/results", handle: a.projectResults},
+		{Pattern: "GET /api/v1/projects/{id}/review", handle: a.reviewQueue},
+		{Pattern: "GET /api/v1/batches/{id}", handle: a.getBatch},
+		{Pattern: "GET /api/v1/batches/{id}/tasks", handle: a.listTasks},
+		{Pattern: "GET /api/v1/batches/{id}/results", handle: a.batchResults},
+		{Pattern: "GET /api/v1/tasks/{id}", handle: a.getTask},
+		{Pattern: "POST /api/v1/tasks/{id}/resolve", handle: a.resolveTask},
+		{Pattern: "POST /api/v1/work/next", handle: a.nextTask},
+		{Pattern: "POST /api/v1/assignments/{id}/answer", handle: a.submitAnswer},
+	}
+}
+
+// Register adds every route to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	for _, rt := range a.Routes() {
+		mux.Handle(rt.Pattern, a.wrap(rt))
+	}
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, a.Log, r, problem(http.StatusNotFound, "no API route %s %s", r.Method, r.URL.Path))
+	}))
+}
+
+func (a *API) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p auth.Principal
+		if !rt.Public {
+			secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok {
+				writeProblem(w, a.Log, r, auth.ErrUnauthenticated)
+				return
+			}
+			var err error
+			p, err = a.Auth.Authenticate(r.Context(), strings.TrimSpace(secret))
+			if err != nil {
+				writeProblem(w, a.Log, r, err)
+				return
+			}
+		}
+		if err := rt.handle(w, r, p); err != nil {
+			writeProblem(w, a.Log, r, err)
+		}
+	})
+}
+
+// writeJSON sends v with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// decodeJSON reads a JSON body into v, refusing unknown members, trailing
+// data and bodies over maxJSONBody, with a message that says what is wrong.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te):
+			return problem(http.StatusBadRequest, "field %q: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		case errors.Is(err, io.EOF):
+			return problem(http.StatusBadRequest, "the request body is empty; send a JSON object")
+		}
+		return problem(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
+	}
+	if dec.More() {
+		return problem(http.StatusBadRequest, "the request body has data after the JSON object")
+	}
+	return nil
+}
+
+// listPage is one page of a list, with the cursor for the next.
+type listPage[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+const (
+	defaultLimit = 50
+	maxLimit     = 500
+)
+
+// pageOf reads ?limit= and ?cursor= into a store page that asks for one item
+// more than the caller wants, so we know whether there is a next page.
+func pageOf(r *http.Request) (store.Page, error) {
+	limit := defaultLimit
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxLimit {
+			return store.Page{}, problem(http.StatusBadRequest, "limit: must be a whole number from 1 to %d", maxLimit)
+		}
+		limit = n
+	}
+	after := ""
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || !work.ValidID(string(b)) {
+			return store.Page{}, problem(http.StatusBadRequest, "cursor: not a cursor this API gave out; use next_cursor from the previous page")
+		}
+		after = string(b)
+	}
+	return store.Page{After: after, Limit: limit + 1}, nil
+}
+
+// pageResult trims the extra item pageOf asked for and makes the cursor.
+func pageResult[T any](items []T, p store.Page, id func(T) string) listPage[T] {
+	out := listPage[T]{Items: items}
+	if len(items) == p.Limit {
+		out.Items = items[:p.Limit-1]
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(id(out.Items[len(out.Items)-1])))
+	}
+	return out
+}
+
+// pathID reads a path id and checks that it looks like one.
+func pathID(r *http.Request, what string) (string, error) {
+	id := r.PathValue("id")
+	if !work.ValidID(id) {
+		return "", errNotVisible(what)
+	}
+	return id, nil
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	return writeJSON(w, http.StatusOK, map[string]string{
+		"user_id": p.UserID, "name": p.Name, "org_id": p.OrgID, "role": string(p.Role), "token_id": p.TokenID,
+	})
+}
+
+// validName checks a display name given by a user.
+func validName(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 200 {
+		return "", problem(http.StatusUnprocessableEntity, "%s: required, at most 200 bytes", field)
+	}
+	return s, nil
+}

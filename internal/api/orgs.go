@@ -1,0 +1,224 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"banyan/internal/auth"
+	"banyan/internal/store"
+)
+
+func (a *API) createClient(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.IsHubStaff() {
+		return errForbidden
+	}
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	name, err := validName("name", in.Name)
+	if err != nil {
+		return err
+	}
+	o, err := a.Store.CreateOrg(r.Context(), store.OrgClient, name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, o)
+}
+
+func (a *API) listClients(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.IsHubStaff() {
+		// A client user sees only their own client.
+		if !p.CanReadClient(p.OrgID) {
+			return errForbidden
+		}
+		o, err := a.Store.Org(r.Context(), p.OrgID)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, listPage[store.Org]{Items: []store.Org{o}})
+	}
+	return a.listOrgs(w, r, store.OrgClient)
+}
+
+func (a *API) listCenters(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.IsHubStaff() {
+		return errForbidden
+	}
+	return a.listOrgs(w, r, store.OrgCenter)
+}
+
+func (a *API) listOrgs(w http.ResponseWriter, r *http.Request, kind string) error {
+	pg, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	orgs, err := a.Store.Orgs(r.Context(), kind, pg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pageResult(orgs, pg, func(o store.Org) string { return o.ID }))
+}
+
+func (a *API) getClient(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r, "client")
+	if err != nil {
+		return err
+	}
+	if !p.CanReadClient(id) {
+		return errNotVisible("client")
+	}
+	o, err := a.Store.Org(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && o.Kind != store.OrgClient) {
+		return errNotVisible("client")
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, o)
+}
+
+// visibleOrg returns the org in the path if the principal may manage it.
+func (a *API) managedOrg(r *http.Request, p auth.Principal) (store.Org, error) {
+	id, err := pathID(r, "organisation")
+	if err != nil {
+		return store.Org{}, err
+	}
+	o, err := a.Store.Org(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Org{}, errNotVisible("organisation")
+	}
+	if err != nil {
+		return store.Org{}, err
+	}
+	if !p.CanManageOrg(o.ID, o.Kind) {
+		if p.OrgID == o.ID || p.IsHubStaff() {
+			return store.Org{}, errForbidden
+		}
+		return store.Org{}, errNotVisible("organisation")
+	}
+	return o, nil
+}
+
+func (a *API) createUser(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	o, err := a.managedOrg(r, p)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name string `json:"name"`
+		Role string `json:"role"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	name, err := validName("name", in.Name)
+	if err != nil {
+		return err
+	}
+	role, err := auth.RoleFor(o.Kind, in.Role)
+	if err != nil {
+		return problem(http.StatusUnprocessableEntity, "role: %v", err)
+	}
+	if role == auth.HubAdmin && p.Role != auth.HubAdmin {
+		return errForbidden
+	}
+	u, err := a.Store.CreateUser(r.Context(), o.ID, name, string(role))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, u)
+}
+
+func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	o, err := a.managedOrg(r, p)
+	if err != nil {
+		return err
+	}
+	pg, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	users, err := a.Store.Users(r.Context(), o.ID, pg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pageResult(users, pg, func(u store.User) string { return u.ID }))
+}
+
+// userToken is the one response that carries a token's secret.
+type userToken struct {
+	store.Token
+	Secret string `json:"token"`
+}
+
+func (a *API) createToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r, "user")
+	if err != nil {
+		return err
+	}
+	u, err := a.Store.User(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotVisible("user")
+	}
+	if err != nil {
+		return err
+	}
+	o, err := a.Store.Org(r.Context(), u.OrgID)
+	if err != nil {
+		return err
+	}
+	if !p.CanManageOrg(o.ID, o.Kind) {
+		return errNotVisible("user")
+	}
+	if u.Role == string(auth.HubAdmin) && p.Role != auth.HubAdmin {
+		return errForbidden
+	}
+	var in struct {
+		Label string `json:"label"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &in); err != nil {
+			return err
+		}
+	}
+	if in.Label == "" {
+		in.Label = "made " + time.Now().UTC().Format("2006-01-02")
+	}
+	secret, t, err := a.Auth.Issue(r.Context(), u, in.Label)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, userToken{Token: t, Secret: secret})
+}
+
+func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r, "token")
+	if err != nil {
+		return err
+	}
+	t, err := a.Store.Token(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotVisible("token")
+	}
+	if err != nil {
+		return err
+	}
+	o, err := a.Store.Org(r.Context(), t.OrgID)
+	if err != nil {
+		return err
+	}
+	// Anyone may revoke their own token; managers revoke their org's.
+	if t.UserID != p.UserID && !p.CanManageOrg(o.ID, o.Kind) {
+		return errNotVisible("token")
+	}
+	if err := a.Store.RevokeToken(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

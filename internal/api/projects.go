@@ -1,0 +1,433 @@
+package api
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"banyan/internal/auth"
+	"banyan/internal/ingest"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+type projectIn struct {
+	ClientID          string          `json:"client_id"`
+	Name              string          `json:"name"`
+	Kind              string          `json:"kind"`
+	Schema            json.RawMessage `json:"schema"`
+	Instructions      string          `json:"instructions"`
+	Overlap           int             `json:"overlap"`
+	MaxOverlap        int             `json:"max_overlap"`
+	AssignmentSeconds int             `json:"assignment_seconds"`
+}
+
+// project checks the input and fills in defaults: overlap 3 (1 for respond,
+// whose free text rarely matches word for word), max overlap two more than
+// overlap, ten minutes to do one task.
+func (in projectIn) project() (work.Project, error) {
+	bad := func(format string, args ...any) (work.Project, error) {
+		return work.Project{}, problem(http.StatusUnprocessableEntity, format, args...)
+	}
+	name, err := validName("name", in.Name)
+	if err != nil {
+		return work.Project{}, err
+	}
+	kind, err := work.ParseKind(in.Kind)
+	if err != nil {
+		return bad("kind: %v", err)
+	}
+	if len(in.Schema) == 0 {
+		return bad("schema: required; for example {\"inputs\": [\"text\"], \"labels\": [\"ok\", \"spam\"]}")
+	}
+	schema, err := work.DecodeSchema(kind, in.Schema)
+	if err != nil {
+		return work.Project{}, err
+	}
+	if len(in.Instructions) > 100_000 {
+		return bad("instructions: at most 100000 bytes")
+	}
+	p := work.Project{Name: name, Kind: kind, Schema: schema, Instructions: in.Instructions,
+		Overlap: in.Overlap, MaxOverlap: in.MaxOverlap, AssignmentSeconds: in.AssignmentSeconds}
+	if p.Overlap == 0 {
+		p.Overlap = work.DefaultOverlap
+		if kind == work.Respond {
+			p.Overlap = 1
+		}
+	}
+	if p.MaxOverlap == 0 {
+		p.MaxOverlap = min(p.Overlap+2, work.MaxOverlapLimit)
+		if kind == work.Respond {
+			p.MaxOverlap = p.Overlap
+		}
+	}
+	if p.AssignmentSeconds == 0 {
+		p.AssignmentSeconds = work.DefaultAssignmentSeconds
+	}
+	switch {
+	case p.Overlap < 1 || p.Overlap > work.MaxOverlapLimit:
+		return bad("overlap: must be from 1 to %d", work.MaxOverlapLimit)
+	case p.MaxOverlap < p.Overlap || p.MaxOverlap > work.MaxOverlapLimit:
+		return bad("max_overlap: must be from overlap (%d) to %d", p.Overlap, work.MaxOverlapLimit)
+	case p.AssignmentSeconds < 10 || p.AssignmentSeconds > 86400:
+		return bad("assignment_seconds: must be from 10 to 86400")
+	}
+	return p, nil
+}
+
+func (a *API) createProject(w http.ResponseWriter, r *http.Request, pr auth.Principal) error {
+	var in projectIn
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if in.ClientID == "" && !pr.IsHubStaff() {
+		in.ClientID = pr.OrgID
+	}
+	if in.ClientID == "" {
+		return problem(http.StatusUnprocessableEntity, "client_id: required when hub staff create a project")
+	}
+	if !work.ValidID(in.ClientID) || !pr.CanReadClient(in.ClientID) {
+		return errNotVisible("client")
+	}
+	if !pr.CanManageClient(in.ClientID) {
+		return errForbidden
+	}
+	o, err := a.Store.Org(r.Context(), in.ClientID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && o.Kind != store.OrgClient) {
+		return errNotVisible("client")
+	}
+	if err != nil {
+		return err
+	}
+	p, err := in.project()
+	if err != nil {
+		return err
+	}
+	p.ClientID = o.ID
+	p, err = a.Store.CreateProject(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, p)
+}
+
+func (a *API) listProjects(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	clientID := r.URL.Query().Get("client_id")
+	if !p.IsHubStaff() {
+		if !p.CanReadClient(p.OrgID) {
+			return errForbidden
+		}
+		if clientID != "" && clientID != p.OrgID {
+			return errNotVisible("client")
+		}
+		clientID = p.OrgID
+	}
+	pg, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	ps, err := a.Store.Projects(r.Context(), clientID, pg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pageResult(ps, pg, func(p work.Project) string { return p.ID }))
+}
+
+// visibleProject returns the project in the path if the principal may see
+// its client's data.
+func (a *API) visibleProject(r *http.Request, p auth.Principal) (work.Project, error) {
+	id, err := pathID(r, "project")
+	if err != nil {
+		return work.Project{}, err
+	}
+	pr, err := a.Store.Project(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.CanReadClient(pr.ClientID)) {
+		return work.Project{}, errNotVisible("project")
+	}
+	return pr, err
+}
+
+func (a *API) getProject(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	pr, err := a.visibleProject(r, p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pr)
+}
+
+func (a *API) uploadBatch(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	pr, err := a.visibleProject(r, p)
+	if err != nil {
+		return err
+	}
+	if !p.CanManageClient(pr.ClientID) {
+		return errForbidden
+	}
+	fs := r.URL.Query().Get("format")
+	if fs == "" {
+		fs = r.Header.Get("Content-Type")
+	}
+	format, err := ingest.ParseFormat(fs)
+	if err != nil {
+		return problem(http.StatusUnsupportedMediaType, "%v (or add ?format=csv or ?format=jsonl)", err)
+	}
+	name := strings.TrimSpace(r.URL.Query().Get("name"))
+	if name == "" {
+		name = "batch of " + time.Now().UTC().Format("2006-01-02 15:04")
+	}
+	if name, err = validName("name", name); err != nil {
+		return err
+	}
+	var body io.Reader = http.MaxBytesReader(w, r.Body, a.MaxUploadBytes)
+	switch r.Header.Get("Content-Encoding") {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return problem(http.StatusBadRequest, "Content-Encoding says gzip but the body is not gzip: %v", err)
+		}
+		defer zr.Close()
+		body = io.LimitReader(zr, a.MaxUploadBytes*20)
+	default:
+		return problem(http.StatusUnsupportedMediaType, "Content-Encoding %q is not supported; send gzip or nothing", r.Header.Get("Content-Encoding"))
+	}
+	spool, err := ingest.NewSpool(body, format, pr.Schema.Inputs, a.Limits, a.SpoolDir)
+	if err != nil {
+		return err
+	}
+	defer spool.Close()
+	b, err := a.Store.CreateBatch(r.Context(), pr, name, spool.All())
+	if err != nil {
+		return err
+	}
+	a.Log.Info("batch created", "batch", b.ID, "project", pr.ID, "tasks", b.Tasks)
+	return writeJSON(w, http.StatusCreated, b)
+}
+
+func (a *API) listBatches(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	pr, err := a.visibleProject(r, p)
+	if err != nil {
+		return err
+	}
+	pg, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	bs, err := a.Store.Batches(r.Context(), pr.ID, pg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pageResult(bs, pg, func(b work.Batch) string { return b.ID }))
+}
+
+func (a *API) visibleBatch(r *http.Request, p auth.Principal) (work.Batch, error) {
+	id, err := pathID(r, "batch")
+	if err != nil {
+		return work.Batch{}, err
+	}
+	b, err := a.Store.Batch(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.CanReadClient(b.ClientID)) {
+		return work.Batch{}, errNotVisible("batch")
+	}
+	return b, err
+}
+
+// Progress is where a batch's tasks stand.
+type Progress struct {
+	Open        int     `json:"open"`
+	InProgress  int     `json:"in_progress"`
+	NeedsReview int     `json:"needs_review"`
+	Done        int     `json:"done"`
+	Failed      int     `json:"failed"`
+	Answers     int     `json:"answers"`
+	PercentDone float64 `json:"percent_done"`
+}
+
+type batchOut struct {
+	work.Batch
+	Progress Progress `json:"progress"`
+}
+
+func (a *API) getBatch(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	b, err := a.visibleBatch(r, p)
+	if err != nil {
+		return err
+	}
+	counts, answers, err := a.Store.StateCounts(r.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	pg := Progress{Open: counts[work.TaskOpen], InProgress: counts[work.TaskInProgress], NeedsReview: counts[work.TaskNeedsReview],
+		Done: counts[work.TaskDone], Failed: counts[work.TaskFailed], Answers: answers}
+	if b.Tasks > 0 {
+		pg.PercentDone = float64(int(1000*float64(pg.Done+pg.Failed)/float64(b.Tasks))) / 10
+	}
+	return writeJSON(w, http.StatusOK, batchOut{Batch: b, Progress: pg})
+}
+
+func (a *API) listTasks(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	b, err := a.visibleBatch(r, p)
+	if err != nil {
+		return err
+	}
+	state := work.TaskState(r.URL.Query().Get("state"))
+	if state != "" && !validState(state) {
+		return problem(http.StatusBadRequest, "state: must be one of open, in_progress, needs_review, done, failed")
+	}
+	pg, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	ts, err := a.Store.Tasks(r.Context(), b.ID, state, pg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pageResult(ts, pg, func(t work.Task) string { return t.ID }))
+}
+
+func validState(s work.TaskState) bool {
+	switch s {
+	case work.TaskOpen, work.TaskInProgress, work.TaskNeedsReview, work.TaskDone, work.TaskFailed:
+		return true
+	}
+	return false
+}
+
+func (a *API) getTask(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r, "task")
+	if err != nil {
+		return err
+	}
+	t, err := a.Store.Task(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotVisible("task")
+	}
+	if err != nil {
+		return err
+	}
+	pr, err := a.Store.Project(r.Context(), t.ProjectID)
+	if err != nil {
+		return err
+	}
+	if !p.CanReadClient(pr.ClientID) {
+		return errNotVisible("task")
+	}
+	return writeJSON(w, http.StatusOK, t)
+}
+
+func (a *API) batchResults(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	b, err := a.visibleBatch(r, p)
+	if err != nil {
+		return err
+	}
+	pr, err := a.Store.Project(r.Context(), b.ProjectID)
+	if err != nil {
+		return err
+	}
+	return a.writeResults(w, r, pr, store.ResultScope{BatchID: b.ID})
+}
+
+func (a *API) projectResults(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	pr, err := a.visibleProject(r, p)
+	if err != nil {
+		return err
+	}
+	return a.writeResults(w, r, pr, store.ResultScope{ProjectID: pr.ID})
+}
+
+// writeResults streams results as JSONL (the default) or CSV (?format=csv).
+// Once the first byte is out an error can no longer become a problem
+// response, so it ends the stream early and is logged.
+func (a *API) writeResults(w http.ResponseWriter, r *http.Request, pr work.Project, scope store.ResultScope) error {
+	format := ingest.JSONL
+	if f := r.URL.Query().Get("format"); f != "" {
+		var err error
+		if format, err = ingest.ParseFormat(f); err != nil {
+			return problem(http.StatusBadRequest, "format: must be csv or jsonl")
+		}
+	}
+	ctype := "application/jsonl; charset=utf-8"
+	if format == ingest.CSV {
+		ctype = "text/csv; charset=utf-8"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", `attachment; filename="results-`+pr.ID+"."+string(format)+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	err := ingest.WriteResults(w, format, pr, func(after string) ([]work.Result, error) {
+		return a.Store.Results(r.Context(), scope, store.Page{After: after, Limit: 1000})
+	})
+	if err != nil {
+		a.Log.Error("results export ended early", "project", pr.ID, "err", err)
+	}
+	return nil
+}
+
+type reviewItem struct {
+	Task    work.Task         `json:"task"`
+	Answers []work.Assignment `json:"answers"`
+}
+
+func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.CanReview() {
+		return errForbidden
+	}
+	id, err := pathID(r, "project")
+	if err != nil {
+		return err
+	}
+	pr, err := a.Store.Project(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotVisible("project")
+	}
+	if err != nil {
+		return err
+	}
+	pg, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	ts, err := a.Store.ProjectTasks(r.Context(), pr.ID, work.TaskNeedsReview, pg)
+	if err != nil {
+		return err
+	}
+	items := make([]reviewItem, len(ts))
+	for i, t := range ts {
+		answers, err := a.Store.TaskAnswers(r.Context(), t.ID)
+		if err != nil {
+			return err
+		}
+		items[i] = reviewItem{Task: t, Answers: answers}
+	}
+	return writeJSON(w, http.StatusOK, pageResult(items, pg, func(it reviewItem) string { return it.Task.ID }))
+}
+
+func (a *API) resolveTask(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.CanReview() {
+		return errForbidden
+	}
+	id, err := pathID(r, "task")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Answer json.RawMessage `json:"answer"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if len(in.Answer) == 0 {
+		return problem(http.StatusUnprocessableEntity, "answer: required")
+	}
+	answer, err := a.Dispatch.Resolve(r.Context(), p.UserID, id, in.Answer)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotVisible("task")
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"task_id": id, "state": work.TaskDone, "answer": answer})
+}

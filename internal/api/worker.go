@@ -1,0 +1,101 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"banyan/internal/auth"
+	"banyan/internal/dispatch"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// offer is what a worker is shown for a task: its input and how to answer,
+// and nothing that tells one task from another (no client ids, no batch).
+type offer struct {
+	AssignmentID string    `json:"assignment_id"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	Task         struct {
+		ID      string          `json:"id"`
+		Payload json.RawMessage `json:"payload"`
+	} `json:"task"`
+	Project struct {
+		ID           string       `json:"id"`
+		Kind         work.Kind    `json:"kind"`
+		Instructions string       `json:"instructions"`
+		Schema       *work.Schema `json:"schema"`
+	} `json:"project"`
+}
+
+func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Role != auth.Worker {
+		return problem(http.StatusForbidden, "only workers take tasks")
+	}
+	var in struct {
+		ProjectID string `json:"project_id"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &in); err != nil {
+			return err
+		}
+	}
+	if in.ProjectID != "" && !work.ValidID(in.ProjectID) {
+		return errNotVisible("project")
+	}
+	o, err := a.Dispatch.Next(r.Context(), p.UserID, in.ProjectID)
+	if errors.Is(err, dispatch.ErrNoWork) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var out offer
+	out.AssignmentID = o.Assignment.ID
+	out.ExpiresAt = o.Assignment.ExpiresAt
+	out.Task.ID = o.Task.ID
+	out.Task.Payload = o.Task.Payload
+	out.Project.ID = o.Project.ID
+	out.Project.Kind = o.Project.Kind
+	out.Project.Instructions = o.Project.Instructions
+	out.Project.Schema = o.Project.Schema
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) submitAnswer(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Role != auth.Worker {
+		return problem(http.StatusForbidden, "only workers answer tasks")
+	}
+	id, err := pathID(r, "assignment")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Answer     json.RawMessage `json:"answer"`
+		DurationMS int64           `json:"duration_ms"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if len(in.Answer) == 0 {
+		return problem(http.StatusUnprocessableEntity, "answer: required")
+	}
+	out, err := a.Dispatch.Submit(r.Context(), p.UserID, id, in.Answer, in.DurationMS)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotVisible("assignment")
+	}
+	if err != nil {
+		return err
+	}
+	status := "accepted"
+	switch {
+	case out.Duplicate:
+		status = "duplicate"
+	case !out.Counted:
+		status = "late"
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"assignment_id": id, "status": status, "task_state": out.TaskState})
+}

@@ -1,0 +1,290 @@
+// Package cli owns the banyan command's verbs: it parses flags and the
+// environment into typed configuration and calls the packages that do the
+// work. It holds no logic of its own beyond that wiring.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"banyan/internal/hub"
+	"banyan/internal/store"
+)
+
+// Version is the release, set at build time with -ldflags.
+var Version = "dev"
+
+// usageError is a mistake in how the command was called.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// ExitCode maps an error from Run to a process exit code: 2 for a mistake
+// in the command line, 1 for anything else.
+func ExitCode(err error) int {
+	var ue *usageError
+	if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+type verb struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, out, errOut io.Writer) error
+}
+
+func verbs() []verb {
+	return []verb{
+		{"serve", "run a hub: the REST API for clients, operators and workers", serve},
+		{"demo", "run a hub with sample clients and simulated workers, and report the quality", demo},
+		{"admin", "hub administration: 'admin init' makes the first admin and prints a token", admin},
+		{"migrate", "show or apply database migrations: 'migrate status', 'migrate up'", migrate},
+		{"config", "print the effective configuration, secrets redacted", printConfig},
+		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
+			fmt.Fprintln(out, "banyan", Version)
+			return nil
+		}},
+	}
+}
+
+const intro = `banyan runs a rural BPO: a hub in the city takes work from clients, village
+centers do it, and quality is measured on every result.
+
+Usage: banyan <command> [flags]
+
+Commands:
+`
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, intro)
+	for _, v := range verbs() {
+		fmt.Fprintf(w, "  %-9s %s\n", v.name, v.summary)
+	}
+	fmt.Fprint(w, "\nRun 'banyan <command> --help' for a command's flags. Every flag can also be\nset as an environment variable: --max-upload-bytes is BANYAN_MAX_UPLOAD_BYTES.\n")
+}
+
+// Run runs the banyan command with args (without the program name).
+func Run(ctx context.Context, args []string, out, errOut io.Writer) error {
+	if len(args) == 0 {
+		usage(errOut)
+		return &usageError{"no command given"}
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(out)
+		return nil
+	}
+	for _, v := range verbs() {
+		if v.name == args[0] {
+			err := v.run(ctx, args[1:], out, errOut)
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+	}
+	usage(errOut)
+	return &usageError{fmt.Sprintf("unknown command %q", args[0])}
+}
+
+// newFlags makes a flag set for a verb whose help text says what it does.
+func newFlags(name, synopsis, about string, errOut io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.Usage = func() {
+		fmt.Fprintf(errOut, "Usage: banyan %s\n\n%s\n\nFlags (each also as BANYAN_<NAME>):\n", synopsis, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args, then fills every flag not given on the command line
+// from its BANYAN_* environment variable, or from the file named by
+// BANYAN_*_FILE (for secrets). Flags win over the environment.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err.Error()}
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		env := "BANYAN_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v, ok := os.LookupEnv(env)
+		if path, fromFile := os.LookupEnv(env + "_FILE"); !ok && fromFile {
+			b, rerr := os.ReadFile(path)
+			if rerr != nil {
+				err = fmt.Errorf("%s_FILE: %w", env, rerr)
+				return
+			}
+			v, ok = strings.TrimSpace(string(b)), true
+		}
+		if ok {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = &usageError{fmt.Sprintf("%s=%q: %v", env, v, serr)}
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+// hubFlags binds the hub's configuration to flags.
+func hubFlags(fs *flag.FlagSet, c *hub.Config) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "address to listen on, host:port")
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (database, spooled uploads)")
+	fs.StringVar(&c.DB, "db", c.DB, "database: a SQLite file path (default <data>/banyan.db)")
+	fs.BoolVar(&c.NoMigrate, "no-migrate", c.NoMigrate, "refuse to start with pending migrations instead of applying them")
+	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest batch upload, in bytes")
+	fs.IntVar(&c.MaxRowBytes, "max-row-bytes", c.MaxRowBytes, "largest row of a batch file, in bytes")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "time in-flight requests get to finish on shutdown")
+}
+
+func logger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+func serve(ctx context.Context, args []string, out, errOut io.Writer) error {
+	cfg := hub.DefaultConfig()
+	fs := newFlags("serve", "serve [flags]", "Runs a hub on SQLite: the REST API under /api/v1, /healthz and /readyz.\nPending migrations are applied at start unless --no-migrate.", errOut)
+	hubFlags(fs, &cfg)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log := logger(errOut, slog.LevelInfo)
+	h, err := hub.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: listen on %s: %w", cfg.Addr, err)
+	}
+	log.Info("hub serving", "url", "http://"+ln.Addr().String(), "db", cfg.DBPath(), "version", Version)
+	return h.Serve(ctx, ln)
+}
+
+func admin(ctx context.Context, args []string, out, errOut io.Writer) error {
+	if len(args) == 0 || args[0] != "init" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(out, "Usage: banyan admin init [--name NAME] [hub flags]\n\nMakes the hub's first admin and prints a one-time API token.")
+			return nil
+		}
+		return &usageError{"usage: banyan admin init [--name NAME] (see 'banyan admin init --help')"}
+	}
+	cfg := hub.DefaultConfig()
+	fs := newFlags("admin init", "admin init [flags]", "Makes the hub's first admin user and prints a one-time API token.\nThe token is shown once and stored only as a hash. It refuses when an admin exists.", errOut)
+	hubFlags(fs, &cfg)
+	name := fs.String("name", "admin", "the admin's user name")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	h, err := hub.Open(ctx, cfg, logger(errOut, slog.LevelWarn))
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	token, err := h.InitAdmin(ctx, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(errOut, "Hub admin %q made. This is their API token; it is shown only this once:\n", *name)
+	fmt.Fprintln(out, token)
+	return nil
+}
+
+func migrate(ctx context.Context, args []string, out, errOut io.Writer) error {
+	sub := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	cfg := hub.DefaultConfig()
+	fs := newFlags("migrate", "migrate status|up [flags]", "'status' lists pending migrations; 'up' applies them.", errOut)
+	hubFlags(fs, &cfg)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if sub != "status" && sub != "up" {
+		return &usageError{"usage: banyan migrate status|up"}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil && cfg.DB == "" {
+		return err
+	}
+	// 'status' opens the database without applying anything.
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Migrate: sub == "up", AllowPending: sub == "status"})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pending, err := st.PendingMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	if len(pending) == 0 {
+		fmt.Fprintln(out, "database is up to date:", cfg.DBPath())
+		return nil
+	}
+	for _, m := range pending {
+		fmt.Fprintln(out, "pending:", m.Name)
+	}
+	return nil
+}
+
+func printConfig(ctx context.Context, args []string, out, errOut io.Writer) error {
+	cfg := hub.DefaultConfig()
+	fs := newFlags("config", "config [flags]", "Prints the configuration the hub would run with, after flags and BANYAN_* variables, as JSON.", errOut)
+	hubFlags(fs, &cfg)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	m := map[string]any{}
+	raw, _ := json.Marshal(cfg)
+	json.Unmarshal(raw, &m)
+	m["db"] = redactDSN(cfg.DBPath())
+	m["shutdown_timeout"] = cfg.ShutdownTimeout.String()
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(m)
+}
+
+// redactDSN hides a password in a database URL.
+func redactDSN(dsn string) string {
+	scheme, rest, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return dsn
+	}
+	cred, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return dsn
+	}
+	user, _, hasPass := strings.Cut(cred, ":")
+	if !hasPass {
+		return dsn
+	}
+	return scheme + "://" + user + ":REDACTED@" + host
+}

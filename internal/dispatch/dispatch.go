@@ -1,0 +1,116 @@
+// Package dispatch decides which task goes to which worker next, and takes
+// their answers back: it hands out assignments (one worker holding one task
+// for minutes), validates submitted answers against the project's schema,
+// and settles each task through the quality package's decision.
+//
+// Center leases (a center holding a block of tasks for days) will live here
+// too; workers who talk to the hub directly belong to its built-in center.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"banyan/internal/quality"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// ErrNoWork means there is no task for this worker right now.
+var ErrNoWork = errors.New("no task available")
+
+// Service hands out work and takes answers.
+type Service struct {
+	Store *store.Store
+}
+
+// Offer is a task given to a worker, with what they need to do it.
+type Offer struct {
+	Assignment work.Assignment
+	Task       work.Task
+	Project    work.Project
+}
+
+// Next gives the worker their next task; projectID "" means any project.
+func (s *Service) Next(ctx context.Context, workerID, projectID string) (Offer, error) {
+	a, t, err := s.Store.Claim(ctx, workerID, projectID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Offer{}, ErrNoWork
+	}
+	if err != nil {
+		return Offer{}, err
+	}
+	p, err := s.Store.Project(ctx, t.ProjectID)
+	if err != nil {
+		return Offer{}, err
+	}
+	return Offer{Assignment: a, Task: t, Project: p}, nil
+}
+
+// Submit validates the worker's answer to their assignment and records it.
+// A bad answer is rejected with a *work.AnswerError before anything is
+// written.
+func (s *Service) Submit(ctx context.Context, workerID, assignmentID string, raw []byte, durationMS int64) (store.SubmitOutcome, error) {
+	a, err := s.Store.Assignment(ctx, assignmentID)
+	if err != nil {
+		return store.SubmitOutcome{}, err
+	}
+	if a.WorkerID != workerID {
+		return store.SubmitOutcome{}, fmt.Errorf("assignment %s: %w", assignmentID, store.ErrNotFound)
+	}
+	p, err := s.Store.Project(ctx, a.ProjectID)
+	if err != nil {
+		return store.SubmitOutcome{}, err
+	}
+	answer, err := work.ParseAnswer(p.Kind, p.Schema, raw)
+	if err != nil {
+		return store.SubmitOutcome{}, err
+	}
+	if durationMS < 0 {
+		durationMS = 0
+	}
+	return s.Store.Submit(ctx, assignmentID, workerID, answer, durationMS, Decider(p))
+}
+
+// Decider returns the function that settles a task of project p from its
+// answers: votes compared key by key (quality.Decide), the result composed
+// from the winning values.
+func Decider(p work.Project) store.DecideFunc {
+	policy := quality.Policy{Overlap: p.Overlap, MaxOverlap: p.MaxOverlap}
+	return func(answers []work.Answer) (store.Verdict, error) {
+		ballots := make([]quality.Ballot, len(answers))
+		for i, a := range answers {
+			ballots[i] = work.Votes(p.Kind, p.Schema, a)
+		}
+		d := quality.Decide(ballots, policy)
+		switch d.Outcome {
+		case quality.Settled:
+			res, err := work.Compose(p.Kind, p.Schema, d.Winners, answers)
+			if err != nil {
+				return store.Verdict{}, err
+			}
+			return store.Verdict{State: work.TaskDone, Result: res, Confidence: d.Confidence, Wanted: d.Want}, nil
+		case quality.NeedsReview:
+			return store.Verdict{State: work.TaskNeedsReview, Wanted: d.Want}, nil
+		}
+		return store.Verdict{State: work.TaskInProgress, Wanted: d.Want}, nil
+	}
+}
+
+// Resolve settles a task by a reviewer's answer, validated like any other.
+func (s *Service) Resolve(ctx context.Context, reviewerID, taskID string, raw []byte) (work.Answer, error) {
+	t, err := s.Store.Task(ctx, taskID)
+	if err != nil {
+		return work.Answer{}, err
+	}
+	p, err := s.Store.Project(ctx, t.ProjectID)
+	if err != nil {
+		return work.Answer{}, err
+	}
+	answer, err := work.ParseAnswer(p.Kind, p.Schema, raw)
+	if err != nil {
+		return work.Answer{}, err
+	}
+	return answer, s.Store.Resolve(ctx, taskID, reviewerID, answer)
+}

@@ -1,0 +1,204 @@
+// Package hub is the composition root of the hub: it builds the store, the
+// auth, dispatch and API services from one Config, and serves them over
+// HTTP with sane timeouts and a graceful shutdown.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"banyan/internal/api"
+	"banyan/internal/auth"
+	"banyan/internal/dispatch"
+	"banyan/internal/ingest"
+	"banyan/internal/store"
+)
+
+// Config is everything a hub is started with. Defaults lives in one place:
+// DefaultConfig.
+type Config struct {
+	// Addr is the address the HTTP server listens on.
+	Addr string `json:"addr"`
+	// DataDir holds the SQLite database (unless DB names another) and
+	// spooled uploads.
+	DataDir string `json:"data"`
+	// DB is a SQLite file path; empty means DataDir/banyan.db.
+	DB string `json:"db"`
+	// NoMigrate refuses to start with pending migrations instead of
+	// applying them.
+	NoMigrate bool `json:"no_migrate"`
+	// MaxUploadBytes caps one batch upload.
+	MaxUploadBytes int64 `json:"max_upload_bytes"`
+	// MaxRowBytes caps one row of a batch file.
+	MaxRowBytes int `json:"max_row_bytes"`
+	// ShutdownTimeout is how long in-flight requests get to finish.
+	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
+}
+
+// DefaultConfig returns the configuration a hub has when nothing is set.
+func DefaultConfig() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DataDir:         "banyan-data",
+		MaxUploadBytes:  512 << 20,
+		MaxRowBytes:     64 << 10,
+		ShutdownTimeout: 20 * time.Second,
+	}
+}
+
+// DBPath is the database the hub uses.
+func (c Config) DBPath() string {
+	if c.DB != "" {
+		return c.DB
+	}
+	return filepath.Join(c.DataDir, "banyan.db")
+}
+
+// Validate checks every field and names the first one that is wrong.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("config: addr %q: want host:port, e.g. 127.0.0.1:8080", c.Addr)
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		return fmt.Errorf("config: data: must name a directory")
+	}
+	if c.MaxUploadBytes < 1<<10 {
+		return fmt.Errorf("config: max-upload-bytes: must be at least 1024")
+	}
+	if c.MaxRowBytes < 256 || int64(c.MaxRowBytes) > c.MaxUploadBytes {
+		return fmt.Errorf("config: max-row-bytes: must be from 256 to max-upload-bytes")
+	}
+	if c.ShutdownTimeout < 0 {
+		return fmt.Errorf("config: shutdown-timeout: must not be negative")
+	}
+	return nil
+}
+
+// Hub is a running hub's parts.
+type Hub struct {
+	Config   Config
+	Store    *store.Store
+	Auth     *auth.Service
+	Dispatch *dispatch.Service
+	Log      *slog.Logger
+	spool    string
+}
+
+// Open validates cfg, makes the data directory and opens the database,
+// applying pending migrations unless cfg.NoMigrate.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	spool := filepath.Join(cfg.DataDir, "spool")
+	if err := os.MkdirAll(spool, 0o750); err != nil {
+		return nil, fmt.Errorf("hub: data directory: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Migrate: !cfg.NoMigrate})
+	if err != nil {
+		return nil, err
+	}
+	return &Hub{
+		Config:   cfg,
+		Store:    st,
+		Auth:     &auth.Service{Store: st},
+		Dispatch: &dispatch.Service{Store: st},
+		Log:      log,
+		spool:    spool,
+	}, nil
+}
+
+// Close closes the database.
+func (h *Hub) Close() error { return h.Store.Close() }
+
+// Handler is the hub's whole HTTP surface.
+func (h *Hub) Handler() http.Handler {
+	mux := http.NewServeMux()
+	a := &api.API{
+		Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log,
+		SpoolDir: h.spool, MaxUploadBytes: h.Config.MaxUploadBytes,
+		Limits: ingest.Limits{MaxRowBytes: h.Config.MaxRowBytes},
+	}
+	a.Register(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := h.ready(r.Context()); err != nil {
+			h.Log.Warn("not ready", "err", err)
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+func (h *Hub) ready(ctx context.Context) error {
+	if err := h.Store.Ping(ctx); err != nil {
+		return errors.New("database does not answer")
+	}
+	pending, err := h.Store.PendingMigrations(ctx)
+	if err != nil {
+		return errors.New("cannot read migration state")
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("%d migration(s) pending", len(pending))
+	}
+	return nil
+}
+
+// Serve serves the hub on ln until ctx is cancelled, then lets in-flight
+// requests finish for up to Config.ShutdownTimeout.
+func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           h.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		// Uploads and exports can be large and links slow; the body
+		// timeouts are generous, the header timeout is not.
+		ReadTimeout:  30 * time.Minute,
+		WriteTimeout: 30 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(h.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), h.Config.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("hub: shutdown: %w", err)
+	}
+	return nil
+}
+
+// InitAdmin makes the hub's first admin and returns a one-time token. It
+// refuses when an admin exists already, so the command can't be used to
+// mint tokens later.
+func (h *Hub) InitAdmin(ctx context.Context, name string) (string, error) {
+	n, err := h.Store.CountUsers(ctx, store.HubOrgID, string(auth.HubAdmin))
+	if err != nil {
+		return "", err
+	}
+	if n > 0 {
+		return "", fmt.Errorf("hub: an admin exists already; ask them for a token (POST /api/v1/users/{id}/tokens)")
+	}
+	u, err := h.Store.CreateUser(ctx, store.HubOrgID, name, string(auth.HubAdmin))
+	if err != nil {
+		return "", err
+	}
+	secret, _, err := h.Auth.Issue(ctx, u, "admin init")
+	return secret, err
+}

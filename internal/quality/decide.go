@@ -1,0 +1,105 @@
+// Package quality decides when the answers given to a task are enough and
+// what the task's result is. Today that is agreement by strict majority, key
+// by key; statistical aggregation (Dawid–Skene and friends), gold scoring and
+// worker skill estimates come in behind the same entry point, Decide.
+//
+// It is pure logic: no I/O and nothing of Banyan's own imported.
+package quality
+
+import "sort"
+
+// Ballot is one answer in the form aggregation compares: for every thing the
+// workers vote on (a label, one extract field, a text), the answer's value in
+// comparison form.
+type Ballot map[string]string
+
+// Policy is the part of a project's quality settings that Decide uses.
+type Policy struct {
+	// Overlap is how many answers every task gets before a decision is tried.
+	Overlap int
+	// MaxOverlap is how many answers a task may get while its answers still
+	// disagree; past it the task goes to review.
+	MaxOverlap int
+}
+
+// Outcome says what should happen to a task next.
+type Outcome int
+
+// The outcomes of Decide.
+const (
+	// NeedMore: the task should get another answer (Want says how many it
+	// should have in all).
+	NeedMore Outcome = iota
+	// Settled: every key has a winner; the result is final.
+	Settled
+	// NeedsReview: the answers still disagree at MaxOverlap.
+	NeedsReview
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Settled:
+		return "settled"
+	case NeedsReview:
+		return "needs_review"
+	}
+	return "need_more"
+}
+
+// Decision is the verdict on one task's answers.
+type Decision struct {
+	Outcome Outcome
+	// Winners holds, when Settled, the winning value of every key.
+	Winners map[string]string
+	// Confidence is, when Settled, the lowest share of answers that agreed
+	// with the winner across keys: 1 when everyone agreed on everything.
+	Confidence float64
+	// Want is how many answers the task should hold in all.
+	Want int
+}
+
+// Decide looks at the answers a task has and says whether it is settled,
+// needs another answer, or needs review. A key is settled when more than
+// half of the answers give it the same value; a task is settled when every
+// key is. Decide is deterministic: the same ballots in any order give the
+// same decision.
+func Decide(ballots []Ballot, p Policy) Decision {
+	n := len(ballots)
+	if n < p.Overlap || n == 0 {
+		return Decision{Outcome: NeedMore, Want: max(p.Overlap, 1)}
+	}
+	keys := map[string]bool{}
+	for _, b := range ballots {
+		for k := range b {
+			keys[k] = true
+		}
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+
+	winners := make(map[string]string, len(sorted))
+	confidence := 1.0
+	counts := map[string]int{}
+	for _, k := range sorted {
+		clear(counts)
+		for _, b := range ballots {
+			counts[b[k]]++
+		}
+		for v, c := range counts {
+			if 2*c > n {
+				winners[k] = v
+				confidence = min(confidence, float64(c)/float64(n))
+			}
+		}
+		if _, ok := winners[k]; !ok {
+			if n < p.MaxOverlap {
+				return Decision{Outcome: NeedMore, Want: n + 1}
+			}
+			return Decision{Outcome: NeedsReview, Want: n}
+		}
+	}
+	return Decision{Outcome: Settled, Winners: winners, Confidence: confidence, Want: n}
+}

@@ -1,0 +1,555 @@
+package sim
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"banyan/internal/work"
+)
+
+// DemoOptions size the demo scenario.
+type DemoOptions struct {
+	Seed     uint64
+	Posts    int // moderation items
+	Invoices int // invoices to key
+	Workers  int
+	// TimeScale divides every simulated task time before the worker sleeps
+	// it, so a day's work fits in seconds while fast workers still do more
+	// than slow ones.
+	TimeScale float64
+	// Progress, if set, gets a line now and then while the demo runs.
+	Progress io.Writer
+}
+
+// DefaultDemoOptions are the sizes `banyan demo` runs with.
+func DefaultDemoOptions() DemoOptions {
+	return DemoOptions{Seed: 1979, Posts: 600, Invoices: 240, Workers: 24, TimeScale: 4000}
+}
+
+// Summary is what the demo reports: how much work went through and how
+// good the delivered results were against the known truth.
+type Summary struct {
+	URL              string           `json:"url,omitempty"`
+	TasksTotal       int              `json:"tasks_total"`
+	TasksDone        int              `json:"tasks_done"`
+	Answers          int              `json:"answers"`
+	AnswersPerTask   float64          `json:"answers_per_task"`
+	Accuracy         float64          `json:"accuracy"`
+	AnswersPerSecond float64          `json:"answers_per_second"`
+	Reviewed         int              `json:"reviewed"`
+	Workers          int              `json:"workers"`
+	WorkSeconds      float64          `json:"work_seconds"`
+	Projects         []ProjectSummary `json:"projects"`
+}
+
+// ProjectSummary is one project's part of the summary.
+type ProjectSummary struct {
+	Name          string             `json:"name"`
+	Kind          string             `json:"kind"`
+	Tasks         int                `json:"tasks"`
+	Done          int                `json:"done"`
+	Answers       int                `json:"answers"`
+	Reviewed      int                `json:"reviewed"`
+	Accuracy      float64            `json:"accuracy"`
+	FieldAccuracy map[string]float64 `json:"field_accuracy,omitempty"`
+}
+
+type demoProject struct {
+	id, batchID string
+	summary     ProjectSummary
+}
+
+type demo struct {
+	opt      DemoOptions
+	admin    *Client
+	client   *Client
+	posts    map[string]Post
+	invoices map[string]Invoice
+	projects []*demoProject
+}
+
+// RunDemo plays the whole core loop against the hub at admin.BaseURL, using
+// only its public API: a client with a moderation and an invoice-keying
+// project, simulated workers until every task is settled, a reviewer for
+// the tasks the workers could not agree on, and the results downloaded and
+// scored against the truth. admin must carry a hub admin token.
+func RunDemo(ctx context.Context, admin *Client, opt DemoOptions) (Summary, error) {
+	d := &demo{opt: opt, admin: admin, posts: map[string]Post{}, invoices: map[string]Invoice{}}
+	for _, p := range Posts(opt.Seed, opt.Posts) {
+		d.posts[p.ID] = p
+	}
+	for _, inv := range Invoices(opt.Seed, opt.Invoices) {
+		d.invoices[inv.ID] = inv
+	}
+	if err := d.setUp(ctx); err != nil {
+		return Summary{}, fmt.Errorf("demo: set up: %w", err)
+	}
+	workers, err := d.enrol(ctx)
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo: enrol workers: %w", err)
+	}
+	start := time.Now()
+	if err := d.work(ctx, workers); err != nil {
+		return Summary{}, fmt.Errorf("demo: work: %w", err)
+	}
+	elapsed := time.Since(start)
+	reviewed, err := d.review(ctx)
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo: review: %w", err)
+	}
+	s := Summary{Workers: len(workers), Reviewed: reviewed, WorkSeconds: elapsed.Seconds()}
+	correct := 0.0
+	for _, p := range d.projects {
+		if err := d.score(ctx, p); err != nil {
+			return Summary{}, fmt.Errorf("demo: score %s: %w", p.summary.Name, err)
+		}
+		s.Projects = append(s.Projects, p.summary)
+		s.TasksTotal += p.summary.Tasks
+		s.TasksDone += p.summary.Done
+		s.Answers += p.summary.Answers
+		correct += p.summary.Accuracy * float64(p.summary.Tasks)
+	}
+	if s.TasksTotal > 0 {
+		s.Accuracy = correct / float64(s.TasksTotal)
+		s.AnswersPerTask = float64(s.Answers) / float64(s.TasksTotal)
+	}
+	s.AnswersPerSecond = float64(s.Answers) / elapsed.Seconds()
+	return s, nil
+}
+
+func (d *demo) logf(format string, args ...any) {
+	if d.opt.Progress != nil {
+		fmt.Fprintf(d.opt.Progress, format+"\n", args...)
+	}
+}
+
+// setUp makes the client, its admin, both projects and their batches.
+func (d *demo) setUp(ctx context.Context) error {
+	var client struct{ ID string }
+	if _, err := d.admin.Do(ctx, "POST", "/api/v1/clients", map[string]string{"name": "Sample Retail Co."}, "", &client); err != nil {
+		return err
+	}
+	var u struct{ ID string }
+	if _, err := d.admin.Do(ctx, "POST", "/api/v1/orgs/"+client.ID+"/users", map[string]string{"name": "client-admin", "role": "client_admin"}, "", &u); err != nil {
+		return err
+	}
+	var tok struct{ Token string }
+	if _, err := d.admin.Do(ctx, "POST", "/api/v1/users/"+u.ID+"/tokens", map[string]string{"label": "demo"}, "", &tok); err != nil {
+		return err
+	}
+	d.client = d.admin.With(tok.Token)
+
+	fields := make([]map[string]any, 0, len(InvoiceFields))
+	for _, f := range InvoiceFields {
+		field := map[string]any{"name": f, "type": "number", "required": true}
+		switch f {
+		case "vendor_name", "invoice_number":
+			field["type"] = "text"
+		case "vendor_gstin":
+			field["type"], field["pattern"] = "text", GSTINPattern
+		case "invoice_date":
+			field["type"] = "date"
+		}
+		fields = append(fields, field)
+	}
+	specs := []struct {
+		project map[string]any
+		body    []byte
+		ctype   string
+	}{
+		{map[string]any{
+			"name": "Community post moderation", "kind": "classify",
+			"instructions": "Read the post. Choose the one label that fits best: ok, spam, abuse, violence or misinformation.",
+			"schema":       map[string]any{"inputs": []string{"post_id", "text"}, "labels": ModerationLabels},
+		}, d.postsCSV(), "text/csv"},
+		{map[string]any{
+			"name": "Supplier invoice keying", "kind": "extract",
+			"instructions": "Key every field exactly as printed on the invoice. Dates as DD/MM/YYYY; amounts in rupees.",
+			"schema":       map[string]any{"inputs": []string{"doc_id", "document"}, "fields": fields},
+		}, d.invoicesJSONL(), "application/jsonl"},
+	}
+	for _, sp := range specs {
+		var p struct{ ID, Name, Kind string }
+		if _, err := d.client.Do(ctx, "POST", "/api/v1/projects", sp.project, "", &p); err != nil {
+			return err
+		}
+		var b struct {
+			ID    string
+			Tasks int
+		}
+		if _, err := d.client.Do(ctx, "POST", "/api/v1/projects/"+p.ID+"/batches?name=demo", sp.body, sp.ctype, &b); err != nil {
+			return err
+		}
+		d.logf("project %q (%s): batch of %d tasks uploaded", p.Name, p.Kind, b.Tasks)
+		d.projects = append(d.projects, &demoProject{id: p.ID, batchID: b.ID, summary: ProjectSummary{Name: p.Name, Kind: p.Kind, Tasks: b.Tasks}})
+	}
+	return nil
+}
+
+func (d *demo) postsCSV() []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"external_id", "post_id", "text"})
+	for _, p := range Posts(d.opt.Seed, d.opt.Posts) {
+		w.Write([]string{p.ID, p.ID, p.Text})
+	}
+	w.Flush()
+	return buf.Bytes()
+}
+
+func (d *demo) invoicesJSONL() []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, inv := range Invoices(d.opt.Seed, d.opt.Invoices) {
+		enc.Encode(map[string]string{"external_id": inv.ID, "doc_id": inv.ID, "document": inv.Document})
+	}
+	return buf.Bytes()
+}
+
+type simWorker struct {
+	Profile
+	api *Client
+	rng *rand.Rand
+}
+
+// enrol registers the simulated workers with the hub's built-in center and
+// gives each a token.
+func (d *demo) enrol(ctx context.Context) ([]*simWorker, error) {
+	var centers struct {
+		Items []struct{ ID, Name string }
+	}
+	if _, err := d.admin.Do(ctx, "GET", "/api/v1/centers", nil, "", &centers); err != nil {
+		return nil, err
+	}
+	if len(centers.Items) == 0 {
+		return nil, errors.New("the hub lists no center")
+	}
+	center := centers.Items[0].ID
+	var out []*simWorker
+	for i, p := range Crowd(d.opt.Seed, d.opt.Workers) {
+		var u struct{ ID string }
+		if _, err := d.admin.Do(ctx, "POST", "/api/v1/orgs/"+center+"/users", map[string]string{"name": p.Name, "role": "worker"}, "", &u); err != nil {
+			return nil, err
+		}
+		var tok struct{ Token string }
+		if _, err := d.admin.Do(ctx, "POST", "/api/v1/users/"+u.ID+"/tokens", nil, "", &tok); err != nil {
+			return nil, err
+		}
+		out = append(out, &simWorker{Profile: p, api: d.admin.With(tok.Token), rng: rand.New(rand.NewPCG(d.opt.Seed, uint64(i)))})
+	}
+	d.logf("%d workers enrolled", len(out))
+	return out, nil
+}
+
+// work runs every worker until no task is open or in progress.
+func (d *demo) work(ctx context.Context, workers []*simWorker) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var finished atomic.Bool
+	var wg sync.WaitGroup
+	errc := make(chan error, len(workers)+1)
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := d.runWorker(ctx, w, &finished); err != nil {
+				errc <- fmt.Errorf("%s: %w", w.Name, err)
+				cancel()
+			}
+		}()
+	}
+	// Watch the batches as the client would, and tell the workers to go
+	// home once nothing is left to do.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	last := time.Now()
+	for !finished.Load() {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			select {
+			case err := <-errc:
+				return err
+			default:
+				return ctx.Err()
+			}
+		case <-tick.C:
+		}
+		pending, done, total := 0, 0, 0
+		for _, p := range d.projects {
+			var b struct {
+				Tasks    int
+				Progress struct {
+					Open       int `json:"open"`
+					InProgress int `json:"in_progress"`
+					Done       int `json:"done"`
+				}
+			}
+			if _, err := d.client.Do(ctx, "GET", "/api/v1/batches/"+p.batchID, nil, "", &b); err != nil {
+				if ctx.Err() != nil {
+					continue
+				}
+				return err
+			}
+			pending += b.Progress.Open + b.Progress.InProgress
+			done += b.Progress.Done
+			total += b.Tasks
+		}
+		if time.Since(last) > 2*time.Second {
+			d.logf("%d of %d tasks done", done, total)
+			last = time.Now()
+		}
+		if pending == 0 {
+			finished.Store(true)
+		}
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	return nil
+}
+
+type offerResp struct {
+	AssignmentID string `json:"assignment_id"`
+	Task         struct {
+		ID      string            `json:"id"`
+		Payload map[string]string `json:"payload"`
+	} `json:"task"`
+	Project struct {
+		Kind string `json:"kind"`
+	} `json:"project"`
+}
+
+func (d *demo) runWorker(ctx context.Context, w *simWorker, finished *atomic.Bool) error {
+	for !finished.Load() {
+		var off offerResp
+		status, err := w.api.Do(ctx, "POST", "/api/v1/work/next", nil, "", &off)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if status == http.StatusNoContent {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(20 * time.Millisecond):
+			}
+			continue
+		}
+		invoice := off.Project.Kind == string(work.Extract)
+		took := w.Duration(w.rng, invoice)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Duration(float64(took) / d.opt.TimeScale)):
+		}
+		// A form that refuses a value (a GSTIN of the wrong shape, a date
+		// that does not exist) makes the worker look again and re-key it.
+		for try := 0; ; try++ {
+			answer, err := d.answer(w, off)
+			if err != nil {
+				return err
+			}
+			body := map[string]any{"answer": answer, "duration_ms": took.Milliseconds()}
+			_, err = w.api.Do(ctx, "POST", "/api/v1/assignments/"+off.AssignmentID+"/answer", body, "", nil)
+			var ae *APIError
+			if errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity && try < 5 {
+				continue
+			}
+			if err != nil && ctx.Err() == nil {
+				return err
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// answer is what the worker answers, having read the task's input.
+func (d *demo) answer(w *simWorker, off offerResp) (map[string]any, error) {
+	if id, ok := off.Task.Payload["post_id"]; ok {
+		post, ok := d.posts[id]
+		if !ok {
+			return nil, fmt.Errorf("task %s shows an unknown post %q", off.Task.ID, id)
+		}
+		return map[string]any{"label": w.Label(w.rng, post.Label)}, nil
+	}
+	id := off.Task.Payload["doc_id"]
+	inv, ok := d.invoices[id]
+	if !ok {
+		return nil, fmt.Errorf("task %s shows an unknown invoice %q", off.Task.ID, id)
+	}
+	fields := map[string]string{}
+	for _, f := range InvoiceFields {
+		fields[f] = w.Key(w.rng, f, inv.Fields[f])
+	}
+	return map[string]any{"fields": fields}, nil
+}
+
+// review settles every task the workers could not agree on, as a careful
+// hub reviewer would: they read the item and are right 98 % of the time.
+func (d *demo) review(ctx context.Context) (int, error) {
+	var me struct {
+		OrgID string `json:"org_id"`
+	}
+	if _, err := d.admin.Do(ctx, "GET", "/api/v1/me", nil, "", &me); err != nil {
+		return 0, err
+	}
+	var u struct{ ID string }
+	if _, err := d.admin.Do(ctx, "POST", "/api/v1/orgs/"+me.OrgID+"/users",
+		map[string]string{"name": "demo-reviewer", "role": "reviewer"}, "", &u); err != nil {
+		return 0, err
+	}
+	var tok struct{ Token string }
+	if _, err := d.admin.Do(ctx, "POST", "/api/v1/users/"+u.ID+"/tokens", nil, "", &tok); err != nil {
+		return 0, err
+	}
+	reviewer := d.admin.With(tok.Token)
+	rng := rand.New(rand.NewPCG(d.opt.Seed, 0x726576))
+	careful := Profile{Habit: Diligent, TypoRate: 0.002, DayFirst: true}
+	careful.Confusion = confusion(rng, Diligent, 0.98)
+	total := 0
+	for _, p := range d.projects {
+		for {
+			var queue struct {
+				Items []struct {
+					Task struct {
+						ID      string            `json:"id"`
+						Payload map[string]string `json:"payload"`
+					} `json:"task"`
+				} `json:"items"`
+			}
+			if _, err := reviewer.Do(ctx, "GET", "/api/v1/projects/"+p.id+"/review?limit=100", nil, "", &queue); err != nil {
+				return total, err
+			}
+			if len(queue.Items) == 0 {
+				break
+			}
+			for _, it := range queue.Items {
+				var off offerResp
+				off.Task.ID, off.Task.Payload = it.Task.ID, it.Task.Payload
+				answer, err := d.answer(&simWorker{Profile: careful, rng: rng}, off)
+				if err != nil {
+					return total, err
+				}
+				if _, err := reviewer.Do(ctx, "POST", "/api/v1/tasks/"+it.Task.ID+"/resolve", map[string]any{"answer": answer}, "", nil); err != nil {
+					return total, err
+				}
+				p.summary.Reviewed++
+				total++
+			}
+		}
+	}
+	if total > 0 {
+		d.logf("%d tasks settled by review", total)
+	}
+	return total, nil
+}
+
+// score downloads the project's results and compares them with the truth.
+func (d *demo) score(ctx context.Context, p *demoProject) error {
+	var b struct {
+		Progress struct {
+			Done    int `json:"done"`
+			Answers int `json:"answers"`
+		}
+	}
+	if _, err := d.client.Do(ctx, "GET", "/api/v1/batches/"+p.batchID, nil, "", &b); err != nil {
+		return err
+	}
+	p.summary.Done, p.summary.Answers = b.Progress.Done, b.Progress.Answers
+	var raw []byte
+	if _, err := d.client.Do(ctx, "GET", "/api/v1/batches/"+p.batchID+"/results?format=jsonl", nil, "", &raw); err != nil {
+		return err
+	}
+	correct := 0
+	fieldRight := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	n := 0
+	for sc.Scan() {
+		var r struct {
+			ExternalID string      `json:"external_id"`
+			Answer     work.Answer `json:"answer"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return err
+		}
+		n++
+		if post, ok := d.posts[r.ExternalID]; ok {
+			if r.Answer.Label == post.Label {
+				correct++
+			}
+			continue
+		}
+		inv, ok := d.invoices[r.ExternalID]
+		if !ok {
+			return fmt.Errorf("result for unknown item %q", r.ExternalID)
+		}
+		all := true
+		for _, f := range InvoiceFields {
+			if work.Fold(r.Answer.Fields[f]) == work.Fold(inv.Fields[f]) {
+				fieldRight[f]++
+			} else {
+				all = false
+			}
+		}
+		if all {
+			correct++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if n != p.summary.Done {
+		return fmt.Errorf("downloaded %d results, but the batch reports %d tasks done", n, p.summary.Done)
+	}
+	if p.summary.Tasks > 0 {
+		// Tasks without a result count as wrong.
+		p.summary.Accuracy = float64(correct) / float64(p.summary.Tasks)
+	}
+	if len(fieldRight) > 0 {
+		p.summary.FieldAccuracy = map[string]float64{}
+		for _, f := range InvoiceFields {
+			p.summary.FieldAccuracy[f] = float64(fieldRight[f]) / float64(p.summary.Tasks)
+		}
+	}
+	return nil
+}
+
+// Describe writes the summary for people.
+func (s Summary) Describe(w io.Writer) {
+	fmt.Fprintf(w, "\nBanyan demo: %d tasks, %d done (%d settled by review), %d answers from %d simulated workers\n",
+		s.TasksTotal, s.TasksDone, s.Reviewed, s.Answers, s.Workers)
+	for _, p := range s.Projects {
+		fmt.Fprintf(w, "  %-30s %-9s %4d tasks  %5d answers (%.2f per task)  accuracy %.3f\n",
+			p.Name, p.Kind, p.Tasks, p.Answers, float64(p.Answers)/float64(max(p.Tasks, 1)), p.Accuracy)
+		if len(p.FieldAccuracy) > 0 {
+			var parts []string
+			for _, f := range InvoiceFields {
+				if a, ok := p.FieldAccuracy[f]; ok {
+					parts = append(parts, fmt.Sprintf("%s %.3f", f, a))
+				}
+			}
+			fmt.Fprintf(w, "      per field: %s\n", strings.Join(parts, ", "))
+		}
+	}
+	fmt.Fprintf(w, "  overall accuracy %.3f; %.0f answers/s over %.1f s of work\n", s.Accuracy, s.AnswersPerSecond, s.WorkSeconds)
+}

@@ -1,0 +1,238 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+
+	"banyan/internal/work"
+)
+
+// CreateProject adds a project. The caller has validated it; the schema is
+// stored as JSON.
+func (s *Store) CreateProject(ctx context.Context, p work.Project) (work.Project, error) {
+	schema, err := json.Marshal(p.Schema)
+	if err != nil {
+		return work.Project{}, fmt.Errorf("store: project schema: %w", err)
+	}
+	p.ID = work.NewID()
+	p.CreatedAt = s.now()
+	_, err = s.w.ExecContext(ctx, `INSERT INTO projects (id, client_id, name, kind, schema, instructions,
+			overlap, max_overlap, assignment_seconds, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.ClientID, p.Name, string(p.Kind), string(schema), p.Instructions,
+		p.Overlap, p.MaxOverlap, p.AssignmentSeconds, ts(p.CreatedAt))
+	if s.d.isUniqueViolation(err) {
+		return work.Project{}, fmt.Errorf("store: this client already has a project named %q: %w", p.Name, ErrConflict)
+	}
+	if err != nil {
+		return work.Project{}, fmt.Errorf("store: create project: %w", err)
+	}
+	return p, nil
+}
+
+const projectCols = `id, client_id, name, kind, schema, instructions, overlap, max_overlap, assignment_seconds, created_at`
+
+func scanProject(r scanner) (work.Project, error) {
+	var p work.Project
+	var kind, schema, created string
+	if err := r.Scan(&p.ID, &p.ClientID, &p.Name, &kind, &schema, &p.Instructions,
+		&p.Overlap, &p.MaxOverlap, &p.AssignmentSeconds, &created); err != nil {
+		return work.Project{}, err
+	}
+	p.Kind = work.Kind(kind)
+	p.CreatedAt = parseTS(created)
+	sc, err := work.DecodeSchema(p.Kind, []byte(schema))
+	if err != nil {
+		return work.Project{}, fmt.Errorf("stored schema of project %s: %w", p.ID, err)
+	}
+	p.Schema = sc
+	return p, nil
+}
+
+// Project returns one project.
+func (s *Store) Project(ctx context.Context, id string) (work.Project, error) {
+	p, err := scanProject(s.r.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return work.Project{}, fmt.Errorf("store: project %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return work.Project{}, fmt.Errorf("store: project %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// Projects lists projects by id; clientID "" lists every client's.
+func (s *Store) Projects(ctx context.Context, clientID string, p Page) ([]work.Project, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+projectCols+` FROM projects
+		WHERE (? = '' OR client_id = ?) AND id > ? ORDER BY id LIMIT ?`, clientID, clientID, p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list projects: %w", err)
+	}
+	return collect(rows, scanProject)
+}
+
+// NewTask is one task of a batch being created.
+type NewTask struct {
+	ExternalID string
+	Payload    []byte // a JSON object
+}
+
+// insertChunk is how many task rows go into one INSERT statement.
+const insertChunk = 200
+
+// CreateBatch stores a batch and all its tasks in one transaction, reading
+// the tasks from tasks. If tasks yields an error, or anything fails, nothing
+// of the batch is kept.
+func (s *Store) CreateBatch(ctx context.Context, p work.Project, name string, tasks iter.Seq2[NewTask, error]) (work.Batch, error) {
+	b := work.Batch{ID: work.NewID(), ProjectID: p.ID, ClientID: p.ClientID, Name: name, CreatedAt: s.now()}
+	now := ts(b.CreatedAt)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, project_id, client_id, name, tasks, created_at)
+			VALUES (?, ?, ?, ?, 0, ?)`, b.ID, b.ProjectID, b.ClientID, b.Name, now); err != nil {
+			return err
+		}
+		args := make([]any, 0, insertChunk*9)
+		flush := func() error {
+			if len(args) == 0 {
+				return nil
+			}
+			n := len(args) / 9
+			q := `INSERT INTO tasks (id, project_id, batch_id, external_id, payload, state, wanted, created_at, updated_at) VALUES ` +
+				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",")
+			_, err := tx.ExecContext(ctx, q, args...)
+			args = args[:0]
+			return err
+		}
+		for t, err := range tasks {
+			if err != nil {
+				return err
+			}
+			args = append(args, work.NewID(), p.ID, b.ID, t.ExternalID, string(t.Payload), string(work.TaskOpen), p.Overlap, now, now)
+			b.Tasks++
+			if len(args) == cap(args) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if b.Tasks == 0 {
+			return fmt.Errorf("the batch has no tasks")
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE batches SET tasks = ? WHERE id = ?`, b.Tasks, b.ID)
+		return err
+	})
+	if err != nil {
+		return work.Batch{}, fmt.Errorf("store: create batch: %w", err)
+	}
+	return b, nil
+}
+
+const batchCols = `id, project_id, client_id, name, tasks, tasks_done, created_at, completed_at`
+
+func scanBatch(r scanner) (work.Batch, error) {
+	var b work.Batch
+	var created string
+	var completed sql.NullString
+	err := r.Scan(&b.ID, &b.ProjectID, &b.ClientID, &b.Name, &b.Tasks, &b.TasksDone, &created, &completed)
+	b.CreatedAt = parseTS(created)
+	b.CompletedAt = parseNullTS(completed)
+	return b, err
+}
+
+// Batch returns one batch.
+func (s *Store) Batch(ctx context.Context, id string) (work.Batch, error) {
+	b, err := scanBatch(s.r.QueryRowContext(ctx, `SELECT `+batchCols+` FROM batches WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return work.Batch{}, fmt.Errorf("store: batch %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return work.Batch{}, fmt.Errorf("store: batch %s: %w", id, err)
+	}
+	return b, nil
+}
+
+// Batches lists a project's batches by id.
+func (s *Store) Batches(ctx context.Context, projectID string, p Page) ([]work.Batch, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+batchCols+` FROM batches
+		WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?`, projectID, p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list batches: %w", err)
+	}
+	return collect(rows, scanBatch)
+}
+
+// StateCounts counts a batch's tasks in each state.
+func (s *Store) StateCounts(ctx context.Context, batchID string) (map[work.TaskState]int, int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT state, count(*), coalesce(sum(answers), 0) FROM tasks WHERE batch_id = ? GROUP BY state`, batchID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: batch progress: %w", err)
+	}
+	defer rows.Close()
+	out := map[work.TaskState]int{}
+	answers := 0
+	for rows.Next() {
+		var st string
+		var n, a int
+		if err := rows.Scan(&st, &n, &a); err != nil {
+			return nil, 0, err
+		}
+		out[work.TaskState(st)] = n
+		answers += a
+	}
+	return out, answers, rows.Err()
+}
+
+const taskCols = `id, project_id, batch_id, external_id, payload, state, answers, wanted, created_at, updated_at`
+
+func scanTask(r scanner) (work.Task, error) {
+	var t work.Task
+	var payload, state, created, updated string
+	err := r.Scan(&t.ID, &t.ProjectID, &t.BatchID, &t.ExternalID, &payload, &state, &t.Answers, &t.Wanted, &created, &updated)
+	t.Payload = json.RawMessage(payload)
+	t.State = work.TaskState(state)
+	t.CreatedAt = parseTS(created)
+	t.UpdatedAt = parseTS(updated)
+	return t, err
+}
+
+// Task returns one task.
+func (s *Store) Task(ctx context.Context, id string) (work.Task, error) {
+	t, err := scanTask(s.r.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return work.Task{}, fmt.Errorf("store: task %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return work.Task{}, fmt.Errorf("store: task %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// Tasks lists a batch's tasks by id; state "" means any state.
+func (s *Store) Tasks(ctx context.Context, batchID string, state work.TaskState, p Page) ([]work.Task, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+taskCols+` FROM tasks
+		WHERE batch_id = ? AND (? = '' OR state = ?) AND id > ? ORDER BY id LIMIT ?`,
+		batchID, string(state), string(state), p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list tasks: %w", err)
+	}
+	return collect(rows, scanTask)
+}
+
+// ProjectTasks lists a project's tasks in one state, by id.
+func (s *Store) ProjectTasks(ctx context.Context, projectID string, state work.TaskState, p Page) ([]work.Task, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+taskCols+` FROM tasks
+		WHERE project_id = ? AND state = ? AND id > ? ORDER BY id LIMIT ?`,
+		projectID, string(state), p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list tasks: %w", err)
+	}
+	return collect(rows, scanTask)
+}

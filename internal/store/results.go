@@ -1,0 +1,40 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"banyan/internal/work"
+)
+
+// ResultScope picks whose results to read: one batch, or a whole project.
+type ResultScope struct {
+	BatchID   string
+	ProjectID string
+}
+
+// Results lists final results by task id, with each task's external id.
+func (s *Store) Results(ctx context.Context, scope ResultScope, p Page) ([]work.Result, error) {
+	col, id := "r.batch_id", scope.BatchID
+	if id == "" {
+		col, id = "r.project_id", scope.ProjectID
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT r.task_id, t.external_id, r.project_id, r.batch_id, r.answer,
+			r.confidence, r.answers, r.source, r.created_at
+		FROM results r JOIN tasks t ON t.id = r.task_id
+		WHERE `+col+` = ? AND r.task_id > ? ORDER BY r.task_id LIMIT ?`, id, p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list results: %w", err)
+	}
+	return collect(rows, func(r scanner) (work.Result, error) {
+		var res work.Result
+		var answer, created string
+		if err := r.Scan(&res.TaskID, &res.ExternalID, &res.ProjectID, &res.BatchID, &answer,
+			&res.Confidence, &res.Answers, &res.Source, &created); err != nil {
+			return res, err
+		}
+		res.CreatedAt = parseTS(created)
+		return res, json.Unmarshal([]byte(answer), &res.Answer)
+	})
+}

@@ -1,0 +1,272 @@
+// Package store owns Banyan's persistence: the schema and its numbered
+// migrations, every query, and the transactions that change state. One
+// schema and one set of queries serve every engine; what differs between
+// engines lives in dialect.go.
+//
+// SQLite is the default. It is opened the way an embedded database should
+// be: busy_timeout first, WAL, synchronous=FULL (an answer a worker was told
+// is saved survives a power cut), one writer connection that starts every
+// transaction with BEGIN IMMEDIATE, and a separate pool of read-only
+// connections.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Sentinel errors. Callers match them with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Store is Banyan's database. It is safe for concurrent use.
+type Store struct {
+	w  *sql.DB // the one writer
+	r  *sql.DB // readers
+	d  dialect
+	tm func() time.Time
+}
+
+// Options tune how a store is opened.
+type Options struct {
+	// Migrate applies pending migrations on open. Without it, Open fails
+	// when migrations are pending.
+	Migrate bool
+	// AllowPending opens a database with pending migrations without
+	// applying them, for 'banyan migrate status'.
+	AllowPending bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Open opens the database named by dsn: a file path (SQLite) or a URL
+// beginning sqlite:. PostgreSQL support comes later and is refused with a
+// clear message until then.
+func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return nil, fmt.Errorf("store: PostgreSQL is not supported yet; use a SQLite file path for --db")
+	}
+	path := strings.TrimPrefix(dsn, "sqlite:")
+	if path == "" {
+		return nil, fmt.Errorf("store: empty database path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: database path %q: %w", path, err)
+	}
+	// busy_timeout must come first so the pragmas after it wait rather than
+	// fail while another process holds the file.
+	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"}
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", "file:"+abs+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+
+	q.Del("_txlock")
+	q.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+abs+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s for reading: %w", abs, err)
+	}
+	readers := max(4, runtime.NumCPU()*2)
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+
+	s := &Store{w: w, r: r, d: sqliteDialect{}, tm: opt.Now}
+	if s.tm == nil {
+		s.tm = time.Now
+	}
+	if err := w.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	pending, err := s.PendingMigrations(ctx)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if len(pending) > 0 && !opt.AllowPending {
+		if !opt.Migrate {
+			s.Close()
+			return nil, fmt.Errorf("store: %d migration(s) pending (first: %s); run 'banyan migrate up' or start without --no-migrate", len(pending), pending[0].Name)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+// now returns the store's clock reading in UTC, at microsecond precision,
+// which is what the fixed-width time text keeps.
+func (s *Store) now() time.Time { return s.tm().UTC().Truncate(time.Microsecond) }
+
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// ts formats a time for storage. Stored times sort as text.
+func ts(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTS(s string) time.Time {
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+func parseNullTS(s sql.NullString) *time.Time {
+	if !s.Valid {
+		return nil
+	}
+	t := parseTS(s.String)
+	return &t
+}
+
+// tx runs fn in one write transaction and commits it, or rolls it back when
+// fn fails.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Migration is one numbered SQL file.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+func migrations() ([]Migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("store: migration file %s is not named NNNN_name.sql", e.Name())
+		}
+		body, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{Version: v, Name: e.Name(), SQL: string(body)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+func (s *Store) ensureMigrationTable(ctx context.Context) error {
+	_, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at TEXT NOT NULL)`)
+	if err != nil {
+		return fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	return nil
+}
+
+// PendingMigrations lists the migrations not yet applied, oldest first.
+func (s *Store) PendingMigrations(ctx context.Context) ([]Migration, error) {
+	if err := s.ensureMigrationTable(ctx); err != nil {
+		return nil, err
+	}
+	all, err := migrations()
+	if err != nil {
+		return nil, err
+	}
+	applied := map[int]bool{}
+	rows, err := s.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("store: read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var pending []Migration
+	for _, m := range all {
+		if !applied[m.Version] {
+			pending = append(pending, m)
+		}
+	}
+	return pending, nil
+}
+
+// Migrate applies every pending migration, each in its own transaction.
+func (s *Store) Migrate(ctx context.Context) error {
+	pending, err := s.PendingMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range pending {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				m.Version, m.Name, ts(s.now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %s: %w", m.Name, err)
+		}
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
