@@ -7,14 +7,14 @@ import (
 
 // Project is a client's stream of work of one kind under one schema.
 type Project struct {
-	ID           string    `json:"id"`
-	ClientID     string    `json:"client_id"`
-	Name         string    `json:"name"`
-	Kind         Kind      `json:"kind"`
-	Schema       *Schema   `json:"schema"`
-	Instructions string    `json:"instructions"`
-	Overlap      int       `json:"overlap"`
-	MaxOverlap   int       `json:"max_overlap"`
+	ID           string  `json:"id"`
+	ClientID     string  `json:"client_id"`
+	Name         string  `json:"name"`
+	Kind         Kind    `json:"kind"`
+	Schema       *Schema `json:"schema"`
+	Instructions string  `json:"instructions"`
+	Overlap      int     `json:"overlap"`
+	MaxOverlap   int     `json:"max_overlap"`
 	// AssignmentSeconds is how long a worker may hold a task before it goes
 	// back to the pool.
 	AssignmentSeconds int       `json:"assignment_seconds"`
