@@ -57,7 +57,7 @@ var (
 	numberPattern = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 	// Indian grouping (1,23,456.00) and western grouping (123,456.00) are
 	// both accepted; the commas are dropped.
-	groupedNumber = regexp.MustCompile(`^-?[0-9]{1,3}(,[0-9]{2,3})*(\.[0-9]+)?$`)
+	groupedNumber = regexp.MustCompile(`^-?([0-9]{1,3}(,[0-9]{3})*|[0-9]{1,2}(,[0-9]{2})*,[0-9]{3})(\.[0-9]+)?$`)
 )
 
 // Normalize validates one keyed value of the field and returns its canonical
