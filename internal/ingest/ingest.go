@@ -217,10 +217,10 @@ func readCSV(r io.Reader, inputs []string, lim Limits, emit emitFunc) error {
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			return csvErr(err)
 		}
+		line, _ := cr.FieldPos(0)
 		size := 0
 		for i, v := range rec {
 			size += len(v)
