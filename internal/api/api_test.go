@@ -11,10 +11,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
+	"banyan/internal/api"
 	"banyan/internal/hub"
 	"banyan/internal/store"
 )
@@ -468,4 +471,27 @@ func TestRevokedTokenStops(t *testing.T) {
 	e.must("other_admin", "DELETE", "/api/v1/tokens/{tok}", nil, 404)
 	e.must("viewer", "DELETE", "/api/v1/tokens/{tok}", nil, 204)
 	e.must("viewer", "GET", "/api/v1/me", nil, 401)
+}
+
+// docs/api.md lists every route of the table, and nothing else.
+func TestRoutesDocumented(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("`((?:GET|POST|PUT|PATCH|DELETE) /api/v1/[^`]*)`").FindAllStringSubmatch(string(doc), -1) {
+		documented[m[1]] = true
+	}
+	var a api.API
+	for _, rt := range a.Routes() {
+		if !documented[rt.Pattern] {
+			t.Errorf("route %q is missing from docs/api.md", rt.Pattern)
+		}
+		delete(documented, rt.Pattern)
+	}
+	for r := range documented {
+		t.Errorf("docs/api.md lists %q, which is not a route", r)
+	}
 }

@@ -110,7 +110,8 @@ func newFlags(name, synopsis, about string, errOut io.Writer) *flag.FlagSet {
 
 // parse parses args, then fills every flag not given on the command line
 // from its BANYAN_* environment variable, or from the file named by
-// BANYAN_*_FILE (for secrets). Flags win over the environment.
+// BANYAN_*_FILE (for secrets). Flags win over the environment; an empty
+// variable counts as unset.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -135,7 +136,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 			}
 			v, ok = strings.TrimSpace(string(b)), true
 		}
-		if ok {
+		if ok && v != "" {
 			if serr := fs.Set(f.Name, v); serr != nil {
 				err = &usageError{fmt.Sprintf("%s=%q: %v", env, v, serr)}
 			}

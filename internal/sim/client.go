@@ -21,7 +21,9 @@ type Client struct {
 type APIError struct {
 	Status int
 	Detail string
-	Body   []byte
+	// Field is the first field the problem names, if any.
+	Field string
+	Body  []byte
 }
 
 func (e *APIError) Error() string { return fmt.Sprintf("hub answered %d: %s", e.Status, e.Detail) }
@@ -65,9 +67,16 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, contentT
 	if resp.StatusCode >= 400 {
 		var p struct {
 			Detail string `json:"detail"`
+			Errors []struct {
+				Field string `json:"field"`
+			} `json:"errors"`
 		}
 		json.Unmarshal(raw, &p)
-		return resp.StatusCode, &APIError{Status: resp.StatusCode, Detail: p.Detail, Body: raw}
+		ae := &APIError{Status: resp.StatusCode, Detail: p.Detail, Body: raw}
+		if len(p.Errors) > 0 {
+			ae.Field = p.Errors[0].Field
+		}
+		return resp.StatusCode, ae
 	}
 	if out != nil && len(raw) > 0 {
 		if b, ok := out.(*[]byte); ok {

@@ -128,17 +128,19 @@ func gstin(rng *rand.Rand) string {
 	b.WriteByte(gstinChars[1+rng.IntN(9)])
 	b.WriteByte('Z')
 	body := b.String()
+	return body + string(gstinCheck(body))
+}
+
+// gstinCheck is the check character of a GSTIN's first 14 characters:
+// alternate weights 1 and 2, each product's base-36 digits summed, and the
+// sum's complement mod 36.
+func gstinCheck(body string) byte {
 	sum := 0
 	for i, c := range body {
-		v := strings.IndexRune(gstinChars, c)
-		factor := 1
-		if i%2 == 1 {
-			factor = 2
-		}
-		p := v * factor
+		p := strings.IndexRune(gstinChars, c) * (1 + i%2)
 		sum += p/36 + p%36
 	}
-	return body + string(gstinChars[(36-sum%36)%36])
+	return gstinChars[(36-sum%36)%36]
 }
 
 // GSTINPattern is the shape of a GSTIN, for the invoice project's schema.

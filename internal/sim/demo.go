@@ -360,26 +360,39 @@ func (d *demo) runWorker(ctx context.Context, w *simWorker, finished *atomic.Boo
 			return nil
 		case <-time.After(time.Duration(float64(took) / d.opt.TimeScale)):
 		}
-		// A form that refuses a value (a GSTIN of the wrong shape, a date
-		// that does not exist) makes the worker look again and re-key it.
-		for try := 0; ; try++ {
-			answer, err := d.answer(w, off)
-			if err != nil {
-				return err
-			}
+		err = d.send(w, off, func(answer map[string]any) error {
 			body := map[string]any{"answer": answer, "duration_ms": took.Milliseconds()}
-			_, err = w.api.Do(ctx, "POST", "/api/v1/assignments/"+off.AssignmentID+"/answer", body, "", nil)
-			var ae *APIError
-			if errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity && try < 5 {
-				continue
-			}
-			if err != nil && ctx.Err() == nil {
-				return err
-			}
-			break
+			_, err := w.api.Do(ctx, "POST", "/api/v1/assignments/"+off.AssignmentID+"/answer", body, "", nil)
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// send answers a task through post. A form that refuses a value (a GSTIN
+// of the wrong shape, a date that does not exist) makes the worker look
+// again at that field and key it carefully, as a person would.
+func (d *demo) send(w *simWorker, off offerResp, post func(map[string]any) error) error {
+	answer, err := d.answer(w, off)
+	if err != nil {
+		return err
+	}
+	for try := 0; ; try++ {
+		err := post(answer)
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity || try >= len(InvoiceFields) {
+			return err
+		}
+		fields, ok := answer["fields"].(map[string]string)
+		inv, known := d.invoices[off.Task.Payload["doc_id"]]
+		if !ok || !known || ae.Field == "" {
+			return err
+		}
+		fields[ae.Field] = retype(w.rng, ae.Field, inv.Fields[ae.Field], w.DayFirst)
+	}
 }
 
 // answer is what the worker answers, having read the task's input.
@@ -445,11 +458,11 @@ func (d *demo) review(ctx context.Context) (int, error) {
 			for _, it := range queue.Items {
 				var off offerResp
 				off.Task.ID, off.Task.Payload = it.Task.ID, it.Task.Payload
-				answer, err := d.answer(&simWorker{Profile: careful, rng: rng}, off)
+				err := d.send(&simWorker{Profile: careful, rng: rng}, off, func(answer map[string]any) error {
+					_, err := reviewer.Do(ctx, "POST", "/api/v1/tasks/"+it.Task.ID+"/resolve", map[string]any{"answer": answer}, "", nil)
+					return err
+				})
 				if err != nil {
-					return total, err
-				}
-				if _, err := reviewer.Do(ctx, "POST", "/api/v1/tasks/"+it.Task.ID+"/resolve", map[string]any{"answer": answer}, "", nil); err != nil {
 					return total, err
 				}
 				p.summary.Reviewed++

@@ -1,0 +1,24 @@
+# Everyday commands. Each has a make-free equivalent, shown on its line.
+.PHONY: build test race lint bench demo ci
+
+build:            ## go build -o banyan ./cmd/banyan
+	go build -o banyan ./cmd/banyan
+
+test:             ## go test ./...
+	go test ./...
+
+race:             ## the packages that run concurrent code, under the race detector
+	go test -race ./internal/store/ ./internal/api/ ./internal/dispatch/ ./internal/sim/ ./internal/cli/
+
+lint:             ## gofmt -l . (must print nothing) and go vet ./...
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	go vet ./...
+
+bench:            ## go test -run '^$$' -bench . ./...
+	go test -run '^$$' -bench . ./...
+
+demo:             ## go run ./cmd/banyan demo --exit
+	go run ./cmd/banyan demo --exit
+
+ci:               ## bash .ci/run
+	bash .ci/run

@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := Run(context.Background(), args, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	out, _, err := run(t, "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range verbs() {
+		if !strings.Contains(out, v.name) {
+			t.Errorf("banyan --help does not mention %q", v.name)
+		}
+	}
+	// Every verb explains itself.
+	for _, v := range verbs() {
+		if v.name == "version" {
+			continue
+		}
+		args := []string{v.name, "--help"}
+		if v.name == "admin" {
+			args = []string{"admin", "init", "--help"}
+		}
+		out, errOut, err := run(t, args...)
+		if err != nil {
+			t.Errorf("banyan %s: %v", strings.Join(args, " "), err)
+		}
+		if !strings.Contains(out+errOut, "Usage: banyan "+v.name) {
+			t.Errorf("banyan %s printed no usage:\n%s%s", strings.Join(args, " "), out, errOut)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "no command"},
+		{[]string{"fly"}, "unknown command"},
+		{[]string{"serve", "--nope"}, "flag provided but not defined"},
+		{[]string{"serve", "extra"}, "unexpected argument"},
+		{[]string{"migrate"}, "migrate status|up"},
+		{[]string{"admin"}, "admin init"},
+		{[]string{"demo", "--workers", "1"}, "--workers"},
+	}
+	for _, tc := range tests {
+		_, _, err := run(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || ExitCode(err) != 2 {
+			t.Errorf("banyan %v: got %v (exit %d), want a usage error containing %q", tc.args, err, ExitCode(err), tc.want)
+		}
+	}
+}
+
+// Flags win over BANYAN_* variables, which win over defaults; a bad value
+// is named.
+func TestConfigFromEnv(t *testing.T) {
+	t.Setenv("BANYAN_ADDR", "127.0.0.1:9999")
+	t.Setenv("BANYAN_MAX_ROW_BYTES", "4096")
+	out, _, err := run(t, "config", "--max-row-bytes", "2048")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal([]byte(out), &cfg); err != nil {
+		t.Fatalf("config is not JSON: %v\n%s", err, out)
+	}
+	if cfg["addr"] != "127.0.0.1:9999" || cfg["max_row_bytes"] != 2048.0 {
+		t.Fatalf("got addr %v max_row_bytes %v; want the env addr and the flag's row limit", cfg["addr"], cfg["max_row_bytes"])
+	}
+	t.Setenv("BANYAN_MAX_ROW_BYTES", "lots")
+	if _, _, err := run(t, "config"); err == nil || !strings.Contains(err.Error(), "BANYAN_MAX_ROW_BYTES") {
+		t.Fatalf("got %v, want an error naming BANYAN_MAX_ROW_BYTES", err)
+	}
+	t.Setenv("BANYAN_MAX_ROW_BYTES", "")
+	if _, _, err := run(t, "config", "--addr", "nohost"); err == nil || !strings.Contains(err.Error(), "addr") {
+		t.Fatalf("got %v, want an error naming addr", err)
+	}
+}
+
+func TestRedactDSN(t *testing.T) {
+	t.Parallel()
+	if got := redactDSN("postgres://bob:hunter2@db:5432/x"); strings.Contains(got, "hunter2") {
+		t.Fatalf("password not redacted: %s", got)
+	}
+	if got := redactDSN("/var/lib/banyan.db"); got != "/var/lib/banyan.db" {
+		t.Fatalf("path changed: %s", got)
+	}
+}
+
+func TestAdminInitAndMigrate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "x.db")
+	out, _, err := run(t, "migrate", "status", "--data", dir, "--db", db)
+	if err != nil || !strings.Contains(out, "pending: 0001_core.sql") {
+		t.Fatalf("migrate status on a new database: %q, %v", out, err)
+	}
+	if out, _, err = run(t, "migrate", "up", "--data", dir, "--db", db); err != nil || !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate up: %q, %v", out, err)
+	}
+	out, _, err = run(t, "admin", "init", "--data", dir, "--db", db)
+	if err != nil || !strings.HasPrefix(out, "bny_") {
+		t.Fatalf("admin init: %q, %v", out, err)
+	}
+	if _, _, err = run(t, "admin", "init", "--data", dir, "--db", db); err == nil {
+		t.Fatalf("second admin init: got nil error, want a refusal")
+	}
+}
+
+// A small demo runs the whole loop through the API and reports the
+// summary fields CI checks.
+func TestDemoJSON(t *testing.T) {
+	t.Parallel()
+	out, _, err := run(t, "demo", "--exit", "--json", "--posts", "120", "--invoices", "40", "--workers", "12", "--data", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		TasksTotal       int     `json:"tasks_total"`
+		TasksDone        int     `json:"tasks_done"`
+		Answers          int     `json:"answers"`
+		Accuracy         float64 `json:"accuracy"`
+		AnswersPerSecond float64 `json:"answers_per_second"`
+		Projects         []struct {
+			Kind     string
+			Tasks    int
+			Accuracy float64
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("summary is not one JSON object: %v\n%s", err, out)
+	}
+	if s.TasksTotal != 160 || s.TasksDone != 160 || s.Answers < 3*160 || s.AnswersPerSecond <= 0 || len(s.Projects) != 2 {
+		t.Fatalf("summary: %+v", s)
+	}
+	for _, p := range s.Projects {
+		if p.Accuracy < 0.85 {
+			t.Errorf("project %s: accuracy %.3f, want at least 0.85 even on this small run", p.Kind, p.Accuracy)
+		}
+	}
+}
