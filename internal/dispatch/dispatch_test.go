@@ -1,0 +1,45 @@
+package dispatch
+
+import (
+	"testing"
+
+	"banyan/internal/work"
+)
+
+func TestDecider(t *testing.T) {
+	t.Parallel()
+	schema, err := work.DecodeSchema(work.Extract, []byte(`{"inputs":["doc"],"fields":[
+		{"name":"vendor","type":"text"},{"name":"total","type":"number"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decide := Decider(work.Project{Kind: work.Extract, Schema: schema, Overlap: 2, MaxOverlap: 3})
+	a := func(vendor, total string) work.Answer {
+		return work.Answer{Fields: map[string]string{"vendor": vendor, "total": total}}
+	}
+	tests := []struct {
+		name    string
+		answers []work.Answer
+		want    work.TaskState
+		wanted  int
+		result  work.Answer
+	}{
+		{"one answer", []work.Answer{a("Om", "10")}, work.TaskInProgress, 2, work.Answer{}},
+		{"agree after folding", []work.Answer{a("OM  TRADERS", "10"), a("om traders", "10")}, work.TaskDone, 2, a("OM  TRADERS", "10")},
+		{"disagree", []work.Answer{a("Om", "10"), a("Om", "11")}, work.TaskInProgress, 3, work.Answer{}},
+		{"third settles", []work.Answer{a("Om", "10"), a("Om", "11"), a("Om", "10")}, work.TaskDone, 3, a("Om", "10")},
+		{"still split at max", []work.Answer{a("Om", "10"), a("Om", "11"), a("Om", "12")}, work.TaskNeedsReview, 3, work.Answer{}},
+	}
+	for _, tc := range tests {
+		v, err := decide(tc.answers)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if v.State != tc.want || v.Wanted != tc.wanted {
+			t.Fatalf("%s: got %s wanting %d, want %s wanting %d", tc.name, v.State, v.Wanted, tc.want, tc.wanted)
+		}
+		if tc.want == work.TaskDone && (v.Result.Fields["vendor"] != tc.result.Fields["vendor"] || v.Result.Fields["total"] != tc.result.Fields["total"]) {
+			t.Fatalf("%s: got result %v, want %v", tc.name, v.Result, tc.result)
+		}
+	}
+}
