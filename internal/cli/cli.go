@@ -47,8 +47,10 @@ func verbs() []verb {
 	return []verb{
 		{"serve", "run a hub: the REST API for clients, operators and workers", serve},
 		{"demo", "run a hub with sample clients and simulated workers, and report the quality", demo},
+		{"aggregate", "aggregate crowd labels you already have (majority vote, Dawid–Skene, GLAD, …)", aggregate},
 		{"admin", "hub administration: 'admin init' makes the first admin and prints a token", admin},
 		{"migrate", "show or apply database migrations: 'migrate status', 'migrate up'", migrate},
+		{"bench", "benchmarks: 'bench aggregate' runs every aggregation method on public datasets", bench},
 		{"config", "print the effective configuration, secrets redacted", printConfig},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "banyan", Version)

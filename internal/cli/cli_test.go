@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,8 +34,11 @@ func TestHelp(t *testing.T) {
 			continue
 		}
 		args := []string{v.name, "--help"}
-		if v.name == "admin" {
+		switch v.name {
+		case "admin":
 			args = []string{"admin", "init", "--help"}
+		case "bench":
+			args = []string{"bench", "aggregate", "--help"}
 		}
 		out, errOut, err := run(t, args...)
 		if err != nil {
@@ -154,5 +158,34 @@ func TestDemoJSON(t *testing.T) {
 		if p.Accuracy < 0.85 {
 			t.Errorf("project %s: accuracy %.3f, want at least 0.85 even on this small run", p.Kind, p.Accuracy)
 		}
+	}
+}
+
+func TestAggregate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	labels := filepath.Join(dir, "labels.csv")
+	gold := filepath.Join(dir, "gold.csv")
+	results := filepath.Join(dir, "results.csv")
+	os.WriteFile(labels, []byte("task,worker,label\na,w1,x\na,w2,x\na,w3,y\nb,w1,y\nb,w2,y\nb,w3,y\n"), 0o644)
+	os.WriteFile(gold, []byte("task,label\na,x\nb,y\nc,x\n"), 0o644)
+	out, _, err := run(t, "aggregate", "--method", "mv", "--in", labels, "--gold", gold, "--out", results)
+	if err != nil || !strings.Contains(out, "accuracy 1.0000 over 2 gold tasks") {
+		t.Fatalf("got %q, %v", out, err)
+	}
+	raw, _ := os.ReadFile(results)
+	if want := "task,label,confidence\na,x,0.6667\nb,y,1.0000\n"; string(raw) != want {
+		t.Fatalf("results file:\n%s\nwant\n%s", raw, want)
+	}
+	out, _, err = run(t, "aggregate", "--in", labels)
+	if err != nil || !strings.HasPrefix(out, "task,label,confidence\n") {
+		t.Fatalf("results to stdout: got %q, %v", out, err)
+	}
+	os.WriteFile(labels, []byte("task,worker,label\na,w1,x\na,w2\n"), 0o644)
+	if _, _, err = run(t, "aggregate", "--in", labels); err == nil || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("bad file: got %v, want an error naming line 3", err)
+	}
+	if _, _, err = run(t, "aggregate", "--method", "bayes", "--in", labels); ExitCode(err) != 2 {
+		t.Fatalf("bad method: got %v, want a usage error", err)
 	}
 }
