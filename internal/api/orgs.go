@@ -222,3 +222,27 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, p auth.Princip
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// userSkills shows a worker's skills to the worker, to hub staff and to the
+// manager of the worker's center.
+func (a *API) userSkills(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r, "user")
+	if err != nil {
+		return err
+	}
+	u, err := a.Store.User(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotVisible("user")
+	}
+	if err != nil {
+		return err
+	}
+	if u.ID != p.UserID && !p.IsHubStaff() && !(p.Role == auth.CenterManager && p.OrgID == u.OrgID) {
+		return errNotVisible("user")
+	}
+	skills, err := a.Store.Skills(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, listPage[store.WorkerSkill]{Items: skills})
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -24,11 +25,23 @@ type projectIn struct {
 	Overlap           int             `json:"overlap"`
 	MaxOverlap        int             `json:"max_overlap"`
 	AssignmentSeconds int             `json:"assignment_seconds"`
+	Language          string          `json:"language"`
+	Method            string          `json:"method"`
+	ConfidenceTarget  float64         `json:"confidence_target"`
+	GoldRatio         float64         `json:"gold_ratio"`
+	MinAccuracy       float64         `json:"min_accuracy"`
+	MinGold           int             `json:"min_gold"`
+	MinAnswerMS       int64           `json:"min_answer_ms"`
+	ReviewRate        float64         `json:"review_rate"`
 }
+
+var languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 
 // project checks the input and fills in defaults: overlap 3 (1 for respond,
 // whose free text rarely matches word for word), max overlap two more than
-// overlap, ten minutes to do one task.
+// overlap, ten minutes to do one task, English, majority vote, a confidence
+// target of 0.95 for method ds, suspension after at least 5 scored answers
+// (when min_accuracy is set).
 func (in projectIn) project() (work.Project, error) {
 	bad := func(format string, args ...any) (work.Project, error) {
 		return work.Project{}, problem(http.StatusUnprocessableEntity, format, args...)
@@ -52,7 +65,43 @@ func (in projectIn) project() (work.Project, error) {
 		return bad("instructions: at most 100000 bytes")
 	}
 	p := work.Project{Name: name, Kind: kind, Schema: schema, Instructions: in.Instructions,
-		Overlap: in.Overlap, MaxOverlap: in.MaxOverlap, AssignmentSeconds: in.AssignmentSeconds}
+		Overlap: in.Overlap, MaxOverlap: in.MaxOverlap, AssignmentSeconds: in.AssignmentSeconds,
+		Quality: work.Quality{Language: in.Language, Method: in.Method, ConfidenceTarget: in.ConfidenceTarget,
+			GoldRatio: in.GoldRatio, MinAccuracy: in.MinAccuracy, MinGold: in.MinGold, MinAnswerMS: in.MinAnswerMS,
+			ReviewRate: in.ReviewRate}}
+	q := &p.Quality
+	if q.Language == "" {
+		q.Language = "en"
+	}
+	if q.Method == "" {
+		q.Method = work.MethodMV
+	}
+	if q.Method == work.MethodDS && q.ConfidenceTarget == 0 {
+		q.ConfidenceTarget = 0.95
+	}
+	if q.MinGold == 0 {
+		q.MinGold = 5
+	}
+	switch {
+	case !languagePattern.MatchString(q.Language):
+		return bad("language: %q is not a language tag like en, hi or ta", q.Language)
+	case q.Method != work.MethodMV && q.Method != work.MethodDS:
+		return bad("method: must be mv (strict majority) or ds (accuracy-weighted, settles at confidence_target)")
+	case q.Method == work.MethodMV && q.ConfidenceTarget != 0:
+		return bad("confidence_target: only method ds uses a confidence target")
+	case q.Method == work.MethodDS && (q.ConfidenceTarget <= 0.5 || q.ConfidenceTarget >= 1):
+		return bad("confidence_target: must be above 0.5 and below 1")
+	case q.GoldRatio < 0 || q.GoldRatio > 0.5:
+		return bad("gold_ratio: must be from 0 to 0.5")
+	case q.MinAccuracy < 0 || q.MinAccuracy >= 1:
+		return bad("min_accuracy: must be from 0 (never suspend) to below 1")
+	case q.MinGold < 1 || q.MinGold > 1000:
+		return bad("min_gold: must be from 1 to 1000")
+	case q.MinAnswerMS < 0 || q.MinAnswerMS > 3_600_000:
+		return bad("min_answer_ms: must be from 0 to 3600000")
+	case q.ReviewRate < 0 || q.ReviewRate > 1:
+		return bad("review_rate: must be from 0 to 1")
+	}
 	if p.Overlap == 0 {
 		p.Overlap = work.DefaultOverlap
 		if kind == work.Respond {
@@ -160,6 +209,16 @@ func (a *API) getProject(w http.ResponseWriter, r *http.Request, p auth.Principa
 }
 
 func (a *API) uploadBatch(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	return a.upload(w, r, p, work.PurposeWork)
+}
+
+func (a *API) uploadGold(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	return a.upload(w, r, p, work.PurposeGold)
+}
+
+// upload takes a batch file (work, or gold with known answers), checks it
+// whole, and stores it in one transaction.
+func (a *API) upload(w http.ResponseWriter, r *http.Request, p auth.Principal, purpose string) error {
 	pr, err := a.visibleProject(r, p)
 	if err != nil {
 		return err
@@ -177,7 +236,7 @@ func (a *API) uploadBatch(w http.ResponseWriter, r *http.Request, p auth.Princip
 	}
 	name := strings.TrimSpace(r.URL.Query().Get("name"))
 	if name == "" {
-		name = "batch of " + time.Now().UTC().Format("2006-01-02 15:04")
+		name = purpose + " of " + time.Now().UTC().Format("2006-01-02 15:04")
 	}
 	if name, err = validName("name", name); err != nil {
 		return err
@@ -195,16 +254,26 @@ func (a *API) uploadBatch(w http.ResponseWriter, r *http.Request, p auth.Princip
 	default:
 		return problem(http.StatusUnsupportedMediaType, "Content-Encoding %q is not supported; send gzip or nothing", r.Header.Get("Content-Encoding"))
 	}
-	spool, err := ingest.NewSpool(body, format, pr.Schema.Inputs, a.Limits, a.SpoolDir)
+	spec := ingest.Spec{Inputs: pr.Schema.Inputs}
+	if purpose == work.PurposeGold {
+		spec.Gold = func(raw []byte) ([]byte, error) {
+			ans, err := work.ParseAnswer(pr.Kind, pr.Schema, raw)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(ans)
+		}
+	}
+	spool, err := ingest.NewSpool(body, format, spec, a.Limits, a.SpoolDir)
 	if err != nil {
 		return err
 	}
 	defer spool.Close()
-	b, err := a.Store.CreateBatch(r.Context(), pr, name, spool.All())
+	b, err := a.Store.CreateBatch(r.Context(), pr, name, purpose, spool.All())
 	if err != nil {
 		return err
 	}
-	a.Log.Info("batch created", "batch", b.ID, "project", pr.ID, "tasks", b.Tasks)
+	a.Log.Info("batch created", "batch", b.ID, "project", pr.ID, "purpose", purpose, "tasks", b.Tasks)
 	return writeJSON(w, http.StatusCreated, b)
 }
 
@@ -396,11 +465,17 @@ func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p auth.Princip
 	}
 	items := make([]reviewItem, len(ts))
 	for i, t := range ts {
+		items[i] = reviewItem{Task: t, Answers: []work.Assignment{}}
+		if t.ReviewReason == store.ReviewSample {
+			// A sampled task is reviewed blind, so the verdict measures the
+			// delivered answer without being led by it.
+			continue
+		}
 		answers, err := a.Store.TaskAnswers(r.Context(), t.ID)
 		if err != nil {
 			return err
 		}
-		items[i] = reviewItem{Task: t, Answers: answers}
+		items[i].Answers = answers
 	}
 	return writeJSON(w, http.StatusOK, pageResult(items, pg, func(it reviewItem) string { return it.Task.ID }))
 }
@@ -430,4 +505,20 @@ func (a *API) resolveTask(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"task_id": id, "state": work.TaskDone, "answer": answer})
+}
+
+func (a *API) batchQuality(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	b, err := a.visibleBatch(r, p)
+	if err != nil {
+		return err
+	}
+	pr, err := a.Store.Project(r.Context(), b.ProjectID)
+	if err != nil {
+		return err
+	}
+	rep, err := a.Store.BatchQuality(r.Context(), b, pr)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rep)
 }

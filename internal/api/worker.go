@@ -90,12 +90,16 @@ func (a *API) submitAnswer(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
+	// The reply is the same for gold and ordinary tasks, so it cannot be
+	// used to tell them apart.
 	status := "accepted"
 	switch {
 	case out.Duplicate:
 		status = "duplicate"
+	case out.Flag == work.FlagTooFast:
+		status = "too_fast"
 	case !out.Counted:
 		status = "late"
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"assignment_id": id, "status": status, "task_state": out.TaskState})
+	return writeJSON(w, http.StatusOK, map[string]any{"assignment_id": id, "status": status})
 }

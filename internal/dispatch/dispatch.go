@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 
 	"banyan/internal/quality"
 	"banyan/internal/store"
@@ -34,7 +35,7 @@ type Offer struct {
 
 // Next gives the worker their next task; projectID "" means any project.
 func (s *Service) Next(ctx context.Context, workerID, projectID string) (Offer, error) {
-	a, t, err := s.Store.Claim(ctx, workerID, projectID)
+	a, t, err := s.Store.Claim(ctx, workerID, projectID, rand.Float64())
 	if errors.Is(err, store.ErrNotFound) {
 		return Offer{}, ErrNoWork
 	}
@@ -67,32 +68,62 @@ func (s *Service) Submit(ctx context.Context, workerID, assignmentID string, raw
 	if err != nil {
 		return store.SubmitOutcome{}, err
 	}
-	if durationMS < 0 {
-		durationMS = 0
-	}
-	return s.Store.Submit(ctx, assignmentID, workerID, answer, durationMS, Decider(p))
+	return s.Store.Submit(ctx, store.SubmitArgs{AssignmentID: assignmentID, WorkerID: workerID, Answer: answer,
+		DurationMS: max(durationMS, 0), SampleDraw: rand.Float64()}, Decider(p))
 }
 
 // Decider returns the function that settles a task of project p from its
-// answers: votes compared key by key (quality.Decide), the result composed
-// from the winning values.
+// answers. Method "mv" compares votes key by key and settles on a strict
+// majority (quality.Decide); method "ds" weighs each vote by the worker's
+// estimated accuracy and settles when every key's posterior reaches the
+// project's confidence target (quality.DecideWeighted). Either way the
+// result is composed from the winning values.
 func Decider(p work.Project) store.DecideFunc {
-	policy := quality.Policy{Overlap: p.Overlap, MaxOverlap: p.MaxOverlap}
-	return func(answers []work.Answer) (store.Verdict, error) {
-		ballots := make([]quality.Ballot, len(answers))
-		for i, a := range answers {
-			ballots[i] = work.Votes(p.Kind, p.Schema, a)
+	classes := map[string]int{}
+	if p.Kind == work.Classify {
+		if p.Schema.Multi {
+			for _, l := range p.Schema.Labels {
+				classes["label:"+l] = 2
+			}
+		} else {
+			classes["label"] = len(p.Schema.Labels)
 		}
-		d := quality.Decide(ballots, policy)
-		switch d.Outcome {
-		case quality.Settled:
-			res, err := work.Compose(p.Kind, p.Schema, d.Winners, answers)
-			if err != nil {
+	}
+	for _, f := range p.Schema.Fields {
+		if f.Type == work.FieldEnum {
+			classes[f.Name] = len(f.Options) + 1 // the options, or empty
+		}
+	}
+	return func(given []store.Given) (store.Verdict, error) {
+		answers := make([]work.Answer, len(given))
+		ballots := make([]quality.Ballot, len(given))
+		acc := make([]float64, len(given))
+		for i, g := range given {
+			answers[i] = g.Answer
+			ballots[i] = work.Votes(p.Kind, p.Schema, g.Answer)
+			acc[i] = g.Accuracy
+		}
+		var d quality.Decision
+		reason := store.ReviewDisagreement
+		if p.Method == work.MethodDS {
+			d = quality.DecideWeighted(ballots, acc, quality.WeightedPolicy{
+				Overlap: p.Overlap, MaxOverlap: p.MaxOverlap, Target: p.ConfidenceTarget, Classes: classes})
+			reason = store.ReviewLowConfidence
+		} else {
+			d = quality.Decide(ballots, quality.Policy{Overlap: p.Overlap, MaxOverlap: p.MaxOverlap})
+		}
+		var res work.Answer
+		if d.Winners != nil {
+			var err error
+			if res, err = work.Compose(p.Kind, p.Schema, d.Winners, answers); err != nil {
 				return store.Verdict{}, err
 			}
+		}
+		switch d.Outcome {
+		case quality.Settled:
 			return store.Verdict{State: work.TaskDone, Result: res, Confidence: d.Confidence, Wanted: d.Want}, nil
 		case quality.NeedsReview:
-			return store.Verdict{State: work.TaskNeedsReview, Wanted: d.Want}, nil
+			return store.Verdict{State: work.TaskNeedsReview, Result: res, Wanted: d.Want, ReviewReason: reason}, nil
 		}
 		return store.Verdict{State: work.TaskInProgress, Wanted: d.Want}, nil
 	}

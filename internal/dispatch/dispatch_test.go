@@ -3,6 +3,7 @@ package dispatch
 import (
 	"testing"
 
+	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -31,7 +32,11 @@ func TestDecider(t *testing.T) {
 		{"still split at max", []work.Answer{a("Om", "10"), a("Om", "11"), a("Om", "12")}, work.TaskNeedsReview, 3, work.Answer{}},
 	}
 	for _, tc := range tests {
-		v, err := decide(tc.answers)
+		given := make([]store.Given, len(tc.answers))
+		for i, a := range tc.answers {
+			given[i] = store.Given{WorkerID: string(rune('a' + i)), Answer: a, Accuracy: 0.75}
+		}
+		v, err := decide(given)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}

@@ -50,6 +50,23 @@ func ParseFormat(s string) (Format, error) {
 // own id for a task. It is kept apart from the payload.
 const ExternalIDField = "external_id"
 
+// The columns (or JSON members) of a gold file that carry the known answer:
+// gold_answer holds a JSON answer ({"label": "spam"}, {"fields": {…}});
+// gold_label is a shorthand for a single-label classify answer.
+const (
+	GoldAnswerField = "gold_answer"
+	GoldLabelField  = "gold_label"
+)
+
+// Spec says what every row of a file must carry.
+type Spec struct {
+	// Inputs are the payload fields every task needs, non-empty.
+	Inputs []string
+	// Gold, when set, makes this a gold file: every row needs a known
+	// answer, which Gold checks and returns in canonical JSON.
+	Gold func(raw []byte) ([]byte, error)
+}
+
 // Limits bound what one upload may hold.
 type Limits struct {
 	MaxRowBytes int // bytes in one row or JSON line
@@ -112,24 +129,29 @@ func (s *Spool) All() iter.Seq2[store.NewTask, error] {
 				yield(store.NewTask{}, fmt.Errorf("read spool: %w", err))
 				return
 			}
-			ext, payload, _ := bytes.Cut(bytes.TrimSuffix(line, []byte("\n")), []byte("\t"))
+			ext, rest, _ := bytes.Cut(bytes.TrimSuffix(line, []byte("\n")), []byte("\t"))
+			payload, gold, _ := bytes.Cut(rest, []byte("\t"))
 			var id string
 			if err := json.Unmarshal(ext, &id); err != nil {
 				yield(store.NewTask{}, fmt.Errorf("read spool: %w", err))
 				return
 			}
-			if !yield(store.NewTask{ExternalID: id, Payload: payload}, nil) {
+			t := store.NewTask{ExternalID: id, Payload: payload}
+			if len(gold) > 0 {
+				t.Gold = gold
+			}
+			if !yield(t, nil) {
 				return
 			}
 		}
 	}
 }
 
-// NewSpool reads a batch file in format f, checks every row against the
-// required inputs, and spools the clean tasks into a temporary file in dir.
-// The first bad row stops it with an *Error naming the line and field; then
-// no spool is left behind.
-func NewSpool(r io.Reader, f Format, inputs []string, lim Limits, dir string) (*Spool, error) {
+// NewSpool reads a batch file in format f, checks every row against spec,
+// and spools the clean tasks into a temporary file in dir. The first bad row
+// stops it with an *Error naming the line and field; then no spool is left
+// behind.
+func NewSpool(r io.Reader, f Format, spec Spec, lim Limits, dir string) (*Spool, error) {
 	if lim.MaxRowBytes == 0 {
 		lim.MaxRowBytes = DefaultLimits.MaxRowBytes
 	}
@@ -142,22 +164,38 @@ func NewSpool(r io.Reader, f Format, inputs []string, lim Limits, dir string) (*
 	}
 	sp := &Spool{f: file}
 	w := bufio.NewWriterSize(file, 1<<16)
-	emit := func(line int, ext string, payload []byte) error {
+	emit := func(line int, ext string, payload, gold []byte) error {
 		if sp.Tasks >= lim.MaxTasks {
 			return bad(line, "", "more than %d tasks in one file; split it into several batches", lim.MaxTasks)
+		}
+		if spec.Gold != nil {
+			if gold == nil {
+				return bad(line, GoldAnswerField, "missing: every row of a gold file needs its known answer (%s or %s)", GoldAnswerField, GoldLabelField)
+			}
+			canon, err := spec.Gold(gold)
+			if err != nil {
+				return bad(line, GoldAnswerField, "%v", err)
+			}
+			gold = canon
+		} else if gold != nil {
+			return bad(line, GoldAnswerField, "known answers belong in a gold file (POST …/gold), not in a batch of work")
 		}
 		sp.Tasks++
 		e, _ := json.Marshal(ext)
 		w.Write(e)
 		w.WriteByte('\t')
 		w.Write(payload)
+		if gold != nil {
+			w.WriteByte('\t')
+			w.Write(gold)
+		}
 		return w.WriteByte('\n')
 	}
 	switch f {
 	case CSV:
-		err = readCSV(r, inputs, lim, emit)
+		err = readCSV(r, spec.Inputs, lim, emit)
 	case JSONL:
-		err = readJSONL(r, inputs, lim, emit)
+		err = readJSONL(r, spec.Inputs, lim, emit)
 	default:
 		err = fmt.Errorf("unknown batch format %q", f)
 	}
@@ -174,7 +212,15 @@ func NewSpool(r io.Reader, f Format, inputs []string, lim Limits, dir string) (*
 	return sp, nil
 }
 
-type emitFunc func(line int, externalID string, payload []byte) error
+// emitFunc takes one clean row: its external id, its payload (a JSON
+// object) and, if the row carried one, its known answer (a JSON object).
+type emitFunc func(line int, externalID string, payload, gold []byte) error
+
+// goldLabel wraps a classify shorthand label as a JSON answer.
+func goldLabel(label string) []byte {
+	b, _ := json.Marshal(map[string]string{"label": label})
+	return b
+}
 
 func readCSV(r io.Reader, inputs []string, lim Limits, emit emitFunc) error {
 	cr := csv.NewReader(r)
@@ -211,6 +257,11 @@ func readCSV(r io.Reader, inputs []string, lim Limits, emit emitFunc) error {
 		}
 	}
 	ext, hasExt := col[ExternalIDField]
+	goldAns, hasGoldAns := col[GoldAnswerField]
+	goldLab, hasGoldLab := col[GoldLabelField]
+	skip := func(i int) bool {
+		return (hasExt && i == ext) || (hasGoldAns && i == goldAns) || (hasGoldLab && i == goldLab)
+	}
 	var buf bytes.Buffer
 	for {
 		rec, err := cr.Read()
@@ -240,7 +291,7 @@ func readCSV(r io.Reader, inputs []string, lim Limits, emit emitFunc) error {
 		buf.WriteByte('{')
 		n := 0
 		for i, v := range rec {
-			if hasExt && i == ext {
+			if skip(i) {
 				continue
 			}
 			if n > 0 {
@@ -258,7 +309,14 @@ func readCSV(r io.Reader, inputs []string, lim Limits, emit emitFunc) error {
 		if hasExt {
 			id = strings.TrimSpace(rec[ext])
 		}
-		if err := emit(line, id, buf.Bytes()); err != nil {
+		var gold []byte
+		switch {
+		case hasGoldAns && strings.TrimSpace(rec[goldAns]) != "":
+			gold = []byte(rec[goldAns])
+		case hasGoldLab && strings.TrimSpace(rec[goldLab]) != "":
+			gold = goldLabel(strings.TrimSpace(rec[goldLab]))
+		}
+		if err := emit(line, id, buf.Bytes(), gold); err != nil {
 			return err
 		}
 	}
@@ -346,9 +404,27 @@ func jsonlLine(line int, text []byte, inputs []string, lim Limits, emit emitFunc
 		}
 		delete(obj, ExternalIDField)
 	}
+	var gold []byte
+	if v, ok := obj[GoldAnswerField]; ok {
+		if _, isObj := v.(map[string]any); !isObj {
+			return bad(line, GoldAnswerField, "must be a JSON answer object, e.g. {\"label\": \"spam\"}")
+		}
+		gold, _ = json.Marshal(v)
+		delete(obj, GoldAnswerField)
+	}
+	if v, ok := obj[GoldLabelField]; ok {
+		label, isStr := v.(string)
+		if !isStr {
+			return bad(line, GoldLabelField, "must be a string")
+		}
+		if gold == nil {
+			gold = goldLabel(label)
+		}
+		delete(obj, GoldLabelField)
+	}
 	payload, err := json.Marshal(obj)
 	if err != nil {
 		return bad(line, "", "cannot re-encode the object: %v", err)
 	}
-	return emit(line, id, payload)
+	return emit(line, id, payload, gold)
 }

@@ -41,7 +41,7 @@ func TestSpoolGoodFiles(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			sp, err := NewSpool(strings.NewReader(tc.in), tc.format, []string{"text"}, Limits{}, t.TempDir())
+			sp, err := NewSpool(strings.NewReader(tc.in), tc.format, Spec{Inputs: []string{"text"}}, Limits{}, t.TempDir())
 			if err != nil {
 				t.Fatalf("got %v, want the file accepted", err)
 			}
@@ -101,7 +101,7 @@ func TestSpoolRejectsBadFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			_, err := NewSpool(strings.NewReader(tc.in), tc.format, []string{"text"}, Limits{MaxRowBytes: 256}, dir)
+			_, err := NewSpool(strings.NewReader(tc.in), tc.format, Spec{Inputs: []string{"text"}}, Limits{MaxRowBytes: 256}, dir)
 			var ie *Error
 			if !errors.As(err, &ie) || !errors.Is(err, ErrBadInput) {
 				t.Fatalf("got %v, want an *ingest.Error", err)
@@ -119,7 +119,7 @@ func TestSpoolRejectsBadFiles(t *testing.T) {
 
 func TestSpoolTaskLimit(t *testing.T) {
 	t.Parallel()
-	_, err := NewSpool(strings.NewReader("text\na\nb\nc\n"), CSV, []string{"text"}, Limits{MaxTasks: 2}, t.TempDir())
+	_, err := NewSpool(strings.NewReader("text\na\nb\nc\n"), CSV, Spec{Inputs: []string{"text"}}, Limits{MaxTasks: 2}, t.TempDir())
 	var ie *Error
 	if !errors.As(err, &ie) || ie.Line != 4 {
 		t.Fatalf("got %v, want an error at line 4", err)

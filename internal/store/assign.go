@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"time"
 
+	"banyan/internal/quality"
 	"banyan/internal/work"
 )
 
@@ -32,14 +33,15 @@ func (s *Store) expireAssignments(ctx context.Context, tx *sql.Tx, now string) e
 	return nil
 }
 
-const assignmentCols = `id, task_id, project_id, worker_id, state, answer, created_at, expires_at, submitted_at, duration_ms`
+const assignmentCols = `id, task_id, project_id, worker_id, state, answer, created_at, expires_at, submitted_at, duration_ms, flag`
 
 func scanAssignment(r scanner) (work.Assignment, error) {
 	var a work.Assignment
 	var answer, submitted sql.NullString
 	var created, expires string
 	var dur sql.NullInt64
-	if err := r.Scan(&a.ID, &a.TaskID, &a.ProjectID, &a.WorkerID, &a.State, &answer, &created, &expires, &submitted, &dur); err != nil {
+	var flag sql.NullString
+	if err := r.Scan(&a.ID, &a.TaskID, &a.ProjectID, &a.WorkerID, &a.State, &answer, &created, &expires, &submitted, &dur, &flag); err != nil {
 		return work.Assignment{}, err
 	}
 	if answer.Valid {
@@ -52,19 +54,24 @@ func scanAssignment(r scanner) (work.Assignment, error) {
 	a.ExpiresAt = parseTS(expires)
 	a.SubmittedAt = parseNullTS(submitted)
 	a.DurationMS = dur.Int64
+	a.Flag = flag.String
 	return a, nil
 }
 
 // Claim hands a worker their next task: the worker's live assignment if they
 // have one, else the oldest task in the pool that still wants answers and
-// that this worker has never held. projectID "" means any project. It
-// returns ErrNotFound when there is no work for the worker.
+// that this worker has never held, in a project whose skill the worker is
+// not suspended from. projectID "" means any project. When the chosen
+// task's project mixes in gold (gold_ratio) and goldDraw, a number drawn
+// uniformly from [0, 1) by the caller, falls under the ratio, a gold task of
+// that project the worker has not seen is handed out instead. It returns
+// ErrNotFound when there is no work for the worker.
 //
 // Claim is one write transaction, so under any number of concurrent callers
 // a task never has more live assignments than it wants answers, and a
 // worker never holds the same task twice (the unique index on task and
 // worker backs this up).
-func (s *Store) Claim(ctx context.Context, workerID, projectID string) (work.Assignment, work.Task, error) {
+func (s *Store) Claim(ctx context.Context, workerID, projectID string, goldDraw float64) (work.Assignment, work.Task, error) {
 	var a work.Assignment
 	var t work.Task
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -84,37 +91,32 @@ func (s *Store) Claim(ctx context.Context, workerID, projectID string) (work.Ass
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		// The partial indexes on tasks keep this a short walk from the
-		// oldest task in the pool.
-		var taskID string
-		var seconds int
-		q := `SELECT t.id, p.assignment_seconds FROM tasks t JOIN projects p ON p.id = t.project_id
-			WHERE t.state IN ('open', 'in_progress') AND t.answers + t.holders < t.wanted
-			  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = ?)`
-		args := []any{workerID}
-		if projectID != "" {
-			q += ` AND t.project_id = ?`
-			args = append(args, projectID)
-		}
-		q += ` ORDER BY t.id LIMIT 1` + s.d.lockSkip()
-		err = tx.QueryRowContext(ctx, q, args...).Scan(&taskID, &seconds)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("no task for worker %s: %w", workerID, ErrNotFound)
-		}
+		pick, err := s.pickTask(ctx, tx, workerID, projectID)
 		if err != nil {
 			return err
 		}
-		a = work.Assignment{ID: work.NewID(), TaskID: taskID, WorkerID: workerID, State: work.AssignmentActive,
-			CreatedAt: nowT, ExpiresAt: nowT.Add(time.Duration(seconds) * time.Second)}
+		if pick.goldRatio > 0 && goldDraw < pick.goldRatio {
+			var goldID string
+			err := tx.QueryRowContext(ctx, `SELECT t.id FROM tasks t
+				WHERE t.project_id = ? AND t.gold = 1
+				  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = ?)
+				ORDER BY random() LIMIT 1`, pick.projectID, workerID).Scan(&goldID)
+			if err == nil {
+				pick.taskID = goldID
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		a = work.Assignment{ID: work.NewID(), TaskID: pick.taskID, ProjectID: pick.projectID, WorkerID: workerID,
+			State: work.AssignmentActive, CreatedAt: nowT, ExpiresAt: nowT.Add(time.Duration(pick.seconds) * time.Second)}
 		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET holders = holders + 1, state = 'in_progress', updated_at = ? WHERE id = ?`,
-			now, taskID); err != nil {
+			now, pick.taskID); err != nil {
 			return err
 		}
-		t, err = scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = ?`, taskID))
+		t, err = scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = ?`, pick.taskID))
 		if err != nil {
 			return err
 		}
-		a.ProjectID = t.ProjectID
 		_, err = tx.ExecContext(ctx, `INSERT INTO assignments (id, task_id, project_id, worker_id, state, created_at, expires_at)
 			VALUES (?, ?, ?, ?, 'active', ?, ?)`, a.ID, a.TaskID, a.ProjectID, a.WorkerID, now, ts(a.ExpiresAt))
 		return err
@@ -126,6 +128,66 @@ func (s *Store) Claim(ctx context.Context, workerID, projectID string) (work.Ass
 		return work.Assignment{}, work.Task{}, fmt.Errorf("store: claim task for worker %s: %w", workerID, err)
 	}
 	return a, t, nil
+}
+
+type picked struct {
+	taskID, projectID string
+	seconds           int
+	goldRatio         float64
+}
+
+// pickTask finds the oldest pool task for the worker. The common case, a
+// worker with no suspended skill, is one query that walks the pool index
+// from its oldest end; a worker suspended from some skill is served project
+// by project from the projects they may still work on.
+func (s *Store) pickTask(ctx context.Context, tx *sql.Tx, workerID, projectID string) (picked, error) {
+	const pool = `SELECT t.id, p.id, p.assignment_seconds, p.gold_ratio FROM tasks t JOIN projects p ON p.id = t.project_id
+		WHERE t.state IN ('open', 'in_progress') AND t.gold = 0 AND t.answers + t.holders < t.wanted
+		  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = ?)`
+	one := func(project string) (picked, error) {
+		q, args := pool, []any{workerID}
+		if project != "" {
+			q += ` AND t.project_id = ?`
+			args = append(args, project)
+		}
+		var pk picked
+		err := tx.QueryRowContext(ctx, q+` ORDER BY t.id LIMIT 1`+s.d.lockSkip(), args...).
+			Scan(&pk.taskID, &pk.projectID, &pk.seconds, &pk.goldRatio)
+		if errors.Is(err, sql.ErrNoRows) {
+			return pk, fmt.Errorf("no task for worker %s: %w", workerID, ErrNotFound)
+		}
+		return pk, err
+	}
+	var suspended int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM worker_skills WHERE worker_id = ? AND status = 'suspended'`,
+		workerID).Scan(&suspended); err != nil {
+		return picked{}, err
+	}
+	if suspended == 0 {
+		return one(projectID)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT p.id FROM projects p
+		WHERE (? = '' OR p.id = ?)
+		  AND NOT EXISTS (SELECT 1 FROM worker_skills s WHERE s.worker_id = ? AND s.kind = p.kind
+		                  AND s.language = p.language AND s.status = 'suspended')
+		ORDER BY p.id`, projectID, projectID, workerID)
+	if err != nil {
+		return picked{}, err
+	}
+	projects, err := collect(rows, func(r scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return picked{}, err
+	}
+	for _, id := range projects {
+		pk, err := one(id)
+		if !errors.Is(err, ErrNotFound) {
+			return pk, err
+		}
+	}
+	return picked{}, fmt.Errorf("no task for worker %s: %w", workerID, ErrNotFound)
 }
 
 // Assignment returns one assignment.
@@ -148,79 +210,156 @@ type Verdict struct {
 	Confidence float64
 	// Wanted is how many answers the task should get in all.
 	Wanted int
+	// ReviewReason says why a task goes to review ("disagreement",
+	// "low_confidence"); Result then holds the answers' best guess, if any.
+	ReviewReason string
+}
+
+// Review reasons.
+const (
+	ReviewSample        = "sample"         // drawn at the project's review rate
+	ReviewDisagreement  = "disagreement"   // no majority at max overlap
+	ReviewLowConfidence = "low_confidence" // under the confidence target at max overlap
+)
+
+// Given is one counted answer to a task, with what is known of the worker.
+type Given struct {
+	WorkerID string
+	Answer   work.Answer
+	// Accuracy is the worker's estimated accuracy at the project's skill
+	// (the prior mean for a worker never scored).
+	Accuracy float64
 }
 
 // DecideFunc decides a task from all the answers it holds.
-type DecideFunc func(answers []work.Answer) (Verdict, error)
+type DecideFunc func(given []Given) (Verdict, error)
 
 // SubmitOutcome tells the caller what an answer did.
 type SubmitOutcome struct {
 	// Duplicate is true when this exact answer had already been submitted
 	// for the assignment; nothing changed.
 	Duplicate bool
-	// Counted is false when the answer was kept but came after the task's
-	// result was final.
-	Counted   bool
+	// Counted is false when the answer was kept but does not count: the
+	// task's result was final already, or the answer was too fast.
+	Counted bool
+	// Flag is set when the answer was flagged ("too_fast").
+	Flag string
+	// Gold is true when the task was a gold task; Score is then the share
+	// of the answer that was right. Never tell the worker.
+	Gold      bool
+	Score     float64
 	TaskState work.TaskState
 }
 
+// SubmitArgs is one answer to record.
+type SubmitArgs struct {
+	AssignmentID, WorkerID string
+	Answer                 work.Answer
+	DurationMS             int64
+	// SampleDraw, uniform in [0, 1), sends a task that settles to review
+	// when it falls under the project's review rate.
+	SampleDraw float64
+}
+
 // Submit records a worker's answer to their assignment and, in the same
-// transaction, re-decides the task with decide: settled tasks get their
-// result, disagreeing tasks want another answer or go to review. An answer
-// on an assignment that has timed out is still kept, and counts while the
-// task takes answers. Submitting the same answer twice is harmless.
-func (s *Store) Submit(ctx context.Context, assignmentID, workerID string, answer work.Answer, durationMS int64, decide DecideFunc) (SubmitOutcome, error) {
+// transaction, acts on it:
+//   - an answer to a gold task is scored against the known answer and
+//     updates the worker's skill, which may suspend them;
+//   - an answer faster than the project's floor is kept, flagged, and the
+//     task gets another answer in its place;
+//   - otherwise the task is re-decided with decide: settled tasks get their
+//     result (or, when sampled, go to review first), disagreeing tasks want
+//     another answer or go to review.
+//
+// An answer on an assignment that has timed out is still kept, and counts
+// while the task takes answers. Submitting the same answer twice is
+// harmless.
+func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (SubmitOutcome, error) {
 	var out SubmitOutcome
-	raw, err := json.Marshal(answer)
+	raw, err := json.Marshal(in.Answer)
 	if err != nil {
 		return out, fmt.Errorf("store: submit: %w", err)
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		now := ts(s.now())
-		a, err := scanAssignment(tx.QueryRowContext(ctx, `SELECT `+assignmentCols+` FROM assignments WHERE id = ?`, assignmentID))
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && a.WorkerID != workerID) {
-			return fmt.Errorf("assignment %s: %w", assignmentID, ErrNotFound)
+		a, err := scanAssignment(tx.QueryRowContext(ctx, `SELECT `+assignmentCols+` FROM assignments WHERE id = ?`, in.AssignmentID))
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && a.WorkerID != in.WorkerID) {
+			return fmt.Errorf("assignment %s: %w", in.AssignmentID, ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		var state string
-		var answers, wanted int
-		var batchID string
-		if err := tx.QueryRowContext(ctx, `SELECT state, answers, wanted, batch_id FROM tasks WHERE id = ?`, a.TaskID).
-			Scan(&state, &answers, &wanted, &batchID); err != nil {
+		var state, batchID string
+		var wanted, gold int
+		if err := tx.QueryRowContext(ctx, `SELECT state, wanted, batch_id, gold FROM tasks WHERE id = ?`, a.TaskID).
+			Scan(&state, &wanted, &batchID, &gold); err != nil {
 			return err
 		}
-		out.TaskState = work.TaskState(state)
+		out.TaskState, out.Gold = work.TaskState(state), gold == 1
 		if a.State == work.AssignmentSubmitted {
-			if a.Answer != nil && reflect.DeepEqual(*a.Answer, answer) {
-				out.Duplicate, out.Counted = true, true
+			if a.Answer != nil && reflect.DeepEqual(*a.Answer, in.Answer) {
+				out.Duplicate, out.Counted, out.Flag = true, a.Flag == "", a.Flag
 				return nil
 			}
-			return fmt.Errorf("assignment %s already has a different answer: %w", assignmentID, ErrConflict)
+			return fmt.Errorf("assignment %s already has a different answer: %w", in.AssignmentID, ErrConflict)
 		}
 		open := !out.TaskState.Final() && out.TaskState != work.TaskNeedsReview
 		if a.State == work.AssignmentExpired && !open {
-			return fmt.Errorf("assignment %s timed out and its task is %s: %w", assignmentID, state, ErrAssignmentClosed)
+			return fmt.Errorf("assignment %s timed out and its task is %s: %w", in.AssignmentID, state, ErrAssignmentClosed)
+		}
+		p, err := scanProject(tx.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, a.ProjectID))
+		if err != nil {
+			return err
 		}
 		holders := 0
 		if a.State == work.AssignmentActive {
 			holders = 1
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET state = 'submitted', answer = ?, submitted_at = ?, duration_ms = ? WHERE id = ?`,
-			string(raw), now, durationMS, a.ID); err != nil {
+		var flag, score any
+		switch {
+		case out.Gold:
+			var truth work.Answer
+			var rawGold string
+			if err := tx.QueryRowContext(ctx, `SELECT answer FROM gold WHERE task_id = ?`, a.TaskID).Scan(&rawGold); err != nil {
+				return fmt.Errorf("gold answer of task %s: %w", a.TaskID, err)
+			}
+			if err := json.Unmarshal([]byte(rawGold), &truth); err != nil {
+				return err
+			}
+			out.Score = work.Score(p.Kind, p.Schema, truth, in.Answer)
+			score = out.Score
+		case in.DurationMS < p.MinAnswerMS:
+			out.Flag, flag = work.FlagTooFast, work.FlagTooFast
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET state = 'submitted', answer = ?, submitted_at = ?, duration_ms = ?,
+				flag = ?, score = ? WHERE id = ?`, string(raw), now, in.DurationMS, flag, score, a.ID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET answers = answers + 1, holders = holders - ?, updated_at = ? WHERE id = ?`,
-			holders, now, a.TaskID); err != nil {
+		counted := 1
+		if out.Flag != "" {
+			counted = 0
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET answers = answers + ?, holders = holders - ?, updated_at = ? WHERE id = ?`,
+			counted, holders, now, a.TaskID); err != nil {
 			return err
 		}
-		if !open {
+		switch {
+		case out.Gold:
+			out.Counted = true
+			return s.scoreWorker(ctx, tx, in.WorkerID, p, out.Score, "gold", now)
+		case out.Flag != "":
+			if open {
+				// The flagged answer's place goes back to the pool.
+				_, err := tx.ExecContext(ctx, `UPDATE tasks SET wanted = wanted + 1 WHERE id = ?`, a.TaskID)
+				return err
+			}
+			return nil
+		case !open:
 			// The result is final already: keep the work, change nothing.
 			return nil
 		}
 		out.Counted = true
-		given, err := s.taskAnswers(ctx, tx, a.TaskID)
+		given, err := s.taskAnswers(ctx, tx, a.TaskID, p)
 		if err != nil {
 			return err
 		}
@@ -231,33 +370,92 @@ func (s *Store) Submit(ctx context.Context, assignmentID, workerID string, answe
 		out.TaskState = v.State
 		switch v.State {
 		case work.TaskDone:
+			if in.SampleDraw < p.ReviewRate {
+				out.TaskState = work.TaskNeedsReview
+				return s.toReview(ctx, tx, a.TaskID, ReviewSample, &v.Result, now)
+			}
 			return s.finish(ctx, tx, a.TaskID, batchID, v.Result, v.Confidence, len(given), work.SourceAgreement, "", now)
 		case work.TaskNeedsReview:
-			_, err = tx.ExecContext(ctx, `UPDATE tasks SET state = 'needs_review', updated_at = ? WHERE id = ?`, now, a.TaskID)
+			var proposed *work.Answer
+			if v.Result.Label != "" || v.Result.Labels != nil || v.Result.Fields != nil || v.Result.Text != "" {
+				proposed = &v.Result
+			}
+			return s.toReview(ctx, tx, a.TaskID, v.ReviewReason, proposed, now)
 		default:
 			_, err = tx.ExecContext(ctx, `UPDATE tasks SET wanted = ?, updated_at = ? WHERE id = ?`, max(v.Wanted, wanted), now, a.TaskID)
 		}
 		return err
 	})
 	if err != nil {
-		return SubmitOutcome{}, fmt.Errorf("store: submit assignment %s: %w", assignmentID, err)
+		return SubmitOutcome{}, fmt.Errorf("store: submit assignment %s: %w", in.AssignmentID, err)
 	}
 	return out, nil
 }
 
-// taskAnswers reads every answer submitted to a task, oldest first.
-func (s *Store) taskAnswers(ctx context.Context, tx *sql.Tx, taskID string) ([]work.Answer, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT answer FROM assignments WHERE task_id = ? AND state = 'submitted' ORDER BY submitted_at, id`, taskID)
+// toReview sends a task to review, keeping the answers' best guess.
+func (s *Store) toReview(ctx context.Context, tx *sql.Tx, taskID, reason string, proposed *work.Answer, now string) error {
+	var raw any
+	if proposed != nil {
+		b, err := json.Marshal(proposed)
+		if err != nil {
+			return err
+		}
+		raw = string(b)
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE tasks SET state = 'needs_review', review_reason = ?, proposed = ?, updated_at = ? WHERE id = ?`,
+		reason, raw, now, taskID)
+	return err
+}
+
+// scoreWorker adds one scored answer to the worker's skill for the
+// project's kind and language, and suspends the worker from that skill when
+// it falls under the project's minimum.
+func (s *Store) scoreWorker(ctx context.Context, tx *sql.Tx, workerID string, p work.Project, score float64, source, now string) error {
+	sk := quality.SkillPrior
+	status := SkillActive
+	err := tx.QueryRowContext(ctx, `SELECT alpha, beta, scored, status FROM worker_skills WHERE worker_id = ? AND kind = ? AND language = ?`,
+		workerID, string(p.Kind), p.Language).Scan(&sk.Alpha, &sk.Beta, &sk.N, &status)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	sk = sk.Update(score)
+	reason := ""
+	if status == SkillActive && sk.Below(p.MinAccuracy, p.MinGold) {
+		status = SkillSuspended
+		reason = fmt.Sprintf("estimated accuracy %.2f after %d scored answers (last from %s) is below project %q's minimum of %.2f; retrain before taking %s work in %q again",
+			sk.Mean(), sk.N, source, p.Name, p.MinAccuracy, p.Kind, p.Language)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO worker_skills (worker_id, kind, language, alpha, beta, scored, status, reason, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (worker_id, kind, language) DO UPDATE SET alpha = excluded.alpha, beta = excluded.beta,
+			scored = excluded.scored, updated_at = excluded.updated_at,
+			status = CASE WHEN excluded.status = 'suspended' THEN 'suspended' ELSE worker_skills.status END,
+			reason = CASE WHEN excluded.status = 'suspended' THEN excluded.reason ELSE worker_skills.reason END`,
+		workerID, string(p.Kind), p.Language, sk.Alpha, sk.Beta, sk.N, status, reason, now)
+	return err
+}
+
+// taskAnswers reads every counted answer to a task, oldest first, with
+// each worker's estimated accuracy at the project's skill.
+func (s *Store) taskAnswers(ctx context.Context, tx *sql.Tx, taskID string, p work.Project) ([]Given, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT a.worker_id, a.answer, coalesce(k.alpha, ?), coalesce(k.beta, ?)
+		FROM assignments a
+		LEFT JOIN worker_skills k ON k.worker_id = a.worker_id AND k.kind = ? AND k.language = ?
+		WHERE a.task_id = ? AND a.state = 'submitted' AND a.flag IS NULL
+		ORDER BY a.submitted_at, a.id`,
+		quality.SkillPrior.Alpha, quality.SkillPrior.Beta, string(p.Kind), p.Language, taskID)
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(r scanner) (work.Answer, error) {
+	return collect(rows, func(r scanner) (Given, error) {
+		var g Given
 		var raw string
-		var a work.Answer
-		if err := r.Scan(&raw); err != nil {
-			return a, err
+		var alpha, beta float64
+		if err := r.Scan(&g.WorkerID, &raw, &alpha, &beta); err != nil {
+			return g, err
 		}
-		return a, json.Unmarshal([]byte(raw), &a)
+		g.Accuracy = quality.Skill{Alpha: alpha, Beta: beta}.Mean()
+		return g, json.Unmarshal([]byte(raw), &g.Answer)
 	})
 }
 
@@ -296,23 +494,56 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, taskID, batchID string, 
 	return err
 }
 
-// Resolve settles a task by a reviewer's decision. The task must not be
-// final; a task waiting for review is the usual case.
+// Resolve settles a task by a reviewer's decision. The task must be
+// waiting for review (or at least not final, and not gold). The verdict
+// counts toward the accuracy of every worker who answered the task, and
+// when the task was sampled at random it is also recorded as an audit of
+// what the workers' answers would have delivered.
 func (s *Store) Resolve(ctx context.Context, taskID, reviewerID string, result work.Answer) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var state, batchID string
-		var answers int
-		err := tx.QueryRowContext(ctx, `SELECT state, batch_id, answers FROM tasks WHERE id = ?`, taskID).Scan(&state, &batchID, &answers)
+		var state, batchID, projectID string
+		var answers, gold int
+		var reason, proposed sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT state, batch_id, project_id, answers, gold, review_reason, proposed FROM tasks WHERE id = ?`, taskID).
+			Scan(&state, &batchID, &projectID, &answers, &gold, &reason, &proposed)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("task %s: %w", taskID, ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		if work.TaskState(state).Final() {
+		if work.TaskState(state).Final() || gold == 1 {
 			return fmt.Errorf("task %s is already %s: %w", taskID, state, ErrConflict)
 		}
-		return s.finish(ctx, tx, taskID, batchID, result, 1, answers, work.SourceReview, reviewerID, ts(s.now()))
+		p, err := scanProject(tx.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, projectID))
+		if err != nil {
+			return err
+		}
+		now := ts(s.now())
+		given, err := s.taskAnswers(ctx, tx, taskID, p)
+		if err != nil {
+			return err
+		}
+		for _, g := range given {
+			if err := s.scoreWorker(ctx, tx, g.WorkerID, p, work.Score(p.Kind, p.Schema, result, g.Answer), "review", now); err != nil {
+				return err
+			}
+		}
+		if reason.String == ReviewSample && proposed.Valid {
+			var prop work.Answer
+			if err := json.Unmarshal([]byte(proposed.String), &prop); err != nil {
+				return err
+			}
+			agreed := 0
+			if work.Score(p.Kind, p.Schema, result, prop) == 1 {
+				agreed = 1
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO audits (task_id, project_id, batch_id, reason, agreed, reviewer_id, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, taskID, projectID, batchID, reason.String, agreed, reviewerID, now); err != nil {
+				return err
+			}
+		}
+		return s.finish(ctx, tx, taskID, batchID, result, 1, answers, work.SourceReview, reviewerID, now)
 	})
 	if err != nil {
 		return fmt.Errorf("store: resolve task %s: %w", taskID, err)

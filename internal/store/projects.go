@@ -21,11 +21,14 @@ func (s *Store) CreateProject(ctx context.Context, p work.Project) (work.Project
 	}
 	p.ID = work.NewID()
 	p.CreatedAt = s.now()
+	q := p.Quality
 	_, err = s.w.ExecContext(ctx, `INSERT INTO projects (id, client_id, name, kind, schema, instructions,
-			overlap, max_overlap, assignment_seconds, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			overlap, max_overlap, assignment_seconds, language, method, confidence_target, gold_ratio,
+			min_accuracy, min_gold, min_answer_ms, review_rate, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.ClientID, p.Name, string(p.Kind), string(schema), p.Instructions,
-		p.Overlap, p.MaxOverlap, p.AssignmentSeconds, ts(p.CreatedAt))
+		p.Overlap, p.MaxOverlap, p.AssignmentSeconds, q.Language, q.Method, q.ConfidenceTarget, q.GoldRatio,
+		q.MinAccuracy, q.MinGold, q.MinAnswerMS, q.ReviewRate, ts(p.CreatedAt))
 	if s.d.isUniqueViolation(err) {
 		return work.Project{}, fmt.Errorf("store: this client already has a project named %q: %w", p.Name, ErrConflict)
 	}
@@ -35,13 +38,17 @@ func (s *Store) CreateProject(ctx context.Context, p work.Project) (work.Project
 	return p, nil
 }
 
-const projectCols = `id, client_id, name, kind, schema, instructions, overlap, max_overlap, assignment_seconds, created_at`
+const projectCols = `id, client_id, name, kind, schema, instructions, overlap, max_overlap, assignment_seconds,
+	language, method, confidence_target, gold_ratio, min_accuracy, min_gold, min_answer_ms, review_rate, created_at`
 
 func scanProject(r scanner) (work.Project, error) {
 	var p work.Project
 	var kind, schema, created string
+	q := &p.Quality
 	if err := r.Scan(&p.ID, &p.ClientID, &p.Name, &kind, &schema, &p.Instructions,
-		&p.Overlap, &p.MaxOverlap, &p.AssignmentSeconds, &created); err != nil {
+		&p.Overlap, &p.MaxOverlap, &p.AssignmentSeconds,
+		&q.Language, &q.Method, &q.ConfidenceTarget, &q.GoldRatio, &q.MinAccuracy, &q.MinGold, &q.MinAnswerMS, &q.ReviewRate,
+		&created); err != nil {
 		return work.Project{}, err
 	}
 	p.Kind = work.Kind(kind)
@@ -80,7 +87,14 @@ func (s *Store) Projects(ctx context.Context, clientID string, p Page) ([]work.P
 type NewTask struct {
 	ExternalID string
 	Payload    []byte // a JSON object
+	// Gold is the known answer (canonical JSON) of a gold task; it must be
+	// set for every task of a gold batch and for no other.
+	Gold []byte
 }
+
+// goldWanted is how many answers a gold task may take: it is reused for
+// every worker until the client replaces it.
+const goldWanted = 1 << 30
 
 // insertChunk is how many task rows go into one INSERT statement.
 const insertChunk = 200
@@ -88,31 +102,54 @@ const insertChunk = 200
 // CreateBatch stores a batch and all its tasks in one transaction, reading
 // the tasks from tasks. If tasks yields an error, or anything fails, nothing
 // of the batch is kept.
-func (s *Store) CreateBatch(ctx context.Context, p work.Project, name string, tasks iter.Seq2[NewTask, error]) (work.Batch, error) {
-	b := work.Batch{ID: work.NewID(), ProjectID: p.ID, ClientID: p.ClientID, Name: name, CreatedAt: s.now()}
+func (s *Store) CreateBatch(ctx context.Context, p work.Project, name, purpose string, tasks iter.Seq2[NewTask, error]) (work.Batch, error) {
+	b := work.Batch{ID: work.NewID(), Purpose: purpose, ProjectID: p.ID, ClientID: p.ClientID, Name: name, CreatedAt: s.now()}
 	now := ts(b.CreatedAt)
+	gold, wanted := 0, p.Overlap
+	if purpose == work.PurposeGold {
+		gold, wanted = 1, goldWanted
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, project_id, client_id, name, tasks, created_at)
-			VALUES (?, ?, ?, ?, 0, ?)`, b.ID, b.ProjectID, b.ClientID, b.Name, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, purpose, project_id, client_id, name, tasks, created_at)
+			VALUES (?, ?, ?, ?, ?, 0, ?)`, b.ID, purpose, b.ProjectID, b.ClientID, b.Name, now); err != nil {
 			return err
 		}
-		args := make([]any, 0, insertChunk*9)
+		const cols = 10
+		args := make([]any, 0, insertChunk*cols)
+		var golds []any
 		flush := func() error {
 			if len(args) == 0 {
 				return nil
 			}
-			n := len(args) / 9
-			q := `INSERT INTO tasks (id, project_id, batch_id, external_id, payload, state, wanted, created_at, updated_at) VALUES ` +
-				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",")
-			_, err := tx.ExecContext(ctx, q, args...)
+			n := len(args) / cols
+			q := `INSERT INTO tasks (id, project_id, batch_id, external_id, payload, state, wanted, gold, created_at, updated_at) VALUES ` +
+				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",")
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
 			args = args[:0]
-			return err
+			if len(golds) > 0 {
+				q := `INSERT INTO gold (task_id, answer, created_at) VALUES ` +
+					strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(golds)/3), ",")
+				if _, err := tx.ExecContext(ctx, q, golds...); err != nil {
+					return err
+				}
+				golds = golds[:0]
+			}
+			return nil
 		}
 		for t, err := range tasks {
 			if err != nil {
 				return err
 			}
-			args = append(args, work.NewID(), p.ID, b.ID, t.ExternalID, string(t.Payload), string(work.TaskOpen), p.Overlap, now, now)
+			if (gold == 1) != (t.Gold != nil) {
+				return fmt.Errorf("task %d: a gold batch needs a known answer on every task, and only a gold batch may have one", b.Tasks+1)
+			}
+			id := work.NewID()
+			args = append(args, id, p.ID, b.ID, t.ExternalID, string(t.Payload), string(work.TaskOpen), wanted, gold, now, now)
+			if t.Gold != nil {
+				golds = append(golds, id, string(t.Gold), now)
+			}
 			b.Tasks++
 			if len(args) == cap(args) {
 				if err := flush(); err != nil {
@@ -135,13 +172,13 @@ func (s *Store) CreateBatch(ctx context.Context, p work.Project, name string, ta
 	return b, nil
 }
 
-const batchCols = `id, project_id, client_id, name, tasks, tasks_done, created_at, completed_at`
+const batchCols = `id, purpose, project_id, client_id, name, tasks, tasks_done, created_at, completed_at`
 
 func scanBatch(r scanner) (work.Batch, error) {
 	var b work.Batch
 	var created string
 	var completed sql.NullString
-	err := r.Scan(&b.ID, &b.ProjectID, &b.ClientID, &b.Name, &b.Tasks, &b.TasksDone, &created, &completed)
+	err := r.Scan(&b.ID, &b.Purpose, &b.ProjectID, &b.ClientID, &b.Name, &b.Tasks, &b.TasksDone, &created, &completed)
 	b.CreatedAt = parseTS(created)
 	b.CompletedAt = parseNullTS(completed)
 	return b, err
@@ -190,12 +227,14 @@ func (s *Store) StateCounts(ctx context.Context, batchID string) (map[work.TaskS
 	return out, answers, rows.Err()
 }
 
-const taskCols = `id, project_id, batch_id, external_id, payload, state, answers, wanted, created_at, updated_at`
+const taskCols = `id, project_id, batch_id, external_id, payload, state, answers, wanted, review_reason, created_at, updated_at`
 
 func scanTask(r scanner) (work.Task, error) {
 	var t work.Task
 	var payload, state, created, updated string
-	err := r.Scan(&t.ID, &t.ProjectID, &t.BatchID, &t.ExternalID, &payload, &state, &t.Answers, &t.Wanted, &created, &updated)
+	var reason sql.NullString
+	err := r.Scan(&t.ID, &t.ProjectID, &t.BatchID, &t.ExternalID, &payload, &state, &t.Answers, &t.Wanted, &reason, &created, &updated)
+	t.ReviewReason = reason.String
 	t.Payload = json.RawMessage(payload)
 	t.State = work.TaskState(state)
 	t.CreatedAt = parseTS(created)

@@ -84,10 +84,11 @@ func workers(t *testing.T, s *Store, n int) []User {
 // majority is a DecideFunc for tests: settle on agreement of the first
 // three answers, else ask for one more up to five, then review.
 func majority(p work.Project) DecideFunc {
-	return func(answers []work.Answer) (Verdict, error) {
+	return func(given []Given) (Verdict, error) {
 		counts := map[string]int{}
-		for _, a := range answers {
-			counts[a.Label]++
+		answers := given
+		for _, g := range given {
+			counts[g.Answer.Label]++
 		}
 		for l, c := range counts {
 			if len(answers) >= p.Overlap && 2*c > len(answers) {
@@ -135,7 +136,7 @@ func TestClaimConcurrent(t *testing.T) {
 	ctx := context.Background()
 	p := fixture(t, s, 3, 3)
 	const tasks, nWorkers = 60, 120
-	if _, err := s.CreateBatch(ctx, p, "b", tasksOf(tasks)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(tasks)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, nWorkers)
@@ -149,7 +150,7 @@ func TestClaimConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				a, task, err := s.Claim(ctx, w.ID, "")
+				a, task, err := s.Claim(ctx, w.ID, "", 1)
 				if errors.Is(err, ErrNotFound) {
 					return
 				}
@@ -169,7 +170,7 @@ func TestClaimConcurrent(t *testing.T) {
 				}
 				held[task.ID][w.ID] = true
 				mu.Unlock()
-				if _, err := s.Submit(ctx, a.ID, w.ID, work.Answer{Label: "a"}, 10, majority(p)); err != nil {
+				if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, DurationMS: 10, SampleDraw: 1}, majority(p)); err != nil {
 					errs <- err
 					return
 				}
@@ -201,7 +202,7 @@ func TestClaimRespectsOverlapWhileHeld(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 4)
-	if _, err := s.CreateBatch(ctx, p, "b", tasksOf(5)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(5)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 150)
@@ -211,7 +212,7 @@ func TestClaimRespectsOverlapWhileHeld(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, _, err := s.Claim(ctx, w.ID, p.ID); err == nil {
+			if _, _, err := s.Claim(ctx, w.ID, p.ID, 1); err == nil {
 				got.Add(1)
 			} else if !errors.Is(err, ErrNotFound) {
 				t.Error(err)
@@ -229,24 +230,24 @@ func TestAssignmentTimesOut(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
-	if _, err := s.CreateBatch(ctx, p, "b", tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 2)
-	a1, _, err := s.Claim(ctx, ws[0].ID, "")
+	a1, _, err := s.Claim(ctx, ws[0].ID, "", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Asking again gives the same live assignment, not a second task.
-	again, _, err := s.Claim(ctx, ws[0].ID, "")
+	again, _, err := s.Claim(ctx, ws[0].ID, "", 1)
 	if err != nil || again.ID != a1.ID {
 		t.Fatalf("second claim: got %v, %v; want the same assignment %s", again.ID, err, a1.ID)
 	}
-	if _, _, err := s.Claim(ctx, ws[1].ID, ""); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.Claim(ctx, ws[1].ID, "", 1); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("claim while held: got %v, want ErrNotFound", err)
 	}
 	clk.add(61 * time.Second)
-	a2, _, err := s.Claim(ctx, ws[1].ID, "")
+	a2, _, err := s.Claim(ctx, ws[1].ID, "", 1)
 	if err != nil {
 		t.Fatalf("claim after timeout: %v", err)
 	}
@@ -259,10 +260,10 @@ func TestAssignmentTimesOut(t *testing.T) {
 	}
 	// The second worker finishes the task; the first one's late answer is
 	// kept but refused as closed.
-	if _, err := s.Submit(ctx, a2.ID, ws[1].ID, work.Answer{Label: "b"}, 5, majority(p)); err != nil {
+	if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a2.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "b"}, DurationMS: 5, SampleDraw: 1}, majority(p)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Submit(ctx, a1.ID, ws[0].ID, work.Answer{Label: "a"}, 5, majority(p)); !errors.Is(err, ErrAssignmentClosed) {
+	if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a1.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrAssignmentClosed) {
 		t.Fatalf("late answer on a done task: got %v, want ErrAssignmentClosed", err)
 	}
 }
@@ -273,27 +274,27 @@ func TestLateAnswerCountsWhileOpen(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 3)
-	if _, err := s.CreateBatch(ctx, p, "b", tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 3)
-	a0, _, _ := s.Claim(ctx, ws[0].ID, "")
+	a0, _, _ := s.Claim(ctx, ws[0].ID, "", 1)
 	clk.add(2 * time.Minute)
-	a1, _, _ := s.Claim(ctx, ws[1].ID, "")
-	a2, _, err := s.Claim(ctx, ws[2].ID, "")
+	a1, _, _ := s.Claim(ctx, ws[1].ID, "", 1)
+	a2, _, err := s.Claim(ctx, ws[2].ID, "", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.Submit(ctx, a0.ID, ws[0].ID, work.Answer{Label: "c"}, 5, majority(p))
+	out, err := s.Submit(ctx, SubmitArgs{AssignmentID: a0.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "c"}, DurationMS: 5, SampleDraw: 1}, majority(p))
 	if err != nil || !out.Counted {
 		t.Fatalf("late answer while open: got %+v, %v; want counted", out, err)
 	}
-	s.Submit(ctx, a1.ID, ws[1].ID, work.Answer{Label: "c"}, 5, majority(p))
+	s.Submit(ctx, SubmitArgs{AssignmentID: a1.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "c"}, DurationMS: 5, SampleDraw: 1}, majority(p))
 	task, _ := s.Task(ctx, a1.TaskID)
 	if task.State != work.TaskDone || task.Answers != 2 {
 		t.Fatalf("got task %s with %d answers, want done with 2", task.State, task.Answers)
 	}
-	out, err = s.Submit(ctx, a2.ID, ws[2].ID, work.Answer{Label: "a"}, 5, majority(p))
+	out, err = s.Submit(ctx, SubmitArgs{AssignmentID: a2.ID, WorkerID: ws[2].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p))
 	if err != nil || out.Counted {
 		t.Fatalf("answer after the result was final: got %+v, %v; want kept, not counted", out, err)
 	}
@@ -304,22 +305,22 @@ func TestSubmitIdempotent(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 3, 3)
-	if _, err := s.CreateBatch(ctx, p, "b", tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 2)
-	a, _, _ := s.Claim(ctx, ws[0].ID, "")
-	if _, err := s.Submit(ctx, a.ID, ws[0].ID, work.Answer{Label: "a"}, 5, majority(p)); err != nil {
+	a, _, _ := s.Claim(ctx, ws[0].ID, "", 1)
+	if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p)); err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.Submit(ctx, a.ID, ws[0].ID, work.Answer{Label: "a"}, 5, majority(p))
+	out, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p))
 	if err != nil || !out.Duplicate {
 		t.Fatalf("same answer again: got %+v, %v; want duplicate", out, err)
 	}
-	if _, err := s.Submit(ctx, a.ID, ws[0].ID, work.Answer{Label: "b"}, 5, majority(p)); !errors.Is(err, ErrConflict) {
+	if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "b"}, DurationMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrConflict) {
 		t.Fatalf("different answer again: got %v, want ErrConflict", err)
 	}
-	if _, err := s.Submit(ctx, a.ID, ws[1].ID, work.Answer{Label: "a"}, 5, majority(p)); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("another worker's assignment: got %v, want ErrNotFound", err)
 	}
 	task, _ := s.Task(ctx, a.TaskID)
@@ -333,20 +334,20 @@ func TestDisagreementGoesToReview(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 3)
-	if _, err := s.CreateBatch(ctx, p, "b", tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 4)
 	for i, label := range []string{"a", "b", "c"} {
-		a, _, err := s.Claim(ctx, ws[i].ID, "")
+		a, _, err := s.Claim(ctx, ws[i].ID, "", 1)
 		if err != nil {
 			t.Fatalf("answer %d: claim: %v", i+1, err)
 		}
-		if _, err := s.Submit(ctx, a.ID, ws[i].ID, work.Answer{Label: label}, 5, majority(p)); err != nil {
+		if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: ws[i].ID, Answer: work.Answer{Label: label}, DurationMS: 5, SampleDraw: 1}, majority(p)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := s.Claim(ctx, ws[3].ID, ""); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.Claim(ctx, ws[3].ID, "", 1); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("claim of a task in review: got %v, want ErrNotFound", err)
 	}
 	queue, err := s.ProjectTasks(ctx, p.ID, work.TaskNeedsReview, Page{Limit: 10})
@@ -381,7 +382,7 @@ func TestCreateBatchAllOrNothing(t *testing.T) {
 			}
 		}
 	}
-	if _, err := s.CreateBatch(ctx, p, "bad", failing); err == nil {
+	if _, err := s.CreateBatch(ctx, p, "bad", work.PurposeWork, failing); err == nil {
 		t.Fatalf("got nil error from a failing batch")
 	}
 	bs, _ := s.Batches(ctx, p.ID, Page{Limit: 10})
@@ -403,18 +404,18 @@ func BenchmarkClaimSubmit(b *testing.B) {
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
 	p, _ := s.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60})
-	if _, err := s.CreateBatch(ctx, p, "b", tasksOf(b.N+1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(b.N+1)); err != nil {
 		b.Fatal(err)
 	}
 	u, _ := s.CreateUser(ctx, BuiltinCenterOrgID, "w", "worker")
 	decide := majority(p)
 	b.ResetTimer()
 	for range b.N {
-		a, _, err := s.Claim(ctx, u.ID, "")
+		a, _, err := s.Claim(ctx, u.ID, "", 1)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Submit(ctx, a.ID, u.ID, work.Answer{Label: "a"}, 1, decide); err != nil {
+		if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: u.ID, Answer: work.Answer{Label: "a"}, DurationMS: 1, SampleDraw: 1}, decide); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -17,9 +17,44 @@ type Project struct {
 	MaxOverlap   int     `json:"max_overlap"`
 	// AssignmentSeconds is how long a worker may hold a task before it goes
 	// back to the pool.
-	AssignmentSeconds int       `json:"assignment_seconds"`
-	CreatedAt         time.Time `json:"created_at"`
+	AssignmentSeconds int `json:"assignment_seconds"`
+	Quality
+	CreatedAt time.Time `json:"created_at"`
 }
+
+// Quality is a project's quality policy.
+type Quality struct {
+	// Language is the language of the project's content; with the kind it
+	// names the skill a worker needs ("classify" in "hi").
+	Language string `json:"language"`
+	// Method settles tasks: "mv" by strict majority of answers, "ds" by
+	// the posterior probability of the leading answer, each answer weighed
+	// by its worker's estimated accuracy.
+	Method string `json:"method"`
+	// ConfidenceTarget, for method ds, is the posterior a task's answer
+	// must reach to settle; below it the task gets another answer, up to
+	// MaxOverlap, and then goes to review.
+	ConfidenceTarget float64 `json:"confidence_target"`
+	// GoldRatio is the share of tasks handed out that are gold tasks.
+	GoldRatio float64 `json:"gold_ratio"`
+	// MinAccuracy suspends a worker from the project's skill when their
+	// estimated accuracy falls below it after MinGold scored answers; 0
+	// turns suspension off.
+	MinAccuracy float64 `json:"min_accuracy"`
+	MinGold     int     `json:"min_gold"`
+	// MinAnswerMS is the fast-answer floor: answers given faster are kept
+	// but flagged and do not count.
+	MinAnswerMS int64 `json:"min_answer_ms"`
+	// ReviewRate is the share of settled tasks sampled for review; the
+	// reviewers' verdicts on them measure the accuracy of results.
+	ReviewRate float64 `json:"review_rate"`
+}
+
+// Settling methods.
+const (
+	MethodMV = "mv"
+	MethodDS = "ds"
+)
 
 // Project limits and defaults.
 const (
@@ -31,6 +66,7 @@ const (
 // Batch is one upload of tasks into a project.
 type Batch struct {
 	ID          string     `json:"id"`
+	Purpose     string     `json:"purpose"`
 	ProjectID   string     `json:"project_id"`
 	ClientID    string     `json:"client_id"`
 	Name        string     `json:"name"`
@@ -39,6 +75,12 @@ type Batch struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
 }
+
+// Batch purposes.
+const (
+	PurposeWork = "work" // the client's tasks
+	PurposeGold = "gold" // tasks with known answers, mixed in to measure workers
+)
 
 // Task is one item of work. Payload holds the input fields as uploaded.
 type Task struct {
@@ -50,6 +92,8 @@ type Task struct {
 	State      TaskState       `json:"state"`
 	Answers    int             `json:"answers"`
 	Wanted     int             `json:"wanted"`
+	// ReviewReason says why a task waits for review.
+	ReviewReason string `json:"review_reason,omitempty"`
 	CreatedAt  time.Time       `json:"created_at"`
 	UpdatedAt  time.Time       `json:"updated_at"`
 }
@@ -67,7 +111,12 @@ type Assignment struct {
 	ExpiresAt   time.Time  `json:"expires_at"`
 	SubmittedAt *time.Time `json:"submitted_at,omitempty"`
 	DurationMS  int64      `json:"duration_ms,omitempty"`
+	// Flag says why a submitted answer does not count ("too_fast").
+	Flag string `json:"flag,omitempty"`
 }
+
+// Answer flags.
+const FlagTooFast = "too_fast"
 
 // Assignment states.
 const (

@@ -251,3 +251,20 @@ func Compose(k Kind, s *Schema, winners map[string]string, answers []Answer) (An
 		return Answer{Text: t}, nil
 	}
 }
+
+// Score is the share of the things workers vote on (see Votes) on which
+// given agrees with truth: 1 or 0 for a single label, the share of right
+// fields for extract.
+func Score(k Kind, s *Schema, truth, given Answer) float64 {
+	want, got := Votes(k, s, truth), Votes(k, s, given)
+	if len(want) == 0 {
+		return 0
+	}
+	right := 0
+	for key, v := range want {
+		if got[key] == v {
+			right++
+		}
+	}
+	return float64(right) / float64(len(want))
+}
