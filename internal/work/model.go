@@ -93,9 +93,9 @@ type Task struct {
 	Answers    int             `json:"answers"`
 	Wanted     int             `json:"wanted"`
 	// ReviewReason says why a task waits for review.
-	ReviewReason string `json:"review_reason,omitempty"`
-	CreatedAt  time.Time       `json:"created_at"`
-	UpdatedAt  time.Time       `json:"updated_at"`
+	ReviewReason string    `json:"review_reason,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Assignment is one worker holding one task for a few minutes, and then the
