@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,43 +42,72 @@ func DefaultDemoOptions() DemoOptions {
 // Summary is what the demo reports: how much work went through and how
 // good the delivered results were against the known truth.
 type Summary struct {
-	URL              string           `json:"url,omitempty"`
-	TasksTotal       int              `json:"tasks_total"`
-	TasksDone        int              `json:"tasks_done"`
-	Answers          int              `json:"answers"`
-	AnswersPerTask   float64          `json:"answers_per_task"`
-	Accuracy         float64          `json:"accuracy"`
-	AnswersPerSecond float64          `json:"answers_per_second"`
-	Reviewed         int              `json:"reviewed"`
-	Workers          int              `json:"workers"`
-	WorkSeconds      float64          `json:"work_seconds"`
-	Projects         []ProjectSummary `json:"projects"`
+	URL              string  `json:"url,omitempty"`
+	TasksTotal       int     `json:"tasks_total"`
+	TasksDone        int     `json:"tasks_done"`
+	Answers          int     `json:"answers"`
+	AnswersPerTask   float64 `json:"answers_per_task"`
+	Accuracy         float64 `json:"accuracy"`
+	AnswersPerSecond float64 `json:"answers_per_second"`
+	Reviewed         int     `json:"reviewed"`
+	Workers          int     `json:"workers"`
+	// WorkersSuspended counts workers suspended from a skill by their gold
+	// and review record.
+	WorkersSuspended int `json:"workers_suspended"`
+	// FlaggedAnswers were faster than the project's floor and not counted.
+	FlaggedAnswers int              `json:"flagged_answers"`
+	WorkSeconds    float64          `json:"work_seconds"`
+	Projects       []ProjectSummary `json:"projects"`
+	// FixedOverlap is the same moderation posts run the core-loop way
+	// (majority vote, fixed overlap 3) by the same crowd, for comparison;
+	// it is not counted in the totals above.
+	FixedOverlap               *ProjectSummary `json:"fixed_overlap,omitempty"`
+	AccuracyFixedOverlap       float64         `json:"accuracy_fixed_overlap"`
+	AnswersPerTaskFixedOverlap float64         `json:"answers_per_task_fixed_overlap"`
 }
 
 // ProjectSummary is one project's part of the summary.
 type ProjectSummary struct {
-	Name          string             `json:"name"`
-	Kind          string             `json:"kind"`
-	Tasks         int                `json:"tasks"`
-	Done          int                `json:"done"`
-	Answers       int                `json:"answers"`
-	Reviewed      int                `json:"reviewed"`
-	Accuracy      float64            `json:"accuracy"`
-	FieldAccuracy map[string]float64 `json:"field_accuracy,omitempty"`
+	Name           string             `json:"name"`
+	Kind           string             `json:"kind"`
+	Method         string             `json:"method"`
+	Tasks          int                `json:"tasks"`
+	Done           int                `json:"done"`
+	Answers        int                `json:"answers"`
+	AnswersPerTask float64            `json:"answers_per_task"`
+	Reviewed       int                `json:"reviewed"`
+	Accuracy       float64            `json:"accuracy"`
+	FieldAccuracy  map[string]float64 `json:"field_accuracy,omitempty"`
+	// EstimatedAccuracy is the hub's own estimate from its blind review
+	// sample, to set beside Accuracy (measured against the truth).
+	EstimatedAccuracy *Estimate `json:"estimated_accuracy,omitempty"`
+	GoldPassRate      *Estimate `json:"gold_pass_rate,omitempty"`
+}
+
+// Estimate is an estimate with its 95 % interval, as the hub reports it.
+type Estimate struct {
+	Value  float64 `json:"value"`
+	Low    float64 `json:"low"`
+	High   float64 `json:"high"`
+	Sample int     `json:"sample"`
 }
 
 type demoProject struct {
 	id, batchID string
+	compare     bool // the fixed-overlap comparison run
+	flagged     int
 	summary     ProjectSummary
 }
 
 type demo struct {
-	opt      DemoOptions
-	admin    *Client
-	client   *Client
-	posts    map[string]Post
-	invoices map[string]Invoice
-	projects []*demoProject
+	opt                    DemoOptions
+	admin                  *Client
+	client                 *Client
+	posts, goldPosts       []Post
+	invoices, goldInvoices []Invoice
+	truePost               map[string]Post
+	trueInvoice            map[string]Invoice
+	projects               []*demoProject
 }
 
 // RunDemo plays the whole core loop against the hub at admin.BaseURL, using
@@ -86,12 +116,23 @@ type demo struct {
 // the tasks the workers could not agree on, and the results downloaded and
 // scored against the truth. admin must carry a hub admin token.
 func RunDemo(ctx context.Context, admin *Client, opt DemoOptions) (Summary, error) {
-	d := &demo{opt: opt, admin: admin, posts: map[string]Post{}, invoices: map[string]Invoice{}}
-	for _, p := range Posts(opt.Seed, opt.Posts) {
-		d.posts[p.ID] = p
+	d := &demo{opt: opt, admin: admin, truePost: map[string]Post{}, trueInvoice: map[string]Invoice{},
+		posts: Posts(opt.Seed, opt.Posts), invoices: Invoices(opt.Seed, opt.Invoices)}
+	// Gold sets: items of the same kind, made from another seed, about one
+	// for every ten work items.
+	d.goldPosts = Posts(opt.Seed+1, max(20, opt.Posts/10))
+	for i := range d.goldPosts {
+		d.goldPosts[i].ID = "G" + d.goldPosts[i].ID
 	}
-	for _, inv := range Invoices(opt.Seed, opt.Invoices) {
-		d.invoices[inv.ID] = inv
+	d.goldInvoices = Invoices(opt.Seed+1, max(10, opt.Invoices/10))
+	for i := range d.goldInvoices {
+		d.goldInvoices[i].ID = "G" + d.goldInvoices[i].ID
+	}
+	for _, p := range append(slices.Clone(d.posts), d.goldPosts...) {
+		d.truePost[p.ID] = p
+	}
+	for _, inv := range append(slices.Clone(d.invoices), d.goldInvoices...) {
+		d.trueInvoice[inv.ID] = inv
 	}
 	if err := d.setUp(ctx); err != nil {
 		return Summary{}, fmt.Errorf("demo: set up: %w", err)
@@ -111,9 +152,19 @@ func RunDemo(ctx context.Context, admin *Client, opt DemoOptions) (Summary, erro
 	}
 	s := Summary{Workers: len(workers), Reviewed: reviewed, WorkSeconds: elapsed.Seconds()}
 	correct := 0.0
+	all := 0
 	for _, p := range d.projects {
 		if err := d.score(ctx, p); err != nil {
 			return Summary{}, fmt.Errorf("demo: score %s: %w", p.summary.Name, err)
+		}
+		all += p.summary.Answers
+		s.FlaggedAnswers += p.flagged
+		if p.compare {
+			ps := p.summary
+			s.FixedOverlap = &ps
+			s.AccuracyFixedOverlap = ps.Accuracy
+			s.AnswersPerTaskFixedOverlap = ps.AnswersPerTask
+			continue
 		}
 		s.Projects = append(s.Projects, p.summary)
 		s.TasksTotal += p.summary.Tasks
@@ -125,7 +176,12 @@ func RunDemo(ctx context.Context, admin *Client, opt DemoOptions) (Summary, erro
 		s.Accuracy = correct / float64(s.TasksTotal)
 		s.AnswersPerTask = float64(s.Answers) / float64(s.TasksTotal)
 	}
-	s.AnswersPerSecond = float64(s.Answers) / elapsed.Seconds()
+	// Every counted answer of every project went through the API in the
+	// work phase.
+	s.AnswersPerSecond = float64(all) / elapsed.Seconds()
+	if s.WorkersSuspended, err = d.suspended(ctx, workers); err != nil {
+		return Summary{}, fmt.Errorf("demo: skills: %w", err)
+	}
 	return s, nil
 }
 
@@ -165,25 +221,43 @@ func (d *demo) setUp(ctx context.Context) error {
 		fields = append(fields, field)
 	}
 	specs := []struct {
-		project map[string]any
-		body    []byte
-		ctype   string
+		project    map[string]any
+		body, gold []byte
+		ctype      string
+		compare    bool
 	}{
 		{map[string]any{
 			"name": "Community post moderation", "kind": "classify",
 			"instructions": "Read the post. Choose the one label that fits best: ok, spam, abuse, violence or misinformation.",
 			"schema":       map[string]any{"inputs": []string{"post_id", "text"}, "labels": ModerationLabels},
-		}, d.postsCSV(), "text/csv"},
+			"method":       "ds", "confidence_target": 0.95, "overlap": 2, "max_overlap": 5,
+			"gold_ratio": 0.1, "min_accuracy": 0.6, "min_gold": 5, "min_answer_ms": 2000, "review_rate": 0.05,
+		}, d.postsCSV(d.posts), d.postsCSV(d.goldPosts), "text/csv", false},
 		{map[string]any{
 			"name": "Supplier invoice keying", "kind": "extract",
 			"instructions": "Key every field exactly as printed on the invoice. Dates as DD/MM/YYYY; amounts in rupees.",
 			"schema":       map[string]any{"inputs": []string{"doc_id", "document"}, "fields": fields},
-		}, d.invoicesJSONL(), "application/jsonl"},
+			"method":       "ds", "confidence_target": 0.95, "overlap": 2, "max_overlap": 4,
+			"gold_ratio": 0.1, "min_accuracy": 0.6, "min_gold": 5, "min_answer_ms": 20000, "review_rate": 0.1,
+		}, d.invoicesJSONL(d.invoices), d.invoicesJSONL(d.goldInvoices), "application/jsonl", false},
+		{map[string]any{
+			"name": "Community post moderation (fixed overlap)", "kind": "classify",
+			"instructions": "Read the post. Choose the one label that fits best: ok, spam, abuse, violence or misinformation.",
+			"schema":       map[string]any{"inputs": []string{"post_id", "text"}, "labels": ModerationLabels},
+			"method":       "mv", "overlap": 3, "max_overlap": 5,
+		}, d.postsCSV(d.posts), nil, "text/csv", true},
 	}
 	for _, sp := range specs {
-		var p struct{ ID, Name, Kind string }
+		var p struct{ ID, Name, Kind, Method string }
 		if _, err := d.client.Do(ctx, "POST", "/api/v1/projects", sp.project, "", &p); err != nil {
 			return err
+		}
+		if sp.gold != nil {
+			var g struct{ Tasks int }
+			if _, err := d.client.Do(ctx, "POST", "/api/v1/projects/"+p.ID+"/gold?name=demo-gold", sp.gold, sp.ctype, &g); err != nil {
+				return err
+			}
+			d.logf("project %q: gold set of %d tasks uploaded", p.Name, g.Tasks)
 		}
 		var b struct {
 			ID    string
@@ -192,36 +266,74 @@ func (d *demo) setUp(ctx context.Context) error {
 		if _, err := d.client.Do(ctx, "POST", "/api/v1/projects/"+p.ID+"/batches?name=demo", sp.body, sp.ctype, &b); err != nil {
 			return err
 		}
-		d.logf("project %q (%s): batch of %d tasks uploaded", p.Name, p.Kind, b.Tasks)
-		d.projects = append(d.projects, &demoProject{id: p.ID, batchID: b.ID, summary: ProjectSummary{Name: p.Name, Kind: p.Kind, Tasks: b.Tasks}})
+		d.logf("project %q (%s, %s): batch of %d tasks uploaded", p.Name, p.Kind, p.Method, b.Tasks)
+		d.projects = append(d.projects, &demoProject{id: p.ID, batchID: b.ID, compare: sp.compare,
+			summary: ProjectSummary{Name: p.Name, Kind: p.Kind, Method: p.Method, Tasks: b.Tasks}})
 	}
 	return nil
 }
 
-func (d *demo) postsCSV() []byte {
+// postsCSV writes posts as a batch file; gold posts carry their label.
+func (d *demo) postsCSV(posts []Post) []byte {
+	gold := len(posts) > 0 && strings.HasPrefix(posts[0].ID, "G")
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	w.Write([]string{"external_id", "post_id", "text"})
-	for _, p := range Posts(d.opt.Seed, d.opt.Posts) {
-		w.Write([]string{p.ID, p.ID, p.Text})
+	header := []string{"external_id", "post_id", "text"}
+	if gold {
+		header = append(header, "gold_label")
+	}
+	w.Write(header)
+	for _, p := range posts {
+		row := []string{p.ID, p.ID, p.Text}
+		if gold {
+			row = append(row, p.Label)
+		}
+		w.Write(row)
 	}
 	w.Flush()
 	return buf.Bytes()
 }
 
-func (d *demo) invoicesJSONL() []byte {
+// invoicesJSONL writes invoices as a batch file; gold invoices carry their
+// fields.
+func (d *demo) invoicesJSONL(invoices []Invoice) []byte {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	for _, inv := range Invoices(d.opt.Seed, d.opt.Invoices) {
-		enc.Encode(map[string]string{"external_id": inv.ID, "doc_id": inv.ID, "document": inv.Document})
+	for _, inv := range invoices {
+		row := map[string]any{"external_id": inv.ID, "doc_id": inv.ID, "document": inv.Document}
+		if strings.HasPrefix(inv.ID, "G") {
+			row["gold_answer"] = map[string]any{"fields": inv.Fields}
+		}
+		enc.Encode(row)
 	}
 	return buf.Bytes()
 }
 
 type simWorker struct {
 	Profile
+	id  string
 	api *Client
 	rng *rand.Rand
+}
+
+// suspended counts the workers suspended from any skill.
+func (d *demo) suspended(ctx context.Context, workers []*simWorker) (int, error) {
+	n := 0
+	for _, w := range workers {
+		var skills struct {
+			Items []struct{ Status string }
+		}
+		if _, err := d.admin.Do(ctx, "GET", "/api/v1/users/"+w.id+"/skills", nil, "", &skills); err != nil {
+			return 0, err
+		}
+		for _, k := range skills.Items {
+			if k.Status == "suspended" {
+				n++
+				break
+			}
+		}
+	}
+	return n, nil
 }
 
 // enrol registers the simulated workers with the hub's built-in center and
@@ -247,7 +359,7 @@ func (d *demo) enrol(ctx context.Context) ([]*simWorker, error) {
 		if _, err := d.admin.Do(ctx, "POST", "/api/v1/users/"+u.ID+"/tokens", nil, "", &tok); err != nil {
 			return nil, err
 		}
-		out = append(out, &simWorker{Profile: p, api: d.admin.With(tok.Token), rng: rand.New(rand.NewPCG(d.opt.Seed, uint64(i)))})
+		out = append(out, &simWorker{Profile: p, id: u.ID, api: d.admin.With(tok.Token), rng: rand.New(rand.NewPCG(d.opt.Seed, uint64(i)))})
 	}
 	d.logf("%d workers enrolled", len(out))
 	return out, nil
@@ -387,7 +499,7 @@ func (d *demo) send(w *simWorker, off offerResp, post func(map[string]any) error
 			return err
 		}
 		fields, ok := answer["fields"].(map[string]string)
-		inv, known := d.invoices[off.Task.Payload["doc_id"]]
+		inv, known := d.trueInvoice[off.Task.Payload["doc_id"]]
 		if !ok || !known || ae.Field == "" {
 			return err
 		}
@@ -398,14 +510,14 @@ func (d *demo) send(w *simWorker, off offerResp, post func(map[string]any) error
 // answer is what the worker answers, having read the task's input.
 func (d *demo) answer(w *simWorker, off offerResp) (map[string]any, error) {
 	if id, ok := off.Task.Payload["post_id"]; ok {
-		post, ok := d.posts[id]
+		post, ok := d.truePost[id]
 		if !ok {
 			return nil, fmt.Errorf("task %s shows an unknown post %q", off.Task.ID, id)
 		}
 		return map[string]any{"label": w.Label(w.rng, post.Label)}, nil
 	}
 	id := off.Task.Payload["doc_id"]
-	inv, ok := d.invoices[id]
+	inv, ok := d.trueInvoice[id]
 	if !ok {
 		return nil, fmt.Errorf("task %s shows an unknown invoice %q", off.Task.ID, id)
 	}
@@ -488,6 +600,18 @@ func (d *demo) score(ctx context.Context, p *demoProject) error {
 		return err
 	}
 	p.summary.Done, p.summary.Answers = b.Progress.Done, b.Progress.Answers
+	if p.summary.Tasks > 0 {
+		p.summary.AnswersPerTask = float64(p.summary.Answers) / float64(p.summary.Tasks)
+	}
+	var rep struct {
+		EstimatedAccuracy *Estimate `json:"estimated_accuracy"`
+		GoldPassRate      *Estimate `json:"gold_pass_rate"`
+		FlaggedAnswers    int       `json:"flagged_answers"`
+	}
+	if _, err := d.client.Do(ctx, "GET", "/api/v1/batches/"+p.batchID+"/quality", nil, "", &rep); err != nil {
+		return err
+	}
+	p.summary.EstimatedAccuracy, p.summary.GoldPassRate, p.flagged = rep.EstimatedAccuracy, rep.GoldPassRate, rep.FlaggedAnswers
 	var raw []byte
 	if _, err := d.client.Do(ctx, "GET", "/api/v1/batches/"+p.batchID+"/results?format=jsonl", nil, "", &raw); err != nil {
 		return err
@@ -506,13 +630,13 @@ func (d *demo) score(ctx context.Context, p *demoProject) error {
 			return err
 		}
 		n++
-		if post, ok := d.posts[r.ExternalID]; ok {
+		if post, ok := d.truePost[r.ExternalID]; ok {
 			if r.Answer.Label == post.Label {
 				correct++
 			}
 			continue
 		}
-		inv, ok := d.invoices[r.ExternalID]
+		inv, ok := d.trueInvoice[r.ExternalID]
 		if !ok {
 			return fmt.Errorf("result for unknown item %q", r.ExternalID)
 		}
@@ -551,9 +675,13 @@ func (d *demo) score(ctx context.Context, p *demoProject) error {
 func (s Summary) Describe(w io.Writer) {
 	fmt.Fprintf(w, "\nBanyan demo: %d tasks, %d done (%d settled by review), %d answers from %d simulated workers\n",
 		s.TasksTotal, s.TasksDone, s.Reviewed, s.Answers, s.Workers)
-	for _, p := range s.Projects {
-		fmt.Fprintf(w, "  %-30s %-9s %4d tasks  %5d answers (%.2f per task)  accuracy %.3f\n",
-			p.Name, p.Kind, p.Tasks, p.Answers, float64(p.Answers)/float64(max(p.Tasks, 1)), p.Accuracy)
+	line := func(p ProjectSummary) {
+		fmt.Fprintf(w, "  %-42s %-8s %-3s %4d tasks %5d answers (%.2f per task)  accuracy %.3f",
+			p.Name, p.Kind, p.Method, p.Tasks, p.Answers, p.AnswersPerTask, p.Accuracy)
+		if e := p.EstimatedAccuracy; e != nil {
+			fmt.Fprintf(w, " (hub's estimate %.3f, 95%% %.3f–%.3f, from %d reviewed)", e.Value, e.Low, e.High, e.Sample)
+		}
+		fmt.Fprintln(w)
 		if len(p.FieldAccuracy) > 0 {
 			var parts []string
 			for _, f := range InvoiceFields {
@@ -564,5 +692,14 @@ func (s Summary) Describe(w io.Writer) {
 			fmt.Fprintf(w, "      per field: %s\n", strings.Join(parts, ", "))
 		}
 	}
-	fmt.Fprintf(w, "  overall accuracy %.3f; %.0f answers/s over %.1f s of work\n", s.Accuracy, s.AnswersPerSecond, s.WorkSeconds)
+	for _, p := range s.Projects {
+		line(p)
+	}
+	if s.FixedOverlap != nil {
+		fmt.Fprintln(w, "  for comparison, the same posts at a fixed overlap of 3 by majority vote:")
+		line(*s.FixedOverlap)
+	}
+	fmt.Fprintf(w, "  overall accuracy %.3f at %.2f answers per task; %d workers suspended by their gold record; %d answers flagged too fast\n",
+		s.Accuracy, s.AnswersPerTask, s.WorkersSuspended, s.FlaggedAnswers)
+	fmt.Fprintf(w, "  %.0f answers/s over %.1f s of work\n", s.AnswersPerSecond, s.WorkSeconds)
 }
