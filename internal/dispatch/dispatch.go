@@ -72,6 +72,11 @@ func (s *Service) Submit(ctx context.Context, workerID, assignmentID string, raw
 		DurationMS: max(durationMS, 0), SampleDraw: rand.Float64()}, Decider(p))
 }
 
+// TextAgreement is how far apart two transcriptions or replies may be and
+// still agree: an edit distance of at most this share of the longer one
+// (after folding case and spacing).
+const TextAgreement = 0.05
+
 // Decider returns the function that settles a task of project p from its
 // answers. Method "mv" compares votes key by key and settles on a strict
 // majority (quality.Decide); method "ds" weighs each vote by the worker's
@@ -102,6 +107,17 @@ func Decider(p work.Project) store.DecideFunc {
 			answers[i] = g.Answer
 			ballots[i] = work.Votes(p.Kind, p.Schema, g.Answer)
 			acc[i] = g.Accuracy
+		}
+		if p.Kind == work.Transcribe || p.Kind == work.Respond {
+			// Texts that differ by a few characters agree: each votes for
+			// the first text it is near, which Compose then delivers.
+			texts := make([]string, len(ballots))
+			for i, b := range ballots {
+				texts[i] = b["text"]
+			}
+			for i, c := range quality.Cluster(texts, TextAgreement) {
+				ballots[i]["text"] = c
+			}
 		}
 		var d quality.Decision
 		reason := store.ReviewDisagreement

@@ -48,3 +48,21 @@ func TestDecider(t *testing.T) {
 		}
 	}
 }
+
+func TestTranscriptionsAgreeWithinEditDistance(t *testing.T) {
+	t.Parallel()
+	schema, _ := work.DecodeSchema(work.Transcribe, []byte(`{"inputs":["audio_url"]}`))
+	decide := Decider(work.Project{Kind: work.Transcribe, Schema: schema, Overlap: 2, MaxOverlap: 3})
+	given := []store.Given{
+		{WorkerID: "a", Answer: work.Answer{Text: "Please deliver the parcel to the back door before noon."}, Accuracy: 0.75},
+		{WorkerID: "b", Answer: work.Answer{Text: "please deliver the parcel to the back door before noon"}, Accuracy: 0.75},
+	}
+	v, err := decide(given)
+	if err != nil || v.State != work.TaskDone || v.Result.Text != given[0].Answer.Text {
+		t.Fatalf("near-identical texts: got %+v, %v; want done with the first text", v, err)
+	}
+	given[1].Answer.Text = "Deliver it tomorrow."
+	if v, _ := decide(given); v.State != work.TaskInProgress {
+		t.Fatalf("different texts: got %s, want another answer", v.State)
+	}
+}
