@@ -495,3 +495,93 @@ func TestRoutesDocumented(t *testing.T) {
 		t.Errorf("docs/api.md lists %q, which is not a route", r)
 	}
 }
+
+// A qualification gates a skill: a worker trains (seeing answers and
+// explanations), fails the test and waits out the cool-down, passes, and
+// only then gets the skill's tasks.
+func TestTrainingAndQualification(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	items := []map[string]any{
+		{"payload": map[string]string{"text": "hello friend"}, "answer": map[string]string{"label": "ok"}, "explanation": "A greeting."},
+		{"payload": map[string]string{"text": "buy pills now"}, "answer": map[string]string{"label": "spam"}, "explanation": "Selling, unasked."},
+	}
+	course := func(name, purpose string, extra map[string]any) string {
+		body := map[string]any{"name": name, "purpose": purpose, "kind": "classify", "language": "en",
+			"schema": map[string]any{"inputs": []string{"text"}, "labels": []string{"ok", "spam"}}, "items": items}
+		for k, v := range extra {
+			body[k] = v
+		}
+		c := e.must("admin", "POST", "/api/v1/courses", body, 201)
+		return c["id"].(string)
+	}
+	e.must("client_admin", "POST", "/api/v1/courses", map[string]any{"name": "x"}, 403)
+	e.must("admin", "POST", "/api/v1/courses", map[string]any{"name": "q0", "purpose": "qualification", "kind": "classify",
+		"schema": map[string]any{"inputs": []string{"text"}, "labels": []string{"ok", "spam"}}, "items": items}, 422) // no pass mark
+	e.ids["training"] = course("moderation basics", "training", nil)
+	e.ids["qual"] = course("moderation test", "qualification", map[string]any{"pass_mark": 1.0, "cooldown_seconds": 3600})
+	e.must("admin", "POST", "/api/v1/courses", map[string]any{"name": "another test", "purpose": "qualification", "kind": "classify",
+		"language": "en", "pass_mark": 0.5, "schema": map[string]any{"inputs": []string{"text"}, "labels": []string{"ok", "spam"}}, "items": items}, 409)
+
+	// Unqualified: no moderation work.
+	e.must("worker1", "POST", "/api/v1/work/next", nil, 204)
+
+	take := func(courseKey string, answers []string, wantStatus int) map[string]any {
+		at := e.must("worker1", "POST", "/api/v1/courses/{"+courseKey+"}/attempts", nil, wantStatus)
+		if wantStatus != 201 {
+			return at
+		}
+		e.ids["attempt"] = at["id"].(string)
+		var last map[string]any
+		for _, label := range answers {
+			next := e.must("worker1", "GET", "/api/v1/attempts/{attempt}/next", nil, 200)
+			item := next["item"].(map[string]any)
+			if _, leaked := item["answer"]; leaked {
+				t.Fatalf("the item shows its answer before it is answered: %v", item)
+			}
+			last = e.must("worker1", "POST", "/api/v1/attempts/{attempt}/answers",
+				map[string]any{"item_id": item["id"], "answer": map[string]string{"label": label}}, 200)
+		}
+		e.must("worker1", "GET", "/api/v1/attempts/{attempt}/next", nil, 204)
+		e.must("worker2", "GET", "/api/v1/attempts/{attempt}", nil, 404)
+		return last
+	}
+	last := take("training", []string{"ok", "ok"}, 201)
+	if last["explanation"] != "Selling, unasked." || last["score"] != 0.0 {
+		t.Fatalf("training feedback: %v", last)
+	}
+	last = take("qual", []string{"ok", "ok"}, 201)
+	if _, leaked := last["expected"]; leaked || last["attempt"].(map[string]any)["state"] != "failed" {
+		t.Fatalf("failed qualification: %v (no answers may be shown)", last)
+	}
+	e.must("worker1", "POST", "/api/v1/work/next", nil, 204)
+	take("qual", nil, 409) // cooling down
+	skills := e.must("worker1", "GET", "/api/v1/users/{user:worker1}/skills", nil, 200)
+	if items := skills["items"].([]any); len(items) != 0 {
+		t.Fatalf("skills before passing: %v", items)
+	}
+
+	// Another worker passes first time and gets work straight away.
+	at := e.must("worker2", "POST", "/api/v1/courses/{qual}/attempts", nil, 201)
+	e.ids["attempt2"] = at["id"].(string)
+	for range 2 {
+		next := e.must("worker2", "GET", "/api/v1/attempts/{attempt2}/next", nil, 200)
+		item := next["item"].(map[string]any)
+		label := "ok"
+		if item["seq"].(float64) == 2 {
+			label = "spam"
+		}
+		last = e.must("worker2", "POST", "/api/v1/attempts/{attempt2}/answers",
+			map[string]any{"item_id": item["id"], "answer": map[string]string{"label": label}}, 200)
+	}
+	if last["attempt"].(map[string]any)["state"] != "passed" {
+		t.Fatalf("qualification: %v, want passed", last)
+	}
+	e.must("worker2", "POST", "/api/v1/work/next", nil, 200)
+	skills = e.must("worker2", "GET", "/api/v1/users/{user:worker2}/skills", nil, 200)
+	sk := skills["items"].([]any)[0].(map[string]any)
+	if sk["qualified"] != true || sk["status"] != "active" {
+		t.Fatalf("skill after passing: %v", sk)
+	}
+	e.must("worker1", "GET", "/api/v1/users/{user:worker2}/skills", nil, 404)
+}

@@ -69,6 +69,8 @@ func toProblem(err error) (*Problem, bool) {
 		return problem(http.StatusUnprocessableEntity, "%s", err.Error()), true
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return problem(http.StatusUnauthorized, "send a valid API token as 'Authorization: Bearer <token>'"), true
+	case errors.Is(err, store.ErrCoolingDown):
+		return problem(http.StatusConflict, "%s", publicMessage(err)), true
 	case errors.Is(err, store.ErrAssignmentClosed):
 		return problem(http.StatusConflict, "this assignment timed out and its task no longer takes answers; ask for the next task"), true
 	case errors.Is(err, store.ErrConflict):

@@ -137,9 +137,10 @@ type picked struct {
 }
 
 // pickTask finds the oldest pool task for the worker. The common case, a
-// worker with no suspended skill, is one query that walks the pool index
-// from its oldest end; a worker suspended from some skill is served project
-// by project from the projects they may still work on.
+// worker with no restriction, is one query that walks the pool index from
+// its oldest end. A worker suspended from a skill, or not yet qualified for
+// a skill that has a qualification, is served project by project from the
+// projects whose skill they hold.
 func (s *Store) pickTask(ctx context.Context, tx *sql.Tx, workerID, projectID string) (picked, error) {
 	const pool = `SELECT t.id, p.id, p.assignment_seconds, p.gold_ratio FROM tasks t JOIN projects p ON p.id = t.project_id
 		WHERE t.state IN ('open', 'in_progress') AND t.gold = 0 AND t.answers + t.holders < t.wanted
@@ -158,19 +159,27 @@ func (s *Store) pickTask(ctx context.Context, tx *sql.Tx, workerID, projectID st
 		}
 		return pk, err
 	}
-	var suspended int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM worker_skills WHERE worker_id = ? AND status = 'suspended'`,
-		workerID).Scan(&suspended); err != nil {
+	// Restrictions: skills the worker is suspended from, and skills that
+	// have a qualification the worker has not passed.
+	var restricted int
+	if err := tx.QueryRowContext(ctx, `SELECT
+			(SELECT count(*) FROM worker_skills WHERE worker_id = ? AND status = 'suspended') +
+			(SELECT count(*) FROM courses c WHERE c.purpose = 'qualification' AND NOT EXISTS (
+				SELECT 1 FROM worker_skills s WHERE s.worker_id = ? AND s.kind = c.kind AND s.language = c.language AND s.qualified = 1))`,
+		workerID, workerID).Scan(&restricted); err != nil {
 		return picked{}, err
 	}
-	if suspended == 0 {
+	if restricted == 0 {
 		return one(projectID)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT p.id FROM projects p
 		WHERE (? = '' OR p.id = ?)
 		  AND NOT EXISTS (SELECT 1 FROM worker_skills s WHERE s.worker_id = ? AND s.kind = p.kind
 		                  AND s.language = p.language AND s.status = 'suspended')
-		ORDER BY p.id`, projectID, projectID, workerID)
+		  AND (NOT EXISTS (SELECT 1 FROM courses c WHERE c.purpose = 'qualification' AND c.kind = p.kind AND c.language = p.language)
+		       OR EXISTS (SELECT 1 FROM worker_skills s WHERE s.worker_id = ? AND s.kind = p.kind
+		                  AND s.language = p.language AND s.qualified = 1))
+		ORDER BY p.id`, projectID, projectID, workerID, workerID)
 	if err != nil {
 		return picked{}, err
 	}

@@ -267,12 +267,13 @@ type WorkerSkill struct {
 	Scored    int       `json:"scored"`
 	Status    string    `json:"status"`
 	Reason    string    `json:"reason,omitempty"`
+	Qualified bool      `json:"qualified"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Skills lists a worker's skills.
 func (s *Store) Skills(ctx context.Context, workerID string) ([]WorkerSkill, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT worker_id, kind, language, alpha, beta, scored, status, reason, updated_at
+	rows, err := s.r.QueryContext(ctx, `SELECT worker_id, kind, language, alpha, beta, scored, status, reason, qualified, updated_at
 		FROM worker_skills WHERE worker_id = ? ORDER BY kind, language`, workerID)
 	if err != nil {
 		return nil, fmt.Errorf("store: skills of %s: %w", workerID, err)
@@ -280,7 +281,7 @@ func (s *Store) Skills(ctx context.Context, workerID string) ([]WorkerSkill, err
 	return collect(rows, func(r scanner) (WorkerSkill, error) {
 		var k WorkerSkill
 		var updated string
-		err := r.Scan(&k.WorkerID, &k.Kind, &k.Language, &k.Alpha, &k.Beta, &k.Scored, &k.Status, &k.Reason, &updated)
+		err := r.Scan(&k.WorkerID, &k.Kind, &k.Language, &k.Alpha, &k.Beta, &k.Scored, &k.Status, &k.Reason, &k.Qualified, &updated)
 		k.Accuracy = k.Alpha / (k.Alpha + k.Beta)
 		k.UpdatedAt = parseTS(updated)
 		return k, err
