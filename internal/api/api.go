@@ -65,6 +65,7 @@ func (a *API) Routes() []Route {
 		{Pattern: "DELETE /api/v1/tokens/{id}", handle: a.revokeToken},
 		{Pattern: "GET /api/v1/users/{id}/skills", handle: a.userSkills},
 		{Pattern: "POST /api/v1/users/{id}/skills/reinstate", handle: a.reinstate},
+		{Pattern: "GET /api/v1/users/{id}/gold-misses", handle: a.goldMisses},
 		{Pattern: "POST /api/v1/projects", handle: a.createProject},
 		{Pattern: "GET /api/v1/projects", handle: a.listProjects},
 		{Pattern: "GET /api/v1/projects/{id}", handle: a.getProject},
@@ -88,6 +89,9 @@ func (a *API) Routes() []Route {
 		{Pattern: "POST /api/v1/attempts/{id}/answers", handle: a.answerItem},
 		{Pattern: "POST /api/v1/work/next", handle: a.nextTask},
 		{Pattern: "POST /api/v1/assignments/{id}/answer", handle: a.submitAnswer},
+		{Pattern: "POST /api/v1/assignments/{id}/contest", handle: a.contest},
+		{Pattern: "GET /api/v1/contests", handle: a.listContests},
+		{Pattern: "POST /api/v1/contests/{id}/decide", handle: a.decideContest},
 	}
 }
 

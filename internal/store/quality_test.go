@@ -226,3 +226,73 @@ func TestReviewSampleAudits(t *testing.T) {
 		t.Fatalf("the reviews should have scored the worker twice: %+v", skills)
 	}
 }
+
+// A worker contests a wrong gold answer; upholding it corrects the gold and
+// re-scores everyone who answered it.
+func TestContestCorrectsGold(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	p := qualityProject(t, s, "contest", 1, 1, work.Quality{GoldRatio: 0.5})
+	if _, err := s.CreateBatch(ctx, p, "w", work.PurposeWork, tasksOf(5)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateBatch(ctx, p, "g", work.PurposeGold, goldOf(1, "a")); err != nil { // the truth is really "b"
+		t.Fatal(err)
+	}
+	ws := workers(t, s, 2)
+	given := map[string]string{ws[0].ID: "b", ws[1].ID: "a"}
+	assignment := map[string]string{}
+	for _, w := range ws {
+		a, _, err := s.Claim(ctx, w.ID, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: given[w.ID]}, DurationMS: 5000, SampleDraw: 1}, majority(p))
+		if err != nil || !out.Gold {
+			t.Fatalf("gold answer: %+v, %v", out, err)
+		}
+		assignment[w.ID] = a.ID
+	}
+	misses, err := s.GoldMisses(ctx, ws[0].ID, 10)
+	if err != nil || len(misses) != 1 || misses[0].Expected.Label != "a" || misses[0].Given.Label != "b" {
+		t.Fatalf("gold misses: %+v, %v", misses, err)
+	}
+	if _, err := s.OpenContest(ctx, assignment[ws[1].ID], ws[1].ID, "fine"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("contest of a right answer: got %v, want ErrConflict", err)
+	}
+	if _, err := s.OpenContest(ctx, assignment[ws[0].ID], ws[1].ID, "not mine"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("contest of another's answer: got %v, want ErrNotFound", err)
+	}
+	c, err := s.OpenContest(ctx, assignment[ws[0].ID], ws[0].ID, "the post is plainly b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.OpenContest(ctx, assignment[ws[0].ID], ws[0].ID, "again"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("second contest: got %v, want ErrConflict", err)
+	}
+	before := map[string]WorkerSkill{}
+	for _, w := range ws {
+		sk, _ := s.Skills(ctx, w.ID)
+		before[w.ID] = sk[0]
+	}
+	corrected := work.Answer{Label: "b"}
+	if err := s.DecideContest(ctx, c.ID, ws[1].ID, true, &corrected, "checked"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DecideContest(ctx, c.ID, ws[1].ID, false, nil, ""); !errors.Is(err, ErrConflict) {
+		t.Fatalf("deciding twice: got %v, want ErrConflict", err)
+	}
+	for w, delta := range map[string]float64{ws[0].ID: 1, ws[1].ID: -1} {
+		sk, _ := s.Skills(ctx, w)
+		if sk[0].Alpha != before[w].Alpha+delta || sk[0].Beta != before[w].Beta-delta {
+			t.Fatalf("worker %s: alpha/beta %v/%v, want %v/%v", w, sk[0].Alpha, sk[0].Beta, before[w].Alpha+delta, before[w].Beta-delta)
+		}
+	}
+	if misses, _ := s.GoldMisses(ctx, ws[0].ID, 10); len(misses) != 0 {
+		t.Fatalf("after the correction worker 1 still has misses: %+v", misses)
+	}
+	if misses, _ := s.GoldMisses(ctx, ws[1].ID, 10); len(misses) != 1 {
+		t.Fatalf("after the correction worker 2 should have one miss: %+v", misses)
+	}
+}

@@ -1,0 +1,133 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"banyan/internal/auth"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// goldMisses shows a worker the gold answers they got wrong, to learn from
+// or to contest.
+func (a *API) goldMisses(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r, "user")
+	if err != nil {
+		return err
+	}
+	u, err := a.Store.User(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotVisible("user")
+	}
+	if err != nil {
+		return err
+	}
+	if u.ID != p.UserID && !p.IsHubStaff() && !(p.Role == auth.CenterManager && p.OrgID == u.OrgID) {
+		return errNotVisible("user")
+	}
+	misses, err := a.Store.GoldMisses(r.Context(), u.ID, 100)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, listPage[store.GoldMiss]{Items: misses})
+}
+
+func (a *API) contest(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Role != auth.Worker {
+		return problem(http.StatusForbidden, "only the worker who answered can contest")
+	}
+	id, err := pathID(r, "assignment")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	in.Reason = strings.TrimSpace(in.Reason)
+	if in.Reason == "" || len(in.Reason) > 2000 {
+		return problem(http.StatusUnprocessableEntity, "reason: say why the expected answer is wrong (at most 2000 bytes)")
+	}
+	c, err := a.Store.OpenContest(r.Context(), id, p.UserID, in.Reason)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotVisible("gold answer")
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, c)
+}
+
+func (a *API) listContests(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.CanReview() {
+		return errForbidden
+	}
+	state := r.URL.Query().Get("state")
+	if state == "" {
+		state = "open"
+	}
+	if state != "open" && state != "upheld" && state != "rejected" {
+		return problem(http.StatusBadRequest, "state: must be open, upheld or rejected")
+	}
+	pg, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	cs, err := a.Store.Contests(r.Context(), state, pg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pageResult(cs, pg, func(c store.Contest) string { return c.ID }))
+}
+
+func (a *API) decideContest(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.CanReview() {
+		return errForbidden
+	}
+	id, err := pathID(r, "contest")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Upheld bool            `json:"upheld"`
+		Answer json.RawMessage `json:"answer"`
+		Note   string          `json:"note"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	c, err := a.Store.Contest(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotVisible("contest")
+	}
+	if err != nil {
+		return err
+	}
+	var corrected *work.Answer
+	if in.Upheld {
+		pr, err := a.Store.Project(r.Context(), c.ProjectID)
+		if err != nil {
+			return err
+		}
+		if len(in.Answer) == 0 {
+			return problem(http.StatusUnprocessableEntity, "answer: upholding a contest needs the corrected gold answer")
+		}
+		ans, err := work.ParseAnswer(pr.Kind, pr.Schema, in.Answer)
+		if err != nil {
+			return err
+		}
+		corrected = &ans
+	}
+	if err := a.Store.DecideContest(r.Context(), id, p.UserID, in.Upheld, corrected, in.Note); errors.Is(err, store.ErrNotFound) {
+		return errNotVisible("contest")
+	} else if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
