@@ -74,6 +74,7 @@ func (a *API) Routes() []Route {
 		{Pattern: "GET /api/v1/projects/{id}/batches", handle: a.listBatches},
 		{Pattern: "GET /api/v1/projects/{id}/results", handle: a.projectResults},
 		{Pattern: "GET /api/v1/projects/{id}/review", handle: a.reviewQueue},
+		{Pattern: "POST /api/v1/projects/{id}/refit", handle: a.refit},
 		{Pattern: "GET /api/v1/batches/{id}", handle: a.getBatch},
 		{Pattern: "GET /api/v1/batches/{id}/tasks", handle: a.listTasks},
 		{Pattern: "GET /api/v1/batches/{id}/results", handle: a.batchResults},

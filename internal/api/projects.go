@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/ingest"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -517,6 +518,24 @@ func (a *API) batchQuality(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return err
 	}
 	rep, err := a.Store.BatchQuality(r.Context(), b, pr)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rep)
+}
+
+func (a *API) refit(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.IsHubStaff() {
+		return errForbidden
+	}
+	pr, err := a.visibleProject(r, p)
+	if err != nil {
+		return err
+	}
+	rep, err := a.Dispatch.Refit(r.Context(), pr.ID)
+	if errors.Is(err, dispatch.ErrNothingToFit) {
+		return problem(http.StatusConflict, "the project has no answers a re-fit could use yet")
+	}
 	if err != nil {
 		return err
 	}

@@ -162,6 +162,7 @@ func hubFlags(fs *flag.FlagSet, c *hub.Config) {
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest batch upload, in bytes")
 	fs.IntVar(&c.MaxRowBytes, "max-row-bytes", c.MaxRowBytes, "largest row of a batch file, in bytes")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "time in-flight requests get to finish on shutdown")
+	fs.DurationVar(&c.RefitInterval, "refit-interval", c.RefitInterval, "how often projects settled by method ds are re-fitted with Dawid–Skene (0 turns it off)")
 }
 
 func logger(w io.Writer, level slog.Level) *slog.Logger {
@@ -270,6 +271,7 @@ func printConfig(ctx context.Context, args []string, out, errOut io.Writer) erro
 	json.Unmarshal(raw, &m)
 	m["db"] = redactDSN(cfg.DBPath())
 	m["shutdown_timeout"] = cfg.ShutdownTimeout.String()
+	m["refit_interval"] = cfg.RefitInterval.String()
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(m)

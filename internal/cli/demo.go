@@ -19,6 +19,8 @@ func demo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg := hub.DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = ""
+	// The demo compresses a day into seconds; so does its re-fit schedule.
+	cfg.RefitInterval = 2 * time.Second
 	opt := sim.DefaultDemoOptions()
 	fs := newFlags("demo", "demo [--exit] [--json] [flags]",
 		"Starts a hub on SQLite in a fresh data directory, makes a sample client with a\n"+

@@ -41,6 +41,9 @@ type Config struct {
 	MaxRowBytes int `json:"max_row_bytes"`
 	// ShutdownTimeout is how long in-flight requests get to finish.
 	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
+	// RefitInterval is how often projects settled by method ds are
+	// re-fitted with Dawid–Skene; 0 turns the job off.
+	RefitInterval time.Duration `json:"refit_interval"`
 }
 
 // DefaultConfig returns the configuration a hub has when nothing is set.
@@ -51,6 +54,7 @@ func DefaultConfig() Config {
 		MaxUploadBytes:  512 << 20,
 		MaxRowBytes:     64 << 10,
 		ShutdownTimeout: 20 * time.Second,
+		RefitInterval:   5 * time.Minute,
 	}
 }
 
@@ -78,6 +82,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("config: shutdown-timeout: must not be negative")
+	}
+	if c.RefitInterval < 0 || (c.RefitInterval > 0 && c.RefitInterval < time.Second) {
+		return fmt.Errorf("config: refit-interval: 0 (off) or at least 1s")
 	}
 	return nil
 }
@@ -157,7 +164,8 @@ func (h *Hub) ready(ctx context.Context) error {
 }
 
 // Serve serves the hub on ln until ctx is cancelled, then lets in-flight
-// requests finish for up to Config.ShutdownTimeout.
+// requests finish for up to Config.ShutdownTimeout. Background jobs (the
+// Dawid–Skene re-fit) run while it serves.
 func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           h.Handler(),
@@ -171,6 +179,9 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if h.Config.RefitInterval > 0 {
+		go h.Dispatch.RefitLoop(ctx, h.Config.RefitInterval, h.Log)
+	}
 	select {
 	case err := <-errc:
 		return err

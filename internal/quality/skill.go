@@ -146,3 +146,23 @@ func Wilson(right, n, z float64) (lo, hi float64) {
 	half := z * math.Sqrt(p*(1-p)/n+z2/(4*n*n)) / (1 + z2/n)
 	return max(0, center-half), min(1, center+half)
 }
+
+// dsWeight is how much one label of a Dawid–Skene re-fit counts beside one
+// scored answer, and dsCap bounds how many labels count at all: the re-fit
+// is an estimate from unchecked answers, so it refines the gold and review
+// record without drowning it.
+const (
+	dsWeight = 0.5
+	dsCap    = 50
+)
+
+// WithRefit folds a re-fit's estimate of the worker's accuracy, from their
+// labels in the project, into the skill as extra pseudo-observations.
+func (s Skill) WithRefit(accuracy float64, labels int) Skill {
+	if labels <= 0 || math.IsNaN(accuracy) {
+		return s
+	}
+	w := dsWeight * float64(min(labels, dsCap))
+	accuracy = min(1, max(0, accuracy))
+	return Skill{Alpha: s.Alpha + w*accuracy, Beta: s.Beta + w*(1-accuracy), N: s.N}
+}

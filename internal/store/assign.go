@@ -447,7 +447,8 @@ func (s *Store) scoreWorker(ctx context.Context, tx *sql.Tx, workerID string, p 
 // taskAnswers reads every counted answer to a task, oldest first, with
 // each worker's estimated accuracy at the project's skill.
 func (s *Store) taskAnswers(ctx context.Context, tx *sql.Tx, taskID string, p work.Project) ([]Given, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT a.worker_id, a.answer, coalesce(k.alpha, ?), coalesce(k.beta, ?)
+	rows, err := tx.QueryContext(ctx, `SELECT a.worker_id, a.answer, coalesce(k.alpha, ?), coalesce(k.beta, ?),
+			coalesce(k.ds_accuracy, 0), coalesce(k.ds_labels, 0)
 		FROM assignments a
 		LEFT JOIN worker_skills k ON k.worker_id = a.worker_id AND k.kind = ? AND k.language = ?
 		WHERE a.task_id = ? AND a.state = 'submitted' AND a.flag IS NULL
@@ -459,11 +460,12 @@ func (s *Store) taskAnswers(ctx context.Context, tx *sql.Tx, taskID string, p wo
 	return collect(rows, func(r scanner) (Given, error) {
 		var g Given
 		var raw string
-		var alpha, beta float64
-		if err := r.Scan(&g.WorkerID, &raw, &alpha, &beta); err != nil {
+		var alpha, beta, dsAcc float64
+		var dsLabels int
+		if err := r.Scan(&g.WorkerID, &raw, &alpha, &beta, &dsAcc, &dsLabels); err != nil {
 			return g, err
 		}
-		g.Accuracy = quality.Skill{Alpha: alpha, Beta: beta}.Mean()
+		g.Accuracy = quality.Skill{Alpha: alpha, Beta: beta}.WithRefit(dsAcc, dsLabels).Mean()
 		return g, json.Unmarshal([]byte(raw), &g.Answer)
 	})
 }

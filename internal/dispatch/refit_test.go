@@ -1,0 +1,91 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// A re-fit tells a careful worker from one who answers at random, from
+// their answers alone, and the estimate then weighs their answers.
+func TestRefitSeparatesWorkers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc := &Service{Store: st}
+	c, _ := st.CreateOrg(ctx, store.OrgClient, "c")
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b","c","d"]}`))
+	p, err := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
+		Overlap: 4, MaxOverlap: 4, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodDS, ConfidenceTarget: 0.999, MinGold: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := make([]string, 150)
+	rng := rand.New(rand.NewPCG(5, 5))
+	_, err = st.CreateBatch(ctx, p, "b", work.PurposeWork, func(yield func(store.NewTask, error) bool) {
+		for i := range truth {
+			truth[i] = schema.Labels[rng.IntN(4)]
+			if !yield(store.NewTask{ExternalID: fmt.Sprint(i), Payload: []byte(fmt.Sprintf(`{"text":"t%d","i":%d}`, i, i))}, nil) {
+				return
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	skill := []float64{0.95, 0.9, 0.85, 0.25} // the last answers at random: right 0.44 of the time
+	var ws []store.User
+	for i := range skill {
+		u, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, fmt.Sprintf("w%d", i), "worker")
+		ws = append(ws, u)
+	}
+	decide := Decider(p)
+	for i, w := range ws {
+		for {
+			a, task, err := st.Claim(ctx, w.ID, p.ID, 1)
+			if err != nil {
+				break
+			}
+			var idx int
+			fmt.Sscanf(task.ExternalID, "%d", &idx)
+			label := truth[idx]
+			if rng.Float64() > skill[i] {
+				label = schema.Labels[rng.IntN(4)]
+			}
+			if _, err := st.Submit(ctx, store.SubmitArgs{AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: label},
+				DurationMS: 1000, SampleDraw: 1}, decide); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rep, err := svc.Refit(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Labels != 600 || rep.Workers != 4 || rep.Tasks != 150 {
+		t.Fatalf("re-fit report: %+v", rep)
+	}
+	acc := map[string]float64{}
+	for _, w := range ws {
+		sk, err := st.Skills(ctx, w.ID)
+		if err != nil || len(sk) != 1 {
+			t.Fatalf("skills of %s: %+v, %v", w.Name, sk, err)
+		}
+		acc[w.Name] = sk[0].DSAccuracy
+	}
+	if acc["w0"] < 0.85 || acc["w3"] > 0.6 || acc["w1"] < acc["w3"]+0.3 {
+		t.Fatalf("re-fit accuracies %v: want the random worker far below the careful ones", acc)
+	}
+	if ids, _ := st.ProjectsToRefit(ctx); len(ids) != 0 {
+		t.Fatalf("projects still due a re-fit right after one: %v", ids)
+	}
+}
