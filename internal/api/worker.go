@@ -13,12 +13,14 @@ import (
 )
 
 // offer is what a worker is shown for a task: its input and how to answer,
-// and nothing that tells one task from another (no client ids, no batch).
+// and nothing that tells one task from another. There is no task id: task
+// ids are UUIDv7 and carry their upload time, which would tell a gold task
+// (uploaded with its gold set) from a task of the batch beside it. The
+// assignment id, made as the task is handed out, is the worker's handle.
 type offer struct {
 	AssignmentID string    `json:"assignment_id"`
 	ExpiresAt    time.Time `json:"expires_at"`
 	Task         struct {
-		ID      string          `json:"id"`
 		Payload json.RawMessage `json:"payload"`
 	} `json:"task"`
 	Project struct {
@@ -56,7 +58,6 @@ func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	var out offer
 	out.AssignmentID = o.Assignment.ID
 	out.ExpiresAt = o.Assignment.ExpiresAt
-	out.Task.ID = o.Task.ID
 	out.Task.Payload = o.Task.Payload
 	out.Project.ID = o.Project.ID
 	out.Project.Kind = o.Project.Kind

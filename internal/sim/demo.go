@@ -439,7 +439,6 @@ func (d *demo) work(ctx context.Context, workers []*simWorker) error {
 type offerResp struct {
 	AssignmentID string `json:"assignment_id"`
 	Task         struct {
-		ID      string            `json:"id"`
 		Payload map[string]string `json:"payload"`
 	} `json:"task"`
 	Project struct {
@@ -512,14 +511,14 @@ func (d *demo) answer(w *simWorker, off offerResp) (map[string]any, error) {
 	if id, ok := off.Task.Payload["post_id"]; ok {
 		post, ok := d.truePost[id]
 		if !ok {
-			return nil, fmt.Errorf("task %s shows an unknown post %q", off.Task.ID, id)
+			return nil, fmt.Errorf("assignment %s shows an unknown post %q", off.AssignmentID, id)
 		}
 		return map[string]any{"label": w.Label(w.rng, post.Label)}, nil
 	}
 	id := off.Task.Payload["doc_id"]
 	inv, ok := d.trueInvoice[id]
 	if !ok {
-		return nil, fmt.Errorf("task %s shows an unknown invoice %q", off.Task.ID, id)
+		return nil, fmt.Errorf("assignment %s shows an unknown invoice %q", off.AssignmentID, id)
 	}
 	fields := map[string]string{}
 	for _, f := range InvoiceFields {
@@ -528,8 +527,11 @@ func (d *demo) answer(w *simWorker, off offerResp) (map[string]any, error) {
 	return map[string]any{"fields": fields}, nil
 }
 
-// review settles every task the workers could not agree on, as a careful
-// hub reviewer would: they read the item and are right 98 % of the time.
+// review settles every task waiting for review (those the workers could not
+// settle, and those sampled at the review rate), as an expert hub reviewer
+// would: they read the item and are right about 99 % of the time. Their
+// slips count against the hub's estimate of accuracy, as a real
+// reviewer's would.
 func (d *demo) review(ctx context.Context) (int, error) {
 	var me struct {
 		OrgID string `json:"org_id"`
@@ -548,8 +550,8 @@ func (d *demo) review(ctx context.Context) (int, error) {
 	}
 	reviewer := d.admin.With(tok.Token)
 	rng := rand.New(rand.NewPCG(d.opt.Seed, 0x726576))
-	careful := Profile{Habit: Diligent, TypoRate: 0.002, DayFirst: true}
-	careful.Confusion = confusion(rng, Diligent, 0.98)
+	careful := Profile{Habit: Diligent, TypoRate: 0.001, DayFirst: true}
+	careful.Confusion = confusion(rng, Diligent, 0.99)
 	total := 0
 	for _, p := range d.projects {
 		for {
@@ -569,7 +571,7 @@ func (d *demo) review(ctx context.Context) (int, error) {
 			}
 			for _, it := range queue.Items {
 				var off offerResp
-				off.Task.ID, off.Task.Payload = it.Task.ID, it.Task.Payload
+				off.AssignmentID, off.Task.Payload = "review of "+it.Task.ID, it.Task.Payload
 				err := d.send(&simWorker{Profile: careful, rng: rng}, off, func(answer map[string]any) error {
 					_, err := reviewer.Do(ctx, "POST", "/api/v1/tasks/"+it.Task.ID+"/resolve", map[string]any{"answer": answer}, "", nil)
 					return err
