@@ -14,19 +14,9 @@ import (
 // goldMisses shows a worker the gold answers they got wrong, to learn from
 // or to contest.
 func (a *API) goldMisses(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id, err := pathID(r, "user")
+	u, err := a.workerInView(r, p)
 	if err != nil {
 		return err
-	}
-	u, err := a.Store.User(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotVisible("user")
-	}
-	if err != nil {
-		return err
-	}
-	if u.ID != p.UserID && !p.IsHubStaff() && !(p.Role == auth.CenterManager && p.OrgID == u.OrgID) {
-		return errNotVisible("user")
 	}
 	misses, err := a.Store.GoldMisses(r.Context(), u.ID, 100)
 	if err != nil {

@@ -223,22 +223,31 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, p auth.Princip
 	return nil
 }
 
-// userSkills shows a worker's skills to the worker, to hub staff and to the
-// manager of the worker's center.
-func (a *API) userSkills(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+// workerInView returns the user in the path if the principal may look
+// after them: the user themself, hub staff, or the manager of their center.
+func (a *API) workerInView(r *http.Request, p auth.Principal) (store.User, error) {
 	id, err := pathID(r, "user")
 	if err != nil {
-		return err
+		return store.User{}, err
 	}
 	u, err := a.Store.User(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return errNotVisible("user")
+		return store.User{}, errNotVisible("user")
 	}
 	if err != nil {
-		return err
+		return store.User{}, err
 	}
 	if u.ID != p.UserID && !p.IsHubStaff() && !(p.Role == auth.CenterManager && p.OrgID == u.OrgID) {
-		return errNotVisible("user")
+		return store.User{}, errNotVisible("user")
+	}
+	return u, nil
+}
+
+// userSkills shows a worker's skills.
+func (a *API) userSkills(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	u, err := a.workerInView(r, p)
+	if err != nil {
+		return err
 	}
 	skills, err := a.Store.Skills(r.Context(), u.ID)
 	if err != nil {

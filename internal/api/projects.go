@@ -389,12 +389,18 @@ func (a *API) getTask(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	return writeJSON(w, http.StatusOK, t)
 }
 
-func (a *API) batchResults(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+// visibleBatchProject is visibleBatch with the batch's project.
+func (a *API) visibleBatchProject(r *http.Request, p auth.Principal) (work.Batch, work.Project, error) {
 	b, err := a.visibleBatch(r, p)
 	if err != nil {
-		return err
+		return work.Batch{}, work.Project{}, err
 	}
 	pr, err := a.Store.Project(r.Context(), b.ProjectID)
+	return b, pr, err
+}
+
+func (a *API) batchResults(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	b, pr, err := a.visibleBatchProject(r, p)
 	if err != nil {
 		return err
 	}
@@ -509,11 +515,7 @@ func (a *API) resolveTask(w http.ResponseWriter, r *http.Request, p auth.Princip
 }
 
 func (a *API) batchQuality(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	b, err := a.visibleBatch(r, p)
-	if err != nil {
-		return err
-	}
-	pr, err := a.Store.Project(r.Context(), b.ProjectID)
+	b, pr, err := a.visibleBatchProject(r, p)
 	if err != nil {
 		return err
 	}

@@ -246,19 +246,12 @@ func (a *API) answerItem(w http.ResponseWriter, r *http.Request, p auth.Principa
 }
 
 func (a *API) reinstate(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id, err := pathID(r, "user")
+	u, err := a.workerInView(r, p)
 	if err != nil {
 		return err
 	}
-	u, err := a.Store.User(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotVisible("user")
-	}
-	if err != nil {
-		return err
-	}
-	if !p.IsHubStaff() && !(p.Role == auth.CenterManager && p.OrgID == u.OrgID) {
-		return errNotVisible("user")
+	if u.ID == p.UserID && !p.IsHubStaff() {
+		return problem(http.StatusForbidden, "a suspension is lifted by passing the qualification again, or by your center manager")
 	}
 	var in struct {
 		Kind     string `json:"kind"`

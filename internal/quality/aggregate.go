@@ -182,31 +182,9 @@ func eStep(l *Labels, off []int32, logPrior, logPi, post []float64) float64 {
 				s[j] += v
 			}
 		}
-		m := math.Inf(-1)
-		for _, v := range s {
-			m = max(m, v)
-		}
-		row := post[t*k : (t+1)*k]
-		if math.IsInf(m, -1) {
-			// No class can explain these labels under the current model
-			// (possible only without smoothing): stay agnostic.
-			for j := range row {
-				row[j] = 1 / float64(k)
-			}
+		m, sum := softmax(s, post[t*k:(t+1)*k])
+		if sum == 0 {
 			continue
-		}
-		sum := 0.0
-		for j, v := range s {
-			p := 1.0 // the best class's share is e^0
-			if v != m {
-				p = math.Exp(v - m)
-			}
-			row[j] = p
-			sum += p
-		}
-		inv := 1 / sum
-		for j := range row {
-			row[j] *= inv
 		}
 		ll += m
 		prod *= sum
@@ -216,6 +194,50 @@ func eStep(l *Labels, off []int32, logPrior, logPi, post []float64) float64 {
 		}
 	}
 	return ll + math.Log(prod)
+}
+
+// softmax sets row to the normalised exponentials of the log-scores s and
+// returns their maximum m and the sum of e^(s-m), so the log of the
+// normaliser is m + log(sum). When no class can explain the labels under the
+// current model (every score -Inf, possible only without smoothing) the row
+// becomes uniform and sum is 0.
+func softmax(s, row []float64) (m, sum float64) {
+	m = math.Inf(-1)
+	for _, v := range s {
+		m = max(m, v)
+	}
+	if math.IsInf(m, -1) {
+		for j := range row {
+			row[j] = 1 / float64(len(row))
+		}
+		return m, 0
+	}
+	for j, v := range s {
+		p := 1.0 // the best class's share is e^0: no exponential needed
+		if v != m {
+			p = math.Exp(v - m)
+		}
+		row[j] = p
+		sum += p
+	}
+	inv := 1 / sum
+	for j := range row {
+		row[j] *= inv
+	}
+	return m, sum
+}
+
+// converged reports whether EM may stop: the log-likelihood moved by no
+// more than tol of itself.
+func converged(ll, prev, tol float64) bool { return math.Abs(ll-prev) <= tol*math.Abs(ll) }
+
+// expAll returns e^x for each x.
+func expAll(xs []float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = math.Exp(x)
+	}
+	return out
 }
 
 // offsets returns each label's row in a table of K×K values per worker
@@ -320,15 +342,12 @@ func dawidSkene(l *Labels, o Options, oneCoin bool) *Estimate {
 		// E-step: posteriors and the log-likelihood they imply.
 		ll := eStep(l, off, logPrior, logPi, post)
 		e.Iterations, e.LogLikelihood = iter, ll
-		if math.Abs(ll-prev) <= o.Tolerance*math.Abs(ll) {
+		if converged(ll, prev, o.Tolerance) {
 			break
 		}
 		prev = ll
 	}
-	e.Priors = make([]float64, k)
-	for j := range k {
-		e.Priors[j] = math.Exp(logPrior[j])
-	}
+	e.Priors = expAll(logPrior)
 	e.Confusion = make([]float64, nw*k*k)
 	e.Skill = make([]float64, nw)
 	for w := range nw {
@@ -431,31 +450,16 @@ func glad(l *Labels, o Options) *Estimate {
 					}
 				}
 			}
-			m := math.Inf(-1)
-			for _, v := range s {
-				m = max(m, v)
-			}
-			row := post[t*k : (t+1)*k]
-			sum := 0.0
-			for j, v := range s {
-				row[j] = math.Exp(v - m)
-				sum += row[j]
-			}
-			for j := range row {
-				row[j] /= sum
-			}
+			m, sum := softmax(s, post[t*k:(t+1)*k])
 			ll += m + math.Log(sum)
 		}
 		e.Iterations, e.LogLikelihood = iter, ll
-		if math.Abs(ll-prev) <= o.Tolerance*math.Abs(ll) {
+		if converged(ll, prev, o.Tolerance) {
 			break
 		}
 		prev = ll
 	}
-	e.Priors = make([]float64, k)
-	for j := range k {
-		e.Priors[j] = math.Exp(logPrior[j])
-	}
+	e.Priors = expAll(logPrior)
 	e.Skill = make([]float64, nw)
 	for w := range nw {
 		e.Skill[w] = sigmoid(alpha[w])

@@ -68,18 +68,7 @@ func Decide(ballots []Ballot, p Policy) Decision {
 	if n < p.Overlap || n == 0 {
 		return Decision{Outcome: NeedMore, Want: max(p.Overlap, 1)}
 	}
-	keys := map[string]bool{}
-	for _, b := range ballots {
-		for k := range b {
-			keys[k] = true
-		}
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
-
+	sorted := sortedKeys(ballots)
 	winners := make(map[string]string, len(sorted))
 	confidence := 1.0
 	counts := map[string]int{}
@@ -102,4 +91,21 @@ func Decide(ballots []Ballot, p Policy) Decision {
 		}
 	}
 	return Decision{Outcome: Settled, Winners: winners, Confidence: confidence, Want: n}
+}
+
+// sortedKeys lists every key any ballot votes on, sorted, so decisions do
+// not depend on map order.
+func sortedKeys(ballots []Ballot) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, b := range ballots {
+		for k := range b {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -59,17 +59,7 @@ func DecideWeighted(ballots []Ballot, acc []float64, p WeightedPolicy) Decision 
 	if n < p.Overlap || n == 0 {
 		return Decision{Outcome: NeedMore, Want: max(p.Overlap, 1)}
 	}
-	keys := map[string]bool{}
-	for _, b := range ballots {
-		for k := range b {
-			keys[k] = true
-		}
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
+	sorted := sortedKeys(ballots)
 	winners := make(map[string]string, len(sorted))
 	confidence := 1.0
 	for _, key := range sorted {
