@@ -26,14 +26,7 @@ type projectIn struct {
 	Overlap           int             `json:"overlap"`
 	MaxOverlap        int             `json:"max_overlap"`
 	AssignmentSeconds int             `json:"assignment_seconds"`
-	Language          string          `json:"language"`
-	Method            string          `json:"method"`
-	ConfidenceTarget  float64         `json:"confidence_target"`
-	GoldRatio         float64         `json:"gold_ratio"`
-	MinAccuracy       float64         `json:"min_accuracy"`
-	MinGold           int             `json:"min_gold"`
-	MinAnswerMS       int64           `json:"min_answer_ms"`
-	ReviewRate        float64         `json:"review_rate"`
+	work.Quality
 }
 
 var languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
@@ -66,10 +59,7 @@ func (in projectIn) project() (work.Project, error) {
 		return bad("instructions: at most 100000 bytes")
 	}
 	p := work.Project{Name: name, Kind: kind, Schema: schema, Instructions: in.Instructions,
-		Overlap: in.Overlap, MaxOverlap: in.MaxOverlap, AssignmentSeconds: in.AssignmentSeconds,
-		Quality: work.Quality{Language: in.Language, Method: in.Method, ConfidenceTarget: in.ConfidenceTarget,
-			GoldRatio: in.GoldRatio, MinAccuracy: in.MinAccuracy, MinGold: in.MinGold, MinAnswerMS: in.MinAnswerMS,
-			ReviewRate: in.ReviewRate}}
+		Overlap: in.Overlap, MaxOverlap: in.MaxOverlap, AssignmentSeconds: in.AssignmentSeconds, Quality: in.Quality}
 	q := &p.Quality
 	if q.Language == "" {
 		q.Language = "en"
