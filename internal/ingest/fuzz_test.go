@@ -1,0 +1,70 @@
+package ingest
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"testing"
+)
+
+// FuzzSpool feeds arbitrary files to the CSV and JSONL readers: they must
+// either accept a file or reject it with an *Error naming a line, never
+// panic, and leave no spool behind on rejection.
+func FuzzSpool(f *testing.F) {
+	f.Add([]byte("external_id,text\nA1,hello\n"), true)
+	f.Add([]byte("text\n\"a\"\"b\",x\n"), true)
+	f.Add([]byte("\uFEFFtext,lang\nनमस्ते,hi\n"), true)
+	f.Add([]byte("{\"text\":\"a\",\"external_id\":1}\n{\"text\":\"b\"}"), false)
+	f.Add([]byte("{\"text\":\"a\",\"gold_label\":\"x\"}\n"), false)
+	f.Fuzz(func(t *testing.T, data []byte, csv bool) {
+		format := JSONL
+		if csv {
+			format = CSV
+		}
+		dir := t.TempDir()
+		sp, err := NewSpool(bytes.NewReader(data), format, Spec{Inputs: []string{"text"}}, Limits{MaxRowBytes: 1024, MaxTasks: 100}, dir)
+		if err != nil {
+			var ie *Error
+			if !errors.As(err, &ie) || ie.Line < 1 {
+				t.Fatalf("rejection without a line: %v", err)
+			}
+			if left, _ := os.ReadDir(dir); len(left) != 0 {
+				t.Fatalf("a rejected file left %d files", len(left))
+			}
+			return
+		}
+		defer sp.Close()
+		n := 0
+		for task, err := range sp.All() {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(task.Payload) == 0 || task.Payload[0] != '{' {
+				t.Fatalf("payload %q is not a JSON object", task.Payload)
+			}
+			n++
+		}
+		if n != sp.Tasks || n == 0 {
+			t.Fatalf("spooled %d tasks, counted %d", n, sp.Tasks)
+		}
+	})
+}
+
+// FuzzReadLabels: the labels reader accepts or names a line, never panics.
+func FuzzReadLabels(f *testing.F) {
+	f.Add([]byte("task,worker,label\nt1,w1,a\n"))
+	f.Add([]byte("task,worker,label\n\"t,1\",w1,a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := ReadLabels(bytes.NewReader(data))
+		if err != nil {
+			var ie *Error
+			if errors.As(err, &ie) && ie.Line < 1 {
+				t.Fatalf("error with no line: %v", err)
+			}
+			return
+		}
+		if len(l.Task) == 0 {
+			t.Fatalf("accepted a file with no labels")
+		}
+	})
+}
