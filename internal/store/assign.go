@@ -290,7 +290,6 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 		return out, fmt.Errorf("store: submit: %w", err)
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		now := ts(s.now())
 		a, err := scanAssignment(tx.QueryRowContext(ctx, `SELECT `+assignmentCols+` FROM assignments WHERE id = ?`, in.AssignmentID))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && a.WorkerID != in.WorkerID) {
 			return fmt.Errorf("assignment %s: %w", in.AssignmentID, ErrNotFound)
@@ -298,13 +297,6 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 		if err != nil {
 			return err
 		}
-		var state, batchID string
-		var wanted, gold int
-		if err := tx.QueryRowContext(ctx, `SELECT state, wanted, batch_id, gold FROM tasks WHERE id = ?`, a.TaskID).
-			Scan(&state, &wanted, &batchID, &gold); err != nil {
-			return err
-		}
-		out.TaskState, out.Gold = work.TaskState(state), gold == 1
 		if a.State == work.AssignmentSubmitted {
 			if a.Answer != nil && reflect.DeepEqual(*a.Answer, in.Answer) {
 				out.Duplicate, out.Counted, out.Flag = true, a.Flag == "", a.Flag
@@ -312,93 +304,133 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 			}
 			return fmt.Errorf("assignment %s already has a different answer: %w", in.AssignmentID, ErrConflict)
 		}
-		open := !out.TaskState.Final() && out.TaskState != work.TaskNeedsReview
-		if a.State == work.AssignmentExpired && !open {
-			return fmt.Errorf("assignment %s timed out and its task is %s: %w", in.AssignmentID, state, ErrAssignmentClosed)
-		}
-		p, err := scanProject(tx.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, a.ProjectID))
-		if err != nil {
+		var state string
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM tasks WHERE id = ?`, a.TaskID).Scan(&state); err != nil {
 			return err
+		}
+		if a.State == work.AssignmentExpired && (work.TaskState(state).Final() || work.TaskState(state) == work.TaskNeedsReview) {
+			return fmt.Errorf("assignment %s timed out and its task is %s: %w", in.AssignmentID, state, ErrAssignmentClosed)
 		}
 		holders := 0
 		if a.State == work.AssignmentActive {
 			holders = 1
 		}
-		var flag, score any
-		switch {
-		case out.Gold:
-			var truth work.Answer
-			var rawGold string
-			if err := tx.QueryRowContext(ctx, `SELECT answer FROM gold WHERE task_id = ?`, a.TaskID).Scan(&rawGold); err != nil {
-				return fmt.Errorf("gold answer of task %s: %w", a.TaskID, err)
-			}
-			if err := json.Unmarshal([]byte(rawGold), &truth); err != nil {
-				return err
-			}
-			out.Score = work.Score(p.Kind, p.Schema, truth, in.Answer)
-			score = out.Score
-		case in.DurationMS < p.MinAnswerMS:
-			out.Flag, flag = work.FlagTooFast, work.FlagTooFast
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET state = 'submitted', answer = ?, submitted_at = ?, duration_ms = ?,
-				flag = ?, score = ? WHERE id = ?`, string(raw), now, in.DurationMS, flag, score, a.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET state = 'submitted', answer = ?, submitted_at = ?, duration_ms = ?
+			WHERE id = ?`, string(raw), ts(s.now()), in.DurationMS, a.ID); err != nil {
 			return err
 		}
-		counted := 1
-		if out.Flag != "" {
-			counted = 0
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET answers = answers + ?, holders = holders - ?, updated_at = ? WHERE id = ?`,
-			counted, holders, now, a.TaskID); err != nil {
-			return err
-		}
-		switch {
-		case out.Gold:
-			out.Counted = true
-			return s.scoreWorker(ctx, tx, in.WorkerID, p, out.Score, "gold", now)
-		case out.Flag != "":
-			if open {
-				// The flagged answer's place goes back to the pool.
-				_, err := tx.ExecContext(ctx, `UPDATE tasks SET wanted = wanted + 1 WHERE id = ?`, a.TaskID)
-				return err
-			}
-			return nil
-		case !open:
-			// The result is final already: keep the work, change nothing.
-			return nil
-		}
-		out.Counted = true
-		given, err := s.taskAnswers(ctx, tx, a.TaskID, p)
-		if err != nil {
-			return err
-		}
-		v, err := decide(given)
-		if err != nil {
-			return err
-		}
-		out.TaskState = v.State
-		switch v.State {
-		case work.TaskDone:
-			if in.SampleDraw < p.ReviewRate {
-				out.TaskState = work.TaskNeedsReview
-				return s.toReview(ctx, tx, a.TaskID, ReviewSample, &v.Result, now)
-			}
-			return s.finish(ctx, tx, a.TaskID, batchID, v.Result, v.Confidence, len(given), work.SourceAgreement, "", now)
-		case work.TaskNeedsReview:
-			var proposed *work.Answer
-			if v.Result.Label != "" || v.Result.Labels != nil || v.Result.Fields != nil || v.Result.Text != "" {
-				proposed = &v.Result
-			}
-			return s.toReview(ctx, tx, a.TaskID, v.ReviewReason, proposed, now)
-		default:
-			_, err = tx.ExecContext(ctx, `UPDATE tasks SET wanted = ?, updated_at = ? WHERE id = ?`, max(v.Wanted, wanted), now, a.TaskID)
-		}
+		out, err = s.applyAnswer(ctx, tx, applyArgs{assignmentID: a.ID, taskID: a.TaskID, projectID: a.ProjectID,
+			workerID: in.WorkerID, answer: in.Answer, durationMS: in.DurationMS, sampleDraw: in.SampleDraw, holders: holders}, decide)
 		return err
 	})
 	if err != nil {
 		return SubmitOutcome{}, fmt.Errorf("store: submit assignment %s: %w", in.AssignmentID, err)
 	}
 	return out, nil
+}
+
+// applyArgs is one answer, already stored as a submitted assignment row,
+// for applyAnswer to act on.
+type applyArgs struct {
+	assignmentID, taskID, projectID, workerID string
+	answer                                   work.Answer
+	durationMS                               int64
+	sampleDraw                               float64
+	// holders is how many places the answer frees in the task's count of
+	// live holders (1 for a live assignment or a lease slot, else 0).
+	holders int
+}
+
+// applyAnswer acts on a stored answer inside the caller's transaction: a
+// gold answer is scored and feeds the worker's skill; a too-fast answer is
+// flagged and its place goes back to the pool; otherwise the task is
+// re-decided. It is shared by hub workers' answers and answers uploaded by
+// centers.
+func (s *Store) applyAnswer(ctx context.Context, tx *sql.Tx, in applyArgs, decide DecideFunc) (SubmitOutcome, error) {
+	var out SubmitOutcome
+	now := ts(s.now())
+	var state, batchID string
+	var wanted, gold int
+	if err := tx.QueryRowContext(ctx, `SELECT state, wanted, batch_id, gold FROM tasks WHERE id = ?`, in.taskID).
+		Scan(&state, &wanted, &batchID, &gold); err != nil {
+		return out, err
+	}
+	out.TaskState, out.Gold = work.TaskState(state), gold == 1
+	open := !out.TaskState.Final() && out.TaskState != work.TaskNeedsReview
+	p, err := scanProject(tx.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, in.projectID))
+	if err != nil {
+		return out, err
+	}
+	var flag, score any
+	switch {
+	case out.Gold:
+		var truth work.Answer
+		var rawGold string
+		if err := tx.QueryRowContext(ctx, `SELECT answer FROM gold WHERE task_id = ?`, in.taskID).Scan(&rawGold); err != nil {
+			return out, fmt.Errorf("gold answer of task %s: %w", in.taskID, err)
+		}
+		if err := json.Unmarshal([]byte(rawGold), &truth); err != nil {
+			return out, err
+		}
+		out.Score = work.Score(p.Kind, p.Schema, truth, in.answer)
+		score = out.Score
+	case in.durationMS < p.MinAnswerMS:
+		out.Flag, flag = work.FlagTooFast, work.FlagTooFast
+	}
+	if flag != nil || score != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET flag = ?, score = ? WHERE id = ?`, flag, score, in.assignmentID); err != nil {
+			return out, err
+		}
+	}
+	counted := 1
+	if out.Flag != "" {
+		counted = 0
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET answers = answers + ?, holders = holders - ?, updated_at = ? WHERE id = ?`,
+		counted, in.holders, now, in.taskID); err != nil {
+		return out, err
+	}
+	switch {
+	case out.Gold:
+		out.Counted = true
+		return out, s.scoreWorker(ctx, tx, in.workerID, p, out.Score, "gold", now)
+	case out.Flag != "":
+		if open {
+			// The flagged answer's place goes back to the pool.
+			_, err := tx.ExecContext(ctx, `UPDATE tasks SET wanted = wanted + 1 WHERE id = ?`, in.taskID)
+			return out, err
+		}
+		return out, nil
+	case !open:
+		// The result is final already: keep the work, change nothing.
+		return out, nil
+	}
+	out.Counted = true
+	given, err := s.taskAnswers(ctx, tx, in.taskID, p)
+	if err != nil {
+		return out, err
+	}
+	v, err := decide(given)
+	if err != nil {
+		return out, err
+	}
+	out.TaskState = v.State
+	switch v.State {
+	case work.TaskDone:
+		if in.sampleDraw < p.ReviewRate {
+			out.TaskState = work.TaskNeedsReview
+			return out, s.toReview(ctx, tx, in.taskID, ReviewSample, &v.Result, now)
+		}
+		return out, s.finish(ctx, tx, in.taskID, batchID, v.Result, v.Confidence, len(given), work.SourceAgreement, "", now)
+	case work.TaskNeedsReview:
+		var proposed *work.Answer
+		if v.Result.Label != "" || v.Result.Labels != nil || v.Result.Fields != nil || v.Result.Text != "" {
+			proposed = &v.Result
+		}
+		return out, s.toReview(ctx, tx, in.taskID, v.ReviewReason, proposed, now)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE tasks SET wanted = ?, updated_at = ? WHERE id = ?`, max(v.Wanted, wanted), now, in.taskID)
+	return out, err
 }
 
 // toReview sends a task to review, keeping the answers' best guess.
