@@ -80,6 +80,9 @@ func (s *Store) Claim(ctx context.Context, workerID, projectID string, goldDraw 
 		if err := s.expireAssignments(ctx, tx, now); err != nil {
 			return err
 		}
+		if err := s.expireLeases(ctx, tx, ts(nowT.Add(-s.leaseGrace))); err != nil {
+			return err
+		}
 		var err error
 		a, err = scanAssignment(tx.QueryRowContext(ctx, `SELECT `+assignmentCols+` FROM assignments
 			WHERE worker_id = ? AND state = 'active' AND (? = '' OR project_id = ?) ORDER BY id LIMIT 1`,
@@ -435,6 +438,9 @@ func (s *Store) applyAnswer(ctx context.Context, tx *sql.Tx, in applyArgs, decid
 
 // toReview sends a task to review, keeping the answers' best guess.
 func (s *Store) toReview(ctx context.Context, tx *sql.Tx, taskID, reason string, proposed *work.Answer, now string) error {
+	if err := releaseLeases(ctx, tx, taskID); err != nil {
+		return err
+	}
 	var raw any
 	if proposed != nil {
 		b, err := json.Marshal(proposed)
@@ -529,6 +535,9 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, taskID, batchID string, 
 		return fmt.Errorf("store result: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = 'done', updated_at = ? WHERE id = ?`, now, taskID); err != nil {
+		return err
+	}
+	if err := releaseLeases(ctx, tx, taskID); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE batches SET tasks_done = tasks_done + 1,

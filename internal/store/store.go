@@ -43,6 +43,9 @@ type Store struct {
 	r  *sql.DB // readers
 	d  dialect
 	tm func() time.Time
+	// leaseGrace is how long past its TTL a center's lease is kept before
+	// its task goes back to the pool.
+	leaseGrace time.Duration
 }
 
 // Options tune how a store is opened.
@@ -55,7 +58,13 @@ type Options struct {
 	AllowPending bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// LeaseGrace is how long past its TTL a center's lease is kept before
+	// its task is handed out again; 0 means DefaultLeaseGrace.
+	LeaseGrace time.Duration
 }
+
+// DefaultLeaseGrace is the grace of a center's lease past its TTL.
+const DefaultLeaseGrace = time.Hour
 
 // Open opens the database named by dsn: a file path (SQLite) or a URL
 // beginning sqlite:. PostgreSQL support comes later and is refused with a
@@ -99,9 +108,12 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 
-	s := &Store{w: w, r: r, d: sqliteDialect{}, tm: opt.Now}
+	s := &Store{w: w, r: r, d: sqliteDialect{}, tm: opt.Now, leaseGrace: opt.LeaseGrace}
 	if s.tm == nil {
 		s.tm = time.Now
+	}
+	if s.leaseGrace <= 0 {
+		s.leaseGrace = DefaultLeaseGrace
 	}
 	if err := w.PingContext(ctx); err != nil {
 		s.Close()

@@ -1,0 +1,415 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"banyan/internal/work"
+)
+
+// Lease states.
+const (
+	LeaseActive   = "active"
+	LeaseReturned = "returned" // the task settled, or the center gave it back
+	LeaseExpired  = "expired"  // TTL and grace ran out; the task went back to the pool
+	LeaseRecalled = "recalled"
+)
+
+// Lease is a center's hold on one task. Its id is the only name the center
+// knows the task by: task ids date their upload and would tell gold apart.
+type Lease struct {
+	ID        string    `json:"id"`
+	TaskID    string    `json:"-"`
+	ProjectID string    `json:"project_id"`
+	CenterID  string    `json:"-"`
+	Epoch     int       `json:"epoch"`
+	Slots     int       `json:"slots"`
+	Used      int       `json:"used"`
+	State     string    `json:"state"`
+	GrantedAt time.Time `json:"granted_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// Payload is the task's input, sent with the grant.
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// Skill names a kind of task in a language.
+type Skill struct {
+	Kind     string `json:"kind"`
+	Language string `json:"language"`
+}
+
+// LeaseRequest is what a center asks for.
+type LeaseRequest struct {
+	CenterID string
+	Want     int
+	// Skills limits the grant to projects of these kinds and languages;
+	// empty means any.
+	Skills []Skill
+	TTL    time.Duration
+	// GoldDraw returns a number uniform in [0, 1) for each task granted;
+	// under the project's gold ratio a gold task is granted beside it.
+	GoldDraw func() float64
+}
+
+// expireLeases ends leases past their TTL and grace, giving their unused
+// slots back to the pool.
+func (s *Store) expireLeases(ctx context.Context, tx *sql.Tx, cutoff string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - (
+			SELECT coalesce(sum(l.slots - l.used), 0) FROM leases l
+			WHERE l.task_id = tasks.id AND l.state = 'active' AND l.expires_at <= ? AND l.used < l.slots)
+		WHERE id IN (SELECT task_id FROM leases WHERE state = 'active' AND expires_at <= ?)`, cutoff, cutoff); err != nil {
+		return fmt.Errorf("expire leases: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE leases SET state = 'expired' WHERE state = 'active' AND expires_at <= ?`, cutoff)
+	return err
+}
+
+// releaseLeases returns the unused slots of a task's active leases, when
+// the task settles or goes to review.
+func releaseLeases(ctx context.Context, tx *sql.Tx, taskID string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - (
+			SELECT coalesce(sum(slots - used), 0) FROM leases WHERE task_id = ? AND state = 'active' AND used < slots)
+		WHERE id = ?`, taskID, taskID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE leases SET state = 'returned' WHERE task_id = ? AND state = 'active'`, taskID)
+	return err
+}
+
+// GrantLeases leases up to Want tasks to a center, oldest first, each with
+// all the answers it still wants, and mixes in gold at each project's
+// ratio. Every grant increments the task's lease_epoch. Leases past their
+// TTL plus the store's grace are expired first, so their tasks can be
+// granted again.
+func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, error) {
+	var out []Lease
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		if err := s.expireLeases(ctx, tx, ts(now.Add(-s.leaseGrace))); err != nil {
+			return err
+		}
+		q := `SELECT t.id, t.project_id, t.wanted - t.answers - t.holders, p.gold_ratio, p.overlap
+			FROM tasks t JOIN projects p ON p.id = t.project_id
+			WHERE t.state IN ('open', 'in_progress') AND t.gold = 0 AND t.answers + t.holders < t.wanted`
+		var args []any
+		if len(req.Skills) > 0 {
+			var ors []string
+			for _, sk := range req.Skills {
+				ors = append(ors, `(p.kind = ? AND p.language = ?)`)
+				args = append(args, sk.Kind, sk.Language)
+			}
+			q += ` AND (` + strings.Join(ors, " OR ") + `)`
+		}
+		q += ` ORDER BY t.id LIMIT ?` + s.d.lockSkip()
+		args = append(args, req.Want)
+		type pick struct {
+			task, project string
+			slots, overlap int
+			goldRatio      float64
+		}
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		picks, err := collect(rows, func(r scanner) (pick, error) {
+			var p pick
+			return p, r.Scan(&p.task, &p.project, &p.slots, &p.goldRatio, &p.overlap)
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range picks {
+			ids := []struct {
+				task  string
+				slots int
+			}{{p.task, p.slots}}
+			if p.goldRatio > 0 && req.GoldDraw != nil && req.GoldDraw() < p.goldRatio {
+				var gold string
+				err := tx.QueryRowContext(ctx, `SELECT t.id FROM tasks t WHERE t.project_id = ? AND t.gold = 1
+					AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.center_id = ? AND l.state = 'active')
+					ORDER BY random() LIMIT 1`, p.project, req.CenterID).Scan(&gold)
+				if err == nil {
+					ids = append(ids, struct {
+						task  string
+						slots int
+					}{gold, p.overlap})
+				} else if !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+			}
+			for _, it := range ids {
+				l, err := s.grant(ctx, tx, it.task, req.CenterID, it.slots, now, req.TTL)
+				if err != nil {
+					return err
+				}
+				out = append(out, l)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: grant leases to center %s: %w", req.CenterID, err)
+	}
+	return out, nil
+}
+
+func (s *Store) grant(ctx context.Context, tx *sql.Tx, taskID, centerID string, slots int, now time.Time, ttl time.Duration) (Lease, error) {
+	l := Lease{ID: work.NewID(), TaskID: taskID, CenterID: centerID, Slots: slots, State: LeaseActive,
+		GrantedAt: now, ExpiresAt: now.Add(ttl)}
+	var payload string
+	err := tx.QueryRowContext(ctx, `UPDATE tasks SET lease_epoch = lease_epoch + 1, holders = holders + ?, state = 'in_progress', updated_at = ?
+		WHERE id = ? RETURNING lease_epoch, project_id, payload`, slots, ts(now), taskID).Scan(&l.Epoch, &l.ProjectID, &payload)
+	if err != nil {
+		return Lease{}, err
+	}
+	l.Payload = json.RawMessage(payload)
+	_, err = tx.ExecContext(ctx, `INSERT INTO leases (id, task_id, center_id, epoch, slots, state, granted_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, 'active', ?, ?)`, l.ID, taskID, centerID, l.Epoch, slots, ts(now), ts(l.ExpiresAt))
+	return l, err
+}
+
+const leaseCols = `l.id, l.task_id, t.project_id, l.center_id, l.epoch, l.slots, l.used, l.state, l.granted_at, l.expires_at`
+
+func scanLease(r scanner) (Lease, error) {
+	var l Lease
+	var granted, expires string
+	err := r.Scan(&l.ID, &l.TaskID, &l.ProjectID, &l.CenterID, &l.Epoch, &l.Slots, &l.Used, &l.State, &granted, &expires)
+	l.GrantedAt, l.ExpiresAt = parseTS(granted), parseTS(expires)
+	return l, err
+}
+
+// Lease returns one lease.
+func (s *Store) Lease(ctx context.Context, id string) (Lease, error) {
+	l, err := scanLease(s.r.QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, fmt.Errorf("store: lease %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return l, fmt.Errorf("store: lease %s: %w", id, err)
+	}
+	return l, nil
+}
+
+// RenewLeases pushes the expiry of a center's active leases to now + ttl.
+// It returns the leases renewed and, for the others named, their state
+// ("expired", "returned", "recalled", or "unknown"), so the center stops
+// starting work on them.
+func (s *Store) RenewLeases(ctx context.Context, centerID string, ids []string, ttl time.Duration) (renewed []string, gone map[string]string, err error) {
+	gone = map[string]string{}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		for _, id := range ids {
+			var state, owner string
+			err := tx.QueryRowContext(ctx, `SELECT state, center_id FROM leases WHERE id = ?`, id).Scan(&state, &owner)
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != centerID) {
+				gone[id] = "unknown"
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if state != LeaseActive {
+				gone[id] = state
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE leases SET expires_at = ? WHERE id = ?`, ts(now.Add(ttl)), id); err != nil {
+				return err
+			}
+			renewed = append(renewed, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: renew leases of center %s: %w", centerID, err)
+	}
+	return renewed, gone, nil
+}
+
+// Upload statuses, answered per item.
+const (
+	UplinkAccepted   = "accepted"
+	UplinkDuplicate  = "duplicate"
+	UplinkSuperseded = "superseded"
+	UplinkRejected   = "rejected"
+)
+
+// UplinkItem is one record a center uploads, by the id it made for it.
+type UplinkItem struct {
+	ID       string
+	CenterID string
+	Seq      int64
+	Kind     string
+}
+
+// uplinkSeen returns the stored status of an item already received.
+func uplinkSeen(ctx context.Context, tx *sql.Tx, id string) (string, bool, error) {
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM uplink_items WHERE id = ?`, id).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return status, err == nil, err
+}
+
+func (s *Store) recordItem(ctx context.Context, tx *sql.Tx, it UplinkItem, status, reason string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO uplink_items (id, center_id, seq, kind, status, reason, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, it.ID, it.CenterID, it.Seq, it.Kind, status, reason, ts(s.now()))
+	return err
+}
+
+// UplinkResult is the hub's reply to one uploaded item.
+type UplinkResult struct {
+	Status string
+	Reason string
+}
+
+// UplinkEnrol stores a worker enrolled at a center, under the id the center
+// made for them.
+func (s *Store) UplinkEnrol(ctx context.Context, it UplinkItem, workerID, name string) (UplinkResult, error) {
+	var res UplinkResult
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if st, seen, err := uplinkSeen(ctx, tx, it.ID); err != nil || seen {
+			res = UplinkResult{Status: UplinkDuplicate, Reason: "first answered " + st}
+			return err
+		}
+		res = UplinkResult{Status: UplinkAccepted}
+		var org string
+		err := tx.QueryRowContext(ctx, `SELECT org_id FROM users WHERE id = ?`, workerID).Scan(&org)
+		switch {
+		case err == nil && org != it.CenterID:
+			res = UplinkResult{Status: UplinkRejected, Reason: "the worker id belongs to another organisation"}
+		case errors.Is(err, sql.ErrNoRows):
+			_, err = tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, 'worker', ?)`,
+				workerID, it.CenterID, name, ts(s.now()))
+			if s.d.isUniqueViolation(err) {
+				res, err = UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf("the center has another worker named %q", name)}, nil
+			}
+			if err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		return s.recordItem(ctx, tx, it, res.Status, res.Reason)
+	})
+	if err != nil {
+		return UplinkResult{}, fmt.Errorf("store: enrolment %s from center %s: %w", it.ID, it.CenterID, err)
+	}
+	return res, nil
+}
+
+// UplinkAnswerArgs is one answer given at a center.
+type UplinkAnswerArgs struct {
+	Item       UplinkItem
+	LeaseID    string
+	Epoch      int
+	WorkerID   string
+	Answer     work.Answer
+	DurationMS int64
+	SampleDraw float64
+}
+
+// UplinkAnswer stores an answer given at a center under the id the center
+// made for it, exactly once, and applies it like a hub worker's answer. An
+// answer under the task's current lease epoch is "accepted"; one under an
+// older epoch (the lease ran out and the task went elsewhere) is kept as
+// "superseded" and still counts while the task is open. A replay is
+// "duplicate"; an answer that can never be applied is "rejected" with the
+// reason.
+func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide DecideFunc) (UplinkResult, SubmitOutcome, error) {
+	var res UplinkResult
+	var out SubmitOutcome
+	raw, err := json.Marshal(in.Answer)
+	if err != nil {
+		return res, out, err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if st, seen, err := uplinkSeen(ctx, tx, in.Item.ID); err != nil || seen {
+			res = UplinkResult{Status: UplinkDuplicate, Reason: "first answered " + st}
+			return err
+		}
+		reject := func(format string, args ...any) error {
+			res = UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf(format, args...)}
+			return s.recordItem(ctx, tx, in.Item, res.Status, res.Reason)
+		}
+		l, err := scanLease(tx.QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.id = ?`, in.LeaseID))
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && l.CenterID != in.Item.CenterID) {
+			return reject("lease %s is not one of this center's", in.LeaseID)
+		}
+		if err != nil {
+			return err
+		}
+		var org string
+		err = tx.QueryRowContext(ctx, `SELECT org_id FROM users WHERE id = ? AND role = 'worker'`, in.WorkerID).Scan(&org)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && org != in.Item.CenterID) {
+			return reject("worker %s is not enrolled at this center; upload the enrolment first", in.WorkerID)
+		}
+		if err != nil {
+			return err
+		}
+		var taken int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE task_id = ? AND worker_id = ?`,
+			l.TaskID, in.WorkerID).Scan(&taken); err != nil {
+			return err
+		}
+		if taken > 0 {
+			return reject("worker %s has answered this task already", in.WorkerID)
+		}
+		var epoch int
+		if err := tx.QueryRowContext(ctx, `SELECT lease_epoch FROM tasks WHERE id = ?`, l.TaskID).Scan(&epoch); err != nil {
+			return err
+		}
+		res.Status = UplinkAccepted
+		if in.Epoch != l.Epoch || l.Epoch != epoch {
+			res = UplinkResult{Status: UplinkSuperseded, Reason: fmt.Sprintf("answered under lease epoch %d; the task is at epoch %d", in.Epoch, epoch)}
+		}
+		holders := 0
+		if l.State == LeaseActive && l.Used < l.Slots {
+			holders = 1
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE leases SET used = used + 1 WHERE id = ?`, l.ID); err != nil {
+			return err
+		}
+		now := ts(s.now())
+		if _, err := tx.ExecContext(ctx, `INSERT INTO assignments (id, task_id, project_id, worker_id, state, answer,
+				created_at, expires_at, submitted_at, duration_ms)
+			VALUES (?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?)`,
+			in.Item.ID, l.TaskID, l.ProjectID, in.WorkerID, string(raw), now, now, now, in.DurationMS); err != nil {
+			return err
+		}
+		out, err = s.applyAnswer(ctx, tx, applyArgs{assignmentID: in.Item.ID, taskID: l.TaskID, projectID: l.ProjectID,
+			workerID: in.WorkerID, answer: in.Answer, durationMS: in.DurationMS, sampleDraw: in.SampleDraw, holders: holders}, decide)
+		if err != nil {
+			return err
+		}
+		return s.recordItem(ctx, tx, in.Item, res.Status, res.Reason)
+	})
+	if err != nil {
+		return UplinkResult{}, SubmitOutcome{}, fmt.Errorf("store: answer %s from center %s: %w", in.Item.ID, in.Item.CenterID, err)
+	}
+	return res, out, nil
+}
+
+// RecordRejected notes an item refused before it reached the store (bad
+// shape, unknown kind), so a replay gets the same answer.
+func (s *Store) RecordRejected(ctx context.Context, it UplinkItem, reason string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.recordItem(ctx, tx, it, UplinkRejected, reason) })
+}
+
+// TouchCenter records a center's contact: its protocol and version, and
+// the backlog of records it says are waiting to upload.
+func (s *Store) TouchCenter(ctx context.Context, centerID string, protocol int, version string, backlog int) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO center_links (center_id, protocol, version, last_contact, backlog)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (center_id) DO UPDATE SET protocol = excluded.protocol, version = excluded.version,
+			last_contact = excluded.last_contact, backlog = excluded.backlog`, centerID, protocol, version, ts(s.now()), backlog)
+	if err != nil {
+		return fmt.Errorf("store: touch center %s: %w", centerID, err)
+	}
+	return nil
+}

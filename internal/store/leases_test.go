@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"banyan/internal/work"
+)
+
+func centerWithWorkers(t *testing.T, s *Store, name string, n int) (Org, []string) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := s.CreateOrg(ctx, OrgCenter, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range n {
+		id := work.NewID()
+		res, err := s.UplinkEnrol(ctx, UplinkItem{ID: work.NewID(), CenterID: c.ID, Seq: int64(i), Kind: "enrolment"}, id, name+"-w"+string(rune('a'+i)))
+		if err != nil || res.Status != UplinkAccepted {
+			t.Fatalf("enrol: %+v, %v", res, err)
+		}
+		ids = append(ids, id)
+	}
+	return c, ids
+}
+
+func answerItem(center string, seq int64) UplinkItem {
+	return UplinkItem{ID: work.NewID(), CenterID: center, Seq: seq, Kind: "answer"}
+}
+
+// Leases reserve a task's answers for a center; the answers come up once
+// each, whatever is replayed.
+func TestLeaseAndUpload(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	p := fixture(t, s, 2, 2)
+	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(3)); err != nil {
+		t.Fatal(err)
+	}
+	c, ws := centerWithWorkers(t, s, "village-1", 2)
+	leases, err := s.GrantLeases(ctx, LeaseRequest{CenterID: c.ID, Want: 2, TTL: 72 * time.Hour})
+	if err != nil || len(leases) != 2 {
+		t.Fatalf("grant: %d leases, %v", len(leases), err)
+	}
+	l := leases[0]
+	if l.Epoch != 1 || l.Slots != 2 || len(l.Payload) == 0 {
+		t.Fatalf("lease: %+v", l)
+	}
+	// The leased tasks are not the hub's to hand out: only the third is.
+	hubWorker := workers(t, s, 1)[0]
+	a, task, err := s.Claim(ctx, hubWorker.ID, "", 1)
+	if err != nil || task.ID == l.TaskID || task.ID == leases[1].TaskID {
+		t.Fatalf("hub claim: %v, task %s", err, task.ID)
+	}
+	_ = a
+	item := answerItem(c.ID, 10)
+	args := UplinkAnswerArgs{Item: item, LeaseID: l.ID, Epoch: l.Epoch, WorkerID: ws[0], Answer: work.Answer{Label: "a"}, DurationMS: 4000, SampleDraw: 1}
+	res, _, err := s.UplinkAnswer(ctx, args, majority(p))
+	if err != nil || res.Status != UplinkAccepted {
+		t.Fatalf("first answer: %+v, %v", res, err)
+	}
+	res, _, err = s.UplinkAnswer(ctx, args, majority(p))
+	if err != nil || res.Status != UplinkDuplicate {
+		t.Fatalf("replay: %+v, %v; want duplicate", res, err)
+	}
+	again := args
+	again.Item = answerItem(c.ID, 11)
+	if res, _, _ := s.UplinkAnswer(ctx, again, majority(p)); res.Status != UplinkRejected {
+		t.Fatalf("same worker twice: %+v, want rejected", res)
+	}
+	stranger := args
+	stranger.Item, stranger.WorkerID = answerItem(c.ID, 12), hubWorker.ID
+	if res, _, _ := s.UplinkAnswer(ctx, stranger, majority(p)); res.Status != UplinkRejected {
+		t.Fatalf("a worker of another org: %+v, want rejected", res)
+	}
+	other, _ := centerWithWorkers(t, s, "village-2", 1)
+	foreign := args
+	foreign.Item = answerItem(other.ID, 1)
+	if res, _, _ := s.UplinkAnswer(ctx, foreign, majority(p)); res.Status != UplinkRejected {
+		t.Fatalf("another center's lease: %+v, want rejected", res)
+	}
+	second := args
+	second.Item, second.WorkerID = answerItem(c.ID, 13), ws[1]
+	res, out, err := s.UplinkAnswer(ctx, second, majority(p))
+	if err != nil || res.Status != UplinkAccepted || out.TaskState != work.TaskDone {
+		t.Fatalf("second worker: %+v %+v %v; want accepted and the task done", res, out, err)
+	}
+	got, _ := s.Lease(ctx, l.ID)
+	if got.State != LeaseReturned || got.Used != 2 {
+		t.Fatalf("lease after its task settled: %+v", got)
+	}
+	var holders int
+	s.r.QueryRow(`SELECT holders FROM tasks WHERE id = ?`, l.TaskID).Scan(&holders)
+	if holders != 0 {
+		t.Fatalf("holders after the task settled: %d", holders)
+	}
+}
+
+// A center offline past its lease: the task goes to another center; both
+// upload; one is accepted, the other superseded but kept, nothing lost.
+func TestLateResultIsSuperseded(t *testing.T) {
+	t.Parallel()
+	s, clk := newStore(t)
+	ctx := context.Background()
+	p := fixture(t, s, 2, 3)
+	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	a, aw := centerWithWorkers(t, s, "A", 1)
+	b, bw := centerWithWorkers(t, s, "B", 2)
+	la, err := s.GrantLeases(ctx, LeaseRequest{CenterID: a.ID, Want: 5, TTL: time.Hour})
+	if err != nil || len(la) != 1 {
+		t.Fatalf("lease to A: %v %v", la, err)
+	}
+	if lb, _ := s.GrantLeases(ctx, LeaseRequest{CenterID: b.ID, Want: 5, TTL: time.Hour}); len(lb) != 0 {
+		t.Fatalf("the task is A's: B got %d leases", len(lb))
+	}
+	renewed, gone, err := s.RenewLeases(ctx, a.ID, []string{la[0].ID, "nope"}, time.Hour)
+	if err != nil || len(renewed) != 1 || gone["nope"] != "unknown" {
+		t.Fatalf("renew: %v %v %v", renewed, gone, err)
+	}
+	// A goes silent past TTL and grace.
+	clk.add(time.Hour + DefaultLeaseGrace + time.Minute)
+	lb, err := s.GrantLeases(ctx, LeaseRequest{CenterID: b.ID, Want: 5, TTL: time.Hour})
+	if err != nil || len(lb) != 1 || lb[0].Epoch != 2 {
+		t.Fatalf("re-lease to B: %+v %v", lb, err)
+	}
+	if _, gone, _ := s.RenewLeases(ctx, a.ID, []string{la[0].ID}, time.Hour); gone[la[0].ID] != LeaseExpired {
+		t.Fatalf("A's lease after expiry: %v", gone)
+	}
+	up := func(c string, l Lease, w string, label string) (UplinkResult, SubmitOutcome) {
+		res, out, err := s.UplinkAnswer(ctx, UplinkAnswerArgs{Item: answerItem(c, 1), LeaseID: l.ID, Epoch: l.Epoch,
+			WorkerID: w, Answer: work.Answer{Label: label}, DurationMS: 3000, SampleDraw: 1}, majority(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, out
+	}
+	res, out := up(b.ID, lb[0], bw[0], "a")
+	if res.Status != UplinkAccepted || !out.Counted {
+		t.Fatalf("B's answer: %+v %+v", res, out)
+	}
+	res, out = up(a.ID, la[0], aw[0], "a")
+	if res.Status != UplinkSuperseded || !out.Counted || out.TaskState != work.TaskDone {
+		t.Fatalf("A's late answer: %+v %+v; want superseded, counted, settling the task", res, out)
+	}
+	res, out = up(b.ID, lb[0], bw[1], "b")
+	if res.Status != UplinkAccepted || out.Counted {
+		t.Fatalf("an answer after the task settled: %+v %+v; want kept, not counted", res, out)
+	}
+	var n int
+	s.r.QueryRow(`SELECT count(*) FROM assignments WHERE state = 'submitted'`).Scan(&n)
+	if n != 3 {
+		t.Fatalf("%d answers stored, want all 3", n)
+	}
+}
+
+func TestEnrolmentReplaysAndClashes(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	c, _ := s.CreateOrg(ctx, OrgCenter, "c")
+	item := UplinkItem{ID: work.NewID(), CenterID: c.ID, Kind: "enrolment"}
+	wid := work.NewID()
+	if res, err := s.UplinkEnrol(ctx, item, wid, "meena"); err != nil || res.Status != UplinkAccepted {
+		t.Fatalf("enrol: %+v %v", res, err)
+	}
+	if res, _ := s.UplinkEnrol(ctx, item, wid, "meena"); res.Status != UplinkDuplicate {
+		t.Fatalf("replay: %+v", res)
+	}
+	if res, _ := s.UplinkEnrol(ctx, UplinkItem{ID: work.NewID(), CenterID: c.ID}, work.NewID(), "meena"); res.Status != UplinkRejected {
+		t.Fatalf("a second meena: %+v", res)
+	}
+	if _, err := s.User(ctx, wid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lease(ctx, "x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown lease: %v", err)
+	}
+}
