@@ -336,9 +336,9 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 // for applyAnswer to act on.
 type applyArgs struct {
 	assignmentID, taskID, projectID, workerID string
-	answer                                   work.Answer
-	durationMS                               int64
-	sampleDraw                               float64
+	answer                                    work.Answer
+	durationMS                                int64
+	sampleDraw                                float64
 	// holders is how many places the answer frees in the task's count of
 	// live holders (1 for a live assignment or a lease slot, else 0).
 	holders int

@@ -108,7 +108,7 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 		q += ` ORDER BY t.id LIMIT ?` + s.d.lockSkip()
 		args = append(args, req.Want)
 		type pick struct {
-			task, project string
+			task, project  string
 			slots, overlap int
 			goldRatio      float64
 		}
