@@ -94,6 +94,19 @@ func publicMessage(err error) string {
 	return msg
 }
 
+// NewProblem makes a problem with the given status and a detail that says
+// what to fix. Other HTTP surfaces (the uplink) use it so every surface
+// answers errors the same way.
+func NewProblem(status int, detail string, args ...any) *Problem {
+	return problem(status, detail, args...)
+}
+
+// WriteProblem answers a request with the problem that err maps to,
+// logging causes the caller must not see.
+func WriteProblem(w http.ResponseWriter, log *slog.Logger, r *http.Request, err error) {
+	writeProblem(w, log, r, err)
+}
+
 func writeProblem(w http.ResponseWriter, log *slog.Logger, r *http.Request, err error) {
 	p, known := toProblem(err)
 	if !known {

@@ -48,7 +48,7 @@ func verbs() []verb {
 		{"serve", "run a hub: the REST API for clients, operators and workers", serve},
 		{"demo", "run a hub with sample clients and simulated workers, and report the quality", demo},
 		{"aggregate", "aggregate crowd labels you already have (majority vote, Dawid–Skene, GLAD, …)", aggregate},
-		{"admin", "hub administration: 'admin init' makes the first admin and prints a token", admin},
+		{"admin", "hub administration: 'admin init' makes the first admin, 'admin center add NAME' enrols a center", admin},
 		{"migrate", "show or apply database migrations: 'migrate status', 'migrate up'", migrate},
 		{"bench", "benchmarks: 'bench aggregate' runs every aggregation method on public datasets", bench},
 		{"config", "print the effective configuration, secrets redacted", printConfig},
@@ -162,6 +162,8 @@ func hubFlags(fs *flag.FlagSet, c *hub.Config) {
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest batch upload, in bytes")
 	fs.IntVar(&c.MaxRowBytes, "max-row-bytes", c.MaxRowBytes, "largest row of a batch file, in bytes")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "time in-flight requests get to finish on shutdown")
+	fs.DurationVar(&c.LeaseTTL, "lease-ttl", c.LeaseTTL, "how long a center holds a leased task without a heartbeat")
+	fs.DurationVar(&c.LeaseGrace, "lease-grace", c.LeaseGrace, "how long past its TTL a lease is kept before its task goes to someone else")
 	fs.DurationVar(&c.RefitInterval, "refit-interval", c.RefitInterval, "how often projects settled by method ds are re-fitted with Dawid–Skene (0 turns it off)")
 }
 
@@ -177,6 +179,7 @@ func serve(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	log := logger(errOut, slog.LevelInfo)
+	cfg.Version = Version
 	h, err := hub.Open(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -191,18 +194,30 @@ func serve(ctx context.Context, args []string, out, errOut io.Writer) error {
 }
 
 func admin(ctx context.Context, args []string, out, errOut io.Writer) error {
-	if len(args) == 0 || args[0] != "init" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(out, "Usage: banyan admin init [--name NAME] [hub flags]\n\nMakes the hub's first admin and prints a one-time API token.")
-			return nil
-		}
-		return &usageError{"usage: banyan admin init [--name NAME] (see 'banyan admin init --help')"}
+	sub := ""
+	if len(args) > 0 {
+		sub = args[0]
 	}
+	switch {
+	case sub == "init":
+		return adminInit(ctx, args[1:], out, errOut)
+	case sub == "center" && len(args) > 1 && args[1] == "add":
+		return adminCenterAdd(ctx, args[2:], out, errOut)
+	case sub == "-h" || sub == "--help":
+		fmt.Fprintln(out, "Usage: banyan admin init [--name NAME] [hub flags]\n       banyan admin center add NAME [hub flags]\n\n"+
+			"'init' makes the hub's first admin and prints a one-time API token.\n"+
+			"'center add' enrols a village center and prints its sync token, once.")
+		return nil
+	}
+	return &usageError{"usage: banyan admin init | banyan admin center add NAME (see 'banyan admin --help')"}
+}
+
+func adminInit(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg := hub.DefaultConfig()
 	fs := newFlags("admin init", "admin init [flags]", "Makes the hub's first admin user and prints a one-time API token.\nThe token is shown once and stored only as a hash. It refuses when an admin exists.", errOut)
 	hubFlags(fs, &cfg)
 	name := fs.String("name", "admin", "the admin's user name")
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	h, err := hub.Open(ctx, cfg, logger(errOut, slog.LevelWarn))
@@ -215,6 +230,38 @@ func admin(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(errOut, "Hub admin %q made. This is their API token; it is shown only this once:\n", *name)
+	fmt.Fprintln(out, token)
+	return nil
+}
+
+func adminCenterAdd(ctx context.Context, args []string, out, errOut io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(errOut, "Usage: banyan admin center add NAME [hub flags]\n\nEnrols a village center and prints its sync token, shown only once.")
+			return nil
+		}
+		return &usageError{"usage: banyan admin center add NAME"}
+	}
+	name := strings.TrimSpace(args[0])
+	cfg := hub.DefaultConfig()
+	fs := newFlags("admin center add", "admin center add NAME [flags]", "Enrols a village center and prints its sync token, shown only once.", errOut)
+	hubFlags(fs, &cfg)
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if name == "" {
+		return &usageError{"admin center add: NAME must not be empty"}
+	}
+	h, err := hub.Open(ctx, cfg, logger(errOut, slog.LevelWarn))
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	c, token, err := h.AddCenter(ctx, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(errOut, "Center %q enrolled (id %s). Its sync token, shown only this once:\n", c.Name, c.ID)
 	fmt.Fprintln(out, token)
 	return nil
 }
@@ -272,6 +319,8 @@ func printConfig(ctx context.Context, args []string, out, errOut io.Writer) erro
 	m["db"] = redactDSN(cfg.DBPath())
 	m["shutdown_timeout"] = cfg.ShutdownTimeout.String()
 	m["refit_interval"] = cfg.RefitInterval.String()
+	m["lease_ttl"] = cfg.LeaseTTL.String()
+	m["lease_grace"] = cfg.LeaseGrace.String()
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(m)

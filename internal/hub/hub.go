@@ -20,6 +20,7 @@ import (
 	"banyan/internal/dispatch"
 	"banyan/internal/ingest"
 	"banyan/internal/store"
+	"banyan/internal/uplink"
 )
 
 // Config is everything a hub is started with. Defaults lives in one place:
@@ -44,6 +45,13 @@ type Config struct {
 	// RefitInterval is how often projects settled by method ds are
 	// re-fitted with Dawid–Skene; 0 turns the job off.
 	RefitInterval time.Duration `json:"refit_interval"`
+	// LeaseTTL is how long a center holds a leased task without a
+	// heartbeat, sized for outages of hours to days; LeaseGrace is how much
+	// longer the hub waits before handing the task to someone else.
+	LeaseTTL   time.Duration `json:"lease_ttl"`
+	LeaseGrace time.Duration `json:"lease_grace"`
+	// Version is the build's version, told to centers.
+	Version string `json:"-"`
 }
 
 // DefaultConfig returns the configuration a hub has when nothing is set.
@@ -55,6 +63,8 @@ func DefaultConfig() Config {
 		MaxRowBytes:     64 << 10,
 		ShutdownTimeout: 20 * time.Second,
 		RefitInterval:   5 * time.Minute,
+		LeaseTTL:        72 * time.Hour,
+		LeaseGrace:      time.Hour,
 	}
 }
 
@@ -86,6 +96,12 @@ func (c Config) Validate() error {
 	if c.RefitInterval < 0 || (c.RefitInterval > 0 && c.RefitInterval < time.Second) {
 		return fmt.Errorf("config: refit-interval: 0 (off) or at least 1s")
 	}
+	if c.LeaseTTL < time.Minute {
+		return fmt.Errorf("config: lease-ttl: at least 1m (centers hold leases through outages; 72h is the default)")
+	}
+	if c.LeaseGrace < 0 {
+		return fmt.Errorf("config: lease-grace: must not be negative")
+	}
 	return nil
 }
 
@@ -109,7 +125,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 	if err := os.MkdirAll(spool, 0o750); err != nil {
 		return nil, fmt.Errorf("hub: data directory: %w", err)
 	}
-	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Migrate: !cfg.NoMigrate})
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Migrate: !cfg.NoMigrate, LeaseGrace: cfg.LeaseGrace})
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +151,8 @@ func (h *Hub) Handler() http.Handler {
 		Limits: ingest.Limits{MaxRowBytes: h.Config.MaxRowBytes},
 	}
 	a.Register(mux)
+	up := &uplink.Hub{Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log, Version: h.Config.Version, LeaseTTL: h.Config.LeaseTTL}
+	up.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -212,4 +230,19 @@ func (h *Hub) InitAdmin(ctx context.Context, name string) (string, error) {
 	}
 	secret, _, err := h.Auth.Issue(ctx, u, "admin init")
 	return secret, err
+}
+
+// AddCenter enrols a village center: its organisation and its machine
+// user, and a token for the center to sync with. The token is shown once.
+func (h *Hub) AddCenter(ctx context.Context, name string) (store.Org, string, error) {
+	c, err := h.Store.CreateOrg(ctx, store.OrgCenter, name)
+	if err != nil {
+		return store.Org{}, "", err
+	}
+	u, err := h.Store.CreateUser(ctx, c.ID, "center node", string(auth.CenterNode))
+	if err != nil {
+		return store.Org{}, "", err
+	}
+	secret, _, err := h.Auth.Issue(ctx, u, "center sync")
+	return c, secret, err
 }

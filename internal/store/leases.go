@@ -395,6 +395,20 @@ func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide De
 	return res, out, nil
 }
 
+// UplinkSeen returns the status first given to an item, if it was
+// received before.
+func (s *Store) UplinkSeen(ctx context.Context, id string) (string, bool, error) {
+	var status string
+	err := s.r.QueryRowContext(ctx, `SELECT status FROM uplink_items WHERE id = ?`, id).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("store: uplink item %s: %w", id, err)
+	}
+	return status, true, nil
+}
+
 // RecordRejected notes an item refused before it reached the store (bad
 // shape, unknown kind), so a replay gets the same answer.
 func (s *Store) RecordRejected(ctx context.Context, it UplinkItem, reason string) error {

@@ -1,0 +1,319 @@
+package uplink
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"banyan/internal/api"
+	"banyan/internal/auth"
+	"banyan/internal/dispatch"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// Limits on what a center may send in one request.
+const (
+	maxBody         = 8 << 20  // bytes on the wire
+	maxDecompressed = 64 << 20 // bytes after decompression
+	maxItems        = 5000     // records in one upload
+	maxWant         = 5000     // tasks in one lease request
+)
+
+// Hub serves /uplink/v1 to centers. Its fields are its dependencies.
+type Hub struct {
+	Store    *store.Store
+	Auth     *auth.Service
+	Dispatch *dispatch.Service
+	Log      *slog.Logger
+	// Version is the hub's build version, told to centers.
+	Version string
+	// LeaseTTL is how long a grant lasts without a heartbeat.
+	LeaseTTL time.Duration
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, center store.Org) error
+
+// Routes is the route table of /uplink/v1.
+func (h *Hub) Routes() map[string]handlerFunc {
+	return map[string]handlerFunc{
+		"POST /uplink/v1/hello":     h.hello,
+		"POST /uplink/v1/leases":    h.leases,
+		"POST /uplink/v1/heartbeat": h.heartbeat,
+		"POST /uplink/v1/upload":    h.upload,
+	}
+}
+
+// Register adds the uplink routes to mux.
+func (h *Hub) Register(mux *http.ServeMux) {
+	for pattern, fn := range h.Routes() {
+		mux.Handle(pattern, h.wrap(fn))
+	}
+}
+
+// wrap checks the protocol version and the center's token before the
+// handler runs.
+func (h *Hub) wrap(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(ProtocolHeader, strconv.Itoa(Protocol))
+		fail := func(err error) { api.WriteProblem(w, h.Log, r, err) }
+		v, err := strconv.Atoi(r.Header.Get(ProtocolHeader))
+		if err != nil || v < MinProtocol || v > Protocol {
+			fail(api.NewProblem(http.StatusUpgradeRequired,
+				"this hub speaks uplink protocol %d to %d and the center sent %q; upgrade the center (see the README)", MinProtocol, Protocol, r.Header.Get(ProtocolHeader)))
+			return
+		}
+		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			fail(auth.ErrUnauthenticated)
+			return
+		}
+		p, err := h.Auth.Authenticate(r.Context(), strings.TrimSpace(secret))
+		if err != nil {
+			fail(err)
+			return
+		}
+		if p.Role != auth.CenterNode {
+			fail(api.NewProblem(http.StatusForbidden, "the uplink takes center tokens only (banyan admin center add)"))
+			return
+		}
+		center, err := h.Store.Org(r.Context(), p.OrgID)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if err := fn(w, r, center); err != nil {
+			fail(err)
+		}
+	})
+}
+
+// decode reads a JSON body, zstd- or gzip-compressed or plain.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	var body io.Reader = http.MaxBytesReader(w, r.Body, maxBody)
+	switch enc := r.Header.Get("Content-Encoding"); enc {
+	case "", "identity":
+	case "zstd":
+		zr, err := zstd.NewReader(body, zstd.WithDecoderMaxMemory(maxDecompressed))
+		if err != nil {
+			return api.NewProblem(http.StatusBadRequest, "zstd body: %v", err)
+		}
+		defer zr.Close()
+		body = zr
+	case "gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return api.NewProblem(http.StatusBadRequest, "gzip body: %v", err)
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return api.NewProblem(http.StatusUnsupportedMediaType, "Content-Encoding %q: send zstd, gzip or nothing", enc)
+	}
+	raw, err := io.ReadAll(io.LimitReader(body, maxDecompressed+1))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return err
+		}
+		return api.NewProblem(http.StatusBadRequest, "reading the body: %v", err)
+	}
+	if len(raw) > maxDecompressed {
+		return api.NewProblem(http.StatusRequestEntityTooLarge, "the body is over %d bytes once decompressed; split it", maxDecompressed)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return api.NewProblem(http.StatusBadRequest, "the body is not valid JSON for this call: %v", err)
+	}
+	return nil
+}
+
+// reply writes v as JSON, zstd-compressed when the center accepts it.
+func reply(w http.ResponseWriter, r *http.Request, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if strings.Contains(r.Header.Get("Accept-Encoding"), "zstd") {
+		w.Header().Set("Content-Encoding", "zstd")
+		zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedDefault))
+		if err != nil {
+			return err
+		}
+		if _, err := zw.Write(raw); err != nil {
+			return err
+		}
+		return zw.Close()
+	}
+	_, err = w.Write(raw)
+	return err
+}
+
+func (h *Hub) hello(w http.ResponseWriter, r *http.Request, center store.Org) error {
+	var in Hello
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	v, _ := strconv.Atoi(r.Header.Get(ProtocolHeader))
+	if err := h.Store.TouchCenter(r.Context(), center.ID, v, in.Version, in.Backlog); err != nil {
+		return err
+	}
+	return reply(w, r, HelloReply{Protocol: Protocol, HubVersion: h.Version, CenterID: center.ID, CenterName: center.Name,
+		HubTime: time.Now().UTC(), LeaseTTLSeconds: int(h.LeaseTTL / time.Second)})
+}
+
+func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center store.Org) error {
+	var in LeaseRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Want < 1 || in.Want > maxWant {
+		return api.NewProblem(http.StatusUnprocessableEntity, "want: ask for 1 to %d tasks", maxWant)
+	}
+	skills := make([]store.Skill, len(in.Skills))
+	for i, s := range in.Skills {
+		skills[i] = store.Skill{Kind: s.Kind, Language: s.Language}
+	}
+	leases, err := h.Store.GrantLeases(r.Context(), store.LeaseRequest{CenterID: center.ID, Want: in.Want, Skills: skills,
+		TTL: h.LeaseTTL, GoldDraw: rand.Float64})
+	if err != nil {
+		return err
+	}
+	projects := map[string]Project{}
+	out := LeaseReply{Grants: make([]Grant, 0, len(leases))}
+	for _, l := range leases {
+		p, ok := projects[l.ProjectID]
+		if !ok {
+			pr, err := h.Store.Project(r.Context(), l.ProjectID)
+			if err != nil {
+				return err
+			}
+			p = Project{ID: pr.ID, Kind: pr.Kind, Language: pr.Language, Instructions: pr.Instructions, Schema: pr.Schema, MinAnswerMS: pr.MinAnswerMS}
+			projects[l.ProjectID] = p
+		}
+		out.Grants = append(out.Grants, Grant{LeaseID: l.ID, Epoch: l.Epoch, Slots: l.Slots, ExpiresAt: l.ExpiresAt, Payload: l.Payload, Project: p})
+	}
+	return reply(w, r, out)
+}
+
+func (h *Hub) heartbeat(w http.ResponseWriter, r *http.Request, center store.Org) error {
+	var in Heartbeat
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if len(in.LeaseIDs) > maxWant*4 {
+		return api.NewProblem(http.StatusUnprocessableEntity, "lease_ids: at most %d in one heartbeat", maxWant*4)
+	}
+	renewed, gone, err := h.Store.RenewLeases(r.Context(), center.ID, in.LeaseIDs, h.LeaseTTL)
+	if err != nil {
+		return err
+	}
+	v, _ := strconv.Atoi(r.Header.Get(ProtocolHeader))
+	if err := h.Store.TouchCenter(r.Context(), center.ID, v, "", in.Backlog); err != nil {
+		return err
+	}
+	if renewed == nil {
+		renewed = []string{}
+	}
+	return reply(w, r, HeartbeatReply{Renewed: renewed, Gone: gone, ExpiresAt: time.Now().UTC().Add(h.LeaseTTL)})
+}
+
+// upload takes a center's records in order and answers each: accepted,
+// duplicate, superseded or rejected with the reason. An item that cannot
+// be read is rejected on its own; it does not fail the others.
+func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center store.Org) error {
+	var in Upload
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if len(in.Items) > maxItems {
+		return api.NewProblem(http.StatusRequestEntityTooLarge, "items: at most %d in one upload; split it", maxItems)
+	}
+	projects := map[string]work.Project{}
+	out := UploadReply{Results: make([]Result, len(in.Items))}
+	for i, it := range in.Items {
+		res, err := h.item(r, center, it, projects)
+		if err != nil {
+			return fmt.Errorf("uplink: item %d (%s): %w", i, it.ID, err)
+		}
+		out.Results[i] = Result{ID: it.ID, Status: res.Status, Reason: res.Reason}
+	}
+	v, _ := strconv.Atoi(r.Header.Get(ProtocolHeader))
+	if err := h.Store.TouchCenter(r.Context(), center.ID, v, "", in.Backlog); err != nil {
+		return err
+	}
+	return reply(w, r, out)
+}
+
+func (h *Hub) item(r *http.Request, center store.Org, it Item, projects map[string]work.Project) (store.UplinkResult, error) {
+	ctx := r.Context()
+	ref := store.UplinkItem{ID: it.ID, CenterID: center.ID, Seq: it.Seq, Kind: it.Kind}
+	reject := func(format string, args ...any) (store.UplinkResult, error) {
+		reason := fmt.Sprintf(format, args...)
+		if work.ValidID(it.ID) {
+			if err := h.Store.RecordRejected(ctx, ref, reason); err != nil {
+				return store.UplinkResult{}, err
+			}
+		}
+		return store.UplinkResult{Status: store.UplinkRejected, Reason: reason}, nil
+	}
+	if !work.ValidID(it.ID) {
+		return reject("id %q is not a UUID made at the center", it.ID)
+	}
+	if status, seen, err := h.Store.UplinkSeen(ctx, it.ID); err != nil || seen {
+		return store.UplinkResult{Status: store.UplinkDuplicate, Reason: "first answered " + status}, err
+	}
+	strict := func(v any) error {
+		dec := json.NewDecoder(bytes.NewReader(it.Body))
+		dec.DisallowUnknownFields()
+		return dec.Decode(v)
+	}
+	switch it.Kind {
+	case KindEnrolment:
+		var b EnrolmentBody
+		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) || strings.TrimSpace(b.Name) == "" {
+			return reject("an enrolment needs worker_id (a UUID) and name")
+		}
+		return h.Store.UplinkEnrol(ctx, ref, b.WorkerID, strings.TrimSpace(b.Name))
+	case KindAnswer:
+		var b AnswerBody
+		if err := strict(&b); err != nil || !work.ValidID(b.LeaseID) || !work.ValidID(b.WorkerID) {
+			return reject("an answer needs lease_id, epoch, worker_id, answer and duration_ms")
+		}
+		l, err := h.Store.Lease(ctx, b.LeaseID)
+		if errors.Is(err, store.ErrNotFound) {
+			return reject("lease %s is not one of this center's", b.LeaseID)
+		}
+		if err != nil {
+			return store.UplinkResult{}, err
+		}
+		p, ok := projects[l.ProjectID]
+		if !ok {
+			if p, err = h.Store.Project(ctx, l.ProjectID); err != nil {
+				return store.UplinkResult{}, err
+			}
+			projects[l.ProjectID] = p
+		}
+		answer, err := work.ParseAnswer(p.Kind, p.Schema, b.Answer)
+		if err != nil {
+			return reject("%v", err)
+		}
+		res, _, err := h.Store.UplinkAnswer(ctx, store.UplinkAnswerArgs{Item: ref, LeaseID: b.LeaseID, Epoch: b.Epoch,
+			WorkerID: b.WorkerID, Answer: answer, DurationMS: max(0, b.DurationMS), SampleDraw: rand.Float64()}, dispatch.Decider(p))
+		return res, err
+	}
+	return reject("unknown kind %q (this hub takes %s and %s)", it.Kind, KindAnswer, KindEnrolment)
+}

@@ -1,0 +1,213 @@
+package uplink_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+
+	"banyan/internal/hub"
+	"banyan/internal/store"
+	"banyan/internal/uplink"
+	"banyan/internal/work"
+)
+
+type fixture struct {
+	t       *testing.T
+	url     string
+	token   string
+	h       *hub.Hub
+	project work.Project
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	cfg := hub.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.Version = "test"
+	h, err := hub.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h.Handler())
+	t.Cleanup(func() { srv.Close(); h.Close() })
+	c, err := h.Store.CreateOrg(ctx, store.OrgClient, "client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
+	p, err := h.Store.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "mod", Kind: work.Classify, Schema: schema,
+		Overlap: 2, MaxOverlap: 3, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV, MinGold: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.Store.CreateBatch(ctx, p, "b", work.PurposeWork, func(yield func(store.NewTask, error) bool) {
+		for i := range 4 {
+			if !yield(store.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"post %d"}`, i))}, nil) {
+				return
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := h.AddCenter(ctx, "village")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, url: srv.URL, token: token, h: h, project: p}
+}
+
+// call sends a zstd-compressed request with the protocol header and
+// decodes the (zstd) reply; it returns the status.
+func (f *fixture) call(path string, in, out any, protocol int, token string) int {
+	f.t.Helper()
+	raw, _ := json.Marshal(in)
+	var buf bytes.Buffer
+	zw, _ := zstd.NewWriter(&buf)
+	zw.Write(raw)
+	zw.Close()
+	req, _ := http.NewRequest("POST", f.url+path, &buf)
+	req.Header.Set("Content-Encoding", "zstd")
+	req.Header.Set("Accept-Encoding", "zstd")
+	req.Header.Set(uplink.ProtocolHeader, strconv.Itoa(protocol))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body io.Reader = resp.Body
+	if resp.Header.Get("Content-Encoding") == "zstd" {
+		zr, err := zstd.NewReader(resp.Body)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		defer zr.Close()
+		body = zr
+	}
+	data, _ := io.ReadAll(body)
+	if resp.StatusCode == 200 && out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			f.t.Fatalf("%s: %v in %s", path, err, data)
+		}
+	} else if resp.StatusCode != 200 && out != nil {
+		if p, ok := out.(*map[string]any); ok {
+			json.Unmarshal(data, p)
+		}
+	}
+	return resp.StatusCode
+}
+
+func TestUplinkRefusesOtherVersionsAndTokens(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var problem map[string]any
+	if got := f.call("/uplink/v1/hello", uplink.Hello{}, &problem, uplink.Protocol+1, f.token); got != http.StatusUpgradeRequired {
+		t.Fatalf("a newer protocol: got %d, want 426", got)
+	}
+	if !strings.Contains(fmt.Sprint(problem["detail"]), "upgrade the center") {
+		t.Fatalf("426 detail: %v", problem)
+	}
+	if got := f.call("/uplink/v1/hello", uplink.Hello{}, nil, uplink.Protocol, "bny_wrong"); got != http.StatusUnauthorized {
+		t.Fatalf("bad token: got %d, want 401", got)
+	}
+	admin, err := f.h.InitAdmin(context.Background(), "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.call("/uplink/v1/hello", uplink.Hello{}, nil, uplink.Protocol, admin); got != http.StatusForbidden {
+		t.Fatalf("an admin token on the uplink: got %d, want 403", got)
+	}
+	var hello uplink.HelloReply
+	if got := f.call("/uplink/v1/hello", uplink.Hello{Version: "c1", Backlog: 3}, &hello, uplink.Protocol, f.token); got != 200 {
+		t.Fatalf("hello: %d", got)
+	}
+	if hello.CenterName != "village" || hello.LeaseTTLSeconds != 72*3600 || hello.HubVersion != "test" {
+		t.Fatalf("hello reply: %+v", hello)
+	}
+}
+
+// The protocol end to end: enrol workers, lease, upload answers (one of
+// them twice, one malformed), renew, and the task settles on the hub.
+func TestUplinkLeaseAndUpload(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var lr uplink.LeaseReply
+	if got := f.call("/uplink/v1/leases", uplink.LeaseRequest{Want: 2, Skills: []uplink.Skill{{Kind: "classify", Language: "en"}}}, &lr, uplink.Protocol, f.token); got != 200 {
+		t.Fatalf("leases: %d", got)
+	}
+	if len(lr.Grants) != 2 || lr.Grants[0].Project.Kind != work.Classify || len(lr.Grants[0].Payload) == 0 || lr.Grants[0].Slots != 2 {
+		t.Fatalf("grants: %+v", lr.Grants)
+	}
+	var none uplink.LeaseReply
+	f.call("/uplink/v1/leases", uplink.LeaseRequest{Want: 2, Skills: []uplink.Skill{{Kind: "extract", Language: "en"}}}, &none, uplink.Protocol, f.token)
+	if len(none.Grants) != 0 {
+		t.Fatalf("leases for a skill with no work: %+v", none.Grants)
+	}
+	g := lr.Grants[0]
+	w1, w2 := work.NewID(), work.NewID()
+	enrol := func(seq int64, id, name string) uplink.Item {
+		b, _ := json.Marshal(uplink.EnrolmentBody{WorkerID: id, Name: name})
+		return uplink.Item{ID: work.NewID(), Seq: seq, Kind: uplink.KindEnrolment, Body: b}
+	}
+	answer := func(seq int64, worker, label string) uplink.Item {
+		b, _ := json.Marshal(uplink.AnswerBody{LeaseID: g.LeaseID, Epoch: g.Epoch, WorkerID: worker,
+			Answer: json.RawMessage(`{"label":"` + label + `"}`), DurationMS: 5000})
+		return uplink.Item{ID: work.NewID(), Seq: seq, Kind: uplink.KindAnswer, Body: b}
+	}
+	first := answer(3, w1, "spam")
+	items := []uplink.Item{
+		enrol(1, w1, "lakshmi"),
+		enrol(2, w2, "ravi"),
+		first,
+		first, // replayed in the same batch
+		answer(4, w2, "maybe"),
+		{ID: "not-a-uuid", Seq: 5, Kind: uplink.KindAnswer, Body: json.RawMessage(`{}`)},
+		{ID: work.NewID(), Seq: 6, Kind: "selfie", Body: json.RawMessage(`{}`)},
+		answer(7, w2, "spam"),
+	}
+	var up uplink.UploadReply
+	if got := f.call("/uplink/v1/upload", uplink.Upload{Items: items, Backlog: 0}, &up, uplink.Protocol, f.token); got != 200 {
+		t.Fatalf("upload: %d", got)
+	}
+	want := []string{"accepted", "accepted", "accepted", "duplicate", "rejected", "rejected", "rejected", "accepted"}
+	for i, r := range up.Results {
+		if r.Status != want[i] {
+			t.Fatalf("item %d: got %s (%s), want %s", i, r.Status, r.Reason, want[i])
+		}
+	}
+	if !strings.Contains(up.Results[4].Reason, "label") {
+		t.Fatalf("a bad answer's reason should name the field: %q", up.Results[4].Reason)
+	}
+	// The whole upload again: every item already seen is a duplicate.
+	var again uplink.UploadReply
+	f.call("/uplink/v1/upload", uplink.Upload{Items: items}, &again, uplink.Protocol, f.token)
+	for i, r := range again.Results {
+		if i == 5 { // an id the hub could not record stays rejected
+			continue
+		}
+		if r.Status != "duplicate" {
+			t.Fatalf("replayed item %d: got %s, want duplicate", i, r.Status)
+		}
+	}
+	var hb uplink.HeartbeatReply
+	f.call("/uplink/v1/heartbeat", uplink.Heartbeat{LeaseIDs: []string{g.LeaseID, lr.Grants[1].LeaseID}}, &hb, uplink.Protocol, f.token)
+	if len(hb.Renewed) != 1 || hb.Renewed[0] != lr.Grants[1].LeaseID || hb.Gone[g.LeaseID] != store.LeaseReturned {
+		t.Fatalf("heartbeat: %+v; the settled task's lease should be gone as returned", hb)
+	}
+	res, err := f.h.Store.Results(context.Background(), store.ResultScope{ProjectID: f.project.ID}, store.Page{Limit: 10})
+	if err != nil || len(res) != 1 || res[0].Answer.Label != "spam" || res[0].Answers != 2 {
+		t.Fatalf("results on the hub: %+v, %v", res, err)
+	}
+}

@@ -1,0 +1,146 @@
+// Package uplink owns the hub↔center sync protocol: its wire types, the
+// hub's handler under /uplink/v1, and (in later work) the center's loop and
+// outbox. Centers sit behind slow, lossy links, so every call is
+// idempotent: records carry ids made once at the center, the hub answers
+// each item on its own, and a replay is answered "duplicate".
+//
+// Every request names its protocol version in the Banyan-Protocol header;
+// a hub answers a version it does not speak with 426 and says which it
+// does, so a center that is behind knows to upgrade. Bodies may be zstd or
+// gzip compressed (Content-Encoding).
+package uplink
+
+import (
+	"encoding/json"
+	"time"
+
+	"banyan/internal/work"
+)
+
+// Protocol is the uplink protocol version this build speaks; MinProtocol
+// is the oldest it still accepts from a center.
+const (
+	Protocol    = 1
+	MinProtocol = 1
+)
+
+// ProtocolHeader carries the protocol version on every request and reply.
+const ProtocolHeader = "Banyan-Protocol"
+
+// Hello opens a session: the center says who it is and how much it has
+// waiting to upload.
+type Hello struct {
+	Version string `json:"version"`
+	Backlog int    `json:"backlog"`
+}
+
+// HelloReply tells the center about the hub.
+type HelloReply struct {
+	Protocol        int       `json:"protocol"`
+	HubVersion      string    `json:"hub_version"`
+	CenterID        string    `json:"center_id"`
+	CenterName      string    `json:"center_name"`
+	HubTime         time.Time `json:"hub_time"`
+	LeaseTTLSeconds int       `json:"lease_ttl_seconds"`
+}
+
+// Skill is a kind of task in a language that a center's workers hold.
+type Skill struct {
+	Kind     string `json:"kind"`
+	Language string `json:"language"`
+}
+
+// LeaseRequest asks for up to Want tasks the center's workers can do.
+type LeaseRequest struct {
+	Want   int     `json:"want"`
+	Skills []Skill `json:"skills,omitempty"`
+}
+
+// Project is what a center needs to know of a project to offer its tasks.
+type Project struct {
+	ID           string       `json:"id"`
+	Kind         work.Kind    `json:"kind"`
+	Language     string       `json:"language"`
+	Instructions string       `json:"instructions"`
+	Schema       *work.Schema `json:"schema"`
+	MinAnswerMS  int64        `json:"min_answer_ms"`
+}
+
+// Grant is one leased task. LeaseID is the only name the center gets for
+// it.
+type Grant struct {
+	LeaseID   string          `json:"lease_id"`
+	Epoch     int             `json:"epoch"`
+	Slots     int             `json:"slots"`
+	ExpiresAt time.Time       `json:"expires_at"`
+	Payload   json.RawMessage `json:"payload"`
+	Project   Project         `json:"project"`
+}
+
+// LeaseReply carries the grants.
+type LeaseReply struct {
+	Grants []Grant `json:"grants"`
+}
+
+// Heartbeat renews the center's leases while the link is up.
+type Heartbeat struct {
+	LeaseIDs []string `json:"lease_ids"`
+	Backlog  int      `json:"backlog"`
+}
+
+// HeartbeatReply lists the leases renewed and, for the others, why they
+// are gone; the center stops starting work on those.
+type HeartbeatReply struct {
+	Renewed   []string          `json:"renewed"`
+	Gone      map[string]string `json:"gone"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+// Item kinds.
+const (
+	KindAnswer    = "answer"
+	KindEnrolment = "enrolment"
+)
+
+// Item is one record born at the center, with the id it was given there
+// and its place in the center's sequence.
+type Item struct {
+	ID   string          `json:"id"`
+	Seq  int64           `json:"seq"`
+	Kind string          `json:"kind"`
+	Body json.RawMessage `json:"body"`
+}
+
+// AnswerBody is a worker's answer given at the center.
+type AnswerBody struct {
+	LeaseID    string          `json:"lease_id"`
+	Epoch      int             `json:"epoch"`
+	WorkerID   string          `json:"worker_id"`
+	Answer     json.RawMessage `json:"answer"`
+	DurationMS int64           `json:"duration_ms"`
+}
+
+// EnrolmentBody is a worker enrolled at the center.
+type EnrolmentBody struct {
+	WorkerID string `json:"worker_id"`
+	Name     string `json:"name"`
+}
+
+// Upload carries records in sequence order.
+type Upload struct {
+	Items   []Item `json:"items"`
+	Backlog int    `json:"backlog"`
+}
+
+// Result is the hub's answer about one item: accepted, duplicate,
+// superseded or rejected (with the reason).
+type Result struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// UploadReply answers every item of an upload, in order.
+type UploadReply struct {
+	Results []Result `json:"results"`
+}
