@@ -1,0 +1,280 @@
+// Package center is the composition root of a village center: its own
+// SQLite store, the worker API it serves on the center's LAN, and the
+// uplink syncer that moves records up and leases down whenever the link
+// allows. Workers keep working while the uplink is down; an answer a
+// worker was told is saved is in the center's database, with its outbox
+// record, before the reply goes out.
+package center
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"banyan/internal/api"
+	"banyan/internal/auth"
+	"banyan/internal/store"
+	"banyan/internal/uplink"
+	"banyan/internal/work"
+)
+
+// Config is everything a center is started with.
+type Config struct {
+	// HubURL and Token reach the hub (banyan admin center add prints the
+	// token).
+	HubURL string `json:"hub"`
+	Token  string `json:"token"`
+	// Addr is where the worker API listens on the center's LAN.
+	Addr    string `json:"addr"`
+	DataDir string `json:"data"`
+	// SyncInterval is how often the center syncs while the link is up.
+	SyncInterval time.Duration `json:"sync_interval"`
+	// Ahead is how many tasks per enrolled worker the center keeps leased,
+	// to work through an outage.
+	Ahead int `json:"ahead"`
+	// Hold is how long a worker holds one task before it goes back to the
+	// center's pool.
+	Hold    time.Duration `json:"hold"`
+	Version string        `json:"-"`
+}
+
+// DefaultConfig returns a center's defaults.
+func DefaultConfig() Config {
+	return Config{Addr: "0.0.0.0:8090", DataDir: "banyan-center", SyncInterval: 30 * time.Second, Ahead: 50, Hold: 10 * time.Minute}
+}
+
+// Validate names the first field that is wrong.
+func (c Config) Validate() error {
+	switch {
+	case !strings.HasPrefix(c.HubURL, "http://") && !strings.HasPrefix(c.HubURL, "https://"):
+		return fmt.Errorf("config: hub: want the hub's URL, e.g. https://hub.example.org")
+	case !strings.HasPrefix(c.Token, "bny_"):
+		return fmt.Errorf("config: token: want the center token printed by 'banyan admin center add'")
+	case strings.TrimSpace(c.DataDir) == "":
+		return fmt.Errorf("config: data: must name a directory")
+	case c.SyncInterval < 100*time.Millisecond:
+		return fmt.Errorf("config: sync-interval: at least 100ms")
+	case c.Ahead < 1 || c.Ahead > 10_000:
+		return fmt.Errorf("config: ahead: from 1 to 10000 tasks per worker")
+	case c.Hold < 10*time.Second:
+		return fmt.Errorf("config: hold: at least 10s")
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("config: addr %q: want host:port", c.Addr)
+	}
+	return nil
+}
+
+// Center is a running center's parts.
+type Center struct {
+	Config Config
+	Store  *store.Store
+	Auth   *auth.Service
+	Sync   *uplink.Syncer
+	Log    *slog.Logger
+	ID     string
+	nudge  chan struct{}
+}
+
+// Open opens the center's database and learns its identity from the hub.
+// The first start needs the hub; later starts work offline.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("center: data directory: %w", err)
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "center.db"), store.Options{Migrate: true})
+	if err != nil {
+		return nil, err
+	}
+	client := &uplink.Client{BaseURL: strings.TrimSuffix(cfg.HubURL, "/"), Token: cfg.Token, Version: cfg.Version,
+		HTTP: &http.Client{Timeout: 2 * time.Minute}}
+	c := &Center{Config: cfg, Store: st, Auth: &auth.Service{Store: st}, Log: log, nudge: make(chan struct{}, 1)}
+	c.Sync = &uplink.Syncer{Store: st, Client: client, Log: log, Want: c.want}
+	orgs, err := st.Orgs(ctx, store.OrgCenter, store.Page{Limit: 10})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, o := range orgs {
+		if o.ID != store.BuiltinCenterOrgID {
+			c.ID = o.ID
+		}
+	}
+	if c.ID == "" {
+		hello, err := client.Hello(ctx, 0)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("center: the first start needs the hub, to learn who this center is: %w", err)
+		}
+		if err := st.EnsureCenterOrg(ctx, hello.CenterID, hello.CenterName); err != nil {
+			st.Close()
+			return nil, err
+		}
+		c.ID = hello.CenterID
+	}
+	return c, nil
+}
+
+// Close closes the database.
+func (c *Center) Close() error { return c.Store.Close() }
+
+func (c *Center) want(ctx context.Context) int {
+	q, err := c.Store.CenterQueue(ctx)
+	if err != nil || q.Workers == 0 {
+		return 0
+	}
+	return q.Workers * c.Config.Ahead
+}
+
+// Nudge asks the syncer to run now (after a save, say) rather than at its
+// next tick.
+func (c *Center) Nudge() {
+	select {
+	case c.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// EnrolWorker enrols a worker at the center and returns a token for the
+// worker's desk. The enrolment goes up to the hub with the next sync.
+func (c *Center) EnrolWorker(ctx context.Context, name string) (store.User, string, error) {
+	u, err := c.Store.EnrolCenterWorker(ctx, c.ID, name)
+	if err != nil {
+		return store.User{}, "", err
+	}
+	secret, _, err := c.Auth.Issue(ctx, u, "center desk")
+	return u, secret, err
+}
+
+// Handler is the center's LAN surface: the worker API (the same calls as
+// the hub's) and the center's status.
+func (c *Center) Handler() http.Handler {
+	mux := http.NewServeMux()
+	routes := []struct {
+		pattern string
+		fn      func(http.ResponseWriter, *http.Request, auth.Principal) error
+	}{
+		{"POST /api/v1/work/next", c.next},
+		{"POST /api/v1/assignments/{id}/answer", c.answer},
+		{"GET /api/v1/center/status", c.status},
+	}
+	for _, rt := range routes {
+		fn := rt.fn
+		mux.Handle(rt.pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			p, err := c.Auth.Authenticate(r.Context(), strings.TrimSpace(secret))
+			if err == nil {
+				err = fn(w, r, p)
+			}
+			if err != nil {
+				api.WriteProblem(w, c.Log, r, err)
+			}
+		}))
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	return json.NewEncoder(w).Encode(v)
+}
+
+func (c *Center) next(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Role != auth.Worker {
+		return api.NewProblem(http.StatusForbidden, "only workers take tasks")
+	}
+	o, err := c.Store.CenterClaim(r.Context(), p.UserID, c.Config.Hold)
+	if errors.Is(err, store.ErrNotFound) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, map[string]any{
+		"assignment_id": o.WorkID, "expires_at": o.ExpiresAt,
+		"task": map[string]any{"payload": o.Payload},
+		"project": map[string]any{"id": o.Project.ID, "kind": o.Project.Kind, "instructions": o.Project.Instructions,
+			"schema": o.Project.Schema},
+	})
+}
+
+func (c *Center) answer(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Role != auth.Worker {
+		return api.NewProblem(http.StatusForbidden, "only workers answer tasks")
+	}
+	id := r.PathValue("id")
+	var in struct {
+		Answer     json.RawMessage `json:"answer"`
+		DurationMS int64           `json:"duration_ms"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return api.NewProblem(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
+	}
+	proj, err := c.Store.CenterWorkProject(r.Context(), id, p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.NewProblem(http.StatusNotFound, "no such assignment")
+	}
+	if err != nil {
+		return err
+	}
+	ans, err := work.ParseAnswer(proj.Kind, proj.Schema, in.Answer)
+	if err != nil {
+		return err
+	}
+	dup, err := c.Store.CenterSave(r.Context(), id, p.UserID, ans, max(0, in.DurationMS))
+	if err != nil {
+		return err
+	}
+	c.Nudge()
+	status := "accepted"
+	if dup {
+		status = "duplicate"
+	}
+	// "accepted" here means saved at the center: committed with its outbox
+	// record, on its way to the hub.
+	return writeJSON(w, map[string]any{"assignment_id": id, "status": status})
+}
+
+func (c *Center) status(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Role != auth.CenterManager && p.Role != auth.Worker {
+		return api.NewProblem(http.StatusForbidden, "the center's status is for its people")
+	}
+	q, err := c.Store.CenterQueue(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, map[string]any{"center_id": c.ID, "queue": q, "uplink": c.Sync.State()})
+}
+
+// Serve serves the worker API on ln and syncs with the hub until ctx ends.
+func (c *Center) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	go c.Sync.Run(ctx, c.Config.SyncInterval, c.nudge)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

@@ -1,0 +1,255 @@
+package center_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"banyan/internal/center"
+	"banyan/internal/hub"
+	"banyan/internal/sim"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+type rig struct {
+	t      *testing.T
+	hub    *hub.Hub
+	link   *sim.Link
+	center *center.Center
+	desk   *httptest.Server
+	proj   work.Project
+	// oracle holds every answer a worker was told was saved.
+	oracle map[string]string
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func newRig(t *testing.T, tasks int) *rig {
+	t.Helper()
+	ctx := context.Background()
+	cfg := hub.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	h, err := hub.Open(ctx, cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h.Handler())
+	t.Cleanup(func() { srv.Close(); h.Close() })
+	c, _ := h.Store.CreateOrg(ctx, store.OrgClient, "client")
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
+	p, err := h.Store.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "mod", Kind: work.Classify, Schema: schema,
+		Overlap: 2, MaxOverlap: 3, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV, MinGold: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.Store.CreateBatch(ctx, p, "b", work.PurposeWork, func(yield func(store.NewTask, error) bool) {
+		for i := range tasks {
+			if !yield(store.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"post %d"}`, i))}, nil) {
+				return
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := h.AddCenter(ctx, "village")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := sim.NewLink(strings.TrimPrefix(srv.URL, "http://"), sim.LinkConfig{Latency: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { link.Close() })
+	ccfg := center.DefaultConfig()
+	ccfg.HubURL, ccfg.Token, ccfg.DataDir, ccfg.Addr, ccfg.Ahead = "http://"+link.Addr(), token, t.TempDir(), "127.0.0.1:0", 10
+	cen, err := center.Open(ctx, ccfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cen.Sync.Client.HTTP.Timeout = 2 * time.Second
+	desk := httptest.NewServer(cen.Handler())
+	t.Cleanup(func() { desk.Close(); cen.Close() })
+	return &rig{t: t, hub: h, link: link, center: cen, desk: desk, proj: p, oracle: map[string]string{}}
+}
+
+func (g *rig) call(token, method, path string, body any) (int, map[string]any) {
+	g.t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, g.desk.URL+path, bytes.NewReader(raw))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// work has a worker answer every task the center offers them, recording
+// each answer the center said was saved.
+func (g *rig) work(token, label string) int {
+	g.t.Helper()
+	n := 0
+	for {
+		status, off := g.call(token, "POST", "/api/v1/work/next", nil)
+		if status == http.StatusNoContent {
+			return n
+		}
+		if status != 200 {
+			g.t.Fatalf("next: %d %v", status, off)
+		}
+		id := off["assignment_id"].(string)
+		status, out := g.call(token, "POST", "/api/v1/assignments/"+id+"/answer", map[string]any{"answer": map[string]string{"label": label}, "duration_ms": 3000})
+		if status != 200 || out["status"] != "accepted" {
+			g.t.Fatalf("answer: %d %v", status, out)
+		}
+		g.oracle[id] = label
+		n++
+	}
+}
+
+// check holds the hub to the oracle: every saved answer exactly once,
+// nothing else.
+func (g *rig) check() {
+	g.t.Helper()
+	ctx := context.Background()
+	for id, label := range g.oracle {
+		a, err := g.hub.Store.Assignment(ctx, id)
+		if err != nil {
+			g.t.Fatalf("answer %s the worker was told was saved is not on the hub: %v", id, err)
+		}
+		if a.Answer == nil || a.Answer.Label != label {
+			g.t.Fatalf("answer %s on the hub: %+v, want %s", id, a.Answer, label)
+		}
+	}
+	var n int
+	res, _ := g.hub.Store.Results(ctx, store.ResultScope{ProjectID: g.proj.ID}, store.Page{Limit: 1000})
+	for _, r := range res {
+		n += r.Answers
+	}
+	if n != len(g.oracle) {
+		g.t.Fatalf("the hub's results rest on %d answers; the workers saved %d", n, len(g.oracle))
+	}
+}
+
+// Workers keep working while the link is down; when it comes back every
+// saved answer reaches the hub exactly once, even through a cut in the
+// middle of an upload and a reply lost after the hub stored a chunk.
+func TestCenterWorksOfflineAndLosesNothing(t *testing.T) {
+	t.Parallel()
+	g := newRig(t, 6)
+	ctx := context.Background()
+	_, tok1, err := g.center.EnrolWorker(ctx, "lakshmi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tok2, _ := g.center.EnrolWorker(ctx, "ravi")
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatalf("first sync: %v", err)
+	}
+	q, _ := g.center.Store.CenterQueue(ctx)
+	if q.ActiveGrants != 6 || q.Pending != 0 {
+		t.Fatalf("after the first sync: %+v; want all 6 tasks leased and the enrolments sent", q)
+	}
+	// The link goes down; the workers carry on.
+	g.link.Set(sim.LinkConfig{Down: true})
+	if n := g.work(tok1, "spam"); n != 6 {
+		t.Fatalf("worker 1 did %d tasks offline, want 6", n)
+	}
+	if err := g.center.Sync.Once(ctx); err == nil {
+		t.Fatalf("sync with the link down: got nil error")
+	}
+	if st := g.center.Sync.State(); st.Online || st.LastError == "" {
+		t.Fatalf("uplink state while down: %+v", st)
+	}
+	// Small chunks, and the link cuts every connection after 600 bytes:
+	// each attempt gets at most part of the way.
+	g.center.Sync.Chunk = 2
+	g.link.Set(sim.LinkConfig{CutAfter: 600})
+	for range 3 {
+		g.center.Sync.Once(ctx)
+	}
+	// A reply lost after the hub stored a chunk: the retry must get
+	// "duplicate", not a second copy.
+	g.link.Set(sim.LinkConfig{})
+	lost := &dropOneReply{next: http.DefaultTransport, path: "/uplink/v1/upload"}
+	g.center.Sync.Client.HTTP.Transport = lost
+	if err := g.center.Sync.Once(ctx); err == nil {
+		t.Fatalf("sync with a lost reply: got nil error")
+	}
+	g.center.Sync.Client.HTTP.Transport = http.DefaultTransport
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatalf("sync after the link came back: %v", err)
+	}
+	if n := g.work(tok2, "spam"); n != 6 {
+		t.Fatalf("worker 2 did %d tasks, want 6", n)
+	}
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q, _ = g.center.Store.CenterQueue(ctx)
+	if q.Pending != 0 {
+		t.Fatalf("outbox still holds %d records", q.Pending)
+	}
+	g.check()
+	res, _ := g.hub.Store.Results(ctx, store.ResultScope{ProjectID: g.proj.ID}, store.Page{Limit: 100})
+	if len(res) != 6 {
+		t.Fatalf("the hub delivered %d results, want 6", len(res))
+	}
+}
+
+// dropOneReply lets one request through to the hub and loses its reply.
+type dropOneReply struct {
+	next http.RoundTripper
+	path string
+	mu   sync.Mutex
+	done bool
+}
+
+func (d *dropOneReply) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := d.next.RoundTrip(r)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err == nil && !d.done && r.URL.Path == d.path {
+		d.done = true
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil, errors.New("reply lost on the way back")
+	}
+	return resp, err
+}
+
+func TestCenterNeedsTheHubOnlyOnce(t *testing.T) {
+	t.Parallel()
+	g := newRig(t, 1)
+	ctx := context.Background()
+	cfg := g.center.Config
+	g.center.Close()
+	g.link.Set(sim.LinkConfig{Down: true})
+	again, err := center.Open(ctx, cfg, quiet)
+	if err != nil {
+		t.Fatalf("restart offline: %v", err)
+	}
+	defer again.Close()
+	if again.ID != g.center.ID {
+		t.Fatalf("center id after restart: %s, want %s", again.ID, g.center.ID)
+	}
+	cfg.DataDir = t.TempDir()
+	if _, err := center.Open(ctx, cfg, quiet); err == nil || !strings.Contains(err.Error(), "first start") {
+		t.Fatalf("a first start offline: got %v, want an error saying the hub is needed", err)
+	}
+}

@@ -1,0 +1,366 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"banyan/internal/work"
+)
+
+// This file is the center's side of the store: the tasks a center leased,
+// its workers' work on them, and its outbox. A center always runs on
+// SQLite.
+
+// CenterProject is what a center keeps of a project.
+type CenterProject struct {
+	ID           string
+	Kind         work.Kind
+	Language     string
+	Instructions string
+	Schema       *work.Schema
+	MinAnswerMS  int64
+}
+
+// CenterGrant is a leased task as the center keeps it.
+type CenterGrant struct {
+	LeaseID   string
+	ProjectID string
+	Epoch     int
+	Slots     int
+	Payload   json.RawMessage
+	// TTL is how long the lease runs from its receipt, by the center's own
+	// clock.
+	TTL time.Duration
+}
+
+// OutboxRow is one record waiting to go up.
+type OutboxRow struct {
+	Seq  int64
+	ID   string
+	Kind string
+	Body json.RawMessage
+}
+
+// EnsureCenterOrg records the center's own organisation (its id is the
+// hub's) so its workers can belong to it.
+func (s *Store) EnsureCenterOrg(ctx context.Context, id, name string) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO orgs (id, kind, name, created_at) VALUES (?, 'center', ?, ?) ON CONFLICT (id) DO NOTHING`,
+		id, name, ts(s.now()))
+	if err != nil {
+		return fmt.Errorf("store: center org: %w", err)
+	}
+	return nil
+}
+
+// appendOutbox adds a record to the outbox inside the caller's transaction.
+func (s *Store) appendOutbox(ctx context.Context, tx *sql.Tx, id, kind string, body any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	// seq is computed rather than left to the engine so the statement is
+	// the same on every engine; the writer transaction serialises it.
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (seq, id, kind, body, created_at)
+		VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM outbox), ?, ?, ?, ?)`, id, kind, string(raw), ts(s.now()))
+	return err
+}
+
+// EnrolCenterWorker adds a worker at the center and, in the same
+// transaction, the enrolment record that will tell the hub.
+func (s *Store) EnrolCenterWorker(ctx context.Context, centerID, name string) (User, error) {
+	u := User{ID: work.NewID(), OrgID: centerID, Name: name, Role: "worker", CreatedAt: s.now()}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, 'worker', ?)`,
+			u.ID, centerID, name, ts(u.CreatedAt))
+		if s.d.isUniqueViolation(err) {
+			return fmt.Errorf("a worker named %q is enrolled already: %w", name, ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		return s.appendOutbox(ctx, tx, work.NewID(), "enrolment", map[string]string{"worker_id": u.ID, "name": name})
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("store: enrol worker: %w", err)
+	}
+	return u, nil
+}
+
+// SaveGrants keeps leased tasks and their projects. A grant already held
+// is left alone.
+func (s *Store) SaveGrants(ctx context.Context, projects []CenterProject, grants []CenterGrant) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		for _, p := range projects {
+			schema, err := json.Marshal(p.Schema)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO center_projects (id, kind, language, instructions, schema, min_answer_ms, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, language = excluded.language, instructions = excluded.instructions,
+					schema = excluded.schema, min_answer_ms = excluded.min_answer_ms, updated_at = excluded.updated_at`,
+				p.ID, string(p.Kind), p.Language, p.Instructions, string(schema), p.MinAnswerMS, ts(now)); err != nil {
+				return err
+			}
+		}
+		for _, g := range grants {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO center_grants (lease_id, project_id, epoch, slots, payload, state, local_deadline, received_at)
+				VALUES (?, ?, ?, ?, ?, 'active', ?, ?) ON CONFLICT (lease_id) DO NOTHING`,
+				g.LeaseID, g.ProjectID, g.Epoch, g.Slots, string(g.Payload), ts(now.Add(g.TTL)), ts(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: save grants: %w", err)
+	}
+	return nil
+}
+
+// CenterOffer is a leased task handed to a center worker.
+type CenterOffer struct {
+	WorkID    string
+	ExpiresAt time.Time
+	Payload   json.RawMessage
+	Project   CenterProject
+}
+
+func scanCenterProject(r scanner) (CenterProject, error) {
+	var p CenterProject
+	var kind, schema string
+	if err := r.Scan(&p.ID, &kind, &p.Language, &p.Instructions, &schema, &p.MinAnswerMS); err != nil {
+		return p, err
+	}
+	p.Kind = work.Kind(kind)
+	sc, err := work.DecodeSchema(p.Kind, []byte(schema))
+	p.Schema = sc
+	return p, err
+}
+
+// CenterClaim hands a center worker their next leased task: their work in
+// hand if they have some, else the oldest task with a free slot that they
+// have not done and whose lease has not run out by the center's clock.
+func (s *Store) CenterClaim(ctx context.Context, workerID string, hold time.Duration) (CenterOffer, error) {
+	var o CenterOffer
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		// Work held past its time goes back to the center's pool.
+		if _, err := tx.ExecContext(ctx, `UPDATE center_grants SET holders = holders - (
+				SELECT count(*) FROM center_work w WHERE w.lease_id = center_grants.lease_id AND w.state = 'active' AND w.expires_at <= ?)
+			WHERE lease_id IN (SELECT lease_id FROM center_work WHERE state = 'active' AND expires_at <= ?)`, ts(now), ts(now)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE center_work SET state = 'expired' WHERE state = 'active' AND expires_at <= ?`, ts(now)); err != nil {
+			return err
+		}
+		var leaseID, expires string
+		err := tx.QueryRowContext(ctx, `SELECT id, lease_id, expires_at FROM center_work WHERE worker_id = ? AND state = 'active' LIMIT 1`,
+			workerID).Scan(&o.WorkID, &leaseID, &expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = tx.QueryRowContext(ctx, `SELECT g.lease_id FROM center_grants g
+				WHERE g.state = 'active' AND g.local_deadline > ? AND g.given + g.holders < g.slots
+				  AND NOT EXISTS (SELECT 1 FROM center_work w WHERE w.lease_id = g.lease_id AND w.worker_id = ?)
+				ORDER BY g.received_at, g.lease_id LIMIT 1`, ts(now), workerID).Scan(&leaseID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("no leased task for worker %s: %w", workerID, ErrNotFound)
+			}
+			if err != nil {
+				return err
+			}
+			o.WorkID, expires = work.NewID(), ts(now.Add(hold))
+			if _, err := tx.ExecContext(ctx, `INSERT INTO center_work (id, lease_id, worker_id, state, created_at, expires_at)
+				VALUES (?, ?, ?, 'active', ?, ?)`, o.WorkID, leaseID, workerID, ts(now), expires); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE center_grants SET holders = holders + 1 WHERE lease_id = ?`, leaseID); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		o.ExpiresAt = parseTS(expires)
+		var payload string
+		if err := tx.QueryRowContext(ctx, `SELECT payload FROM center_grants WHERE lease_id = ?`, leaseID).Scan(&payload); err != nil {
+			return err
+		}
+		o.Payload = json.RawMessage(payload)
+		o.Project, err = scanCenterProject(tx.QueryRowContext(ctx, `SELECT p.id, p.kind, p.language, p.instructions, p.schema, p.min_answer_ms
+			FROM center_projects p JOIN center_grants g ON g.project_id = p.id WHERE g.lease_id = ?`, leaseID))
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return CenterOffer{}, err
+	}
+	if err != nil {
+		return CenterOffer{}, fmt.Errorf("store: center claim for %s: %w", workerID, err)
+	}
+	return o, nil
+}
+
+// CenterWorkProject returns the project of a piece of center work, so the
+// caller can validate the answer before saving it.
+func (s *Store) CenterWorkProject(ctx context.Context, workID, workerID string) (CenterProject, error) {
+	p, err := scanCenterProject(s.r.QueryRowContext(ctx, `SELECT p.id, p.kind, p.language, p.instructions, p.schema, p.min_answer_ms
+		FROM center_work w JOIN center_grants g ON g.lease_id = w.lease_id JOIN center_projects p ON p.id = g.project_id
+		WHERE w.id = ? AND w.worker_id = ?`, workID, workerID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("store: work %s: %w", workID, ErrNotFound)
+	}
+	if err != nil {
+		return p, fmt.Errorf("store: work %s: %w", workID, err)
+	}
+	return p, nil
+}
+
+// CenterSave records a center worker's answer and its outbox record in one
+// transaction: once it returns, the answer survives a power cut and will
+// reach the hub. Saving the same answer again is harmless (duplicate is
+// true); work that timed out is still saved while its grant has slots.
+func (s *Store) CenterSave(ctx context.Context, workID, workerID string, answer work.Answer, durationMS int64) (duplicate bool, err error) {
+	raw, err := json.Marshal(answer)
+	if err != nil {
+		return false, err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var leaseID, state string
+		var saved sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT lease_id, state, answer FROM center_work WHERE id = ? AND worker_id = ?`, workID, workerID).
+			Scan(&leaseID, &state, &saved)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("work %s: %w", workID, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if state == "saved" {
+			var prev work.Answer
+			if err := json.Unmarshal([]byte(saved.String), &prev); err == nil && reflect.DeepEqual(prev, answer) {
+				duplicate = true
+				return nil
+			}
+			return fmt.Errorf("work %s already has a different answer: %w", workID, ErrConflict)
+		}
+		var epoch, given, slots int
+		if err := tx.QueryRowContext(ctx, `SELECT epoch, given, slots FROM center_grants WHERE lease_id = ?`, leaseID).
+			Scan(&epoch, &given, &slots); err != nil {
+			return err
+		}
+		if state == "expired" && given >= slots {
+			return fmt.Errorf("work %s timed out and its task has all its answers: %w", workID, ErrAssignmentClosed)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE center_work SET state = 'saved', answer = ?, duration_ms = ?, saved_at = ? WHERE id = ?`,
+			string(raw), durationMS, ts(s.now()), workID); err != nil {
+			return err
+		}
+		held := 0
+		if state == "active" {
+			held = 1
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE center_grants SET given = given + 1, holders = holders - ? WHERE lease_id = ?`,
+			held, leaseID); err != nil {
+			return err
+		}
+		return s.appendOutbox(ctx, tx, workID, "answer", map[string]any{
+			"lease_id": leaseID, "epoch": epoch, "worker_id": workerID, "answer": json.RawMessage(raw), "duration_ms": durationMS,
+		})
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: save work %s: %w", workID, err)
+	}
+	return duplicate, nil
+}
+
+// PendingOutbox returns up to limit unacknowledged records, oldest first.
+func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxRow, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, id, kind, body FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox: %w", err)
+	}
+	return collect(rows, func(r scanner) (OutboxRow, error) {
+		var o OutboxRow
+		var body string
+		err := r.Scan(&o.Seq, &o.ID, &o.Kind, &body)
+		o.Body = json.RawMessage(body)
+		return o, err
+	})
+}
+
+// AckOutbox marks records answered by the hub, with its verdict.
+func (s *Store) AckOutbox(ctx context.Context, acks map[string][2]string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := ts(s.now())
+		for id, a := range acks {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET acked_at = ?, status = ?, reason = ? WHERE id = ? AND acked_at IS NULL`,
+				now, a[0], a[1], id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: ack outbox: %w", err)
+	}
+	return nil
+}
+
+// ActiveGrants lists the lease ids the center still works on.
+func (s *Store) ActiveGrants(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT lease_id FROM center_grants WHERE state = 'active' ORDER BY lease_id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: active grants: %w", err)
+	}
+	return collect(rows, func(r scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+}
+
+// DropGrants stops work on leases the hub says are gone, and on leases
+// whose every slot has its answer.
+func (s *Store) DropGrants(ctx context.Context, ids []string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `UPDATE center_grants SET state = 'gone' WHERE lease_id = ?`, id); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE center_grants SET state = 'gone' WHERE state = 'active' AND given >= slots`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: drop grants: %w", err)
+	}
+	return nil
+}
+
+// CenterStatus is what a center shows of its queue and uplink.
+type CenterStatus struct {
+	Workers      int `json:"workers"`
+	ActiveGrants int `json:"active_grants"`
+	FreeSlots    int `json:"free_slots"`
+	Pending      int `json:"outbox_pending"`
+	Sent         int `json:"outbox_acknowledged"`
+}
+
+// CenterQueue counts the center's workers, leased work and outbox.
+func (s *Store) CenterQueue(ctx context.Context) (CenterStatus, error) {
+	var st CenterStatus
+	err := s.r.QueryRowContext(ctx, `SELECT
+			(SELECT count(*) FROM users WHERE role = 'worker'),
+			(SELECT count(*) FROM center_grants WHERE state = 'active'),
+			(SELECT coalesce(sum(slots - given - holders), 0) FROM center_grants WHERE state = 'active' AND local_deadline > ?),
+			(SELECT count(*) FROM outbox WHERE acked_at IS NULL),
+			(SELECT count(*) FROM outbox WHERE acked_at IS NOT NULL)`, ts(s.now())).
+		Scan(&st.Workers, &st.ActiveGrants, &st.FreeSlots, &st.Pending, &st.Sent)
+	if err != nil {
+		return st, fmt.Errorf("store: center queue: %w", err)
+	}
+	return st, nil
+}

@@ -1,0 +1,283 @@
+package uplink
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"banyan/internal/store"
+)
+
+// Client calls a hub's uplink as a center.
+type Client struct {
+	BaseURL string
+	Token   string
+	Version string
+	HTTP    *http.Client
+}
+
+// HubError is a hub's refusal of a call (a problem response).
+type HubError struct {
+	Status int
+	Detail string
+}
+
+func (e *HubError) Error() string { return fmt.Sprintf("hub answered %d: %s", e.Status, e.Detail) }
+
+// ErrUpgrade means the hub does not speak this center's protocol.
+var ErrUpgrade = errors.New("the hub needs a newer center")
+
+func (c *Client) post(ctx context.Context, path string, in, out any) error {
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	zw, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	if err != nil {
+		return err
+	}
+	zw.Write(raw)
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", c.BaseURL+path, &buf)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "zstd")
+	req.Header.Set("Accept-Encoding", "zstd")
+	req.Header.Set(ProtocolHeader, strconv.Itoa(Protocol))
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var body io.Reader = resp.Body
+	if resp.Header.Get("Content-Encoding") == "zstd" {
+		zr, err := zstd.NewReader(resp.Body)
+		if err != nil {
+			return err
+		}
+		defer zr.Close()
+		body = zr
+	}
+	data, err := io.ReadAll(io.LimitReader(body, maxDecompressed))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var p struct {
+			Detail string `json:"detail"`
+		}
+		json.Unmarshal(data, &p)
+		he := &HubError{Status: resp.StatusCode, Detail: p.Detail}
+		if resp.StatusCode == http.StatusUpgradeRequired {
+			return fmt.Errorf("%w: %v", ErrUpgrade, he)
+		}
+		return he
+	}
+	return json.Unmarshal(data, out)
+}
+
+// Hello opens a session with the hub.
+func (c *Client) Hello(ctx context.Context, backlog int) (HelloReply, error) {
+	var out HelloReply
+	return out, c.post(ctx, "/uplink/v1/hello", Hello{Version: c.Version, Backlog: backlog}, &out)
+}
+
+// Syncer moves a center's records up and its leases down. Every step is
+// idempotent, so a cut at any point costs at most a repeat of one chunk.
+type Syncer struct {
+	Store  *store.Store
+	Client *Client
+	Log    *slog.Logger
+	// Want returns how many tasks the center should hold leased in all.
+	Want func(ctx context.Context) int
+	// Chunk is how many records go up in one request.
+	Chunk int
+
+	mu       sync.Mutex
+	lastSync time.Time
+	lastErr  error
+	ttl      time.Duration
+}
+
+// SyncState is what the center shows of its uplink.
+type SyncState struct {
+	LastSync  time.Time `json:"last_sync,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
+	Online    bool      `json:"online"`
+}
+
+// State reports the last sync and its error, if any.
+func (s *Syncer) State() SyncState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := SyncState{LastSync: s.lastSync, Online: s.lastErr == nil && !s.lastSync.IsZero()}
+	if s.lastErr != nil {
+		st.LastError = s.lastErr.Error()
+	}
+	return st
+}
+
+// Once runs one round: upload the outbox, renew leases and drop the ones
+// the hub says are gone, and lease more work if the center is short.
+func (s *Syncer) Once(ctx context.Context) error {
+	err := s.round(ctx)
+	s.mu.Lock()
+	s.lastErr = err
+	if err == nil {
+		s.lastSync = time.Now().UTC()
+	}
+	s.mu.Unlock()
+	return err
+}
+
+func (s *Syncer) round(ctx context.Context) error {
+	q, err := s.Store.CenterQueue(ctx)
+	if err != nil {
+		return err
+	}
+	hello, err := s.Client.Hello(ctx, q.Pending)
+	if err != nil {
+		return fmt.Errorf("hello: %w", err)
+	}
+	s.mu.Lock()
+	s.ttl = time.Duration(hello.LeaseTTLSeconds) * time.Second
+	s.mu.Unlock()
+	if err := s.Upload(ctx); err != nil {
+		return err
+	}
+	ids, err := s.Store.ActiveGrants(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		var hb HeartbeatReply
+		if err := s.Client.post(ctx, "/uplink/v1/heartbeat", Heartbeat{LeaseIDs: ids}, &hb); err != nil {
+			return fmt.Errorf("heartbeat: %w", err)
+		}
+		gone := make([]string, 0, len(hb.Gone))
+		for id := range hb.Gone {
+			gone = append(gone, id)
+		}
+		if err := s.Store.DropGrants(ctx, gone); err != nil {
+			return err
+		}
+	}
+	return s.lease(ctx)
+}
+
+// Upload sends the outbox up in chunks, in order, and marks each record
+// acknowledged only once the hub has answered for it.
+func (s *Syncer) Upload(ctx context.Context) error {
+	chunk := s.Chunk
+	if chunk <= 0 {
+		chunk = 200
+	}
+	for {
+		rows, err := s.Store.PendingOutbox(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		up := Upload{Items: make([]Item, len(rows))}
+		for i, r := range rows {
+			up.Items[i] = Item{ID: r.ID, Seq: r.Seq, Kind: r.Kind, Body: r.Body}
+		}
+		var reply UploadReply
+		if err := s.Client.post(ctx, "/uplink/v1/upload", up, &reply); err != nil {
+			return fmt.Errorf("upload: %w", err)
+		}
+		acks := make(map[string][2]string, len(reply.Results))
+		for _, r := range reply.Results {
+			acks[r.ID] = [2]string{r.Status, r.Reason}
+			if r.Status == store.UplinkRejected {
+				s.Log.Warn("hub rejected a record", "id", r.ID, "reason", r.Reason)
+			}
+		}
+		if err := s.Store.AckOutbox(ctx, acks); err != nil {
+			return err
+		}
+		if len(rows) < chunk {
+			return nil
+		}
+	}
+}
+
+// lease asks for work when the center holds fewer free slots than it
+// wants.
+func (s *Syncer) lease(ctx context.Context) error {
+	want := s.Want(ctx)
+	q, err := s.Store.CenterQueue(ctx)
+	if err != nil {
+		return err
+	}
+	if q.FreeSlots >= want {
+		return nil
+	}
+	var lr LeaseReply
+	if err := s.Client.post(ctx, "/uplink/v1/leases", LeaseRequest{Want: min(maxWant, want-q.FreeSlots)}, &lr); err != nil {
+		return fmt.Errorf("leases: %w", err)
+	}
+	if len(lr.Grants) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	var projects []store.CenterProject
+	grants := make([]store.CenterGrant, len(lr.Grants))
+	for i, g := range lr.Grants {
+		if !seen[g.Project.ID] {
+			seen[g.Project.ID] = true
+			projects = append(projects, store.CenterProject{ID: g.Project.ID, Kind: g.Project.Kind, Language: g.Project.Language,
+				Instructions: g.Project.Instructions, Schema: g.Project.Schema, MinAnswerMS: g.Project.MinAnswerMS})
+		}
+		// The lease runs out by the center's own clock: hub and center
+		// clocks may disagree by days, so only the span is trusted.
+		grants[i] = store.CenterGrant{LeaseID: g.LeaseID, ProjectID: g.Project.ID, Epoch: g.Epoch, Slots: g.Slots,
+			Payload: g.Payload, TTL: s.ttl}
+	}
+	return s.Store.SaveGrants(ctx, projects, grants)
+}
+
+// Run syncs every interval until ctx ends, backing off while the hub is
+// unreachable and waking early when Nudge is called.
+func (s *Syncer) Run(ctx context.Context, interval time.Duration, nudge <-chan struct{}) {
+	wait := interval
+	for {
+		if err := s.Once(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, ErrUpgrade) {
+				s.Log.Error("uplink: the hub needs a newer center; upgrade this center (see the README)", "err", err)
+			} else {
+				s.Log.Debug("uplink: sync failed; working offline", "err", err)
+			}
+			wait = min(2*wait, 5*time.Minute)
+		} else {
+			wait = interval
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-nudge:
+		case <-time.After(wait):
+		}
+	}
+}
