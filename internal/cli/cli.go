@@ -46,6 +46,7 @@ type verb struct {
 func verbs() []verb {
 	return []verb{
 		{"serve", "run a hub: the REST API for clients, operators and workers", serve},
+		{"center", "run a village center: local SQLite, the worker API on the LAN, the uplink to the hub", centerCmd},
 		{"demo", "run a hub with sample clients and simulated workers, and report the quality", demo},
 		{"aggregate", "aggregate crowd labels you already have (majority vote, Dawid–Skene, GLAD, …)", aggregate},
 		{"admin", "hub administration: 'admin init' makes the first admin, 'admin center add NAME' enrols a center", admin},

@@ -39,6 +39,8 @@ func TestHelp(t *testing.T) {
 			args = []string{"admin", "init", "--help"}
 		case "bench":
 			args = []string{"bench", "aggregate", "--help"}
+		case "center":
+			args = []string{"center", "--help"}
 		}
 		out, errOut, err := run(t, args...)
 		if err != nil {

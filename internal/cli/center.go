@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+
+	"banyan/internal/center"
+)
+
+// centerFlags binds a center's configuration to flags.
+func centerFlags(fs *flag.FlagSet, c *center.Config) {
+	fs.StringVar(&c.HubURL, "hub", c.HubURL, "the hub's URL")
+	fs.StringVar(&c.Token, "token", c.Token, "the center's sync token (from 'banyan admin center add'); BANYAN_TOKEN_FILE reads it from a file")
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "the center's data directory (its own SQLite database)")
+	fs.StringVar(&c.Addr, "addr", c.Addr, "where the worker API listens on the center's LAN, host:port")
+	fs.DurationVar(&c.SyncInterval, "sync-interval", c.SyncInterval, "how often to sync while the link is up")
+	fs.IntVar(&c.Ahead, "ahead", c.Ahead, "tasks per enrolled worker to keep leased, to work through outages")
+	fs.DurationVar(&c.Hold, "hold", c.Hold, "how long a worker holds one task before it goes back to the center's pool")
+}
+
+const centerAbout = `Runs a village center: its own SQLite database, the worker API on the
+center's LAN, and the uplink to the hub. Workers keep working while the uplink
+is down; what they save goes up, exactly once, when it is back. The first
+start needs the hub, to learn who the center is; later starts work offline.
+
+  banyan center --hub URL --token T --data DIR      run the center
+  banyan center worker add NAME --data DIR ...      enrol a worker and print their desk token`
+
+func centerCmd(ctx context.Context, args []string, out, errOut io.Writer) error {
+	if len(args) >= 2 && args[0] == "worker" && args[1] == "add" {
+		return centerWorkerAdd(ctx, args[2:], out, errOut)
+	}
+	cfg := center.DefaultConfig()
+	cfg.Version = Version
+	fs := newFlags("center", "center --hub URL --token T [--data DIR] [flags]", centerAbout, errOut)
+	centerFlags(fs, &cfg)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log := logger(errOut, slog.LevelInfo)
+	c, err := center.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("center: listen on %s: %w", cfg.Addr, err)
+	}
+	log.Info("center serving workers", "url", "http://"+ln.Addr().String(), "center", c.ID, "hub", cfg.HubURL, "version", Version)
+	return c.Serve(ctx, ln)
+}
+
+func centerWorkerAdd(ctx context.Context, args []string, out, errOut io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(errOut, "Usage: banyan center worker add NAME --hub URL --token T --data DIR\n\nEnrols a worker at the center and prints the token for their desk, once.")
+			return nil
+		}
+		return &usageError{"usage: banyan center worker add NAME --data DIR --hub URL --token T"}
+	}
+	name := strings.TrimSpace(args[0])
+	cfg := center.DefaultConfig()
+	fs := newFlags("center worker add", "center worker add NAME [flags]", "Enrols a worker at the center and prints the token for their desk, once.", errOut)
+	centerFlags(fs, &cfg)
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	c, err := center.Open(ctx, cfg, logger(errOut, slog.LevelWarn))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	u, token, err := c.EnrolWorker(ctx, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(errOut, "Worker %q enrolled (id %s); the hub hears of it at the next sync. Their desk token, shown once:\n", u.Name, u.ID)
+	fmt.Fprintln(out, token)
+	return nil
+}
