@@ -45,11 +45,22 @@ func (a *API) listClients(w http.ResponseWriter, r *http.Request, p auth.Princip
 	return a.listOrgs(w, r, store.OrgClient)
 }
 
+// listCenters lists centers with what the hub knows of their links: last
+// contact, protocol and version, records waiting at the center, leased
+// tasks and answers received.
 func (a *API) listCenters(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !p.IsHubStaff() {
 		return errForbidden
 	}
-	return a.listOrgs(w, r, store.OrgCenter)
+	pg, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	cs, err := a.Store.CenterLinks(r.Context(), pg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pageResult(cs, pg, func(c store.CenterLink) string { return c.ID }))
 }
 
 func (a *API) listOrgs(w http.ResponseWriter, r *http.Request, kind string) error {

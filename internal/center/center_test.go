@@ -210,6 +210,19 @@ func TestCenterWorksOfflineAndLosesNothing(t *testing.T) {
 	if len(res) != 6 {
 		t.Fatalf("the hub delivered %d results, want 6", len(res))
 	}
+	links, _ := g.hub.Store.CenterLinks(ctx, store.Page{Limit: 10})
+	var seen bool
+	for _, l := range links {
+		if l.ID == g.center.ID {
+			seen = true
+			if l.LastContact == nil || l.Answers != 12 || l.Backlog != 0 || l.Protocol != 1 {
+				t.Fatalf("the hub's view of the center: %+v", l)
+			}
+		}
+	}
+	if !seen {
+		t.Fatalf("the hub does not list the center")
+	}
 }
 
 // dropOneReply lets one request through to the hub and loses its reply.

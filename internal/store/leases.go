@@ -427,3 +427,40 @@ func (s *Store) TouchCenter(ctx context.Context, centerID string, protocol int, 
 	}
 	return nil
 }
+
+// CenterLink is what the hub knows of one center and its link.
+type CenterLink struct {
+	Org
+	Protocol    int        `json:"protocol,omitempty"`
+	Version     string     `json:"version,omitempty"`
+	LastContact *time.Time `json:"last_contact,omitempty"`
+	// Backlog is how many records the center said were waiting to upload,
+	// at its last contact.
+	Backlog int `json:"backlog"`
+	// LeasedTasks counts the center's active leases.
+	LeasedTasks int `json:"leased_tasks"`
+	// Answers counts the answers received from the center's workers.
+	Answers int `json:"answers"`
+}
+
+// CenterLinks lists centers with their link state, by id.
+func (s *Store) CenterLinks(ctx context.Context, p Page) ([]CenterLink, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.kind, o.name, o.created_at,
+			coalesce(c.protocol, 0), coalesce(c.version, ''), c.last_contact, coalesce(c.backlog, 0),
+			(SELECT count(*) FROM leases l WHERE l.center_id = o.id AND l.state = 'active'),
+			(SELECT count(*) FROM uplink_items i WHERE i.center_id = o.id AND i.kind = 'answer' AND i.status IN ('accepted', 'superseded'))
+		FROM orgs o LEFT JOIN center_links c ON c.center_id = o.id
+		WHERE o.kind = 'center' AND o.id > ? ORDER BY o.id LIMIT ?`, p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list centers: %w", err)
+	}
+	return collect(rows, func(r scanner) (CenterLink, error) {
+		var c CenterLink
+		var created string
+		var contact sql.NullString
+		err := r.Scan(&c.ID, &c.Kind, &c.Name, &created, &c.Protocol, &c.Version, &contact, &c.Backlog, &c.LeasedTasks, &c.Answers)
+		c.CreatedAt = parseTS(created)
+		c.LastContact = parseNullTS(contact)
+		return c, err
+	})
+}
