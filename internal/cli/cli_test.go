@@ -144,6 +144,9 @@ func TestDemoJSON(t *testing.T) {
 		Answers          int     `json:"answers"`
 		Accuracy         float64 `json:"accuracy"`
 		AnswersPerSecond float64 `json:"answers_per_second"`
+		CenterAnswers    int     `json:"center_answers"`
+		AnswersLost      int     `json:"answers_lost"`
+		AnswersDup       int     `json:"answers_duplicated"`
 		Projects         []struct {
 			Kind     string
 			Tasks    int
@@ -155,6 +158,9 @@ func TestDemoJSON(t *testing.T) {
 	}
 	if s.TasksTotal != 160 || s.TasksDone != 160 || s.Answers < 160 || s.AnswersPerSecond <= 0 || len(s.Projects) != 2 {
 		t.Fatalf("summary: %+v", s)
+	}
+	if s.CenterAnswers == 0 || s.AnswersLost != 0 || s.AnswersDup != 0 {
+		t.Fatalf("village center: %d answers saved there, %d lost, %d duplicated; want some, none, none", s.CenterAnswers, s.AnswersLost, s.AnswersDup)
 	}
 	for _, p := range s.Projects {
 		if p.Accuracy < 0.85 {

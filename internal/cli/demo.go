@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
+	"banyan/internal/center"
 	"banyan/internal/hub"
 	"banyan/internal/sim"
 )
@@ -36,6 +38,7 @@ func demo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs.IntVar(&opt.Posts, "posts", opt.Posts, "moderation posts in the sample batch")
 	fs.IntVar(&opt.Invoices, "invoices", opt.Invoices, "invoices in the sample batch")
 	fs.Float64Var(&opt.TimeScale, "time-scale", opt.TimeScale, "simulated task times are divided by this")
+	withCenter := fs.Bool("center", true, "put every third worker in a village center behind a simulated link with an outage")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -82,6 +85,14 @@ func demo(ctx context.Context, args []string, out, errOut io.Writer) error {
 		Timeout:   time.Minute,
 		Transport: &http.Transport{MaxIdleConnsPerHost: opt.Workers + 4},
 	}}
+	if *withCenter {
+		dc, stopCenter, err := demoCenter(sctx, h, ln.Addr().String(), cfg.DataDir, errOut)
+		if err != nil {
+			return err
+		}
+		defer stopCenter()
+		opt.Center = dc
+	}
 	summary, err := sim.RunDemo(ctx, client, opt)
 	if err != nil {
 		return err
@@ -100,4 +111,63 @@ func demo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	fmt.Fprintf(errOut, "\nThe hub keeps serving at %s until you press Ctrl-C.\nHub admin token (shown once): %s\n", url, token)
 	return <-served
+}
+
+// demoCenter starts a village center for the demo, syncing with the hub at
+// hubAddr through a simulated link, with an outage planned in the work.
+func demoCenter(ctx context.Context, h *hub.Hub, hubAddr, dataDir string, errOut io.Writer) (*sim.DemoCenter, func(), error) {
+	c0, token, err := h.AddCenter(ctx, "Kottur village center")
+	if err != nil {
+		return nil, nil, err
+	}
+	link, err := sim.NewLink(hubAddr, sim.LinkConfig{Latency: 20 * time.Millisecond})
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := center.DefaultConfig()
+	cfg.HubURL, cfg.Token, cfg.DataDir = "http://"+link.Addr(), token, filepath.Join(dataDir, "center")
+	// Enough leased work per worker to carry on through the outage.
+	cfg.Addr, cfg.SyncInterval, cfg.Ahead, cfg.Version = "127.0.0.1:0", 200*time.Millisecond, 30, Version
+	c, err := center.Open(ctx, cfg, logger(errOut, slog.LevelWarn))
+	if err != nil {
+		link.Close()
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		c.Close()
+		link.Close()
+		return nil, nil, err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { c.Serve(cctx, ln); close(done) }()
+	stop := func() {
+		cancel()
+		<-done
+		c.Close()
+		link.Close()
+	}
+	dc := &sim.DemoCenter{
+		URL:  "http://" + ln.Addr().String(),
+		Link: link, OutageAfter: time.Second, OutageFor: 2500 * time.Millisecond, Every: 3,
+		Enrol: func(ctx context.Context, name string) (string, error) {
+			_, tok, err := c.EnrolWorker(ctx, name)
+			c.Nudge()
+			return tok, err
+		},
+		Pending: func(ctx context.Context) (int, error) {
+			q, err := c.Store.CenterQueue(ctx)
+			return q.Pending, err
+		},
+		OnHub: func(ctx context.Context, ids []string) (int, int, error) {
+			found, err := h.Store.AnswersPresent(ctx, ids)
+			if err != nil {
+				return 0, 0, err
+			}
+			all, err := h.Store.AnswersFromOrg(ctx, c0.ID)
+			return found, all, err
+		},
+	}
+	return dc, stop, nil
 }

@@ -123,6 +123,9 @@ func (s *Service) RefitLoop(ctx context.Context, interval time.Duration, log *sl
 		}
 		for _, id := range ids {
 			rep, err := s.Refit(ctx, id)
+			if ctx.Err() != nil {
+				return
+			}
 			if err != nil && !errors.Is(err, ErrNothingToFit) {
 				log.Warn("re-fit failed", "project", id, "err", err)
 				continue

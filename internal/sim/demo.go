@@ -32,6 +32,30 @@ type DemoOptions struct {
 	TimeScale float64
 	// Progress, if set, gets a line now and then while the demo runs.
 	Progress io.Writer
+	// Center, if set, puts a share of the workers in a village center
+	// behind a simulated link, with an outage in the middle of the work.
+	Center *DemoCenter
+}
+
+// DemoCenter is the village center of the demo, as the demo needs to see
+// it: the center's worker API, a way to enrol its workers, the link to
+// break, and a way to check the hub against what workers were told.
+type DemoCenter struct {
+	// URL is the center's worker API.
+	URL string
+	// Enrol enrols a worker at the center and returns their desk token.
+	Enrol func(ctx context.Context, name string) (string, error)
+	// Link is the center's uplink.
+	Link *Link
+	// OutageAfter and OutageFor place the outage in the work phase.
+	OutageAfter, OutageFor time.Duration
+	// Pending says how many records wait in the center's outbox.
+	Pending func(ctx context.Context) (int, error)
+	// OnHub says how many of the given answer ids the hub holds, and how
+	// many answers the hub holds from the center's workers in all.
+	OnHub func(ctx context.Context, ids []string) (found, fromCenter int, err error)
+	// Every is which workers go to the center: every Every-th.
+	Every int
 }
 
 // DefaultDemoOptions are the sizes `banyan demo` runs with.
@@ -64,6 +88,16 @@ type Summary struct {
 	FixedOverlap               *ProjectSummary `json:"fixed_overlap,omitempty"`
 	AccuracyFixedOverlap       float64         `json:"accuracy_fixed_overlap"`
 	AnswersPerTaskFixedOverlap float64         `json:"answers_per_task_fixed_overlap"`
+	// The village center: how many of its workers' answers were saved
+	// while its uplink was down, and, counted against the record of every
+	// answer its workers were told was saved, how many never reached the
+	// hub and how many reached it more than once.
+	CenterWorkers     int     `json:"center_workers,omitempty"`
+	CenterAnswers     int     `json:"center_answers"`
+	OfflineAnswers    int     `json:"offline_answers"`
+	AnswersLost       int     `json:"answers_lost"`
+	AnswersDuplicated int     `json:"answers_duplicated"`
+	OutageSeconds     float64 `json:"outage_seconds,omitempty"`
 }
 
 // ProjectSummary is one project's part of the summary.
@@ -100,6 +134,13 @@ type demoProject struct {
 }
 
 type demo struct {
+	// saved records every answer a center worker was told was saved, and
+	// offline counts those saved while the center's link was down.
+	savedMu sync.Mutex
+	saved   []string
+	offline int
+	linkUp  atomic.Bool
+
 	opt                    DemoOptions
 	admin                  *Client
 	client                 *Client
@@ -181,6 +222,21 @@ func RunDemo(ctx context.Context, admin *Client, opt DemoOptions) (Summary, erro
 	s.AnswersPerSecond = float64(all) / elapsed.Seconds()
 	if s.WorkersSuspended, err = d.suspended(ctx, workers); err != nil {
 		return Summary{}, fmt.Errorf("demo: skills: %w", err)
+	}
+	if c := d.opt.Center; c != nil {
+		for _, w := range workers {
+			if w.atCenter {
+				s.CenterWorkers++
+			}
+		}
+		found, fromCenter, err := c.OnHub(ctx, d.saved)
+		if err != nil {
+			return Summary{}, fmt.Errorf("demo: check the center's answers: %w", err)
+		}
+		s.CenterAnswers, s.OfflineAnswers = len(d.saved), d.offline
+		s.AnswersLost = len(d.saved) - found
+		s.AnswersDuplicated = fromCenter - found
+		s.OutageSeconds = c.OutageFor.Seconds()
 	}
 	return s, nil
 }
@@ -311,15 +367,19 @@ func (d *demo) invoicesJSONL(invoices []Invoice) []byte {
 
 type simWorker struct {
 	Profile
-	id  string
-	api *Client
-	rng *rand.Rand
+	id       string // on the hub; empty for a center's worker until it syncs
+	api      *Client
+	rng      *rand.Rand
+	atCenter bool
 }
 
 // suspended counts the workers suspended from any skill.
 func (d *demo) suspended(ctx context.Context, workers []*simWorker) (int, error) {
 	n := 0
 	for _, w := range workers {
+		if w.id == "" {
+			continue
+		}
 		var skills struct {
 			Items []struct{ Status string }
 		}
@@ -351,6 +411,16 @@ func (d *demo) enrol(ctx context.Context) ([]*simWorker, error) {
 	center := centers.Items[0].ID
 	var out []*simWorker
 	for i, p := range Crowd(d.opt.Seed, d.opt.Workers) {
+		if c := d.opt.Center; c != nil && c.Every > 0 && i%c.Every == c.Every-1 {
+			token, err := c.Enrol(ctx, p.Name)
+			if err != nil {
+				return nil, fmt.Errorf("enrol %s at the center: %w", p.Name, err)
+			}
+			w := &simWorker{Profile: p, api: &Client{BaseURL: c.URL, Token: token, HTTP: d.admin.HTTP},
+				rng: rand.New(rand.NewPCG(d.opt.Seed, uint64(i))), atCenter: true}
+			out = append(out, w)
+			continue
+		}
 		var u struct{ ID string }
 		if _, err := d.admin.Do(ctx, "POST", "/api/v1/orgs/"+center+"/users", map[string]string{"name": p.Name, "role": "worker"}, "", &u); err != nil {
 			return nil, err
@@ -380,6 +450,26 @@ func (d *demo) work(ctx context.Context, workers []*simWorker) error {
 				errc <- fmt.Errorf("%s: %w", w.Name, err)
 				cancel()
 			}
+		}()
+	}
+	d.linkUp.Store(true)
+	if c := d.opt.Center; c != nil && c.Link != nil && c.OutageFor > 0 {
+		go func() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(c.OutageAfter):
+			}
+			d.logf("the village center's uplink goes down for %s", c.OutageFor)
+			d.linkUp.Store(false)
+			c.Link.Set(LinkConfig{Down: true})
+			select {
+			case <-ctx.Done():
+			case <-time.After(c.OutageFor):
+			}
+			c.Link.Set(LinkConfig{})
+			d.linkUp.Store(true)
+			d.logf("the village center's uplink is back")
 		}()
 	}
 	// Watch the batches as the client would, and tell the workers to go
@@ -422,6 +512,14 @@ func (d *demo) work(ctx context.Context, workers []*simWorker) error {
 		if time.Since(last) > 2*time.Second {
 			d.logf("%d of %d tasks done", done, total)
 			last = time.Now()
+		}
+		if pending == 0 && d.opt.Center != nil {
+			// Tasks are settled; make sure nothing waits at the center.
+			n, err := d.opt.Center.Pending(ctx)
+			if err != nil {
+				return err
+			}
+			pending += n
 		}
 		if pending == 0 {
 			finished.Store(true)
@@ -473,7 +571,17 @@ func (d *demo) runWorker(ctx context.Context, w *simWorker, finished *atomic.Boo
 		}
 		err = d.send(w, off, func(answer map[string]any) error {
 			body := map[string]any{"answer": answer, "duration_ms": took.Milliseconds()}
-			_, err := w.api.Do(ctx, "POST", "/api/v1/assignments/"+off.AssignmentID+"/answer", body, "", nil)
+			var reply struct{ Status string }
+			_, err := w.api.Do(ctx, "POST", "/api/v1/assignments/"+off.AssignmentID+"/answer", body, "", &reply)
+			if err == nil && w.atCenter && reply.Status == "accepted" {
+				// The center said "saved": this answer must reach the hub.
+				d.savedMu.Lock()
+				d.saved = append(d.saved, off.AssignmentID)
+				if !d.linkUp.Load() {
+					d.offline++
+				}
+				d.savedMu.Unlock()
+			}
 			return err
 		})
 		if err != nil && ctx.Err() == nil {
@@ -703,5 +811,9 @@ func (s Summary) Describe(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  overall accuracy %.3f at %.2f answers per task; %d workers suspended by their gold record; %d answers flagged too fast\n",
 		s.Accuracy, s.AnswersPerTask, s.WorkersSuspended, s.FlaggedAnswers)
+	if s.CenterWorkers > 0 {
+		fmt.Fprintf(w, "  village center: %d workers, %d answers saved there (%d while its uplink was down for %.0f s); lost %d, duplicated %d\n",
+			s.CenterWorkers, s.CenterAnswers, s.OfflineAnswers, s.OutageSeconds, s.AnswersLost, s.AnswersDuplicated)
+	}
 	fmt.Fprintf(w, "  %.0f answers/s over %.1f s of work\n", s.AnswersPerSecond, s.WorkSeconds)
 }

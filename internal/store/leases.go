@@ -464,3 +464,29 @@ func (s *Store) CenterLinks(ctx context.Context, p Page) ([]CenterLink, error) {
 		return c, err
 	})
 }
+
+// AnswersPresent counts how many of the given answer ids the hub holds.
+func (s *Store) AnswersPresent(ctx context.Context, ids []string) (int, error) {
+	n := 0
+	for _, id := range ids {
+		var one int
+		err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE id = ? AND state = 'submitted'`, id).Scan(&one)
+		if err != nil {
+			return 0, fmt.Errorf("store: answer %s: %w", id, err)
+		}
+		n += one
+	}
+	return n, nil
+}
+
+// AnswersFromOrg counts the answers the hub holds from one organisation's
+// workers.
+func (s *Store) AnswersFromOrg(ctx context.Context, orgID string) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM assignments a JOIN users u ON u.id = a.worker_id
+		WHERE u.org_id = ? AND a.state = 'submitted'`, orgID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: answers from %s: %w", orgID, err)
+	}
+	return n, nil
+}

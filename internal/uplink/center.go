@@ -255,10 +255,11 @@ func (s *Syncer) lease(ctx context.Context) error {
 	return s.Store.SaveGrants(ctx, projects, grants)
 }
 
-// Run syncs every interval until ctx ends, backing off while the hub is
-// unreachable and waking early when Nudge is called.
+// Run syncs every interval until ctx ends, backing off (up to ten times
+// the interval) while the hub is unreachable, and waking early on nudge.
 func (s *Syncer) Run(ctx context.Context, interval time.Duration, nudge <-chan struct{}) {
 	wait := interval
+	maxWait := 10 * interval
 	for {
 		if err := s.Once(ctx); err != nil {
 			if ctx.Err() != nil {
@@ -269,7 +270,7 @@ func (s *Syncer) Run(ctx context.Context, interval time.Duration, nudge <-chan s
 			} else {
 				s.Log.Debug("uplink: sync failed; working offline", "err", err)
 			}
-			wait = min(2*wait, 5*time.Minute)
+			wait = min(2*wait, maxWait)
 		} else {
 			wait = interval
 		}
