@@ -236,6 +236,10 @@ const (
 	UplinkDuplicate  = "duplicate"
 	UplinkSuperseded = "superseded"
 	UplinkRejected   = "rejected"
+	// UplinkRetry means "not yet": nothing was stored, and the center
+	// should send the item again later (its worker's enrolment has not
+	// arrived, say). It is the only answer that is not final.
+	UplinkRetry = "retry"
 )
 
 // UplinkItem is one record a center uploads, by the id it made for it.
@@ -346,8 +350,13 @@ func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide De
 		}
 		var org string
 		err = tx.QueryRowContext(ctx, `SELECT org_id FROM users WHERE id = ? AND role = 'worker'`, in.WorkerID).Scan(&org)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && org != in.Item.CenterID) {
-			return reject("worker %s is not enrolled at this center; upload the enrolment first", in.WorkerID)
+		if errors.Is(err, sql.ErrNoRows) {
+			// The enrolment may still be on its way: not stored, not final.
+			res = UplinkResult{Status: UplinkRetry, Reason: fmt.Sprintf("worker %s is not enrolled yet; send the enrolment, then this again", in.WorkerID)}
+			return nil
+		}
+		if err == nil && org != in.Item.CenterID {
+			return reject("worker %s belongs to another organisation", in.WorkerID)
 		}
 		if err != nil {
 			return err

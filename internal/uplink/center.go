@@ -205,16 +205,22 @@ func (s *Syncer) Upload(ctx context.Context) error {
 			return fmt.Errorf("upload: %w", err)
 		}
 		acks := make(map[string][2]string, len(reply.Results))
+		retry := false
 		for _, r := range reply.Results {
-			acks[r.ID] = [2]string{r.Status, r.Reason}
-			if r.Status == store.UplinkRejected {
+			switch r.Status {
+			case store.UplinkRetry:
+				// Not stored yet: keep it and send it again next round.
+				retry = true
+				continue
+			case store.UplinkRejected:
 				s.Log.Warn("hub rejected a record", "id", r.ID, "reason", r.Reason)
 			}
+			acks[r.ID] = [2]string{r.Status, r.Reason}
 		}
 		if err := s.Store.AckOutbox(ctx, acks); err != nil {
 			return err
 		}
-		if len(rows) < chunk {
+		if retry || len(rows) < chunk {
 			return nil
 		}
 	}

@@ -133,7 +133,8 @@ type Upload struct {
 }
 
 // Result is the hub's answer about one item: accepted, duplicate,
-// superseded or rejected (with the reason).
+// superseded or rejected (with the reason), all final; or retry, which
+// stored nothing and asks the center to send the item again later.
 type Result struct {
 	ID     string `json:"id"`
 	Status string `json:"status"`
