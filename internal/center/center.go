@@ -44,6 +44,10 @@ type Config struct {
 	// center's pool.
 	Hold    time.Duration `json:"hold"`
 	Version string        `json:"-"`
+	// Now is the center's clock; nil means time.Now. Wall clocks at
+	// centers are often wrong by days, and nothing may depend on them
+	// agreeing with the hub's.
+	Now func() time.Time `json:"-"`
 }
 
 // DefaultConfig returns a center's defaults.
@@ -93,7 +97,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("center: data directory: %w", err)
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "center.db"), store.Options{Migrate: true})
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "center.db"), store.Options{Migrate: true, Now: cfg.Now})
 	if err != nil {
 		return nil, err
 	}

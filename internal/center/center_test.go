@@ -37,6 +37,12 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newRig(t *testing.T, tasks int) *rig {
 	t.Helper()
+	return newRigShifted(t, tasks, 0)
+}
+
+// newRigShifted runs the center with its clock shifted from the hub's.
+func newRigShifted(t *testing.T, tasks int, shift time.Duration) *rig {
+	t.Helper()
 	ctx := context.Background()
 	cfg := hub.DefaultConfig()
 	cfg.DataDir = t.TempDir()
@@ -74,6 +80,9 @@ func newRig(t *testing.T, tasks int) *rig {
 	t.Cleanup(func() { link.Close() })
 	ccfg := center.DefaultConfig()
 	ccfg.HubURL, ccfg.Token, ccfg.DataDir, ccfg.Addr, ccfg.Ahead = "http://"+link.Addr(), token, t.TempDir(), "127.0.0.1:0", 10
+	if shift != 0 {
+		ccfg.Now = func() time.Time { return time.Now().Add(shift) }
+	}
 	cen, err := center.Open(ctx, ccfg, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -264,5 +273,30 @@ func TestCenterNeedsTheHubOnlyOnce(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	if _, err := center.Open(ctx, cfg, quiet); err == nil || !strings.Contains(err.Error(), "first start") {
 		t.Fatalf("a first start offline: got %v, want an error saying the hub is needed", err)
+	}
+}
+
+// A center whose clock is three days fast or slow works and syncs the
+// same: leases run out by the span the hub granted, not by wall time.
+func TestCenterClockShift(t *testing.T) {
+	t.Parallel()
+	for _, shift := range []time.Duration{72 * time.Hour, -72 * time.Hour} {
+		t.Run(shift.String(), func(t *testing.T) {
+			t.Parallel()
+			g := newRigShifted(t, 4, shift)
+			ctx := context.Background()
+			_, tok1, _ := g.center.EnrolWorker(ctx, "a")
+			_, tok2, _ := g.center.EnrolWorker(ctx, "b")
+			if err := g.center.Sync.Once(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := g.work(tok1, "ok") + g.work(tok2, "ok"); n != 8 {
+				t.Fatalf("%d answers with the clock %s off, want 8", n, shift)
+			}
+			if err := g.center.Sync.Once(ctx); err != nil {
+				t.Fatal(err)
+			}
+			g.check()
+		})
 	}
 }
