@@ -364,3 +364,15 @@ func (s *Store) CenterQueue(ctx context.Context) (CenterStatus, error) {
 	}
 	return st, nil
 }
+
+// CenterSaved lists the ids of every answer saved at the center.
+func (s *Store) CenterSaved(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM center_work WHERE state = 'saved' ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: saved work: %w", err)
+	}
+	return collect(rows, func(r scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+}
