@@ -23,7 +23,7 @@ import (
 )
 
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	hub    *hub.Hub
 	link   *sim.Link
 	center *center.Center
@@ -41,7 +41,7 @@ func newRig(t *testing.T, tasks int) *rig {
 }
 
 // newRigShifted runs the center with its clock shifted from the hub's.
-func newRigShifted(t *testing.T, tasks int, shift time.Duration) *rig {
+func newRigShifted(t testing.TB, tasks int, shift time.Duration) *rig {
 	t.Helper()
 	ctx := context.Background()
 	cfg := hub.DefaultConfig()

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,6 +37,8 @@ type LinkConfig struct {
 type Link struct {
 	ln     net.Listener
 	target string
+	// up and down count bytes delivered toward the target and back.
+	up, down atomic.Int64
 
 	mu    sync.Mutex
 	cfg   LinkConfig
@@ -120,6 +123,10 @@ func (l *Link) Flap(ctx context.Context, up, down time.Duration) {
 	}
 }
 
+// Bytes returns how many bytes the link has delivered toward the target
+// (up) and back (down), headers and all: what a metered link would bill.
+func (l *Link) Bytes() (up, down int64) { return l.up.Load(), l.down.Load() }
+
 // Close stops the link and cuts every connection.
 func (l *Link) Close() error {
 	err := l.ln.Close()
@@ -153,8 +160,8 @@ func (l *Link) accept() {
 		l.conns[c] = struct{}{}
 		l.mu.Unlock()
 		l.wg.Add(2)
-		go l.pump(c, client, server)
-		go l.pump(c, server, client)
+		go l.pump(c, client, server, &l.up)
+		go l.pump(c, server, client, &l.down)
 	}
 }
 
@@ -167,7 +174,7 @@ type chunk struct {
 
 // pump carries one direction of a connection: a reader stamps chunks and a
 // writer delivers them after the latency, no faster than the bandwidth.
-func (l *Link) pump(c *linkConn, src, dst net.Conn) {
+func (l *Link) pump(c *linkConn, src, dst net.Conn, count *atomic.Int64) {
 	defer l.wg.Done()
 	defer func() {
 		// The connection closes when both directions are done (or at once
@@ -216,6 +223,7 @@ func (l *Link) pump(c *linkConn, src, dst net.Conn) {
 					c.close()
 					return
 				}
+				count.Add(int64(n))
 				data = data[n:]
 			}
 		}

@@ -198,11 +198,42 @@ func (s *Store) Lease(ctx context.Context, id string) (Lease, error) {
 // RenewLeases pushes the expiry of a center's active leases to now + ttl.
 // It returns the leases renewed and, for the others named, their state
 // ("expired", "returned", "recalled", or "unknown"), so the center stops
-// starting work on them.
+// starting work on them. The ids are every lease the center holds: an
+// active lease it does not name was granted but never reached it (the
+// reply was lost, or the center died before saving it), and its task goes
+// back to the pool now rather than after the TTL.
 func (s *Store) RenewLeases(ctx context.Context, centerID string, ids []string, ttl time.Duration) (renewed []string, gone map[string]string, err error) {
 	gone = map[string]string{}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
+		named := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			named[id] = true
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, task_id FROM leases WHERE center_id = ? AND state = 'active'`, centerID)
+		if err != nil {
+			return err
+		}
+		type lost struct{ id, task string }
+		held, err := collect(rows, func(r scanner) (lost, error) {
+			var l lost
+			return l, r.Scan(&l.id, &l.task)
+		})
+		if err != nil {
+			return err
+		}
+		for _, l := range held {
+			if named[l.id] {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - (
+					SELECT CASE WHEN slots > used THEN slots - used ELSE 0 END FROM leases WHERE id = ?) WHERE id = ?`, l.id, l.task); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE leases SET state = 'returned' WHERE id = ?`, l.id); err != nil {
+				return err
+			}
+		}
 		for _, id := range ids {
 			var state, owner string
 			err := tx.QueryRowContext(ctx, `SELECT state, center_id FROM leases WHERE id = ?`, id).Scan(&state, &owner)

@@ -183,3 +183,32 @@ func TestEnrolmentReplaysAndClashes(t *testing.T) {
 		t.Fatalf("unknown lease: %v", err)
 	}
 }
+
+// A grant whose reply never reached the center comes back to the pool at
+// the center's next heartbeat, not days later.
+func TestLostGrantsReturn(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	p := fixture(t, s, 1, 1)
+	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(2)); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := centerWithWorkers(t, s, "c", 1)
+	leases, _ := s.GrantLeases(ctx, LeaseRequest{CenterID: c.ID, Want: 2, TTL: 72 * time.Hour})
+	if len(leases) != 2 {
+		t.Fatalf("granted %d", len(leases))
+	}
+	// The center only ever saved the first grant.
+	renewed, _, err := s.RenewLeases(ctx, c.ID, []string{leases[0].ID}, 72*time.Hour)
+	if err != nil || len(renewed) != 1 {
+		t.Fatalf("renew: %v %v", renewed, err)
+	}
+	if l, _ := s.Lease(ctx, leases[1].ID); l.State != LeaseReturned {
+		t.Fatalf("the lost grant is %s, want returned", l.State)
+	}
+	hw := workers(t, s, 1)[0]
+	if _, task, err := s.Claim(ctx, hw.ID, "", 1); err != nil || task.ID != leases[1].TaskID {
+		t.Fatalf("the lost grant's task should be back in the pool: %v", err)
+	}
+}

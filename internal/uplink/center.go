@@ -165,18 +165,18 @@ func (s *Syncer) round(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(ids) > 0 {
-		var hb HeartbeatReply
-		if err := s.Client.post(ctx, "/uplink/v1/heartbeat", Heartbeat{LeaseIDs: ids}, &hb); err != nil {
-			return fmt.Errorf("heartbeat: %w", err)
-		}
-		gone := make([]string, 0, len(hb.Gone))
-		for id := range hb.Gone {
-			gone = append(gone, id)
-		}
-		if err := s.Store.DropGrants(ctx, gone); err != nil {
-			return err
-		}
+	// The heartbeat names every lease the center holds, even none: the hub
+	// takes back grants that never arrived.
+	var hb HeartbeatReply
+	if err := s.Client.post(ctx, "/uplink/v1/heartbeat", Heartbeat{LeaseIDs: ids}, &hb); err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	gone := make([]string, 0, len(hb.Gone))
+	for id := range hb.Gone {
+		gone = append(gone, id)
+	}
+	if err := s.Store.DropGrants(ctx, gone); err != nil {
+		return err
 	}
 	return s.lease(ctx)
 }
