@@ -12,8 +12,8 @@ import (
 // LinkConfig is how a simulated link behaves. The zero value is a perfect
 // link.
 type LinkConfig struct {
-	// BytesPerSecond caps each direction of each connection; 0 is
-	// unlimited. 64 kbit/s is 8000.
+	// BytesPerSecond caps each direction of the link, shared by all its
+	// connections as on a real uplink; 0 is unlimited. 64 kbit/s is 8000.
 	BytesPerSecond int
 	// Latency delays every byte by this much one way, so a round trip
 	// costs twice it.
@@ -39,6 +39,9 @@ type Link struct {
 	target string
 	// up and down count bytes delivered toward the target and back.
 	up, down atomic.Int64
+	// upFree and downFree are when each direction of the link is next
+	// free to carry a byte, for the shared bandwidth cap; guarded by mu.
+	upFree, downFree time.Time
 
 	mu    sync.Mutex
 	cfg   LinkConfig
@@ -160,8 +163,8 @@ func (l *Link) accept() {
 		l.conns[c] = struct{}{}
 		l.mu.Unlock()
 		l.wg.Add(2)
-		go l.pump(c, client, server, &l.up)
-		go l.pump(c, server, client, &l.down)
+		go l.pump(c, client, server, &l.up, &l.upFree)
+		go l.pump(c, server, client, &l.down, &l.downFree)
 	}
 }
 
@@ -174,7 +177,7 @@ type chunk struct {
 
 // pump carries one direction of a connection: a reader stamps chunks and a
 // writer delivers them after the latency, no faster than the bandwidth.
-func (l *Link) pump(c *linkConn, src, dst net.Conn, count *atomic.Int64) {
+func (l *Link) pump(c *linkConn, src, dst net.Conn, count *atomic.Int64, free *time.Time) {
 	defer l.wg.Done()
 	defer func() {
 		// The connection closes when both directions are done (or at once
@@ -207,9 +210,18 @@ func (l *Link) pump(c *linkConn, src, dst net.Conn, count *atomic.Int64) {
 				n := len(data)
 				cfg := l.Config()
 				if cfg.BytesPerSecond > 0 {
-					// Send in slices of about 10 ms of the link's rate.
+					// Send in slices of about 10 ms of the link's rate, each
+					// waiting its turn on the shared direction.
 					n = min(n, max(1, cfg.BytesPerSecond/100))
-					time.Sleep(time.Duration(float64(n) / float64(cfg.BytesPerSecond) * float64(time.Second)))
+					l.mu.Lock()
+					start := time.Now()
+					if free.After(start) {
+						start = *free
+					}
+					*free = start.Add(time.Duration(float64(n) / float64(cfg.BytesPerSecond) * float64(time.Second)))
+					until := *free
+					l.mu.Unlock()
+					time.Sleep(time.Until(until))
 				}
 				if cut := l.cross(c, int64(n)); cut >= 0 {
 					n = int(cut)

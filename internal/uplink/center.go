@@ -98,6 +98,11 @@ func (c *Client) Hello(ctx context.Context, backlog int) (HelloReply, error) {
 	return out, c.post(ctx, "/uplink/v1/hello", Hello{Version: c.Version, Backlog: backlog}, &out)
 }
 
+// DefaultChunk is how many records go up in one request: about 40 KB of
+// compressed answers, five seconds at 64 kbit/s, so a cut costs at most
+// that, while the round trip per request is spread over many records.
+const DefaultChunk = 1000
+
 // Syncer moves a center's records up and its leases down. Every step is
 // idempotent, so a cut at any point costs at most a repeat of one chunk.
 type Syncer struct {
@@ -106,7 +111,8 @@ type Syncer struct {
 	Log    *slog.Logger
 	// Want returns how many tasks the center should hold leased in all.
 	Want func(ctx context.Context) int
-	// Chunk is how many records go up in one request.
+	// Chunk is how many records go up in one request; 0 means
+	// DefaultChunk.
 	Chunk int
 
 	mu       sync.Mutex
@@ -186,7 +192,7 @@ func (s *Syncer) round(ctx context.Context) error {
 func (s *Syncer) Upload(ctx context.Context) error {
 	chunk := s.Chunk
 	if chunk <= 0 {
-		chunk = 200
+		chunk = DefaultChunk
 	}
 	for {
 		rows, err := s.Store.PendingOutbox(ctx, chunk)
@@ -204,18 +210,22 @@ func (s *Syncer) Upload(ctx context.Context) error {
 		if err := s.Client.post(ctx, "/uplink/v1/upload", up, &reply); err != nil {
 			return fmt.Errorf("upload: %w", err)
 		}
-		acks := make(map[string][2]string, len(reply.Results))
+		if len(reply.Statuses) != len(rows) {
+			return fmt.Errorf("upload: the hub answered %d statuses for %d records", len(reply.Statuses), len(rows))
+		}
+		acks := make(map[string][2]string, len(rows))
 		retry := false
-		for _, r := range reply.Results {
-			switch r.Status {
-			case store.UplinkRetry:
+		for i, status := range reply.Statuses {
+			reason := reply.Reasons[i]
+			switch status {
+			case StatusRetry:
 				// Not stored yet: keep it and send it again next round.
 				retry = true
 				continue
-			case store.UplinkRejected:
-				s.Log.Warn("hub rejected a record", "id", r.ID, "reason", r.Reason)
+			case StatusRejected:
+				s.Log.Warn("hub rejected a record", "id", rows[i].ID, "reason", reason)
 			}
-			acks[r.ID] = [2]string{r.Status, r.Reason}
+			acks[rows[i].ID] = [2]string{status, reason}
 		}
 		if err := s.Store.AckOutbox(ctx, acks); err != nil {
 			return err

@@ -243,13 +243,19 @@ func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center store.Org) e
 		return api.NewProblem(http.StatusRequestEntityTooLarge, "items: at most %d in one upload; split it", maxItems)
 	}
 	projects := map[string]work.Project{}
-	out := UploadReply{Results: make([]Result, len(in.Items))}
+	out := UploadReply{Statuses: make([]string, len(in.Items))}
 	for i, it := range in.Items {
 		res, err := h.item(r, center, it, projects)
 		if err != nil {
 			return fmt.Errorf("uplink: item %d (%s): %w", i, it.ID, err)
 		}
-		out.Results[i] = Result{ID: it.ID, Status: res.Status, Reason: res.Reason}
+		out.Statuses[i] = res.Status
+		if res.Status != StatusAccepted && res.Reason != "" {
+			if out.Reasons == nil {
+				out.Reasons = map[int]string{}
+			}
+			out.Reasons[i] = res.Reason
+		}
 	}
 	v, _ := strconv.Atoi(r.Header.Get(ProtocolHeader))
 	if err := h.Store.TouchCenter(r.Context(), center.ID, v, "", in.Backlog); err != nil {

@@ -182,23 +182,26 @@ func TestUplinkLeaseAndUpload(t *testing.T) {
 		t.Fatalf("upload: %d", got)
 	}
 	want := []string{"accepted", "accepted", "accepted", "duplicate", "rejected", "rejected", "rejected", "accepted"}
-	for i, r := range up.Results {
-		if r.Status != want[i] {
-			t.Fatalf("item %d: got %s (%s), want %s", i, r.Status, r.Reason, want[i])
+	if len(up.Statuses) != len(want) {
+		t.Fatalf("statuses: %v", up.Statuses)
+	}
+	for i, st := range up.Statuses {
+		if st != want[i] {
+			t.Fatalf("item %d: got %s (%s), want %s", i, st, up.Reasons[i], want[i])
 		}
 	}
-	if !strings.Contains(up.Results[4].Reason, "label") {
-		t.Fatalf("a bad answer's reason should name the field: %q", up.Results[4].Reason)
+	if !strings.Contains(up.Reasons[4], "label") {
+		t.Fatalf("a bad answer's reason should name the field: %q", up.Reasons[4])
 	}
 	// The whole upload again: every item already seen is a duplicate.
 	var again uplink.UploadReply
 	f.call("/uplink/v1/upload", uplink.Upload{Items: items}, &again, uplink.Protocol, f.token)
-	for i, r := range again.Results {
+	for i, st := range again.Statuses {
 		if i == 5 { // an id the hub could not record stays rejected
 			continue
 		}
-		if r.Status != "duplicate" {
-			t.Fatalf("replayed item %d: got %s, want duplicate", i, r.Status)
+		if st != "duplicate" {
+			t.Fatalf("replayed item %d: got %s, want duplicate", i, st)
 		}
 	}
 	var hb uplink.HeartbeatReply

@@ -132,16 +132,21 @@ type Upload struct {
 	Backlog int    `json:"backlog"`
 }
 
-// Result is the hub's answer about one item: accepted, duplicate,
-// superseded or rejected (with the reason), all final; or retry, which
-// stored nothing and asks the center to send the item again later.
-type Result struct {
-	ID     string `json:"id"`
-	Status string `json:"status"`
-	Reason string `json:"reason,omitempty"`
-}
+// Upload statuses: accepted, duplicate, superseded and rejected are final;
+// retry stored nothing and asks the center to send the item again later.
+const (
+	StatusAccepted   = "accepted"
+	StatusDuplicate  = "duplicate"
+	StatusSuperseded = "superseded"
+	StatusRejected   = "rejected"
+	StatusRetry      = "retry"
+)
 
-// UploadReply answers every item of an upload, in order.
+// UploadReply answers every item of an upload. Statuses holds one status
+// per item, in the order the items were sent (ids are not echoed: on a
+// 64 kbit/s link they would cost more than the answers); Reasons explains,
+// by item index, every status but accepted.
 type UploadReply struct {
-	Results []Result `json:"results"`
+	Statuses []string      `json:"statuses"`
+	Reasons  map[int]string `json:"reasons,omitempty"`
 }
