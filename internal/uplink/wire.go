@@ -147,6 +147,6 @@ const (
 // 64 kbit/s link they would cost more than the answers); Reasons explains,
 // by item index, every status but accepted.
 type UploadReply struct {
-	Statuses []string      `json:"statuses"`
+	Statuses []string       `json:"statuses"`
 	Reasons  map[int]string `json:"reasons,omitempty"`
 }
