@@ -300,3 +300,96 @@ func TestCenterClockShift(t *testing.T) {
 		})
 	}
 }
+
+// faulty fails one call to one uplink path, in one way: the request never
+// reaches the hub, or it does and the reply is lost, or the body is cut
+// halfway.
+type faulty struct {
+	next http.RoundTripper
+	path string
+	mode string
+	mu   sync.Mutex
+	done bool
+}
+
+func (f *faulty) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	hit := !f.done && r.URL.Path == f.path
+	if hit {
+		f.done = true
+	}
+	f.mu.Unlock()
+	if !hit {
+		return f.next.RoundTrip(r)
+	}
+	switch f.mode {
+	case "request lost":
+		return nil, errors.New("request lost on the way")
+	case "body cut":
+		body, _ := io.ReadAll(r.Body)
+		r2 := r.Clone(r.Context())
+		r2.Body = io.NopCloser(bytes.NewReader(body[:len(body)/2]))
+		r2.ContentLength = int64(len(body) / 2)
+		resp, err := f.next.RoundTrip(r2)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return nil, errors.New("connection cut mid-body")
+	}
+	resp, err := f.next.RoundTrip(r)
+	if err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	return nil, errors.New("reply lost on the way back")
+}
+
+// A cut at every boundary of every call — the request lost, the reply
+// lost after the hub acted, the body cut halfway — and then a clean
+// round: nothing the workers saved is lost or doubled, and no task is left
+// reserved for a lease the center never got.
+func TestCutAtEveryBoundary(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"/uplink/v1/hello", "/uplink/v1/leases", "/uplink/v1/heartbeat", "/uplink/v1/upload"} {
+		for _, mode := range []string{"request lost", "reply lost", "body cut"} {
+			t.Run(path+" "+mode, func(t *testing.T) {
+				t.Parallel()
+				g := newRig(t, 4)
+				ctx := context.Background()
+				_, tok1, _ := g.center.EnrolWorker(ctx, "a")
+				_, tok2, _ := g.center.EnrolWorker(ctx, "b")
+				// One clean round to lease, then half the work, so every call
+				// has something to carry.
+				if err := g.center.Sync.Once(ctx); err != nil {
+					t.Fatal(err)
+				}
+				g.work(tok1, "spam")
+				g.center.Sync.Client.HTTP.Transport = &faulty{next: http.DefaultTransport, path: path, mode: mode}
+				g.center.Sync.Once(ctx)
+				g.center.Sync.Client.HTTP.Transport = http.DefaultTransport
+				for range 3 {
+					if err := g.center.Sync.Once(ctx); err != nil {
+						t.Fatalf("clean round: %v", err)
+					}
+				}
+				g.work(tok2, "spam")
+				if err := g.center.Sync.Once(ctx); err != nil {
+					t.Fatal(err)
+				}
+				g.check()
+				var reserved int
+				res, _ := g.hub.Store.Results(ctx, store.ResultScope{ProjectID: g.proj.ID}, store.Page{Limit: 100})
+				if len(res) != 4 {
+					t.Fatalf("%d of 4 tasks settled", len(res))
+				}
+				links, _ := g.hub.Store.CenterLinks(ctx, store.Page{Limit: 10})
+				for _, l := range links {
+					reserved += l.LeasedTasks
+				}
+				if reserved != 0 {
+					t.Fatalf("%d leases still active after every task settled", reserved)
+				}
+			})
+		}
+	}
+}
