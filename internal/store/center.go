@@ -279,7 +279,13 @@ func (s *Store) CenterSave(ctx context.Context, workID, workerID string, answer 
 
 // PendingOutbox returns up to limit unacknowledged records, oldest first.
 func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxRow, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, id, kind, body FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?`, limit)
+	return s.PendingOutboxAfter(ctx, 0, limit)
+}
+
+// PendingOutboxAfter returns up to limit unacknowledged records after seq,
+// oldest first, for a sender with chunks already in flight.
+func (s *Store) PendingOutboxAfter(ctx context.Context, seq int64, limit int) ([]OutboxRow, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, id, kind, body FROM outbox WHERE acked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`, seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: outbox: %w", err)
 	}

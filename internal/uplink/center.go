@@ -187,53 +187,92 @@ func (s *Syncer) round(ctx context.Context) error {
 	return s.lease(ctx)
 }
 
-// Upload sends the outbox up in chunks, in order, and marks each record
-// acknowledged only once the hub has answered for it.
+// Upload sends the outbox up in chunks, in order, two chunks in flight so
+// the link is busy while the hub answers, and marks each record
+// acknowledged only once the hub has answered for it. A record the hub
+// asks to retry stays in the outbox for the next round.
 func (s *Syncer) Upload(ctx context.Context) error {
 	chunk := s.Chunk
 	if chunk <= 0 {
 		chunk = DefaultChunk
 	}
+	const window = 2
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	slots := make(chan struct{}, window)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+		mu.Unlock()
+	}
+	var after int64
 	for {
-		rows, err := s.Store.PendingOutbox(ctx, chunk)
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		rows, err := s.Store.PendingOutboxAfter(ctx, after, chunk)
 		if err != nil {
-			return err
+			<-slots
+			fail(err)
+			break
 		}
 		if len(rows) == 0 {
-			return nil
+			<-slots
+			break
 		}
-		up := Upload{Items: make([]Item, len(rows))}
-		for i, r := range rows {
-			up.Items[i] = Item{ID: r.ID, Seq: r.Seq, Kind: r.Kind, Body: r.Body}
-		}
-		var reply UploadReply
-		if err := s.Client.post(ctx, "/uplink/v1/upload", up, &reply); err != nil {
-			return fmt.Errorf("upload: %w", err)
-		}
-		if len(reply.Statuses) != len(rows) {
-			return fmt.Errorf("upload: the hub answered %d statuses for %d records", len(reply.Statuses), len(rows))
-		}
-		acks := make(map[string][2]string, len(rows))
-		retry := false
-		for i, status := range reply.Statuses {
-			reason := reply.Reasons[i]
-			switch status {
-			case StatusRetry:
-				// Not stored yet: keep it and send it again next round.
-				retry = true
-				continue
-			case StatusRejected:
-				s.Log.Warn("hub rejected a record", "id", rows[i].ID, "reason", reason)
+		after = rows[len(rows)-1].Seq
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if err := s.send(ctx, rows); err != nil {
+				fail(err)
 			}
-			acks[rows[i].ID] = [2]string{status, reason}
-		}
-		if err := s.Store.AckOutbox(ctx, acks); err != nil {
-			return err
-		}
-		if retry || len(rows) < chunk {
-			return nil
+		}()
+		if len(rows) < chunk {
+			break
 		}
 	}
+	wg.Wait()
+	return firstErr
+}
+
+// send uploads one chunk and records the hub's answers.
+func (s *Syncer) send(ctx context.Context, rows []store.OutboxRow) error {
+	up := Upload{Items: make([]Item, len(rows))}
+	for i, r := range rows {
+		up.Items[i] = Item{ID: r.ID, Seq: r.Seq, Kind: r.Kind, Body: r.Body}
+	}
+	var reply UploadReply
+	if err := s.Client.post(ctx, "/uplink/v1/upload", up, &reply); err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	if len(reply.Statuses) != len(rows) {
+		return fmt.Errorf("upload: the hub answered %d statuses for %d records", len(reply.Statuses), len(rows))
+	}
+	acks := make(map[string][2]string, len(rows))
+	for i, status := range reply.Statuses {
+		reason := reply.Reasons[i]
+		switch status {
+		case StatusRetry:
+			// Not stored yet: keep it and send it again next round.
+			continue
+		case StatusRejected:
+			s.Log.Warn("hub rejected a record", "id", rows[i].ID, "reason", reason)
+		}
+		acks[rows[i].ID] = [2]string{status, reason}
+	}
+	return s.Store.AckOutbox(ctx, acks)
 }
 
 // lease asks for work when the center holds fewer free slots than it
