@@ -29,6 +29,7 @@ type CenterProject struct {
 // CenterGrant is a leased task as the center keeps it.
 type CenterGrant struct {
 	LeaseID   string
+	TaskKey   string
 	ProjectID string
 	Epoch     int
 	Slots     int
@@ -36,6 +37,9 @@ type CenterGrant struct {
 	// TTL is how long the lease runs from its receipt, by the center's own
 	// clock.
 	TTL time.Duration
+	// Exclude lists workers who must not be offered the task: they
+	// answered it under an earlier lease.
+	Exclude []string
 }
 
 // OutboxRow is one record waiting to go up.
@@ -110,10 +114,16 @@ func (s *Store) SaveGrants(ctx context.Context, projects []CenterProject, grants
 			}
 		}
 		for _, g := range grants {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO center_grants (lease_id, project_id, epoch, slots, payload, state, local_deadline, received_at)
-				VALUES (?, ?, ?, ?, ?, 'active', ?, ?) ON CONFLICT (lease_id) DO NOTHING`,
-				g.LeaseID, g.ProjectID, g.Epoch, g.Slots, string(g.Payload), ts(now.Add(g.TTL)), ts(now)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO center_grants (lease_id, task_key, project_id, epoch, slots, payload, state, local_deadline, received_at)
+				VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?) ON CONFLICT (lease_id) DO NOTHING`,
+				g.LeaseID, g.TaskKey, g.ProjectID, g.Epoch, g.Slots, string(g.Payload), ts(now.Add(g.TTL)), ts(now)); err != nil {
 				return err
+			}
+			for _, w := range g.Exclude {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO center_grant_exclusions (lease_id, worker_id) VALUES (?, ?)
+					ON CONFLICT (lease_id, worker_id) DO NOTHING`, g.LeaseID, w); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -166,8 +176,10 @@ func (s *Store) CenterClaim(ctx context.Context, workerID string, hold time.Dura
 		if errors.Is(err, sql.ErrNoRows) {
 			err = tx.QueryRowContext(ctx, `SELECT g.lease_id FROM center_grants g
 				WHERE g.state = 'active' AND g.local_deadline > ? AND g.given + g.holders < g.slots
-				  AND NOT EXISTS (SELECT 1 FROM center_work w WHERE w.lease_id = g.lease_id AND w.worker_id = ?)
-				ORDER BY g.received_at, g.lease_id LIMIT 1`, ts(now), workerID).Scan(&leaseID)
+				  AND NOT EXISTS (SELECT 1 FROM center_work w JOIN center_grants g2 ON g2.lease_id = w.lease_id
+				                  WHERE g2.task_key = g.task_key AND w.worker_id = ?)
+				  AND NOT EXISTS (SELECT 1 FROM center_grant_exclusions x WHERE x.lease_id = g.lease_id AND x.worker_id = ?)
+				ORDER BY g.received_at, g.lease_id LIMIT 1`, ts(now), workerID, workerID).Scan(&leaseID)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("no leased task for worker %s: %w", workerID, ErrNotFound)
 			}
@@ -329,7 +341,8 @@ func (s *Store) ActiveGrants(ctx context.Context) ([]string, error) {
 }
 
 // DropGrants stops work on leases the hub says are gone, and on leases
-// whose every slot has its answer.
+// whose every slot has its answer and whose answers the hub has
+// acknowledged.
 func (s *Store) DropGrants(ctx context.Context, ids []string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, id := range ids {
@@ -337,7 +350,12 @@ func (s *Store) DropGrants(ctx context.Context, ids []string) error {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE center_grants SET state = 'gone' WHERE state = 'active' AND given >= slots`)
+		// A grant with every answer given stays active until those answers
+		// are acknowledged: the heartbeat names it meanwhile, so the hub
+		// keeps its slots rather than handing the task out again.
+		_, err := tx.ExecContext(ctx, `UPDATE center_grants SET state = 'gone' WHERE state = 'active' AND given >= slots
+			AND NOT EXISTS (SELECT 1 FROM center_work w JOIN outbox o ON o.id = w.id
+			                WHERE w.lease_id = center_grants.lease_id AND o.acked_at IS NULL)`)
 		return err
 	})
 	if err != nil {

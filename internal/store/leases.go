@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,6 +37,20 @@ type Lease struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	// Payload is the task's input, sent with the grant.
 	Payload json.RawMessage `json:"payload,omitempty"`
+	// Exclude lists the center's workers who answered the task already,
+	// under an earlier lease: the center must not offer it to them.
+	Exclude []string `json:"exclude,omitempty"`
+	// TaskKey names the task for this center only (see TaskKey).
+	TaskKey string `json:"task_key"`
+}
+
+// TaskKey names a task to one center: stable across that center's leases
+// of the task, so the center never gives a worker the same task twice,
+// but a hash, so it neither dates the task (task ids are UUIDv7, which
+// would tell gold from work) nor means anything to another center.
+func TaskKey(centerID, taskID string) string {
+	sum := sha256.Sum256([]byte(centerID + ":" + taskID))
+	return hex.EncodeToString(sum[:16])
 }
 
 // Skill names a kind of task in a language.
@@ -160,7 +176,7 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 
 func (s *Store) grant(ctx context.Context, tx *sql.Tx, taskID, centerID string, slots int, now time.Time, ttl time.Duration) (Lease, error) {
 	l := Lease{ID: work.NewID(), TaskID: taskID, CenterID: centerID, Slots: slots, State: LeaseActive,
-		GrantedAt: now, ExpiresAt: now.Add(ttl)}
+		GrantedAt: now, ExpiresAt: now.Add(ttl), TaskKey: TaskKey(centerID, taskID)}
 	var payload string
 	err := tx.QueryRowContext(ctx, `UPDATE tasks SET lease_epoch = lease_epoch + 1, holders = holders + ?, state = 'in_progress', updated_at = ?
 		WHERE id = ? RETURNING lease_epoch, project_id, payload`, slots, ts(now), taskID).Scan(&l.Epoch, &l.ProjectID, &payload)
@@ -168,6 +184,17 @@ func (s *Store) grant(ctx context.Context, tx *sql.Tx, taskID, centerID string, 
 		return Lease{}, err
 	}
 	l.Payload = json.RawMessage(payload)
+	rows, err := tx.QueryContext(ctx, `SELECT a.worker_id FROM assignments a JOIN users u ON u.id = a.worker_id
+		WHERE a.task_id = ? AND u.org_id = ? ORDER BY a.worker_id`, taskID, centerID)
+	if err != nil {
+		return Lease{}, err
+	}
+	if l.Exclude, err = collect(rows, func(r scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	}); err != nil {
+		return Lease{}, err
+	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO leases (id, task_id, center_id, epoch, slots, state, granted_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, 'active', ?, ?)`, l.ID, taskID, centerID, l.Epoch, slots, ts(now), ts(l.ExpiresAt))
 	return l, err

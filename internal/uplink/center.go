@@ -304,8 +304,8 @@ func (s *Syncer) lease(ctx context.Context) error {
 		}
 		// The lease runs out by the center's own clock: hub and center
 		// clocks may disagree by days, so only the span is trusted.
-		grants[i] = store.CenterGrant{LeaseID: g.LeaseID, ProjectID: g.Project.ID, Epoch: g.Epoch, Slots: g.Slots,
-			Payload: g.Payload, TTL: s.ttl}
+		grants[i] = store.CenterGrant{LeaseID: g.LeaseID, TaskKey: g.TaskKey, ProjectID: g.Project.ID, Epoch: g.Epoch, Slots: g.Slots,
+			Payload: g.Payload, TTL: s.ttl, Exclude: g.Exclude}
 	}
 	return s.Store.SaveGrants(ctx, projects, grants)
 }

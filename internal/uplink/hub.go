@@ -205,7 +205,8 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center store.Org) e
 			p = Project{ID: pr.ID, Kind: pr.Kind, Language: pr.Language, Instructions: pr.Instructions, Schema: pr.Schema, MinAnswerMS: pr.MinAnswerMS}
 			projects[l.ProjectID] = p
 		}
-		out.Grants = append(out.Grants, Grant{LeaseID: l.ID, Epoch: l.Epoch, Slots: l.Slots, ExpiresAt: l.ExpiresAt, Payload: l.Payload, Project: p})
+		out.Grants = append(out.Grants, Grant{LeaseID: l.ID, TaskKey: l.TaskKey, Epoch: l.Epoch, Slots: l.Slots, ExpiresAt: l.ExpiresAt, Payload: l.Payload,
+			Project: p, Exclude: l.Exclude})
 	}
 	return reply(w, r, out)
 }

@@ -69,12 +69,18 @@ type Project struct {
 // Grant is one leased task. LeaseID is the only name the center gets for
 // it.
 type Grant struct {
-	LeaseID   string          `json:"lease_id"`
+	LeaseID string `json:"lease_id"`
+	// TaskKey is the same for every lease of one task to this center, and
+	// tells the center nothing else.
+	TaskKey   string          `json:"task_key"`
 	Epoch     int             `json:"epoch"`
 	Slots     int             `json:"slots"`
 	ExpiresAt time.Time       `json:"expires_at"`
 	Payload   json.RawMessage `json:"payload"`
 	Project   Project         `json:"project"`
+	// Exclude names the center's workers who answered this task under an
+	// earlier lease; the center must not offer it to them.
+	Exclude []string `json:"exclude,omitempty"`
 }
 
 // LeaseReply carries the grants.

@@ -14,8 +14,12 @@ CREATE TABLE center_projects (
 
 -- A leased task. local_deadline is the center's own clock at receipt plus
 -- the lease's TTL: past it the center starts no new work on the task.
+-- task_key names the task for this center only (a hash of the task and
+-- center ids): stable across leases, so no worker gets the same task twice,
+-- yet it dates nothing and is no use to another center.
 CREATE TABLE center_grants (
     lease_id       TEXT PRIMARY KEY,
+    task_key       TEXT NOT NULL,
     project_id     TEXT NOT NULL REFERENCES center_projects (id),
     epoch          INTEGER NOT NULL,
     slots          INTEGER NOT NULL,
@@ -27,6 +31,15 @@ CREATE TABLE center_grants (
     received_at    TEXT NOT NULL
 );
 CREATE INDEX center_grants_open ON center_grants (received_at) WHERE state = 'active';
+CREATE INDEX center_grants_task ON center_grants (task_key);
+
+-- Workers of this center who answered a leased task before, under an
+-- earlier lease: the task must not be offered to them again.
+CREATE TABLE center_grant_exclusions (
+    lease_id  TEXT NOT NULL REFERENCES center_grants (lease_id),
+    worker_id TEXT NOT NULL,
+    PRIMARY KEY (lease_id, worker_id)
+);
 
 CREATE TABLE center_work (
     id          TEXT PRIMARY KEY,
