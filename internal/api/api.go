@@ -65,6 +65,7 @@ func (a *API) Routes() []Route {
 		{Pattern: "DELETE /api/v1/tokens/{id}", handle: a.revokeToken},
 		{Pattern: "GET /api/v1/users/{id}/skills", handle: a.userSkills},
 		{Pattern: "POST /api/v1/users/{id}/skills/reinstate", handle: a.reinstate},
+		{Pattern: "POST /api/v1/users/{id}/skills/suspend", handle: a.suspend},
 		{Pattern: "GET /api/v1/users/{id}/gold-misses", handle: a.goldMisses},
 		{Pattern: "POST /api/v1/projects", handle: a.createProject},
 		{Pattern: "GET /api/v1/projects", handle: a.listProjects},

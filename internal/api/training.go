@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"banyan/internal/auth"
 	"banyan/internal/store"
@@ -263,6 +264,38 @@ func (a *API) reinstate(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err := a.Store.Reinstate(r.Context(), u.ID, in.Kind, in.Language); errors.Is(err, store.ErrNotFound) {
 		return problem(http.StatusConflict, "the worker is not suspended from %s in %q", in.Kind, in.Language)
 	} else if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) suspend(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.IsHubStaff() {
+		return errForbidden
+	}
+	u, err := a.workerInView(r, p)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Kind     string `json:"kind"`
+		Language string `json:"language"`
+		Reason   string `json:"reason"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if _, err := work.ParseKind(in.Kind); err != nil {
+		return problem(http.StatusUnprocessableEntity, "kind: %v", err)
+	}
+	if !languagePattern.MatchString(in.Language) {
+		return problem(http.StatusUnprocessableEntity, "language: %q is not a language tag like en, hi or ta", in.Language)
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		return problem(http.StatusUnprocessableEntity, "reason: say why; the worker and their center see it")
+	}
+	if err := a.Store.Suspend(r.Context(), u.ID, in.Kind, in.Language, strings.TrimSpace(in.Reason)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

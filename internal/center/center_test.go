@@ -350,7 +350,7 @@ func (f *faulty) RoundTrip(r *http.Request) (*http.Response, error) {
 // reserved for a lease the center never got.
 func TestCutAtEveryBoundary(t *testing.T) {
 	t.Parallel()
-	for _, path := range []string{"/uplink/v1/hello", "/uplink/v1/leases", "/uplink/v1/heartbeat", "/uplink/v1/upload"} {
+	for _, path := range []string{"/uplink/v1/hello", "/uplink/v1/leases", "/uplink/v1/heartbeat", "/uplink/v1/upload", "/uplink/v1/feed"} {
 		for _, mode := range []string{"request lost", "reply lost", "body cut"} {
 			t.Run(path+" "+mode, func(t *testing.T) {
 				t.Parallel()
@@ -392,4 +392,54 @@ func TestCutAtEveryBoundary(t *testing.T) {
 			})
 		}
 	}
+}
+
+// A worker suspended on the hub stops getting that skill's tasks at the
+// center after its next sync; a center whose feed cursor the hub never gave
+// resyncs from a full snapshot.
+func TestSuspensionReachesTheCenter(t *testing.T) {
+	t.Parallel()
+	g := newRig(t, 6)
+	ctx := context.Background()
+	u, tok, _ := g.center.EnrolWorker(ctx, "ravi")
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := g.call(tok, "POST", "/api/v1/work/next", nil); status != 200 {
+		t.Fatalf("before the suspension: %d", status)
+	}
+	if err := g.hub.Store.Suspend(ctx, u.ID, "classify", "en", "copied answers"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The task in hand expires or is answered; a new one is not offered.
+	g.center.Store.CenterSave(ctx, mustWork(t, g, tok), u.ID, work.Answer{Label: "ok"}, 3000)
+	if status, _ := g.call(tok, "POST", "/api/v1/work/next", nil); status != http.StatusNoContent {
+		t.Fatalf("after the suspension reached the center: %d, want 204", status)
+	}
+	// A cursor from a hub restored from an older backup: full resync.
+	if err := g.center.Store.ApplyFeed(ctx, nil, 1<<40, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := g.call(tok, "POST", "/api/v1/work/next", nil); status != http.StatusNoContent {
+		t.Fatalf("after a resync: %d, want 204", status)
+	}
+	if c, _ := g.center.Store.FeedCursor(ctx); c >= 1<<40 {
+		t.Fatalf("the cursor was not reset: %d", c)
+	}
+}
+
+// mustWork returns the id of the work the worker holds.
+func mustWork(t *testing.T, g *rig, tok string) string {
+	t.Helper()
+	status, off := g.call(tok, "POST", "/api/v1/work/next", nil)
+	if status != 200 {
+		t.Fatalf("no work in hand: %d", status)
+	}
+	return off["assignment_id"].(string)
 }

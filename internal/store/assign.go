@@ -479,7 +479,11 @@ func (s *Store) scoreWorker(ctx context.Context, tx *sql.Tx, workerID string, p 
 			status = CASE WHEN excluded.status = 'suspended' THEN 'suspended' ELSE worker_skills.status END,
 			reason = CASE WHEN excluded.status = 'suspended' THEN excluded.reason ELSE worker_skills.reason END`,
 		workerID, string(p.Kind), p.Language, sk.Alpha, sk.Beta, sk.N, status, reason, now)
-	return err
+	if err != nil || reason == "" {
+		return err
+	}
+	// Just suspended: a worker at a village center must hear of it too.
+	return s.feedSkill(ctx, tx, workerID, string(p.Kind), p.Language, SkillSuspended, reason, now)
 }
 
 // taskAnswers reads every counted answer to a task, oldest first, with

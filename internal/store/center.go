@@ -156,7 +156,8 @@ func scanCenterProject(r scanner) (CenterProject, error) {
 
 // CenterClaim hands a center worker their next leased task: their work in
 // hand if they have some, else the oldest task with a free slot that they
-// have not done and whose lease has not run out by the center's clock.
+// have not done, whose lease has not run out by the center's clock, and
+// whose skill the hub has not suspended them from.
 func (s *Store) CenterClaim(ctx context.Context, workerID string, hold time.Duration) (CenterOffer, error) {
 	var o CenterOffer
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -179,7 +180,9 @@ func (s *Store) CenterClaim(ctx context.Context, workerID string, hold time.Dura
 				  AND NOT EXISTS (SELECT 1 FROM center_work w JOIN center_grants g2 ON g2.lease_id = w.lease_id
 				                  WHERE g2.task_key = g.task_key AND w.worker_id = ?)
 				  AND NOT EXISTS (SELECT 1 FROM center_grant_exclusions x WHERE x.lease_id = g.lease_id AND x.worker_id = ?)
-				ORDER BY g.received_at, g.lease_id LIMIT 1`, ts(now), workerID, workerID).Scan(&leaseID)
+				  AND NOT EXISTS (SELECT 1 FROM center_skills k JOIN center_projects p ON p.kind = k.kind AND p.language = k.language
+				                  WHERE p.id = g.project_id AND k.worker_id = ? AND k.status = 'suspended')
+				ORDER BY g.received_at, g.lease_id LIMIT 1`, ts(now), workerID, workerID, workerID).Scan(&leaseID)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("no leased task for worker %s: %w", workerID, ErrNotFound)
 			}

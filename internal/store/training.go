@@ -284,20 +284,26 @@ func (s *Store) qualify(ctx context.Context, tx *sql.Tx, workerID string, c work
 			scored = CASE WHEN worker_skills.status = 'suspended' THEN 0 ELSE worker_skills.scored END,
 			status = 'active', reason = ''`,
 		workerID, string(c.Kind), c.Language, quality.SkillPrior.Alpha, quality.SkillPrior.Beta, now)
-	return err
+	if err != nil {
+		return err
+	}
+	return s.feedSkill(ctx, tx, workerID, string(c.Kind), c.Language, SkillActive, "", now)
 }
 
 // Reinstate lifts a suspension by hand (for skills with no qualification to
 // retake), with a fresh record.
 func (s *Store) Reinstate(ctx context.Context, workerID, kind, language string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE worker_skills SET status = 'active', reason = '', alpha = ?, beta = ?, scored = 0, updated_at = ?
-		WHERE worker_id = ? AND kind = ? AND language = ? AND status = 'suspended'`,
-		quality.SkillPrior.Alpha, quality.SkillPrior.Beta, ts(s.now()), workerID, kind, language)
-	if err != nil {
-		return fmt.Errorf("store: reinstate: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("store: worker %s is not suspended from %s in %q: %w", workerID, kind, language, ErrNotFound)
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		now := ts(s.now())
+		res, err := tx.ExecContext(ctx, `UPDATE worker_skills SET status = 'active', reason = '', alpha = ?, beta = ?, scored = 0, updated_at = ?
+			WHERE worker_id = ? AND kind = ? AND language = ? AND status = 'suspended'`,
+			quality.SkillPrior.Alpha, quality.SkillPrior.Beta, now, workerID, kind, language)
+		if err != nil {
+			return fmt.Errorf("store: reinstate: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: worker %s is not suspended from %s in %q: %w", workerID, kind, language, ErrNotFound)
+		}
+		return s.feedSkill(ctx, tx, workerID, kind, language, SkillActive, "", now)
+	})
 }

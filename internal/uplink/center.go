@@ -184,7 +184,30 @@ func (s *Syncer) round(ctx context.Context) error {
 	if err := s.Store.DropGrants(ctx, gone); err != nil {
 		return err
 	}
+	if err := s.pullFeed(ctx); err != nil {
+		return err
+	}
 	return s.lease(ctx)
+}
+
+// pullFeed reads the down feed from the center's cursor and applies it.
+func (s *Syncer) pullFeed(ctx context.Context) error {
+	for {
+		cursor, err := s.Store.FeedCursor(ctx)
+		if err != nil {
+			return err
+		}
+		var fr FeedReply
+		if err := s.Client.post(ctx, "/uplink/v1/feed", FeedRequest{Cursor: cursor}, &fr); err != nil {
+			return fmt.Errorf("feed: %w", err)
+		}
+		if err := s.Store.ApplyFeed(ctx, fr.Events, fr.Next, fr.Reset); err != nil {
+			return err
+		}
+		if len(fr.Events) < maxFeed || fr.Reset {
+			return nil
+		}
+	}
 }
 
 // Upload sends the outbox up in chunks, in order, two chunks in flight so

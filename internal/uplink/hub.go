@@ -53,6 +53,7 @@ func (h *Hub) Routes() map[string]handlerFunc {
 		"POST /uplink/v1/leases":    h.leases,
 		"POST /uplink/v1/heartbeat": h.heartbeat,
 		"POST /uplink/v1/upload":    h.upload,
+		"POST /uplink/v1/feed":      h.feed,
 	}
 }
 
@@ -332,4 +333,22 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, projects map[
 		return res, err
 	}
 	return reject("unknown kind %q (this hub takes %s and %s)", it.Kind, KindAnswer, KindEnrolment)
+}
+
+// maxFeed is how many feed events one reply carries.
+const maxFeed = 2000
+
+func (h *Hub) feed(w http.ResponseWriter, r *http.Request, center store.Org) error {
+	var in FeedRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	events, next, reset, err := h.Store.Feed(r.Context(), center.ID, in.Cursor, maxFeed)
+	if err != nil {
+		return err
+	}
+	if events == nil {
+		events = []store.FeedEvent{}
+	}
+	return reply(w, r, FeedReply{Events: events, Next: next, Reset: reset})
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -100,6 +101,21 @@ type HeartbeatReply struct {
 	Renewed   []string          `json:"renewed"`
 	Gone      map[string]string `json:"gone"`
 	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+// FeedRequest asks for the center's down feed after Cursor (0 the first
+// time).
+type FeedRequest struct {
+	Cursor int64 `json:"cursor"`
+}
+
+// FeedReply carries feed events in order and the cursor to ask with next.
+// Reset means the cursor was not one the hub gave: the events are a full
+// snapshot and the center must forget what it had.
+type FeedReply struct {
+	Events []store.FeedEvent `json:"events"`
+	Next   int64             `json:"next"`
+	Reset  bool              `json:"reset,omitempty"`
 }
 
 // Item kinds.

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// FeedSkill is a feed event: a center worker's skill changed on the hub.
+type FeedSkill struct {
+	WorkerID string `json:"worker_id"`
+	Kind     string `json:"kind"`
+	Language string `json:"language"`
+	Status   string `json:"status"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// FeedEvent is one entry of a center's down feed.
+type FeedEvent struct {
+	Seq  int64           `json:"seq"`
+	Kind string          `json:"kind"`
+	Body json.RawMessage `json:"body"`
+}
+
+// feedSkill appends a skill change to the feed of the worker's center,
+// when the worker belongs to a village center (not the hub's own).
+func (s *Store) feedSkill(ctx context.Context, tx *sql.Tx, workerID, kind, language, status, reason, now string) error {
+	var org string
+	if err := tx.QueryRowContext(ctx, `SELECT o.id FROM users u JOIN orgs o ON o.id = u.org_id
+		WHERE u.id = ? AND o.kind = 'center' AND o.id <> ?`, workerID, BuiltinCenterOrgID).Scan(&org); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	}
+	body, err := json.Marshal(FeedSkill{WorkerID: workerID, Kind: kind, Language: language, Status: status, Reason: reason})
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO feed (seq, center_id, kind, body, created_at)
+		VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM feed), ?, 'skill', ?, ?)`, org, string(body), now)
+	return err
+}
+
+// Feed returns the center's feed after cursor, up to limit events, and the
+// cursor to ask with next. A cursor the hub did not give (ahead of its
+// feed) means the center must resync: reset is true and the events are a
+// full snapshot of its workers' skills.
+func (s *Store) Feed(ctx context.Context, centerID string, cursor int64, limit int) (events []FeedEvent, next int64, reset bool, err error) {
+	var top int64
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM feed`).Scan(&top); err != nil {
+		return nil, 0, false, fmt.Errorf("store: feed: %w", err)
+	}
+	if cursor > top || cursor < 0 {
+		rows, err := s.r.QueryContext(ctx, `SELECT k.worker_id, k.kind, k.language, k.status, k.reason FROM worker_skills k
+			JOIN users u ON u.id = k.worker_id WHERE u.org_id = ? ORDER BY k.worker_id, k.kind, k.language`, centerID)
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("store: feed snapshot: %w", err)
+		}
+		snap, err := collect(rows, func(r scanner) (FeedEvent, error) {
+			var f FeedSkill
+			if err := r.Scan(&f.WorkerID, &f.Kind, &f.Language, &f.Status, &f.Reason); err != nil {
+				return FeedEvent{}, err
+			}
+			b, err := json.Marshal(f)
+			return FeedEvent{Kind: "skill", Body: b}, err
+		})
+		return snap, top, true, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, kind, body FROM feed WHERE center_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		centerID, cursor, limit)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("store: feed: %w", err)
+	}
+	events, err = collect(rows, func(r scanner) (FeedEvent, error) {
+		var e FeedEvent
+		var body string
+		err := r.Scan(&e.Seq, &e.Kind, &body)
+		e.Body = json.RawMessage(body)
+		return e, err
+	})
+	if err != nil {
+		return nil, 0, false, err
+	}
+	next = top
+	if len(events) == limit {
+		next = events[len(events)-1].Seq
+	}
+	return events, next, false, nil
+}
+
+// ApplyFeed records, at a center, the skill changes the hub sent and the
+// cursor to continue from, in one transaction. reset clears what the
+// center knew first.
+func (s *Store) ApplyFeed(ctx context.Context, events []FeedEvent, next int64, reset bool) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if reset {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM center_skills`); err != nil {
+				return err
+			}
+		}
+		for _, e := range events {
+			if e.Kind != "skill" {
+				continue // a kind this center does not know yet
+			}
+			var f FeedSkill
+			if err := json.Unmarshal(e.Body, &f); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO center_skills (worker_id, kind, language, status, reason) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (worker_id, kind, language) DO UPDATE SET status = excluded.status, reason = excluded.reason`,
+				f.WorkerID, f.Kind, f.Language, f.Status, f.Reason); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO center_meta (key, value) VALUES ('feed_cursor', ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.FormatInt(next, 10))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: apply feed: %w", err)
+	}
+	return nil
+}
+
+// FeedCursor is where the center's feed continues from; 0 before the first
+// read.
+func (s *Store) FeedCursor(ctx context.Context) (int64, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, `SELECT value FROM center_meta WHERE key = 'feed_cursor'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: feed cursor: %w", err)
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+// Suspend suspends a worker from a skill by hand, with the reason (hub
+// staff acting on a complaint, say). A village center hears of it through
+// its feed.
+func (s *Store) Suspend(ctx context.Context, workerID, kind, language, reason string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := ts(s.now())
+		if _, err := tx.ExecContext(ctx, `INSERT INTO worker_skills (worker_id, kind, language, alpha, beta, scored, status, reason, updated_at)
+			VALUES (?, ?, ?, 3, 1, 0, 'suspended', ?, ?)
+			ON CONFLICT (worker_id, kind, language) DO UPDATE SET status = 'suspended', reason = excluded.reason, updated_at = excluded.updated_at`,
+			workerID, kind, language, reason, now); err != nil {
+			return err
+		}
+		return s.feedSkill(ctx, tx, workerID, kind, language, SkillSuspended, reason, now)
+	})
+	if err != nil {
+		return fmt.Errorf("store: suspend %s: %w", workerID, err)
+	}
+	return nil
+}
