@@ -16,12 +16,15 @@ func FuzzSpool(f *testing.F) {
 	f.Add([]byte("\uFEFFtext,lang\nनमस्ते,hi\n"), true)
 	f.Add([]byte("{\"text\":\"a\",\"external_id\":1}\n{\"text\":\"b\"}"), false)
 	f.Add([]byte("{\"text\":\"a\",\"gold_label\":\"x\"}\n"), false)
+	// One directory for every run of this process: runs are sequential,
+	// and each must leave it empty (an accepted file's spool is closed
+	// below, a rejected one must clean up itself).
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, csv bool) {
 		format := JSONL
 		if csv {
 			format = CSV
 		}
-		dir := t.TempDir()
 		sp, err := NewSpool(bytes.NewReader(data), format, Spec{Inputs: []string{"text"}}, Limits{MaxRowBytes: 1024, MaxTasks: 100}, dir)
 		if err != nil {
 			var ie *Error
@@ -33,7 +36,12 @@ func FuzzSpool(f *testing.F) {
 			}
 			return
 		}
-		defer sp.Close()
+		defer func() {
+			sp.Close()
+			if left, _ := os.ReadDir(dir); len(left) != 0 {
+				t.Fatalf("closing the spool left %d files", len(left))
+			}
+		}()
 		n := 0
 		for task, err := range sp.All() {
 			if err != nil {
