@@ -291,7 +291,9 @@ func (s *Syncer) send(ctx context.Context, rows []store.OutboxRow) error {
 			// Not stored yet: keep it and send it again next round.
 			continue
 		case StatusRejected:
-			s.Log.Warn("hub rejected a record", "id", rows[i].ID, "reason", reason)
+			// The reason may quote the answer; it is kept in the outbox row,
+			// not written to the log.
+			s.Log.Warn("hub rejected a record", "id", rows[i].ID, "kind", rows[i].Kind)
 		}
 		acks[rows[i].ID] = [2]string{status, reason}
 	}
