@@ -151,10 +151,10 @@ func demoCenter(ctx context.Context, h *hub.Hub, hubAddr, dataDir string, errOut
 	dc := &sim.DemoCenter{
 		URL:  "http://" + ln.Addr().String(),
 		Link: link, OutageAfter: time.Second, OutageFor: 2500 * time.Millisecond, Every: 3,
-		Enrol: func(ctx context.Context, name string) (string, error) {
-			_, tok, err := c.EnrolWorker(ctx, name)
+		Enrol: func(ctx context.Context, name string) (string, string, error) {
+			u, tok, err := c.EnrolWorker(ctx, name)
 			c.Nudge()
-			return tok, err
+			return u.ID, tok, err
 		},
 		Pending: func(ctx context.Context) (int, error) {
 			q, err := c.Store.CenterQueue(ctx)

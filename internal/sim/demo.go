@@ -43,8 +43,9 @@ type DemoOptions struct {
 type DemoCenter struct {
 	// URL is the center's worker API.
 	URL string
-	// Enrol enrols a worker at the center and returns their desk token.
-	Enrol func(ctx context.Context, name string) (string, error)
+	// Enrol enrols a worker at the center and returns their id (the same
+	// at the center and, once synced, on the hub) and desk token.
+	Enrol func(ctx context.Context, name string) (id, token string, err error)
 	// Link is the center's uplink.
 	Link *Link
 	// OutageAfter and OutageFor place the outage in the work phase.
@@ -367,7 +368,7 @@ func (d *demo) invoicesJSONL(invoices []Invoice) []byte {
 
 type simWorker struct {
 	Profile
-	id       string // on the hub; empty for a center's worker until it syncs
+	id       string // the same at a center and on the hub
 	api      *Client
 	rng      *rand.Rand
 	atCenter bool
@@ -377,9 +378,6 @@ type simWorker struct {
 func (d *demo) suspended(ctx context.Context, workers []*simWorker) (int, error) {
 	n := 0
 	for _, w := range workers {
-		if w.id == "" {
-			continue
-		}
 		var skills struct {
 			Items []struct{ Status string }
 		}
@@ -412,11 +410,11 @@ func (d *demo) enrol(ctx context.Context) ([]*simWorker, error) {
 	var out []*simWorker
 	for i, p := range Crowd(d.opt.Seed, d.opt.Workers) {
 		if c := d.opt.Center; c != nil && c.Every > 0 && i%c.Every == c.Every-1 {
-			token, err := c.Enrol(ctx, p.Name)
+			id, token, err := c.Enrol(ctx, p.Name)
 			if err != nil {
 				return nil, fmt.Errorf("enrol %s at the center: %w", p.Name, err)
 			}
-			w := &simWorker{Profile: p, api: &Client{BaseURL: c.URL, Token: token, HTTP: d.admin.HTTP},
+			w := &simWorker{Profile: p, id: id, api: &Client{BaseURL: c.URL, Token: token, HTTP: d.admin.HTTP},
 				rng: rand.New(rand.NewPCG(d.opt.Seed, uint64(i))), atCenter: true}
 			out = append(out, w)
 			continue
