@@ -68,7 +68,7 @@ func (s *Service) Submit(ctx context.Context, workerID, assignmentID string, raw
 	if err != nil {
 		return store.SubmitOutcome{}, err
 	}
-	return s.Store.Submit(ctx, store.SubmitArgs{AssignmentID: assignmentID, WorkerID: workerID, Answer: answer,
+	return s.Store.Submit(ctx, store.SubmitArgs{Project: p, AssignmentID: assignmentID, WorkerID: workerID, Answer: answer,
 		DurationMS: max(durationMS, 0), SampleDraw: rand.Float64()}, Decider(p))
 }
 

@@ -61,7 +61,7 @@ func TestRefitSeparatesWorkers(t *testing.T) {
 			if rng.Float64() > skill[i] {
 				label = schema.Labels[rng.IntN(4)]
 			}
-			if _, err := st.Submit(ctx, store.SubmitArgs{AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: label},
+			if _, err := st.Submit(ctx, store.SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: label},
 				DurationMS: 1000, SampleDraw: 1}, decide); err != nil {
 				t.Fatal(err)
 			}

@@ -265,6 +265,9 @@ type SubmitOutcome struct {
 
 // SubmitArgs is one answer to record.
 type SubmitArgs struct {
+	// Project is the assignment's project, as the caller loaded it to
+	// validate the answer; Submit does not read it again.
+	Project                work.Project
 	AssignmentID, WorkerID string
 	Answer                 work.Answer
 	DurationMS             int64
@@ -300,6 +303,9 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 		if err != nil {
 			return err
 		}
+		if a.ProjectID != in.Project.ID {
+			return fmt.Errorf("assignment %s is not of project %s", a.ID, in.Project.ID)
+		}
 		if a.State == work.AssignmentSubmitted {
 			if a.Answer != nil && reflect.DeepEqual(*a.Answer, in.Answer) {
 				out.Duplicate, out.Counted, out.Flag = true, a.Flag == "", a.Flag
@@ -322,7 +328,7 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 			WHERE id = ?`, string(raw), ts(s.now()), in.DurationMS, a.ID); err != nil {
 			return err
 		}
-		out, err = s.applyAnswer(ctx, tx, applyArgs{assignmentID: a.ID, taskID: a.TaskID, projectID: a.ProjectID,
+		out, err = s.applyAnswer(ctx, tx, applyArgs{assignmentID: a.ID, taskID: a.TaskID, project: in.Project,
 			workerID: in.WorkerID, answer: in.Answer, durationMS: in.DurationMS, sampleDraw: in.SampleDraw, holders: holders}, decide)
 		return err
 	})
@@ -335,10 +341,11 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 // applyArgs is one answer, already stored as a submitted assignment row,
 // for applyAnswer to act on.
 type applyArgs struct {
-	assignmentID, taskID, projectID, workerID string
-	answer                                    work.Answer
-	durationMS                                int64
-	sampleDraw                                float64
+	assignmentID, taskID, workerID string
+	project                        work.Project
+	answer                         work.Answer
+	durationMS                     int64
+	sampleDraw                     float64
 	// holders is how many places the answer frees in the task's count of
 	// live holders (1 for a live assignment or a lease slot, else 0).
 	holders int
@@ -360,10 +367,7 @@ func (s *Store) applyAnswer(ctx context.Context, tx *sql.Tx, in applyArgs, decid
 	}
 	out.TaskState, out.Gold = work.TaskState(state), gold == 1
 	open := !out.TaskState.Final() && out.TaskState != work.TaskNeedsReview
-	p, err := scanProject(tx.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, in.projectID))
-	if err != nil {
-		return out, err
-	}
+	p := in.project
 	var flag, score any
 	switch {
 	case out.Gold:

@@ -367,6 +367,9 @@ func (s *Store) UplinkEnrol(ctx context.Context, it UplinkItem, workerID, name s
 
 // UplinkAnswerArgs is one answer given at a center.
 type UplinkAnswerArgs struct {
+	// Project is the lease's project, as the caller loaded it to validate
+	// the answer.
+	Project    work.Project
 	Item       UplinkItem
 	LeaseID    string
 	Epoch      int
@@ -405,6 +408,9 @@ func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide De
 		}
 		if err != nil {
 			return err
+		}
+		if l.ProjectID != in.Project.ID {
+			return fmt.Errorf("lease %s is not of project %s", l.ID, in.Project.ID)
 		}
 		var org string
 		err = tx.QueryRowContext(ctx, `SELECT org_id FROM users WHERE id = ? AND role = 'worker'`, in.WorkerID).Scan(&org)
@@ -449,7 +455,7 @@ func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide De
 			in.Item.ID, l.TaskID, l.ProjectID, in.WorkerID, string(raw), now, now, now, in.DurationMS); err != nil {
 			return err
 		}
-		out, err = s.applyAnswer(ctx, tx, applyArgs{assignmentID: in.Item.ID, taskID: l.TaskID, projectID: l.ProjectID,
+		out, err = s.applyAnswer(ctx, tx, applyArgs{assignmentID: in.Item.ID, taskID: l.TaskID, project: in.Project,
 			workerID: in.WorkerID, answer: in.Answer, durationMS: in.DurationMS, sampleDraw: in.SampleDraw, holders: holders}, decide)
 		if err != nil {
 			return err

@@ -59,7 +59,7 @@ func TestLeaseAndUpload(t *testing.T) {
 	}
 	_ = a
 	item := answerItem(c.ID, 10)
-	args := UplinkAnswerArgs{Item: item, LeaseID: l.ID, Epoch: l.Epoch, WorkerID: ws[0], Answer: work.Answer{Label: "a"}, DurationMS: 4000, SampleDraw: 1}
+	args := UplinkAnswerArgs{Project: p, Item: item, LeaseID: l.ID, Epoch: l.Epoch, WorkerID: ws[0], Answer: work.Answer{Label: "a"}, DurationMS: 4000, SampleDraw: 1}
 	res, _, err := s.UplinkAnswer(ctx, args, majority(p))
 	if err != nil || res.Status != UplinkAccepted {
 		t.Fatalf("first answer: %+v, %v", res, err)
@@ -134,7 +134,7 @@ func TestLateResultIsSuperseded(t *testing.T) {
 		t.Fatalf("A's lease after expiry: %v", gone)
 	}
 	up := func(c string, l Lease, w string, label string) (UplinkResult, SubmitOutcome) {
-		res, out, err := s.UplinkAnswer(ctx, UplinkAnswerArgs{Item: answerItem(c, 1), LeaseID: l.ID, Epoch: l.Epoch,
+		res, out, err := s.UplinkAnswer(ctx, UplinkAnswerArgs{Project: p, Item: answerItem(c, 1), LeaseID: l.ID, Epoch: l.Epoch,
 			WorkerID: w, Answer: work.Answer{Label: label}, DurationMS: 3000, SampleDraw: 1}, majority(p))
 		if err != nil {
 			t.Fatal(err)

@@ -72,7 +72,7 @@ func TestGoldScoresAndSuspends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, DurationMS: 5000, SampleDraw: 1}, majority(p))
+	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, DurationMS: 5000, SampleDraw: 1}, majority(p))
 	if err != nil || out.Gold {
 		t.Fatalf("ordinary task: got %+v, %v", out, err)
 	}
@@ -90,7 +90,7 @@ func TestGoldScoresAndSuspends(t *testing.T) {
 			t.Fatalf("gold task %s handed to the same worker twice", task.ID)
 		}
 		seen[task.ID] = true
-		out, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"}, DurationMS: 5000, SampleDraw: 1}, majority(p))
+		out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"}, DurationMS: 5000, SampleDraw: 1}, majority(p))
 		if err != nil || !out.Gold || out.Score != 0 {
 			t.Fatalf("gold answer %d: got %+v, %v; want a gold score of 0", i, out, err)
 		}
@@ -144,7 +144,7 @@ func TestTooFastAnswersDoNotCount(t *testing.T) {
 	}
 	ws := workers(t, s, 3)
 	a, task, _ := s.Claim(ctx, ws[0].ID, "", 1)
-	out, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 300, SampleDraw: 1}, majority(p))
+	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 300, SampleDraw: 1}, majority(p))
 	if err != nil || out.Counted || out.Flag != work.FlagTooFast {
 		t.Fatalf("fast answer: got %+v, %v; want flagged and not counted", out, err)
 	}
@@ -157,7 +157,7 @@ func TestTooFastAnswersDoNotCount(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"}, DurationMS: 5000, SampleDraw: 1}, majority(p))
+		s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"}, DurationMS: 5000, SampleDraw: 1}, majority(p))
 	}
 	got, _ = s.Task(ctx, task.ID)
 	res, _ := s.Results(ctx, ResultScope{ProjectID: p.ID}, Page{Limit: 10})
@@ -187,7 +187,7 @@ func TestReviewSampleAudits(t *testing.T) {
 		if i%2 == 0 {
 			draw = 0.1 // sampled
 		}
-		out, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5000, SampleDraw: draw}, majority(p))
+		out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5000, SampleDraw: draw}, majority(p))
 		want := work.TaskDone
 		if i%2 == 0 {
 			want = work.TaskNeedsReview
@@ -248,7 +248,7 @@ func TestContestCorrectsGold(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: given[w.ID]}, DurationMS: 5000, SampleDraw: 1}, majority(p))
+		out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: given[w.ID]}, DurationMS: 5000, SampleDraw: 1}, majority(p))
 		if err != nil || !out.Gold {
 			t.Fatalf("gold answer: %+v, %v", out, err)
 		}

@@ -170,7 +170,7 @@ func TestClaimConcurrent(t *testing.T) {
 				}
 				held[task.ID][w.ID] = true
 				mu.Unlock()
-				if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, DurationMS: 10, SampleDraw: 1}, majority(p)); err != nil {
+				if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, DurationMS: 10, SampleDraw: 1}, majority(p)); err != nil {
 					errs <- err
 					return
 				}
@@ -260,10 +260,10 @@ func TestAssignmentTimesOut(t *testing.T) {
 	}
 	// The second worker finishes the task; the first one's late answer is
 	// kept but refused as closed.
-	if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a2.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "b"}, DurationMS: 5, SampleDraw: 1}, majority(p)); err != nil {
+	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a2.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "b"}, DurationMS: 5, SampleDraw: 1}, majority(p)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a1.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrAssignmentClosed) {
+	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a1.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrAssignmentClosed) {
 		t.Fatalf("late answer on a done task: got %v, want ErrAssignmentClosed", err)
 	}
 }
@@ -285,16 +285,16 @@ func TestLateAnswerCountsWhileOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.Submit(ctx, SubmitArgs{AssignmentID: a0.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "c"}, DurationMS: 5, SampleDraw: 1}, majority(p))
+	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a0.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "c"}, DurationMS: 5, SampleDraw: 1}, majority(p))
 	if err != nil || !out.Counted {
 		t.Fatalf("late answer while open: got %+v, %v; want counted", out, err)
 	}
-	s.Submit(ctx, SubmitArgs{AssignmentID: a1.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "c"}, DurationMS: 5, SampleDraw: 1}, majority(p))
+	s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a1.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "c"}, DurationMS: 5, SampleDraw: 1}, majority(p))
 	task, _ := s.Task(ctx, a1.TaskID)
 	if task.State != work.TaskDone || task.Answers != 2 {
 		t.Fatalf("got task %s with %d answers, want done with 2", task.State, task.Answers)
 	}
-	out, err = s.Submit(ctx, SubmitArgs{AssignmentID: a2.ID, WorkerID: ws[2].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p))
+	out, err = s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a2.ID, WorkerID: ws[2].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p))
 	if err != nil || out.Counted {
 		t.Fatalf("answer after the result was final: got %+v, %v; want kept, not counted", out, err)
 	}
@@ -310,17 +310,17 @@ func TestSubmitIdempotent(t *testing.T) {
 	}
 	ws := workers(t, s, 2)
 	a, _, _ := s.Claim(ctx, ws[0].ID, "", 1)
-	if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p)); err != nil {
+	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p)); err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p))
+	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p))
 	if err != nil || !out.Duplicate {
 		t.Fatalf("same answer again: got %+v, %v; want duplicate", out, err)
 	}
-	if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "b"}, DurationMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrConflict) {
+	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "b"}, DurationMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrConflict) {
 		t.Fatalf("different answer again: got %v, want ErrConflict", err)
 	}
-	if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("another worker's assignment: got %v, want ErrNotFound", err)
 	}
 	task, _ := s.Task(ctx, a.TaskID)
@@ -343,7 +343,7 @@ func TestDisagreementGoesToReview(t *testing.T) {
 		if err != nil {
 			t.Fatalf("answer %d: claim: %v", i+1, err)
 		}
-		if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: ws[i].ID, Answer: work.Answer{Label: label}, DurationMS: 5, SampleDraw: 1}, majority(p)); err != nil {
+		if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[i].ID, Answer: work.Answer{Label: label}, DurationMS: 5, SampleDraw: 1}, majority(p)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -415,7 +415,7 @@ func BenchmarkClaimSubmit(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Submit(ctx, SubmitArgs{AssignmentID: a.ID, WorkerID: u.ID, Answer: work.Answer{Label: "a"}, DurationMS: 1, SampleDraw: 1}, decide); err != nil {
+		if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: u.ID, Answer: work.Answer{Label: "a"}, DurationMS: 1, SampleDraw: 1}, decide); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -83,7 +83,7 @@ func TestUploadOrderAndReplaysDoNotMatter(t *testing.T) {
 				for li, l := range leases {
 					for k := range 2 {
 						w := workers[(li+k)%3]
-						a := UplinkAnswerArgs{Item: UplinkItem{ID: id("answer", li*2+k+100), CenterID: c.ID, Seq: int64(10 + li*2 + k), Kind: "answer"},
+						a := UplinkAnswerArgs{Project: p, Item: UplinkItem{ID: id("answer", li*2+k+100), CenterID: c.ID, Seq: int64(10 + li*2 + k), Kind: "answer"},
 							LeaseID: l.ID, Epoch: l.Epoch, WorkerID: w, Answer: work.Answer{Label: "a"}, DurationMS: 1000, SampleDraw: 1}
 						ops = append(ops, op{answer: &a})
 					}

@@ -328,7 +328,7 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, projects map[
 		if err != nil {
 			return reject("%v", err)
 		}
-		res, _, err := h.Store.UplinkAnswer(ctx, store.UplinkAnswerArgs{Item: ref, LeaseID: b.LeaseID, Epoch: b.Epoch,
+		res, _, err := h.Store.UplinkAnswer(ctx, store.UplinkAnswerArgs{Project: p, Item: ref, LeaseID: b.LeaseID, Epoch: b.Epoch,
 			WorkerID: b.WorkerID, Answer: answer, DurationMS: max(0, b.DurationMS), SampleDraw: rand.Float64()}, dispatch.Decider(p))
 		return res, err
 	}
