@@ -44,11 +44,8 @@ func (a *API) contest(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		return problem(http.StatusUnprocessableEntity, "reason: say why the expected answer is wrong (at most 2000 bytes)")
 	}
 	c, err := a.Store.OpenContest(r.Context(), id, p.UserID, in.Reason)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotVisible("gold answer")
-	}
 	if err != nil {
-		return err
+		return hidden(err, "gold answer")
 	}
 	return writeJSON(w, http.StatusCreated, c)
 }
@@ -92,11 +89,8 @@ func (a *API) decideContest(w http.ResponseWriter, r *http.Request, p auth.Princ
 		return err
 	}
 	c, err := a.Store.Contest(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotVisible("contest")
-	}
 	if err != nil {
-		return err
+		return hidden(err, "contest")
 	}
 	var corrected *work.Answer
 	if in.Upheld {

@@ -44,6 +44,15 @@ func errNotVisible(what string) error {
 	return problem(http.StatusNotFound, "no such %s", what)
 }
 
+// hidden passes err on, except that a record that does not exist answers
+// as errNotVisible(what), like one the caller may not see.
+func hidden(err error, what string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotVisible(what)
+	}
+	return err
+}
+
 var errForbidden = problem(http.StatusForbidden, "your role may not do this")
 
 // toProblem maps any error a handler returns to the problem the caller sees.

@@ -100,11 +100,8 @@ func (a *API) managedOrg(r *http.Request, p auth.Principal) (store.Org, error) {
 		return store.Org{}, err
 	}
 	o, err := a.Store.Org(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Org{}, errNotVisible("organisation")
-	}
 	if err != nil {
-		return store.Org{}, err
+		return store.Org{}, hidden(err, "organisation")
 	}
 	if !p.CanManageOrg(o.ID, o.Kind) {
 		if p.OrgID == o.ID || p.IsHubStaff() {
@@ -173,11 +170,8 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return err
 	}
 	u, err := a.Store.User(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotVisible("user")
-	}
 	if err != nil {
-		return err
+		return hidden(err, "user")
 	}
 	o, err := a.Store.Org(r.Context(), u.OrgID)
 	if err != nil {
@@ -213,11 +207,8 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return err
 	}
 	t, err := a.Store.Token(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotVisible("token")
-	}
 	if err != nil {
-		return err
+		return hidden(err, "token")
 	}
 	o, err := a.Store.Org(r.Context(), t.OrgID)
 	if err != nil {
@@ -242,11 +233,8 @@ func (a *API) workerInView(r *http.Request, p auth.Principal) (store.User, error
 		return store.User{}, err
 	}
 	u, err := a.Store.User(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.User{}, errNotVisible("user")
-	}
 	if err != nil {
-		return store.User{}, err
+		return store.User{}, hidden(err, "user")
 	}
 	if u.ID != p.UserID && !p.IsHubStaff() && !(p.Role == auth.CenterManager && p.OrgID == u.OrgID) {
 		return store.User{}, errNotVisible("user")

@@ -363,11 +363,8 @@ func (a *API) getTask(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		return err
 	}
 	t, err := a.Store.Task(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotVisible("task")
-	}
 	if err != nil {
-		return err
+		return hidden(err, "task")
 	}
 	pr, err := a.Store.Project(r.Context(), t.ProjectID)
 	if err != nil {
@@ -446,11 +443,8 @@ func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return err
 	}
 	pr, err := a.Store.Project(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotVisible("project")
-	}
 	if err != nil {
-		return err
+		return hidden(err, "project")
 	}
 	pg, err := pageOf(r)
 	if err != nil {
@@ -495,11 +489,8 @@ func (a *API) resolveTask(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return problem(http.StatusUnprocessableEntity, "answer: required")
 	}
 	answer, err := a.Dispatch.Resolve(r.Context(), p.UserID, id, in.Answer)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotVisible("task")
-	}
 	if err != nil {
-		return err
+		return hidden(err, "task")
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"task_id": id, "state": work.TaskDone, "answer": answer})
 }

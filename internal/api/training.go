@@ -135,11 +135,8 @@ func (a *API) getCourse(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return err
 	}
 	c, err := a.Store.Course(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotVisible("course")
-	}
 	if err != nil {
-		return err
+		return hidden(err, "course")
 	}
 	return writeJSON(w, http.StatusOK, c)
 }

@@ -8,7 +8,6 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
-	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -85,11 +84,8 @@ func (a *API) submitAnswer(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return problem(http.StatusUnprocessableEntity, "answer: required")
 	}
 	out, err := a.Dispatch.Submit(r.Context(), p.UserID, id, in.Answer, in.DurationMS)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotVisible("assignment")
-	}
 	if err != nil {
-		return err
+		return hidden(err, "assignment")
 	}
 	// The reply is the same for gold and ordinary tasks, so it cannot be
 	// used to tell them apart.
