@@ -308,10 +308,15 @@ type UplinkItem struct {
 	Kind     string
 }
 
+// rowQuerier is a *sql.DB or a *sql.Tx.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // uplinkSeen returns the stored status of an item already received.
-func uplinkSeen(ctx context.Context, tx *sql.Tx, id string) (string, bool, error) {
+func uplinkSeen(ctx context.Context, q rowQuerier, id string) (string, bool, error) {
 	var status string
-	err := tx.QueryRowContext(ctx, `SELECT status FROM uplink_items WHERE id = ?`, id).Scan(&status)
+	err := q.QueryRowContext(ctx, `SELECT status FROM uplink_items WHERE id = ?`, id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -471,15 +476,11 @@ func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide De
 // UplinkSeen returns the status first given to an item, if it was
 // received before.
 func (s *Store) UplinkSeen(ctx context.Context, id string) (string, bool, error) {
-	var status string
-	err := s.r.QueryRowContext(ctx, `SELECT status FROM uplink_items WHERE id = ?`, id).Scan(&status)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
+	status, seen, err := uplinkSeen(ctx, s.r, id)
 	if err != nil {
 		return "", false, fmt.Errorf("store: uplink item %s: %w", id, err)
 	}
-	return status, true, nil
+	return status, seen, nil
 }
 
 // RecordRejected notes an item refused before it reached the store (bad
