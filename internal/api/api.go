@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"banyan/internal/auth"
+	"banyan/internal/blob"
 	"banyan/internal/dispatch"
 	"banyan/internal/ingest"
 	"banyan/internal/store"
@@ -36,6 +37,8 @@ type API struct {
 	MaxUploadBytes int64
 	// Limits bound rows and tasks in one upload.
 	Limits ingest.Limits
+	// Blobs keeps the files tasks name.
+	Blobs *blob.Store
 }
 
 // maxJSONBody caps every JSON request body.
@@ -91,6 +94,7 @@ func (a *API) Routes() []Route {
 		{Pattern: "POST /api/v1/attempts/{id}/answers", handle: a.answerItem},
 		{Pattern: "POST /api/v1/work/next", handle: a.nextTask},
 		{Pattern: "POST /api/v1/assignments/{id}/answer", handle: a.submitAnswer},
+		{Pattern: "GET /api/v1/assignments/{id}/files/{field}", handle: a.assignmentFile},
 		{Pattern: "POST /api/v1/assignments/{id}/contest", handle: a.contest},
 		{Pattern: "GET /api/v1/contests", handle: a.listContests},
 		{Pattern: "POST /api/v1/contests/{id}/decide", handle: a.decideContest},

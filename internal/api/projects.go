@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"iter"
+	"mime"
 	"net/http"
 	"regexp"
 	"strings"
@@ -217,14 +219,6 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, p auth.Principal, p
 	if !p.CanManageClient(pr.ClientID) {
 		return errForbidden
 	}
-	fs := r.URL.Query().Get("format")
-	if fs == "" {
-		fs = r.Header.Get("Content-Type")
-	}
-	format, err := ingest.ParseFormat(fs)
-	if err != nil {
-		return problem(http.StatusUnsupportedMediaType, "%v (or add ?format=csv or ?format=jsonl)", err)
-	}
 	name := strings.TrimSpace(r.URL.Query().Get("name"))
 	if name == "" {
 		name = purpose + " of " + time.Now().UTC().Format("2006-01-02 15:04")
@@ -232,22 +226,21 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, p auth.Principal, p
 	if name, err = validName("name", name); err != nil {
 		return err
 	}
-	var body io.Reader = http.MaxBytesReader(w, r.Body, a.MaxUploadBytes)
-	switch r.Header.Get("Content-Encoding") {
-	case "", "identity":
-	case "gzip":
-		zr, err := gzip.NewReader(body)
+	spec := store.BatchSpec{Name: name, Purpose: purpose}
+	if d := r.URL.Query().Get("deadline"); d != "" {
+		t, err := time.Parse(time.RFC3339, d)
 		if err != nil {
-			return problem(http.StatusBadRequest, "Content-Encoding says gzip but the body is not gzip: %v", err)
+			return problem(http.StatusUnprocessableEntity, "deadline: want an RFC 3339 time such as 2026-12-01T18:00:00+05:30, got %q", d)
 		}
-		defer zr.Close()
-		body = io.LimitReader(zr, a.MaxUploadBytes*20)
-	default:
-		return problem(http.StatusUnsupportedMediaType, "Content-Encoding %q is not supported; send gzip or nothing", r.Header.Get("Content-Encoding"))
+		if !t.After(time.Now()) {
+			return problem(http.StatusUnprocessableEntity, "deadline: %s is already past", d)
+		}
+		t = t.UTC()
+		spec.Deadline = &t
 	}
-	spec := ingest.Spec{Inputs: pr.Schema.Inputs}
+	in := ingest.Spec{Inputs: pr.Schema.Inputs}
 	if purpose == work.PurposeGold {
-		spec.Gold = func(raw []byte) ([]byte, error) {
+		in.Gold = func(raw []byte) ([]byte, error) {
 			ans, err := work.ParseAnswer(pr.Kind, pr.Schema, raw)
 			if err != nil {
 				return nil, err
@@ -255,12 +248,66 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, p auth.Principal, p
 			return json.Marshal(ans)
 		}
 	}
-	spool, err := ingest.NewSpool(body, format, spec, a.Limits, a.SpoolDir)
-	if err != nil {
-		return err
+	var body io.Reader = http.MaxBytesReader(w, r.Body, a.MaxUploadBytes)
+	formatHint := r.URL.Query().Get("format")
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var spool *ingest.Spool
+	var tasks iter.Seq2[store.NewTask, error]
+	if mt == "multipart/form-data" {
+		// Rows with a zip of the files they name.
+		if ce := r.Header.Get("Content-Encoding"); ce != "" && ce != "identity" {
+			return problem(http.StatusUnsupportedMediaType, "a multipart upload is sent without Content-Encoding (the zip is compressed already)")
+		}
+		var b *bundle
+		if spool, b, err = a.readMultipart(r, body, params["boundary"], formatHint, in); err != nil {
+			return err
+		}
+		defer spool.Close()
+		if b != nil {
+			defer b.Close()
+		}
+		if len(pr.Schema.Files) > 0 {
+			if b == nil {
+				return problem(http.StatusUnprocessableEntity, "this project's tasks name files (%s): add a part named files, a zip of them", strings.Join(pr.Schema.Files, ", "))
+			}
+			list, err := a.attach(spool, b, pr.Schema.Files)
+			if err != nil {
+				return err
+			}
+			tasks = each(list)
+		}
+	} else {
+		if len(pr.Schema.Files) > 0 {
+			return problem(http.StatusUnprocessableEntity, "this project's tasks name files (%s): upload multipart/form-data with a part rows (the batch file) and a part files (a zip of the files)", strings.Join(pr.Schema.Files, ", "))
+		}
+		if formatHint == "" {
+			formatHint = r.Header.Get("Content-Type")
+		}
+		format, err := ingest.ParseFormat(formatHint)
+		if err != nil {
+			return problem(http.StatusUnsupportedMediaType, "%v (or add ?format=csv or ?format=jsonl)", err)
+		}
+		switch r.Header.Get("Content-Encoding") {
+		case "", "identity":
+		case "gzip":
+			zr, err := gzip.NewReader(body)
+			if err != nil {
+				return problem(http.StatusBadRequest, "Content-Encoding says gzip but the body is not gzip: %v", err)
+			}
+			defer zr.Close()
+			body = io.LimitReader(zr, a.MaxUploadBytes*20)
+		default:
+			return problem(http.StatusUnsupportedMediaType, "Content-Encoding %q is not supported; send gzip or nothing", r.Header.Get("Content-Encoding"))
+		}
+		if spool, err = ingest.NewSpool(body, format, in, a.Limits, a.SpoolDir); err != nil {
+			return err
+		}
+		defer spool.Close()
 	}
-	defer spool.Close()
-	b, err := a.Store.CreateBatch(r.Context(), pr, name, purpose, spool.All())
+	if tasks == nil {
+		tasks = spool.All()
+	}
+	b, err := a.Store.CreateBatch(r.Context(), pr, spec, tasks)
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,29 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
+	"banyan/internal/store"
 	"banyan/internal/work"
 )
+
+// OfferFile is one attachment of an offered task.
+type OfferFile struct {
+	Field     string `json:"field"`
+	Name      string `json:"name"`
+	MediaType string `json:"media_type"`
+	Size      int64  `json:"size"`
+	URL       string `json:"url"`
+}
+
+// OfferFiles lists a task's attachments as a worker sees them, each at
+// its URL under the assignment.
+func OfferFiles(assignmentID string, files []store.TaskFile) []OfferFile {
+	out := make([]OfferFile, len(files))
+	for i, f := range files {
+		out[i] = OfferFile{Field: f.Field, Name: f.Name, MediaType: f.MediaType, Size: f.Size,
+			URL: "/api/v1/assignments/" + assignmentID + "/files/" + f.Field}
+	}
+	return out
+}
 
 // offer is what a worker is shown for a task: its input and how to answer,
 // and nothing that tells one task from another. There is no task id: task
@@ -21,6 +42,9 @@ type offer struct {
 	ExpiresAt    time.Time `json:"expires_at"`
 	Task         struct {
 		Payload json.RawMessage `json:"payload"`
+		// Files are the task's attachments, each fetched from its URL
+		// while the assignment is held.
+		Files []OfferFile `json:"files,omitempty"`
 	} `json:"task"`
 	Project struct {
 		ID           string       `json:"id"`
@@ -58,6 +82,13 @@ func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	out.AssignmentID = o.Assignment.ID
 	out.ExpiresAt = o.Assignment.ExpiresAt
 	out.Task.Payload = o.Task.Payload
+	if len(o.Project.Schema.Files) > 0 {
+		files, err := a.Store.TaskFiles(r.Context(), o.Task.ID)
+		if err != nil {
+			return err
+		}
+		out.Task.Files = OfferFiles(o.Assignment.ID, files)
+	}
 	out.Project.ID = o.Project.ID
 	out.Project.Kind = o.Project.Kind
 	out.Project.Instructions = o.Project.Instructions

@@ -21,6 +21,7 @@ import (
 
 	"banyan/internal/api"
 	"banyan/internal/auth"
+	"banyan/internal/blob"
 	"banyan/internal/store"
 	"banyan/internal/uplink"
 	"banyan/internal/work"
@@ -42,8 +43,10 @@ type Config struct {
 	Ahead int `json:"ahead"`
 	// Hold is how long a worker holds one task before it goes back to the
 	// center's pool.
-	Hold    time.Duration `json:"hold"`
-	Version string        `json:"-"`
+	Hold time.Duration `json:"hold"`
+	// CacheMB caps the attachments kept on disk, in MiB.
+	CacheMB int64  `json:"cache_mb"`
+	Version string `json:"-"`
 	// Now is the center's clock; nil means time.Now. Wall clocks at
 	// centers are often wrong by days, and nothing may depend on them
 	// agreeing with the hub's.
@@ -52,7 +55,8 @@ type Config struct {
 
 // DefaultConfig returns a center's defaults.
 func DefaultConfig() Config {
-	return Config{Addr: "0.0.0.0:8090", DataDir: "banyan-center", SyncInterval: 30 * time.Second, Ahead: 50, Hold: 10 * time.Minute}
+	return Config{Addr: "0.0.0.0:8090", DataDir: "banyan-center", SyncInterval: 30 * time.Second, Ahead: 50, Hold: 10 * time.Minute,
+		CacheMB: 2048}
 }
 
 // Validate names the first field that is wrong.
@@ -70,6 +74,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: ahead: from 1 to 10000 tasks per worker")
 	case c.Hold < 10*time.Second:
 		return fmt.Errorf("config: hold: at least 10s")
+	case c.CacheMB < 16:
+		return fmt.Errorf("config: cache-mb: at least 16 (MiB of attachments)")
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("config: addr %q: want host:port", c.Addr)
@@ -84,8 +90,10 @@ type Center struct {
 	Auth   *auth.Service
 	Sync   *uplink.Syncer
 	Log    *slog.Logger
-	ID     string
-	nudge  chan struct{}
+	// Blobs keeps the attachments of leased tasks.
+	Blobs *blob.Store
+	ID    string
+	nudge chan struct{}
 }
 
 // Open opens the center's database and learns its identity from the hub.
@@ -103,8 +111,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 	}
 	client := &uplink.Client{BaseURL: strings.TrimSuffix(cfg.HubURL, "/"), Token: cfg.Token, Version: cfg.Version,
 		HTTP: &http.Client{Timeout: 2 * time.Minute}}
-	c := &Center{Config: cfg, Store: st, Auth: &auth.Service{Store: st}, Log: log, nudge: make(chan struct{}, 1)}
-	c.Sync = &uplink.Syncer{Store: st, Client: client, Log: log, Want: c.want}
+	blobs, err := blob.Open(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	c := &Center{Config: cfg, Store: st, Auth: &auth.Service{Store: st}, Log: log, Blobs: blobs, nudge: make(chan struct{}, 1)}
+	c.Sync = &uplink.Syncer{Store: st, Client: client, Log: log, Want: c.want, Blobs: blobs, CacheBytes: cfg.CacheMB << 20}
 	orgs, err := st.Orgs(ctx, store.OrgCenter, store.Page{Limit: 10})
 	if err != nil {
 		st.Close()
@@ -171,6 +184,7 @@ func (c *Center) Handler() http.Handler {
 	}{
 		{"POST /api/v1/work/next", c.next},
 		{"POST /api/v1/assignments/{id}/answer", c.answer},
+		{"GET /api/v1/assignments/{id}/files/{field}", c.file},
 		{"GET /api/v1/center/status", c.status},
 	}
 	for _, rt := range routes {
@@ -208,9 +222,13 @@ func (c *Center) next(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return err
 	}
+	task := map[string]any{"payload": o.Payload}
+	if len(o.Files) > 0 {
+		task["files"] = api.OfferFiles(o.WorkID, o.Files)
+	}
 	return writeJSON(w, map[string]any{
 		"assignment_id": o.WorkID, "expires_at": o.ExpiresAt,
-		"task": map[string]any{"payload": o.Payload},
+		"task": task,
 		"project": map[string]any{"id": o.Project.ID, "kind": o.Project.Kind, "instructions": o.Project.Instructions,
 			"schema": o.Project.Schema},
 	})
@@ -253,6 +271,21 @@ func (c *Center) answer(w http.ResponseWriter, r *http.Request, p auth.Principal
 	// "accepted" here means saved at the center: committed with its outbox
 	// record, on its way to the hub.
 	return writeJSON(w, map[string]any{"assignment_id": id, "status": status})
+}
+
+// file serves an attachment of the worker's task in hand.
+func (c *Center) file(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Role != auth.Worker {
+		return api.NewProblem(http.StatusForbidden, "only workers fetch task files")
+	}
+	f, err := c.Store.CenterWorkFile(r.Context(), r.PathValue("id"), p.UserID, r.PathValue("field"))
+	if errors.Is(err, store.ErrNotFound) {
+		return api.NewProblem(http.StatusNotFound, "no such file for a task in your hands")
+	}
+	if err != nil {
+		return err
+	}
+	return api.ServeBlob(w, r, c.Blobs, f)
 }
 
 func (c *Center) status(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -43,23 +43,17 @@ func newRig(t *testing.T, tasks int) *rig {
 // newRigShifted runs the center with its clock shifted from the hub's.
 func newRigShifted(t testing.TB, tasks int, shift time.Duration) *rig {
 	t.Helper()
+	g := startHub(t)
 	ctx := context.Background()
-	cfg := hub.DefaultConfig()
-	cfg.DataDir = t.TempDir()
-	h, err := hub.Open(ctx, cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h.Handler())
-	t.Cleanup(func() { srv.Close(); h.Close() })
-	c, _ := h.Store.CreateOrg(ctx, store.OrgClient, "client")
+	c, _ := g.hub.Store.CreateOrg(ctx, store.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, err := h.Store.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "mod", Kind: work.Classify, Schema: schema,
+	p, err := g.hub.Store.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "mod", Kind: work.Classify, Schema: schema,
 		Overlap: 2, MaxOverlap: 3, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV, MinGold: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.Store.CreateBatch(ctx, p, "b", work.PurposeWork, func(yield func(store.NewTask, error) bool) {
+	g.proj = p
+	_, err = g.hub.Store.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
 		for i := range tasks {
 			if !yield(store.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"post %d"}`, i))}, nil) {
 				return
@@ -69,19 +63,46 @@ func newRigShifted(t testing.TB, tasks int, shift time.Duration) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, token, err := h.AddCenter(ctx, "village")
+	g.startCenter(shift, nil)
+	return g
+}
+
+// startHub starts a hub and a link to it.
+func startHub(t testing.TB) *rig {
+	t.Helper()
+	cfg := hub.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	h, err := hub.Open(context.Background(), cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv := httptest.NewServer(h.Handler())
+	t.Cleanup(func() { srv.Close(); h.Close() })
 	link, err := sim.NewLink(strings.TrimPrefix(srv.URL, "http://"), sim.LinkConfig{Latency: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { link.Close() })
+	return &rig{t: t, hub: h, link: link, oracle: map[string]string{}}
+}
+
+// startCenter enrols a center at the hub and starts it behind the link;
+// edit, if set, changes its config first.
+func (g *rig) startCenter(shift time.Duration, edit func(*center.Config)) {
+	t := g.t
+	t.Helper()
+	ctx := context.Background()
+	_, token, err := g.hub.AddCenter(ctx, "village")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ccfg := center.DefaultConfig()
-	ccfg.HubURL, ccfg.Token, ccfg.DataDir, ccfg.Addr, ccfg.Ahead = "http://"+link.Addr(), token, t.TempDir(), "127.0.0.1:0", 10
+	ccfg.HubURL, ccfg.Token, ccfg.DataDir, ccfg.Addr, ccfg.Ahead = "http://"+g.link.Addr(), token, t.TempDir(), "127.0.0.1:0", 10
 	if shift != 0 {
 		ccfg.Now = func() time.Time { return time.Now().Add(shift) }
+	}
+	if edit != nil {
+		edit(&ccfg)
 	}
 	cen, err := center.Open(ctx, ccfg, quiet)
 	if err != nil {
@@ -90,7 +111,7 @@ func newRigShifted(t testing.TB, tasks int, shift time.Duration) *rig {
 	cen.Sync.Client.HTTP.Timeout = 2 * time.Second
 	desk := httptest.NewServer(cen.Handler())
 	t.Cleanup(func() { desk.Close(); cen.Close() })
-	return &rig{t: t, hub: h, link: link, center: cen, desk: desk, proj: p, oracle: map[string]string{}}
+	g.center, g.desk = cen, desk
 }
 
 func (g *rig) call(token, method, path string, body any) (int, map[string]any) {

@@ -31,7 +31,7 @@ func TestRefitSeparatesWorkers(t *testing.T) {
 	}
 	truth := make([]string, 150)
 	rng := rand.New(rand.NewPCG(5, 5))
-	_, err = st.CreateBatch(ctx, p, "b", work.PurposeWork, func(yield func(store.NewTask, error) bool) {
+	_, err = st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
 		for i := range truth {
 			truth[i] = schema.Labels[rng.IntN(4)]
 			if !yield(store.NewTask{ExternalID: fmt.Sprint(i), Payload: []byte(fmt.Sprintf(`{"text":"t%d","i":%d}`, i, i))}, nil) {

@@ -17,6 +17,7 @@ import (
 
 	"banyan/internal/api"
 	"banyan/internal/auth"
+	"banyan/internal/blob"
 	"banyan/internal/dispatch"
 	"banyan/internal/ingest"
 	"banyan/internal/store"
@@ -112,7 +113,9 @@ type Hub struct {
 	Auth     *auth.Service
 	Dispatch *dispatch.Service
 	Log      *slog.Logger
-	spool    string
+	// Blobs keeps the files tasks name, under DataDir/blobs.
+	Blobs *blob.Store
+	spool string
 }
 
 // Open validates cfg, makes the data directory and opens the database,
@@ -125,6 +128,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 	if err := os.MkdirAll(spool, 0o750); err != nil {
 		return nil, fmt.Errorf("hub: data directory: %w", err)
 	}
+	blobs, err := blob.Open(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Migrate: !cfg.NoMigrate, LeaseGrace: cfg.LeaseGrace})
 	if err != nil {
 		return nil, err
@@ -135,6 +142,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 		Auth:     &auth.Service{Store: st},
 		Dispatch: &dispatch.Service{Store: st},
 		Log:      log,
+		Blobs:    blobs,
 		spool:    spool,
 	}, nil
 }
@@ -148,10 +156,11 @@ func (h *Hub) Handler() http.Handler {
 	a := &api.API{
 		Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log,
 		SpoolDir: h.spool, MaxUploadBytes: h.Config.MaxUploadBytes,
-		Limits: ingest.Limits{MaxRowBytes: h.Config.MaxRowBytes},
+		Limits: ingest.Limits{MaxRowBytes: h.Config.MaxRowBytes}, Blobs: h.Blobs,
 	}
 	a.Register(mux)
-	up := &uplink.Hub{Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log, Version: h.Config.Version, LeaseTTL: h.Config.LeaseTTL}
+	up := &uplink.Hub{Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log, Version: h.Config.Version, LeaseTTL: h.Config.LeaseTTL,
+		Blobs: h.Blobs}
 	up.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))

@@ -40,6 +40,12 @@ type CenterGrant struct {
 	// Exclude lists workers who must not be offered the task: they
 	// answered it under an earlier lease.
 	Exclude []string
+	// Files are the task's attachments; the task is offered only once
+	// every one is in the center's blob store.
+	Files []TaskFile
+	// Due is the time left to the batch's deadline at receipt; 0 means
+	// none. Tasks due soonest are offered first.
+	Due time.Duration
 }
 
 // OutboxRow is one record waiting to go up.
@@ -114,10 +120,21 @@ func (s *Store) SaveGrants(ctx context.Context, projects []CenterProject, grants
 			}
 		}
 		for _, g := range grants {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO center_grants (lease_id, task_key, project_id, epoch, slots, payload, state, local_deadline, received_at)
-				VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?) ON CONFLICT (lease_id) DO NOTHING`,
-				g.LeaseID, g.TaskKey, g.ProjectID, g.Epoch, g.Slots, string(g.Payload), ts(now.Add(g.TTL)), ts(now)); err != nil {
+			var due sql.NullString
+			if g.Due > 0 {
+				due = sql.NullString{String: ts(now.Add(g.Due)), Valid: true}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO center_grants (lease_id, task_key, project_id, epoch, slots, payload, state, local_deadline, received_at, due)
+				VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?) ON CONFLICT (lease_id) DO NOTHING`,
+				g.LeaseID, g.TaskKey, g.ProjectID, g.Epoch, g.Slots, string(g.Payload), ts(now.Add(g.TTL)), ts(now), due); err != nil {
 				return err
+			}
+			for _, f := range g.Files {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO center_files (lease_id, field, name, sha256, size, media_type)
+					VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (lease_id, field) DO NOTHING`,
+					g.LeaseID, f.Field, f.Name, f.SHA256, f.Size, f.MediaType); err != nil {
+					return err
+				}
 			}
 			for _, w := range g.Exclude {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO center_grant_exclusions (lease_id, worker_id) VALUES (?, ?)
@@ -140,6 +157,7 @@ type CenterOffer struct {
 	ExpiresAt time.Time
 	Payload   json.RawMessage
 	Project   CenterProject
+	Files     []TaskFile
 }
 
 func scanCenterProject(r scanner) (CenterProject, error) {
@@ -182,7 +200,9 @@ func (s *Store) CenterClaim(ctx context.Context, workerID string, hold time.Dura
 				  AND NOT EXISTS (SELECT 1 FROM center_grant_exclusions x WHERE x.lease_id = g.lease_id AND x.worker_id = ?)
 				  AND NOT EXISTS (SELECT 1 FROM center_skills k JOIN center_projects p ON p.kind = k.kind AND p.language = k.language
 				                  WHERE p.id = g.project_id AND k.worker_id = ? AND k.status = 'suspended')
-				ORDER BY g.received_at, g.lease_id LIMIT 1`, ts(now), workerID, workerID, workerID).Scan(&leaseID)
+				  AND NOT EXISTS (SELECT 1 FROM center_files f WHERE f.lease_id = g.lease_id
+				                  AND NOT EXISTS (SELECT 1 FROM center_blobs b WHERE b.sha256 = f.sha256))
+				ORDER BY g.due IS NULL, g.due, g.received_at, g.lease_id LIMIT 1`, ts(now), workerID, workerID, workerID).Scan(&leaseID)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("no leased task for worker %s: %w", workerID, ErrNotFound)
 			}
@@ -208,6 +228,18 @@ func (s *Store) CenterClaim(ctx context.Context, workerID string, hold time.Dura
 		o.Payload = json.RawMessage(payload)
 		o.Project, err = scanCenterProject(tx.QueryRowContext(ctx, `SELECT p.id, p.kind, p.language, p.instructions, p.schema, p.min_answer_ms
 			FROM center_projects p JOIN center_grants g ON g.project_id = p.id WHERE g.lease_id = ?`, leaseID))
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT field, name, sha256, size, media_type FROM center_files WHERE lease_id = ? ORDER BY field`, leaseID)
+		if err != nil {
+			return err
+		}
+		if o.Files, err = collect(rows, scanTaskFile); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE center_blobs SET used_at = ? WHERE sha256 IN (SELECT sha256 FROM center_files WHERE lease_id = ?)`,
+			ts(now), leaseID)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -374,6 +406,11 @@ type CenterStatus struct {
 	FreeSlots    int `json:"free_slots"`
 	Pending      int `json:"outbox_pending"`
 	Sent         int `json:"outbox_acknowledged"`
+	// FilesMissing counts attachments active grants need that are not
+	// fetched yet; their tasks wait for them.
+	FilesMissing int `json:"files_missing"`
+	// CacheBytes is the size of the attachments on disk.
+	CacheBytes int64 `json:"cache_bytes"`
 }
 
 // CenterQueue counts the center's workers, leased work and outbox.
@@ -384,8 +421,11 @@ func (s *Store) CenterQueue(ctx context.Context) (CenterStatus, error) {
 			(SELECT count(*) FROM center_grants WHERE state = 'active'),
 			(SELECT coalesce(sum(slots - given - holders), 0) FROM center_grants WHERE state = 'active' AND local_deadline > ?),
 			(SELECT count(*) FROM outbox WHERE acked_at IS NULL),
-			(SELECT count(*) FROM outbox WHERE acked_at IS NOT NULL)`, ts(s.now())).
-		Scan(&st.Workers, &st.ActiveGrants, &st.FreeSlots, &st.Pending, &st.Sent)
+			(SELECT count(*) FROM outbox WHERE acked_at IS NOT NULL),
+			(SELECT count(DISTINCT f.sha256) FROM center_files f JOIN center_grants g ON g.lease_id = f.lease_id
+			 WHERE g.state = 'active' AND NOT EXISTS (SELECT 1 FROM center_blobs b WHERE b.sha256 = f.sha256)),
+			(SELECT coalesce(sum(size), 0) FROM center_blobs)`, ts(s.now())).
+		Scan(&st.Workers, &st.ActiveGrants, &st.FreeSlots, &st.Pending, &st.Sent, &st.FilesMissing, &st.CacheBytes)
 	if err != nil {
 		return st, fmt.Errorf("store: center queue: %w", err)
 	}

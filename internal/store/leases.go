@@ -42,6 +42,11 @@ type Lease struct {
 	Exclude []string `json:"exclude,omitempty"`
 	// TaskKey names the task for this center only (see TaskKey).
 	TaskKey string `json:"task_key"`
+	// Files are the task's attachments, which the center fetches with
+	// the lease.
+	Files []TaskFile `json:"files,omitempty"`
+	// Deadline is the SLA deadline of the task's batch, if it has one.
+	Deadline *time.Time `json:"deadline,omitempty"`
 }
 
 // TaskKey names a task to one center: stable across that center's leases
@@ -177,13 +182,21 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 func (s *Store) grant(ctx context.Context, tx *sql.Tx, taskID, centerID string, slots int, now time.Time, ttl time.Duration) (Lease, error) {
 	l := Lease{ID: work.NewID(), TaskID: taskID, CenterID: centerID, Slots: slots, State: LeaseActive,
 		GrantedAt: now, ExpiresAt: now.Add(ttl), TaskKey: TaskKey(centerID, taskID)}
-	var payload string
+	var payload, batchID string
 	err := tx.QueryRowContext(ctx, `UPDATE tasks SET lease_epoch = lease_epoch + 1, holders = holders + ?, state = 'in_progress', updated_at = ?
-		WHERE id = ? RETURNING lease_epoch, project_id, payload`, slots, ts(now), taskID).Scan(&l.Epoch, &l.ProjectID, &payload)
+		WHERE id = ? RETURNING lease_epoch, project_id, payload, batch_id`, slots, ts(now), taskID).Scan(&l.Epoch, &l.ProjectID, &payload, &batchID)
 	if err != nil {
 		return Lease{}, err
 	}
 	l.Payload = json.RawMessage(payload)
+	var deadline sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT deadline FROM batches WHERE id = ?`, batchID).Scan(&deadline); err != nil {
+		return Lease{}, err
+	}
+	l.Deadline = parseNullTS(deadline)
+	if l.Files, err = taskFiles(ctx, tx, taskID); err != nil {
+		return Lease{}, err
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT a.worker_id FROM assignments a JOIN users u ON u.id = a.worker_id
 		WHERE a.task_id = ? AND u.org_id = ? ORDER BY a.worker_id`, taskID, centerID)
 	if err != nil {

@@ -39,7 +39,7 @@ func TestLeaseAndUpload(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 2)
-	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(3)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(3)); err != nil {
 		t.Fatal(err)
 	}
 	c, ws := centerWithWorkers(t, s, "village-1", 2)
@@ -108,7 +108,7 @@ func TestLateResultIsSuperseded(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 3)
-	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	a, aw := centerWithWorkers(t, s, "A", 1)
@@ -191,7 +191,7 @@ func TestLostGrantsReturn(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
-	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(2)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := centerWithWorkers(t, s, "c", 1)

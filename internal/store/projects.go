@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"time"
 
 	"banyan/internal/work"
 )
@@ -90,6 +91,28 @@ type NewTask struct {
 	// Gold is the known answer (canonical JSON) of a gold task; it must be
 	// set for every task of a gold batch and for no other.
 	Gold []byte
+	// Files are the attachments the task's input fields name, each already
+	// in the hub's blob store.
+	Files []TaskFile
+}
+
+// TaskFile is one attachment of a task: the input field that names it,
+// the name it had in the upload, and the stored file.
+type TaskFile struct {
+	Field     string `json:"field"`
+	Name      string `json:"name"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	MediaType string `json:"media_type"`
+}
+
+// BatchSpec is what a new batch is besides its tasks.
+type BatchSpec struct {
+	Name    string
+	Purpose string // work.PurposeWork or work.PurposeGold
+	// Deadline is the client's SLA deadline, if any: leases carry it to
+	// centers, and the hub recalls leases from silent centers as it nears.
+	Deadline *time.Time
 }
 
 // goldWanted is how many answers a gold task may take: it is reused for
@@ -102,21 +125,31 @@ const insertChunk = 200
 // CreateBatch stores a batch and all its tasks in one transaction, reading
 // the tasks from tasks. If tasks yields an error, or anything fails, nothing
 // of the batch is kept.
-func (s *Store) CreateBatch(ctx context.Context, p work.Project, name, purpose string, tasks iter.Seq2[NewTask, error]) (work.Batch, error) {
-	b := work.Batch{ID: work.NewID(), Purpose: purpose, ProjectID: p.ID, ClientID: p.ClientID, Name: name, CreatedAt: s.now()}
+func (s *Store) CreateBatch(ctx context.Context, p work.Project, spec BatchSpec, tasks iter.Seq2[NewTask, error]) (work.Batch, error) {
+	b := work.Batch{ID: work.NewID(), Purpose: spec.Purpose, ProjectID: p.ID, ClientID: p.ClientID, Name: spec.Name, CreatedAt: s.now(),
+		Deadline: spec.Deadline}
 	now := ts(b.CreatedAt)
 	gold, wanted := 0, p.Overlap
-	if purpose == work.PurposeGold {
+	if spec.Purpose == work.PurposeGold {
 		gold, wanted = 1, goldWanted
 	}
+	var deadline sql.NullString
+	if spec.Deadline != nil {
+		deadline = sql.NullString{String: ts(*spec.Deadline), Valid: true}
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, purpose, project_id, client_id, name, tasks, created_at)
-			VALUES (?, ?, ?, ?, ?, 0, ?)`, b.ID, purpose, b.ProjectID, b.ClientID, b.Name, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, purpose, project_id, client_id, name, tasks, created_at, deadline)
+			VALUES (?, ?, ?, ?, ?, 0, ?, ?)`, b.ID, spec.Purpose, b.ProjectID, b.ClientID, b.Name, now, deadline); err != nil {
 			return err
 		}
 		const cols = 10
 		args := make([]any, 0, insertChunk*cols)
 		var golds []any
+		type fileRow struct {
+			task string
+			f    TaskFile
+		}
+		var files []fileRow
 		flush := func() error {
 			if len(args) == 0 {
 				return nil
@@ -136,6 +169,17 @@ func (s *Store) CreateBatch(ctx context.Context, p work.Project, name, purpose s
 				}
 				golds = golds[:0]
 			}
+			for _, r := range files {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, media_type, created_at) VALUES (?, ?, ?, ?)
+					ON CONFLICT (sha256) DO NOTHING`, r.f.SHA256, r.f.Size, r.f.MediaType, now); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO task_files (task_id, field, name, sha256) VALUES (?, ?, ?, ?)`,
+					r.task, r.f.Field, r.f.Name, r.f.SHA256); err != nil {
+					return err
+				}
+			}
+			files = files[:0]
 			return nil
 		}
 		for t, err := range tasks {
@@ -149,6 +193,9 @@ func (s *Store) CreateBatch(ctx context.Context, p work.Project, name, purpose s
 			args = append(args, id, p.ID, b.ID, t.ExternalID, string(t.Payload), string(work.TaskOpen), wanted, gold, now, now)
 			if t.Gold != nil {
 				golds = append(golds, id, string(t.Gold), now)
+			}
+			for _, f := range t.Files {
+				files = append(files, fileRow{id, f})
 			}
 			b.Tasks++
 			if len(args) == cap(args) {
@@ -172,15 +219,17 @@ func (s *Store) CreateBatch(ctx context.Context, p work.Project, name, purpose s
 	return b, nil
 }
 
-const batchCols = `id, purpose, project_id, client_id, name, tasks, tasks_done, created_at, completed_at`
+const batchCols = `id, purpose, project_id, client_id, name, tasks, tasks_done, created_at, completed_at, deadline, cancelled_at`
 
 func scanBatch(r scanner) (work.Batch, error) {
 	var b work.Batch
 	var created string
-	var completed sql.NullString
-	err := r.Scan(&b.ID, &b.Purpose, &b.ProjectID, &b.ClientID, &b.Name, &b.Tasks, &b.TasksDone, &created, &completed)
+	var completed, deadline, cancelled sql.NullString
+	err := r.Scan(&b.ID, &b.Purpose, &b.ProjectID, &b.ClientID, &b.Name, &b.Tasks, &b.TasksDone, &created, &completed, &deadline, &cancelled)
 	b.CreatedAt = parseTS(created)
 	b.CompletedAt = parseNullTS(completed)
+	b.Deadline = parseNullTS(deadline)
+	b.CancelledAt = parseNullTS(cancelled)
 	return b, err
 }
 

@@ -54,16 +54,16 @@ func TestGoldScoresAndSuspends(t *testing.T) {
 	ctx := context.Background()
 	p := qualityProject(t, s, "gold", 1, 1, work.Quality{GoldRatio: 0.2, MinAccuracy: 0.6, MinGold: 3})
 	other := qualityProject(t, s, "other", 1, 1, work.Quality{Language: "hi"})
-	if _, err := s.CreateBatch(ctx, p, "work", work.PurposeWork, tasksOf(10)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "work", Purpose: work.PurposeWork}, tasksOf(10)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateBatch(ctx, p, "gold", work.PurposeGold, goldOf(5, "a")); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "gold", Purpose: work.PurposeGold}, goldOf(5, "a")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateBatch(ctx, other, "work", work.PurposeWork, tasksOf(3)); err != nil {
+	if _, err := s.CreateBatch(ctx, other, BatchSpec{Name: "work", Purpose: work.PurposeWork}, tasksOf(3)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateBatch(ctx, p, "mixed", work.PurposeWork, goldOf(1, "a")); err == nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "mixed", Purpose: work.PurposeWork}, goldOf(1, "a")); err == nil {
 		t.Fatalf("a work batch with a known answer: got nil error")
 	}
 	w := workers(t, s, 1)[0]
@@ -125,7 +125,7 @@ func TestGoldOnlyMixesIn(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := qualityProject(t, s, "gold", 1, 1, work.Quality{GoldRatio: 0.5})
-	if _, err := s.CreateBatch(ctx, p, "gold", work.PurposeGold, goldOf(5, "a")); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "gold", Purpose: work.PurposeGold}, goldOf(5, "a")); err != nil {
 		t.Fatal(err)
 	}
 	w := workers(t, s, 1)[0]
@@ -139,7 +139,7 @@ func TestTooFastAnswersDoNotCount(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := qualityProject(t, s, "fast", 2, 3, work.Quality{MinAnswerMS: 2000})
-	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 3)
@@ -173,7 +173,7 @@ func TestReviewSampleAudits(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := qualityProject(t, s, "audit", 1, 1, work.Quality{ReviewRate: 0.5})
-	b, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(4))
+	b, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,10 +234,10 @@ func TestContestCorrectsGold(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := qualityProject(t, s, "contest", 1, 1, work.Quality{GoldRatio: 0.5})
-	if _, err := s.CreateBatch(ctx, p, "w", work.PurposeWork, tasksOf(5)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "w", Purpose: work.PurposeWork}, tasksOf(5)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateBatch(ctx, p, "g", work.PurposeGold, goldOf(1, "a")); err != nil { // the truth is really "b"
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "g", Purpose: work.PurposeGold}, goldOf(1, "a")); err != nil { // the truth is really "b"
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 2)

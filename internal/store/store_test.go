@@ -136,7 +136,7 @@ func TestClaimConcurrent(t *testing.T) {
 	ctx := context.Background()
 	p := fixture(t, s, 3, 3)
 	const tasks, nWorkers = 60, 120
-	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(tasks)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(tasks)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, nWorkers)
@@ -202,7 +202,7 @@ func TestClaimRespectsOverlapWhileHeld(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 4)
-	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(5)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(5)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 150)
@@ -230,7 +230,7 @@ func TestAssignmentTimesOut(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
-	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 2)
@@ -274,7 +274,7 @@ func TestLateAnswerCountsWhileOpen(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 3)
-	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 3)
@@ -305,7 +305,7 @@ func TestSubmitIdempotent(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 3, 3)
-	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 2)
@@ -334,7 +334,7 @@ func TestDisagreementGoesToReview(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 3)
-	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 4)
@@ -382,7 +382,7 @@ func TestCreateBatchAllOrNothing(t *testing.T) {
 			}
 		}
 	}
-	if _, err := s.CreateBatch(ctx, p, "bad", work.PurposeWork, failing); err == nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "bad", Purpose: work.PurposeWork}, failing); err == nil {
 		t.Fatalf("got nil error from a failing batch")
 	}
 	bs, _ := s.Batches(ctx, p.ID, Page{Limit: 10})
@@ -404,7 +404,7 @@ func BenchmarkClaimSubmit(b *testing.B) {
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
 	p, _ := s.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60})
-	if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(b.N+1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(b.N+1)); err != nil {
 		b.Fatal(err)
 	}
 	u, _ := s.CreateUser(ctx, BuiltinCenterOrgID, "w", "worker")

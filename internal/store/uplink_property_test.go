@@ -50,7 +50,7 @@ func TestUploadOrderAndReplaysDoNotMatter(t *testing.T) {
 				s, _ := newStore(t)
 				ctx := context.Background()
 				p := fixture(t, s, 2, 2)
-				if _, err := s.CreateBatch(ctx, p, "b", work.PurposeWork, tasksOf(6)); err != nil {
+				if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(6)); err != nil {
 					t.Fatal(err)
 				}
 				c, _ := s.CreateOrg(ctx, OrgCenter, "c")

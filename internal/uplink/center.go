@@ -15,6 +15,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"banyan/internal/blob"
 	"banyan/internal/store"
 )
 
@@ -114,6 +115,10 @@ type Syncer struct {
 	// Chunk is how many records go up in one request; 0 means
 	// DefaultChunk.
 	Chunk int
+	// Blobs keeps the attachments of leased tasks; CacheBytes caps their
+	// total size (0: no cap).
+	Blobs      *blob.Store
+	CacheBytes int64
 
 	mu       sync.Mutex
 	lastSync time.Time
@@ -187,7 +192,10 @@ func (s *Syncer) round(ctx context.Context) error {
 	if err := s.pullFeed(ctx); err != nil {
 		return err
 	}
-	return s.lease(ctx)
+	if err := s.lease(ctx); err != nil {
+		return err
+	}
+	return s.fetchFiles(ctx)
 }
 
 // pullFeed reads the down feed from the center's cursor and applies it.
@@ -330,7 +338,13 @@ func (s *Syncer) lease(ctx context.Context) error {
 		// The lease runs out by the center's own clock: hub and center
 		// clocks may disagree by days, so only the span is trusted.
 		grants[i] = store.CenterGrant{LeaseID: g.LeaseID, TaskKey: g.TaskKey, ProjectID: g.Project.ID, Epoch: g.Epoch, Slots: g.Slots,
-			Payload: g.Payload, TTL: s.ttl, Exclude: g.Exclude}
+			Payload: g.Payload, TTL: s.ttl, Exclude: g.Exclude, Due: time.Duration(g.DueInSeconds) * time.Second}
+		for _, f := range g.Files {
+			if !blob.ValidSum(f.SHA256) {
+				return fmt.Errorf("leases: grant %s names a file with a malformed hash", g.LeaseID)
+			}
+			grants[i].Files = append(grants[i].Files, store.TaskFile{Field: f.Field, Name: f.Name, SHA256: f.SHA256, Size: f.Size, MediaType: f.MediaType})
+		}
 	}
 	return s.Store.SaveGrants(ctx, projects, grants)
 }
@@ -361,4 +375,118 @@ func (s *Syncer) Run(ctx context.Context, interval time.Duration, nudge <-chan s
 		case <-time.After(wait):
 		}
 	}
+}
+
+// Fetch downloads the attachment sum into blobs, resuming a download an
+// earlier cut left half done (HTTP Range), and verifies the whole file
+// against its hash before it is kept.
+func (c *Client) Fetch(ctx context.Context, blobs *blob.Store, sum string) error {
+	p, err := blobs.Resume(sum)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	req, err := http.NewRequestWithContext(ctx, "GET", c.BaseURL+"/uplink/v1/files/"+sum, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set(ProtocolHeader, strconv.Itoa(Protocol))
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if p.Have() > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", p.Have()))
+		req.Header.Set("If-Range", `"`+sum+`"`)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("file %s: %w", sum, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+	case http.StatusOK:
+		if err := p.Restart(); err != nil {
+			return err
+		}
+	case http.StatusRequestedRangeNotSatisfiable:
+		// Everything is here already; the hash check below decides.
+		return p.Commit()
+	default:
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		var prob struct {
+			Detail string `json:"detail"`
+		}
+		json.Unmarshal(data, &prob)
+		return fmt.Errorf("file %s: %w", sum, &HubError{Status: resp.StatusCode, Detail: prob.Detail})
+	}
+	if _, err := io.Copy(p, resp.Body); err != nil {
+		return fmt.Errorf("file %s: %w", sum, err)
+	}
+	return p.Commit()
+}
+
+// errCacheFull stops fetching: the files on disk are all needed by tasks
+// still leased.
+var errCacheFull = errors.New("the attachment cache is full of files that leased tasks need")
+
+// fetchFiles fetches the attachments the center's grants need, those of
+// the tasks due soonest first, making room in the cache by evicting files
+// of finished tasks, least recently used first.
+func (s *Syncer) fetchFiles(ctx context.Context) error {
+	if s.Blobs == nil {
+		return nil
+	}
+	for {
+		missing, err := s.Store.MissingFiles(ctx, 50)
+		if err != nil || len(missing) == 0 {
+			return err
+		}
+		for _, f := range missing {
+			if err := s.makeRoom(ctx, f.Size); errors.Is(err, errCacheFull) {
+				s.Log.Warn("uplink: attachment cache full; raise --cache-mb or let leased tasks finish", "need_bytes", f.Size)
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if err := s.Client.Fetch(ctx, s.Blobs, f.SHA256); err != nil {
+				return err
+			}
+			if err := s.Store.AddCenterBlob(ctx, f.SHA256, f.Size); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// makeRoom evicts unneeded files until need more bytes fit in the cache.
+func (s *Syncer) makeRoom(ctx context.Context, need int64) error {
+	if s.CacheBytes <= 0 {
+		return nil
+	}
+	q, err := s.Store.CenterQueue(ctx)
+	if err != nil {
+		return err
+	}
+	used := q.CacheBytes
+	for used+need > s.CacheBytes {
+		victims, err := s.Store.EvictableBlobs(ctx, 20)
+		if err != nil {
+			return err
+		}
+		if len(victims) == 0 {
+			return errCacheFull
+		}
+		for _, v := range victims {
+			if used+need <= s.CacheBytes {
+				break
+			}
+			if err := s.Store.DropCenterBlob(ctx, v.SHA256); err != nil {
+				return err
+			}
+			if err := s.Blobs.Remove(v.SHA256); err != nil {
+				return err
+			}
+			used -= v.Size
+		}
+	}
+	return nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"banyan/internal/api"
 	"banyan/internal/auth"
+	"banyan/internal/blob"
 	"banyan/internal/dispatch"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -42,6 +43,8 @@ type Hub struct {
 	Version string
 	// LeaseTTL is how long a grant lasts without a heartbeat.
 	LeaseTTL time.Duration
+	// Blobs keeps the files tasks name.
+	Blobs *blob.Store
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, center store.Org) error
@@ -49,11 +52,12 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, center store.Org) 
 // Routes is the route table of /uplink/v1.
 func (h *Hub) Routes() map[string]handlerFunc {
 	return map[string]handlerFunc{
-		"POST /uplink/v1/hello":     h.hello,
-		"POST /uplink/v1/leases":    h.leases,
-		"POST /uplink/v1/heartbeat": h.heartbeat,
-		"POST /uplink/v1/upload":    h.upload,
-		"POST /uplink/v1/feed":      h.feed,
+		"POST /uplink/v1/hello":         h.hello,
+		"POST /uplink/v1/leases":        h.leases,
+		"POST /uplink/v1/heartbeat":     h.heartbeat,
+		"POST /uplink/v1/upload":        h.upload,
+		"POST /uplink/v1/feed":          h.feed,
+		"GET /uplink/v1/files/{sha256}": h.file,
 	}
 }
 
@@ -206,8 +210,15 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center store.Org) e
 			p = Project{ID: pr.ID, Kind: pr.Kind, Language: pr.Language, Instructions: pr.Instructions, Schema: pr.Schema, MinAnswerMS: pr.MinAnswerMS}
 			projects[l.ProjectID] = p
 		}
-		out.Grants = append(out.Grants, Grant{LeaseID: l.ID, TaskKey: l.TaskKey, Epoch: l.Epoch, Slots: l.Slots, ExpiresAt: l.ExpiresAt, Payload: l.Payload,
-			Project: p, Exclude: l.Exclude})
+		g := Grant{LeaseID: l.ID, TaskKey: l.TaskKey, Epoch: l.Epoch, Slots: l.Slots, ExpiresAt: l.ExpiresAt, Payload: l.Payload,
+			Project: p, Exclude: l.Exclude, Deadline: l.Deadline}
+		if l.Deadline != nil {
+			g.DueInSeconds = max(1, int64(time.Until(*l.Deadline)/time.Second))
+		}
+		for _, f := range l.Files {
+			g.Files = append(g.Files, File{Field: f.Field, Name: f.Name, SHA256: f.SHA256, Size: f.Size, MediaType: f.MediaType})
+		}
+		out.Grants = append(out.Grants, g)
 	}
 	return reply(w, r, out)
 }
@@ -333,6 +344,23 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, projects map[
 		return res, err
 	}
 	return reject("unknown kind %q (this hub takes %s and %s)", it.Kind, KindAnswer, KindEnrolment)
+}
+
+// file serves an attachment of a task the center holds a lease of, with
+// Range support so a download cut by the link resumes where it stopped.
+func (h *Hub) file(w http.ResponseWriter, r *http.Request, center store.Org) error {
+	sum := r.PathValue("sha256")
+	if !blob.ValidSum(sum) {
+		return api.NewProblem(http.StatusNotFound, "no such file")
+	}
+	f, err := h.Store.CenterFile(r.Context(), center.ID, sum)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.NewProblem(http.StatusNotFound, "no such file among this center's leases")
+	}
+	if err != nil {
+		return err
+	}
+	return api.ServeBlob(w, r, h.Blobs, f)
 }
 
 // maxFeed is how many feed events one reply carries.

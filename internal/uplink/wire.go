@@ -82,6 +82,24 @@ type Grant struct {
 	// Exclude names the center's workers who answered this task under an
 	// earlier lease; the center must not offer it to them.
 	Exclude []string `json:"exclude,omitempty"`
+	// Files are the task's attachments; the center fetches each from
+	// /uplink/v1/files/{sha256} and offers the task only once all are
+	// present and verified.
+	Files []File `json:"files,omitempty"`
+	// Deadline is the SLA deadline of the task's batch, by the hub's
+	// clock; DueInSeconds is the time left to it when the grant was made,
+	// which is what a center with a wrong clock can trust.
+	Deadline     *time.Time `json:"deadline,omitempty"`
+	DueInSeconds int64      `json:"due_in_seconds,omitempty"`
+}
+
+// File is one attachment of a leased task.
+type File struct {
+	Field     string `json:"field"`
+	Name      string `json:"name"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	MediaType string `json:"media_type"`
 }
 
 // LeaseReply carries the grants.

@@ -74,6 +74,11 @@ type Batch struct {
 	TasksDone   int        `json:"tasks_done"`
 	CreatedAt   time.Time  `json:"created_at"`
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	// Deadline is the client's SLA deadline for the batch, if it has one.
+	Deadline *time.Time `json:"deadline,omitempty"`
+	// CancelledAt is when the client cancelled the batch: its unfinished
+	// tasks failed and its leases were recalled.
+	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
 }
 
 // Batch purposes.

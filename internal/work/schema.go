@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -72,6 +73,10 @@ type Schema struct {
 	// Inputs are the names of the fields every task's payload must have,
 	// non-empty. Other payload fields are allowed and carried along.
 	Inputs []string `json:"inputs"`
+	// Files lists the inputs whose values name attachments (a scan to key,
+	// a recording to transcribe): a batch brings those files in a zip, and
+	// a task is offered only where its files are at hand.
+	Files []string `json:"files,omitempty"`
 	// Labels are the classes of a classify project.
 	Labels []string `json:"labels,omitempty"`
 	// Multi makes a classify project multi-label: an answer is a set of labels.
@@ -108,6 +113,14 @@ func (s *Schema) Validate(k Kind) error {
 	}
 	if err := uniqueNames("inputs", s.Inputs); err != nil {
 		return err
+	}
+	for i, f := range s.Files {
+		if !slices.Contains(s.Inputs, f) {
+			return schemaErr("files[%d]: %q must be one of the inputs %q", i, f, s.Inputs)
+		}
+		if slices.Index(s.Files, f) != i {
+			return schemaErr("files[%d]: %q is listed twice", i, f)
+		}
 	}
 	switch k {
 	case Classify:
