@@ -206,6 +206,19 @@ func TestScenarios(t *testing.T) {
 		{"client may not resolve", "client_admin", "POST", "/api/v1/tasks/{nope}/resolve", map[string]any{"answer": map[string]string{"label": "ok"}}, "", 403, ""},
 		{"resolve unknown task", "reviewer", "POST", "/api/v1/tasks/{nope}/resolve", map[string]any{"answer": map[string]string{"label": "ok"}}, "", 404, ""},
 		{"answer unknown assignment", "worker1", "POST", "/api/v1/assignments/{nope}/answer", map[string]any{"answer": map[string]string{"label": "ok"}}, "", 404, ""},
+		{"viewer may not change a project", "viewer", "PATCH", "/api/v1/projects/{proj}", map[string]any{"instructions": "x"}, "", 403, ""},
+		{"other project unchangeable", "client_admin", "PATCH", "/api/v1/projects/{otherproj}", map[string]any{"instructions": "x"}, "", 404, ""},
+		{"empty change", "client_admin", "PATCH", "/api/v1/projects/{proj}", map[string]any{}, "", 422, "instructions"},
+		{"schema is fixed", "client_admin", "PATCH", "/api/v1/projects/{proj}", map[string]any{"schema": map[string]any{}}, "", 400, "schema"},
+		{"change instructions", "client_admin", "PATCH", "/api/v1/projects/{proj}", map[string]any{"instructions": "Spam sells something."}, "", 200, "Spam sells something."},
+		{"bad min_answer_ms", "client_admin", "PATCH", "/api/v1/projects/{proj}", map[string]any{"min_answer_ms": -1}, "", 422, "min_answer_ms"},
+		{"viewer may not cancel", "viewer", "POST", "/api/v1/batches/{batch}/cancel", nil, "", 403, ""},
+		{"other batch uncancellable", "client_admin", "POST", "/api/v1/batches/{otherbatch}/cancel", nil, "", 404, ""},
+		{"cancel a batch", "other_admin", "POST", "/api/v1/batches/{otherbatch}/cancel", nil, "", 200, "cancelled_at"},
+		{"cancel twice", "other_admin", "POST", "/api/v1/batches/{otherbatch}/cancel", nil, "", 409, "cancelled at"},
+		{"client may not recall", "client_admin", "POST", "/api/v1/centers/{center}/recall", nil, "", 403, ""},
+		{"recall from a client is not a center", "ops", "POST", "/api/v1/centers/{acme}/recall", nil, "", 404, ""},
+		{"recall from a center", "ops", "POST", "/api/v1/centers/{center}/recall", map[string]any{"reason": "closing"}, "", 200, `"recalled":0`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

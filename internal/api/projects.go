@@ -19,6 +19,9 @@ import (
 	"banyan/internal/work"
 )
 
+// maxInstructions caps a project's instructions.
+const maxInstructions = 100_000
+
 type projectIn struct {
 	ClientID          string          `json:"client_id"`
 	Name              string          `json:"name"`
@@ -57,8 +60,8 @@ func (in projectIn) project() (work.Project, error) {
 	if err != nil {
 		return work.Project{}, err
 	}
-	if len(in.Instructions) > 100_000 {
-		return bad("instructions: at most 100000 bytes")
+	if len(in.Instructions) > maxInstructions {
+		return bad("instructions: at most %d bytes", maxInstructions)
 	}
 	p := work.Project{Name: name, Kind: kind, Schema: schema, Instructions: in.Instructions,
 		Overlap: in.Overlap, MaxOverlap: in.MaxOverlap, AssignmentSeconds: in.AssignmentSeconds, Quality: in.Quality}

@@ -165,6 +165,8 @@ func hubFlags(fs *flag.FlagSet, c *hub.Config) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "time in-flight requests get to finish on shutdown")
 	fs.DurationVar(&c.LeaseTTL, "lease-ttl", c.LeaseTTL, "how long a center holds a leased task without a heartbeat")
 	fs.DurationVar(&c.LeaseGrace, "lease-grace", c.LeaseGrace, "how long past its TTL a lease is kept before its task goes to someone else")
+	fs.DurationVar(&c.RecallMargin, "recall-margin", c.RecallMargin, "recall leases of a batch from silent centers once its deadline is this close (0 turns it off)")
+	fs.DurationVar(&c.RecallSilence, "recall-silence", c.RecallSilence, "how long a center must be silent before leases near a deadline are recalled from it")
 	fs.DurationVar(&c.RefitInterval, "refit-interval", c.RefitInterval, "how often projects settled by method ds are re-fitted with Dawid–Skene (0 turns it off)")
 }
 
@@ -322,6 +324,8 @@ func printConfig(ctx context.Context, args []string, out, errOut io.Writer) erro
 	m["refit_interval"] = cfg.RefitInterval.String()
 	m["lease_ttl"] = cfg.LeaseTTL.String()
 	m["lease_grace"] = cfg.LeaseGrace.String()
+	m["recall_margin"] = cfg.RecallMargin.String()
+	m["recall_silence"] = cfg.RecallSilence.String()
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(m)

@@ -51,6 +51,12 @@ type Config struct {
 	// longer the hub waits before handing the task to someone else.
 	LeaseTTL   time.Duration `json:"lease_ttl"`
 	LeaseGrace time.Duration `json:"lease_grace"`
+	// RecallMargin and RecallSilence guard batch deadlines: once a batch's
+	// deadline is less than RecallMargin away, leases of it held by a
+	// center silent for longer than RecallSilence are recalled, so the
+	// tasks can be done elsewhere in time. A zero margin turns it off.
+	RecallMargin  time.Duration `json:"recall_margin"`
+	RecallSilence time.Duration `json:"recall_silence"`
 	// Version is the build's version, told to centers.
 	Version string `json:"-"`
 }
@@ -66,6 +72,8 @@ func DefaultConfig() Config {
 		RefitInterval:   5 * time.Minute,
 		LeaseTTL:        72 * time.Hour,
 		LeaseGrace:      time.Hour,
+		RecallMargin:    12 * time.Hour,
+		RecallSilence:   2 * time.Hour,
 	}
 }
 
@@ -102,6 +110,12 @@ func (c Config) Validate() error {
 	}
 	if c.LeaseGrace < 0 {
 		return fmt.Errorf("config: lease-grace: must not be negative")
+	}
+	if c.RecallMargin < 0 {
+		return fmt.Errorf("config: recall-margin: must not be negative (0 turns deadline recalls off)")
+	}
+	if c.RecallMargin > 0 && c.RecallSilence < time.Minute {
+		return fmt.Errorf("config: recall-silence: at least 1m (a center this quiet loses its leases of batches near their deadline)")
 	}
 	return nil
 }
@@ -209,6 +223,9 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 	if h.Config.RefitInterval > 0 {
 		go h.Dispatch.RefitLoop(ctx, h.Config.RefitInterval, h.Log)
 	}
+	if h.Config.RecallMargin > 0 {
+		go h.recallLoop(ctx, time.Minute)
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -220,6 +237,30 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("hub: shutdown: %w", err)
 	}
 	return nil
+}
+
+// recallLoop recalls leases of batches near their deadline from silent
+// centers, every interval until ctx ends.
+func (h *Hub) recallLoop(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := h.Store.RecallNearDeadline(ctx, h.Config.RecallMargin, h.Config.RecallSilence)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.Log.Warn("deadline recall failed", "err", err)
+			}
+			continue
+		}
+		if n > 0 {
+			h.Log.Info("leases recalled from silent centers ahead of batch deadlines", "leases", n)
+		}
+	}
 }
 
 // InitAdmin makes the hub's first admin and returns a one-time token. It

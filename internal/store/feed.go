@@ -36,19 +36,14 @@ func (s *Store) feedSkill(ctx context.Context, tx *sql.Tx, workerID, kind, langu
 		}
 		return err
 	}
-	body, err := json.Marshal(FeedSkill{WorkerID: workerID, Kind: kind, Language: language, Status: status, Reason: reason})
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO feed (seq, center_id, kind, body, created_at)
-		VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM feed), ?, 'skill', ?, ?)`, org, string(body), now)
-	return err
+	return feedTo(ctx, tx, org, "skill", FeedSkill{WorkerID: workerID, Kind: kind, Language: language, Status: status, Reason: reason}, now)
 }
 
 // Feed returns the center's feed after cursor, up to limit events, and the
 // cursor to ask with next. A cursor the hub did not give (ahead of its
 // feed) means the center must resync: reset is true and the events are a
-// full snapshot of its workers' skills.
+// full snapshot: its workers' skills and the projects of its active
+// leases. (Leases themselves are reconciled by the heartbeat.)
 func (s *Store) Feed(ctx context.Context, centerID string, cursor int64, limit int) (events []FeedEvent, next int64, reset bool, err error) {
 	var top int64
 	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM feed`).Scan(&top); err != nil {
@@ -68,7 +63,24 @@ func (s *Store) Feed(ctx context.Context, centerID string, cursor int64, limit i
 			b, err := json.Marshal(f)
 			return FeedEvent{Kind: "skill", Body: b}, err
 		})
-		return snap, top, true, err
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("store: feed snapshot: %w", err)
+		}
+		rows, err = s.r.QueryContext(ctx, `SELECT p.id, p.name, p.instructions, p.min_answer_ms FROM projects p
+			WHERE p.id IN (SELECT t.project_id FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.center_id = ? AND l.state = 'active')
+			ORDER BY p.id`, centerID)
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("store: feed snapshot: %w", err)
+		}
+		projects, err := collect(rows, func(r scanner) (FeedEvent, error) {
+			var f FeedProject
+			if err := r.Scan(&f.ID, &f.Name, &f.Instructions, &f.MinAnswerMS); err != nil {
+				return FeedEvent{}, err
+			}
+			b, err := json.Marshal(f)
+			return FeedEvent{Kind: "project", Body: b}, err
+		})
+		return append(snap, projects...), top, true, err
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT seq, kind, body FROM feed WHERE center_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
 		centerID, cursor, limit)
@@ -103,17 +115,8 @@ func (s *Store) ApplyFeed(ctx context.Context, events []FeedEvent, next int64, r
 			}
 		}
 		for _, e := range events {
-			if e.Kind != "skill" {
-				continue // a kind this center does not know yet
-			}
-			var f FeedSkill
-			if err := json.Unmarshal(e.Body, &f); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO center_skills (worker_id, kind, language, status, reason) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (worker_id, kind, language) DO UPDATE SET status = excluded.status, reason = excluded.reason`,
-				f.WorkerID, f.Kind, f.Language, f.Status, f.Reason); err != nil {
-				return err
+			if err := s.applyFeedEvent(ctx, tx, e); err != nil {
+				return fmt.Errorf("feed event %d (%s): %w", e.Seq, e.Kind, err)
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO center_meta (key, value) VALUES ('feed_cursor', ?)
@@ -124,6 +127,44 @@ func (s *Store) ApplyFeed(ctx context.Context, events []FeedEvent, next int64, r
 		return fmt.Errorf("store: apply feed: %w", err)
 	}
 	return nil
+}
+
+func (s *Store) applyFeedEvent(ctx context.Context, tx *sql.Tx, e FeedEvent) error {
+	switch e.Kind {
+	case "skill":
+		var f FeedSkill
+		if err := json.Unmarshal(e.Body, &f); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO center_skills (worker_id, kind, language, status, reason) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (worker_id, kind, language) DO UPDATE SET status = excluded.status, reason = excluded.reason`,
+			f.WorkerID, f.Kind, f.Language, f.Status, f.Reason)
+		return err
+	case "project":
+		var f FeedProject
+		if err := json.Unmarshal(e.Body, &f); err != nil {
+			return err
+		}
+		// A project the center has no task of yet arrives with its first
+		// grant; only known ones are updated.
+		_, err := tx.ExecContext(ctx, `UPDATE center_projects SET instructions = ?, min_answer_ms = ?, updated_at = ? WHERE id = ?`,
+			f.Instructions, f.MinAnswerMS, ts(s.now()), f.ID)
+		return err
+	case "recall":
+		var f FeedRecall
+		if err := json.Unmarshal(e.Body, &f); err != nil {
+			return err
+		}
+		// No new work starts on a recalled lease. Work in a worker's hands
+		// may still be saved, and goes up like any other answer.
+		for _, id := range f.LeaseIDs {
+			if _, err := tx.ExecContext(ctx, `UPDATE center_grants SET state = 'gone' WHERE lease_id = ?`, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return nil // a kind this center does not know yet
 }
 
 // FeedCursor is where the center's feed continues from; 0 before the first

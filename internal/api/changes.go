@@ -1,0 +1,106 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"banyan/internal/auth"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// updateProject changes a running project's name, instructions or
+// fast-answer floor; centers holding its tasks hear of it on their feed.
+func (a *API) updateProject(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	pr, err := a.visibleProject(r, p)
+	if err != nil {
+		return err
+	}
+	if !p.CanManageClient(pr.ClientID) {
+		return errForbidden
+	}
+	var in struct {
+		Name         *string `json:"name"`
+		Instructions *string `json:"instructions"`
+		MinAnswerMS  *int64  `json:"min_answer_ms"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if in.Name == nil && in.Instructions == nil && in.MinAnswerMS == nil {
+		return problem(http.StatusUnprocessableEntity, "send at least one of name, instructions, min_answer_ms (the kind, schema and quality policy of a running project are fixed)")
+	}
+	if in.Name != nil {
+		name, err := validName("name", *in.Name)
+		if err != nil {
+			return err
+		}
+		in.Name = &name
+	}
+	if in.Instructions != nil && len(*in.Instructions) > maxInstructions {
+		return problem(http.StatusUnprocessableEntity, "instructions: at most %d bytes", maxInstructions)
+	}
+	if in.MinAnswerMS != nil && (*in.MinAnswerMS < 0 || *in.MinAnswerMS > 3_600_000) {
+		return problem(http.StatusUnprocessableEntity, "min_answer_ms: from 0 to 3600000")
+	}
+	out, err := a.Store.UpdateProject(r.Context(), pr.ID, store.ProjectChange{Name: in.Name, Instructions: in.Instructions, MinAnswerMS: in.MinAnswerMS})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// cancelBatch stops a batch: unfinished tasks fail, hub assignments end,
+// center leases are recalled. Answers given so far are kept.
+func (a *API) cancelBatch(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	b, err := a.visibleBatch(r, p)
+	if err != nil {
+		return err
+	}
+	if !p.CanManageClient(b.ClientID) {
+		return errForbidden
+	}
+	b, err = a.Store.CancelBatch(r.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	a.Log.Info("batch cancelled", "batch", b.ID)
+	return writeJSON(w, http.StatusOK, b)
+}
+
+// recallFromCenter takes a center's leases back, all or one batch's.
+func (a *API) recallFromCenter(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.IsHubStaff() {
+		return errForbidden
+	}
+	id, err := pathID(r, "center")
+	if err != nil {
+		return err
+	}
+	org, err := a.Store.Org(r.Context(), id)
+	if err != nil || org.Kind != store.OrgCenter {
+		return hidden(store.ErrNotFound, "center")
+	}
+	var in struct {
+		BatchID string `json:"batch_id"`
+		Reason  string `json:"reason"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &in); err != nil {
+			return err
+		}
+	}
+	if in.BatchID != "" && !work.ValidID(in.BatchID) {
+		return problem(http.StatusUnprocessableEntity, "batch_id: not a batch id")
+	}
+	in.Reason = strings.TrimSpace(in.Reason)
+	if in.Reason == "" {
+		in.Reason = "recalled by hub staff"
+	}
+	n, err := a.Store.RecallFromCenter(r.Context(), org.ID, in.BatchID, in.Reason)
+	if err != nil {
+		return err
+	}
+	a.Log.Info("leases recalled", "center", org.ID, "batch", in.BatchID, "leases", n)
+	return writeJSON(w, http.StatusOK, map[string]int{"recalled": n})
+}

@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"banyan/internal/work"
+)
+
+func feedKinds(t *testing.T, s *Store, centerID string) map[string][]json.RawMessage {
+	t.Helper()
+	events, _, _, err := s.Feed(context.Background(), centerID, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]json.RawMessage{}
+	for _, e := range events {
+		out[e.Kind] = append(out[e.Kind], e.Body)
+	}
+	return out
+}
+
+// A silent center loses its leases of a batch near its deadline; a center
+// in touch keeps them; the tasks go back to the pool at once.
+func TestRecallNearDeadline(t *testing.T) {
+	t.Parallel()
+	s, clock := newStore(t)
+	ctx := context.Background()
+	p := fixture(t, s, 1, 1)
+	due := clock.now().Add(6 * time.Hour)
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "urgent", Purpose: work.PurposeWork, Deadline: &due}, tasksOf(2)); err != nil {
+		t.Fatal(err)
+	}
+	silent, _ := centerWithWorkers(t, s, "silent", 1)
+	busy, _ := centerWithWorkers(t, s, "busy", 1)
+	ls, err := s.GrantLeases(ctx, LeaseRequest{CenterID: silent.ID, Want: 1, TTL: 72 * time.Hour})
+	if err != nil || len(ls) != 1 || ls[0].Deadline == nil || !ls[0].Deadline.Equal(due) {
+		t.Fatalf("grant to silent: %+v %v", ls, err)
+	}
+	lb, err := s.GrantLeases(ctx, LeaseRequest{CenterID: busy.ID, Want: 1, TTL: 72 * time.Hour})
+	if err != nil || len(lb) != 1 {
+		t.Fatalf("grant to busy: %+v %v", lb, err)
+	}
+	clock.add(3 * time.Hour)
+	if err := s.TouchCenter(ctx, busy.ID, 1, "test", 0); err != nil {
+		t.Fatal(err)
+	}
+	// Far from the deadline nothing moves.
+	if n, err := s.RecallNearDeadline(ctx, time.Hour, 2*time.Hour); err != nil || n != 0 {
+		t.Fatalf("recall far from the deadline: %d %v", n, err)
+	}
+	n, err := s.RecallNearDeadline(ctx, 12*time.Hour, 2*time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("recall: %d %v", n, err)
+	}
+	if l, _ := s.Lease(ctx, ls[0].ID); l.State != LeaseRecalled {
+		t.Fatalf("silent center's lease: %s", l.State)
+	}
+	if l, _ := s.Lease(ctx, lb[0].ID); l.State != LeaseActive {
+		t.Fatalf("busy center's lease: %s", l.State)
+	}
+	if got := feedKinds(t, s, silent.ID)["recall"]; len(got) != 1 {
+		t.Fatalf("silent center's feed: %d recalls", len(got))
+	}
+	// The task is free again: a hub worker can take it now.
+	w := workers(t, s, 1)[0]
+	if _, task, err := s.Claim(ctx, w.ID, "", 1); err != nil || task.ID != ls[0].TaskID {
+		t.Fatalf("claim after recall: %v (task %s, want %s)", err, task.ID, ls[0].TaskID)
+	}
+	// The heartbeat tells the silent center too, when it comes back.
+	_, gone, err := s.RenewLeases(ctx, silent.ID, []string{ls[0].ID}, time.Hour)
+	if err != nil || gone[ls[0].ID] != LeaseRecalled {
+		t.Fatalf("heartbeat after recall: %v %v", gone, err)
+	}
+}
+
+func TestCancelBatch(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	p := fixture(t, s, 2, 2)
+	b, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := centerWithWorkers(t, s, "village", 1)
+	ls, err := s.GrantLeases(ctx, LeaseRequest{CenterID: c.ID, Want: 1, TTL: time.Hour})
+	if err != nil || len(ls) != 1 {
+		t.Fatal(err)
+	}
+	w := workers(t, s, 1)[0]
+	a, _, err := s.Claim(ctx, w.ID, "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.CancelBatch(ctx, b.ID)
+	if err != nil || out.CancelledAt == nil {
+		t.Fatalf("cancel: %+v %v", out, err)
+	}
+	counts, _, _ := s.StateCounts(ctx, b.ID)
+	if counts[work.TaskFailed] != 3 {
+		t.Fatalf("states after cancel: %v", counts)
+	}
+	if l, _ := s.Lease(ctx, ls[0].ID); l.State != LeaseRecalled {
+		t.Fatalf("lease after cancel: %s", l.State)
+	}
+	if got, _ := s.Assignment(ctx, a.ID); got.State != work.AssignmentExpired {
+		t.Fatalf("hub assignment after cancel: %s", got.State)
+	}
+	if _, _, err := s.Claim(ctx, w.ID, "", 1); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("claim from a cancelled batch: %v", err)
+	}
+	if _, err := s.CancelBatch(ctx, b.ID); !errors.Is(err, ErrConflict) {
+		t.Fatalf("second cancel: %v", err)
+	}
+	if got := feedKinds(t, s, c.ID)["recall"]; len(got) != 1 {
+		t.Fatalf("center feed: %d recalls", len(got))
+	}
+}
+
+func TestProjectChangeReachesCenters(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	p := fixture(t, s, 1, 1)
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
+		t.Fatal(err)
+	}
+	holder, _ := centerWithWorkers(t, s, "holder", 1)
+	other, _ := centerWithWorkers(t, s, "other", 1)
+	if _, err := s.GrantLeases(ctx, LeaseRequest{CenterID: holder.ID, Want: 1, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	text := "Mark anything selling a product as spam."
+	got, err := s.UpdateProject(ctx, p.ID, ProjectChange{Instructions: &text})
+	if err != nil || got.Instructions != text || got.Name != p.Name {
+		t.Fatalf("update: %+v %v", got, err)
+	}
+	if ev := feedKinds(t, s, holder.ID)["project"]; len(ev) != 1 {
+		t.Fatalf("holder's feed: %d project events", len(ev))
+	}
+	if ev := feedKinds(t, s, other.ID)["project"]; len(ev) != 0 {
+		t.Fatalf("a center without the project's tasks heard of it: %d", len(ev))
+	}
+	if _, err := s.UpdateProject(ctx, work.NewID(), ProjectChange{Instructions: &text}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown project: %v", err)
+	}
+	// A resync brings the project as it is now.
+	events, _, reset, err := s.Feed(ctx, holder.ID, 1<<40, 100)
+	if err != nil || !reset {
+		t.Fatalf("resync: %v %v", reset, err)
+	}
+	found := false
+	for _, e := range events {
+		var f FeedProject
+		if e.Kind == "project" && json.Unmarshal(e.Body, &f) == nil && f.Instructions == text {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("the resync snapshot lacks the changed project")
+	}
+}
