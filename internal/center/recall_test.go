@@ -80,7 +80,9 @@ func TestCenterOffersSoonestDueFirst(t *testing.T) {
 	ctx := context.Background()
 	due := time.Now().Add(24 * time.Hour)
 	b, err := g.hub.Store.CreateBatch(ctx, g.proj, store.BatchSpec{Name: "urgent", Purpose: work.PurposeWork, Deadline: &due},
-		func(yield func(store.NewTask, error) bool) { yield(store.NewTask{Payload: []byte(`{"text":"urgent post"}`)}, nil) })
+		func(yield func(store.NewTask, error) bool) {
+			yield(store.NewTask{Payload: []byte(`{"text":"urgent post"}`)}, nil)
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
