@@ -7,6 +7,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -39,6 +40,10 @@ type API struct {
 	Limits ingest.Limits
 	// Blobs keeps the files tasks name.
 	Blobs *blob.Store
+	// AnswerItem scores a worker's answer to a course item; nil means
+	// Store.AnswerItem. A village center sets Store.CenterAnswerItem, which
+	// also queues the answer for the hub.
+	AnswerItem func(ctx context.Context, attemptID, workerID, itemID string, answer work.Answer) (store.ItemOutcome, error)
 }
 
 // maxJSONBody caps every JSON request body.
@@ -58,10 +63,14 @@ type Route struct {
 func (a *API) Routes() []Route {
 	return []Route{
 		{Pattern: "GET /api/v1/me", handle: a.me},
+		{Pattern: "POST /api/v1/me/activity", handle: a.recordActivity},
+		{Pattern: "PUT /api/v1/me/declaration", handle: a.declare},
+		{Pattern: "GET /api/v1/me/declaration", handle: a.myDeclaration},
 		{Pattern: "POST /api/v1/clients", handle: a.createClient},
 		{Pattern: "GET /api/v1/clients", handle: a.listClients},
 		{Pattern: "GET /api/v1/clients/{id}", handle: a.getClient},
 		{Pattern: "GET /api/v1/centers", handle: a.listCenters},
+		{Pattern: "GET /api/v1/audit", handle: a.auditLog},
 		{Pattern: "POST /api/v1/centers/{id}/recall", handle: a.recallFromCenter},
 		{Pattern: "POST /api/v1/orgs/{id}/users", handle: a.createUser},
 		{Pattern: "GET /api/v1/orgs/{id}/users", handle: a.listUsers},

@@ -105,7 +105,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("center: data directory: %w", err)
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "center.db"), store.Options{Migrate: true, Now: cfg.Now})
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "center.db"), store.Options{Migrate: true, Now: cfg.Now, Outbox: true})
 	if err != nil {
 		return nil, err
 	}
@@ -164,14 +164,36 @@ func (c *Center) Nudge() {
 }
 
 // EnrolWorker enrols a worker at the center and returns a token for the
-// worker's desk. The enrolment goes up to the hub with the next sync.
+// worker's desk. The enrolment, and an audit event for it, go up to the
+// hub with the next sync.
 func (c *Center) EnrolWorker(ctx context.Context, name string) (store.User, string, error) {
-	u, err := c.Store.EnrolCenterWorker(ctx, c.ID, name)
+	return c.AddPerson(ctx, name, auth.Worker)
+}
+
+// AddPerson adds a worker, reviewer or center manager at the center and
+// returns a token for them. They are enrolled at the hub through the
+// outbox, so what they do there (answers, reviews) is theirs on the hub.
+func (c *Center) AddPerson(ctx context.Context, name string, role auth.Role) (store.User, string, error) {
+	var u store.User
+	var err error
+	switch role {
+	case auth.Worker, auth.Reviewer, auth.CenterManager:
+		u, err = c.Store.EnrolCenterUser(ctx, c.ID, name, string(role))
+	default:
+		return store.User{}, "", fmt.Errorf("center: role %q: a center adds workers, reviewers and center managers", role)
+	}
 	if err != nil {
 		return store.User{}, "", err
 	}
-	secret, _, err := c.Auth.Issue(ctx, u, "center desk")
-	return u, secret, err
+	secret, tok, err := c.Auth.Issue(ctx, u, "center desk")
+	if err != nil {
+		return store.User{}, "", err
+	}
+	if _, err := c.Store.RecordAudit(ctx, c.ID, store.AuditRecord{Actor: "center", Action: "user.added", Subject: u.ID,
+		Detail: "role " + string(role) + ", token " + tok.ID}); err != nil {
+		return store.User{}, "", err
+	}
+	return u, secret, nil
 }
 
 // Handler is the center's LAN surface: the worker API (the same calls as
@@ -186,6 +208,8 @@ func (c *Center) Handler() http.Handler {
 		{"POST /api/v1/assignments/{id}/answer", c.answer},
 		{"GET /api/v1/assignments/{id}/files/{field}", c.file},
 		{"GET /api/v1/center/status", c.status},
+		{"GET /api/v1/center/review/next", c.reviewNext},
+		{"POST /api/v1/center/reviews", c.review},
 	}
 	for _, rt := range routes {
 		fn := rt.fn
@@ -200,6 +224,15 @@ func (c *Center) Handler() http.Handler {
 			}
 		}))
 	}
+	// Training, qualification and the worker's own records are the hub's
+	// API over the center's store: courses come down the feed, and every
+	// answer, active span and declaration goes up through the outbox.
+	a := &api.API{Store: c.Store, Auth: c.Auth, Log: c.Log, AnswerItem: c.Store.CenterAnswerItem}
+	a.Mount(mux,
+		"GET /api/v1/me",
+		"POST /api/v1/me/activity", "PUT /api/v1/me/declaration", "GET /api/v1/me/declaration",
+		"GET /api/v1/courses", "GET /api/v1/courses/{id}", "POST /api/v1/courses/{id}/attempts",
+		"GET /api/v1/attempts/{id}", "GET /api/v1/attempts/{id}/next", "POST /api/v1/attempts/{id}/answers")
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	return mux
 }
@@ -297,6 +330,78 @@ func (c *Center) status(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return err
 	}
 	return writeJSON(w, map[string]any{"center_id": c.ID, "queue": q, "uplink": c.Sync.State()})
+}
+
+func canReview(p auth.Principal) bool {
+	return p.Role == auth.Reviewer || p.Role == auth.CenterManager
+}
+
+// reviewNext shows a center reviewer a saved answer of another worker to
+// check (maker-checker).
+func (c *Center) reviewNext(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !canReview(p) {
+		return api.NewProblem(http.StatusForbidden, "reviews are for the center's reviewers and managers")
+	}
+	it, err := c.Store.CenterReviewNext(r.Context(), p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, map[string]any{"assignment_id": it.AssignmentID, "payload": it.Payload, "answer": it.Answer,
+		"project": map[string]any{"id": it.Project.ID, "kind": it.Project.Kind, "instructions": it.Project.Instructions, "schema": it.Project.Schema}})
+}
+
+// review records a reviewer's verdict on an answer, to go up to the hub.
+func (c *Center) review(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !canReview(p) {
+		return api.NewProblem(http.StatusForbidden, "reviews are for the center's reviewers and managers")
+	}
+	var in struct {
+		AssignmentID string          `json:"assignment_id"`
+		Verdict      string          `json:"verdict"`
+		Answer       json.RawMessage `json:"answer"`
+		Note         string          `json:"note"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return api.NewProblem(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
+	}
+	if in.Verdict != work.VerdictAgree && in.Verdict != work.VerdictDisagree {
+		return api.NewProblem(http.StatusUnprocessableEntity, "verdict: agree or disagree")
+	}
+	if len(in.Note) > 2000 {
+		return api.NewProblem(http.StatusUnprocessableEntity, "note: at most 2000 bytes")
+	}
+	proj, err := c.Store.SavedWorkProject(r.Context(), in.AssignmentID, p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.NewProblem(http.StatusNotFound, "no saved answer %q of another worker here", in.AssignmentID)
+	}
+	if err != nil {
+		return err
+	}
+	rec := store.ReviewRecord{AssignmentID: in.AssignmentID, ReviewerID: p.UserID, Verdict: in.Verdict, Note: in.Note}
+	if len(in.Answer) > 0 && string(in.Answer) != "null" {
+		if in.Verdict == work.VerdictAgree {
+			return api.NewProblem(http.StatusUnprocessableEntity, "answer: give a corrected answer only when you disagree")
+		}
+		ans, err := work.ParseAnswer(proj.Kind, proj.Schema, in.Answer)
+		if err != nil {
+			return err
+		}
+		rec.Answer = &ans
+	}
+	id, err := c.Store.RecordReview(r.Context(), rec)
+	if err != nil {
+		return err
+	}
+	c.Nudge()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	return json.NewEncoder(w).Encode(map[string]string{"id": id})
 }
 
 // Serve serves the worker API on ln and syncs with the hub until ctx ends.

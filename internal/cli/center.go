@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 
+	"banyan/internal/auth"
 	"banyan/internal/center"
 )
 
@@ -30,11 +31,15 @@ is down; what they save goes up, exactly once, when it is back. The first
 start needs the hub, to learn who the center is; later starts work offline.
 
   banyan center --hub URL --token T --data DIR      run the center
-  banyan center worker add NAME --data DIR ...      enrol a worker and print their desk token`
+  banyan center worker add NAME --data DIR ...      enrol a worker and print their desk token
+  banyan center user add NAME --role R --data DIR   add a reviewer or center_manager (or worker)`
 
 func centerCmd(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) >= 2 && args[0] == "worker" && args[1] == "add" {
-		return centerWorkerAdd(ctx, args[2:], out, errOut)
+		return centerUserAdd(ctx, args[2:], true, out, errOut)
+	}
+	if len(args) >= 2 && args[0] == "user" && args[1] == "add" {
+		return centerUserAdd(ctx, args[2:], false, out, errOut)
 	}
 	cfg := center.DefaultConfig()
 	cfg.Version = Version
@@ -57,18 +62,28 @@ func centerCmd(ctx context.Context, args []string, out, errOut io.Writer) error 
 	return c.Serve(ctx, ln)
 }
 
-func centerWorkerAdd(ctx context.Context, args []string, out, errOut io.Writer) error {
+// centerUserAdd adds a person at the center: a worker (enrolled at the
+// hub through the outbox), a reviewer or a center manager.
+func centerUserAdd(ctx context.Context, args []string, workerOnly bool, out, errOut io.Writer) error {
+	verb, about := "center user add", "Adds a person at the center (--role worker, reviewer or center_manager) and prints the token for their desk, once."
+	if workerOnly {
+		verb, about = "center worker add", "Enrols a worker at the center and prints the token for their desk, once."
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(errOut, "Usage: banyan center worker add NAME --hub URL --token T --data DIR\n\nEnrols a worker at the center and prints the token for their desk, once.")
+			fmt.Fprintf(errOut, "Usage: banyan %s NAME --hub URL --token T --data DIR\n\n%s\n", verb, about)
 			return nil
 		}
-		return &usageError{"usage: banyan center worker add NAME --data DIR --hub URL --token T"}
+		return &usageError{"usage: banyan " + verb + " NAME --data DIR --hub URL --token T"}
 	}
 	name := strings.TrimSpace(args[0])
 	cfg := center.DefaultConfig()
-	fs := newFlags("center worker add", "center worker add NAME [flags]", "Enrols a worker at the center and prints the token for their desk, once.", errOut)
+	fs := newFlags(verb, verb+" NAME [flags]", about, errOut)
 	centerFlags(fs, &cfg)
+	role := string(auth.Worker)
+	if !workerOnly {
+		fs.StringVar(&role, "role", role, "worker, reviewer or center_manager")
+	}
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -77,11 +92,15 @@ func centerWorkerAdd(ctx context.Context, args []string, out, errOut io.Writer) 
 		return err
 	}
 	defer c.Close()
-	u, token, err := c.EnrolWorker(ctx, name)
+	u, token, err := c.AddPerson(ctx, name, auth.Role(role))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(errOut, "Worker %q enrolled (id %s); the hub hears of it at the next sync. Their desk token, shown once:\n", u.Name, u.ID)
+	if u.Role == string(auth.Worker) {
+		fmt.Fprintf(errOut, "Worker %q enrolled (id %s); the hub hears of it at the next sync. Their desk token, shown once:\n", u.Name, u.ID)
+	} else {
+		fmt.Fprintf(errOut, "%s %q added (id %s). Their desk token, shown once:\n", u.Role, u.Name, u.ID)
+	}
 	fmt.Fprintln(out, token)
 	return nil
 }

@@ -204,7 +204,7 @@ func (s *Store) pickTask(ctx context.Context, tx *sql.Tx, workerID, projectID st
 
 // Assignment returns one assignment.
 func (s *Store) Assignment(ctx context.Context, id string) (work.Assignment, error) {
-	a, err := scanAssignment(s.r.QueryRowContext(ctx, `SELECT `+assignmentCols+` FROM assignments WHERE id = ?`, id))
+	a, err := scanAssignment(s.reader(ctx).QueryRowContext(ctx, `SELECT `+assignmentCols+` FROM assignments WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return work.Assignment{}, fmt.Errorf("store: assignment %s: %w", id, ErrNotFound)
 	}

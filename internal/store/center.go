@@ -80,20 +80,25 @@ func (s *Store) appendOutbox(ctx context.Context, tx *sql.Tx, id, kind string, b
 	return err
 }
 
-// EnrolCenterWorker adds a worker at the center and, in the same
-// transaction, the enrolment record that will tell the hub.
-func (s *Store) EnrolCenterWorker(ctx context.Context, centerID, name string) (User, error) {
-	u := User{ID: work.NewID(), OrgID: centerID, Name: name, Role: "worker", CreatedAt: s.now()}
+// EnrolCenterUser adds a person at the center (a worker, reviewer or
+// center manager) and, in the same transaction, the enrolment record that
+// will tell the hub.
+func (s *Store) EnrolCenterUser(ctx context.Context, centerID, name, role string) (User, error) {
+	u := User{ID: work.NewID(), OrgID: centerID, Name: name, Role: role, CreatedAt: s.now()}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, 'worker', ?)`,
-			u.ID, centerID, name, ts(u.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
+			u.ID, centerID, name, role, ts(u.CreatedAt))
 		if s.d.isUniqueViolation(err) {
-			return fmt.Errorf("a worker named %q is enrolled already: %w", name, ErrConflict)
+			return fmt.Errorf("someone named %q is enrolled already: %w", name, ErrConflict)
 		}
 		if err != nil {
 			return err
 		}
-		return s.appendOutbox(ctx, tx, work.NewID(), "enrolment", map[string]string{"worker_id": u.ID, "name": name})
+		body := map[string]string{"worker_id": u.ID, "name": name}
+		if role != "worker" {
+			body["role"] = role // absent means worker, as centers before roles sent
+		}
+		return s.appendOutbox(ctx, tx, work.NewID(), "enrolment", body)
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("store: enrol worker: %w", err)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"banyan/internal/work"
 )
 
 // FeedSkill is a feed event: a center worker's skill changed on the hub.
@@ -39,17 +41,18 @@ func (s *Store) feedSkill(ctx context.Context, tx *sql.Tx, workerID, kind, langu
 	return feedTo(ctx, tx, org, "skill", FeedSkill{WorkerID: workerID, Kind: kind, Language: language, Status: status, Reason: reason}, now)
 }
 
-// Feed returns the center's feed after cursor, up to limit events, and the
-// cursor to ask with next. A cursor the hub did not give (ahead of its
-// feed) means the center must resync: reset is true and the events are a
-// full snapshot: its workers' skills and the projects of its active
-// leases. (Leases themselves are reconciled by the heartbeat.)
+// Feed returns the center's feed from cursor, up to limit events, and the
+// cursor to ask with next. A cursor c means "every event before sequence
+// c has been applied". Cursor 0 (a center's first sync) and a cursor the
+// hub did not give (ahead of its feed) get a full snapshot with reset set:
+// the center's workers' skills, the projects of its active leases and
+// every course. (Leases themselves are reconciled by the heartbeat.)
 func (s *Store) Feed(ctx context.Context, centerID string, cursor int64, limit int) (events []FeedEvent, next int64, reset bool, err error) {
 	var top int64
 	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM feed`).Scan(&top); err != nil {
 		return nil, 0, false, fmt.Errorf("store: feed: %w", err)
 	}
-	if cursor > top || cursor < 0 {
+	if cursor <= 0 || cursor > top+1 {
 		rows, err := s.r.QueryContext(ctx, `SELECT k.worker_id, k.kind, k.language, k.status, k.reason FROM worker_skills k
 			JOIN users u ON u.id = k.worker_id WHERE u.org_id = ? ORDER BY k.worker_id, k.kind, k.language`, centerID)
 		if err != nil {
@@ -80,9 +83,35 @@ func (s *Store) Feed(ctx context.Context, centerID string, cursor int64, limit i
 			b, err := json.Marshal(f)
 			return FeedEvent{Kind: "project", Body: b}, err
 		})
-		return append(snap, projects...), top, true, err
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("store: feed snapshot: %w", err)
+		}
+		snap = append(snap, projects...)
+		rows, err = s.r.QueryContext(ctx, `SELECT id FROM courses ORDER BY id`)
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("store: feed snapshot: %w", err)
+		}
+		courses, err := collect(rows, func(r scanner) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		})
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("store: feed snapshot: %w", err)
+		}
+		for _, id := range courses {
+			ev, err := courseEvent(ctx, s.r, id)
+			if err != nil {
+				return nil, 0, false, fmt.Errorf("store: feed snapshot: %w", err)
+			}
+			b, err := json.Marshal(ev)
+			if err != nil {
+				return nil, 0, false, err
+			}
+			snap = append(snap, FeedEvent{Kind: "course", Body: b})
+		}
+		return snap, top + 1, true, nil
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, kind, body FROM feed WHERE center_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, kind, body FROM feed WHERE center_id = ? AND seq >= ? ORDER BY seq LIMIT ?`,
 		centerID, cursor, limit)
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("store: feed: %w", err)
@@ -97,9 +126,9 @@ func (s *Store) Feed(ctx context.Context, centerID string, cursor int64, limit i
 	if err != nil {
 		return nil, 0, false, err
 	}
-	next = top
+	next = top + 1
 	if len(events) == limit {
-		next = events[len(events)-1].Seq
+		next = events[len(events)-1].Seq + 1
 	}
 	return events, next, false, nil
 }
@@ -150,6 +179,18 @@ func (s *Store) applyFeedEvent(ctx context.Context, tx *sql.Tx, e FeedEvent) err
 		_, err := tx.ExecContext(ctx, `UPDATE center_projects SET instructions = ?, min_answer_ms = ?, updated_at = ? WHERE id = ?`,
 			f.Instructions, f.MinAnswerMS, ts(s.now()), f.ID)
 		return err
+	case "course":
+		var f FeedCourse
+		if err := json.Unmarshal(e.Body, &f); err != nil {
+			return err
+		}
+		return applyCourse(ctx, tx, f)
+	case "attempt":
+		var a work.Attempt
+		if err := json.Unmarshal(e.Body, &a); err != nil {
+			return err
+		}
+		return applyAttempt(ctx, tx, a)
 	case "recall":
 		var f FeedRecall
 		if err := json.Unmarshal(e.Body, &f); err != nil {

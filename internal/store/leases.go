@@ -348,39 +348,24 @@ type UplinkResult struct {
 	Reason string
 }
 
-// UplinkEnrol stores a worker enrolled at a center, under the id the center
-// made for them.
-func (s *Store) UplinkEnrol(ctx context.Context, it UplinkItem, workerID, name string) (UplinkResult, error) {
-	var res UplinkResult
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if st, seen, err := uplinkSeen(ctx, tx, it.ID); err != nil || seen {
-			res = UplinkResult{Status: UplinkDuplicate, Reason: "first answered " + st}
-			return err
-		}
-		res = UplinkResult{Status: UplinkAccepted}
+// UplinkEnrol stores a person enrolled at a center (a worker, reviewer or
+// center manager), under the id the center made for them.
+func (s *Store) UplinkEnrol(ctx context.Context, it UplinkItem, workerID, name, role string) (UplinkResult, error) {
+	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
 		var org string
 		err := tx.QueryRowContext(ctx, `SELECT org_id FROM users WHERE id = ?`, workerID).Scan(&org)
 		switch {
 		case err == nil && org != it.CenterID:
-			res = UplinkResult{Status: UplinkRejected, Reason: "the worker id belongs to another organisation"}
+			return UplinkResult{Status: UplinkRejected, Reason: "the worker id belongs to another organisation"}, nil
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, 'worker', ?)`,
-				workerID, it.CenterID, name, ts(s.now()))
+			_, err = tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
+				workerID, it.CenterID, name, role, ts(s.now()))
 			if s.d.isUniqueViolation(err) {
-				res, err = UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf("the center has another worker named %q", name)}, nil
+				return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf("the center has another worker named %q", name)}, nil
 			}
-			if err != nil {
-				return err
-			}
-		case err != nil:
-			return err
 		}
-		return s.recordItem(ctx, tx, it, res.Status, res.Reason)
+		return accepted, err
 	})
-	if err != nil {
-		return UplinkResult{}, fmt.Errorf("store: enrolment %s from center %s: %w", it.ID, it.CenterID, err)
-	}
-	return res, nil
 }
 
 // UplinkAnswerArgs is one answer given at a center.
@@ -411,51 +396,36 @@ func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide De
 	if err != nil {
 		return res, out, err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if st, seen, err := uplinkSeen(ctx, tx, in.Item.ID); err != nil || seen {
-			res = UplinkResult{Status: UplinkDuplicate, Reason: "first answered " + st}
-			return err
-		}
-		reject := func(format string, args ...any) error {
-			res = UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf(format, args...)}
-			return s.recordItem(ctx, tx, in.Item, res.Status, res.Reason)
+	res, err = s.uplinkOnce(ctx, in.Item, func(tx *sql.Tx) (UplinkResult, error) {
+		reject := func(format string, args ...any) (UplinkResult, error) {
+			return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf(format, args...)}, nil
 		}
 		l, err := scanLease(tx.QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.id = ?`, in.LeaseID))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && l.CenterID != in.Item.CenterID) {
 			return reject("lease %s is not one of this center's", in.LeaseID)
 		}
 		if err != nil {
-			return err
+			return UplinkResult{}, err
 		}
 		if l.ProjectID != in.Project.ID {
-			return fmt.Errorf("lease %s is not of project %s", l.ID, in.Project.ID)
+			return UplinkResult{}, fmt.Errorf("lease %s is not of project %s", l.ID, in.Project.ID)
 		}
-		var org string
-		err = tx.QueryRowContext(ctx, `SELECT org_id FROM users WHERE id = ? AND role = 'worker'`, in.WorkerID).Scan(&org)
-		if errors.Is(err, sql.ErrNoRows) {
-			// The enrolment may still be on its way: not stored, not final.
-			res = UplinkResult{Status: UplinkRetry, Reason: fmt.Sprintf("worker %s is not enrolled yet; send the enrolment, then this again", in.WorkerID)}
-			return nil
-		}
-		if err == nil && org != in.Item.CenterID {
-			return reject("worker %s belongs to another organisation", in.WorkerID)
-		}
-		if err != nil {
-			return err
+		if res, ok, err := centerWorker(ctx, tx, in.Item.CenterID, in.WorkerID); !ok || err != nil {
+			return res, err
 		}
 		var taken int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE task_id = ? AND worker_id = ?`,
 			l.TaskID, in.WorkerID).Scan(&taken); err != nil {
-			return err
+			return UplinkResult{}, err
 		}
 		if taken > 0 {
 			return reject("worker %s has answered this task already", in.WorkerID)
 		}
 		var epoch int
 		if err := tx.QueryRowContext(ctx, `SELECT lease_epoch FROM tasks WHERE id = ?`, l.TaskID).Scan(&epoch); err != nil {
-			return err
+			return UplinkResult{}, err
 		}
-		res.Status = UplinkAccepted
+		res := accepted
 		if in.Epoch != l.Epoch || l.Epoch != epoch {
 			res = UplinkResult{Status: UplinkSuperseded, Reason: fmt.Sprintf("answered under lease epoch %d; the task is at epoch %d", in.Epoch, epoch)}
 		}
@@ -464,24 +434,21 @@ func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide De
 			holders = 1
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE leases SET used = used + 1 WHERE id = ?`, l.ID); err != nil {
-			return err
+			return UplinkResult{}, err
 		}
 		now := ts(s.now())
 		if _, err := tx.ExecContext(ctx, `INSERT INTO assignments (id, task_id, project_id, worker_id, state, answer,
 				created_at, expires_at, submitted_at, duration_ms)
 			VALUES (?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?)`,
 			in.Item.ID, l.TaskID, l.ProjectID, in.WorkerID, string(raw), now, now, now, in.DurationMS); err != nil {
-			return err
+			return UplinkResult{}, err
 		}
 		out, err = s.applyAnswer(ctx, tx, applyArgs{assignmentID: in.Item.ID, taskID: l.TaskID, project: in.Project,
 			workerID: in.WorkerID, answer: in.Answer, durationMS: in.DurationMS, sampleDraw: in.SampleDraw, holders: holders}, decide)
-		if err != nil {
-			return err
-		}
-		return s.recordItem(ctx, tx, in.Item, res.Status, res.Reason)
+		return res, err
 	})
 	if err != nil {
-		return UplinkResult{}, SubmitOutcome{}, fmt.Errorf("store: answer %s from center %s: %w", in.Item.ID, in.Item.CenterID, err)
+		return UplinkResult{}, SubmitOutcome{}, err
 	}
 	return res, out, nil
 }

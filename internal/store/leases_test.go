@@ -19,7 +19,7 @@ func centerWithWorkers(t *testing.T, s *Store, name string, n int) (Org, []strin
 	var ids []string
 	for i := range n {
 		id := work.NewID()
-		res, err := s.UplinkEnrol(ctx, UplinkItem{ID: work.NewID(), CenterID: c.ID, Seq: int64(i), Kind: "enrolment"}, id, name+"-w"+string(rune('a'+i)))
+		res, err := s.UplinkEnrol(ctx, UplinkItem{ID: work.NewID(), CenterID: c.ID, Seq: int64(i), Kind: "enrolment"}, id, name+"-w"+string(rune('a'+i)), "worker")
 		if err != nil || res.Status != UplinkAccepted {
 			t.Fatalf("enrol: %+v, %v", res, err)
 		}
@@ -167,13 +167,13 @@ func TestEnrolmentReplaysAndClashes(t *testing.T) {
 	c, _ := s.CreateOrg(ctx, OrgCenter, "c")
 	item := UplinkItem{ID: work.NewID(), CenterID: c.ID, Kind: "enrolment"}
 	wid := work.NewID()
-	if res, err := s.UplinkEnrol(ctx, item, wid, "meena"); err != nil || res.Status != UplinkAccepted {
+	if res, err := s.UplinkEnrol(ctx, item, wid, "meena", "worker"); err != nil || res.Status != UplinkAccepted {
 		t.Fatalf("enrol: %+v %v", res, err)
 	}
-	if res, _ := s.UplinkEnrol(ctx, item, wid, "meena"); res.Status != UplinkDuplicate {
+	if res, _ := s.UplinkEnrol(ctx, item, wid, "meena", "worker"); res.Status != UplinkDuplicate {
 		t.Fatalf("replay: %+v", res)
 	}
-	if res, _ := s.UplinkEnrol(ctx, UplinkItem{ID: work.NewID(), CenterID: c.ID}, work.NewID(), "meena"); res.Status != UplinkRejected {
+	if res, _ := s.UplinkEnrol(ctx, UplinkItem{ID: work.NewID(), CenterID: c.ID}, work.NewID(), "meena", "worker"); res.Status != UplinkRejected {
 		t.Fatalf("a second meena: %+v", res)
 	}
 	if _, err := s.User(ctx, wid); err != nil {

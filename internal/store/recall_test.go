@@ -12,7 +12,7 @@ import (
 
 func feedKinds(t *testing.T, s *Store, centerID string) map[string][]json.RawMessage {
 	t.Helper()
-	events, _, _, err := s.Feed(context.Background(), centerID, 0, 1000)
+	events, _, _, err := s.Feed(context.Background(), centerID, 1, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,8 @@ type Store struct {
 	// leaseGrace is how long past its TTL a center's lease is kept before
 	// its task goes back to the pool.
 	leaseGrace time.Duration
+	// outbox is center mode (Options.Outbox).
+	outbox bool
 }
 
 // Options tune how a store is opened.
@@ -61,6 +63,10 @@ type Options struct {
 	// LeaseGrace is how long past its TTL a center's lease is kept before
 	// its task is handed out again; 0 means DefaultLeaseGrace.
 	LeaseGrace time.Duration
+	// Outbox is center mode: every record born here (activity,
+	// declarations, reviews, audit events, training answers) is written
+	// with an outbox row in the same transaction, to go up to the hub.
+	Outbox bool
 }
 
 // DefaultLeaseGrace is the grace of a center's lease past its TTL.
@@ -108,7 +114,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 
-	s := &Store{w: w, r: r, d: sqliteDialect{}, tm: opt.Now, leaseGrace: opt.LeaseGrace}
+	s := &Store{w: w, r: r, d: sqliteDialect{}, tm: opt.Now, leaseGrace: opt.LeaseGrace, outbox: opt.Outbox}
 	if s.tm == nil {
 		s.tm = time.Now
 	}
@@ -188,6 +194,19 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// reader is what a read should use: the open transaction inside
+// InOneTx, so a read sees what the same transaction wrote, or else the
+// reader pool.
+func (s *Store) reader(ctx context.Context) interface {
+	querier
+	rowQuerier
+} {
+	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		return tx
+	}
+	return s.r
 }
 
 // InOneTx runs fn with a context in which every write the store makes

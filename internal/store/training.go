@@ -54,8 +54,10 @@ func (s *Store) CreateCourse(ctx context.Context, c work.Course, items iter.Seq2
 		if c.Items == 0 {
 			return fmt.Errorf("the course has no items")
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE courses SET items = ? WHERE id = ?`, c.Items, c.ID)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE courses SET items = ? WHERE id = ?`, c.Items, c.ID); err != nil {
+			return err
+		}
+		return s.feedCourse(ctx, tx, c.ID)
 	})
 	if err != nil {
 		return work.Course{}, fmt.Errorf("store: create course: %w", err)
@@ -202,75 +204,93 @@ type ItemOutcome struct {
 // cool-down.
 func (s *Store) AnswerItem(ctx context.Context, attemptID, workerID, itemID string, answer work.Answer) (ItemOutcome, error) {
 	var out ItemOutcome
-	raw, err := json.Marshal(answer)
-	if err != nil {
-		return out, err
-	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		a, err := scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id WHERE a.id = ?`, attemptID))
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && a.WorkerID != workerID) {
-			return fmt.Errorf("attempt %s: %w", attemptID, ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		if a.State != work.AttemptOpen {
-			return fmt.Errorf("attempt %s is %s already: %w", attemptID, a.State, ErrConflict)
-		}
-		c, err := scanCourse(tx.QueryRowContext(ctx, `SELECT `+courseCols+` FROM courses WHERE id = ?`, a.CourseID))
-		if err != nil {
-			return err
-		}
-		var expected string
-		err = tx.QueryRowContext(ctx, `SELECT answer, explanation FROM course_items WHERE id = ? AND course_id = ?`, itemID, c.ID).
-			Scan(&expected, &out.Explanation)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("item %s is not part of this course: %w", itemID, ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal([]byte(expected), &out.Expected); err != nil {
-			return err
-		}
-		out.Score = work.Score(c.Kind, c.Schema, out.Expected, answer)
-		now := ts(s.now())
-		_, err = tx.ExecContext(ctx, `INSERT INTO attempt_answers (attempt_id, item_id, answer, score, created_at) VALUES (?, ?, ?, ?, ?)`,
-			attemptID, itemID, string(raw), out.Score, now)
-		if s.d.isUniqueViolation(err) {
-			return fmt.Errorf("item %s is answered already in this attempt: %w", itemID, ErrConflict)
-		}
-		if err != nil {
-			return err
-		}
-		a.Answered++
-		a.Score += out.Score
-		state := work.AttemptOpen
-		var finished any
-		if a.Answered == c.Items {
-			finished = now
-			state = work.AttemptDone
-			if c.Purpose == work.Qualification {
-				state = work.AttemptFailed
-				if a.Score/float64(c.Items) >= c.PassMark {
-					state = work.AttemptPassed
-					if err := s.qualify(ctx, tx, workerID, c, now); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE attempts SET answered = ?, score = ?, state = ?, finished_at = ? WHERE id = ?`,
-			a.Answered, a.Score, state, finished, attemptID); err != nil {
-			return err
-		}
-		out.Attempt, err = scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id WHERE a.id = ?`, attemptID))
+	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+		out, err = s.answerItem(ctx, tx, attemptID, workerID, itemID, answer)
 		return err
 	})
 	if err != nil {
 		return ItemOutcome{}, fmt.Errorf("store: answer item: %w", err)
 	}
 	return out, nil
+}
+
+// answerItem is AnswerItem inside the caller's transaction. An item whose
+// expected answer this store does not hold (a qualification item at a
+// village center: those answers stay on the hub) scores 0 for now, and a
+// qualification finished with such items stays "done" until the hub has
+// scored it.
+func (s *Store) answerItem(ctx context.Context, tx *sql.Tx, attemptID, workerID, itemID string, answer work.Answer) (ItemOutcome, error) {
+	var out ItemOutcome
+	raw, err := json.Marshal(answer)
+	if err != nil {
+		return out, err
+	}
+	a, err := scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id WHERE a.id = ?`, attemptID))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && a.WorkerID != workerID) {
+		return out, fmt.Errorf("attempt %s: %w", attemptID, ErrNotFound)
+	}
+	if err != nil {
+		return out, err
+	}
+	if a.State != work.AttemptOpen {
+		return out, fmt.Errorf("attempt %s is %s already: %w", attemptID, a.State, ErrConflict)
+	}
+	c, err := scanCourse(tx.QueryRowContext(ctx, `SELECT `+courseCols+` FROM courses WHERE id = ?`, a.CourseID))
+	if err != nil {
+		return out, err
+	}
+	var expected string
+	err = tx.QueryRowContext(ctx, `SELECT answer, explanation FROM course_items WHERE id = ? AND course_id = ?`, itemID, c.ID).
+		Scan(&expected, &out.Explanation)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, fmt.Errorf("item %s is not part of this course: %w", itemID, ErrNotFound)
+	}
+	if err != nil {
+		return out, err
+	}
+	unscored := expected == ""
+	if !unscored {
+		if err := json.Unmarshal([]byte(expected), &out.Expected); err != nil {
+			return out, err
+		}
+		out.Score = work.Score(c.Kind, c.Schema, out.Expected, answer)
+	}
+	now := ts(s.now())
+	_, err = tx.ExecContext(ctx, `INSERT INTO attempt_answers (attempt_id, item_id, answer, score, created_at) VALUES (?, ?, ?, ?, ?)`,
+		attemptID, itemID, string(raw), out.Score, now)
+	if s.d.isUniqueViolation(err) {
+		return out, fmt.Errorf("item %s is answered already in this attempt: %w", itemID, ErrConflict)
+	}
+	if err != nil {
+		return out, err
+	}
+	a.Answered++
+	a.Score += out.Score
+	state := work.AttemptOpen
+	var finished any
+	if a.Answered == c.Items {
+		finished = now
+		state = work.AttemptDone
+		var pending int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM course_items WHERE course_id = ? AND answer = ''`, c.ID).Scan(&pending); err != nil {
+			return out, err
+		}
+		if c.Purpose == work.Qualification && pending == 0 {
+			state = work.AttemptFailed
+			if a.Score/float64(c.Items) >= c.PassMark {
+				state = work.AttemptPassed
+				if err := s.qualify(ctx, tx, workerID, c, now); err != nil {
+					return out, err
+				}
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE attempts SET answered = ?, score = ?, state = ?, finished_at = ? WHERE id = ?`,
+		a.Answered, a.Score, state, finished, attemptID); err != nil {
+		return out, err
+	}
+	out.Attempt, err = scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id WHERE a.id = ?`, attemptID))
+	return out, err
 }
 
 // qualify grants the course's skill. A worker who was suspended from it
@@ -306,4 +326,110 @@ func (s *Store) Reinstate(ctx context.Context, workerID, kind, language string) 
 		}
 		return s.feedSkill(ctx, tx, workerID, kind, language, SkillActive, "", now)
 	})
+}
+
+// FeedCourse is a feed event: a course for the center's workers. Training
+// items carry their answers and explanations (they are there to teach);
+// qualification items do not: those answers stay on the hub, which scores
+// the attempts.
+type FeedCourse struct {
+	work.Course
+	Items []FeedCourseItem `json:"items"`
+}
+
+// FeedCourseItem is one item of a FeedCourse.
+type FeedCourseItem struct {
+	ID          string          `json:"id"`
+	Seq         int             `json:"seq"`
+	Payload     json.RawMessage `json:"payload"`
+	Answer      json.RawMessage `json:"answer,omitempty"`
+	Explanation string          `json:"explanation,omitempty"`
+}
+
+// courseEvent builds the feed event of one course.
+func courseEvent(ctx context.Context, q interface {
+	querier
+	rowQuerier
+}, courseID string) (FeedCourse, error) {
+	c, err := scanCourse(q.QueryRowContext(ctx, `SELECT `+courseCols+` FROM courses WHERE id = ?`, courseID))
+	if err != nil {
+		return FeedCourse{}, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, seq, payload, answer, explanation FROM course_items WHERE course_id = ? ORDER BY seq`, courseID)
+	if err != nil {
+		return FeedCourse{}, err
+	}
+	items, err := collect(rows, func(r scanner) (FeedCourseItem, error) {
+		var it FeedCourseItem
+		var payload, answer string
+		err := r.Scan(&it.ID, &it.Seq, &payload, &answer, &it.Explanation)
+		it.Payload = json.RawMessage(payload)
+		if c.Purpose == work.Training {
+			it.Answer = json.RawMessage(answer)
+		} else {
+			it.Explanation = ""
+		}
+		return it, err
+	})
+	return FeedCourse{Course: c, Items: items}, err
+}
+
+// feedCourse sends a new course to every village center.
+func (s *Store) feedCourse(ctx context.Context, tx *sql.Tx, courseID string) error {
+	ev, err := courseEvent(ctx, tx, courseID)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM orgs WHERE kind = 'center' AND id <> ? ORDER BY id`, BuiltinCenterOrgID)
+	if err != nil {
+		return err
+	}
+	centers, err := collect(rows, func(r scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return err
+	}
+	now := ts(s.now())
+	for _, c := range centers {
+		if err := feedTo(ctx, tx, c, "course", ev, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyCourse keeps a course the hub sent, at a center.
+func applyCourse(ctx context.Context, tx *sql.Tx, f FeedCourse) error {
+	schema, err := json.Marshal(f.Schema)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO courses (id, name, purpose, kind, language, schema, instructions,
+			pass_mark, cooldown_seconds, items, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, instructions = excluded.instructions`,
+		f.ID, f.Name, f.Purpose, string(f.Kind), f.Language, string(schema), f.Instructions, f.PassMark, f.CooldownSeconds,
+		len(f.Items), ts(f.CreatedAt)); err != nil {
+		return err
+	}
+	for _, it := range f.Items {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO course_items (id, course_id, seq, payload, answer, explanation) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`, it.ID, f.ID, it.Seq, string(it.Payload), string(it.Answer), it.Explanation); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyAttempt records, at a center, the hub's verdict on a qualification
+// attempt made there.
+func applyAttempt(ctx context.Context, tx *sql.Tx, a work.Attempt) error {
+	var finished any
+	if a.FinishedAt != nil {
+		finished = ts(*a.FinishedAt)
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE attempts SET state = ?, score = ?, answered = ?, finished_at = ? WHERE id = ?`,
+		a.State, a.Score, a.Answered, finished, a.ID)
+	return err
 }

@@ -90,7 +90,7 @@ func TestUploadOrderAndReplaysDoNotMatter(t *testing.T) {
 				}
 				deliver := func(o op) string {
 					if o.enrol != nil {
-						res, err := s.UplinkEnrol(ctx, *o.enrol, o.worker, "w-"+o.worker[:8])
+						res, err := s.UplinkEnrol(ctx, *o.enrol, o.worker, "w-"+o.worker[:8], "worker")
 						if err != nil {
 							t.Fatal(err)
 						}

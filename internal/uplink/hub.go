@@ -315,7 +315,14 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, projects map[
 		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) || strings.TrimSpace(b.Name) == "" {
 			return reject("an enrolment needs worker_id (a UUID) and name")
 		}
-		return h.Store.UplinkEnrol(ctx, ref, b.WorkerID, strings.TrimSpace(b.Name))
+		switch b.Role {
+		case "":
+			b.Role = string(auth.Worker)
+		case string(auth.Worker), string(auth.Reviewer), string(auth.CenterManager):
+		default:
+			return reject("an enrolment's role is worker, reviewer or center_manager, not %q", b.Role)
+		}
+		return h.Store.UplinkEnrol(ctx, ref, b.WorkerID, strings.TrimSpace(b.Name), b.Role)
 	case KindAnswer:
 		var b AnswerBody
 		if err := strict(&b); err != nil || !work.ValidID(b.LeaseID) || !work.ValidID(b.WorkerID) {
@@ -328,12 +335,9 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, projects map[
 		if err != nil {
 			return store.UplinkResult{}, err
 		}
-		p, ok := projects[l.ProjectID]
-		if !ok {
-			if p, err = h.Store.Project(ctx, l.ProjectID); err != nil {
-				return store.UplinkResult{}, err
-			}
-			projects[l.ProjectID] = p
+		p, err := h.project(ctx, l.ProjectID, projects)
+		if err != nil {
+			return store.UplinkResult{}, err
 		}
 		answer, err := work.ParseAnswer(p.Kind, p.Schema, b.Answer)
 		if err != nil {
@@ -342,8 +346,96 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, projects map[
 		res, _, err := h.Store.UplinkAnswer(ctx, store.UplinkAnswerArgs{Project: p, Item: ref, LeaseID: b.LeaseID, Epoch: b.Epoch,
 			WorkerID: b.WorkerID, Answer: answer, DurationMS: max(0, b.DurationMS), SampleDraw: rand.Float64()}, dispatch.Decider(p))
 		return res, err
+	case store.KindActivity:
+		var b store.ActivityRecord
+		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) {
+			return reject("activity needs worker_id, started_at, active_ms and what")
+		}
+		if _, err := time.Parse(time.RFC3339, b.StartedAt); err != nil {
+			return reject("activity: started_at %q is not an RFC 3339 time", b.StartedAt)
+		}
+		if b.ActiveMS < 1 || b.ActiveMS > work.MaxActivityMS || (b.What != "tasks" && b.What != "training") {
+			return reject("activity: active_ms must be 1 to %d and what tasks or training", work.MaxActivityMS)
+		}
+		return h.Store.UplinkActivity(ctx, ref, b)
+	case store.KindDeclaration:
+		var b store.DeclarationRecord
+		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) || b.DeclaredAt.IsZero() {
+			return reject("a declaration needs worker_id, declared_at and its answers")
+		}
+		if err := b.Declaration.Validate(time.Now().Year()); err != nil {
+			return reject("declaration: %v", err)
+		}
+		return h.Store.UplinkDeclaration(ctx, ref, b)
+	case store.KindReview:
+		var b struct {
+			store.ReviewRecord
+			Answer json.RawMessage `json:"answer,omitempty"`
+		}
+		if err := strict(&b); err != nil || !work.ValidID(b.AssignmentID) || !work.ValidID(b.ReviewerID) ||
+			(b.Verdict != work.VerdictAgree && b.Verdict != work.VerdictDisagree) || len(b.Note) > 2000 {
+			return reject("a review needs assignment_id, reviewer_id, verdict (agree or disagree) and a note of at most 2000 bytes")
+		}
+		if len(b.Answer) > 0 && string(b.Answer) != "null" {
+			a, err := h.Store.Assignment(ctx, b.AssignmentID)
+			if errors.Is(err, store.ErrNotFound) {
+				return store.UplinkResult{Status: store.UplinkRetry, Reason: "the answer under review has not arrived yet"}, nil
+			}
+			if err != nil {
+				return store.UplinkResult{}, err
+			}
+			p, err := h.project(ctx, a.ProjectID, projects)
+			if err != nil {
+				return store.UplinkResult{}, err
+			}
+			ans, err := work.ParseAnswer(p.Kind, p.Schema, b.Answer)
+			if err != nil {
+				return reject("review: answer: %v", err)
+			}
+			b.ReviewRecord.Answer = &ans
+		}
+		return h.Store.UplinkReview(ctx, ref, b.ReviewRecord)
+	case store.KindAudit:
+		var b store.AuditRecord
+		if err := strict(&b); err != nil || b.Action == "" || len(b.Action) > 100 || len(b.Actor) > 200 ||
+			len(b.Subject) > 200 || len(b.Detail) > 2000 || b.At.IsZero() {
+			return reject("an audit event needs actor, action (at most 100 bytes), subject, detail and at")
+		}
+		return h.Store.UplinkAudit(ctx, ref, b)
+	case store.KindAttemptAnswer:
+		var b struct {
+			store.AttemptAnswerRecord
+			Answer json.RawMessage `json:"answer"`
+		}
+		if err := strict(&b); err != nil || !work.ValidID(b.AttemptID) || !work.ValidID(b.CourseID) || !work.ValidID(b.WorkerID) || !work.ValidID(b.ItemID) {
+			return reject("a course answer needs attempt_id, course_id, worker_id, item_id and answer")
+		}
+		c, err := h.Store.Course(ctx, b.CourseID)
+		if errors.Is(err, store.ErrNotFound) {
+			return reject("course %s is not on this hub", b.CourseID)
+		}
+		if err != nil {
+			return store.UplinkResult{}, err
+		}
+		if b.AttemptAnswerRecord.Answer, err = work.ParseAnswer(c.Kind, c.Schema, b.Answer); err != nil {
+			return reject("course answer: %v", err)
+		}
+		return h.Store.UplinkAttemptAnswer(ctx, ref, b.AttemptAnswerRecord)
 	}
-	return reject("unknown kind %q (this hub takes %s and %s)", it.Kind, KindAnswer, KindEnrolment)
+	return reject("unknown kind %q (this hub takes %s)", it.Kind, strings.Join(Kinds, ", "))
+}
+
+// project loads a project once per upload.
+func (h *Hub) project(ctx context.Context, id string, cache map[string]work.Project) (work.Project, error) {
+	if p, ok := cache[id]; ok {
+		return p, nil
+	}
+	p, err := h.Store.Project(ctx, id)
+	if err != nil {
+		return p, err
+	}
+	cache[id] = p
+	return p, nil
 }
 
 // file serves an attachment of a task the center holds a lease of, with

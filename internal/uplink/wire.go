@@ -136,11 +136,16 @@ type FeedReply struct {
 	Reset  bool              `json:"reset,omitempty"`
 }
 
-// Item kinds.
+// Item kinds: answers and enrolments, and the records of store's
+// Kind* constants (activity, declaration, review, audit,
+// attempt_answer), whose bodies are the store's *Record types.
 const (
 	KindAnswer    = "answer"
 	KindEnrolment = "enrolment"
 )
+
+// Kinds lists every item kind this hub takes.
+var Kinds = []string{KindAnswer, KindEnrolment, store.KindActivity, store.KindDeclaration, store.KindReview, store.KindAudit, store.KindAttemptAnswer}
 
 // Item is one record born at the center, with the id it was given there
 // and its place in the center's sequence.
@@ -160,10 +165,12 @@ type AnswerBody struct {
 	DurationMS int64           `json:"duration_ms"`
 }
 
-// EnrolmentBody is a worker enrolled at the center.
+// EnrolmentBody is a person enrolled at the center: a worker unless Role
+// says reviewer or center_manager.
 type EnrolmentBody struct {
 	WorkerID string `json:"worker_id"`
 	Name     string `json:"name"`
+	Role     string `json:"role,omitempty"`
 }
 
 // Upload carries records in sequence order.

@@ -1,0 +1,108 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"banyan/internal/auth"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// recordActivity takes a span of active time from the worker's desk.
+func (a *API) recordActivity(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Role != auth.Worker {
+		return problem(http.StatusForbidden, "only workers report active time")
+	}
+	var in work.Activity
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if _, err := time.Parse(time.RFC3339, in.StartedAt); err != nil {
+		return problem(http.StatusUnprocessableEntity, "started_at: want an RFC 3339 time, got %q", in.StartedAt)
+	}
+	if in.ActiveMS < 1 || in.ActiveMS > work.MaxActivityMS {
+		return problem(http.StatusUnprocessableEntity, "active_ms: from 1 to %d (report every few minutes)", work.MaxActivityMS)
+	}
+	if in.What != "tasks" && in.What != "training" {
+		return problem(http.StatusUnprocessableEntity, "what: tasks or training")
+	}
+	id, err := a.Store.RecordActivity(r.Context(), store.ActivityRecord{WorkerID: p.UserID, Activity: in})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]string{"id": id})
+}
+
+// declare records what a worker chooses to declare about themselves.
+func (a *API) declare(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Role != auth.Worker {
+		return problem(http.StatusForbidden, "a declaration is a worker's own")
+	}
+	var in work.Declaration
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if err := in.Validate(time.Now().Year()); err != nil {
+		return problem(http.StatusUnprocessableEntity, "%v", err)
+	}
+	if _, err := a.Store.RecordDeclaration(r.Context(), store.DeclarationRecord{WorkerID: p.UserID, Declaration: in}); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, in)
+}
+
+// myDeclaration shows a worker what they declared last.
+func (a *API) myDeclaration(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Role != auth.Worker {
+		return problem(http.StatusForbidden, "a declaration is a worker's own")
+	}
+	d, at, err := a.Store.LatestDeclaration(r.Context(), p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return problem(http.StatusNotFound, "you have declared nothing; every question is optional")
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"declaration": d, "declared_at": at})
+}
+
+// Mount adds the named routes of the table to mux, for a server that
+// serves part of this API over its own store (a village center serves the
+// training and worker-record routes this way).
+func (a *API) Mount(mux *http.ServeMux, patterns ...string) {
+	want := map[string]bool{}
+	for _, p := range patterns {
+		want[p] = true
+	}
+	for _, rt := range a.Routes() {
+		if want[rt.Pattern] {
+			mux.Handle(rt.Pattern, a.wrap(rt))
+			delete(want, rt.Pattern)
+		}
+	}
+	for p := range want {
+		panic("api: Mount: no route " + p)
+	}
+}
+
+// auditLog lists audit events, of one organisation with ?org_id=.
+func (a *API) auditLog(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.IsHubStaff() {
+		return errForbidden
+	}
+	org := r.URL.Query().Get("org_id")
+	if org != "" && !work.ValidID(org) {
+		return problem(http.StatusBadRequest, "org_id: not an organisation id")
+	}
+	pg, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	evs, err := a.Store.AuditLog(r.Context(), org, pg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pageResult(evs, pg, func(e store.AuditEvent) string { return e.ID }))
+}

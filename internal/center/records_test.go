@@ -1,0 +1,161 @@
+package center_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"banyan/internal/auth"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+func (g *rig) course(name, purpose string, items ...string) work.Course {
+	g.t.Helper()
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
+	c, err := g.hub.Store.CreateCourse(context.Background(), work.Course{Name: name, Purpose: purpose, Kind: work.Classify, Language: "en",
+		Schema: schema, Instructions: "Spam sells.", PassMark: 0.5, CooldownSeconds: 3600},
+		func(yield func(store.CourseItemIn, error) bool) {
+			for i, label := range items {
+				if !yield(store.CourseItemIn{Payload: []byte(fmt.Sprintf(`{"text":"item %d"}`, i)),
+					Answer: []byte(`{"label":"` + label + `"}`), Explanation: "because " + label}, nil) {
+					return
+				}
+			}
+		})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return c
+}
+
+// takeCourse answers every item of a course at the center with label and
+// returns the last reply.
+func (g *rig) takeCourse(tok, courseID string, labels ...string) map[string]any {
+	g.t.Helper()
+	status, at := g.call(tok, "POST", "/api/v1/courses/"+courseID+"/attempts", nil)
+	if status != 201 {
+		g.t.Fatalf("start attempt: %d %v", status, at)
+	}
+	id := at["id"].(string)
+	var last map[string]any
+	for _, label := range labels {
+		status, next := g.call(tok, "GET", "/api/v1/attempts/"+id+"/next", nil)
+		if status != 200 {
+			g.t.Fatalf("next item: %d %v", status, next)
+		}
+		item := next["item"].(map[string]any)["id"].(string)
+		status, last = g.call(tok, "POST", "/api/v1/attempts/"+id+"/answers", map[string]any{"item_id": item, "answer": map[string]string{"label": label}})
+		if status != 200 {
+			g.t.Fatalf("answer item: %d %v", status, last)
+		}
+	}
+	return last
+}
+
+// Everything born at the center goes up the way answers do: enrolments,
+// course answers (scored on the hub for a qualification, whose verdict
+// comes back down), active time, self-declarations, reviews and audit
+// events, each exactly once.
+func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
+	t.Parallel()
+	g := newRig(t, 2)
+	ctx := context.Background()
+	training := g.course("spam basics", work.Training, "spam", "ok")
+	qual := g.course("spam test", work.Qualification, "spam", "ok")
+	worker, tok, _ := g.center.EnrolWorker(ctx, "sunita")
+	_, other, _ := g.center.EnrolWorker(ctx, "devi")
+	reviewer, rtok, err := g.center.AddPerson(ctx, "anand", auth.Reviewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Training teaches at once, from the copy the center holds.
+	last := g.takeCourse(tok, training.ID, "spam", "spam")
+	if last["expected"] == nil || last["explanation"] != "because ok" {
+		t.Fatalf("training reply: %v", last)
+	}
+	// The qualification's answers are not at the center: it waits for the hub.
+	last = g.takeCourse(tok, qual.ID, "spam", "spam") // one of two right: at the pass mark
+	if last["pending"] == nil || last["expected"] != nil {
+		t.Fatalf("qualification reply at the center: %v", last)
+	}
+	attemptID := last["attempt"].(map[string]any)["id"].(string)
+	if status, _ := g.call(tok, "POST", "/api/v1/me/activity", map[string]any{"started_at": time.Now().UTC().Format(time.RFC3339), "active_ms": 300_000, "what": "tasks"}); status != 201 {
+		t.Fatalf("activity: %d", status)
+	}
+	if status, out := g.call(tok, "PUT", "/api/v1/me/declaration", map[string]any{"gender": "woman", "first_job": "yes"}); status != 200 {
+		t.Fatalf("declaration: %d %v", status, out)
+	}
+	if status, out := g.call(tok, "PUT", "/api/v1/me/declaration", map[string]any{"gender": "female"}); status != 422 {
+		t.Fatalf("bad declaration: %d %v", status, out)
+	}
+	answered := mustWork(t, g, other)
+	if status, out := g.call(other, "POST", "/api/v1/assignments/"+answered+"/answer", map[string]any{"answer": map[string]string{"label": "spam"}, "duration_ms": 3000}); status != 200 {
+		t.Fatalf("answer: %d %v", status, out)
+	}
+	status, item := g.call(rtok, "GET", "/api/v1/center/review/next", nil)
+	if status != 200 || item["assignment_id"] != answered {
+		t.Fatalf("review next: %d %v (want %s)", status, item, answered)
+	}
+	if status, out := g.call(tok, "GET", "/api/v1/center/review/next", nil); status != 403 {
+		t.Fatalf("a worker reviewing: %d %v", status, out)
+	}
+	if status, out := g.call(rtok, "POST", "/api/v1/center/reviews", map[string]any{"assignment_id": answered, "verdict": "disagree",
+		"answer": map[string]string{"label": "ok"}, "note": "a greeting, not an advert"}); status != 201 {
+		t.Fatalf("review: %d %v", status, out)
+	}
+	if status, _ := g.call(rtok, "POST", "/api/v1/center/reviews", map[string]any{"assignment_id": answered, "verdict": "agree"}); status != 409 {
+		t.Fatalf("second review of the same answer: %d", status)
+	}
+
+	// Up they go; a second round changes nothing.
+	for range 2 {
+		if err := g.center.Sync.Once(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, _ := g.center.Store.CenterQueue(ctx)
+	if q.Pending != 0 {
+		rows, _ := g.center.Store.PendingOutbox(ctx, 10)
+		for _, r := range rows {
+			t.Logf("pending %s %s", r.Kind, r.Body)
+		}
+		t.Fatalf("records left in the outbox: %+v", q)
+	}
+	hub := g.hub.Store
+	a, err := hub.Attempt(ctx, attemptID)
+	if err != nil || a.State != work.AttemptPassed || a.Answered != 2 {
+		t.Fatalf("the qualification on the hub: %+v %v", a, err)
+	}
+	skills, _ := hub.Skills(ctx, worker.ID)
+	if len(skills) != 1 || !skills[0].Qualified {
+		t.Fatalf("the worker's skills on the hub: %+v", skills)
+	}
+	// The verdict came back down.
+	if a, err := g.center.Store.Attempt(ctx, attemptID); err != nil || a.State != work.AttemptPassed {
+		t.Fatalf("the qualification at the center: %+v %v", a, err)
+	}
+	if d, _ := hub.ActiveTime(ctx, worker.ID); d != 5*time.Minute {
+		t.Fatalf("active time on the hub: %v", d)
+	}
+	if d, _, err := hub.LatestDeclaration(ctx, worker.ID); err != nil || d.Gender != "woman" || d.FirstJob != "yes" {
+		t.Fatalf("declaration on the hub: %+v %v", d, err)
+	}
+	rv, _ := hub.AnswerReviews(ctx, answered)
+	if len(rv) != 1 || rv[0].ReviewerID != reviewer.ID || rv[0].Verdict != "disagree" || rv[0].Answer == nil || rv[0].Answer.Label != "ok" {
+		t.Fatalf("reviews on the hub: %+v", rv)
+	}
+	evs, _ := hub.AuditLog(ctx, g.center.ID, store.Page{Limit: 100})
+	if len(evs) != 3 {
+		t.Fatalf("audit events on the hub: %d, want 3 (two workers and a reviewer added)", len(evs))
+	}
+	if status, _ := g.call(tok, "GET", "/api/v1/courses", nil); status != http.StatusOK {
+		t.Fatalf("courses at the center: %d", status)
+	}
+}

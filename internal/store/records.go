@@ -1,0 +1,379 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"banyan/internal/work"
+)
+
+// This file keeps the records born where workers are, besides answers:
+// active time, self-declarations, reviews of answers, audit events and
+// training answers. At a center (Options.Outbox) each is written with its
+// outbox row in one transaction; on the hub the Uplink* functions store
+// what centers send, once per id.
+
+// Outbox record kinds, as they travel up.
+const (
+	KindActivity      = "activity"
+	KindDeclaration   = "declaration"
+	KindReview        = "review"
+	KindAudit         = "audit"
+	KindAttemptAnswer = "attempt_answer"
+)
+
+// ActivityRecord is a span of a worker's active time.
+type ActivityRecord struct {
+	WorkerID string `json:"worker_id"`
+	work.Activity
+}
+
+// DeclarationRecord is a worker's self-declaration.
+type DeclarationRecord struct {
+	WorkerID   string    `json:"worker_id"`
+	DeclaredAt time.Time `json:"declared_at"`
+	work.Declaration
+}
+
+// ReviewRecord is a reviewer's check of one answer.
+type ReviewRecord struct {
+	AssignmentID string       `json:"assignment_id"`
+	ReviewerID   string       `json:"reviewer_id"`
+	Verdict      string       `json:"verdict"`
+	Answer       *work.Answer `json:"answer,omitempty"`
+	Note         string       `json:"note"`
+}
+
+// AuditRecord is one audit event.
+type AuditRecord struct {
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"`
+	Subject string    `json:"subject"`
+	Detail  string    `json:"detail"`
+	At      time.Time `json:"at"`
+}
+
+// AttemptAnswerRecord is a worker's answer to one course item.
+type AttemptAnswerRecord struct {
+	AttemptID string      `json:"attempt_id"`
+	CourseID  string      `json:"course_id"`
+	WorkerID  string      `json:"worker_id"`
+	ItemID    string      `json:"item_id"`
+	Answer    work.Answer `json:"answer"`
+}
+
+// born writes a record with insert and, in center mode, its outbox row,
+// in one transaction.
+func (s *Store) born(ctx context.Context, kind string, body any, insert func(tx *sql.Tx, id, now string) error) (string, error) {
+	id := work.NewID()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := insert(tx, id, ts(s.now())); err != nil {
+			return err
+		}
+		if s.outbox {
+			return s.appendOutbox(ctx, tx, id, kind, body)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: record %s: %w", kind, err)
+	}
+	return id, nil
+}
+
+func insertActivity(ctx context.Context, tx *sql.Tx, id string, r ActivityRecord, now string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO activity (id, worker_id, started_at, active_ms, what, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, r.WorkerID, r.StartedAt, r.ActiveMS, r.What, now)
+	return err
+}
+
+func insertDeclaration(ctx context.Context, tx *sql.Tx, id string, r DeclarationRecord, now string) error {
+	body, err := json.Marshal(r.Declaration)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO declarations (id, worker_id, body, declared_at, created_at) VALUES (?, ?, ?, ?, ?)`,
+		id, r.WorkerID, string(body), ts(r.DeclaredAt), now)
+	return err
+}
+
+func (s *Store) insertReview(ctx context.Context, tx *sql.Tx, id string, r ReviewRecord, now string) error {
+	var answer sql.NullString
+	if r.Answer != nil {
+		raw, err := json.Marshal(r.Answer)
+		if err != nil {
+			return err
+		}
+		answer = sql.NullString{String: string(raw), Valid: true}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO answer_reviews (id, assignment_id, reviewer_id, verdict, answer, note, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, r.AssignmentID, r.ReviewerID, r.Verdict, answer, r.Note, now)
+	if s.d.isUniqueViolation(err) {
+		return fmt.Errorf("the reviewer has reviewed this answer already: %w", ErrConflict)
+	}
+	return err
+}
+
+func insertAudit(ctx context.Context, tx *sql.Tx, id, orgID string, r AuditRecord, now string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, org_id, actor, action, subject, detail, at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, orgID, r.Actor, r.Action, r.Subject, r.Detail, ts(r.At), now)
+	return err
+}
+
+// RecordActivity stores a span of a worker's active time.
+func (s *Store) RecordActivity(ctx context.Context, r ActivityRecord) (string, error) {
+	return s.born(ctx, KindActivity, r, func(tx *sql.Tx, id, now string) error { return insertActivity(ctx, tx, id, r, now) })
+}
+
+// RecordDeclaration stores a worker's self-declaration; the latest counts.
+func (s *Store) RecordDeclaration(ctx context.Context, r DeclarationRecord) (string, error) {
+	r.DeclaredAt = s.now()
+	return s.born(ctx, KindDeclaration, r, func(tx *sql.Tx, id, now string) error { return insertDeclaration(ctx, tx, id, r, now) })
+}
+
+// RecordReview stores a reviewer's check of an answer.
+func (s *Store) RecordReview(ctx context.Context, r ReviewRecord) (string, error) {
+	return s.born(ctx, KindReview, r, func(tx *sql.Tx, id, now string) error { return s.insertReview(ctx, tx, id, r, now) })
+}
+
+// RecordAudit stores an audit event of the organisation orgID.
+func (s *Store) RecordAudit(ctx context.Context, orgID string, r AuditRecord) (string, error) {
+	r.At = s.now()
+	return s.born(ctx, KindAudit, r, func(tx *sql.Tx, id, now string) error { return insertAudit(ctx, tx, id, orgID, r, now) })
+}
+
+// LatestDeclaration returns a worker's latest self-declaration, and when it
+// was made; ErrNotFound if they have made none.
+func (s *Store) LatestDeclaration(ctx context.Context, workerID string) (work.Declaration, time.Time, error) {
+	var d work.Declaration
+	var body, at string
+	err := s.r.QueryRowContext(ctx, `SELECT body, declared_at FROM declarations WHERE worker_id = ?
+		ORDER BY declared_at DESC, id DESC LIMIT 1`, workerID).Scan(&body, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, time.Time{}, fmt.Errorf("store: declaration of %s: %w", workerID, ErrNotFound)
+	}
+	if err != nil {
+		return d, time.Time{}, fmt.Errorf("store: declaration of %s: %w", workerID, err)
+	}
+	return d, parseTS(at), json.Unmarshal([]byte(body), &d)
+}
+
+// ActiveTime sums a worker's reported active time.
+func (s *Store) ActiveTime(ctx context.Context, workerID string) (time.Duration, error) {
+	var ms int64
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(sum(active_ms), 0) FROM activity WHERE worker_id = ?`, workerID).Scan(&ms); err != nil {
+		return 0, fmt.Errorf("store: active time of %s: %w", workerID, err)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// uplinkOnce stores one uploaded item exactly once: a replay is answered
+// "duplicate"; otherwise store runs and its verdict is recorded, unless it
+// is "retry" (nothing stored, not final).
+func (s *Store) uplinkOnce(ctx context.Context, it UplinkItem, store func(tx *sql.Tx) (UplinkResult, error)) (UplinkResult, error) {
+	var res UplinkResult
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if st, seen, err := uplinkSeen(ctx, tx, it.ID); err != nil || seen {
+			res = UplinkResult{Status: UplinkDuplicate, Reason: "first answered " + st}
+			return err
+		}
+		var err error
+		if res, err = store(tx); err != nil || res.Status == UplinkRetry {
+			return err
+		}
+		return s.recordItem(ctx, tx, it, res.Status, res.Reason)
+	})
+	if err != nil {
+		return UplinkResult{}, fmt.Errorf("store: %s %s from center %s: %w", it.Kind, it.ID, it.CenterID, err)
+	}
+	return res, nil
+}
+
+// centerWorker checks that a worker named in an upload belongs to the
+// center. ok is false with the verdict to give when not: retry while the
+// enrolment may still be on its way, rejected for another organisation's.
+func centerWorker(ctx context.Context, tx *sql.Tx, centerID, workerID string) (UplinkResult, bool, error) {
+	var org string
+	err := tx.QueryRowContext(ctx, `SELECT org_id FROM users WHERE id = ?`, workerID).Scan(&org)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return UplinkResult{Status: UplinkRetry, Reason: fmt.Sprintf("user %s is not enrolled yet; send the enrolment, then this again", workerID)}, false, nil
+	case err != nil:
+		return UplinkResult{}, false, err
+	case org != centerID:
+		return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf("user %s belongs to another organisation", workerID)}, false, nil
+	}
+	return UplinkResult{}, true, nil
+}
+
+var accepted = UplinkResult{Status: UplinkAccepted}
+
+// UplinkActivity stores a span of active time a center reported.
+func (s *Store) UplinkActivity(ctx context.Context, it UplinkItem, r ActivityRecord) (UplinkResult, error) {
+	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
+		if res, ok, err := centerWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
+			return res, err
+		}
+		return accepted, insertActivity(ctx, tx, it.ID, r, ts(s.now()))
+	})
+}
+
+// UplinkDeclaration stores a self-declaration made at a center.
+func (s *Store) UplinkDeclaration(ctx context.Context, it UplinkItem, r DeclarationRecord) (UplinkResult, error) {
+	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
+		if res, ok, err := centerWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
+			return res, err
+		}
+		return accepted, insertDeclaration(ctx, tx, it.ID, r, ts(s.now()))
+	})
+}
+
+// UplinkReview stores a center reviewer's check of one of the center's
+// answers. The answer must have arrived first (it is earlier in the
+// center's outbox); until then the review waits.
+func (s *Store) UplinkReview(ctx context.Context, it UplinkItem, r ReviewRecord) (UplinkResult, error) {
+	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
+		if res, ok, err := centerWorker(ctx, tx, it.CenterID, r.ReviewerID); !ok || err != nil {
+			return res, err
+		}
+		var org string
+		err := tx.QueryRowContext(ctx, `SELECT u.org_id FROM assignments a JOIN users u ON u.id = a.worker_id WHERE a.id = ?`,
+			r.AssignmentID).Scan(&org)
+		if errors.Is(err, sql.ErrNoRows) {
+			return UplinkResult{Status: UplinkRetry, Reason: fmt.Sprintf("answer %s has not arrived yet", r.AssignmentID)}, nil
+		}
+		if err != nil {
+			return UplinkResult{}, err
+		}
+		if org != it.CenterID {
+			return UplinkResult{Status: UplinkRejected, Reason: "a center reviews its own workers' answers only"}, nil
+		}
+		err = s.insertReview(ctx, tx, it.ID, r, ts(s.now()))
+		if errors.Is(err, ErrConflict) {
+			return UplinkResult{Status: UplinkRejected, Reason: err.Error()}, nil
+		}
+		return accepted, err
+	})
+}
+
+// UplinkAudit stores an audit event of a center.
+func (s *Store) UplinkAudit(ctx context.Context, it UplinkItem, r AuditRecord) (UplinkResult, error) {
+	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
+		return accepted, insertAudit(ctx, tx, it.ID, it.CenterID, r, ts(s.now()))
+	})
+}
+
+// UplinkAttemptAnswer scores, on the hub, a worker's answer to a course
+// item given at a center; the attempt is made on the hub, under the
+// center's id for it, with its first answer. When a qualification
+// finishes, its verdict goes back to the center on its feed (and the skill
+// with it, when passed).
+func (s *Store) UplinkAttemptAnswer(ctx context.Context, it UplinkItem, r AttemptAnswerRecord) (UplinkResult, error) {
+	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
+		if res, ok, err := centerWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
+			return res, err
+		}
+		var items int
+		err := tx.QueryRowContext(ctx, `SELECT items FROM courses WHERE id = ?`, r.CourseID).Scan(&items)
+		if errors.Is(err, sql.ErrNoRows) {
+			return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf("course %s is not on this hub", r.CourseID)}, nil
+		}
+		if err != nil {
+			return UplinkResult{}, err
+		}
+		var owner, course string
+		err = tx.QueryRowContext(ctx, `SELECT worker_id, course_id FROM attempts WHERE id = ?`, r.AttemptID).Scan(&owner, &course)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, `INSERT INTO attempts (id, course_id, worker_id, state, created_at) VALUES (?, ?, ?, 'open', ?)`,
+				r.AttemptID, r.CourseID, r.WorkerID, ts(s.now()))
+			owner, course = r.WorkerID, r.CourseID
+		}
+		if err != nil {
+			return UplinkResult{}, err
+		}
+		if owner != r.WorkerID || course != r.CourseID {
+			return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf("attempt %s is another worker's or another course's", r.AttemptID)}, nil
+		}
+		out, err := s.answerItem(ctx, tx, r.AttemptID, r.WorkerID, r.ItemID, r.Answer)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+			return UplinkResult{Status: UplinkRejected, Reason: err.Error()}, nil
+		}
+		if err != nil {
+			return UplinkResult{}, err
+		}
+		if out.Attempt.State == work.AttemptPassed || out.Attempt.State == work.AttemptFailed {
+			if err := feedTo(ctx, tx, it.CenterID, "attempt", out.Attempt, ts(s.now())); err != nil {
+				return UplinkResult{}, err
+			}
+		}
+		return accepted, nil
+	})
+}
+
+// CenterAnswerItem is AnswerItem at a center: the answer is scored
+// against what the center holds (training items carry their answers;
+// qualification items do not, and are scored on the hub) and goes up
+// with its outbox row, in one transaction.
+func (s *Store) CenterAnswerItem(ctx context.Context, attemptID, workerID, itemID string, answer work.Answer) (ItemOutcome, error) {
+	var out ItemOutcome
+	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+		if out, err = s.answerItem(ctx, tx, attemptID, workerID, itemID, answer); err != nil {
+			return err
+		}
+		return s.appendOutbox(ctx, tx, work.NewID(), KindAttemptAnswer, AttemptAnswerRecord{
+			AttemptID: attemptID, CourseID: out.Attempt.CourseID, WorkerID: workerID, ItemID: itemID, Answer: answer})
+	})
+	if err != nil {
+		return ItemOutcome{}, fmt.Errorf("store: answer item: %w", err)
+	}
+	return out, nil
+}
+
+// AnswerReviews lists the reviews of one answer, oldest first.
+func (s *Store) AnswerReviews(ctx context.Context, assignmentID string) ([]ReviewRecord, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT assignment_id, reviewer_id, verdict, answer, note FROM answer_reviews
+		WHERE assignment_id = ? ORDER BY created_at, id`, assignmentID)
+	if err != nil {
+		return nil, fmt.Errorf("store: reviews of %s: %w", assignmentID, err)
+	}
+	return collect(rows, func(r scanner) (ReviewRecord, error) {
+		var rv ReviewRecord
+		var answer sql.NullString
+		if err := r.Scan(&rv.AssignmentID, &rv.ReviewerID, &rv.Verdict, &answer, &rv.Note); err != nil {
+			return rv, err
+		}
+		if answer.Valid {
+			rv.Answer = &work.Answer{}
+			return rv, json.Unmarshal([]byte(answer.String), rv.Answer)
+		}
+		return rv, nil
+	})
+}
+
+// AuditEvent is one entry of the audit log.
+type AuditEvent struct {
+	ID    string `json:"id"`
+	OrgID string `json:"org_id"`
+	AuditRecord
+}
+
+// AuditLog lists an organisation's audit events (every organisation's when
+// orgID is empty) by id.
+func (s *Store) AuditLog(ctx context.Context, orgID string, p Page) ([]AuditEvent, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, org_id, actor, action, subject, detail, at FROM audit_log
+		WHERE (? = '' OR org_id = ?) AND id > ? ORDER BY id LIMIT ?`, orgID, orgID, p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit log: %w", err)
+	}
+	return collect(rows, func(r scanner) (AuditEvent, error) {
+		var e AuditEvent
+		var at string
+		err := r.Scan(&e.ID, &e.OrgID, &e.Actor, &e.Action, &e.Subject, &e.Detail, &at)
+		e.At = parseTS(at)
+		return e, err
+	})
+}

@@ -1,0 +1,66 @@
+package work
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Declaration is what a worker chooses to say about themselves, for the
+// impact report the business shows its funders. Every field is optional
+// and "undisclosed" is always an answer: nobody is made to declare
+// anything, and nothing here changes what work a worker gets or is paid.
+type Declaration struct {
+	Gender     string `json:"gender,omitempty"`
+	Disability string `json:"disability,omitempty"`
+	Minority   string `json:"minority,omitempty"`
+	// FirstJob is "yes" when this is the worker's first paid job outside
+	// farming or the home.
+	FirstJob string `json:"first_job,omitempty"`
+	// BirthYear, if given, lets the report count young workers.
+	BirthYear int `json:"birth_year,omitempty"`
+}
+
+// The allowed answers.
+var (
+	Genders  = []string{"woman", "man", "another", "undisclosed"}
+	YesNoUnd = []string{"yes", "no", "undisclosed"}
+)
+
+// Validate names the first field that is wrong. thisYear bounds the birth
+// year.
+func (d Declaration) Validate(thisYear int) error {
+	check := func(field, v string, allowed []string) error {
+		if v != "" && !slices.Contains(allowed, v) {
+			return fmt.Errorf("%s: %q is not one of %q", field, v, allowed)
+		}
+		return nil
+	}
+	if err := check("gender", d.Gender, Genders); err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, v string }{{"disability", d.Disability}, {"minority", d.Minority}, {"first_job", d.FirstJob}} {
+		if err := check(f.name, f.v, YesNoUnd); err != nil {
+			return err
+		}
+	}
+	if d.BirthYear != 0 && (d.BirthYear < thisYear-100 || d.BirthYear > thisYear-14) {
+		return fmt.Errorf("birth_year: %d is not a working age's birth year", d.BirthYear)
+	}
+	return nil
+}
+
+// Activity is a span of active work a worker's desk reported.
+type Activity struct {
+	StartedAt string `json:"started_at"` // RFC 3339, by the desk's or center's clock
+	ActiveMS  int64  `json:"active_ms"`
+	What      string `json:"what"` // "tasks" or "training"
+}
+
+// MaxActivityMS caps one reported span: a desk reports every few minutes.
+const MaxActivityMS = 4 * 3600 * 1000
+
+// Review verdicts.
+const (
+	VerdictAgree    = "agree"
+	VerdictDisagree = "disagree"
+)
