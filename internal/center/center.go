@@ -38,9 +38,11 @@ type Config struct {
 	DataDir string `json:"data"`
 	// SyncInterval is how often the center syncs while the link is up.
 	SyncInterval time.Duration `json:"sync_interval"`
-	// Ahead is how many tasks per enrolled worker the center keeps leased,
-	// to work through an outage.
-	Ahead int `json:"ahead"`
+	// Horizon is how much work, by each active worker's own pace, the
+	// center keeps leased to work through an outage; Ahead caps it in
+	// tasks per worker.
+	Horizon time.Duration `json:"horizon"`
+	Ahead   int           `json:"ahead"`
 	// Hold is how long a worker holds one task before it goes back to the
 	// center's pool.
 	Hold time.Duration `json:"hold"`
@@ -55,7 +57,7 @@ type Config struct {
 
 // DefaultConfig returns a center's defaults.
 func DefaultConfig() Config {
-	return Config{Addr: "0.0.0.0:8090", DataDir: "banyan-center", SyncInterval: 30 * time.Second, Ahead: 50, Hold: 10 * time.Minute,
+	return Config{Addr: "0.0.0.0:8090", DataDir: "banyan-center", SyncInterval: 30 * time.Second, Horizon: 12 * time.Hour, Ahead: 400, Hold: 10 * time.Minute,
 		CacheMB: 2048}
 }
 
@@ -72,6 +74,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: sync-interval: at least 100ms")
 	case c.Ahead < 1 || c.Ahead > 10_000:
 		return fmt.Errorf("config: ahead: from 1 to 10000 tasks per worker")
+	case c.Horizon < time.Minute:
+		return fmt.Errorf("config: horizon: at least 1m of work per worker")
 	case c.Hold < 10*time.Second:
 		return fmt.Errorf("config: hold: at least 10s")
 	case c.CacheMB < 16:
@@ -146,12 +150,37 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 // Close closes the database.
 func (c *Center) Close() error { return c.Store.Close() }
 
-func (c *Center) want(ctx context.Context) int {
-	q, err := c.Store.CenterQueue(ctx)
-	if err != nil || q.Workers == 0 {
-		return 0
+// ActiveWindow is how recently a worker must have enrolled, answered or
+// trained to count when the center sizes its leases.
+const ActiveWindow = 14 * 24 * time.Hour
+
+// defaultAnswerTime is the pace assumed of a worker with no answers yet.
+const defaultAnswerTime = 2 * time.Minute
+
+// want sizes the center's leases to its active workers' pace and skills:
+// each worker gets Horizon of work at their median answer time, at most
+// Ahead tasks, and skills none of them may do are left out.
+func (c *Center) want(ctx context.Context) (uplink.Demand, error) {
+	now := c.Store.Now()
+	pace, err := c.Store.CenterPace(ctx, now.Add(-ActiveWindow))
+	if err != nil {
+		return uplink.Demand{}, err
 	}
-	return q.Workers * c.Config.Ahead
+	var d uplink.Demand
+	ids := make([]string, len(pace))
+	for i, p := range pace {
+		ids[i] = p.WorkerID
+		per := defaultAnswerTime
+		if p.Answers >= 5 {
+			per = max(time.Duration(p.MedianMS)*time.Millisecond, 5*time.Second)
+		}
+		d.Tasks += min(c.Config.Ahead, int((c.Config.Horizon+per-1)/per))
+	}
+	if len(ids) == 0 {
+		return d, nil
+	}
+	d.Exclude, err = c.Store.CenterClosedSkills(ctx, ids)
+	return d, err
 }
 
 // Nudge asks the syncer to run now (after a save, say) rather than at its

@@ -12,10 +12,10 @@ import (
 	"banyan/internal/work"
 )
 
-func (g *rig) course(name, purpose string, items ...string) work.Course {
+func (g *rig) course(name, purpose, language string, items ...string) work.Course {
 	g.t.Helper()
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	c, err := g.hub.Store.CreateCourse(context.Background(), work.Course{Name: name, Purpose: purpose, Kind: work.Classify, Language: "en",
+	c, err := g.hub.Store.CreateCourse(context.Background(), work.Course{Name: name, Purpose: purpose, Kind: work.Classify, Language: language,
 		Schema: schema, Instructions: "Spam sells.", PassMark: 0.5, CooldownSeconds: 3600},
 		func(yield func(store.CourseItemIn, error) bool) {
 			for i, label := range items {
@@ -63,8 +63,9 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 	t.Parallel()
 	g := newRig(t, 2)
 	ctx := context.Background()
-	training := g.course("spam basics", work.Training, "spam", "ok")
-	qual := g.course("spam test", work.Qualification, "spam", "ok")
+	training := g.course("spam basics", work.Training, "en", "spam", "ok")
+	// In Hindi, so the English tasks below are open to all.
+	qual := g.course("spam test", work.Qualification, "hi", "spam", "ok")
 	worker, tok, _ := g.center.EnrolWorker(ctx, "sunita")
 	_, other, _ := g.center.EnrolWorker(ctx, "devi")
 	reviewer, rtok, err := g.center.AddPerson(ctx, "anand", auth.Reviewer)
@@ -134,7 +135,7 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 		t.Fatalf("the qualification on the hub: %+v %v", a, err)
 	}
 	skills, _ := hub.Skills(ctx, worker.ID)
-	if len(skills) != 1 || !skills[0].Qualified {
+	if len(skills) != 1 || !skills[0].Qualified || skills[0].Language != "hi" {
 		t.Fatalf("the worker's skills on the hub: %+v", skills)
 	}
 	// The verdict came back down.
@@ -157,5 +158,32 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 	}
 	if status, _ := g.call(tok, "GET", "/api/v1/courses", nil); status != http.StatusOK {
 		t.Fatalf("courses at the center: %d", status)
+	}
+}
+
+// A skill with a qualification is offered at the center only to workers
+// the hub has qualified; the verdict on an attempt made at the center
+// opens the work after the next sync.
+func TestQualificationGatesCenterWork(t *testing.T) {
+	t.Parallel()
+	g := newRig(t, 2)
+	ctx := context.Background()
+	qual := g.course("spam test", work.Qualification, "en", "spam", "ok")
+	_, tok, _ := g.center.EnrolWorker(ctx, "pooja")
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := g.call(tok, "POST", "/api/v1/work/next", nil); status != http.StatusNoContent {
+		t.Fatalf("an unqualified worker was offered a task: %d", status)
+	}
+	g.takeCourse(tok, qual.ID, "spam", "ok")
+	if status, _ := g.call(tok, "POST", "/api/v1/work/next", nil); status != http.StatusNoContent {
+		t.Fatalf("offered a task before the hub scored the qualification: %d", status)
+	}
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status, off := g.call(tok, "POST", "/api/v1/work/next", nil); status != 200 {
+		t.Fatalf("a qualified worker got no task: %d %v", status, off)
 	}
 }

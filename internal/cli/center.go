@@ -20,7 +20,8 @@ func centerFlags(fs *flag.FlagSet, c *center.Config) {
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "the center's data directory (its own SQLite database)")
 	fs.StringVar(&c.Addr, "addr", c.Addr, "where the worker API listens on the center's LAN, host:port")
 	fs.DurationVar(&c.SyncInterval, "sync-interval", c.SyncInterval, "how often to sync while the link is up")
-	fs.IntVar(&c.Ahead, "ahead", c.Ahead, "tasks per enrolled worker to keep leased, to work through outages")
+	fs.DurationVar(&c.Horizon, "horizon", c.Horizon, "work to keep leased per active worker, by their own pace, to work through outages")
+	fs.IntVar(&c.Ahead, "ahead", c.Ahead, "most tasks to keep leased per active worker")
 	fs.Int64Var(&c.CacheMB, "cache-mb", c.CacheMB, "MiB of task attachments (scans, recordings) to keep on disk; files of finished tasks go first")
 	fs.DurationVar(&c.Hold, "hold", c.Hold, "how long a worker holds one task before it goes back to the center's pool")
 }

@@ -205,9 +205,13 @@ func (s *Store) CenterClaim(ctx context.Context, workerID string, hold time.Dura
 				  AND NOT EXISTS (SELECT 1 FROM center_grant_exclusions x WHERE x.lease_id = g.lease_id AND x.worker_id = ?)
 				  AND NOT EXISTS (SELECT 1 FROM center_skills k JOIN center_projects p ON p.kind = k.kind AND p.language = k.language
 				                  WHERE p.id = g.project_id AND k.worker_id = ? AND k.status = 'suspended')
+				  AND NOT EXISTS (SELECT 1 FROM courses c JOIN center_projects p ON p.kind = c.kind AND p.language = c.language
+				                  WHERE p.id = g.project_id AND c.purpose = 'qualification'
+				                    AND NOT EXISTS (SELECT 1 FROM center_skills k WHERE k.worker_id = ? AND k.kind = c.kind
+				                                    AND k.language = c.language AND k.qualified = 1))
 				  AND NOT EXISTS (SELECT 1 FROM center_files f WHERE f.lease_id = g.lease_id
 				                  AND NOT EXISTS (SELECT 1 FROM center_blobs b WHERE b.sha256 = f.sha256))
-				ORDER BY g.due IS NULL, g.due, g.received_at, g.lease_id LIMIT 1`, ts(now), workerID, workerID, workerID).Scan(&leaseID)
+				ORDER BY g.due IS NULL, g.due, g.received_at, g.lease_id LIMIT 1`, ts(now), workerID, workerID, workerID, workerID).Scan(&leaseID)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("no leased task for worker %s: %w", workerID, ErrNotFound)
 			}

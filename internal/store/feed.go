@@ -18,6 +18,8 @@ type FeedSkill struct {
 	Language string `json:"language"`
 	Status   string `json:"status"`
 	Reason   string `json:"reason,omitempty"`
+	// Qualified says the worker passed the skill's qualification.
+	Qualified bool `json:"qualified,omitempty"`
 }
 
 // FeedEvent is one entry of a center's down feed.
@@ -38,7 +40,13 @@ func (s *Store) feedSkill(ctx context.Context, tx *sql.Tx, workerID, kind, langu
 		}
 		return err
 	}
-	return feedTo(ctx, tx, org, "skill", FeedSkill{WorkerID: workerID, Kind: kind, Language: language, Status: status, Reason: reason}, now)
+	var qualified bool
+	if err := tx.QueryRowContext(ctx, `SELECT qualified FROM worker_skills WHERE worker_id = ? AND kind = ? AND language = ?`,
+		workerID, kind, language).Scan(&qualified); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	return feedTo(ctx, tx, org, "skill", FeedSkill{WorkerID: workerID, Kind: kind, Language: language, Status: status, Reason: reason,
+		Qualified: qualified}, now)
 }
 
 // Feed returns the center's feed from cursor, up to limit events, and the
@@ -53,14 +61,14 @@ func (s *Store) Feed(ctx context.Context, centerID string, cursor int64, limit i
 		return nil, 0, false, fmt.Errorf("store: feed: %w", err)
 	}
 	if cursor <= 0 || cursor > top+1 {
-		rows, err := s.r.QueryContext(ctx, `SELECT k.worker_id, k.kind, k.language, k.status, k.reason FROM worker_skills k
+		rows, err := s.r.QueryContext(ctx, `SELECT k.worker_id, k.kind, k.language, k.status, k.reason, k.qualified FROM worker_skills k
 			JOIN users u ON u.id = k.worker_id WHERE u.org_id = ? ORDER BY k.worker_id, k.kind, k.language`, centerID)
 		if err != nil {
 			return nil, 0, false, fmt.Errorf("store: feed snapshot: %w", err)
 		}
 		snap, err := collect(rows, func(r scanner) (FeedEvent, error) {
 			var f FeedSkill
-			if err := r.Scan(&f.WorkerID, &f.Kind, &f.Language, &f.Status, &f.Reason); err != nil {
+			if err := r.Scan(&f.WorkerID, &f.Kind, &f.Language, &f.Status, &f.Reason, &f.Qualified); err != nil {
 				return FeedEvent{}, err
 			}
 			b, err := json.Marshal(f)
@@ -165,9 +173,9 @@ func (s *Store) applyFeedEvent(ctx context.Context, tx *sql.Tx, e FeedEvent) err
 		if err := json.Unmarshal(e.Body, &f); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO center_skills (worker_id, kind, language, status, reason) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (worker_id, kind, language) DO UPDATE SET status = excluded.status, reason = excluded.reason`,
-			f.WorkerID, f.Kind, f.Language, f.Status, f.Reason)
+		_, err := tx.ExecContext(ctx, `INSERT INTO center_skills (worker_id, kind, language, status, reason, qualified) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (worker_id, kind, language) DO UPDATE SET status = excluded.status, reason = excluded.reason, qualified = excluded.qualified`,
+			f.WorkerID, f.Kind, f.Language, f.Status, f.Reason, f.Qualified)
 		return err
 	case "project":
 		var f FeedProject

@@ -67,11 +67,16 @@ type Skill struct {
 // LeaseRequest is what a center asks for.
 type LeaseRequest struct {
 	CenterID string
-	Want     int
+	// Want is how many answers' worth of work the center wants: tasks are
+	// granted, oldest first, until their slots reach it.
+	Want int
 	// Skills limits the grant to projects of these kinds and languages;
 	// empty means any.
 	Skills []Skill
-	TTL    time.Duration
+	// Exclude names skills the center's workers may not do (suspended, or
+	// not qualified): no task of them is granted.
+	Exclude []Skill
+	TTL     time.Duration
 	// GoldDraw returns a number uniform in [0, 1) for each task granted;
 	// under the project's gold ratio a gold task is granted beside it.
 	GoldDraw func() float64
@@ -126,6 +131,10 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 			}
 			q += ` AND (` + strings.Join(ors, " OR ") + `)`
 		}
+		for _, sk := range req.Exclude {
+			q += ` AND NOT (p.kind = ? AND p.language = ?)`
+			args = append(args, sk.Kind, sk.Language)
+		}
 		q += ` ORDER BY t.id LIMIT ?` + s.d.lockSkip()
 		args = append(args, req.Want)
 		type pick struct {
@@ -144,7 +153,12 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 		if err != nil {
 			return err
 		}
+		slots := 0
 		for _, p := range picks {
+			if slots >= req.Want {
+				break // Want counts answers; each task brings several
+			}
+			slots += p.slots
 			ids := []struct {
 				task  string
 				slots int

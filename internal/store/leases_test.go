@@ -43,7 +43,7 @@ func TestLeaseAndUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, ws := centerWithWorkers(t, s, "village-1", 2)
-	leases, err := s.GrantLeases(ctx, LeaseRequest{CenterID: c.ID, Want: 2, TTL: 72 * time.Hour})
+	leases, err := s.GrantLeases(ctx, LeaseRequest{CenterID: c.ID, Want: 4, TTL: 72 * time.Hour})
 	if err != nil || len(leases) != 2 {
 		t.Fatalf("grant: %d leases, %v", len(leases), err)
 	}

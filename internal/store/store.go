@@ -152,6 +152,9 @@ func (s *Store) Close() error {
 // which is what the fixed-width time text keeps.
 func (s *Store) now() time.Time { return s.tm().UTC().Truncate(time.Microsecond) }
 
+// Now is the store's clock (a center's may be days off the hub's).
+func (s *Store) Now() time.Time { return s.now() }
+
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // ts formats a time for storage. Stored times sort as text.

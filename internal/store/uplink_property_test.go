@@ -54,7 +54,7 @@ func TestUploadOrderAndReplaysDoNotMatter(t *testing.T) {
 					t.Fatal(err)
 				}
 				c, _ := s.CreateOrg(ctx, OrgCenter, "c")
-				leases, err := s.GrantLeases(ctx, LeaseRequest{CenterID: c.ID, Want: 6, TTL: time.Hour})
+				leases, err := s.GrantLeases(ctx, LeaseRequest{CenterID: c.ID, Want: 12, TTL: time.Hour})
 				if err != nil || len(leases) != 6 {
 					t.Fatalf("grant: %d, %v", len(leases), err)
 				}

@@ -110,8 +110,9 @@ type Syncer struct {
 	Store  *store.Store
 	Client *Client
 	Log    *slog.Logger
-	// Want returns how many tasks the center should hold leased in all.
-	Want func(ctx context.Context) int
+	// Want says how many tasks the center should hold leased in all, and
+	// which skills none of its workers may do.
+	Want func(ctx context.Context) (Demand, error)
 	// Chunk is how many records go up in one request; 0 means
 	// DefaultChunk.
 	Chunk int
@@ -311,16 +312,19 @@ func (s *Syncer) send(ctx context.Context, rows []store.OutboxRow) error {
 // lease asks for work when the center holds fewer free slots than it
 // wants.
 func (s *Syncer) lease(ctx context.Context) error {
-	want := s.Want(ctx)
+	d, err := s.Want(ctx)
+	if err != nil {
+		return err
+	}
 	q, err := s.Store.CenterQueue(ctx)
 	if err != nil {
 		return err
 	}
-	if q.FreeSlots >= want {
+	if q.FreeSlots >= d.Tasks {
 		return nil
 	}
 	var lr LeaseReply
-	if err := s.Client.post(ctx, "/uplink/v1/leases", LeaseRequest{Want: min(maxWant, want-q.FreeSlots)}, &lr); err != nil {
+	if err := s.Client.post(ctx, "/uplink/v1/leases", LeaseRequest{Want: min(maxWant, d.Tasks-q.FreeSlots), Exclude: d.Exclude}, &lr); err != nil {
 		return fmt.Errorf("leases: %w", err)
 	}
 	if len(lr.Grants) == 0 {
@@ -347,6 +351,14 @@ func (s *Syncer) lease(ctx context.Context) error {
 		}
 	}
 	return s.Store.SaveGrants(ctx, projects, grants)
+}
+
+// Demand is how much work a center wants.
+type Demand struct {
+	// Tasks is how many answers' worth of work to hold leased.
+	Tasks int
+	// Exclude lists skills none of the center's workers may do.
+	Exclude []Skill
 }
 
 // Run syncs every interval until ctx ends, backing off (up to ten times

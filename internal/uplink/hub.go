@@ -189,12 +189,11 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center store.Org) e
 	if in.Want < 1 || in.Want > maxWant {
 		return api.NewProblem(http.StatusUnprocessableEntity, "want: ask for 1 to %d tasks", maxWant)
 	}
-	skills := make([]store.Skill, len(in.Skills))
-	for i, s := range in.Skills {
-		skills[i] = store.Skill{Kind: s.Kind, Language: s.Language}
+	if len(in.Skills) > 1000 || len(in.Exclude) > 1000 {
+		return api.NewProblem(http.StatusUnprocessableEntity, "skills, exclude: at most 1000 each")
 	}
-	leases, err := h.Store.GrantLeases(r.Context(), store.LeaseRequest{CenterID: center.ID, Want: in.Want, Skills: skills,
-		TTL: h.LeaseTTL, GoldDraw: rand.Float64})
+	leases, err := h.Store.GrantLeases(r.Context(), store.LeaseRequest{CenterID: center.ID, Want: in.Want, Skills: in.Skills,
+		Exclude: in.Exclude, TTL: h.LeaseTTL, GoldDraw: rand.Float64})
 	if err != nil {
 		return err
 	}

@@ -144,7 +144,7 @@ func TestUplinkLeaseAndUpload(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	var lr uplink.LeaseReply
-	if got := f.call("/uplink/v1/leases", uplink.LeaseRequest{Want: 2, Skills: []uplink.Skill{{Kind: "classify", Language: "en"}}}, &lr, uplink.Protocol, f.token); got != 200 {
+	if got := f.call("/uplink/v1/leases", uplink.LeaseRequest{Want: 4, Skills: []uplink.Skill{{Kind: "classify", Language: "en"}}}, &lr, uplink.Protocol, f.token); got != 200 {
 		t.Fatalf("leases: %d", got)
 	}
 	if len(lr.Grants) != 2 || lr.Grants[0].Project.Kind != work.Classify || len(lr.Grants[0].Payload) == 0 || lr.Grants[0].Slots != 2 {

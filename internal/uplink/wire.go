@@ -45,16 +45,16 @@ type HelloReply struct {
 	LeaseTTLSeconds int       `json:"lease_ttl_seconds"`
 }
 
-// Skill is a kind of task in a language that a center's workers hold.
-type Skill struct {
-	Kind     string `json:"kind"`
-	Language string `json:"language"`
-}
+// Skill is a kind of task in a language.
+type Skill = store.Skill
 
-// LeaseRequest asks for up to Want tasks the center's workers can do.
+// LeaseRequest asks for Want answers' worth of tasks the center's workers
+// can do (a task brings as many slots as it still wants answers): of the
+// Skills listed (any, if none), and of none of those in Exclude.
 type LeaseRequest struct {
-	Want   int     `json:"want"`
-	Skills []Skill `json:"skills,omitempty"`
+	Want    int     `json:"want"`
+	Skills  []Skill `json:"skills,omitempty"`
+	Exclude []Skill `json:"exclude,omitempty"`
 }
 
 // Project is what a center needs to know of a project to offer its tasks.

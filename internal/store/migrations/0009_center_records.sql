@@ -52,3 +52,7 @@ CREATE TABLE audit_log (
     created_at TEXT NOT NULL
 );
 CREATE INDEX audit_log_org ON audit_log (org_id, at);
+
+-- At a center: whether the hub has the worker qualified for a skill, so a
+-- skill with a qualification is offered only to those who passed it.
+ALTER TABLE center_skills ADD COLUMN qualified INTEGER NOT NULL DEFAULT 0;

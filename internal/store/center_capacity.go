@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// WorkerPace is an active center worker's recent pace.
+type WorkerPace struct {
+	WorkerID string
+	// MedianMS is the median time the worker took over their answers
+	// saved since the window began; 0 when they saved none.
+	MedianMS int64
+	Answers  int
+}
+
+// CenterPace lists the center's active workers (enrolled, answering or
+// training since `since`) with their median answer time, so the center
+// can lease as much work as they will do before the next sync is likely.
+func (s *Store) CenterPace(ctx context.Context, since time.Time) ([]WorkerPace, error) {
+	at := ts(since)
+	rows, err := s.r.QueryContext(ctx, `SELECT u.id FROM users u WHERE u.role = 'worker' AND (u.created_at >= ?
+			OR EXISTS (SELECT 1 FROM center_work w WHERE w.worker_id = u.id AND w.created_at >= ?)
+			OR EXISTS (SELECT 1 FROM attempts a WHERE a.worker_id = u.id AND a.created_at >= ?))
+		ORDER BY u.id`, at, at, at)
+	if err != nil {
+		return nil, fmt.Errorf("store: center pace: %w", err)
+	}
+	ids, err := collect(rows, func(r scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: center pace: %w", err)
+	}
+	rows, err = s.r.QueryContext(ctx, `SELECT worker_id, duration_ms FROM center_work
+		WHERE state = 'saved' AND saved_at >= ? AND duration_ms > 0`, at)
+	if err != nil {
+		return nil, fmt.Errorf("store: center pace: %w", err)
+	}
+	type obs struct {
+		worker string
+		ms     int64
+	}
+	all, err := collect(rows, func(r scanner) (obs, error) {
+		var o obs
+		return o, r.Scan(&o.worker, &o.ms)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: center pace: %w", err)
+	}
+	times := map[string][]int64{}
+	for _, o := range all {
+		times[o.worker] = append(times[o.worker], o.ms)
+	}
+	out := make([]WorkerPace, len(ids))
+	for i, id := range ids {
+		t := times[id]
+		out[i] = WorkerPace{WorkerID: id, Answers: len(t)}
+		if len(t) > 0 {
+			slices.Sort(t)
+			out[i].MedianMS = t[len(t)/2]
+		}
+	}
+	return out, nil
+}
+
+// CenterClosedSkills lists the skills none of the given workers may do at
+// the center: each is suspended from it, or it has a qualification none
+// of them has passed. The center asks the hub for no work in them.
+func (s *Store) CenterClosedSkills(ctx context.Context, workers []string) ([]Skill, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, language FROM courses WHERE purpose = 'qualification'
+		UNION SELECT kind, language FROM center_skills ORDER BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("store: closed skills: %w", err)
+	}
+	skills, err := collect(rows, func(r scanner) (Skill, error) {
+		var k Skill
+		return k, r.Scan(&k.Kind, &k.Language)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: closed skills: %w", err)
+	}
+	var closed []Skill
+	for _, k := range skills {
+		open := false
+		for _, w := range workers {
+			var n int
+			err := s.r.QueryRowContext(ctx, `SELECT
+					(SELECT count(*) FROM center_skills WHERE worker_id = ? AND kind = ? AND language = ? AND status = 'suspended') = 0
+				AND ((SELECT count(*) FROM courses WHERE purpose = 'qualification' AND kind = ? AND language = ?) = 0
+				  OR (SELECT count(*) FROM center_skills WHERE worker_id = ? AND kind = ? AND language = ? AND qualified = 1) > 0)`,
+				w, k.Kind, k.Language, k.Kind, k.Language, w, k.Kind, k.Language).Scan(&n)
+			if err != nil {
+				return nil, fmt.Errorf("store: closed skills: %w", err)
+			}
+			if n == 1 {
+				open = true
+				break
+			}
+		}
+		if !open {
+			closed = append(closed, k)
+		}
+	}
+	return closed, nil
+}
