@@ -2,6 +2,7 @@ package uplink
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -25,6 +27,8 @@ type Client struct {
 	Token   string
 	Version string
 	HTTP    *http.Client
+	// gzipOnly is set once the hub has refused a zstd body.
+	gzipOnly atomic.Bool
 }
 
 // HubError is a hub's refusal of a call (a problem response).
@@ -43,21 +47,54 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 	if err != nil {
 		return err
 	}
+	enc := "zstd"
+	if c.gzipOnly.Load() {
+		enc = "gzip"
+	}
+	err = c.send(ctx, path, raw, enc, out)
+	var he *HubError
+	if enc == "zstd" && errors.As(err, &he) && he.Status == http.StatusUnsupportedMediaType {
+		// A hub (or a proxy before it) that does not take zstd: gzip from
+		// now on.
+		c.gzipOnly.Store(true)
+		err = c.send(ctx, path, raw, "gzip", out)
+	}
+	return err
+}
+
+// compress encodes raw with enc (zstd or gzip).
+func compress(raw []byte, enc string) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	var zw io.WriteCloser
+	if enc == "gzip" {
+		zw = gzip.NewWriter(&buf)
+	} else {
+		w, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedDefault))
+		if err != nil {
+			return nil, err
+		}
+		zw = w
+	}
+	if _, err := zw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (c *Client) send(ctx context.Context, path string, raw []byte, enc string, out any) error {
+	body, err := compress(raw, enc)
 	if err != nil {
 		return err
 	}
-	zw.Write(raw)
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, "POST", c.BaseURL+path, &buf)
+	req, err := http.NewRequestWithContext(ctx, "POST", c.BaseURL+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Content-Encoding", "zstd")
+	req.Header.Set("Content-Encoding", enc)
 	req.Header.Set("Accept-Encoding", "zstd")
 	req.Header.Set(ProtocolHeader, strconv.Itoa(Protocol))
 	req.Header.Set("Authorization", "Bearer "+c.Token)
@@ -66,16 +103,16 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
-	var body io.Reader = resp.Body
+	var rd io.Reader = resp.Body
 	if resp.Header.Get("Content-Encoding") == "zstd" {
 		zr, err := zstd.NewReader(resp.Body)
 		if err != nil {
 			return err
 		}
 		defer zr.Close()
-		body = zr
+		rd = zr
 	}
-	data, err := io.ReadAll(io.LimitReader(body, maxDecompressed))
+	data, err := io.ReadAll(io.LimitReader(rd, maxDecompressed))
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -212,5 +213,51 @@ func TestUplinkLeaseAndUpload(t *testing.T) {
 	res, err := f.h.Store.Results(context.Background(), store.ResultScope{ProjectID: f.project.ID}, store.Page{Limit: 10})
 	if err != nil || len(res) != 1 || res[0].Answer.Label != "spam" || res[0].Answers != 2 {
 		t.Fatalf("results on the hub: %+v, %v", res, err)
+	}
+}
+
+// A hub, or a proxy in front of it, that refuses zstd gets gzip instead,
+// from then on.
+func TestClientFallsBackToGzip(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var mu sync.Mutex
+	var encodings []string
+	strict := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		enc := r.Header.Get("Content-Encoding")
+		mu.Lock()
+		encodings = append(encodings, enc)
+		mu.Unlock()
+		if enc == "zstd" {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusUnsupportedMediaType)
+			io.WriteString(w, `{"status":415,"detail":"no zstd here"}`)
+			return
+		}
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, f.url+r.URL.Path, r.Body)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer strict.Close()
+	c := &uplink.Client{BaseURL: strict.URL, Token: f.token, Version: "test", HTTP: http.DefaultClient}
+	for range 2 {
+		if _, err := c.Hello(context.Background(), 0); err != nil {
+			t.Fatalf("hello through a gzip-only proxy: %v", err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"zstd", "gzip", "gzip"}; fmt.Sprint(encodings) != fmt.Sprint(want) {
+		t.Fatalf("encodings sent: %v, want %v", encodings, want)
 	}
 }
