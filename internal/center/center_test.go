@@ -335,7 +335,7 @@ type faulty struct {
 
 func (f *faulty) RoundTrip(r *http.Request) (*http.Response, error) {
 	f.mu.Lock()
-	hit := !f.done && r.URL.Path == f.path
+	hit := !f.done && strings.HasPrefix(r.URL.Path, f.path)
 	if hit {
 		f.done = true
 	}

@@ -198,3 +198,39 @@ func sha(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// A file fetch whose request is lost, or whose reply is lost after the hub
+// sent it, costs a retry and nothing else: the task is offered once the
+// file is whole and verified.
+func TestAttachmentFetchSurvivesFaults(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"request lost", "reply lost"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			g := startHub(t)
+			scan := noise(50_000, 7)
+			g.filesProject(scan)
+			g.startCenter(0, nil)
+			ctx := context.Background()
+			_, tok, _ := g.center.EnrolWorker(ctx, "uma")
+			g.center.Sync.Client.HTTP.Transport = &faulty{next: http.DefaultTransport, path: "/uplink/v1/files/", mode: mode}
+			if err := g.center.Sync.Once(ctx); err == nil {
+				t.Fatal("a faulty fetch reported success")
+			}
+			if status, _ := g.call(tok, "POST", "/api/v1/work/next", nil); status != http.StatusNoContent {
+				t.Fatalf("offered a task without its file: %d", status)
+			}
+			if err := g.center.Sync.Once(ctx); err != nil {
+				t.Fatal(err)
+			}
+			status, off := g.call(tok, "POST", "/api/v1/work/next", nil)
+			if status != 200 {
+				t.Fatalf("next: %d", status)
+			}
+			url := off["task"].(map[string]any)["files"].([]any)[0].(map[string]any)["url"].(string)
+			if status, data := g.get(tok, url); status != 200 || !bytes.Equal(data, scan) {
+				t.Fatalf("file: %d, %d bytes", status, len(data))
+			}
+		})
+	}
+}
