@@ -118,7 +118,13 @@ func WriteProblem(w http.ResponseWriter, log *slog.Logger, r *http.Request, err 
 
 func writeProblem(w http.ResponseWriter, log *slog.Logger, r *http.Request, err error) {
 	p, known := toProblem(err)
-	if !known {
+	switch {
+	case !known && r.Context().Err() != nil:
+		// The caller went away (a center's link dropped, a client gave
+		// up): nothing failed here, and nobody is left to answer.
+		log.Debug("caller left before the reply", "method", r.Method, "path", r.URL.Path)
+		return
+	case !known:
 		// The cause goes to the log, never to the caller. Paths carry ids
 		// only; payloads and tokens are never logged.
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

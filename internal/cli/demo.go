@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"banyan/internal/center"
@@ -18,6 +19,9 @@ import (
 )
 
 func demo(ctx context.Context, args []string, out, errOut io.Writer) error {
+	// The hub's log, the center's and the demo's progress all write here,
+	// from many goroutines.
+	errOut = &lockedWriter{w: errOut}
 	cfg := hub.DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = ""
@@ -170,4 +174,16 @@ func demoCenter(ctx context.Context, h *hub.Hub, hubAddr, dataDir string, errOut
 		},
 	}
 	return dc, stop, nil
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
