@@ -34,7 +34,7 @@ func catchUp(b *testing.B, chunk int) {
 	const answers = 10_000
 	g := newRigShifted(b, answers/2, 0)
 	ctx := context.Background()
-	g.center.Config.Ahead = answers / 4
+	g.center.Config.Ahead, g.center.Config.Horizon = answers/4, 1000*time.Hour
 	var ids []string
 	for i := range 4 {
 		u, _, err := g.center.EnrolWorker(ctx, fmt.Sprintf("w%d", i))

@@ -353,24 +353,41 @@ func (s *Syncer) lease(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.Store.CenterQueue(ctx)
-	if err != nil {
-		return err
+	// Bounded, so a round always ends; the next round asks again.
+	for range 100 {
+		q, err := s.Store.CenterQueue(ctx)
+		if err != nil {
+			return err
+		}
+		if q.FreeSlots >= d.Tasks {
+			return nil
+		}
+		// A request at a time asks for at most LeaseChunk answers' worth,
+		// so a cut link costs at most one reply.
+		var lr LeaseReply
+		if err := s.Client.post(ctx, "/uplink/v1/leases", LeaseRequest{Want: min(LeaseChunk, d.Tasks-q.FreeSlots), Exclude: d.Exclude}, &lr); err != nil {
+			return fmt.Errorf("leases: %w", err)
+		}
+		if len(lr.Grants) == 0 {
+			return nil
+		}
+		if err := s.saveGrants(ctx, lr.Grants); err != nil {
+			return err
+		}
 	}
-	if q.FreeSlots >= d.Tasks {
-		return nil
-	}
-	var lr LeaseReply
-	if err := s.Client.post(ctx, "/uplink/v1/leases", LeaseRequest{Want: min(maxWant, d.Tasks-q.FreeSlots), Exclude: d.Exclude}, &lr); err != nil {
-		return fmt.Errorf("leases: %w", err)
-	}
-	if len(lr.Grants) == 0 {
-		return nil
-	}
+	return nil
+}
+
+// LeaseChunk is the most answers' worth of tasks one lease request asks
+// for: about a minute of reply at 64 kbit/s.
+const LeaseChunk = 1000
+
+// saveGrants keeps granted tasks and their projects at the center.
+func (s *Syncer) saveGrants(ctx context.Context, in []Grant) error {
 	seen := map[string]bool{}
 	var projects []store.CenterProject
-	grants := make([]store.CenterGrant, len(lr.Grants))
-	for i, g := range lr.Grants {
+	grants := make([]store.CenterGrant, len(in))
+	for i, g := range in {
 		if !seen[g.Project.ID] {
 			seen[g.Project.ID] = true
 			projects = append(projects, store.CenterProject{ID: g.Project.ID, Kind: g.Project.Kind, Language: g.Project.Language,
