@@ -1,11 +1,14 @@
 # Everyday commands. Each has a make-free equivalent, shown on its line.
-.PHONY: build test race lint bench demo ci
+.PHONY: build test test-pg race lint bench demo ci
 
 build:            ## go build -o banyan ./cmd/banyan
 	go build -o banyan ./cmd/banyan
 
 test:             ## go test ./...
 	go test ./...
+
+test-pg:          ## the store's tests on PostgreSQL (set BANYAN_TEST_POSTGRES_URL)
+	BANYAN_TEST_ENGINE=postgres go test -count=1 ./internal/store/
 
 race:             ## the packages that run concurrent code, under the race detector
 	go test -race ./internal/store/ ./internal/api/ ./internal/dispatch/ ./internal/sim/ ./internal/uplink/ ./internal/center/ ./internal/cli/

@@ -158,7 +158,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 func hubFlags(fs *flag.FlagSet, c *hub.Config) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "address to listen on, host:port")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (database, spooled uploads)")
-	fs.StringVar(&c.DB, "db", c.DB, "database: a SQLite file path (default <data>/banyan.db)")
+	fs.StringVar(&c.DB, "db", c.DB, "database: a SQLite file path (default <data>/banyan.db) or a postgres:// URL")
 	fs.BoolVar(&c.NoMigrate, "no-migrate", c.NoMigrate, "refuse to start with pending migrations instead of applying them")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest batch upload, in bytes")
 	fs.IntVar(&c.MaxRowBytes, "max-row-bytes", c.MaxRowBytes, "largest row of a batch file, in bytes")
@@ -192,7 +192,7 @@ func serve(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", cfg.Addr, err)
 	}
-	log.Info("hub serving", "url", "http://"+ln.Addr().String(), "db", cfg.DBPath(), "version", Version)
+	log.Info("hub serving", "url", "http://"+ln.Addr().String(), "db", store.RedactDSN(cfg.DBPath()), "version", Version)
 	return h.Serve(ctx, ln)
 }
 
@@ -319,7 +319,7 @@ func printConfig(ctx context.Context, args []string, out, errOut io.Writer) erro
 	m := map[string]any{}
 	raw, _ := json.Marshal(cfg)
 	json.Unmarshal(raw, &m)
-	m["db"] = redactDSN(cfg.DBPath())
+	m["db"] = store.RedactDSN(cfg.DBPath())
 	m["shutdown_timeout"] = cfg.ShutdownTimeout.String()
 	m["refit_interval"] = cfg.RefitInterval.String()
 	m["lease_ttl"] = cfg.LeaseTTL.String()
@@ -329,21 +329,4 @@ func printConfig(ctx context.Context, args []string, out, errOut io.Writer) erro
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(m)
-}
-
-// redactDSN hides a password in a database URL.
-func redactDSN(dsn string) string {
-	scheme, rest, ok := strings.Cut(dsn, "://")
-	if !ok {
-		return dsn
-	}
-	cred, host, ok := strings.Cut(rest, "@")
-	if !ok {
-		return dsn
-	}
-	user, _, hasPass := strings.Cut(cred, ":")
-	if !hasPass {
-		return dsn
-	}
-	return scheme + "://" + user + ":REDACTED@" + host
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"banyan/internal/store"
 )
 
 func run(t *testing.T, args ...string) (string, string, error) {
@@ -102,10 +104,10 @@ func TestConfigFromEnv(t *testing.T) {
 
 func TestRedactDSN(t *testing.T) {
 	t.Parallel()
-	if got := redactDSN("postgres://bob:hunter2@db:5432/x"); strings.Contains(got, "hunter2") {
+	if got := store.RedactDSN("postgres://bob:hunter2@db:5432/x"); strings.Contains(got, "hunter2") {
 		t.Fatalf("password not redacted: %s", got)
 	}
-	if got := redactDSN("/var/lib/banyan.db"); got != "/var/lib/banyan.db" {
+	if got := store.RedactDSN("/var/lib/banyan.db"); got != "/var/lib/banyan.db" {
 		t.Fatalf("path changed: %s", got)
 	}
 }

@@ -32,7 +32,9 @@ type Config struct {
 	// DataDir holds the SQLite database (unless DB names another) and
 	// spooled uploads.
 	DataDir string `json:"data"`
-	// DB is a SQLite file path; empty means DataDir/banyan.db.
+	// DB is a SQLite file path or a postgres:// URL; empty means
+	// DataDir/banyan.db. Several hub processes may share one PostgreSQL
+	// database.
 	DB string `json:"db"`
 	// NoMigrate refuses to start with pending migrations instead of
 	// applying them.

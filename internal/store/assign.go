@@ -155,7 +155,7 @@ func (s *Store) pickTask(ctx context.Context, tx *sql.Tx, workerID, projectID st
 			args = append(args, project)
 		}
 		var pk picked
-		err := tx.QueryRowContext(ctx, q+` ORDER BY t.id LIMIT 1`+s.d.lockSkip(), args...).
+		err := tx.QueryRowContext(ctx, q+` ORDER BY t.id LIMIT 1`+s.d.lockSkip("t"), args...).
 			Scan(&pk.taskID, &pk.projectID, &pk.seconds, &pk.goldRatio)
 		if errors.Is(err, sql.ErrNoRows) {
 			return pk, fmt.Errorf("no task for worker %s: %w", workerID, ErrNotFound)

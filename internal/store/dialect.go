@@ -1,6 +1,10 @@
 package store
 
-import "strings"
+import (
+	"context"
+	"database/sql"
+	"strings"
+)
 
 // dialect is the seam between database engines. Everything else in this
 // package is SQL that SQLite and PostgreSQL both accept; what they do not
@@ -11,11 +15,23 @@ type dialect interface {
 	// isUniqueViolation reports whether err is a unique-constraint failure:
 	// the engines report it with different codes and texts.
 	isUniqueViolation(err error) bool
-	// lockSkip is appended to the SELECT that picks a task to hand out.
-	// PostgreSQL needs FOR UPDATE SKIP LOCKED so concurrent hub processes
-	// don't pick the same row; SQLite serialises writers and has no such
-	// clause.
-	lockSkip() string
+	// lockSkip is appended to the SELECT that picks a task to hand out;
+	// table is the alias of the rows to lock (not the joined ones).
+	// PostgreSQL needs FOR UPDATE OF … SKIP LOCKED so concurrent hub
+	// processes don't pick the same row; SQLite serialises writers and has
+	// no such clause.
+	lockSkip(table string) string
+	// serialize makes the rest of tx run alone among transactions that
+	// serialize on the same key, for the few writes that number rows
+	// themselves (max + 1). SQLite has one writer already.
+	serialize(ctx context.Context, tx *sql.Tx, key string) error
+	// migrationSQL adapts a migration's column types: SQLite's INTEGER is
+	// 64-bit and REAL double precision; PostgreSQL's are not.
+	migrationSQL(sql string) string
+	// savepoint runs fn so that a failure in it (a unique violation the
+	// caller answers, say) leaves tx usable: PostgreSQL aborts the whole
+	// transaction on any error unless it was inside a savepoint.
+	savepoint(ctx context.Context, tx *sql.Tx, fn func() error) error
 }
 
 type sqliteDialect struct{}
@@ -26,4 +42,10 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-func (sqliteDialect) lockSkip() string { return "" }
+func (sqliteDialect) lockSkip(string) string { return "" }
+
+func (sqliteDialect) serialize(context.Context, *sql.Tx, string) error { return nil }
+
+func (sqliteDialect) migrationSQL(sql string) string { return sql }
+
+func (sqliteDialect) savepoint(_ context.Context, _ *sql.Tx, fn func() error) error { return fn() }

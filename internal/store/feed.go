@@ -45,7 +45,7 @@ func (s *Store) feedSkill(ctx context.Context, tx *sql.Tx, workerID, kind, langu
 		workerID, kind, language).Scan(&qualified); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	return feedTo(ctx, tx, org, "skill", FeedSkill{WorkerID: workerID, Kind: kind, Language: language, Status: status, Reason: reason,
+	return s.feedTo(ctx, tx, org, "skill", FeedSkill{WorkerID: workerID, Kind: kind, Language: language, Status: status, Reason: reason,
 		Qualified: qualified}, now)
 }
 

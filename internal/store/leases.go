@@ -135,7 +135,7 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 			q += ` AND NOT (p.kind = ? AND p.language = ?)`
 			args = append(args, sk.Kind, sk.Language)
 		}
-		q += ` ORDER BY t.id LIMIT ?` + s.d.lockSkip()
+		q += ` ORDER BY t.id LIMIT ?` + s.d.lockSkip("t")
 		args = append(args, req.Want)
 		type pick struct {
 			task, project  string
@@ -372,8 +372,11 @@ func (s *Store) UplinkEnrol(ctx context.Context, it UplinkItem, workerID, name, 
 		case err == nil && org != it.CenterID:
 			return UplinkResult{Status: UplinkRejected, Reason: "the worker id belongs to another organisation"}, nil
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
-				workerID, it.CenterID, name, role, ts(s.now()))
+			err = s.d.savepoint(ctx, tx, func() error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
+					workerID, it.CenterID, name, role, ts(s.now()))
+				return err
+			})
 			if s.d.isUniqueViolation(err) {
 				return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf("the center has another worker named %q", name)}, nil
 			}

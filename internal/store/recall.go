@@ -29,9 +29,13 @@ type FeedProject struct {
 }
 
 // feedTo appends an event to one center's feed.
-func feedTo(ctx context.Context, tx *sql.Tx, centerID, kind string, body any, now string) error {
+func (s *Store) feedTo(ctx context.Context, tx *sql.Tx, centerID, kind string, body any, now string) error {
 	raw, err := json.Marshal(body)
 	if err != nil {
+		return err
+	}
+	// The feed numbers its events itself (max + 1): one writer at a time.
+	if err := s.d.serialize(ctx, tx, "feed"); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO feed (seq, center_id, kind, body, created_at)
@@ -76,7 +80,7 @@ func (s *Store) recall(ctx context.Context, tx *sql.Tx, where string, args []any
 		ids := byCenter[c]
 		for len(ids) > 0 { // keep each event small enough for a slow link
 			n := min(len(ids), 500)
-			if err := feedTo(ctx, tx, c, "recall", FeedRecall{LeaseIDs: ids[:n], Reason: reason}, now); err != nil {
+			if err := s.feedTo(ctx, tx, c, "recall", FeedRecall{LeaseIDs: ids[:n], Reason: reason}, now); err != nil {
 				return 0, err
 			}
 			ids = ids[n:]
@@ -225,7 +229,7 @@ func (s *Store) UpdateProject(ctx context.Context, id string, c ProjectChange) (
 		}
 		now := ts(s.now())
 		for _, c := range centers {
-			if err := feedTo(ctx, tx, c, "project", FeedProject{ID: p.ID, Name: p.Name, Instructions: p.Instructions, MinAnswerMS: p.MinAnswerMS}, now); err != nil {
+			if err := s.feedTo(ctx, tx, c, "project", FeedProject{ID: p.ID, Name: p.Name, Instructions: p.Instructions, MinAnswerMS: p.MinAnswerMS}, now); err != nil {
 				return err
 			}
 		}

@@ -110,8 +110,11 @@ func (s *Store) insertReview(ctx context.Context, tx *sql.Tx, id string, r Revie
 		}
 		answer = sql.NullString{String: string(raw), Valid: true}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO answer_reviews (id, assignment_id, reviewer_id, verdict, answer, note, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, r.AssignmentID, r.ReviewerID, r.Verdict, answer, r.Note, now)
+	err := s.d.savepoint(ctx, tx, func() error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO answer_reviews (id, assignment_id, reviewer_id, verdict, answer, note, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, r.AssignmentID, r.ReviewerID, r.Verdict, answer, r.Note, now)
+		return err
+	})
 	if s.d.isUniqueViolation(err) {
 		return fmt.Errorf("the reviewer has reviewed this answer already: %w", ErrConflict)
 	}
@@ -306,7 +309,7 @@ func (s *Store) UplinkAttemptAnswer(ctx context.Context, it UplinkItem, r Attemp
 			return UplinkResult{}, err
 		}
 		if out.Attempt.State == work.AttemptPassed || out.Attempt.State == work.AttemptFailed {
-			if err := feedTo(ctx, tx, it.CenterID, "attempt", out.Attempt, ts(s.now())); err != nil {
+			if err := s.feedTo(ctx, tx, it.CenterID, "attempt", out.Attempt, ts(s.now())); err != nil {
 				return UplinkResult{}, err
 			}
 		}

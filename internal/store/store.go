@@ -72,12 +72,11 @@ type Options struct {
 // DefaultLeaseGrace is the grace of a center's lease past its TTL.
 const DefaultLeaseGrace = time.Hour
 
-// Open opens the database named by dsn: a file path (SQLite) or a URL
-// beginning sqlite:. PostgreSQL support comes later and is refused with a
-// clear message until then.
+// Open opens the database named by dsn: a file path (SQLite), a URL
+// beginning sqlite:, or a postgres:// URL.
 func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, fmt.Errorf("store: PostgreSQL is not supported yet; use a SQLite file path for --db")
+	if isPostgres(dsn) {
+		return openPostgres(ctx, dsn, opt)
 	}
 	path := strings.TrimPrefix(dsn, "sqlite:")
 	if path == "" {
@@ -115,36 +114,83 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	r.SetMaxIdleConns(readers)
 
 	s := &Store{w: w, r: r, d: sqliteDialect{}, tm: opt.Now, leaseGrace: opt.LeaseGrace, outbox: opt.Outbox}
+	if err := s.start(ctx, opt); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	return s, nil
+}
+
+// openPostgres opens a PostgreSQL database: one pool serves writes and
+// reads, as the server takes concurrent writers.
+func openPostgres(ctx context.Context, dsn string, opt Options) (*Store, error) {
+	db, err := sql.Open(pgDriverName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open PostgreSQL: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{w: db, r: db, d: pgDialect{}, tm: opt.Now, leaseGrace: opt.LeaseGrace, outbox: opt.Outbox}
+	if err := s.start(ctx, opt); err != nil {
+		return nil, fmt.Errorf("store: open PostgreSQL at %s: %w", RedactDSN(dsn), err)
+	}
+	return s, nil
+}
+
+// start checks the connection and applies or refuses pending migrations.
+// On an error the store is closed.
+func (s *Store) start(ctx context.Context, opt Options) error {
 	if s.tm == nil {
 		s.tm = time.Now
 	}
 	if s.leaseGrace <= 0 {
 		s.leaseGrace = DefaultLeaseGrace
 	}
-	if err := w.PingContext(ctx); err != nil {
+	if err := s.w.PingContext(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+		return err
 	}
 	pending, err := s.PendingMigrations(ctx)
 	if err != nil {
 		s.Close()
-		return nil, err
+		return err
 	}
 	if len(pending) > 0 && !opt.AllowPending {
 		if !opt.Migrate {
 			s.Close()
-			return nil, fmt.Errorf("store: %d migration(s) pending (first: %s); run 'banyan migrate up' or start without --no-migrate", len(pending), pending[0].Name)
+			return fmt.Errorf("%d migration(s) pending (first: %s); run 'banyan migrate up' or start without --no-migrate", len(pending), pending[0].Name)
 		}
 		if err := s.Migrate(ctx); err != nil {
 			s.Close()
-			return nil, err
+			return err
 		}
 	}
-	return s, nil
+	return nil
 }
 
-// Close closes both connection pools.
+// RedactDSN hides the password in a database URL, for messages.
+func RedactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return dsn
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "REDACTED")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// Close closes the connection pools.
 func (s *Store) Close() error {
+	if s.w == s.r {
+		return s.w.Close()
+	}
 	return errors.Join(s.w.Close(), s.r.Close())
 }
 
@@ -303,7 +349,19 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	for _, m := range pending {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			// Hubs starting together on one database: one applies each
+			// migration, the others find it applied.
+			if err := s.d.serialize(ctx, tx, "migrate"); err != nil {
+				return err
+			}
+			var done int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&done); err != nil {
+				return err
+			}
+			if done > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, s.d.migrationSQL(m.SQL)); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,

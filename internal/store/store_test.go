@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,7 +29,7 @@ func (c *clock) add(d time.Duration) {
 func newStore(t *testing.T) (*Store, *clock) {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), Options{Migrate: true, Now: c.now})
+	s, err := Open(context.Background(), testDSN(t), Options{Migrate: true, Now: c.now})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -107,7 +106,7 @@ func majority(p work.Project) DecideFunc {
 
 func TestMigrationsApplyOnce(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "m.db")
+	path := testDSN(t)
 	ctx := context.Background()
 	if _, err := Open(ctx, path, Options{}); err == nil {
 		t.Fatalf("open without Migrate on a new database: got nil error, want pending migrations")
@@ -394,7 +393,7 @@ func TestCreateBatchAllOrNothing(t *testing.T) {
 }
 
 func BenchmarkClaimSubmit(b *testing.B) {
-	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "b.db"), Options{Migrate: true})
+	s, err := Open(context.Background(), testDSN(b), Options{Migrate: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -256,8 +256,11 @@ func (s *Store) answerItem(ctx context.Context, tx *sql.Tx, attemptID, workerID,
 		out.Score = work.Score(c.Kind, c.Schema, out.Expected, answer)
 	}
 	now := ts(s.now())
-	_, err = tx.ExecContext(ctx, `INSERT INTO attempt_answers (attempt_id, item_id, answer, score, created_at) VALUES (?, ?, ?, ?, ?)`,
-		attemptID, itemID, string(raw), out.Score, now)
+	err = s.d.savepoint(ctx, tx, func() error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO attempt_answers (attempt_id, item_id, answer, score, created_at) VALUES (?, ?, ?, ?, ?)`,
+			attemptID, itemID, string(raw), out.Score, now)
+		return err
+	})
 	if s.d.isUniqueViolation(err) {
 		return out, fmt.Errorf("item %s is answered already in this attempt: %w", itemID, ErrConflict)
 	}
@@ -393,7 +396,7 @@ func (s *Store) feedCourse(ctx context.Context, tx *sql.Tx, courseID string) err
 	}
 	now := ts(s.now())
 	for _, c := range centers {
-		if err := feedTo(ctx, tx, c, "course", ev, now); err != nil {
+		if err := s.feedTo(ctx, tx, c, "course", ev, now); err != nil {
 			return err
 		}
 	}

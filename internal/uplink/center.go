@@ -281,6 +281,11 @@ func (s *Syncer) Upload(ctx context.Context) error {
 		mu.Unlock()
 	}
 	var after int64
+	// The first chunk is half size. Two chunks sent together share the
+	// link and end together, and then the link idles while both wait for
+	// the hub; offset by half a chunk, one is always on the wire while the
+	// other waits.
+	size := max(1, chunk/2)
 	for {
 		select {
 		case slots <- struct{}{}:
@@ -289,7 +294,7 @@ func (s *Syncer) Upload(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		rows, err := s.Store.PendingOutboxAfter(ctx, after, chunk)
+		rows, err := s.Store.PendingOutboxAfter(ctx, after, size)
 		if err != nil {
 			<-slots
 			fail(err)
@@ -308,9 +313,10 @@ func (s *Syncer) Upload(ctx context.Context) error {
 				fail(err)
 			}
 		}()
-		if len(rows) < chunk {
+		if len(rows) < size {
 			break
 		}
+		size = chunk
 	}
 	wg.Wait()
 	return firstErr

@@ -47,3 +47,4 @@ CREATE TABLE center_blobs (
 -- The batch deadline as the center's own clock reads it (receipt time plus
 -- what was left of it then): tasks due soonest are offered first.
 ALTER TABLE center_grants ADD COLUMN due TEXT;
+CREATE INDEX center_grants_offer ON center_grants ((due IS NULL), due, received_at, lease_id) WHERE state = 'active';

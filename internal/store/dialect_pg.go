@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"hash/fnv"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// PostgreSQL. The queries of this package are written once, with ?
+// placeholders as SQLite takes them; the driver registered here rewrites
+// them to PostgreSQL's $1, $2 … on their way to pgx, so no query needs two
+// spellings.
+
+type pgDialect struct{}
+
+func (pgDialect) name() string { return "postgres" }
+
+func (pgDialect) isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+func (pgDialect) lockSkip(table string) string { return " FOR UPDATE OF " + table + " SKIP LOCKED" }
+
+func (pgDialect) serialize(ctx context.Context, tx *sql.Tx, key string) error {
+	h := fnv.New64a()
+	h.Write([]byte("banyan:" + key))
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(h.Sum64()))
+	return err
+}
+
+func (pgDialect) savepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT banyan_sp`); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT banyan_sp`); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT banyan_sp`)
+	return err
+}
+
+var (
+	integerType = regexp.MustCompile(`\bINTEGER\b`)
+	realType    = regexp.MustCompile(`\bREAL\b`)
+)
+
+func (pgDialect) migrationSQL(sql string) string {
+	return realType.ReplaceAllString(integerType.ReplaceAllString(sql, "BIGINT"), "DOUBLE PRECISION")
+}
+
+// isPostgres reports whether dsn names a PostgreSQL database.
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// pgDriverName is the database/sql driver that rebinds placeholders.
+const pgDriverName = "banyan-pgx"
+
+func init() { sql.Register(pgDriverName, pgDriver{}) }
+
+type pgDriver struct{}
+
+func (pgDriver) Open(dsn string) (driver.Conn, error) {
+	c, err := stdlib.GetDefaultDriver().Open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return pgConn{c}, nil
+}
+
+// pgConn passes everything to pgx's connection, rebinding placeholders.
+type pgConn struct{ c driver.Conn }
+
+func (p pgConn) Prepare(q string) (driver.Stmt, error) { return p.c.Prepare(rebind(q)) }
+func (p pgConn) Close() error                          { return p.c.Close() }
+
+//lint:ignore SA1019 part of driver.Conn
+func (p pgConn) Begin() (driver.Tx, error) { return p.c.Begin() } //nolint:staticcheck
+
+func (p pgConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	return p.c.(driver.ConnPrepareContext).PrepareContext(ctx, rebind(q))
+}
+
+func (p pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return p.c.(driver.ConnBeginTx).BeginTx(ctx, opts)
+}
+
+func (p pgConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	if len(args) > 0 {
+		q = rebind(q)
+	}
+	return p.c.(driver.ExecerContext).ExecContext(ctx, q, args)
+}
+
+func (p pgConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	if len(args) > 0 {
+		q = rebind(q)
+	}
+	return p.c.(driver.QueryerContext).QueryContext(ctx, q, args)
+}
+
+func (p pgConn) Ping(ctx context.Context) error {
+	if c, ok := p.c.(driver.Pinger); ok {
+		return c.Ping(ctx)
+	}
+	return nil
+}
+
+func (p pgConn) ResetSession(ctx context.Context) error {
+	if c, ok := p.c.(driver.SessionResetter); ok {
+		return c.ResetSession(ctx)
+	}
+	return nil
+}
+
+func (p pgConn) IsValid() bool {
+	if c, ok := p.c.(driver.Validator); ok {
+		return c.IsValid()
+	}
+	return true
+}
+
+func (p pgConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if c, ok := p.c.(driver.NamedValueChecker); ok {
+		return c.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+var rebound sync.Map // query → rebound query
+
+// rebind turns ? placeholders into $1, $2 …, leaving string literals,
+// quoted names and comments alone.
+func rebind(q string) string {
+	if v, ok := rebound.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'' || c == '"':
+			j := i + 1
+			for j < len(q) && q[j] != c {
+				j++
+			}
+			b.WriteString(q[i:min(j+1, len(q))])
+			i = j
+		case c == '-' && i+1 < len(q) && q[i+1] == '-':
+			j := strings.IndexByte(q[i:], '\n')
+			if j < 0 {
+				j = len(q) - i
+			}
+			b.WriteString(q[i : i+j])
+			i += j - 1
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	out := b.String()
+	rebound.Store(q, out)
+	return out
+}
