@@ -116,21 +116,27 @@ func (s *Service) RefitLoop(ctx context.Context, interval time.Duration, log *sl
 			return
 		case <-t.C:
 		}
-		ids, err := s.Store.ProjectsToRefit(ctx)
-		if err != nil {
-			log.Warn("re-fit: list projects", "err", err)
-			continue
-		}
-		for _, id := range ids {
-			rep, err := s.Refit(ctx, id)
-			if ctx.Err() != nil {
-				return
+		// With several hubs on one database, one of them re-fits at a time.
+		_, err := s.Store.RunAlone(ctx, "refit", func(ctx context.Context) error {
+			ids, err := s.Store.ProjectsToRefit(ctx)
+			if err != nil {
+				return err
 			}
-			if err != nil && !errors.Is(err, ErrNothingToFit) {
-				log.Warn("re-fit failed", "project", id, "err", err)
-				continue
+			for _, id := range ids {
+				rep, err := s.Refit(ctx, id)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if err != nil && !errors.Is(err, ErrNothingToFit) {
+					log.Warn("re-fit failed", "project", id, "err", err)
+					continue
+				}
+				log.Debug("re-fit", "project", id, "labels", rep.Labels, "workers", rep.Workers, "seconds", rep.Seconds)
 			}
-			log.Debug("re-fit", "project", id, "labels", rep.Labels, "workers", rep.Workers, "seconds", rep.Seconds)
+			return nil
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Warn("re-fit round failed", "err", err)
 		}
 	}
 }

@@ -252,7 +252,11 @@ func (h *Hub) recallLoop(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		n, err := h.Store.RecallNearDeadline(ctx, h.Config.RecallMargin, h.Config.RecallSilence)
+		var n int
+		_, err := h.Store.RunAlone(ctx, "recall", func(ctx context.Context) (err error) {
+			n, err = h.Store.RecallNearDeadline(ctx, h.Config.RecallMargin, h.Config.RecallSilence)
+			return err
+		})
 		if err != nil {
 			if ctx.Err() == nil {
 				h.Log.Warn("deadline recall failed", "err", err)

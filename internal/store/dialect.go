@@ -32,6 +32,10 @@ type dialect interface {
 	// caller answers, say) leaves tx usable: PostgreSQL aborts the whole
 	// transaction on any error unless it was inside a savepoint.
 	savepoint(ctx context.Context, tx *sql.Tx, fn func() error) error
+	// runAlone runs fn unless another process sharing the database is
+	// running the job of that name now; ran says whether it did. A SQLite
+	// database has one hub process.
+	runAlone(ctx context.Context, db *sql.DB, job string, fn func(context.Context) error) (ran bool, err error)
 }
 
 type sqliteDialect struct{}
@@ -49,3 +53,7 @@ func (sqliteDialect) serialize(context.Context, *sql.Tx, string) error { return 
 func (sqliteDialect) migrationSQL(sql string) string { return sql }
 
 func (sqliteDialect) savepoint(_ context.Context, _ *sql.Tx, fn func() error) error { return fn() }
+
+func (sqliteDialect) runAlone(ctx context.Context, _ *sql.DB, _ string, fn func(context.Context) error) (bool, error) {
+	return true, fn(ctx)
+}

@@ -31,11 +31,32 @@ func (pgDialect) isUniqueViolation(err error) bool {
 
 func (pgDialect) lockSkip(table string) string { return " FOR UPDATE OF " + table + " SKIP LOCKED" }
 
-func (pgDialect) serialize(ctx context.Context, tx *sql.Tx, key string) error {
+// lockKey names an advisory lock.
+func lockKey(name string) int64 {
 	h := fnv.New64a()
-	h.Write([]byte("banyan:" + key))
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(h.Sum64()))
+	h.Write([]byte("banyan:" + name))
+	return int64(h.Sum64())
+}
+
+func (pgDialect) serialize(ctx context.Context, tx *sql.Tx, key string) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, lockKey(key))
 	return err
+}
+
+// runAlone holds a session advisory lock on one connection while fn runs;
+// a hub that cannot take it skips this turn of the job.
+func (pgDialect) runAlone(ctx context.Context, db *sql.DB, job string, fn func(context.Context) error) (bool, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(?)`, lockKey("job:"+job)).Scan(&got); err != nil || !got {
+		return false, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?)`, lockKey("job:"+job))
+	return true, fn(ctx)
 }
 
 func (pgDialect) savepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {

@@ -114,3 +114,64 @@ func TestRebind(t *testing.T) {
 		}
 	}
 }
+
+// Two hub processes on one PostgreSQL database run a background job one
+// at a time.
+func TestRunAloneAcrossHubs(t *testing.T) {
+	dsn := pgSchema(t)
+	ctx := context.Background()
+	a, err := Open(ctx, dsn, Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, dsn, Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan bool)
+	go func() {
+		ran, err := a.RunAlone(ctx, "refit", func(context.Context) error {
+			close(started)
+			<-release
+			return nil
+		})
+		done <- ran && err == nil
+	}()
+	<-started
+	if ran, err := b.RunAlone(ctx, "refit", func(context.Context) error { return nil }); err != nil || ran {
+		t.Fatalf("second hub ran the job while the first held it: ran=%v err=%v", ran, err)
+	}
+	if ran, err := b.RunAlone(ctx, "recall", func(context.Context) error { return nil }); err != nil || !ran {
+		t.Fatalf("another job was blocked: ran=%v err=%v", ran, err)
+	}
+	close(release)
+	if !<-done {
+		t.Fatal("the first hub's run failed")
+	}
+	if ran, err := b.RunAlone(ctx, "refit", func(context.Context) error { return nil }); err != nil || !ran {
+		t.Fatalf("after the first hub finished: ran=%v err=%v", ran, err)
+	}
+}
+
+// Hubs started together on a new database migrate it once between them.
+func TestHubsMigrateTogether(t *testing.T) {
+	dsn := pgSchema(t)
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			s, err := Open(context.Background(), dsn, Options{Migrate: true})
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -168,6 +168,14 @@ func (s *Store) start(ctx context.Context, opt Options) error {
 	return nil
 }
 
+// RunAlone runs a background job (a re-fit, a recall sweep) unless
+// another hub process on the same database is running it now: with
+// several hubs on one PostgreSQL, each job runs once at a time across
+// them. ran says whether this call ran it.
+func (s *Store) RunAlone(ctx context.Context, job string, fn func(context.Context) error) (ran bool, err error) {
+	return s.d.runAlone(ctx, s.w, job, fn)
+}
+
 // RedactDSN hides the password in a database URL, for messages.
 func RedactDSN(dsn string) string {
 	u, err := url.Parse(dsn)
@@ -297,10 +305,18 @@ func migrations() ([]Migration, error) {
 }
 
 func (s *Store) ensureMigrationTable(ctx context.Context) error {
-	_, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at TEXT NOT NULL)`)
+	// Hubs starting together on one PostgreSQL database would race to
+	// create the table; they take turns.
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.d.serialize(ctx, tx, "migrate"); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at TEXT NOT NULL)`)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
