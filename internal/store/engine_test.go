@@ -2,41 +2,22 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"banyan/internal/testpg"
 )
 
 // The store's tests run on SQLite, and on PostgreSQL with
 // BANYAN_TEST_ENGINE=postgres and BANYAN_TEST_POSTGRES_URL set (.ci/run
 // runs them both ways). On PostgreSQL every test gets its own schema,
-// dropped when it ends.
+// dropped when it ends (package testpg).
 
-const (
-	envEngine = "BANYAN_TEST_ENGINE"
-	envPGURL  = "BANYAN_TEST_POSTGRES_URL"
-)
+const envEngine = "BANYAN_TEST_ENGINE"
 
 // onPostgres reports whether this run's store tests use PostgreSQL.
 func onPostgres() bool { return os.Getenv(envEngine) == "postgres" }
-
-// pgURL returns the test database's URL, skipping the test when it is
-// not set, except under CI, where a missing database fails the run.
-func pgURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv(envPGURL)
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set; CI needs PostgreSQL (.ci/run starts it)", envPGURL)
-		}
-		t.Skipf("PostgreSQL tests need %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", envPGURL)
-	}
-	return u
-}
 
 // testDSN returns a database for one test: a SQLite file in its temp dir,
 // or a fresh PostgreSQL schema.
@@ -45,48 +26,12 @@ func testDSN(t testing.TB) string {
 	if !onPostgres() {
 		return filepath.Join(t.TempDir(), "test.db")
 	}
-	return pgSchema(t)
-}
-
-// pgSchema makes a schema of its own for the test and returns a URL whose
-// connections use it.
-func pgSchema(t testing.TB) string {
-	t.Helper()
-	base := pgURL(t)
-	admin, err := sql.Open(pgDriverName, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at %s: %v", RedactDSN(base), err)
-		}
-		t.Skipf("PostgreSQL at %s is not reachable (%v); set %s to a database these tests may use", RedactDSN(base), err, envPGURL)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open(pgDriverName, base)
-		if err == nil {
-			db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return testpg.Schema(t)
 }
 
 // PostgreSQL is reachable when the tests are told where it is.
 func TestPostgresReachable(t *testing.T) {
-	s, err := Open(context.Background(), pgSchema(t), Options{Migrate: true})
+	s, err := Open(context.Background(), testpg.Schema(t), Options{Migrate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +63,7 @@ func TestRebind(t *testing.T) {
 // Two hub processes on one PostgreSQL database run a background job one
 // at a time.
 func TestRunAloneAcrossHubs(t *testing.T) {
-	dsn := pgSchema(t)
+	dsn := testpg.Schema(t)
 	ctx := context.Background()
 	a, err := Open(ctx, dsn, Options{Migrate: true})
 	if err != nil {
@@ -158,7 +103,7 @@ func TestRunAloneAcrossHubs(t *testing.T) {
 
 // Hubs started together on a new database migrate it once between them.
 func TestHubsMigrateTogether(t *testing.T) {
-	dsn := pgSchema(t)
+	dsn := testpg.Schema(t)
 	errs := make(chan error, 3)
 	for range 3 {
 		go func() {

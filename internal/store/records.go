@@ -184,11 +184,22 @@ func (s *Store) uplinkOnce(ctx context.Context, it UplinkItem, store func(tx *sq
 			res = UplinkResult{Status: UplinkDuplicate, Reason: "first answered " + st}
 			return err
 		}
-		var err error
-		if res, err = store(tx); err != nil || res.Status == UplinkRetry {
-			return err
+		err := s.d.savepoint(ctx, tx, func() error {
+			var err error
+			if res, err = store(tx); err != nil || res.Status == UplinkRetry {
+				return err
+			}
+			return s.recordItem(ctx, tx, it, res.Status, res.Reason)
+		})
+		if s.d.isUniqueViolation(err) {
+			// Another hub process on the same database stored this item
+			// at the same moment (the center retried elsewhere).
+			if st, seen, serr := uplinkSeen(ctx, tx, it.ID); serr == nil && seen {
+				res = UplinkResult{Status: UplinkDuplicate, Reason: "first answered " + st}
+				return nil
+			}
 		}
-		return s.recordItem(ctx, tx, it, res.Status, res.Reason)
+		return err
 	})
 	if err != nil {
 		return UplinkResult{}, fmt.Errorf("store: %s %s from center %s: %w", it.Kind, it.ID, it.CenterID, err)
