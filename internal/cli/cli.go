@@ -158,6 +158,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 func hubFlags(fs *flag.FlagSet, c *hub.Config) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "address to listen on, host:port")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (database, spooled uploads)")
+	fs.StringVar(&c.Blobs, "blobs", c.Blobs, "directory of task attachments (default <data>/blobs; shared by every hub on one database)")
 	fs.StringVar(&c.DB, "db", c.DB, "database: a SQLite file path (default <data>/banyan.db) or a postgres:// URL")
 	fs.BoolVar(&c.NoMigrate, "no-migrate", c.NoMigrate, "refuse to start with pending migrations instead of applying them")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest batch upload, in bytes")

@@ -32,6 +32,11 @@ type Config struct {
 	// DataDir holds the SQLite database (unless DB names another) and
 	// spooled uploads.
 	DataDir string `json:"data"`
+	// Blobs is where task attachments are kept; empty means
+	// DataDir/blobs. Several hubs on one database need one shared
+	// directory (a network filesystem), since a file uploaded through one
+	// hub is fetched through any.
+	Blobs string `json:"blobs"`
 	// DB is a SQLite file path or a postgres:// URL; empty means
 	// DataDir/banyan.db. Several hub processes may share one PostgreSQL
 	// database.
@@ -144,7 +149,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 	if err := os.MkdirAll(spool, 0o750); err != nil {
 		return nil, fmt.Errorf("hub: data directory: %w", err)
 	}
-	blobs, err := blob.Open(filepath.Join(cfg.DataDir, "blobs"))
+	blobDir := cfg.Blobs
+	if blobDir == "" {
+		blobDir = filepath.Join(cfg.DataDir, "blobs")
+	}
+	blobs, err := blob.Open(blobDir)
 	if err != nil {
 		return nil, err
 	}

@@ -296,7 +296,9 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 		return out, fmt.Errorf("store: submit: %w", err)
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		a, err := scanAssignment(tx.QueryRowContext(ctx, `SELECT `+assignmentCols+` FROM assignments WHERE id = ?`, in.AssignmentID))
+		// Locked, so the same answer sent twice at once (through two hubs)
+		// is applied once.
+		a, err := scanAssignment(tx.QueryRowContext(ctx, `SELECT `+assignmentCols+` FROM assignments WHERE id = ?`+s.d.forUpdate(), in.AssignmentID))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && a.WorkerID != in.WorkerID) {
 			return fmt.Errorf("assignment %s: %w", in.AssignmentID, ErrNotFound)
 		}
@@ -361,7 +363,9 @@ func (s *Store) applyAnswer(ctx context.Context, tx *sql.Tx, in applyArgs, decid
 	now := ts(s.now())
 	var state, batchID string
 	var wanted, gold int
-	if err := tx.QueryRowContext(ctx, `SELECT state, wanted, batch_id, gold FROM tasks WHERE id = ?`, in.taskID).
+	// The task row is locked first: answers to one task arriving at once
+	// (through several hubs) are decided one after the other.
+	if err := tx.QueryRowContext(ctx, `SELECT state, wanted, batch_id, gold FROM tasks WHERE id = ?`+s.d.forUpdate(), in.taskID).
 		Scan(&state, &wanted, &batchID, &gold); err != nil {
 		return out, err
 	}

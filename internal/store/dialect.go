@@ -21,6 +21,10 @@ type dialect interface {
 	// processes don't pick the same row; SQLite serialises writers and has
 	// no such clause.
 	lockSkip(table string) string
+	// forUpdate is appended to a SELECT of one row that the transaction
+	// goes on to change on what it read: PostgreSQL locks the row so
+	// concurrent transactions take turns; SQLite has one writer.
+	forUpdate() string
 	// serialize makes the rest of tx run alone among transactions that
 	// serialize on the same key, for the few writes that number rows
 	// themselves (max + 1). SQLite has one writer already.
@@ -47,6 +51,8 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 }
 
 func (sqliteDialect) lockSkip(string) string { return "" }
+
+func (sqliteDialect) forUpdate() string { return "" }
 
 func (sqliteDialect) serialize(context.Context, *sql.Tx, string) error { return nil }
 

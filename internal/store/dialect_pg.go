@@ -31,6 +31,8 @@ func (pgDialect) isUniqueViolation(err error) bool {
 
 func (pgDialect) lockSkip(table string) string { return " FOR UPDATE OF " + table + " SKIP LOCKED" }
 
+func (pgDialect) forUpdate() string { return " FOR UPDATE" }
+
 // lockKey names an advisory lock.
 func lockKey(name string) int64 {
 	h := fnv.New64a()
