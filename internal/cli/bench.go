@@ -15,12 +15,15 @@ import (
 )
 
 func bench(ctx context.Context, args []string, out, errOut io.Writer) error {
+	if len(args) > 0 && args[0] == "dispatch" {
+		return benchDispatch(ctx, args[1:], out, errOut)
+	}
 	if len(args) == 0 || args[0] != "aggregate" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(out, "Usage: banyan bench aggregate [flags]\n\nBenchmarks: 'aggregate' runs every aggregation method on every dataset in a folder.")
+			fmt.Fprintln(out, "Usage: banyan bench aggregate|dispatch [flags]\n\nBenchmarks: 'aggregate' runs every aggregation method on every dataset in a folder;\n'dispatch' drives simulated workers over HTTP against the hub.")
 			return nil
 		}
-		return &usageError{"usage: banyan bench aggregate [flags] (see 'banyan bench aggregate --help')"}
+		return &usageError{"usage: banyan bench aggregate|dispatch [flags] (see 'banyan bench dispatch --help')"}
 	}
 	fs := newFlags("bench aggregate", "bench aggregate [--data DIR] [--runs N]",
 		"Runs every aggregation method on every dataset under --data (folders holding\n"+

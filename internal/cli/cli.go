@@ -51,7 +51,7 @@ func verbs() []verb {
 		{"aggregate", "aggregate crowd labels you already have (majority vote, Dawid–Skene, GLAD, …)", aggregate},
 		{"admin", "hub administration: 'admin init' makes the first admin, 'admin center add NAME' enrols a center", admin},
 		{"migrate", "show or apply database migrations: 'migrate status', 'migrate up'", migrate},
-		{"bench", "benchmarks: 'bench aggregate' runs every aggregation method on public datasets", bench},
+		{"bench", "benchmarks: 'bench aggregate' (aggregation methods on public datasets), 'bench dispatch' (workers over HTTP)", bench},
 		{"config", "print the effective configuration, secrets redacted", printConfig},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "banyan", Version)
