@@ -154,4 +154,3 @@ func FsyncRate(dir string, d time.Duration) (float64, error) {
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
 }
-
