@@ -94,7 +94,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	w, err := sql.Open("sqlite", "file:"+abs+"?"+q.Encode())
+	w, err := sql.Open(sqliteDriverName, "file:"+abs+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
@@ -104,7 +104,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 
 	q.Del("_txlock")
 	q.Add("_pragma", "query_only(1)")
-	r, err := sql.Open("sqlite", "file:"+abs+"?"+q.Encode())
+	r, err := sql.Open(sqliteDriverName, "file:"+abs+"?"+q.Encode())
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s for reading: %w", abs, err)

@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"sync"
+
+	"modernc.org/sqlite"
+)
+
+// SQLite parses every statement it runs, and the same few dozen
+// statements run over and over: parsing was the largest share of a busy
+// hub's CPU. The driver registered here keeps each connection's prepared
+// statements (those with arguments; a statement without is often several,
+// as migrations are) and reuses them.
+
+const sqliteDriverName = "banyan-sqlite"
+
+func init() { sql.Register(sqliteDriverName, cachingDriver{}) }
+
+type cachingDriver struct{}
+
+func (cachingDriver) Open(name string) (driver.Conn, error) {
+	c, err := (&sqlite.Driver{}).Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &cachingConn{c: c, stmts: map[string]*cachedStmt{}}, nil
+}
+
+// maxCached bounds a connection's statements; past it the cache starts
+// over.
+const maxCached = 256
+
+type cachedStmt struct {
+	s    driver.Stmt
+	busy bool // rows of it are open
+}
+
+// cachingConn is used by one goroutine at a time (database/sql sees to
+// it), so its cache needs no lock.
+type cachingConn struct {
+	c     driver.Conn
+	stmts map[string]*cachedStmt
+}
+
+// stmt returns a prepared statement for q and a func to call when done
+// with it. A statement whose rows are still open is not shared: a second
+// one is prepared and closed after use.
+func (c *cachingConn) stmt(ctx context.Context, q string) (driver.Stmt, func(), error) {
+	if cs, ok := c.stmts[q]; ok && !cs.busy {
+		cs.busy = true
+		return cs.s, func() { cs.busy = false }, nil
+	}
+	s, err := c.c.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, ok := c.stmts[q]; ok {
+		return s, func() { s.Close() }, nil
+	}
+	if len(c.stmts) >= maxCached {
+		for k, cs := range c.stmts {
+			if !cs.busy {
+				cs.s.Close()
+				delete(c.stmts, k)
+			}
+		}
+	}
+	cs := &cachedStmt{s: s, busy: true}
+	c.stmts[q] = cs
+	return s, func() { cs.busy = false }, nil
+}
+
+func (c *cachingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	if len(args) == 0 {
+		return c.c.(driver.ExecerContext).ExecContext(ctx, q, args)
+	}
+	s, done, err := c.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (c *cachingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	if len(args) == 0 {
+		return c.c.(driver.QueryerContext).QueryContext(ctx, q, args)
+	}
+	s, done, err := c.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.(driver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		done()
+		return nil, err
+	}
+	return &releasingRows{Rows: rows, done: done}, nil
+}
+
+// releasingRows frees its statement for reuse when closed.
+type releasingRows struct {
+	driver.Rows
+	done func()
+	once sync.Once
+}
+
+func (r *releasingRows) Close() error {
+	err := r.Rows.Close()
+	r.once.Do(r.done)
+	return err
+}
+
+// The optional interfaces of the rows, passed through.
+func (r *releasingRows) ColumnTypeDatabaseTypeName(i int) string {
+	if t, ok := r.Rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		return t.ColumnTypeDatabaseTypeName(i)
+	}
+	return ""
+}
+
+func (c *cachingConn) Prepare(q string) (driver.Stmt, error) { return c.c.Prepare(q) }
+
+func (c *cachingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	return c.c.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+}
+
+func (c *cachingConn) Close() error {
+	for _, cs := range c.stmts {
+		cs.s.Close()
+	}
+	c.stmts = nil
+	return c.c.Close()
+}
+
+//nolint:staticcheck // part of driver.Conn
+func (c *cachingConn) Begin() (driver.Tx, error) { return c.c.Begin() }
+
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return c.c.(driver.ConnBeginTx).BeginTx(ctx, opts)
+}
+
+func (c *cachingConn) Ping(ctx context.Context) error {
+	if p, ok := c.c.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+func (c *cachingConn) ResetSession(ctx context.Context) error {
+	if r, ok := c.c.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+func (c *cachingConn) IsValid() bool {
+	if v, ok := c.c.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
+
+func (c *cachingConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if ch, ok := c.c.(driver.NamedValueChecker); ok {
+		return ch.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
