@@ -432,7 +432,7 @@ func (s *Store) applyAnswer(ctx context.Context, tx *sql.Tx, in applyArgs, decid
 			out.TaskState = work.TaskNeedsReview
 			return out, s.toReview(ctx, tx, in.taskID, ReviewSample, &v.Result, now)
 		}
-		return out, s.finish(ctx, tx, in.taskID, batchID, v.Result, v.Confidence, len(given), work.SourceAgreement, "", now)
+		return out, s.finish(ctx, tx, in.taskID, v.Result, v.Confidence, len(given), work.SourceAgreement, "", now)
 	case work.TaskNeedsReview:
 		var proposed *work.Answer
 		if v.Result.Label != "" || v.Result.Labels != nil || v.Result.Fields != nil || v.Result.Text != "" {
@@ -532,7 +532,7 @@ func (s *Store) TaskAnswers(ctx context.Context, taskID string) ([]work.Assignme
 
 // finish stores a task's result and marks the task and, when it was the
 // last, its batch done.
-func (s *Store) finish(ctx context.Context, tx *sql.Tx, taskID, batchID string, result work.Answer, confidence float64, answers int, source, reviewerID, now string) error {
+func (s *Store) finish(ctx context.Context, tx *sql.Tx, taskID string, result work.Answer, confidence float64, answers int, source, reviewerID, now string) error {
 	raw, err := json.Marshal(result)
 	if err != nil {
 		return err
@@ -549,13 +549,8 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, taskID, batchID string, 
 	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = 'done', updated_at = ? WHERE id = ?`, now, taskID); err != nil {
 		return err
 	}
-	if err := releaseLeases(ctx, tx, taskID); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE batches SET tasks_done = tasks_done + 1,
-			completed_at = CASE WHEN tasks_done + 1 = tasks THEN ? ELSE completed_at END
-		WHERE id = ?`, now, batchID)
-	return err
+	// The batch's progress is counted when it is read (migration 0010).
+	return releaseLeases(ctx, tx, taskID)
 }
 
 // Resolve settles a task by a reviewer's decision. The task must be
@@ -607,7 +602,7 @@ func (s *Store) Resolve(ctx context.Context, taskID, reviewerID string, result w
 				return err
 			}
 		}
-		return s.finish(ctx, tx, taskID, batchID, result, 1, answers, work.SourceReview, reviewerID, now)
+		return s.finish(ctx, tx, taskID, result, 1, answers, work.SourceReview, reviewerID, now)
 	})
 	if err != nil {
 		return fmt.Errorf("store: resolve task %s: %w", taskID, err)

@@ -219,7 +219,11 @@ func (s *Store) CreateBatch(ctx context.Context, p work.Project, spec BatchSpec,
 	return b, nil
 }
 
-const batchCols = `id, purpose, project_id, client_id, name, tasks, tasks_done, created_at, completed_at, deadline, cancelled_at`
+// batchCols counts a batch's final tasks as it reads the batch (see
+// migration 0010).
+const batchCols = `id, purpose, project_id, client_id, name, tasks,
+	(SELECT count(*) FROM tasks t WHERE t.batch_id = batches.id AND t.state IN ('done', 'failed')),
+	created_at, completed_at, deadline, cancelled_at`
 
 func scanBatch(r scanner) (work.Batch, error) {
 	var b work.Batch
@@ -239,10 +243,31 @@ func (s *Store) Batch(ctx context.Context, id string) (work.Batch, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return work.Batch{}, fmt.Errorf("store: batch %s: %w", id, ErrNotFound)
 	}
+	if err == nil {
+		err = s.noteCompletion(ctx, &b)
+	}
 	if err != nil {
 		return work.Batch{}, fmt.Errorf("store: batch %s: %w", id, err)
 	}
 	return b, nil
+}
+
+// noteCompletion records when a batch whose every task is final was
+// completed (its last task's settling), the first time it is read so.
+func (s *Store) noteCompletion(ctx context.Context, b *work.Batch) error {
+	if b.CompletedAt != nil || b.Tasks == 0 || b.TasksDone < b.Tasks {
+		return nil
+	}
+	var last string
+	if err := s.r.QueryRowContext(ctx, `SELECT max(updated_at) FROM tasks WHERE batch_id = ?`, b.ID).Scan(&last); err != nil {
+		return err
+	}
+	if _, err := s.w.ExecContext(ctx, `UPDATE batches SET completed_at = ? WHERE id = ? AND completed_at IS NULL`, last, b.ID); err != nil {
+		return err
+	}
+	t := parseTS(last)
+	b.CompletedAt = &t
+	return nil
 }
 
 // Batches lists a project's batches by id.
@@ -252,7 +277,16 @@ func (s *Store) Batches(ctx context.Context, projectID string, p Page) ([]work.B
 	if err != nil {
 		return nil, fmt.Errorf("store: list batches: %w", err)
 	}
-	return collect(rows, scanBatch)
+	bs, err := collect(rows, scanBatch)
+	for i := range bs {
+		if err == nil {
+			err = s.noteCompletion(ctx, &bs[i])
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: list batches: %w", err)
+	}
+	return bs, nil
 }
 
 // StateCounts counts a batch's tasks in each state.

@@ -164,3 +164,42 @@ func TestProjectChangeReachesCenters(t *testing.T) {
 		t.Fatal("the resync snapshot lacks the changed project")
 	}
 }
+
+// A batch's progress is counted when it is read; its completion time is
+// its last task's, noted the first time a read finds every task final.
+func TestBatchProgressAndCompletion(t *testing.T) {
+	t.Parallel()
+	s, clock := newStore(t)
+	ctx := context.Background()
+	p := fixture(t, s, 1, 1)
+	b, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := workers(t, s, 1)[0]
+	answer := func() {
+		a, _, err := s.Claim(ctx, w.ID, "", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, DurationMS: 5000, SampleDraw: 1}, majority(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer()
+	if got, _ := s.Batch(ctx, b.ID); got.TasksDone != 1 || got.CompletedAt != nil {
+		t.Fatalf("after one of two: %+v", got)
+	}
+	clock.add(time.Minute)
+	answer()
+	done := clock.now()
+	clock.add(time.Hour)
+	got, err := s.Batch(ctx, b.ID)
+	if err != nil || got.TasksDone != 2 || got.CompletedAt == nil || !got.CompletedAt.Equal(done) {
+		t.Fatalf("after both: %+v %v (want completed at %s)", got, err, done)
+	}
+	list, _ := s.Batches(ctx, p.ID, Page{Limit: 10})
+	if len(list) != 1 || list[0].CompletedAt == nil || !list[0].CompletedAt.Equal(done) {
+		t.Fatalf("listed: %+v", list)
+	}
+}
