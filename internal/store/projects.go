@@ -63,8 +63,21 @@ func scanProject(r scanner) (work.Project, error) {
 }
 
 // Project returns one project.
+//
+// Every worker request reads its project, and projects change seldom, so a
+// read is kept for projectTTL: a change made through this process is seen
+// at once, one made through another hub on the same database within
+// projectTTL.
 func (s *Store) Project(ctx context.Context, id string) (work.Project, error) {
+	if v, ok := s.projects.Load(id); ok {
+		if c := v.(cachedProject); time.Now().Before(c.until) {
+			return c.p, nil
+		}
+	}
 	p, err := scanProject(s.r.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, id))
+	if err == nil {
+		s.projects.Store(id, cachedProject{p: p, until: time.Now().Add(projectTTL)})
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return work.Project{}, fmt.Errorf("store: project %s: %w", id, ErrNotFound)
 	}
@@ -357,4 +370,12 @@ func (s *Store) ProjectTasks(ctx context.Context, projectID string, state work.T
 		return nil, fmt.Errorf("store: list tasks: %w", err)
 	}
 	return collect(rows, scanTask)
+}
+
+// projectTTL is how long a project read is reused.
+const projectTTL = 2 * time.Second
+
+type cachedProject struct {
+	p     work.Project
+	until time.Time
 }

@@ -235,6 +235,7 @@ func (s *Store) UpdateProject(ctx context.Context, id string, c ProjectChange) (
 		}
 		return nil
 	})
+	s.projects.Delete(id)
 	if errors.Is(err, ErrNotFound) {
 		return p, fmt.Errorf("store: project %s: %w", id, ErrNotFound)
 	}

@@ -134,10 +134,16 @@ func TestProjectChangeReachesCenters(t *testing.T) {
 	if _, err := s.GrantLeases(ctx, LeaseRequest{CenterID: holder.ID, Want: 1, TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.Project(ctx, p.ID); err != nil { // a read this process keeps
+		t.Fatal(err)
+	}
 	text := "Mark anything selling a product as spam."
 	got, err := s.UpdateProject(ctx, p.ID, ProjectChange{Instructions: &text})
 	if err != nil || got.Instructions != text || got.Name != p.Name {
 		t.Fatalf("update: %+v %v", got, err)
+	}
+	if again, _ := s.Project(ctx, p.ID); again.Instructions != text {
+		t.Fatalf("read after the change: %q", again.Instructions)
 	}
 	if ev := feedKinds(t, s, holder.ID)["project"]; len(ev) != 1 {
 		t.Fatalf("holder's feed: %d project events", len(ev))

@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -48,6 +49,8 @@ type Store struct {
 	leaseGrace time.Duration
 	// outbox is center mode (Options.Outbox).
 	outbox bool
+	// projects holds recent project reads (see Project).
+	projects sync.Map
 }
 
 // Options tune how a store is opened.
