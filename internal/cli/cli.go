@@ -48,6 +48,8 @@ func verbs() []verb {
 		{"serve", "run a hub: the REST API for clients, operators and workers", serve},
 		{"center", "run a village center: local SQLite, the worker API on the LAN, the uplink to the hub", centerCmd},
 		{"demo", "run a hub with sample clients and simulated workers, and report the quality", demo},
+		{"import", "upload a batch file (CSV or JSONL) to a project on a hub, with progress", importCmd},
+		{"export", "download a project's or a batch's results from a hub, with progress", exportCmd},
 		{"aggregate", "aggregate crowd labels you already have (majority vote, Dawid–Skene, GLAD, …)", aggregate},
 		{"admin", "hub administration: 'admin init' makes the first admin, 'admin center add NAME' enrols a center", admin},
 		{"migrate", "show or apply database migrations: 'migrate status', 'migrate up'", migrate},
