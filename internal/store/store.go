@@ -96,8 +96,15 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}
-	q.Set("_txlock", "immediate")
-	w, err := sql.Open(sqliteDriverName, "file:"+abs+"?"+q.Encode())
+	// The one writer gets a 32 MiB page cache, so a big batch's insert
+	// does not spill pages to the WAL before it commits.
+	wq := url.Values{}
+	for k, v := range q {
+		wq[k] = append([]string(nil), v...)
+	}
+	wq.Add("_pragma", "cache_size(-32768)")
+	wq.Set("_txlock", "immediate")
+	w, err := sql.Open(sqliteDriverName, "file:"+abs+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
@@ -105,7 +112,6 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 
-	q.Del("_txlock")
 	q.Add("_pragma", "query_only(1)")
 	r, err := sql.Open(sqliteDriverName, "file:"+abs+"?"+q.Encode())
 	if err != nil {
