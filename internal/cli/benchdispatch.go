@@ -42,7 +42,7 @@ func benchDispatch(ctx context.Context, args []string, out, errOut io.Writer) er
 	switch {
 	case *hubs < 1 || *hubs > 8:
 		return &usageError{"--hubs: 1 to 8"}
-	case *hubs > 1 && !isPostgresURL(*db):
+	case *hubs > 1 && !store.IsPostgres(*db):
 		return &usageError{"--hubs: more than one hub needs a shared PostgreSQL database (--db postgres://…)"}
 	case *workers < 1 || *tasks < 1 || *duration <= 0:
 		return &usageError{"--workers, --tasks and --duration must be positive"}
@@ -137,7 +137,7 @@ func benchDispatch(ctx context.Context, args []string, out, errOut io.Writer) er
 		return err
 	}
 	engine := "sqlite"
-	if isPostgresURL(*db) {
+	if store.IsPostgres(*db) {
 		engine = "postgres"
 	}
 	summary := struct {
@@ -154,8 +154,4 @@ func benchDispatch(ctx context.Context, args []string, out, errOut io.Writer) er
 		engine, res.Hubs, res.Workers, *tasks, res.AnswersPerSecond, res.Seconds, res.Answers, res.Errors,
 		res.NextP50MS, res.NextP99MS, res.AnswerP50MS, res.AnswerP99MS, fsyncs)
 	return nil
-}
-
-func isPostgresURL(s string) bool {
-	return len(s) > 11 && (s[:11] == "postgres://" || (len(s) > 13 && s[:13] == "postgresql://"))
 }

@@ -84,8 +84,8 @@ func (pgDialect) migrationSQL(sql string) string {
 	return realType.ReplaceAllString(integerType.ReplaceAllString(sql, "BIGINT"), "DOUBLE PRECISION")
 }
 
-// isPostgres reports whether dsn names a PostgreSQL database.
-func isPostgres(dsn string) bool {
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
@@ -101,24 +101,17 @@ func (pgDriver) Open(dsn string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pgConn{c}, nil
+	return pgConn{passConn{c}}, nil
 }
 
 // pgConn passes everything to pgx's connection, rebinding placeholders.
-type pgConn struct{ c driver.Conn }
+type pgConn struct{ passConn }
 
 func (p pgConn) Prepare(q string) (driver.Stmt, error) { return p.c.Prepare(rebind(q)) }
 func (p pgConn) Close() error                          { return p.c.Close() }
 
-//lint:ignore SA1019 part of driver.Conn
-func (p pgConn) Begin() (driver.Tx, error) { return p.c.Begin() } //nolint:staticcheck
-
 func (p pgConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
 	return p.c.(driver.ConnPrepareContext).PrepareContext(ctx, rebind(q))
-}
-
-func (p pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return p.c.(driver.ConnBeginTx).BeginTx(ctx, opts)
 }
 
 func (p pgConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
@@ -133,34 +126,6 @@ func (p pgConn) QueryContext(ctx context.Context, q string, args []driver.NamedV
 		q = rebind(q)
 	}
 	return p.c.(driver.QueryerContext).QueryContext(ctx, q, args)
-}
-
-func (p pgConn) Ping(ctx context.Context) error {
-	if c, ok := p.c.(driver.Pinger); ok {
-		return c.Ping(ctx)
-	}
-	return nil
-}
-
-func (p pgConn) ResetSession(ctx context.Context) error {
-	if c, ok := p.c.(driver.SessionResetter); ok {
-		return c.ResetSession(ctx)
-	}
-	return nil
-}
-
-func (p pgConn) IsValid() bool {
-	if c, ok := p.c.(driver.Validator); ok {
-		return c.IsValid()
-	}
-	return true
-}
-
-func (p pgConn) CheckNamedValue(nv *driver.NamedValue) error {
-	if c, ok := p.c.(driver.NamedValueChecker); ok {
-		return c.CheckNamedValue(nv)
-	}
-	return driver.ErrSkip
 }
 
 var rebound sync.Map // query → rebound query

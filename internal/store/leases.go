@@ -107,6 +107,17 @@ func releaseLeases(ctx context.Context, tx *sql.Tx, taskID string) error {
 	return err
 }
 
+// endLease ends one active lease in the given state: its unused slots go
+// back to the task's pool at once.
+func endLease(ctx context.Context, tx *sql.Tx, leaseID, taskID, state, reason string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - (
+			SELECT CASE WHEN slots > used THEN slots - used ELSE 0 END FROM leases WHERE id = ?) WHERE id = ?`, leaseID, taskID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE leases SET state = ?, recall_reason = ? WHERE id = ?`, state, reason, leaseID)
+	return err
+}
+
 // GrantLeases leases up to Want tasks to a center, oldest first, each with
 // all the answers it still wants, and mixes in gold at each project's
 // ratio. Every grant increments the task's lease_epoch. Leases past their
@@ -280,11 +291,7 @@ func (s *Store) RenewLeases(ctx context.Context, centerID string, ids []string, 
 			if named[l.id] {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - (
-					SELECT CASE WHEN slots > used THEN slots - used ELSE 0 END FROM leases WHERE id = ?) WHERE id = ?`, l.id, l.task); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE leases SET state = 'returned' WHERE id = ?`, l.id); err != nil {
+			if err := endLease(ctx, tx, l.id, l.task, LeaseReturned, ""); err != nil {
 				return err
 			}
 		}

@@ -64,11 +64,7 @@ func (s *Store) recall(ctx context.Context, tx *sql.Tx, where string, args []any
 	byCenter := map[string][]string{}
 	var order []string
 	for _, h := range hits {
-		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - (
-				SELECT CASE WHEN slots > used THEN slots - used ELSE 0 END FROM leases WHERE id = ?) WHERE id = ?`, h.lease, h.task); err != nil {
-			return 0, err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE leases SET state = 'recalled', recall_reason = ? WHERE id = ?`, reason, h.lease); err != nil {
+		if err := endLease(ctx, tx, h.lease, h.task, LeaseRecalled, reason); err != nil {
 			return 0, err
 		}
 		if byCenter[h.center] == nil {

@@ -26,7 +26,7 @@ func (cachingDriver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{c: c, stmts: map[string]*cachedStmt{}}, nil
+	return &cachingConn{passConn: passConn{c}, stmts: map[string]*cachedStmt{}}, nil
 }
 
 // maxCached bounds a connection's statements; past it the cache starts
@@ -41,7 +41,7 @@ type cachedStmt struct {
 // cachingConn is used by one goroutine at a time (database/sql sees to
 // it), so its cache needs no lock.
 type cachingConn struct {
-	c     driver.Conn
+	passConn
 	stmts map[string]*cachedStmt
 }
 
@@ -134,39 +134,4 @@ func (c *cachingConn) Close() error {
 	}
 	c.stmts = nil
 	return c.c.Close()
-}
-
-//nolint:staticcheck // part of driver.Conn
-func (c *cachingConn) Begin() (driver.Tx, error) { return c.c.Begin() }
-
-func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.c.(driver.ConnBeginTx).BeginTx(ctx, opts)
-}
-
-func (c *cachingConn) Ping(ctx context.Context) error {
-	if p, ok := c.c.(driver.Pinger); ok {
-		return p.Ping(ctx)
-	}
-	return nil
-}
-
-func (c *cachingConn) ResetSession(ctx context.Context) error {
-	if r, ok := c.c.(driver.SessionResetter); ok {
-		return r.ResetSession(ctx)
-	}
-	return nil
-}
-
-func (c *cachingConn) IsValid() bool {
-	if v, ok := c.c.(driver.Validator); ok {
-		return v.IsValid()
-	}
-	return true
-}
-
-func (c *cachingConn) CheckNamedValue(nv *driver.NamedValue) error {
-	if ch, ok := c.c.(driver.NamedValueChecker); ok {
-		return ch.CheckNamedValue(nv)
-	}
-	return driver.ErrSkip
 }

@@ -78,7 +78,7 @@ const DefaultLeaseGrace = time.Hour
 // Open opens the database named by dsn: a file path (SQLite), a URL
 // beginning sqlite:, or a postgres:// URL.
 func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
-	if isPostgres(dsn) {
+	if IsPostgres(dsn) {
 		return openPostgres(ctx, dsn, opt)
 	}
 	path := strings.TrimPrefix(dsn, "sqlite:")

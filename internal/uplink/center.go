@@ -96,8 +96,7 @@ func (c *Client) send(ctx context.Context, path string, raw []byte, enc string, 
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Content-Encoding", enc)
 	req.Header.Set("Accept-Encoding", "zstd")
-	req.Header.Set(ProtocolHeader, strconv.Itoa(Protocol))
-	req.Header.Set("Authorization", "Bearer "+c.Token)
+	c.sign(req)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return err
@@ -128,6 +127,12 @@ func (c *Client) send(ctx context.Context, path string, raw []byte, enc string, 
 		return he
 	}
 	return json.Unmarshal(data, out)
+}
+
+// sign names the protocol and the center on a request.
+func (c *Client) sign(req *http.Request) {
+	req.Header.Set(ProtocolHeader, strconv.Itoa(Protocol))
+	req.Header.Set("Authorization", "Bearer "+c.Token)
 }
 
 // Hello opens a session with the hub.
@@ -462,8 +467,7 @@ func (c *Client) Fetch(ctx context.Context, blobs *blob.Store, sum string) error
 	if err != nil {
 		return err
 	}
-	req.Header.Set(ProtocolHeader, strconv.Itoa(Protocol))
-	req.Header.Set("Authorization", "Bearer "+c.Token)
+	c.sign(req)
 	if p.Have() > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", p.Have()))
 		req.Header.Set("If-Range", `"`+sum+`"`)
