@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -71,39 +72,29 @@ func (s *Store) CenterPace(ctx context.Context, since time.Time) ([]WorkerPace, 
 // the center: each is suspended from it, or it has a qualification none
 // of them has passed. The center asks the hub for no work in them.
 func (s *Store) CenterClosedSkills(ctx context.Context, workers []string) ([]Skill, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT kind, language FROM courses WHERE purpose = 'qualification'
-		UNION SELECT kind, language FROM center_skills ORDER BY 1, 2`)
+	if len(workers) == 0 {
+		return nil, nil
+	}
+	in := strings.TrimSuffix(strings.Repeat("?,", len(workers)), ",")
+	args := make([]any, len(workers))
+	for i, w := range workers {
+		args[i] = w
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT k.kind, k.language FROM (
+			SELECT kind, language FROM courses WHERE purpose = 'qualification'
+			UNION SELECT kind, language FROM center_skills) k
+		WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id IN (`+in+`)
+			AND NOT EXISTS (SELECT 1 FROM center_skills c WHERE c.worker_id = u.id AND c.kind = k.kind
+			                AND c.language = k.language AND c.status = 'suspended')
+			AND (NOT EXISTS (SELECT 1 FROM courses q WHERE q.purpose = 'qualification' AND q.kind = k.kind AND q.language = k.language)
+			     OR EXISTS (SELECT 1 FROM center_skills c WHERE c.worker_id = u.id AND c.kind = k.kind
+			                AND c.language = k.language AND c.qualified = 1)))
+		ORDER BY 1, 2`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: closed skills: %w", err)
 	}
-	skills, err := collect(rows, func(r scanner) (Skill, error) {
+	return collect(rows, func(r scanner) (Skill, error) {
 		var k Skill
 		return k, r.Scan(&k.Kind, &k.Language)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: closed skills: %w", err)
-	}
-	var closed []Skill
-	for _, k := range skills {
-		open := false
-		for _, w := range workers {
-			var n int
-			err := s.r.QueryRowContext(ctx, `SELECT
-					(SELECT count(*) FROM center_skills WHERE worker_id = ? AND kind = ? AND language = ? AND status = 'suspended') = 0
-				AND ((SELECT count(*) FROM courses WHERE purpose = 'qualification' AND kind = ? AND language = ?) = 0
-				  OR (SELECT count(*) FROM center_skills WHERE worker_id = ? AND kind = ? AND language = ? AND qualified = 1) > 0)`,
-				w, k.Kind, k.Language, k.Kind, k.Language, w, k.Kind, k.Language).Scan(&n)
-			if err != nil {
-				return nil, fmt.Errorf("store: closed skills: %w", err)
-			}
-			if n == 1 {
-				open = true
-				break
-			}
-		}
-		if !open {
-			closed = append(closed, k)
-		}
-	}
-	return closed, nil
 }

@@ -511,13 +511,19 @@ func (s *Syncer) fetchFiles(ctx context.Context) error {
 	if s.Blobs == nil {
 		return nil
 	}
+	// The cache's size is read once; after that this loop keeps count.
+	q, err := s.Store.CenterQueue(ctx)
+	if err != nil {
+		return err
+	}
+	used := q.CacheBytes
 	for {
 		missing, err := s.Store.MissingFiles(ctx, 50)
 		if err != nil || len(missing) == 0 {
 			return err
 		}
 		for _, f := range missing {
-			if err := s.makeRoom(ctx, f.Size); errors.Is(err, errCacheFull) {
+			if used, err = s.makeRoom(ctx, used, f.Size); errors.Is(err, errCacheFull) {
 				s.Log.Warn("uplink: attachment cache full; raise --cache-mb or let leased tasks finish", "need_bytes", f.Size)
 				return nil
 			} else if err != nil {
@@ -529,40 +535,37 @@ func (s *Syncer) fetchFiles(ctx context.Context) error {
 			if err := s.Store.AddCenterBlob(ctx, f.SHA256, f.Size); err != nil {
 				return err
 			}
+			used += f.Size
 		}
 	}
 }
 
-// makeRoom evicts unneeded files until need more bytes fit in the cache.
-func (s *Syncer) makeRoom(ctx context.Context, need int64) error {
+// makeRoom evicts unneeded files until need more bytes fit beside the
+// used ones, and returns the bytes used after.
+func (s *Syncer) makeRoom(ctx context.Context, used, need int64) (int64, error) {
 	if s.CacheBytes <= 0 {
-		return nil
+		return used, nil
 	}
-	q, err := s.Store.CenterQueue(ctx)
-	if err != nil {
-		return err
-	}
-	used := q.CacheBytes
 	for used+need > s.CacheBytes {
 		victims, err := s.Store.EvictableBlobs(ctx, 20)
 		if err != nil {
-			return err
+			return used, err
 		}
 		if len(victims) == 0 {
-			return errCacheFull
+			return used, errCacheFull
 		}
 		for _, v := range victims {
 			if used+need <= s.CacheBytes {
 				break
 			}
 			if err := s.Store.DropCenterBlob(ctx, v.SHA256); err != nil {
-				return err
+				return used, err
 			}
 			if err := s.Blobs.Remove(v.SHA256); err != nil {
-				return err
+				return used, err
 			}
 			used -= v.Size
 		}
 	}
-	return nil
+	return used, nil
 }

@@ -255,14 +255,13 @@ func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center store.Org) e
 	if len(in.Items) > maxItems {
 		return api.NewProblem(http.StatusRequestEntityTooLarge, "items: at most %d in one upload; split it", maxItems)
 	}
-	projects := map[string]work.Project{}
 	out := UploadReply{Statuses: make([]string, len(in.Items))}
 	// The whole chunk is stored in one transaction: one fsync for a
 	// thousand answers, and a chunk that fails leaves nothing behind, so
 	// the center's retry starts clean.
 	err := h.Store.InOneTx(r.Context(), func(ctx context.Context) error {
 		for i, it := range in.Items {
-			res, err := h.item(ctx, center, it, projects)
+			res, err := h.item(ctx, center, it)
 			if err != nil {
 				return fmt.Errorf("uplink: item %d (%s): %w", i, it.ID, err)
 			}
@@ -286,7 +285,7 @@ func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center store.Org) e
 	return reply(w, r, out)
 }
 
-func (h *Hub) item(ctx context.Context, center store.Org, it Item, projects map[string]work.Project) (store.UplinkResult, error) {
+func (h *Hub) item(ctx context.Context, center store.Org, it Item) (store.UplinkResult, error) {
 	ref := store.UplinkItem{ID: it.ID, CenterID: center.ID, Seq: it.Seq, Kind: it.Kind}
 	reject := func(format string, args ...any) (store.UplinkResult, error) {
 		reason := fmt.Sprintf(format, args...)
@@ -334,7 +333,7 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, projects map[
 		if err != nil {
 			return store.UplinkResult{}, err
 		}
-		p, err := h.project(ctx, l.ProjectID, projects)
+		p, err := h.Store.Project(ctx, l.ProjectID)
 		if err != nil {
 			return store.UplinkResult{}, err
 		}
@@ -383,7 +382,7 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, projects map[
 			if err != nil {
 				return store.UplinkResult{}, err
 			}
-			p, err := h.project(ctx, a.ProjectID, projects)
+			p, err := h.Store.Project(ctx, a.ProjectID)
 			if err != nil {
 				return store.UplinkResult{}, err
 			}
@@ -422,19 +421,6 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, projects map[
 		return h.Store.UplinkAttemptAnswer(ctx, ref, b.AttemptAnswerRecord)
 	}
 	return reject("unknown kind %q (this hub takes %s)", it.Kind, strings.Join(Kinds, ", "))
-}
-
-// project loads a project once per upload.
-func (h *Hub) project(ctx context.Context, id string, cache map[string]work.Project) (work.Project, error) {
-	if p, ok := cache[id]; ok {
-		return p, nil
-	}
-	p, err := h.Store.Project(ctx, id)
-	if err != nil {
-		return p, err
-	}
-	cache[id] = p
-	return p, nil
 }
 
 // file serves an attachment of a task the center holds a lease of, with
