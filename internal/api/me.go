@@ -19,14 +19,8 @@ func (a *API) recordActivity(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	if _, err := time.Parse(time.RFC3339, in.StartedAt); err != nil {
-		return problem(http.StatusUnprocessableEntity, "started_at: want an RFC 3339 time, got %q", in.StartedAt)
-	}
-	if in.ActiveMS < 1 || in.ActiveMS > work.MaxActivityMS {
-		return problem(http.StatusUnprocessableEntity, "active_ms: from 1 to %d (report every few minutes)", work.MaxActivityMS)
-	}
-	if in.What != "tasks" && in.What != "training" {
-		return problem(http.StatusUnprocessableEntity, "what: tasks or training")
+	if err := in.Validate(); err != nil {
+		return problem(http.StatusUnprocessableEntity, "%v", err)
 	}
 	id, err := a.Store.RecordActivity(r.Context(), store.ActivityRecord{WorkerID: p.UserID, Activity: in})
 	if err != nil {

@@ -399,11 +399,8 @@ func (c *Center) review(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err := dec.Decode(&in); err != nil {
 		return api.NewProblem(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
 	}
-	if in.Verdict != work.VerdictAgree && in.Verdict != work.VerdictDisagree {
-		return api.NewProblem(http.StatusUnprocessableEntity, "verdict: agree or disagree")
-	}
-	if len(in.Note) > 2000 {
-		return api.NewProblem(http.StatusUnprocessableEntity, "note: at most 2000 bytes")
+	if err := work.CheckReview(in.Verdict, in.Note); err != nil {
+		return api.NewProblem(http.StatusUnprocessableEntity, "%v", err)
 	}
 	proj, err := c.Store.SavedWorkProject(r.Context(), in.AssignmentID, p.UserID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -349,11 +349,8 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item) (store.Uplink
 		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) {
 			return reject("activity needs worker_id, started_at, active_ms and what")
 		}
-		if _, err := time.Parse(time.RFC3339, b.StartedAt); err != nil {
-			return reject("activity: started_at %q is not an RFC 3339 time", b.StartedAt)
-		}
-		if b.ActiveMS < 1 || b.ActiveMS > work.MaxActivityMS || (b.What != "tasks" && b.What != "training") {
-			return reject("activity: active_ms must be 1 to %d and what tasks or training", work.MaxActivityMS)
+		if err := b.Activity.Validate(); err != nil {
+			return reject("activity: %v", err)
 		}
 		return h.Store.UplinkActivity(ctx, ref, b)
 	case store.KindDeclaration:
@@ -370,9 +367,11 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item) (store.Uplink
 			store.ReviewRecord
 			Answer json.RawMessage `json:"answer,omitempty"`
 		}
-		if err := strict(&b); err != nil || !work.ValidID(b.AssignmentID) || !work.ValidID(b.ReviewerID) ||
-			(b.Verdict != work.VerdictAgree && b.Verdict != work.VerdictDisagree) || len(b.Note) > 2000 {
-			return reject("a review needs assignment_id, reviewer_id, verdict (agree or disagree) and a note of at most 2000 bytes")
+		if err := strict(&b); err != nil || !work.ValidID(b.AssignmentID) || !work.ValidID(b.ReviewerID) {
+			return reject("a review needs assignment_id, reviewer_id, verdict and note")
+		}
+		if err := work.CheckReview(b.Verdict, b.Note); err != nil {
+			return reject("review: %v", err)
 		}
 		if len(b.Answer) > 0 && string(b.Answer) != "null" {
 			a, err := h.Store.Assignment(ctx, b.AssignmentID)

@@ -3,6 +3,7 @@ package work
 import (
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Declaration is what a worker chooses to say about themselves, for the
@@ -59,8 +60,36 @@ type Activity struct {
 // MaxActivityMS caps one reported span: a desk reports every few minutes.
 const MaxActivityMS = 4 * 3600 * 1000
 
+// Validate names the first field of the span that is wrong.
+func (a Activity) Validate() error {
+	if _, err := time.Parse(time.RFC3339, a.StartedAt); err != nil {
+		return fmt.Errorf("started_at: want an RFC 3339 time, got %q", a.StartedAt)
+	}
+	if a.ActiveMS < 1 || a.ActiveMS > MaxActivityMS {
+		return fmt.Errorf("active_ms: from 1 to %d (report every few minutes)", MaxActivityMS)
+	}
+	if a.What != "tasks" && a.What != "training" {
+		return fmt.Errorf("what: tasks or training")
+	}
+	return nil
+}
+
 // Review verdicts.
 const (
 	VerdictAgree    = "agree"
 	VerdictDisagree = "disagree"
 )
+
+// MaxReviewNote caps a reviewer's note, in bytes.
+const MaxReviewNote = 2000
+
+// CheckReview names what is wrong with a review's verdict or note.
+func CheckReview(verdict, note string) error {
+	if verdict != VerdictAgree && verdict != VerdictDisagree {
+		return fmt.Errorf("verdict: agree or disagree")
+	}
+	if len(note) > MaxReviewNote {
+		return fmt.Errorf("note: at most %d bytes", MaxReviewNote)
+	}
+	return nil
+}

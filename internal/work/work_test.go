@@ -231,3 +231,24 @@ func TestNewID(t *testing.T) {
 		t.Fatalf("ValidID accepted garbage")
 	}
 }
+
+func TestActivityAndReviewChecks(t *testing.T) {
+	ok := Activity{StartedAt: "2026-11-23T09:00:00Z", ActiveMS: 300_000, What: "tasks"}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []Activity{
+		{StartedAt: "9 am", ActiveMS: 1, What: "tasks"},
+		{StartedAt: ok.StartedAt, ActiveMS: 0, What: "tasks"},
+		{StartedAt: ok.StartedAt, ActiveMS: MaxActivityMS + 1, What: "tasks"},
+		{StartedAt: ok.StartedAt, ActiveMS: 1, What: "tea"},
+	} {
+		if bad.Validate() == nil {
+			t.Errorf("%+v passed", bad)
+		}
+	}
+	if CheckReview(VerdictDisagree, "a greeting") != nil || CheckReview("maybe", "") == nil ||
+		CheckReview(VerdictAgree, string(make([]byte, MaxReviewNote+1))) == nil {
+		t.Fatal("review checks")
+	}
+}
