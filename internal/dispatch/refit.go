@@ -105,38 +105,24 @@ func (s *Service) Refit(ctx context.Context, projectID string) (RefitReport, err
 	return rep, nil
 }
 
-// RefitLoop re-fits every ds project with new answers each interval, until
-// ctx ends.
-func (s *Service) RefitLoop(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		// With several hubs on one database, one of them re-fits at a time.
-		_, err := s.Store.RunAlone(ctx, "refit", func(ctx context.Context) error {
-			ids, err := s.Store.ProjectsToRefit(ctx)
-			if err != nil {
-				return err
-			}
-			for _, id := range ids {
-				rep, err := s.Refit(ctx, id)
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if err != nil && !errors.Is(err, ErrNothingToFit) {
-					log.Warn("re-fit failed", "project", id, "err", err)
-					continue
-				}
-				log.Debug("re-fit", "project", id, "labels", rep.Labels, "workers", rep.Workers, "seconds", rep.Seconds)
-			}
-			return nil
-		})
-		if err != nil && ctx.Err() == nil {
-			log.Warn("re-fit round failed", "err", err)
-		}
+// RefitDue re-fits every ds project that has had answers since its last
+// re-fit. A project that fails is logged and the others still run. The
+// hub runs it on a schedule, on one hub at a time.
+func (s *Service) RefitDue(ctx context.Context, log *slog.Logger) error {
+	ids, err := s.Store.ProjectsToRefit(ctx)
+	if err != nil {
+		return err
 	}
+	for _, id := range ids {
+		rep, err := s.Refit(ctx, id)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && !errors.Is(err, ErrNothingToFit) {
+			log.Warn("re-fit failed", "project", id, "err", err)
+			continue
+		}
+		log.Debug("re-fit", "project", id, "labels", rep.Labels, "workers", rep.Workers, "seconds", rep.Seconds)
+	}
+	return nil
 }

@@ -232,10 +232,12 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if h.Config.RefitInterval > 0 {
-		go h.Dispatch.RefitLoop(ctx, h.Config.RefitInterval, h.Log)
+		go h.every(ctx, h.Config.RefitInterval, "refit", func(ctx context.Context) error {
+			return h.Dispatch.RefitDue(ctx, h.Log)
+		})
 	}
 	if h.Config.RecallMargin > 0 {
-		go h.recallLoop(ctx, time.Minute)
+		go h.every(ctx, time.Minute, "recall", h.recallNearDeadlines)
 	}
 	select {
 	case err := <-errc:
@@ -250,9 +252,10 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// recallLoop recalls leases of batches near their deadline from silent
-// centers, every interval until ctx ends.
-func (h *Hub) recallLoop(ctx context.Context, interval time.Duration) {
+// every runs a background job each interval until ctx ends. With several
+// hubs on one database, one of them runs it at a time; a hub that finds
+// it running skips its turn.
+func (h *Hub) every(ctx context.Context, interval time.Duration, job string, fn func(context.Context) error) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -261,21 +264,20 @@ func (h *Hub) recallLoop(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		var n int
-		_, err := h.Store.RunAlone(ctx, "recall", func(ctx context.Context) (err error) {
-			n, err = h.Store.RecallNearDeadline(ctx, h.Config.RecallMargin, h.Config.RecallSilence)
-			return err
-		})
-		if err != nil {
-			if ctx.Err() == nil {
-				h.Log.Warn("deadline recall failed", "err", err)
-			}
-			continue
-		}
-		if n > 0 {
-			h.Log.Info("leases recalled from silent centers ahead of batch deadlines", "leases", n)
+		if _, err := h.Store.RunAlone(ctx, job, fn); err != nil && ctx.Err() == nil {
+			h.Log.Warn("background job failed", "job", job, "err", err)
 		}
 	}
+}
+
+// recallNearDeadlines recalls leases of batches near their deadline from
+// silent centers.
+func (h *Hub) recallNearDeadlines(ctx context.Context) error {
+	n, err := h.Store.RecallNearDeadline(ctx, h.Config.RecallMargin, h.Config.RecallSilence)
+	if n > 0 {
+		h.Log.Info("leases recalled from silent centers ahead of batch deadlines", "leases", n)
+	}
+	return err
 }
 
 // InitAdmin makes the hub's first admin and returns a one-time token. It
