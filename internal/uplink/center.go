@@ -407,12 +407,11 @@ func (s *Syncer) saveGrants(ctx context.Context, in []Grant) error {
 		// The lease runs out by the center's own clock: hub and center
 		// clocks may disagree by days, so only the span is trusted.
 		grants[i] = store.CenterGrant{LeaseID: g.LeaseID, TaskKey: g.TaskKey, ProjectID: g.Project.ID, Epoch: g.Epoch, Slots: g.Slots,
-			Payload: g.Payload, TTL: s.ttl, Exclude: g.Exclude, Due: time.Duration(g.DueInSeconds) * time.Second}
+			Payload: g.Payload, TTL: s.ttl, Exclude: g.Exclude, Due: time.Duration(g.DueInSeconds) * time.Second, Files: g.Files}
 		for _, f := range g.Files {
 			if !blob.ValidSum(f.SHA256) {
 				return fmt.Errorf("leases: grant %s names a file with a malformed hash", g.LeaseID)
 			}
-			grants[i].Files = append(grants[i].Files, store.TaskFile{Field: f.Field, Name: f.Name, SHA256: f.SHA256, Size: f.Size, MediaType: f.MediaType})
 		}
 	}
 	return s.Store.SaveGrants(ctx, projects, grants)

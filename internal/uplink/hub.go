@@ -210,12 +210,9 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center store.Org) e
 			projects[l.ProjectID] = p
 		}
 		g := Grant{LeaseID: l.ID, TaskKey: l.TaskKey, Epoch: l.Epoch, Slots: l.Slots, ExpiresAt: l.ExpiresAt, Payload: l.Payload,
-			Project: p, Exclude: l.Exclude, Deadline: l.Deadline}
+			Project: p, Exclude: l.Exclude, Deadline: l.Deadline, Files: l.Files}
 		if l.Deadline != nil {
 			g.DueInSeconds = max(1, int64(time.Until(*l.Deadline)/time.Second))
-		}
-		for _, f := range l.Files {
-			g.Files = append(g.Files, File{Field: f.Field, Name: f.Name, SHA256: f.SHA256, Size: f.Size, MediaType: f.MediaType})
 		}
 		out.Grants = append(out.Grants, g)
 	}

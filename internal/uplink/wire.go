@@ -93,14 +93,9 @@ type Grant struct {
 	DueInSeconds int64      `json:"due_in_seconds,omitempty"`
 }
 
-// File is one attachment of a leased task.
-type File struct {
-	Field     string `json:"field"`
-	Name      string `json:"name"`
-	SHA256    string `json:"sha256"`
-	Size      int64  `json:"size"`
-	MediaType string `json:"media_type"`
-}
+// File is one attachment of a leased task: its input field, its name in
+// the upload, its SHA-256, size and media type.
+type File = store.TaskFile
 
 // LeaseReply carries the grants.
 type LeaseReply struct {
