@@ -16,12 +16,15 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"banyan/internal/auth"
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
 	"banyan/internal/ingest"
 	"banyan/internal/store"
+	"banyan/internal/webhook"
 	"banyan/internal/work"
 )
 
@@ -44,6 +47,22 @@ type API struct {
 	// Store.AnswerItem. A village center sets Store.CenterAnswerItem, which
 	// also queues the answer for the hub.
 	AnswerItem func(ctx context.Context, attemptID, workerID, itemID string, answer work.Answer) (store.ItemOutcome, error)
+	// MinimumWage is the floor, in paise per hour of active task time,
+	// under which an earnings statement is marked (0: none).
+	MinimumWage int64
+	// TokenRate caps the calls a second of one API token (burst twice
+	// that); 0 means the default, 200.
+	TokenRate   float64
+	limitOnce   sync.Once
+	tokenLimits *tokenLimiter
+	// AllowPrivateWebhooks lets webhooks target private, loopback and
+	// link-local addresses.
+	AllowPrivateWebhooks bool
+	hookOnce             sync.Once
+	hookClient           *http.Client
+	// TrainingRate pays reported training time, in paise per hour (0:
+	// unpaid).
+	TrainingRate int64
 }
 
 // maxJSONBody caps every JSON request body.
@@ -66,15 +85,19 @@ func (a *API) Routes() []Route {
 		{Pattern: "POST /api/v1/me/activity", handle: a.recordActivity},
 		{Pattern: "PUT /api/v1/me/declaration", handle: a.declare},
 		{Pattern: "GET /api/v1/me/declaration", handle: a.myDeclaration},
+		{Pattern: "DELETE /api/v1/me/declaration", handle: a.withdrawDeclaration},
 		{Pattern: "POST /api/v1/clients", handle: a.createClient},
 		{Pattern: "GET /api/v1/clients", handle: a.listClients},
 		{Pattern: "GET /api/v1/clients/{id}", handle: a.getClient},
+		{Pattern: "GET /api/v1/clients/{id}/invoice", handle: a.invoice},
 		{Pattern: "GET /api/v1/centers", handle: a.listCenters},
 		{Pattern: "GET /api/v1/audit", handle: a.auditLog},
 		{Pattern: "POST /api/v1/centers/{id}/recall", handle: a.recallFromCenter},
 		{Pattern: "POST /api/v1/orgs/{id}/users", handle: a.createUser},
 		{Pattern: "GET /api/v1/orgs/{id}/users", handle: a.listUsers},
 		{Pattern: "POST /api/v1/users/{id}/tokens", handle: a.createToken},
+		{Pattern: "POST /api/v1/users/{id}/pin", handle: a.issuePIN},
+		{Pattern: "POST /api/v1/users/{id}/password", handle: a.issuePassword},
 		{Pattern: "DELETE /api/v1/tokens/{id}", handle: a.revokeToken},
 		{Pattern: "GET /api/v1/users/{id}/skills", handle: a.userSkills},
 		{Pattern: "POST /api/v1/users/{id}/skills/reinstate", handle: a.reinstate},
@@ -90,6 +113,25 @@ func (a *API) Routes() []Route {
 		{Pattern: "GET /api/v1/projects/{id}/results", handle: a.projectResults},
 		{Pattern: "GET /api/v1/projects/{id}/review", handle: a.reviewQueue},
 		{Pattern: "POST /api/v1/projects/{id}/refit", handle: a.refit},
+		{Pattern: "PUT /api/v1/projects/{id}/rates", handle: a.putRates},
+		{Pattern: "GET /api/v1/projects/{id}/rates", handle: a.getRates},
+		{Pattern: "GET /api/v1/ledger", handle: a.ledgerState},
+		{Pattern: "GET /api/v1/me/earnings", handle: a.myEarnings},
+		{Pattern: "GET /api/v1/impact", handle: a.impactReport},
+		{Pattern: "POST /api/v1/assignments/{id}/reject", handle: a.rejectAnswer},
+		{Pattern: "POST /api/v1/assignments/{id}/overturn", handle: a.overturnRejection},
+		{Pattern: "POST /api/v1/users/{id}/bonus", handle: a.bonus},
+		{Pattern: "POST /api/v1/webhooks", handle: a.createWebhook},
+		{Pattern: "GET /api/v1/webhooks", handle: a.listWebhooks},
+		{Pattern: "DELETE /api/v1/webhooks/{id}", handle: a.deleteWebhook},
+		{Pattern: "GET /api/v1/webhooks/{id}/deliveries", handle: a.webhookDeliveries},
+		{Pattern: "POST /api/v1/webhooks/{id}/test", handle: a.testWebhook},
+		{Pattern: "POST /api/v1/tasks/{id}/reject", handle: a.rejectResult},
+		{Pattern: "POST /api/v1/centers/{id}/revoke", handle: a.revokeCenter},
+		{Pattern: "PUT /api/v1/users/{id}/payee", handle: a.setPayee},
+		{Pattern: "PUT /api/v1/centers/{id}/payee", handle: a.setPayee},
+		{Pattern: "GET /api/v1/centers/{id}/payout", handle: a.payout},
+		{Pattern: "GET /api/v1/users/{id}/earnings", handle: a.userEarnings},
 		{Pattern: "GET /api/v1/batches/{id}", handle: a.getBatch},
 		{Pattern: "POST /api/v1/batches/{id}/cancel", handle: a.cancelBatch},
 		{Pattern: "GET /api/v1/batches/{id}/tasks", handle: a.listTasks},
@@ -123,6 +165,20 @@ func (a *API) Register(mux *http.ServeMux) {
 	}))
 }
 
+// ServeAs runs the API route with the given pattern for a principal the
+// caller has authenticated itself (the web pages, by their session
+// cookie): the pages use the API's checks and replies rather than repeat
+// them. An unknown pattern answers 404.
+func (a *API) ServeAs(w http.ResponseWriter, r *http.Request, p auth.Principal, pattern string) {
+	for _, rt := range a.Routes() {
+		if rt.Pattern == pattern {
+			a.serve(w, r, p, rt)
+			return
+		}
+	}
+	writeProblem(w, a.Log, r, problem(http.StatusNotFound, "no API route %s", pattern))
+}
+
 func (a *API) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p auth.Principal
@@ -138,11 +194,65 @@ func (a *API) wrap(rt Route) http.Handler {
 				writeProblem(w, a.Log, r, err)
 				return
 			}
+			if ok, wait := a.limiter().allow(p.TokenID, time.Now()); !ok {
+				w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+				writeProblem(w, a.Log, r, problem(http.StatusTooManyRequests, "this token is calling too fast: at most %d calls a second", int(a.limiterRate())))
+				return
+			}
 		}
-		if err := rt.handle(w, r, p); err != nil {
-			writeProblem(w, a.Log, r, err)
-		}
+		a.serve(w, r, p, rt)
 	})
+}
+
+// serve runs a route for a principal and puts what it did in the audit
+// log when the route changes something as hub staff, changes who may do
+// what, or exports data.
+func (a *API) serve(w http.ResponseWriter, r *http.Request, p auth.Principal, rt Route) {
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	if err := rt.handle(sw, r, p); err != nil {
+		writeProblem(sw, a.Log, r, err)
+	}
+	if sw.status >= 400 || p.UserID == "" {
+		return
+	}
+	mutation := r.Method != http.MethodGet && r.Method != http.MethodHead
+	permission := strings.Contains(rt.Pattern, "/tokens") || strings.Contains(rt.Pattern, "/users") ||
+		strings.Contains(rt.Pattern, "/pin") || strings.Contains(rt.Pattern, "/password") || strings.Contains(rt.Pattern, "/skills/")
+	export := strings.HasSuffix(rt.Pattern, "/results") || strings.HasSuffix(rt.Pattern, "/payout") || strings.HasSuffix(rt.Pattern, "/invoice")
+	if !(mutation && (p.IsHubStaff() || permission)) && !export {
+		return
+	}
+	// Ids only: never a request's body.
+	if _, err := a.Store.RecordAudit(context.WithoutCancel(r.Context()), p.OrgID, store.AuditRecord{Actor: p.UserID,
+		Action: rt.Pattern, Subject: r.PathValue("id")}); err != nil {
+		a.Log.Error("audit event not recorded", "action", rt.Pattern, "err", err)
+	}
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush passes a streamed export's flushes through.
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // writeJSON sends v with the given status.
@@ -243,4 +353,31 @@ func validName(field, s string) (string, error) {
 		return "", problem(http.StatusUnprocessableEntity, "%s: required, at most 200 bytes", field)
 	}
 	return s, nil
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// webhookClient is the client for webhook tests, made once.
+func (a *API) webhookClient() *http.Client {
+	a.hookOnce.Do(func() { a.hookClient = webhook.Client(a.AllowPrivateWebhooks) })
+	return a.hookClient
+}
+
+func (a *API) limiterRate() float64 {
+	if a.TokenRate > 0 {
+		return a.TokenRate
+	}
+	return defaultTokenRate
+}
+
+func (a *API) limiter() *tokenLimiter {
+	a.limitOnce.Do(func() {
+		burst := float64(defaultTokenBurst)
+		if a.TokenRate > 0 {
+			burst = 2 * a.TokenRate
+		}
+		a.tokenLimits = newTokenLimiter(a.limiterRate(), burst)
+	})
+	return a.tokenLimits
 }

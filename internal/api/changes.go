@@ -104,3 +104,26 @@ func (a *API) recallFromCenter(w http.ResponseWriter, r *http.Request, p auth.Pr
 	a.Log.Info("leases recalled", "center", org.ID, "batch", in.BatchID, "leases", n)
 	return writeJSON(w, http.StatusOK, map[string]int{"recalled": n})
 }
+
+// revokeCenter revokes a village center's sync tokens: a stolen or lost
+// center PC stops syncing at once. Its saved work is not lost to the hub
+// only if it synced before; a new token comes from 'banyan admin center
+// add' or POST /api/v1/users/{id}/tokens for its machine user.
+func (a *API) revokeCenter(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Role != auth.HubAdmin {
+		return problem(http.StatusForbidden, "revoking a center is for a hub admin")
+	}
+	id, err := pathID(r, "center")
+	if err != nil {
+		return err
+	}
+	org, err := a.Store.Org(r.Context(), id)
+	if err != nil || org.Kind != store.OrgCenter || org.ID == store.BuiltinCenterOrgID {
+		return hidden(store.ErrNotFound, "center")
+	}
+	n, err := a.Store.RevokeCenterTokens(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"center_id": id, "tokens_revoked": n})
+}

@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"iter"
 	"mime"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"path"
 	"strings"
-	"time"
 
 	"banyan/internal/auth"
 	"banyan/internal/blob"
@@ -204,19 +202,7 @@ func (a *API) assignmentFile(w http.ResponseWriter, r *http.Request, p auth.Prin
 // ServeBlob serves a stored file with Range support, under its SHA-256
 // as the ETag.
 func ServeBlob(w http.ResponseWriter, r *http.Request, blobs *blob.Store, f store.TaskFile) error {
-	if blobs == nil {
-		return fmt.Errorf("no blob store")
-	}
-	file, err := blobs.Open(f.SHA256)
-	if err != nil {
-		return err
-	}
-	defer file.Close()
-	w.Header().Set("Content-Type", f.MediaType)
-	w.Header().Set("ETag", `"`+f.SHA256+`"`)
-	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
-	http.ServeContent(w, r, "", time.Time{}, file)
-	return nil
+	return blobs.Serve(w, r, f.SHA256, f.MediaType)
 }
 
 // each yields the tasks of a list.

@@ -26,6 +26,12 @@ func (a *API) recordActivity(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
+	// Training time is paid at the hub's hourly rate.
+	if in.What == "training" && a.TrainingRate > 0 {
+		if err := a.Store.PayTraining(r.Context(), id, p.UserID, in.ActiveMS, a.TrainingRate); err != nil {
+			return err
+		}
+	}
 	return writeJSON(w, http.StatusCreated, map[string]string{"id": id})
 }
 
@@ -60,6 +66,19 @@ func (a *API) myDeclaration(w http.ResponseWriter, r *http.Request, p auth.Princ
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"declaration": d, "declared_at": at})
+}
+
+// withdrawDeclaration erases everything the worker declared: consent
+// withdrawn, nothing is kept.
+func (a *API) withdrawDeclaration(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Role != auth.Worker {
+		return problem(http.StatusForbidden, "a declaration is a worker's own")
+	}
+	n, err := a.Store.WithdrawDeclarations(r.Context(), p.UserID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"erased": n})
 }
 
 // Mount adds the named routes of the table to mux, for a server that

@@ -164,24 +164,34 @@ type userToken struct {
 	Secret string `json:"token"`
 }
 
-func (a *API) createToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+// manageableUser is the user in the path, if the principal may manage
+// their organisation (a hub admin only by a hub admin).
+func (a *API) manageableUser(r *http.Request, p auth.Principal) (store.User, error) {
 	id, err := pathID(r, "user")
 	if err != nil {
-		return err
+		return store.User{}, err
 	}
 	u, err := a.Store.User(r.Context(), id)
 	if err != nil {
-		return hidden(err, "user")
+		return store.User{}, hidden(err, "user")
 	}
 	o, err := a.Store.Org(r.Context(), u.OrgID)
 	if err != nil {
-		return err
+		return store.User{}, err
 	}
 	if !p.CanManageOrg(o.ID, o.Kind) {
-		return errNotVisible("user")
+		return store.User{}, errNotVisible("user")
 	}
 	if u.Role == string(auth.HubAdmin) && p.Role != auth.HubAdmin {
-		return errForbidden
+		return store.User{}, errForbidden
+	}
+	return u, nil
+}
+
+func (a *API) createToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	u, err := a.manageableUser(r, p)
+	if err != nil {
+		return err
 	}
 	var in struct {
 		Label string `json:"label"`
@@ -199,6 +209,57 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, userToken{Token: t, Secret: secret})
+}
+
+// issuePIN gives a worker a login and a fresh PIN for the web desk.
+func (a *API) issuePIN(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	return a.issueSignIn(w, r, p, true)
+}
+
+// issuePassword gives anyone but a worker a login and a fresh password
+// for the web pages.
+func (a *API) issuePassword(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	return a.issueSignIn(w, r, p, false)
+}
+
+// issueSignIn gives a user a login and a fresh web secret: a PIN for a
+// worker, a password for anyone else.
+func (a *API) issueSignIn(w http.ResponseWriter, r *http.Request, p auth.Principal, pin bool) error {
+	u, err := a.manageableUser(r, p)
+	if err != nil {
+		return err
+	}
+	switch worker := u.Role == string(auth.Worker); {
+	case pin && !worker:
+		return problem(http.StatusUnprocessableEntity, "a PIN is for a worker's desk; this user is a %s", u.Role)
+	case !pin && worker:
+		return problem(http.StatusUnprocessableEntity, "a worker signs in with a PIN: POST /api/v1/users/{id}/pin")
+	}
+	var in struct {
+		Login string `json:"login"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &in); err != nil {
+			return err
+		}
+	}
+	if in.Login != "" {
+		if err := auth.CheckLogin(in.Login); err != nil {
+			return problem(http.StatusUnprocessableEntity, "%v", err)
+		}
+	}
+	issue, field := a.Auth.IssuePassword, "password"
+	if pin {
+		issue, field = a.Auth.IssuePIN, "pin"
+	}
+	login, secret, err := issue(r.Context(), u, in.Login)
+	if errors.Is(err, store.ErrConflict) {
+		return problem(http.StatusConflict, "the login %q is taken; choose another", in.Login)
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]string{"user_id": u.ID, "login": login, field: secret})
 }
 
 func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

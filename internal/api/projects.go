@@ -241,7 +241,7 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, p auth.Principal, p
 		t = t.UTC()
 		spec.Deadline = &t
 	}
-	in := ingest.Spec{Inputs: pr.Schema.Inputs}
+	in := ingest.Spec{Inputs: pr.Schema.Inputs, Kind: pr.Kind, Multi: pr.Schema.Multi}
 	if purpose == work.PurposeGold {
 		in.Gold = func(raw []byte) ([]byte, error) {
 			ans, err := work.ParseAnswer(pr.Kind, pr.Schema, raw)
@@ -407,21 +407,31 @@ func validState(s work.TaskState) bool {
 	return false
 }
 
-func (a *API) getTask(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+// visibleTask is the task in the path and its project, if the principal
+// may see the project's client.
+func (a *API) visibleTask(r *http.Request, p auth.Principal) (work.Task, work.Project, error) {
 	id, err := pathID(r, "task")
 	if err != nil {
-		return err
+		return work.Task{}, work.Project{}, err
 	}
 	t, err := a.Store.Task(r.Context(), id)
 	if err != nil {
-		return hidden(err, "task")
+		return work.Task{}, work.Project{}, hidden(err, "task")
 	}
 	pr, err := a.Store.Project(r.Context(), t.ProjectID)
 	if err != nil {
-		return err
+		return work.Task{}, work.Project{}, err
 	}
 	if !p.CanReadClient(pr.ClientID) {
-		return errNotVisible("task")
+		return work.Task{}, work.Project{}, errNotVisible("task")
+	}
+	return t, pr, nil
+}
+
+func (a *API) getTask(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	t, _, err := a.visibleTask(r, p)
+	if err != nil {
+		return err
 	}
 	return writeJSON(w, http.StatusOK, t)
 }
@@ -460,15 +470,23 @@ func (a *API) writeResults(w http.ResponseWriter, r *http.Request, pr work.Proje
 	if f := r.URL.Query().Get("format"); f != "" {
 		var err error
 		if format, err = ingest.ParseFormat(f); err != nil {
-			return problem(http.StatusBadRequest, "format: must be csv or jsonl")
+			return problem(http.StatusBadRequest, "format: must be csv, jsonl or labelstudio")
 		}
 	}
 	ctype := "application/jsonl; charset=utf-8"
-	if format == ingest.CSV {
+	switch format {
+	case ingest.CSV:
 		ctype = "text/csv; charset=utf-8"
+	case ingest.LabelStudio:
+		ctype = "application/json; charset=utf-8"
+		scope.WithPayload = true
 	}
 	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Disposition", `attachment; filename="results-`+pr.ID+"."+string(format)+`"`)
+	ext := string(format)
+	if format == ingest.LabelStudio {
+		ext = "json"
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="results-`+pr.ID+"."+ext+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	err := ingest.WriteResults(w, format, pr, func(after string) ([]work.Result, error) {
 		return a.Store.Results(r.Context(), scope, store.Page{After: after, Limit: 1000})

@@ -24,6 +24,7 @@ import (
 	"banyan/internal/blob"
 	"banyan/internal/store"
 	"banyan/internal/uplink"
+	"banyan/internal/web"
 	"banyan/internal/work"
 )
 
@@ -259,9 +260,11 @@ func (c *Center) Handler() http.Handler {
 	a := &api.API{Store: c.Store, Auth: c.Auth, Log: c.Log, AnswerItem: c.Store.CenterAnswerItem}
 	a.Mount(mux,
 		"GET /api/v1/me",
-		"POST /api/v1/me/activity", "PUT /api/v1/me/declaration", "GET /api/v1/me/declaration",
+		"POST /api/v1/me/activity", "PUT /api/v1/me/declaration", "GET /api/v1/me/declaration", "DELETE /api/v1/me/declaration",
 		"GET /api/v1/courses", "GET /api/v1/courses/{id}", "POST /api/v1/courses/{id}/attempts",
 		"GET /api/v1/attempts/{id}", "GET /api/v1/attempts/{id}/next", "POST /api/v1/attempts/{id}/answers")
+	(&web.Web{Store: c.Store, Desk: desk{c}, Blobs: c.Blobs, Log: c.Log, Place: "center",
+		AnswerItem: c.Store.CenterAnswerItem, Office: office{c}}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	return mux
 }

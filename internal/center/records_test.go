@@ -2,12 +2,14 @@ package center_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -186,4 +188,115 @@ func TestQualificationGatesCenterWork(t *testing.T) {
 	if status, off := g.call(tok, "POST", "/api/v1/work/next", nil); status != 200 {
 		t.Fatalf("a qualified worker got no task: %d %v", status, off)
 	}
+}
+
+// A worker who withdraws consent at a center has their declarations
+// erased there, from the center's outbox, and at the hub.
+func TestDeclarationWithdrawnEverywhere(t *testing.T) {
+	t.Parallel()
+	g := newRig(t, 1)
+	ctx := context.Background()
+	worker, tok, _ := g.center.EnrolWorker(ctx, "sunita")
+	if status, out := g.call(tok, "PUT", "/api/v1/me/declaration", map[string]any{"gender": "woman", "disability": "yes"}); status != 200 {
+		t.Fatalf("declaration: %d %v", status, out)
+	}
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.hub.Store.LatestDeclaration(ctx, worker.ID); err != nil {
+		t.Fatalf("the hub did not get the declaration: %v", err)
+	}
+	// A second declaration, not yet sent, then the withdrawal.
+	g.call(tok, "PUT", "/api/v1/me/declaration", map[string]any{"gender": "woman"})
+	if status, out := g.call(tok, "DELETE", "/api/v1/me/declaration", nil); status != 200 || out["erased"] != float64(2) {
+		t.Fatalf("withdraw: %d %v", status, out)
+	}
+	if _, _, err := g.center.Store.LatestDeclaration(ctx, worker.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the center still has a declaration: %v", err)
+	}
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.hub.Store.LatestDeclaration(ctx, worker.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the hub still has a declaration after the withdrawal: %v", err)
+	}
+	if n, err := g.center.Store.OutboxWith(ctx, "disability"); err != nil || n != 0 {
+		t.Errorf("%d outbox records still hold what was declared (%v)", n, err)
+	}
+}
+
+// Training time reported at a center is paid at the hub's hourly rate
+// once it goes up, once however often it is sent.
+func TestCenterTrainingPaid(t *testing.T) {
+	t.Parallel()
+	g := newRig(t, 1)
+	ctx := context.Background()
+	worker, tok, _ := g.center.EnrolWorker(ctx, "sunita")
+	if status, out := g.call(tok, "POST", "/api/v1/me/activity", map[string]any{
+		"started_at": time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), "active_ms": 30 * 60 * 1000, "what": "training"}); status != 201 {
+		t.Fatalf("activity: %d %v", status, out)
+	}
+	for range 2 {
+		if err := g.center.Sync.Once(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	today := time.Now().UTC()
+	s, err := ledger.MakeStatement(ctx, g.hub.Store, worker.ID, today.AddDate(0, 0, -1), today, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Half an hour at the default ₹50.00 an hour.
+	if s.Earned != 2500 {
+		t.Fatalf("earned %d paise for half an hour of training, want 2500", s.Earned)
+	}
+}
+
+// A center revoked by the hub (a stolen PC) can no longer sync.
+func TestRevokedCenterStopsSyncing(t *testing.T) {
+	t.Parallel()
+	g := newRig(t, 1)
+	ctx := context.Background()
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := g.hub.Store.RevokeCenterTokens(ctx, g.center.ID); err != nil || n != 1 {
+		t.Fatalf("revoke: %d %v", n, err)
+	}
+	if err := g.center.Sync.Once(ctx); err == nil {
+		t.Fatal("a revoked center synced")
+	}
+	if st := g.center.Sync.State(); st.Online || st.LastError == "" {
+		t.Errorf("the center's state after revocation: %+v", st)
+	}
+}
+
+// Once a leased task's answers are all acknowledged and the lease is
+// done, the center keeps none of the client's data for it.
+func TestCenterPurgesDeliveredTasks(t *testing.T) {
+	t.Parallel()
+	g := newRig(t, 2)
+	ctx := context.Background()
+	_, tok1, _ := g.center.EnrolWorker(ctx, "lakshmi")
+	_, tok2, _ := g.center.EnrolWorker(ctx, "ravi")
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := g.center.Store.CenterPayloadsKept(ctx); n != 2 {
+		t.Fatalf("%d tasks held before the work, want 2", n)
+	}
+	g.work(tok1, "spam")
+	g.work(tok2, "spam")
+	for range 3 {
+		if err := g.center.Sync.Once(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := g.center.Store.CenterPayloadsKept(ctx); err != nil || n != 0 {
+		t.Errorf("%d delivered tasks still hold the client's data (%v)", n, err)
+	}
+	if n, _ := g.center.Store.OutboxWith(ctx, `"label"`); n != 0 {
+		t.Errorf("%d acknowledged answers still in the outbox", n)
+	}
+	g.check()
 }

@@ -25,7 +25,8 @@ func benchDispatch(ctx context.Context, args []string, out, errOut io.Writer) er
 		"Loads a classify project of --tasks tasks (overlap 1), then runs --workers simulated\n"+
 			"workers of the hub's built-in center, each taking the next task and answering it\n"+
 			"over HTTP as fast as it can, against --hubs hub processes' handlers on 127.0.0.1,\n"+
-			"for --duration. Prints answers per second, next-task and answer latency\n"+
+			"for --duration (with --rate, paced to that many answers a second in all).\n"+
+			"Prints answers per second, next-task and answer latency\n"+
 			"(p50, p99), and the disk's fsync rate for scale. Without --db it uses a fresh\n"+
 			"SQLite file; with a postgres:// URL it writes into that database (give it one of\n"+
 			"its own).", errOut)
@@ -34,6 +35,7 @@ func benchDispatch(ctx context.Context, args []string, out, errOut io.Writer) er
 	workers := fs.Int("workers", 200, "simulated workers")
 	tasks := fs.Int("tasks", 1_000_000, "tasks in the project")
 	duration := fs.Duration("duration", 20*time.Second, "how long the workers run")
+	rate := fs.Float64("rate", 0, "pace the workers to this many answers a second in all (0: as fast as they can)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (hubs and workers) to this file")
 	if err := parse(fs, args); err != nil {
@@ -46,6 +48,8 @@ func benchDispatch(ctx context.Context, args []string, out, errOut io.Writer) er
 		return &usageError{"--hubs: more than one hub needs a shared PostgreSQL database (--db postgres://…)"}
 	case *workers < 1 || *tasks < 1 || *duration <= 0:
 		return &usageError{"--workers, --tasks and --duration must be positive"}
+	case *rate < 0:
+		return &usageError{"--rate: answers a second, 0 or more"}
 	}
 	dir, err := os.MkdirTemp("", "banyan-bench-")
 	if err != nil {
@@ -58,6 +62,9 @@ func benchDispatch(ctx context.Context, args []string, out, errOut io.Writer) er
 	for i := range *hubs {
 		cfg := hub.DefaultConfig()
 		cfg.DataDir, cfg.DB, cfg.RefitInterval, cfg.RecallMargin = fmt.Sprintf("%s/hub%d", dir, i), *db, 0, 0
+		// The hubs share the database's connection budget, as they
+		// would in production (see --db-conns).
+		cfg.DBConns = max(4, store.DefaultPostgresConns / *hubs)
 		h, err := hub.Open(ctx, cfg, log)
 		if err != nil {
 			return err
@@ -132,7 +139,7 @@ func benchDispatch(ctx context.Context, args []string, out, errOut io.Writer) er
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := sim.RunLoad(ctx, sim.LoadOptions{URLs: urls, Tokens: tokens, Duration: *duration})
+	res, err := sim.RunLoad(ctx, sim.LoadOptions{URLs: urls, Tokens: tokens, Duration: *duration, Rate: *rate})
 	if err != nil {
 		return err
 	}
@@ -150,8 +157,12 @@ func benchDispatch(ctx context.Context, args []string, out, errOut io.Writer) er
 	if *asJSON {
 		return json.NewEncoder(out).Encode(summary)
 	}
-	fmt.Fprintf(out, "%s, %d hub(s), %d workers, %d tasks: %.0f answers/s over %.1f s (%d answers, %d errors); next task p50 %.1f ms, p99 %.1f ms; answer p50 %.1f ms, p99 %.1f ms; disk %.0f fsyncs/s\n",
-		engine, res.Hubs, res.Workers, *tasks, res.AnswersPerSecond, res.Seconds, res.Answers, res.Errors,
+	paced := "as fast as they can"
+	if *rate > 0 {
+		paced = fmt.Sprintf("paced to %.0f answers/s", *rate)
+	}
+	fmt.Fprintf(out, "%s, %d hub(s), %d workers (%s), %d tasks: %.0f answers/s over %.1f s (%d answers, %d errors); next task p50 %.1f ms, p99 %.1f ms; answer p50 %.1f ms, p99 %.1f ms; disk %.0f fsyncs/s\n",
+		engine, res.Hubs, res.Workers, paced, *tasks, res.AnswersPerSecond, res.Seconds, res.Answers, res.Errors,
 		res.NextP50MS, res.NextP99MS, res.AnswerP50MS, res.AnswerP99MS, fsyncs)
 	return nil
 }

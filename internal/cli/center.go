@@ -82,6 +82,8 @@ func centerUserAdd(ctx context.Context, args []string, workerOnly bool, out, err
 	fs := newFlags(verb, verb+" NAME [flags]", about, errOut)
 	centerFlags(fs, &cfg)
 	role := string(auth.Worker)
+	var loginFlag string
+	fs.StringVar(&loginFlag, "login", "", "the person's web sign-in login (default: made from NAME)")
 	if !workerOnly {
 		fs.StringVar(&role, "role", role, "worker, reviewer or center_manager")
 	}
@@ -98,9 +100,21 @@ func centerUserAdd(ctx context.Context, args []string, workerOnly bool, out, err
 		return err
 	}
 	if u.Role == string(auth.Worker) {
-		fmt.Fprintf(errOut, "Worker %q enrolled (id %s); the hub hears of it at the next sync. Their desk token, shown once:\n", u.Name, u.ID)
+		login, pin, err := c.Auth.IssuePIN(ctx, u, loginFlag)
+		if err != nil {
+			return fmt.Errorf("worker %q enrolled (id %s), but no web sign-in: %w", u.Name, u.ID, err)
+		}
+		fmt.Fprintf(errOut, "Worker %q enrolled (id %s); the hub hears of it at the next sync.\n", u.Name, u.ID)
+		fmt.Fprintf(errOut, "Web desk sign-in: login %s, PIN %s (shown once; give it to the worker in person).\n", login, pin)
+		fmt.Fprintf(errOut, "Their API token for desk apps, shown once:\n")
 	} else {
-		fmt.Fprintf(errOut, "%s %q added (id %s). Their desk token, shown once:\n", u.Role, u.Name, u.ID)
+		login, password, err := c.Auth.IssuePassword(ctx, u, loginFlag)
+		if err != nil {
+			return fmt.Errorf("%s %q added (id %s), but no web sign-in: %w", u.Role, u.Name, u.ID, err)
+		}
+		fmt.Fprintf(errOut, "%s %q added (id %s).\n", u.Role, u.Name, u.ID)
+		fmt.Fprintf(errOut, "Web sign-in: login %s, password %s (shown once).\n", login, password)
+		fmt.Fprintf(errOut, "Their API token, shown once:\n")
 	}
 	fmt.Fprintln(out, token)
 	return nil

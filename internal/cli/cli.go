@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"banyan/internal/hub"
+	"banyan/internal/ledger"
 	"banyan/internal/store"
 )
 
@@ -53,6 +54,8 @@ func verbs() []verb {
 		{"aggregate", "aggregate crowd labels you already have (majority vote, Dawid–Skene, GLAD, …)", aggregate},
 		{"admin", "hub administration: 'admin init' makes the first admin, 'admin center add NAME' enrols a center", admin},
 		{"migrate", "show or apply database migrations: 'migrate status', 'migrate up'", migrate},
+		{"ledger", "check the money ledger: 'ledger verify' recomputes its hash chain and totals", ledgerCmd},
+		{"audit", "check the audit log: 'audit verify' recomputes its hash chain", auditCmd},
 		{"bench", "benchmarks: 'bench aggregate' (aggregation methods on public datasets), 'bench dispatch' (workers over HTTP)", bench},
 		{"config", "print the effective configuration, secrets redacted", printConfig},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
@@ -162,6 +165,11 @@ func hubFlags(fs *flag.FlagSet, c *hub.Config) {
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (database, spooled uploads)")
 	fs.StringVar(&c.Blobs, "blobs", c.Blobs, "directory of task attachments (default <data>/blobs; shared by every hub on one database)")
 	fs.StringVar(&c.DB, "db", c.DB, "database: a SQLite file path (default <data>/banyan.db) or a postgres:// URL")
+	fs.Float64Var(&c.TokenRate, "token-rate", c.TokenRate, "API calls a second one token may make, bursts of twice that (0: 200)")
+	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", c.AllowPrivateWebhooks, "let webhooks target private, loopback and link-local addresses (off: no SSRF)")
+	fs.Int64Var(&c.TrainingRate, "training-rate", c.TrainingRate, "pay for an hour of reported training time, in paise (0: unpaid)")
+	fs.Int64Var(&c.MinWage, "min-wage", c.MinWage, "minimum wage in paise per hour of active task time; statements under it are marked (0: off)")
+	fs.IntVar(&c.DBConns, "db-conns", c.DBConns, "most connections this hub opens to PostgreSQL (0: 32); hubs on one database share the server, so divide the total between them")
 	fs.BoolVar(&c.NoMigrate, "no-migrate", c.NoMigrate, "refuse to start with pending migrations instead of applying them")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest batch upload, in bytes")
 	fs.IntVar(&c.MaxRowBytes, "max-row-bytes", c.MaxRowBytes, "largest row of a batch file, in bytes")
@@ -220,7 +228,7 @@ func admin(ctx context.Context, args []string, out, errOut io.Writer) error {
 
 func adminInit(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg := hub.DefaultConfig()
-	fs := newFlags("admin init", "admin init [flags]", "Makes the hub's first admin user and prints a one-time API token.\nThe token is shown once and stored only as a hash. It refuses when an admin exists.", errOut)
+	fs := newFlags("admin init", "admin init [flags]", "Makes the hub's first admin user and prints a one-time API token and a web\nsign-in (login and password). Both are shown once and stored only as hashes.\nIt refuses when an admin exists.", errOut)
 	hubFlags(fs, &cfg)
 	name := fs.String("name", "admin", "the admin's user name")
 	if err := parse(fs, args); err != nil {
@@ -235,7 +243,20 @@ func adminInit(ctx context.Context, args []string, out, errOut io.Writer) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(errOut, "Hub admin %q made. This is their API token; it is shown only this once:\n", *name)
+	p, err := h.Auth.Authenticate(ctx, token)
+	if err != nil {
+		return err
+	}
+	u, err := h.Store.User(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	login, password, err := h.Auth.IssuePassword(ctx, u, "")
+	if err != nil {
+		return fmt.Errorf("hub admin %q made, but no web sign-in: %w", *name, err)
+	}
+	fmt.Fprintf(errOut, "Hub admin %q made. Web sign-in at /desk/signin: login %s, password %s (shown once).\n", *name, login, password)
+	fmt.Fprintf(errOut, "Their API token, shown only this once:\n")
 	fmt.Fprintln(out, token)
 	return nil
 }
@@ -332,4 +353,82 @@ func printConfig(ctx context.Context, args []string, out, errOut io.Writer) erro
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(m)
+}
+
+// ledgerCmd checks the money ledger's hash chain.
+func ledgerCmd(ctx context.Context, args []string, out, errOut io.Writer) error {
+	sub := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	cfg := hub.DefaultConfig()
+	fs := newFlags("ledger", "ledger verify [flags]", "'verify' recomputes the ledger's hash chain from its first batch and reports the\nfirst batch that was edited, deleted, added to or reordered, and the totals.\nCompare the head hash it prints with one printed earlier (an invoice's) to\ncatch a cut-off tail. Exits 1 when the chain does not check.", errOut)
+	hubFlags(fs, &cfg)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if sub != "verify" {
+		return &usageError{"usage: banyan ledger verify [--db URL] [--json]"}
+	}
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rep, err := ledger.Verify(ctx, st)
+	if err != nil {
+		return err
+	}
+	m, err := ledger.Totals(ctx, st)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := json.NewEncoder(out).Encode(map[string]any{"verify": rep, "money": m}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(out, "%d batches, %d entries; head %s\n", rep.Batches, rep.Entries, rep.Head)
+		fmt.Fprintf(out, "client receivable %d, worker payable %d, center share %d, hub revenue %d (paise); reconciled: %v\n",
+			m.ClientReceivable, m.WorkerPayable, m.CenterShare, m.HubRevenue, m.Reconciled)
+	}
+	if rep.Problem != "" {
+		return fmt.Errorf("ledger: %s", rep.Problem)
+	}
+	if !m.Reconciled {
+		return fmt.Errorf("ledger: the totals do not reconcile")
+	}
+	return nil
+}
+
+// auditCmd checks the audit log's hash chain.
+func auditCmd(ctx context.Context, args []string, out, errOut io.Writer) error {
+	sub := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	cfg := hub.DefaultConfig()
+	fs := newFlags("audit", "audit verify [flags]", "'verify' recomputes the audit log's hash chain and reports the first event that\nwas edited, deleted or reordered. Exits 1 when the chain does not check.", errOut)
+	hubFlags(fs, &cfg)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if sub != "verify" {
+		return &usageError{"usage: banyan audit verify [--db URL]"}
+	}
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rep, err := st.VerifyAudit(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%d events in the chain (%d from before it began); head %s\n", rep.Events, rep.Unchained, rep.Head)
+	if rep.Problem != "" {
+		return fmt.Errorf("audit: %s", rep.Problem)
+	}
+	return nil
 }

@@ -136,7 +136,8 @@ func TestAdminInitAndMigrate(t *testing.T) {
 // summary fields CI checks.
 func TestDemoJSON(t *testing.T) {
 	t.Parallel()
-	out, _, err := run(t, "demo", "--exit", "--json", "--posts", "120", "--invoices", "40", "--workers", "12", "--data", t.TempDir())
+	dir := t.TempDir()
+	out, _, err := run(t, "demo", "--exit", "--json", "--posts", "120", "--invoices", "40", "--workers", "12", "--data", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +155,14 @@ func TestDemoJSON(t *testing.T) {
 			Tasks    int
 			Accuracy float64
 		}
+		Money struct {
+			Receivable int64  `json:"client_receivable_paise"`
+			Payable    int64  `json:"worker_payable_paise"`
+			Share      int64  `json:"center_share_paise"`
+			Revenue    int64  `json:"hub_revenue_paise"`
+			Reconciled bool   `json:"reconciled"`
+			Head       string `json:"ledger_head"`
+		}
 	}
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatalf("summary is not one JSON object: %v\n%s", err, out)
@@ -163,6 +172,15 @@ func TestDemoJSON(t *testing.T) {
 	}
 	if s.CenterAnswers == 0 || s.AnswersLost != 0 || s.AnswersDup != 0 {
 		t.Fatalf("village center: %d answers saved there, %d lost, %d duplicated; want some, none, none", s.CenterAnswers, s.AnswersLost, s.AnswersDup)
+	}
+	// 120 posts at ₹1.50 in each of two projects and 40 invoices at ₹12.
+	if m := s.Money; !m.Reconciled || m.Receivable != 120*150*2+40*1200 || m.Payable <= 0 || m.Share <= 0 ||
+		m.Receivable != m.Payable+m.Share+m.Revenue {
+		t.Errorf("money: %+v", m)
+	}
+	vout, _, err := run(t, "ledger", "verify", "--data", dir)
+	if err != nil || !strings.Contains(vout, s.Money.Head) || !strings.Contains(vout, "reconciled: true") {
+		t.Errorf("ledger verify after the demo: %q, %v; want head %s", vout, err, s.Money.Head)
 	}
 	for _, p := range s.Projects {
 		if p.Accuracy < 0.85 {

@@ -27,6 +27,9 @@ func demo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg.DataDir = ""
 	// The demo compresses a day into seconds; so does its re-fit schedule.
 	cfg.RefitInterval = 2 * time.Second
+	// The simulated workers run thousands of times faster than people:
+	// lift the per-token limit that guards a real hub.
+	cfg.TokenRate = 1_000_000
 	opt := sim.DefaultDemoOptions()
 	fs := newFlags("demo", "demo [--exit] [--json] [flags]",
 		"Starts a hub on SQLite in a fresh data directory, makes a sample client with a\n"+

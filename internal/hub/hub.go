@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"banyan/internal/api"
@@ -20,8 +22,12 @@ import (
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
 	"banyan/internal/ingest"
+	"banyan/internal/ledger"
+	"banyan/internal/metrics"
 	"banyan/internal/store"
 	"banyan/internal/uplink"
+	"banyan/internal/web"
+	"banyan/internal/webhook"
 )
 
 // Config is everything a hub is started with. Defaults lives in one place:
@@ -41,6 +47,25 @@ type Config struct {
 	// DataDir/banyan.db. Several hub processes may share one PostgreSQL
 	// database.
 	DB string `json:"db"`
+	// MinWage is the minimum wage in paise per hour of active task time:
+	// a worker's statement under it is marked, and the staff's page lists
+	// them. 0 turns the check off.
+	MinWage int64 `json:"min_wage"`
+	// TrainingRate is the pay for an hour of training, in paise (0:
+	// unpaid).
+	TrainingRate int64 `json:"training_rate"`
+	// TokenRate caps the API calls a second of one token (bursts of
+	// twice that); 0 means 200.
+	TokenRate float64 `json:"token_rate"`
+	// AllowPrivateWebhooks lets webhooks target private, loopback and
+	// link-local addresses (a test rig, or a hub whose clients are on its
+	// own network). Off by default: no SSRF.
+	AllowPrivateWebhooks bool `json:"allow_private_webhooks"`
+	// DBConns caps this hub's connections to PostgreSQL. Hubs sharing a
+	// database share its server's cores: the total across them, not each
+	// hub's, is what to size (on the 2-core test machine about 32 in all
+	// did best). 0 means store.DefaultPostgresConns.
+	DBConns int `json:"db_conns"`
 	// NoMigrate refuses to start with pending migrations instead of
 	// applying them.
 	NoMigrate bool `json:"no_migrate"`
@@ -81,6 +106,8 @@ func DefaultConfig() Config {
 		LeaseGrace:      time.Hour,
 		RecallMargin:    12 * time.Hour,
 		RecallSilence:   2 * time.Hour,
+		MinWage:         5000,
+		TrainingRate:    5000,
 	}
 }
 
@@ -109,6 +136,15 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("config: shutdown-timeout: must not be negative")
 	}
+	if c.TrainingRate < 0 {
+		return fmt.Errorf("config: training-rate: paise per hour of training, 0 (unpaid) or more")
+	}
+	if c.TokenRate < 0 {
+		return fmt.Errorf("config: token-rate: calls a second, 0 (the default) or more")
+	}
+	if c.MinWage < 0 {
+		return fmt.Errorf("config: min-wage: paise per hour of active task time, 0 (off) or more")
+	}
 	if c.RefitInterval < 0 || (c.RefitInterval > 0 && c.RefitInterval < time.Second) {
 		return fmt.Errorf("config: refit-interval: 0 (off) or at least 1s")
 	}
@@ -136,7 +172,14 @@ type Hub struct {
 	Log      *slog.Logger
 	// Blobs keeps the files tasks name, under DataDir/blobs.
 	Blobs *blob.Store
-	spool string
+	// Metrics is what /metrics shows.
+	Metrics *metrics.Registry
+	spool   string
+	refits  *atomic.Int64
+	// hookClient sends webhook deliveries.
+	hookClient *http.Client
+
+	metricsOnce sync.Once
 }
 
 // Open validates cfg, makes the data directory and opens the database,
@@ -157,18 +200,19 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Migrate: !cfg.NoMigrate, LeaseGrace: cfg.LeaseGrace})
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Migrate: !cfg.NoMigrate, LeaseGrace: cfg.LeaseGrace, MaxConns: cfg.DBConns})
 	if err != nil {
 		return nil, err
 	}
 	return &Hub{
-		Config:   cfg,
-		Store:    st,
-		Auth:     &auth.Service{Store: st},
-		Dispatch: &dispatch.Service{Store: st},
-		Log:      log,
-		Blobs:    blobs,
-		spool:    spool,
+		Config:     cfg,
+		Store:      st,
+		Auth:       &auth.Service{Store: st},
+		Dispatch:   &dispatch.Service{Store: st},
+		Log:        log,
+		Blobs:      blobs,
+		spool:      spool,
+		hookClient: webhook.Client(cfg.AllowPrivateWebhooks),
 	}, nil
 }
 
@@ -181,14 +225,29 @@ func (h *Hub) Handler() http.Handler {
 	a := &api.API{
 		Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log,
 		SpoolDir: h.spool, MaxUploadBytes: h.Config.MaxUploadBytes,
-		Limits: ingest.Limits{MaxRowBytes: h.Config.MaxRowBytes}, Blobs: h.Blobs,
+		Limits: ingest.Limits{MaxRowBytes: h.Config.MaxRowBytes}, Blobs: h.Blobs, MinimumWage: h.Config.MinWage,
+		TrainingRate: h.Config.TrainingRate, AllowPrivateWebhooks: h.Config.AllowPrivateWebhooks,
+		TokenRate: h.Config.TokenRate,
 	}
 	a.Register(mux)
 	up := &uplink.Hub{Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log, Version: h.Config.Version, LeaseTTL: h.Config.LeaseTTL,
-		Blobs: h.Blobs}
+		Blobs: h.Blobs, TrainingRate: h.Config.TrainingRate}
 	up.Register(mux)
+	(&web.Web{Store: h.Store, Desk: desk{h}, Blobs: h.Blobs, Log: h.Log, Place: "hub", API: a, MinimumWage: h.Config.MinWage,
+		TrainingRate: h.Config.TrainingRate}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
+	})
+	// Measurements are for the hub's staff (a scraper sends an ops
+	// token): queue depths say how much work each client sent.
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		p, err := h.Auth.Authenticate(r.Context(), strings.TrimSpace(secret))
+		if err != nil || !p.IsHubStaff() {
+			http.Error(w, "metrics need a hub admin's or ops token", http.StatusUnauthorized)
+			return
+		}
+		h.metrics().ServeHTTP(w, r)
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := h.ready(r.Context()); err != nil {
@@ -198,7 +257,7 @@ func (h *Hub) Handler() http.Handler {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	return mux
+	return h.metrics().Middleware(mux)
 }
 
 func (h *Hub) ready(ctx context.Context) error {
@@ -233,12 +292,40 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	if h.Config.RefitInterval > 0 {
 		go h.every(ctx, h.Config.RefitInterval, "refit", func(ctx context.Context) error {
-			return h.Dispatch.RefitDue(ctx, h.Log)
+			err := h.Dispatch.RefitDue(ctx, h.Log)
+			if err == nil {
+				h.metrics().Counter("banyan_aggregation_runs_total", "").Add(1)
+			}
+			return err
 		})
 	}
 	if h.Config.RecallMargin > 0 {
 		go h.every(ctx, time.Minute, "recall", h.recallNearDeadlines)
 	}
+	// Webhook deliveries: batches found complete, then everything due.
+	hooks := &webhook.Sender{Store: h.Store, Client: h.hookClient, Log: h.Log}
+	go h.every(ctx, 2*time.Second, "webhooks", hooks.DeliverDue)
+	// Who is paid under the minimum wage, for the staff and the centers.
+	if h.Config.MinWage > 0 {
+		go h.every(ctx, time.Hour, "wage", func(ctx context.Context) error {
+			return ledger.WageCheck(ctx, h.Store, time.Now(), h.Config.MinWage)
+		})
+	}
+	// Held answers come due, and money events become ledger entries in
+	// chained batches.
+	go h.every(ctx, ledgerInterval, "ledger", func(ctx context.Context) error {
+		for {
+			n, err := h.Store.ApproveDue(ctx, 1000)
+			if err != nil {
+				return err
+			}
+			if n < 1000 {
+				break
+			}
+		}
+		_, err := ledger.Post(ctx, h.Store)
+		return err
+	})
 	select {
 	case err := <-errc:
 		return err
@@ -251,6 +338,9 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return nil
 }
+
+// ledgerInterval is how often waiting money events are posted.
+const ledgerInterval = 5 * time.Second
 
 // every runs a background job each interval until ctx ends. With several
 // hubs on one database, one of them runs it at a time; a hub that finds
@@ -296,6 +386,10 @@ func (h *Hub) InitAdmin(ctx context.Context, name string) (string, error) {
 		return "", err
 	}
 	secret, _, err := h.Auth.Issue(ctx, u, "admin init")
+	if err != nil {
+		return "", err
+	}
+	_, err = h.Store.RecordAudit(ctx, store.HubOrgID, store.AuditRecord{Actor: "cli", Action: "admin init", Subject: u.ID})
 	return secret, err
 }
 
@@ -311,5 +405,46 @@ func (h *Hub) AddCenter(ctx context.Context, name string) (store.Org, string, er
 		return store.Org{}, "", err
 	}
 	secret, _, err := h.Auth.Issue(ctx, u, "center sync")
+	if err != nil {
+		return store.Org{}, "", err
+	}
+	_, err = h.Store.RecordAudit(ctx, store.HubOrgID, store.AuditRecord{Actor: "cli", Action: "center add", Subject: c.ID})
 	return c, secret, err
+}
+
+// metrics returns the hub's registry, made with its gauges on first use.
+func (h *Hub) metrics() *metrics.Registry {
+	h.metricsOnce.Do(func() {
+		r := metrics.New()
+		h.refits = r.Counter("banyan_aggregation_runs_total", "Rounds of the Dawid–Skene re-fit this hub ran.")
+		r.Gauge("banyan_answers_total", "Answers stored, from the hub's workers and the centers'.", "counter", func(ctx context.Context) ([]metrics.Sample, error) {
+			n, err := h.Store.CountAnswers(ctx)
+			return []metrics.Sample{{Value: float64(n)}}, err
+		})
+		r.Gauge("banyan_queue_tasks", "Tasks still wanting answers, by project.", "gauge", func(ctx context.Context) ([]metrics.Sample, error) {
+			d, err := h.Store.QueueDepths(ctx)
+			var out []metrics.Sample
+			for p, n := range d {
+				out = append(out, metrics.Sample{Labels: map[string]string{"project": p}, Value: float64(n)})
+			}
+			return out, err
+		})
+		r.Gauge("banyan_uplink_backlog", "Records a village center said were waiting to upload, at its last contact.", "gauge", func(ctx context.Context) ([]metrics.Sample, error) {
+			links, err := h.Store.CenterLinks(ctx, store.Page{Limit: 10000})
+			var out []metrics.Sample
+			for _, l := range links {
+				if l.ID == store.BuiltinCenterOrgID {
+					continue
+				}
+				out = append(out, metrics.Sample{Labels: map[string]string{"center": l.ID}, Value: float64(l.Backlog)})
+			}
+			return out, err
+		})
+		r.Gauge("banyan_ledger_unposted", "Money events waiting to be posted to the ledger.", "gauge", func(ctx context.Context) ([]metrics.Sample, error) {
+			n, err := h.Store.UnpostedMoney(ctx)
+			return []metrics.Sample{{Value: float64(n)}}, err
+		})
+		h.Metrics = r
+	})
+	return h.Metrics
 }

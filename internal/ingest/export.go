@@ -42,6 +42,14 @@ func WriteResults(w io.Writer, f Format, p work.Project, next ResultPager) error
 		}
 	}
 	enc := json.NewEncoder(bw)
+	if f == LabelStudio {
+		bw.WriteString("[")
+	}
+	first := true
+	toName := "text"
+	if len(p.Schema.Inputs) > 0 {
+		toName = p.Schema.Inputs[0]
+	}
 	after := ""
 	for {
 		page, err := next(after)
@@ -57,6 +65,14 @@ func WriteResults(w io.Writer, f Format, p work.Project, next ResultPager) error
 				rec = append(rec, answerCells(p, r.Answer)...)
 				rec = append(rec, strconv.FormatFloat(r.Confidence, 'f', 4, 64), strconv.Itoa(r.Answers), r.Source)
 				if err := cw.Write(rec); err != nil {
+					return err
+				}
+			} else if f == LabelStudio {
+				if !first {
+					bw.WriteString(",\n")
+				}
+				first = false
+				if err := writeLabelStudio(bw, p, r, toName); err != nil {
 					return err
 				}
 			} else if err := enc.Encode(resultLine{r.TaskID, r.ExternalID, r.BatchID, r.Answer, r.Confidence, r.Answers, r.Source}); err != nil {
@@ -76,6 +92,9 @@ func WriteResults(w io.Writer, f Format, p work.Project, next ResultPager) error
 		if err := cw.Error(); err != nil {
 			return fmt.Errorf("ingest: write CSV: %w", err)
 		}
+	}
+	if f == LabelStudio {
+		bw.WriteString("]\n")
 	}
 	return bw.Flush()
 }
@@ -113,4 +132,25 @@ func answerCells(p work.Project, a work.Answer) []string {
 		return cells
 	}
 	return []string{a.Text}
+}
+
+// writeLabelStudio writes one result as a Label Studio task with its
+// annotation.
+func writeLabelStudio(w io.Writer, p work.Project, r work.Result, toName string) error {
+	id := r.ExternalID
+	if id == "" {
+		id = r.TaskID
+	}
+	data := json.RawMessage(r.Payload)
+	if len(data) == 0 {
+		data = json.RawMessage(`{}`)
+	}
+	b, err := json.Marshal(map[string]any{"id": id, "data": data, "meta": map[string]any{"task_id": r.TaskID, "batch_id": r.BatchID,
+		"confidence": r.Confidence, "answers": r.Answers, "source": r.Source},
+		"annotations": []map[string]any{{"result": ToLabelStudio(p.Kind, r.Answer, toName)}}})
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }

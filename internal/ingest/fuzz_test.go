@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"testing"
+
+	"banyan/internal/work"
 )
 
 // FuzzSpool feeds arbitrary files to the CSV and JSONL readers: they must
@@ -74,5 +76,38 @@ func FuzzReadLabels(f *testing.F) {
 		if len(l.Task) == 0 {
 			t.Fatalf("accepted a file with no labels")
 		}
+	})
+}
+
+// FuzzLabelStudio feeds arbitrary JSON to the Label Studio reader: it must
+// accept a file or reject it with an *Error naming a task, never panic.
+func FuzzLabelStudio(f *testing.F) {
+	seed, err := os.ReadFile("testdata/labelstudio_tasks.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed, false)
+	f.Add([]byte(`[{"data":{"text":"a"},"predictions":[{"result":[{"type":"textarea","from_name":"total","value":{"text":["1"]}}]}]}]`), true)
+	f.Add([]byte(`[]`), false)
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte, extract bool) {
+		kind := work.Classify
+		if extract {
+			kind = work.Extract
+		}
+		sp, err := NewSpool(bytes.NewReader(data), LabelStudio, Spec{Inputs: []string{"text"}, Kind: kind}, Limits{MaxRowBytes: 4096, MaxTasks: 100}, dir)
+		if err != nil {
+			var ie *Error
+			if !errors.As(err, &ie) || ie.Line < 1 {
+				t.Fatalf("rejection without a task number: %v", err)
+			}
+			return
+		}
+		for _, err := range sp.All() {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		sp.Close()
 	})
 }

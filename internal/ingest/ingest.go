@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"banyan/internal/store"
+	"banyan/internal/work"
 )
 
 // Format is a batch file format.
@@ -42,8 +43,10 @@ func ParseFormat(s string) (Format, error) {
 		return CSV, nil
 	case "jsonl", "ndjson", "application/jsonl", "application/x-ndjson", "application/x-jsonlines", "application/jsonlines":
 		return JSONL, nil
+	case "labelstudio", "label-studio", "application/vnd.label-studio+json":
+		return LabelStudio, nil
 	}
-	return "", fmt.Errorf("unknown batch format %q: send text/csv or application/jsonl", s)
+	return "", fmt.Errorf("unknown batch format %q: send text/csv, application/jsonl or Label Studio JSON (?format=labelstudio)", s)
 }
 
 // ExternalIDField is the column (or JSON member) that carries the client's
@@ -65,6 +68,9 @@ type Spec struct {
 	// Gold, when set, makes this a gold file: every row needs a known
 	// answer, which Gold checks and returns in canonical JSON.
 	Gold func(raw []byte) ([]byte, error)
+	// Kind and Multi say how Label Studio results become answers.
+	Kind  work.Kind
+	Multi bool
 }
 
 // Limits bound what one upload may hold.
@@ -196,6 +202,8 @@ func NewSpool(r io.Reader, f Format, spec Spec, lim Limits, dir string) (*Spool,
 		err = readCSV(r, spec.Inputs, lim, emit)
 	case JSONL:
 		err = readJSONL(r, spec.Inputs, lim, emit)
+	case LabelStudio:
+		err = readLabelStudio(r, spec, lim, emit)
 	default:
 		err = fmt.Errorf("unknown batch format %q", f)
 	}

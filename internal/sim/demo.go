@@ -99,6 +99,21 @@ type Summary struct {
 	AnswersLost       int     `json:"answers_lost"`
 	AnswersDuplicated int     `json:"answers_duplicated"`
 	OutageSeconds     float64 `json:"outage_seconds,omitempty"`
+	// Money is the ledger after the run: each total summed from its own
+	// postings, whether they reconcile, and the chain's check.
+	Money *Money `json:"money,omitempty"`
+}
+
+// Money is the ledger's state at the end of the demo.
+type Money struct {
+	ClientReceivable int64  `json:"client_receivable_paise"`
+	WorkerPayable    int64  `json:"worker_payable_paise"`
+	CenterShare      int64  `json:"center_share_paise"`
+	HubRevenue       int64  `json:"hub_revenue_paise"`
+	Reconciled       bool   `json:"reconciled"`
+	LedgerBatches    int    `json:"ledger_batches"`
+	LedgerHead       string `json:"ledger_head"`
+	LedgerProblem    string `json:"ledger_problem,omitempty"`
 }
 
 // ProjectSummary is one project's part of the summary.
@@ -239,6 +254,20 @@ func RunDemo(ctx context.Context, admin *Client, opt DemoOptions) (Summary, erro
 		s.AnswersDuplicated = fromCenter - found
 		s.OutageSeconds = c.OutageFor.Seconds()
 	}
+	var led struct {
+		Verify struct {
+			Batches int    `json:"batches"`
+			Head    string `json:"head"`
+			Problem string `json:"problem"`
+		} `json:"verify"`
+		Money Money `json:"money"`
+	}
+	if _, err := d.admin.Do(ctx, "GET", "/api/v1/ledger", nil, "", &led); err != nil {
+		return Summary{}, fmt.Errorf("demo: ledger: %w", err)
+	}
+	m := led.Money
+	m.LedgerBatches, m.LedgerHead, m.LedgerProblem = led.Verify.Batches, led.Verify.Head, led.Verify.Problem
+	s.Money = &m
 	return s, nil
 }
 
@@ -304,9 +333,19 @@ func (d *demo) setUp(ctx context.Context) error {
 			"method":       "mv", "overlap": 3, "max_overlap": 5,
 		}, d.postsCSV(d.posts), nil, "text/csv", true},
 	}
+	// The hub's prices, in paise: the client pays per delivered result, a
+	// worker earns per approved answer, a village center its share of
+	// each answer given there.
+	rates := map[string]map[string]any{
+		"classify": {"client_price": 150, "worker_pay": 40, "center_share": 5},
+		"extract":  {"client_price": 1200, "worker_pay": 350, "center_share": 50},
+	}
 	for _, sp := range specs {
 		var p struct{ ID, Name, Kind, Method string }
 		if _, err := d.client.Do(ctx, "POST", "/api/v1/projects", sp.project, "", &p); err != nil {
+			return err
+		}
+		if _, err := d.admin.Do(ctx, "PUT", "/api/v1/projects/"+p.ID+"/rates", rates[p.Kind], "", nil); err != nil {
 			return err
 		}
 		if sp.gold != nil {

@@ -23,11 +23,20 @@ type LoadOptions struct {
 	// Tokens are the workers' tokens, one goroutine each.
 	Tokens   []string
 	Duration time.Duration
+	// Rate paces the workers to this many answers a second in all, each
+	// worker starting its rounds on a fixed schedule (a round late to
+	// start starts at once); 0 means every worker goes as fast as it can.
+	// As fast as it can measures the most the hub does; paced measures how
+	// long a worker waits for a task at a given load — with no pause
+	// between rounds, 200 workers queue on the hub and each call's wait
+	// is about 200 divided by the rate, whatever the hub does.
+	Rate float64
 }
 
 // LoadResult is what the benchmark measured.
 type LoadResult struct {
 	Workers          int     `json:"workers"`
+	OfferedRate      float64 `json:"offered_rate,omitempty"`
 	Hubs             int     `json:"hubs"`
 	Seconds          float64 `json:"seconds"`
 	Answers          int64   `json:"answers"`
@@ -76,7 +85,22 @@ func RunLoad(ctx context.Context, opt LoadOptions) (LoadResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var every time.Duration
+			if opt.Rate > 0 {
+				every = time.Duration(float64(len(opt.Tokens)) / opt.Rate * float64(time.Second))
+			}
+			due := start.Add(every * time.Duration(i) / time.Duration(len(opt.Tokens)))
 			for n := i; ctx.Err() == nil; n++ {
+				if every > 0 {
+					if wait := time.Until(due); wait > 0 {
+						select {
+						case <-time.After(wait):
+						case <-ctx.Done():
+							return
+						}
+					}
+					due = due.Add(every)
+				}
 				url := opt.URLs[n%len(opt.URLs)]
 				t0 := time.Now()
 				status, data, err := post(url+"/api/v1/work/next", tok, nil)
@@ -114,7 +138,7 @@ func RunLoad(ctx context.Context, opt LoadOptions) (LoadResult, error) {
 	}
 	wg.Wait()
 	took := time.Since(start)
-	res := LoadResult{Workers: len(opt.Tokens), Hubs: len(opt.URLs), Seconds: took.Seconds(), Answers: answers.Load(), Errors: errs.Load()}
+	res := LoadResult{Workers: len(opt.Tokens), OfferedRate: opt.Rate, Hubs: len(opt.URLs), Seconds: took.Seconds(), Answers: answers.Load(), Errors: errs.Load()}
 	res.AnswersPerSecond = float64(res.Answers) / took.Seconds()
 	res.NextP50MS, res.NextP99MS = percentiles(slices.Concat(nexts...))
 	res.AnswerP50MS, res.AnswerP99MS = percentiles(slices.Concat(subs...))

@@ -397,10 +397,12 @@ func (s *Store) DropGrants(ctx context.Context, ids []string) error {
 		// A grant with every answer given stays active until those answers
 		// are acknowledged: the heartbeat names it meanwhile, so the hub
 		// keeps its slots rather than handing the task out again.
-		_, err := tx.ExecContext(ctx, `UPDATE center_grants SET state = 'gone' WHERE state = 'active' AND given >= slots
+		if _, err := tx.ExecContext(ctx, `UPDATE center_grants SET state = 'gone' WHERE state = 'active' AND given >= slots
 			AND NOT EXISTS (SELECT 1 FROM center_work w JOIN outbox o ON o.id = w.id
-			                WHERE w.lease_id = center_grants.lease_id AND o.acked_at IS NULL)`)
-		return err
+			                WHERE w.lease_id = center_grants.lease_id AND o.acked_at IS NULL)`); err != nil {
+			return err
+		}
+		return purgeGone(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("store: drop grants: %w", err)
@@ -451,4 +453,28 @@ func (s *Store) CenterSaved(ctx context.Context) ([]string, error) {
 		var id string
 		return id, r.Scan(&id)
 	})
+}
+
+// purgeGone forgets the client's data of tasks the center is done with: a
+// grant that is gone, every answer to which the hub has acknowledged,
+// keeps no payload, and those answers' outbox copies keep no body. The
+// center keeps only ids and states.
+func purgeGone(ctx context.Context, tx *sql.Tx) error {
+	const done = `state = 'gone' AND NOT EXISTS (SELECT 1 FROM center_work w JOIN outbox o ON o.id = w.id
+		WHERE w.lease_id = center_grants.lease_id AND o.acked_at IS NULL)`
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET body = '{}' WHERE body <> '{}' AND acked_at IS NOT NULL
+		AND id IN (SELECT w.id FROM center_work w JOIN center_grants g ON g.lease_id = w.lease_id
+		           WHERE g.state = 'gone' AND g.payload <> '{}')`); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE center_grants SET payload = '{}' WHERE payload <> '{}' AND `+done)
+	return err
+}
+
+// CenterPayloadsKept counts leased tasks whose client data the center
+// still holds.
+func (s *Store) CenterPayloadsKept(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM center_grants WHERE payload <> '{}'`).Scan(&n)
+	return n, err
 }

@@ -199,6 +199,15 @@ func (s *Store) applyFeedEvent(ctx context.Context, tx *sql.Tx, e FeedEvent) err
 			return err
 		}
 		return applyAttempt(ctx, tx, a)
+	case "wage":
+		var f FeedWage
+		if err := json.Unmarshal(e.Body, &f); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO center_wage (worker_id, below, hourly_rate, minimum, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (worker_id) DO UPDATE SET below = excluded.below, hourly_rate = excluded.hourly_rate,
+				minimum = excluded.minimum, updated_at = excluded.updated_at`, f.WorkerID, boolInt(f.Below), f.HourlyRate, f.Minimum, ts(s.now()))
+		return err
 	case "recall":
 		var f FeedRecall
 		if err := json.Unmarshal(e.Body, &f); err != nil {

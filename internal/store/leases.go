@@ -97,13 +97,28 @@ func (s *Store) expireLeases(ctx context.Context, tx *sql.Tx, cutoff string) err
 
 // releaseLeases returns the unused slots of a task's active leases, when
 // the task settles or goes to review.
+// Most tasks have none, so that case is one statement.
 func releaseLeases(ctx context.Context, tx *sql.Tx, taskID string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - (
-			SELECT coalesce(sum(slots - used), 0) FROM leases WHERE task_id = ? AND state = 'active' AND used < slots)
-		WHERE id = ?`, taskID, taskID); err != nil {
+	rows, err := tx.QueryContext(ctx, `UPDATE leases SET state = 'returned' WHERE task_id = ? AND state = 'active'
+		RETURNING CASE WHEN slots > used THEN slots - used ELSE 0 END`, taskID)
+	if err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE leases SET state = 'returned' WHERE task_id = ? AND state = 'active'`, taskID)
+	free, err := collect(rows, func(r scanner) (int, error) {
+		var n int
+		return n, r.Scan(&n)
+	})
+	if err != nil {
+		return err
+	}
+	unused := 0
+	for _, n := range free {
+		unused += n
+	}
+	if unused == 0 {
+		return nil
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - ? WHERE id = ?`, unused, taskID)
 	return err
 }
 
@@ -132,7 +147,7 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 		}
 		q := `SELECT t.id, t.project_id, t.wanted - t.answers - t.holders, p.gold_ratio, p.overlap
 			FROM tasks t JOIN projects p ON p.id = t.project_id
-			WHERE t.state IN ('open', 'in_progress') AND t.gold = 0 AND t.answers + t.holders < t.wanted`
+			WHERE t.state IN ('open', 'in_progress') AND t.gold = 0 AND t.wanted - t.answers - t.holders > 0`
 		var args []any
 		if len(req.Skills) > 0 {
 			var ors []string
@@ -250,7 +265,7 @@ func scanLease(r scanner) (Lease, error) {
 
 // Lease returns one lease.
 func (s *Store) Lease(ctx context.Context, id string) (Lease, error) {
-	l, err := scanLease(s.r.QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.id = ?`, id))
+	l, err := scanLease(s.reader(ctx).QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, fmt.Errorf("store: lease %s: %w", id, ErrNotFound)
 	}
@@ -480,7 +495,7 @@ func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide De
 // UplinkSeen returns the status first given to an item, if it was
 // received before.
 func (s *Store) UplinkSeen(ctx context.Context, id string) (string, bool, error) {
-	status, seen, err := uplinkSeen(ctx, s.r, id)
+	status, seen, err := uplinkSeen(ctx, s.reader(ctx), id)
 	if err != nil {
 		return "", false, fmt.Errorf("store: uplink item %s: %w", id, err)
 	}

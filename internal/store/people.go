@@ -175,7 +175,33 @@ func (s *Store) CreateToken(ctx context.Context, u User, hash, label string) (To
 }
 
 // TokenByHash finds a live (unrevoked) token by the hash of its secret.
+//
+// A token found is remembered for tokenTTL, as every request looks its
+// token up: a revocation through this store is seen at once, one through
+// another hub on the same database within tokenTTL.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (Token, User, error) {
+	if v, ok := s.tokens.Load(hash); ok {
+		if c := v.(cachedToken); time.Now().Before(c.until) {
+			return c.t, c.u, nil
+		}
+		s.tokens.Delete(hash)
+	}
+	t, u, err := s.tokenByHash(ctx, hash)
+	if err == nil {
+		s.tokens.Store(hash, cachedToken{t: t, u: u, until: time.Now().Add(tokenTTL)})
+	}
+	return t, u, err
+}
+
+const tokenTTL = 2 * time.Second
+
+type cachedToken struct {
+	t     Token
+	u     User
+	until time.Time
+}
+
+func (s *Store) tokenByHash(ctx context.Context, hash string) (Token, User, error) {
 	var t Token
 	var created string
 	var revoked sql.NullString
@@ -225,6 +251,12 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("store: revoke token %s: %w", id, err)
 	}
+	s.tokens.Range(func(k, v any) bool {
+		if v.(cachedToken).t.ID == id {
+			s.tokens.Delete(k)
+		}
+		return true
+	})
 	if n, _ := res.RowsAffected(); n == 0 {
 		if _, err := s.Token(ctx, id); err != nil {
 			return err
@@ -292,4 +324,20 @@ func (s *Store) Skills(ctx context.Context, workerID string) ([]WorkerSkill, err
 		k.UpdatedAt = parseTS(updated)
 		return k, err
 	})
+}
+
+// RevokeCenterTokens revokes every token of a center's machine users (a
+// stolen center PC stops syncing) and returns how many it revoked.
+func (s *Store) RevokeCenterTokens(ctx context.Context, centerID string) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL
+		AND user_id IN (SELECT id FROM users WHERE org_id = ? AND role = 'center_node')`, ts(s.now()), centerID)
+	if err != nil {
+		return 0, fmt.Errorf("store: revoke center tokens: %w", err)
+	}
+	// Drop every cached lookup: the revoked ones must stop at once.
+	s.tokens.Range(func(k, _ any) bool {
+		s.tokens.Delete(k)
+		return true
+	})
+	return res.RowsAffected()
 }

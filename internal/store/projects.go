@@ -74,7 +74,7 @@ func (s *Store) Project(ctx context.Context, id string) (work.Project, error) {
 			return c.p, nil
 		}
 	}
-	p, err := scanProject(s.r.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, id))
+	p, err := scanProject(s.reader(ctx).QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, id))
 	if err == nil {
 		s.projects.Store(id, cachedProject{p: p, until: time.Now().Add(projectTTL)})
 	}
@@ -155,8 +155,8 @@ func (s *Store) CreateBatch(ctx context.Context, p work.Project, spec BatchSpec,
 			VALUES (?, ?, ?, ?, ?, 0, ?, ?)`, b.ID, spec.Purpose, b.ProjectID, b.ClientID, b.Name, now, deadline); err != nil {
 			return err
 		}
-		const cols = 10
-		args := make([]any, 0, insertChunk*cols)
+		var chunk taskChunk
+		chunk.fixed = [...]any{p.ID, b.ID, string(work.TaskOpen), wanted, gold, now}
 		var golds []any
 		type fileRow struct {
 			task string
@@ -164,16 +164,14 @@ func (s *Store) CreateBatch(ctx context.Context, p work.Project, spec BatchSpec,
 		}
 		var files []fileRow
 		flush := func() error {
-			if len(args) == 0 {
+			if len(chunk.ids) == 0 {
 				return nil
 			}
-			n := len(args) / cols
-			q := `INSERT INTO tasks (id, project_id, batch_id, external_id, payload, state, wanted, gold, created_at, updated_at) VALUES ` +
-				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",")
+			q, args := s.d.insertTasks(&chunk)
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}
-			args = args[:0]
+			chunk.reset()
 			if len(golds) > 0 {
 				q := `INSERT INTO gold (task_id, answer, created_at) VALUES ` +
 					strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(golds)/3), ",")
@@ -203,7 +201,7 @@ func (s *Store) CreateBatch(ctx context.Context, p work.Project, spec BatchSpec,
 				return fmt.Errorf("task %d: a gold batch needs a known answer on every task, and only a gold batch may have one", b.Tasks+1)
 			}
 			id := work.NewID()
-			args = append(args, id, p.ID, b.ID, t.ExternalID, string(t.Payload), string(work.TaskOpen), wanted, gold, now, now)
+			chunk.add(id, t.ExternalID, string(t.Payload))
 			if t.Gold != nil {
 				golds = append(golds, id, string(t.Gold), now)
 			}
@@ -211,7 +209,7 @@ func (s *Store) CreateBatch(ctx context.Context, p work.Project, spec BatchSpec,
 				files = append(files, fileRow{id, f})
 			}
 			b.Tasks++
-			if len(args) == cap(args) {
+			if len(chunk.ids) == insertChunk {
 				if err := flush(); err != nil {
 					return err
 				}
@@ -275,7 +273,20 @@ func (s *Store) noteCompletion(ctx context.Context, b *work.Batch) error {
 	if err := s.r.QueryRowContext(ctx, `SELECT max(updated_at) FROM tasks WHERE batch_id = ?`, b.ID).Scan(&last); err != nil {
 		return err
 	}
-	if _, err := s.w.ExecContext(ctx, `UPDATE batches SET completed_at = ? WHERE id = ? AND completed_at IS NULL`, last, b.ID); err != nil {
+	// The first reader to find it complete also tells the client's
+	// webhooks, in the same transaction.
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE batches SET completed_at = ? WHERE id = ? AND completed_at IS NULL`, last, b.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 || !s.webhooksMaybe(ctx, tx) {
+			return nil
+		}
+		return s.enqueueWebhooks(ctx, tx, b.ClientID, EventBatchCompleted, map[string]any{"event": EventBatchCompleted,
+			"batch_id": b.ID, "project_id": b.ProjectID, "tasks": b.Tasks, "completed_at": last}, ts(s.now()))
+	})
+	if err != nil {
 		return err
 	}
 	t := parseTS(last)

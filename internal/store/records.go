@@ -23,6 +23,7 @@ const (
 	KindDeclaration   = "declaration"
 	KindReview        = "review"
 	KindAudit         = "audit"
+	KindWithdrawal    = "withdrawal"
 	KindAttemptAnswer = "attempt_answer"
 )
 
@@ -121,9 +122,22 @@ func (s *Store) insertReview(ctx context.Context, tx *sql.Tx, id string, r Revie
 	return err
 }
 
-func insertAudit(ctx context.Context, tx *sql.Tx, id, orgID string, r AuditRecord, now string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, org_id, actor, action, subject, detail, at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, orgID, r.Actor, r.Action, r.Subject, r.Detail, ts(r.At), now)
+func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, id, orgID string, r AuditRecord, now string) error {
+	// One event at a time takes the next number in the chain.
+	if err := s.d.serialize(ctx, tx, "audit"); err != nil {
+		return err
+	}
+	var seq int64
+	prev := GenesisHash
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	seq++
+	row := auditRow{ID: id, OrgID: orgID, Actor: r.Actor, Action: r.Action, Subject: r.Subject, Detail: r.Detail, At: ts(r.At), CreatedAt: now}
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, org_id, actor, action, subject, detail, at, created_at, seq, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, orgID, r.Actor, r.Action, r.Subject, r.Detail, row.At, now, seq, prev, auditHash(seq, prev, row))
 	return err
 }
 
@@ -146,7 +160,7 @@ func (s *Store) RecordReview(ctx context.Context, r ReviewRecord) (string, error
 // RecordAudit stores an audit event of the organisation orgID.
 func (s *Store) RecordAudit(ctx context.Context, orgID string, r AuditRecord) (string, error) {
 	r.At = s.now()
-	return s.born(ctx, KindAudit, r, func(tx *sql.Tx, id, now string) error { return insertAudit(ctx, tx, id, orgID, r, now) })
+	return s.born(ctx, KindAudit, r, func(tx *sql.Tx, id, now string) error { return s.insertAudit(ctx, tx, id, orgID, r, now) })
 }
 
 // LatestDeclaration returns a worker's latest self-declaration, and when it
@@ -277,7 +291,7 @@ func (s *Store) UplinkReview(ctx context.Context, it UplinkItem, r ReviewRecord)
 // UplinkAudit stores an audit event of a center.
 func (s *Store) UplinkAudit(ctx context.Context, it UplinkItem, r AuditRecord) (UplinkResult, error) {
 	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
-		return accepted, insertAudit(ctx, tx, it.ID, it.CenterID, r, ts(s.now()))
+		return accepted, s.insertAudit(ctx, tx, it.ID, it.CenterID, r, ts(s.now()))
 	})
 }
 

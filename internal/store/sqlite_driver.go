@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"strings"
 	"sync"
 
 	"modernc.org/sqlite"
@@ -26,7 +27,13 @@ func (cachingDriver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{passConn: passConn{c}, stmts: map[string]*cachedStmt{}}, nil
+	// The writer's statements are never interrupted: SQLite rolls back
+	// the whole transaction when a write inside it is, and one writer
+	// transaction holds several callers' work (see group.go). A caller
+	// that gives up still has its statement finish; its piece is then
+	// rolled back to its savepoint or committed, and it is told which.
+	steady := strings.Contains(name, "_txlock=immediate")
+	return &cachingConn{passConn: passConn{c}, stmts: map[string]*cachedStmt{}, steady: steady}, nil
 }
 
 // maxCached bounds a connection's statements; past it the cache starts
@@ -42,7 +49,16 @@ type cachedStmt struct {
 // it), so its cache needs no lock.
 type cachingConn struct {
 	passConn
-	stmts map[string]*cachedStmt
+	stmts  map[string]*cachedStmt
+	steady bool
+}
+
+// ctx is what the connection's statements run under.
+func (c *cachingConn) ctx(ctx context.Context) context.Context {
+	if c.steady {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // stmt returns a prepared statement for q and a func to call when done
@@ -74,6 +90,7 @@ func (c *cachingConn) stmt(ctx context.Context, q string) (driver.Stmt, func(), 
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	ctx = c.ctx(ctx)
 	if len(args) == 0 {
 		return c.c.(driver.ExecerContext).ExecContext(ctx, q, args)
 	}
@@ -86,6 +103,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, q string, args []driver.N
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	ctx = c.ctx(ctx)
 	if len(args) == 0 {
 		return c.c.(driver.QueryerContext).QueryContext(ctx, q, args)
 	}

@@ -40,7 +40,10 @@ var migrationFiles embed.FS
 
 // Store is Banyan's database. It is safe for concurrent use.
 type Store struct {
-	w  *sql.DB // the one writer
+	w *sql.DB // the one writer
+	// g groups a SQLite store's write transactions into shared commits;
+	// nil on PostgreSQL, whose server does its own group commit.
+	g  *groupCommit
 	r  *sql.DB // readers
 	d  dialect
 	tm func() time.Time
@@ -51,6 +54,16 @@ type Store struct {
 	outbox bool
 	// projects holds recent project reads (see Project).
 	projects sync.Map
+	// tokens holds recent token lookups (see TokenByHash).
+	tokens sync.Map
+	// hooksSeen caches whether any webhook subscription exists (see
+	// webhooksMaybe).
+	hooksMu   sync.Mutex
+	hooksSeen bool
+	hooksRead time.Time
+	// swept is when a claim last returned timed-out work to the pool.
+	sweepMu sync.Mutex
+	swept   time.Time
 }
 
 // Options tune how a store is opened.
@@ -66,11 +79,17 @@ type Options struct {
 	// LeaseGrace is how long past its TTL a center's lease is kept before
 	// its task is handed out again; 0 means DefaultLeaseGrace.
 	LeaseGrace time.Duration
+	// MaxConns caps the connections to PostgreSQL; 0 means
+	// DefaultPostgresConns. SQLite has one writer and a few readers.
+	MaxConns int
 	// Outbox is center mode: every record born here (activity,
 	// declarations, reviews, audit events, training answers) is written
 	// with an outbox row in the same transaction, to go up to the hub.
 	Outbox bool
 }
+
+// DefaultPostgresConns is a hub's connection cap on PostgreSQL.
+const DefaultPostgresConns = 32
 
 // DefaultLeaseGrace is the grace of a center's lease past its TTL.
 const DefaultLeaseGrace = time.Hour
@@ -122,7 +141,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 
-	s := &Store{w: w, r: r, d: sqliteDialect{}, tm: opt.Now, leaseGrace: opt.LeaseGrace, outbox: opt.Outbox}
+	s := &Store{w: w, r: r, g: newGroupCommit(w), d: sqliteDialect{}, tm: opt.Now, leaseGrace: opt.LeaseGrace, outbox: opt.Outbox}
 	if err := s.start(ctx, opt); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
@@ -136,8 +155,12 @@ func openPostgres(ctx context.Context, dsn string, opt Options) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("store: open PostgreSQL: %w", err)
 	}
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
+	conns := opt.MaxConns
+	if conns <= 0 {
+		conns = DefaultPostgresConns
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{w: db, r: db, d: pgDialect{}, tm: opt.Now, leaseGrace: opt.LeaseGrace, outbox: opt.Outbox}
 	if err := s.start(ctx, opt); err != nil {
@@ -205,6 +228,9 @@ func RedactDSN(dsn string) string {
 
 // Close closes the connection pools.
 func (s *Store) Close() error {
+	if s.g != nil {
+		s.g.close()
+	}
 	if s.w == s.r {
 		return s.w.Close()
 	}
@@ -247,6 +273,9 @@ type txKey struct{}
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
 		return fn(tx)
+	}
+	if s.g != nil {
+		return s.g.run(ctx, fn)
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {

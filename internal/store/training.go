@@ -159,6 +159,19 @@ func (s *Store) StartAttempt(ctx context.Context, courseID, workerID string) (wo
 	return a, nil
 }
 
+// LastAttempt returns a worker's latest attempt at a course.
+func (s *Store) LastAttempt(ctx context.Context, courseID, workerID string) (work.Attempt, error) {
+	a, err := scanAttempt(s.r.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id
+		WHERE a.course_id = ? AND a.worker_id = ? ORDER BY a.created_at DESC, a.id DESC LIMIT 1`, courseID, workerID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return work.Attempt{}, fmt.Errorf("store: attempt at %s: %w", courseID, ErrNotFound)
+	}
+	if err != nil {
+		return work.Attempt{}, fmt.Errorf("store: attempt at %s: %w", courseID, err)
+	}
+	return a, nil
+}
+
 // Attempt returns one attempt.
 func (s *Store) Attempt(ctx context.Context, id string) (work.Attempt, error) {
 	a, err := scanAttempt(s.r.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id WHERE a.id = ?`, id))

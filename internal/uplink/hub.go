@@ -45,6 +45,9 @@ type Hub struct {
 	LeaseTTL time.Duration
 	// Blobs keeps the files tasks name.
 	Blobs *blob.Store
+	// TrainingRate pays training time reported by centers' workers, in
+	// paise per hour (0: unpaid).
+	TrainingRate int64
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, center store.Org) error
@@ -349,7 +352,12 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item) (store.Uplink
 		if err := b.Activity.Validate(); err != nil {
 			return reject("activity: %v", err)
 		}
-		return h.Store.UplinkActivity(ctx, ref, b)
+		res, err := h.Store.UplinkActivity(ctx, ref, b)
+		// Training time is paid once per span, whichever hub stores it.
+		if err == nil && res.Status == store.UplinkAccepted && b.What == "training" && h.TrainingRate > 0 {
+			err = h.Store.PayTraining(ctx, ref.ID, b.WorkerID, b.ActiveMS, h.TrainingRate)
+		}
+		return res, err
 	case store.KindDeclaration:
 		var b store.DeclarationRecord
 		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) || b.DeclaredAt.IsZero() {
@@ -359,6 +367,12 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item) (store.Uplink
 			return reject("declaration: %v", err)
 		}
 		return h.Store.UplinkDeclaration(ctx, ref, b)
+	case store.KindWithdrawal:
+		var b store.WithdrawalRecord
+		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) {
+			return reject("a withdrawal needs worker_id")
+		}
+		return h.Store.UplinkWithdrawal(ctx, ref, b)
 	case store.KindReview:
 		var b struct {
 			store.ReviewRecord

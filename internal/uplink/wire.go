@@ -140,7 +140,7 @@ const (
 )
 
 // Kinds lists every item kind this hub takes.
-var Kinds = []string{KindAnswer, KindEnrolment, store.KindActivity, store.KindDeclaration, store.KindReview, store.KindAudit, store.KindAttemptAnswer}
+var Kinds = []string{KindAnswer, KindEnrolment, store.KindActivity, store.KindDeclaration, store.KindWithdrawal, store.KindReview, store.KindAudit, store.KindAttemptAnswer}
 
 // Item is one record born at the center, with the id it was given there
 // and its place in the center's sequence.

@@ -141,6 +141,9 @@ type Result struct {
 	Answers    int       `json:"answers"`
 	Source     string    `json:"source"`
 	CreatedAt  time.Time `json:"created_at"`
+	// Payload is the task's input, read only for exports that carry it
+	// (Label Studio's).
+	Payload []byte `json:"-"`
 }
 
 // Result sources.

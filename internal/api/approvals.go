@@ -1,0 +1,181 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"banyan/internal/auth"
+	"banyan/internal/store"
+)
+
+// once runs a money-moving call at most once per idempotency key (the
+// Idempotency-Key header, or idempotency_key in the body): the same key
+// again gets the first reply, and moves nothing.
+func (a *API) once(w http.ResponseWriter, r *http.Request, p auth.Principal, route, key string, fn func() (int, any, error)) error {
+	if key == "" {
+		key = r.Header.Get("Idempotency-Key")
+	}
+	if len(key) > 200 {
+		return problem(http.StatusBadRequest, "idempotency key: at most 200 characters")
+	}
+	if key != "" {
+		status, reply, found, err := a.Store.Idempotent(r.Context(), key, p.UserID, route)
+		if errors.Is(err, store.ErrConflict) {
+			return problem(http.StatusConflict, "%v", err)
+		}
+		if err != nil {
+			return err
+		}
+		if found {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Idempotent-Replay", "true")
+			w.WriteHeader(status)
+			w.Write(reply)
+			return nil
+		}
+	}
+	status, v, err := fn()
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if key != "" {
+		if err := a.Store.RememberReply(r.Context(), key, p.UserID, route, status, body); err != nil {
+			return err
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+	return nil
+}
+
+func canJudge(p auth.Principal) bool { return p.IsHubStaff() || p.Role == auth.Reviewer }
+
+// rejectAnswer rejects a held answer with a reason; overturnRejection
+// approves it after all, within the rate card's window.
+func (a *API) rejectAnswer(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	return a.judge(w, r, p, "reject")
+}
+
+func (a *API) overturnRejection(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	return a.judge(w, r, p, "overturn")
+}
+
+func (a *API) judge(w http.ResponseWriter, r *http.Request, p auth.Principal, what string) error {
+	if !canJudge(p) {
+		return problem(http.StatusForbidden, "answers are rejected by reviewers and the hub's staff")
+	}
+	id, err := pathID(r, "assignment")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Reason string `json:"reason"`
+		Key    string `json:"idempotency_key"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	in.Reason = strings.TrimSpace(in.Reason)
+	if what == "reject" && (in.Reason == "" || len(in.Reason) > 1000) {
+		return problem(http.StatusUnprocessableEntity, "reason: required, up to 1000 characters: say why the answer is rejected")
+	}
+	return a.once(w, r, p, what+" "+id, in.Key, func() (int, any, error) {
+		var ap store.Approval
+		var err error
+		if what == "reject" {
+			ap, err = a.Store.RejectAnswer(r.Context(), id, p.UserID, in.Reason)
+		} else {
+			ap, err = a.Store.OverturnRejection(r.Context(), id, p.UserID, in.Reason)
+		}
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return 0, nil, problem(http.StatusNotFound, "no held answer %s: only answers of projects that wait before approving can be rejected", id)
+		case errors.Is(err, store.ErrConflict):
+			return 0, nil, problem(http.StatusConflict, "%v", err)
+		case err != nil:
+			return 0, nil, err
+		}
+		return http.StatusOK, ap, nil
+	})
+}
+
+// bonus pays a worker a bonus, once per idempotency key.
+func (a *API) bonus(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.IsHubStaff() {
+		return errForbidden
+	}
+	u, err := a.workerInView(r, p)
+	if err != nil {
+		return err
+	}
+	if u.Role != string(auth.Worker) {
+		return problem(http.StatusUnprocessableEntity, "a bonus is for a worker")
+	}
+	var in struct {
+		Amount int64  `json:"amount"`
+		Reason string `json:"reason"`
+		Key    string `json:"idempotency_key"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if in.Key == "" {
+		in.Key = r.Header.Get("Idempotency-Key")
+	}
+	switch {
+	case in.Amount <= 0 || in.Amount > 10_000_000:
+		return problem(http.StatusUnprocessableEntity, "amount: paise, from 1 to 10000000")
+	case strings.TrimSpace(in.Reason) == "":
+		return problem(http.StatusUnprocessableEntity, "reason: required")
+	case in.Key == "":
+		return problem(http.StatusUnprocessableEntity, "idempotency_key: required, so a retried bonus is paid once")
+	}
+	return a.once(w, r, p, "bonus "+u.ID, in.Key, func() (int, any, error) {
+		created, err := a.Store.Bonus(r.Context(), u.ID, in.Amount, p.UserID+":"+in.Key)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusCreated, map[string]any{"worker_id": u.ID, "amount": in.Amount, "reason": in.Reason, "new": created}, nil
+	})
+}
+
+// rejectResult is a client's rejection of a delivered result: it goes
+// back for rework and the client is credited.
+func (a *API) rejectResult(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	t, pr, err := a.visibleTask(r, p)
+	if err != nil {
+		return err
+	}
+	id := t.ID
+	if !p.CanManageClient(pr.ClientID) {
+		return errForbidden
+	}
+	var in struct {
+		Reason string `json:"reason"`
+		Key    string `json:"idempotency_key"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	in.Reason = strings.TrimSpace(in.Reason)
+	if in.Reason == "" || len(in.Reason) > 1000 {
+		return problem(http.StatusUnprocessableEntity, "reason: required, up to 1000 characters: say what is wrong with the result")
+	}
+	return a.once(w, r, p, "reject result "+id, in.Key, func() (int, any, error) {
+		err := a.Store.RejectResult(r.Context(), id, p.UserID, in.Reason)
+		if errors.Is(err, store.ErrConflict) {
+			return 0, nil, problem(http.StatusConflict, "%v", err)
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, map[string]string{"task_id": id, "state": "open", "credited": "the rejected delivery's price"}, nil
+	})
+}

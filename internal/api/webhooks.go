@@ -1,0 +1,130 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+
+	"banyan/internal/auth"
+	"banyan/internal/store"
+	"banyan/internal/webhook"
+)
+
+// createWebhook subscribes a client's URL to events. The signing secret is
+// in the reply, this once.
+func (a *API) createWebhook(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var in struct {
+		ClientID string   `json:"client_id"`
+		URL      string   `json:"url"`
+		Events   []string `json:"events"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if in.ClientID == "" && !p.IsHubStaff() {
+		in.ClientID = p.OrgID
+	}
+	if in.ClientID == "" || !p.CanReadClient(in.ClientID) {
+		return errNotVisible("client")
+	}
+	if !p.CanManageClient(in.ClientID) {
+		return errForbidden
+	}
+	if len(in.Events) == 0 {
+		return problem(http.StatusUnprocessableEntity, "events: name at least one of %v", store.WebhookEvents)
+	}
+	for _, e := range in.Events {
+		if !slices.Contains(store.WebhookEvents, e) {
+			return problem(http.StatusUnprocessableEntity, "events: %q is not one of %v", e, store.WebhookEvents)
+		}
+	}
+	if len(in.URL) > 2000 {
+		return problem(http.StatusUnprocessableEntity, "url: at most 2000 characters")
+	}
+	if err := webhook.CheckURL(r.Context(), in.URL, a.AllowPrivateWebhooks); err != nil {
+		return problem(http.StatusUnprocessableEntity, "%v", err)
+	}
+	h, err := a.Store.CreateWebhook(r.Context(), in.ClientID, in.URL, in.Events)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, h)
+}
+
+// ownWebhook is the subscription in the path, if the principal may manage
+// its client.
+func (a *API) ownWebhook(r *http.Request, p auth.Principal) (store.Webhook, error) {
+	id, err := pathID(r, "webhook")
+	if err != nil {
+		return store.Webhook{}, err
+	}
+	h, _, err := a.Store.Webhook(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.CanReadClient(h.ClientID)) {
+		return store.Webhook{}, errNotVisible("webhook")
+	}
+	if err != nil {
+		return store.Webhook{}, err
+	}
+	if !p.CanManageClient(h.ClientID) {
+		return store.Webhook{}, errForbidden
+	}
+	return h, nil
+}
+
+func (a *API) listWebhooks(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	client := r.URL.Query().Get("client_id")
+	if client == "" {
+		client = p.OrgID
+	}
+	if !p.CanReadClient(client) || !p.CanManageClient(client) {
+		return errNotVisible("client")
+	}
+	hs, err := a.Store.Webhooks(r.Context(), client)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, listPage[store.Webhook]{Items: hs})
+}
+
+func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	h, err := a.ownWebhook(r, p)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.DisableWebhook(r.Context(), h.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// webhookDeliveries is a subscription's delivery log, newest first.
+func (a *API) webhookDeliveries(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	h, err := a.ownWebhook(r, p)
+	if err != nil {
+		return err
+	}
+	ds, err := a.Store.Deliveries(r.Context(), h.ID, 100)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, listPage[store.Delivery]{Items: ds})
+}
+
+// testWebhook sends a ping now and replies with how it went.
+func (a *API) testWebhook(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	h, err := a.ownWebhook(r, p)
+	if err != nil {
+		return err
+	}
+	d, err := a.Store.QueuePing(r.Context(), h.ID)
+	if err != nil {
+		return err
+	}
+	sender := &webhook.Sender{Store: a.Store, Client: a.webhookClient(), Log: a.Log}
+	d, err = sender.Deliver(r.Context(), d)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}

@@ -1,0 +1,104 @@
+package center
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"banyan/internal/auth"
+	"banyan/internal/store"
+	"banyan/internal/web"
+	"banyan/internal/work"
+)
+
+// desk gives the web pages the center's workers' tasks: the leased tasks
+// the center holds, saved here and sent up through the outbox.
+type desk struct{ c *Center }
+
+func (d desk) Next(ctx context.Context, workerID string) (web.Task, error) {
+	o, err := d.c.Store.CenterClaim(ctx, workerID, d.c.Config.Hold)
+	if errors.Is(err, store.ErrNotFound) {
+		return web.Task{}, web.ErrNoWork
+	}
+	if err != nil {
+		return web.Task{}, err
+	}
+	return web.Task{AssignmentID: o.WorkID, ExpiresAt: o.ExpiresAt, Payload: o.Payload, Files: o.Files,
+		Kind: o.Project.Kind, Schema: o.Project.Schema, Instructions: o.Project.Instructions}, nil
+}
+
+func (d desk) Answer(ctx context.Context, workerID, workID string, raw []byte, durationMS int64) error {
+	proj, err := d.c.Store.CenterWorkProject(ctx, workID, workerID)
+	if err != nil {
+		return err
+	}
+	ans, err := work.ParseAnswer(proj.Kind, proj.Schema, raw)
+	if err != nil {
+		return err
+	}
+	if _, err := d.c.Store.CenterSave(ctx, workID, workerID, ans, max(0, durationMS)); err != nil {
+		return err
+	}
+	d.c.Nudge()
+	return nil
+}
+
+func (d desk) File(ctx context.Context, workerID, workID, field string) (store.TaskFile, error) {
+	return d.c.Store.CenterWorkFile(ctx, workID, workerID, field)
+}
+
+func (d desk) Pass(ctx context.Context, workerID, workID string) error {
+	return d.c.Store.CenterPass(ctx, workerID, workID)
+}
+
+func (d desk) Day(ctx context.Context, workerID string, since time.Time) (store.WorkerDay, error) {
+	return d.c.Store.CenterWorkerDay(ctx, workerID, since)
+}
+
+// office gives the center manager's pages the center's state, and enrols
+// workers.
+type office struct{ c *Center }
+
+func (o office) Status(ctx context.Context) (web.OfficeStatus, error) {
+	q, err := o.c.Store.CenterQueue(ctx)
+	if err != nil {
+		return web.OfficeStatus{}, err
+	}
+	st := web.OfficeStatus{Queue: q}
+	if o.c.Sync != nil {
+		s := o.c.Sync.State()
+		st.LastSync, st.Online, st.LastError = s.LastSync, s.Online, s.LastError
+	}
+	return st, nil
+}
+
+func (o office) Enrol(ctx context.Context, name, login string) (store.User, string, string, error) {
+	// The login is settled before the worker is added, so a bad or taken
+	// one leaves no worker without a way in.
+	if login == "" {
+		login = auth.LoginFromName(name)
+	}
+	if err := auth.CheckLogin(login); err != nil {
+		return store.User{}, "", "", fmt.Errorf("center: enrol %q: give a login: %w", name, err)
+	}
+	if owner, err := o.c.Store.LoginOwner(ctx, login); err != nil {
+		return store.User{}, "", "", err
+	} else if owner != "" {
+		return store.User{}, "", "", fmt.Errorf("center: the login %q is taken: %w", login, store.ErrConflict)
+	}
+	u, _, err := o.c.AddPerson(ctx, name, auth.Worker)
+	if err != nil {
+		return store.User{}, "", "", err
+	}
+	login, pin, err := o.c.Auth.IssuePIN(ctx, u, login)
+	return u, login, pin, err
+}
+
+func (o office) ResetPIN(ctx context.Context, workerID string) (string, string, error) {
+	u, err := o.c.Store.User(ctx, workerID)
+	if err != nil {
+		return "", "", err
+	}
+	return o.c.Auth.IssuePIN(ctx, u, "")
+}

@@ -1,0 +1,303 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"banyan/internal/api"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// The authorization matrix: every API route, called as every role, with
+// the ids of one client's data (marked with markers in its names and
+// payloads). It checks the status each role gets and that no body — of
+// any reply, export included — shows that client's data to anyone who
+// may not see it. The table is keyed by the route list: a route without
+// an entry fails the test.
+
+// The roles.
+const (
+	rAdmin    = "hub_admin"
+	rOps      = "ops"
+	rReviewer = "reviewer"
+	rClient   = "client_admin"  // the marked client's admin
+	rViewer   = "client_viewer" // the marked client's viewer
+	rOther    = "other_client"  // another client's admin
+	rManager  = "center_manager"
+	rWorker   = "worker"
+	rNode     = "center_node"
+	rAnon     = "anonymous"
+)
+
+var roles = []string{rAdmin, rOps, rReviewer, rClient, rViewer, rOther, rManager, rWorker, rNode, rAnon}
+
+const marker = "MARKER-A"
+
+type authzRig struct {
+	t      *testing.T
+	srv    *httptest.Server
+	tokens map[string]string
+	ids    map[string]string // path parameter by resource
+}
+
+func newAuthzRig(t *testing.T) *authzRig {
+	ctx := context.Background()
+	h := openTestHub(t, func(c *Config) { c.AllowPrivateWebhooks = true })
+	st := h.Store
+	g := &authzRig{t: t, tokens: map[string]string{}, ids: map[string]string{}}
+	issue := func(role string, u store.User) {
+		tok, rec, err := h.Auth.Issue(ctx, u, "matrix")
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.tokens[role] = tok
+		if role == rClient {
+			// A second token of the client's admin, for the route that
+			// revokes one: the first must keep working.
+			_, spare, err := h.Auth.Issue(ctx, u, "spare")
+			if err != nil {
+				t.Fatal(err)
+			}
+			g.ids["token"] = spare.ID
+		}
+		_ = rec
+	}
+	a, _ := st.CreateOrg(ctx, store.OrgClient, "ACME "+marker)
+	b, _ := st.CreateOrg(ctx, store.OrgClient, "Other Co")
+	center, nodeToken, _ := h.AddCenter(ctx, "Melur")
+	g.tokens[rNode] = nodeToken
+	mk := func(org, name, role string) store.User {
+		u, err := st.CreateUser(ctx, org, name, role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	issue(rAdmin, mk(store.HubOrgID, "admin", "hub_admin"))
+	issue(rOps, mk(store.HubOrgID, "ops", "ops"))
+	issue(rReviewer, mk(store.HubOrgID, "rev", "reviewer"))
+	clientAdmin := mk(a.ID, "rekha "+marker, "client_admin")
+	issue(rClient, clientAdmin)
+	issue(rViewer, mk(a.ID, "vina", "client_viewer"))
+	issue(rOther, mk(b.ID, "omar", "client_admin"))
+	issue(rManager, mk(center.ID, "manju", "center_manager"))
+	worker := mk(store.BuiltinCenterOrgID, "kavya", "worker")
+	issue(rWorker, worker)
+
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
+	p, err := st.CreateProject(ctx, work.Project{ClientID: a.ID, Name: "Project " + marker, Kind: work.Classify, Schema: schema,
+		Instructions: "instructions " + marker, Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600,
+		Quality: work.Quality{Language: "en", Method: work.MethodMV}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetRateCard(ctx, store.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300})
+	batch, _ := st.CreateBatch(ctx, p, store.BatchSpec{Name: "Batch " + marker, Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+		for i := range 3 {
+			if !yield(store.NewTask{ExternalID: fmt.Sprintf("ext-%s-%d", marker, i), Payload: fmt.Appendf(nil, `{"text":"task %s %d"}`, marker, i)}, nil) {
+				return
+			}
+		}
+	})
+	// Two results delivered; the third task is in the worker's hands.
+	var assignment string
+	for i := range 3 {
+		o, err := h.Dispatch.Next(ctx, worker.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 {
+			h.Dispatch.Submit(ctx, worker.ID, o.Assignment.ID, []byte(`{"label":"spam"}`), 4000)
+		} else {
+			assignment = o.Assignment.ID
+			g.ids["task"] = o.Task.ID
+		}
+	}
+	hook, _ := st.CreateWebhook(ctx, a.ID, "http://127.0.0.1:9/"+marker, []string{store.EventResultReady})
+	g.ids["project"], g.ids["batch"], g.ids["client"], g.ids["org"] = p.ID, batch.ID, a.ID, a.ID
+	g.ids["assignment"], g.ids["webhook"], g.ids["center"] = assignment, hook.ID, center.ID
+	g.ids["user"] = clientAdmin.ID
+	g.ids["course"], g.ids["attempt"], g.ids["contest"] = work.NewID(), work.NewID(), work.NewID()
+	g.srv = httptest.NewServer(h.Handler())
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+// path fills a route pattern's parameters with the marked client's ids.
+func (g *authzRig) path(pattern string) string {
+	_, path, _ := strings.Cut(pattern, " ")
+	parts := strings.Split(path, "/")
+	for i, p := range parts {
+		if p == "{id}" {
+			res := strings.TrimSuffix(parts[i-1], "s")
+			if parts[i-1] == "batches" {
+				res = "batch"
+			}
+			id, ok := g.ids[res]
+			if !ok {
+				g.t.Fatalf("%s: no id for a %s", pattern, res)
+			}
+			parts[i] = id
+		}
+		if p == "{field}" {
+			parts[i] = "text"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func (g *authzRig) call(role, pattern string) (int, string) {
+	method, _, _ := strings.Cut(pattern, " ")
+	var body io.Reader
+	if method != "GET" && method != "DELETE" {
+		body = strings.NewReader("{}")
+	}
+	req, _ := http.NewRequest(method, g.srv.URL+g.path(pattern), body)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if tok := g.tokens[role]; tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// passes is, for each route, the roles that get past its authorization
+// (a reply other than 401, 403 or 404) when called with the marked
+// client's ids and an empty JSON body. Every other role must get 401, 403
+// or 404; anonymous always 401.
+var passes = map[string][]string{
+	"GET /api/v1/me":                             {rAdmin, rOps, rReviewer, rClient, rViewer, rOther, rManager, rWorker, rNode},
+	"POST /api/v1/me/activity":                   {rWorker},
+	"PUT /api/v1/me/declaration":                 {rWorker},
+	"GET /api/v1/me/declaration":                 {rWorker},
+	"DELETE /api/v1/me/declaration":              {rWorker},
+	"POST /api/v1/clients":                       {rAdmin, rOps},
+	"GET /api/v1/clients":                        {rAdmin, rOps, rClient, rViewer, rOther},
+	"GET /api/v1/clients/{id}":                   {rAdmin, rOps, rClient, rViewer},
+	"GET /api/v1/clients/{id}/invoice":           {rAdmin, rOps, rClient, rViewer},
+	"GET /api/v1/centers":                        {rAdmin, rOps},
+	"GET /api/v1/audit":                          {rAdmin, rOps},
+	"POST /api/v1/centers/{id}/recall":           {rAdmin, rOps},
+	"POST /api/v1/orgs/{id}/users":               {rAdmin, rOps, rClient},
+	"GET /api/v1/orgs/{id}/users":                {rAdmin, rOps, rClient},
+	"POST /api/v1/users/{id}/tokens":             {rAdmin, rOps, rClient},
+	"POST /api/v1/users/{id}/pin":                {rAdmin, rOps, rClient},
+	"POST /api/v1/users/{id}/password":           {rAdmin, rOps, rClient},
+	"DELETE /api/v1/tokens/{id}":                 {rAdmin, rOps, rClient},
+	"GET /api/v1/users/{id}/skills":              {rAdmin, rOps, rClient},
+	"POST /api/v1/users/{id}/skills/reinstate":   {rAdmin, rOps},
+	"POST /api/v1/users/{id}/skills/suspend":     {rAdmin, rOps},
+	"GET /api/v1/users/{id}/gold-misses":         {rAdmin, rOps, rClient},
+	"POST /api/v1/projects":                      {rAdmin, rOps, rClient, rOther},
+	"GET /api/v1/projects":                       {rAdmin, rOps, rClient, rViewer, rOther},
+	"GET /api/v1/projects/{id}":                  {rAdmin, rOps, rClient, rViewer},
+	"PATCH /api/v1/projects/{id}":                {rAdmin, rOps, rClient},
+	"POST /api/v1/projects/{id}/batches":         {rAdmin, rOps, rClient},
+	"POST /api/v1/projects/{id}/gold":            {rAdmin, rOps, rClient},
+	"GET /api/v1/projects/{id}/batches":          {rAdmin, rOps, rClient, rViewer},
+	"GET /api/v1/projects/{id}/results":          {rAdmin, rOps, rClient, rViewer},
+	"GET /api/v1/projects/{id}/review":           {rAdmin, rOps, rReviewer},
+	"POST /api/v1/projects/{id}/refit":           {rAdmin, rOps},
+	"PUT /api/v1/projects/{id}/rates":            {rAdmin, rOps},
+	"GET /api/v1/projects/{id}/rates":            {rAdmin, rOps, rClient, rViewer},
+	"GET /api/v1/ledger":                         {rAdmin, rOps},
+	"GET /api/v1/me/earnings":                    {rWorker},
+	"GET /api/v1/impact":                         {rAdmin, rOps},
+	"POST /api/v1/assignments/{id}/reject":       {rAdmin, rOps, rReviewer},
+	"POST /api/v1/assignments/{id}/overturn":     {},
+	"POST /api/v1/users/{id}/bonus":              {rAdmin, rOps},
+	"POST /api/v1/webhooks":                      {rClient, rOther},
+	"GET /api/v1/webhooks":                       {rAdmin, rOps, rClient, rOther},
+	"DELETE /api/v1/webhooks/{id}":               {rAdmin, rOps, rClient},
+	"GET /api/v1/webhooks/{id}/deliveries":       {rAdmin, rOps, rClient},
+	"POST /api/v1/webhooks/{id}/test":            {rAdmin, rOps, rClient},
+	"POST /api/v1/centers/{id}/revoke":           {rAdmin},
+	"POST /api/v1/tasks/{id}/reject":             {rAdmin, rOps, rClient},
+	"PUT /api/v1/users/{id}/payee":               {rAdmin, rOps, rClient},
+	"PUT /api/v1/centers/{id}/payee":             {rAdmin, rOps},
+	"GET /api/v1/centers/{id}/payout":            {rAdmin, rOps},
+	"GET /api/v1/users/{id}/earnings":            {rAdmin, rOps},
+	"GET /api/v1/batches/{id}":                   {rAdmin, rOps, rClient, rViewer},
+	"POST /api/v1/batches/{id}/cancel":           {rAdmin, rOps, rClient},
+	"GET /api/v1/batches/{id}/tasks":             {rAdmin, rOps, rClient, rViewer},
+	"GET /api/v1/batches/{id}/results":           {rAdmin, rOps, rClient, rViewer},
+	"GET /api/v1/batches/{id}/quality":           {rAdmin, rOps, rClient, rViewer},
+	"GET /api/v1/tasks/{id}":                     {rAdmin, rOps, rClient, rViewer},
+	"POST /api/v1/tasks/{id}/resolve":            {rAdmin, rOps, rReviewer},
+	"POST /api/v1/courses":                       {rAdmin, rOps},
+	"GET /api/v1/courses":                        {rAdmin, rOps, rReviewer, rManager, rWorker},
+	"GET /api/v1/courses/{id}":                   {},
+	"POST /api/v1/courses/{id}/attempts":         {},
+	"GET /api/v1/attempts/{id}":                  {},
+	"GET /api/v1/attempts/{id}/next":             {},
+	"POST /api/v1/attempts/{id}/answers":         {},
+	"POST /api/v1/work/next":                     {rWorker},
+	"POST /api/v1/assignments/{id}/answer":       {rWorker},
+	"GET /api/v1/assignments/{id}/files/{field}": {},
+	"POST /api/v1/assignments/{id}/contest":      {rWorker},
+	"GET /api/v1/contests":                       {rAdmin, rOps, rReviewer},
+	"POST /api/v1/contests/{id}/decide":          {},
+}
+
+// seers may see the marked client's data.
+var seers = []string{rAdmin, rOps, rClient, rViewer}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	g := newAuthzRig(t)
+	routes := (&api.API{}).Routes()
+	var report strings.Builder
+	listed := map[string]bool{}
+	for _, rt := range routes {
+		listed[rt.Pattern] = true
+		allowed, ok := passes[rt.Pattern]
+		if !ok {
+			t.Errorf("%s has no entry in the authorization matrix: add one", rt.Pattern)
+			continue
+		}
+		fmt.Fprintf(&report, "%-50s", rt.Pattern)
+		for _, role := range roles {
+			code, body := g.call(role, rt.Pattern)
+			leak := strings.Contains(body, marker)
+			fmt.Fprintf(&report, " %s:%d", role, code)
+			if leak {
+				report.WriteString("*")
+			}
+			denied := code == 401 || code == 403 || code == 404
+			switch {
+			case role == rAnon && code != 401:
+				t.Errorf("%s as %s: %d, want 401", rt.Pattern, role, code)
+			case slices.Contains(allowed, role) && (code == 401 || code == 403):
+				t.Errorf("%s as %s: %d, want to get past authorization", rt.Pattern, role, code)
+			case !slices.Contains(allowed, role) && !denied:
+				t.Errorf("%s as %s: %d, want 401, 403 or 404", rt.Pattern, role, code)
+			}
+			if leak && !slices.Contains(seers, role) {
+				t.Errorf("%s as %s: the reply shows the marked client's data", rt.Pattern, role)
+			}
+		}
+		report.WriteString("\n")
+	}
+	for pattern := range passes {
+		if !listed[pattern] {
+			t.Errorf("the matrix lists %s, which is not a route", pattern)
+		}
+	}
+	if path := os.Getenv("BANYAN_AUTHZ_REPORT"); path != "" {
+		os.WriteFile(path, []byte(report.String()), 0o644)
+	}
+}

@@ -1,0 +1,50 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"banyan/internal/dispatch"
+	"banyan/internal/store"
+	"banyan/internal/web"
+)
+
+// desk gives the web pages the hub's workers' tasks: the workers of its
+// built-in center, through the dispatcher.
+type desk struct{ h *Hub }
+
+func (d desk) Next(ctx context.Context, workerID string) (web.Task, error) {
+	o, err := d.h.Dispatch.Next(ctx, workerID, "")
+	if errors.Is(err, dispatch.ErrNoWork) {
+		return web.Task{}, web.ErrNoWork
+	}
+	if err != nil {
+		return web.Task{}, err
+	}
+	t := web.Task{AssignmentID: o.Assignment.ID, ExpiresAt: o.Assignment.ExpiresAt, Payload: o.Task.Payload,
+		Kind: o.Project.Kind, Schema: o.Project.Schema, Instructions: o.Project.Instructions}
+	if len(o.Project.Schema.Files) > 0 {
+		if t.Files, err = d.h.Store.TaskFiles(ctx, o.Task.ID); err != nil {
+			return web.Task{}, err
+		}
+	}
+	return t, nil
+}
+
+func (d desk) Answer(ctx context.Context, workerID, assignmentID string, raw []byte, durationMS int64) error {
+	_, err := d.h.Dispatch.Submit(ctx, workerID, assignmentID, raw, durationMS)
+	return err
+}
+
+func (d desk) File(ctx context.Context, workerID, assignmentID, field string) (store.TaskFile, error) {
+	return d.h.Store.AssignmentFile(ctx, assignmentID, workerID, field)
+}
+
+func (d desk) Pass(ctx context.Context, workerID, assignmentID string) error {
+	return d.h.Store.PassAssignment(ctx, workerID, assignmentID)
+}
+
+func (d desk) Day(ctx context.Context, workerID string, since time.Time) (store.WorkerDay, error) {
+	return d.h.Store.WorkerDay(ctx, workerID, since)
+}

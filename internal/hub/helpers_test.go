@@ -1,0 +1,45 @@
+package hub
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// openTestHub opens a quiet hub in a fresh directory, with edit (when not
+// nil) applied to the default configuration, and closes it when the test
+// ends.
+func openTestHub(t *testing.T, edit func(*Config)) *Hub {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	if edit != nil {
+		edit(&cfg)
+	}
+	h, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// classifyProject creates a client's ok-or-spam project over one text
+// input: one answer per task, settled by majority vote.
+func classifyProject(t *testing.T, st *store.Store, clientID, name string) work.Project {
+	t.Helper()
+	schema, err := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.CreateProject(context.Background(), work.Project{ClientID: clientID, Name: name, Kind: work.Classify, Schema: schema,
+		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

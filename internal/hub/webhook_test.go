@@ -1,0 +1,151 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"banyan/internal/store"
+	"banyan/internal/webhook"
+	"banyan/internal/work"
+)
+
+func TestWebhookAddressesRefused(t *testing.T) {
+	ctx := context.Background()
+	for _, u := range []string{"http://127.0.0.1:9/x", "http://10.1.2.3/x", "http://169.254.169.254/latest/meta-data", "http://[::1]/x", "http://192.168.0.4/"} {
+		if err := webhook.CheckURL(ctx, u, false); err == nil {
+			t.Errorf("%s was allowed", u)
+		}
+	}
+	for _, u := range []string{"ftp://example.org/x", "https://user:pw@example.org/x", "not a url"} {
+		if err := webhook.CheckURL(ctx, u, true); err == nil {
+			t.Errorf("%s was allowed", u)
+		}
+	}
+	// The dialer refuses a private address even if the name looked public.
+	c := webhook.Client(false)
+	if _, err := c.Get("http://127.0.0.1:9/"); err == nil || !strings.Contains(err.Error(), "not allowed") {
+		t.Errorf("dialing loopback: %v", err)
+	}
+}
+
+// A client subscribes; results and the batch's completion are delivered
+// signed; a failed delivery is kept for a retry; a test ping goes at once.
+func TestWebhookDeliveries(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var got []*http.Request
+	var bodies [][]byte
+	fail := true
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		got, bodies = append(got, r), append(bodies, b)
+		if fail {
+			fail = false
+			http.Error(w, "down for a moment", http.StatusServiceUnavailable)
+		}
+	}))
+	defer recv.Close()
+	h := openTestHub(t, func(c *Config) { c.AllowPrivateWebhooks = true })
+	st := h.Store
+	client, _ := st.CreateOrg(ctx, store.OrgClient, "client")
+	admin, _ := st.CreateUser(ctx, client.ID, "rekha", "client_admin")
+	token, _, _ := h.Auth.Issue(ctx, admin, "t")
+	p := classifyProject(t, st, client.ID, "p")
+	srv := httptest.NewServer(h.Handler())
+	defer srv.Close()
+	call := func(method, path, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	code, sub := call("POST", "/api/v1/webhooks", `{"url": "`+recv.URL+`/hook", "events": ["result.ready", "batch.completed"]}`)
+	if code != 201 || !strings.HasPrefix(fmt.Sprint(sub["secret"]), "whsec_") {
+		t.Fatalf("subscribe: %d %v", code, sub)
+	}
+	secret, hookID := sub["secret"].(string), sub["id"].(string)
+	if code, out := call("POST", "/api/v1/webhooks", `{"url": "`+recv.URL+`", "events": ["result.maybe"]}`); code != 422 {
+		t.Errorf("an unknown event: %d %v", code, out)
+	}
+	st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+		for i := range 2 {
+			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {
+				return
+			}
+		}
+	})
+	w, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
+	for range 2 {
+		o, _ := h.Dispatch.Next(ctx, w.ID, "")
+		h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"spam"}`), 4000)
+	}
+	sender := &webhook.Sender{Store: st, Client: webhook.Client(true), Log: h.Log}
+	if err := sender.DeliverDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(got) != 3 {
+		t.Fatalf("%d deliveries sent, want 2 results and the batch's completion", len(got))
+	}
+	mu.Unlock()
+	// The first was refused: it waits for its retry, not lost.
+	ds, _ := st.Deliveries(ctx, hookID, 10)
+	var retry store.Delivery
+	for _, d := range ds {
+		if d.State == "pending" {
+			retry = d
+		}
+	}
+	if retry.ID == "" || retry.Attempts != 1 || retry.LastStatus != 503 {
+		t.Fatalf("deliveries: %+v", ds)
+	}
+	if d, err := sender.Deliver(ctx, retry); err != nil || d.State != "delivered" {
+		t.Fatalf("retry: %+v %v", d, err)
+	}
+	// Every request is signed over its time and body.
+	mu.Lock()
+	events := map[string]int{}
+	for i, r := range got {
+		sig := r.Header.Get("Banyan-Signature")
+		var ts int64
+		fmt.Sscanf(sig, "t=%d,", &ts)
+		if want := webhook.Sign(secret, time.Unix(ts, 0), bodies[i]); sig != want || r.Header.Get("Banyan-Delivery") == "" {
+			t.Errorf("request %d: signature %q, want %q", i, sig, want)
+		}
+		events[r.Header.Get("Banyan-Event")]++
+	}
+	mu.Unlock()
+	if events["result.ready"] != 3 || events["batch.completed"] != 1 {
+		t.Errorf("events sent: %v (one result.ready twice: refused, then retried)", events)
+	}
+	if code, out := call("POST", "/api/v1/webhooks/"+hookID+"/test", ""); code != 200 || out["state"] != "delivered" || out["event"] != "ping" {
+		t.Errorf("test: %d %v", code, out)
+	}
+	if code, out := call("GET", "/api/v1/webhooks/"+hookID+"/deliveries", ""); code != 200 || len(out["items"].([]any)) != 4 {
+		t.Errorf("delivery log: %d %v", code, out)
+	}
+	// Another client cannot see or test this subscription.
+	other, _ := st.CreateOrg(ctx, store.OrgClient, "other")
+	oa, _ := st.CreateUser(ctx, other.ID, "omar", "client_admin")
+	token, _, _ = h.Auth.Issue(ctx, oa, "t")
+	if code, _ := call("POST", "/api/v1/webhooks/"+hookID+"/test", ""); code != 404 {
+		t.Errorf("another client testing it: %d", code)
+	}
+}

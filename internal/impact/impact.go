@@ -1,0 +1,179 @@
+// Package impact computes the report the business shows its funders: jobs,
+// workers, hours and earnings, who the workers are (from what they chose
+// to declare), whether they stay, and how many villages the work reaches.
+// Every figure is an aggregate, defined in the report itself; no figure is
+// shown for a person, and a group of fewer than MinGroup people is
+// suppressed, as is its complement, so it cannot be found by subtraction
+// from a total.
+package impact
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"banyan/internal/store"
+)
+
+// MinGroup is the smallest group a figure may describe.
+const MinGroup = 5
+
+// JobHours is the active task time in the period that makes a job.
+const JobHours = 20
+
+// Report is the impact report for a period.
+type Report struct {
+	From string `json:"from"` // first day, YYYY-MM-DD
+	To   string `json:"to"`   // last day
+	// ActiveWorkers, Jobs, HoursWorked: see Definitions.
+	ActiveWorkers int     `json:"active_workers"`
+	Jobs          int     `json:"jobs"`
+	HoursWorked   float64 `json:"hours_worked"`
+	// Earnings are the active workers' pay in the period, in paise.
+	Earnings Distribution `json:"earnings"`
+	// Shares of the active workers, from their self-declarations.
+	Women        *Share `json:"women"`
+	Disability   *Share `json:"disability"`
+	Minority     *Share `json:"minority"`
+	FirstJob     *Share `json:"first_job"`
+	Declared     int    `json:"declared"`
+	Retention30  *Share `json:"retention_30"`
+	Retention90  *Share `json:"retention_90"`
+	Villages     int    `json:"villages"`
+	HubWorkers   int    `json:"hub_workers"`
+	CenterWorker int    `json:"center_workers"`
+	// Definitions says what each figure means.
+	Definitions map[string]string `json:"definitions"`
+}
+
+// Distribution is a spread of amounts: the 10th, 50th and 90th percentile
+// and the total. Nil percentiles (with Suppressed) when the group is
+// under MinGroup.
+type Distribution struct {
+	People     int    `json:"people"`
+	Total      int64  `json:"total"`
+	P10        *int64 `json:"p10,omitempty"`
+	Median     *int64 `json:"median,omitempty"`
+	P90        *int64 `json:"p90,omitempty"`
+	Suppressed bool   `json:"suppressed,omitempty"`
+}
+
+// Share is a count out of a whole; suppressed (nil count) when either the
+// group or the rest is under MinGroup.
+type Share struct {
+	Count      *int     `json:"count,omitempty"`
+	Of         int      `json:"of"`
+	Share      *float64 `json:"share,omitempty"`
+	Suppressed bool     `json:"suppressed,omitempty"`
+}
+
+func share(n, of int) *Share {
+	s := &Share{Of: of}
+	if of == 0 || n < MinGroup || of-n < MinGroup {
+		s.Suppressed = true
+		return s
+	}
+	f := float64(n) / float64(of)
+	s.Count, s.Share = &n, &f
+	return s
+}
+
+// percentile is the nearest-rank percentile of sorted values.
+func percentile(sorted []int64, p float64) int64 {
+	i := int(p*float64(len(sorted))+0.999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// Make computes the report for the days from..to (inclusive, UTC).
+func Make(ctx context.Context, st *store.Store, from, to time.Time) (Report, error) {
+	from = from.UTC().Truncate(24 * time.Hour)
+	to = to.UTC().Truncate(24 * time.Hour)
+	if to.Before(from) {
+		return Report{}, fmt.Errorf("impact: the period ends (%s) before it starts (%s)", to.Format(time.DateOnly), from.Format(time.DateOnly))
+	}
+	end := to.Add(24 * time.Hour)
+	ws, err := st.WorkersInPeriod(ctx, from, end)
+	if err != nil {
+		return Report{}, err
+	}
+	r := Report{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), ActiveWorkers: len(ws), Definitions: definitions}
+	var pay []int64
+	var activeMS int64
+	villages := map[string]bool{}
+	women, disability, minority, firstJob := 0, 0, 0, 0
+	for _, w := range ws {
+		activeMS += w.ActiveMS
+		if w.ActiveMS >= JobHours*3_600_000 {
+			r.Jobs++
+		}
+		pay = append(pay, w.Earned)
+		if w.OrgKind == store.OrgCenter && w.OrgID != store.BuiltinCenterOrgID {
+			villages[w.OrgID] = true
+			r.CenterWorker++
+		} else {
+			r.HubWorkers++
+		}
+		if !w.Declared {
+			continue
+		}
+		r.Declared++
+		d := w.Declaration
+		if d.Gender == "woman" {
+			women++
+		}
+		if d.Disability == "yes" {
+			disability++
+		}
+		if d.Minority == "yes" {
+			minority++
+		}
+		if d.FirstJob == "yes" {
+			firstJob++
+		}
+	}
+	r.HoursWorked = float64(activeMS) / 3.6e6
+	r.Villages = len(villages)
+	slices.Sort(pay)
+	r.Earnings = Distribution{People: len(pay)}
+	for _, p := range pay {
+		r.Earnings.Total += p
+	}
+	if len(pay) >= MinGroup {
+		p10, p50, p90 := percentile(pay, 0.1), percentile(pay, 0.5), percentile(pay, 0.9)
+		r.Earnings.P10, r.Earnings.Median, r.Earnings.P90 = &p10, &p50, &p90
+	} else {
+		r.Earnings.Suppressed = true
+	}
+	r.Women, r.Disability = share(women, len(ws)), share(disability, len(ws))
+	r.Minority, r.FirstJob = share(minority, len(ws)), share(firstJob, len(ws))
+	day := 24 * time.Hour
+	for _, c := range []struct {
+		days int
+		dst  **Share
+	}{{30, &r.Retention30}, {90, &r.Retention90}} {
+		startTo := end.Add(-time.Duration(c.days) * day)
+		n, kept, err := st.Retention(ctx, startTo.Add(-30*day), startTo, end.Add(-30*day), end)
+		if err != nil {
+			return Report{}, err
+		}
+		*c.dst = share(kept, n)
+	}
+	return r, nil
+}
+
+var definitions = map[string]string{
+	"active_workers": "workers who gave at least one answer, or reported active time, in the period",
+	"jobs":           fmt.Sprintf("active workers with at least %d hours of active task time in the period", JobHours),
+	"hours_worked":   "active time the workers' desks reported in the period (task pages open, at most 30 minutes a task, and training), in hours",
+	"earnings":       "each active worker's pay for answers approved in the period, in paise: the 10th, 50th (median) and 90th percentile, nearest rank, and the total",
+	"women":          "active workers whose latest self-declaration says woman, out of all active workers (undeclared included in the whole)",
+	"disability":     "active workers who declared a disability, out of all active workers",
+	"minority":       "active workers who declared belonging to a minority, out of all active workers",
+	"first_job":      "active workers who declared this their first paid job outside farming or the home, out of all active workers",
+	"declared":       "active workers who have made a self-declaration at all; declaring is voluntary and a worker may withdraw it, which erases it",
+	"retention_30":   "of the workers whose first answer fell 30 to 59 days before the end of the period, those who answered in the last 30 days of it",
+	"retention_90":   "of the workers whose first answer fell 90 to 119 days before the end of the period, those who answered in the last 30 days of it",
+	"villages":       "village centers with at least one active worker in the period (a center is in one village); the hub's own workers are counted apart",
+	"suppressed":     fmt.Sprintf("a figure about fewer than %d people, or one whose complement is fewer than %d, is not shown", MinGroup, MinGroup),
+}

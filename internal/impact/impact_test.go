@@ -1,0 +1,131 @@
+package impact_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"banyan/internal/dispatch"
+	"banyan/internal/impact"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// Twelve workers: six women, two with a disability, seven of a minority;
+// half at a village center. Ten of them started 45 days before the end of
+// the period, and five of those came back in its last days.
+func TestReport(t *testing.T) {
+	ctx := context.Background()
+	end := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	clk := &clock{t: end.AddDate(0, 0, -45)}
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "i.db"), store.Options{Migrate: true, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, _ := st.CreateOrg(ctx, store.OrgClient, "client")
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
+	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
+		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
+	st.SetRateCard(ctx, store.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 100})
+	st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+		for i := range 200 {
+			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {
+				return
+			}
+		}
+	})
+	village, _ := st.CreateOrg(ctx, store.OrgCenter, "Melur")
+	d := &dispatch.Service{Store: st}
+	answer := func(workerID string, n int) {
+		for range n {
+			o, err := d.Next(ctx, workerID, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Submit(ctx, workerID, o.Assignment.ID, []byte(`{"label":"ok"}`), 3000); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var ids []string
+	for i := range 12 {
+		org := store.BuiltinCenterOrgID
+		if i%2 == 1 {
+			org = village.ID
+		}
+		u, _ := st.CreateUser(ctx, org, fmt.Sprintf("w%02d", i), "worker")
+		ids = append(ids, u.ID)
+		dec := work.Declaration{Gender: "man", Disability: "no", Minority: "no"}
+		if i < 6 {
+			dec.Gender = "woman"
+		}
+		if i < 2 {
+			dec.Disability = "yes"
+		}
+		if i < 7 {
+			dec.Minority = "yes"
+		}
+		if _, err := st.RecordDeclaration(ctx, store.DeclarationRecord{WorkerID: u.ID, Declaration: dec}); err != nil {
+			t.Fatal(err)
+		}
+		if i < 10 {
+			answer(u.ID, 1) // 45 days before the end
+		}
+	}
+	// The period: the last 10 days. Worker i answers i+1 tasks, and the
+	// first reports 21 hours of task time (a job).
+	clk.set(end.AddDate(0, 0, -3))
+	for i, id := range ids {
+		if i >= 5 && i < 10 {
+			continue // five of the first ten did not come back
+		}
+		answer(id, i+1)
+	}
+	for range 21 {
+		st.RecordActivity(ctx, store.ActivityRecord{WorkerID: ids[0], Activity: work.Activity{
+			StartedAt: end.AddDate(0, 0, -3).Format(time.RFC3339), ActiveMS: 3_600_000, What: "tasks"}})
+	}
+	r, err := impact.Make(ctx, st, end.AddDate(0, 0, -10), end.AddDate(0, 0, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Active: workers 0–4 and 10–11.
+	if r.ActiveWorkers != 7 || r.Jobs != 1 || r.HoursWorked != 21 || r.Villages != 1 || r.HubWorkers+r.CenterWorker != 7 {
+		t.Fatalf("report %+v", r)
+	}
+	// Pay: 1, 2, 3, 4, 5, 11, 12 answers at ₹1.00.
+	e := r.Earnings
+	if e.People != 7 || e.Total != 3800 || e.P10 == nil || *e.P10 != 100 || *e.Median != 400 || *e.P90 != 1200 {
+		t.Fatalf("earnings %+v", e)
+	}
+	// Women: workers 0–4 of 7 (the rest, 2, is too few to show either).
+	if !r.Women.Suppressed || r.Women.Count != nil {
+		t.Errorf("women: %+v, want suppressed (the complement is 2)", r.Women)
+	}
+	if !r.Disability.Suppressed {
+		t.Errorf("disability: %+v, want suppressed (2 people)", r.Disability)
+	}
+	if r.Declared != 7 {
+		t.Errorf("declared %d", r.Declared)
+	}
+	// Retention at 30 days: the ten who started 45 days before the end;
+	// five answered in the last 30 days.
+	if r.Retention30.Suppressed || *r.Retention30.Count != 5 || r.Retention30.Of != 10 {
+		t.Errorf("retention_30 %+v", r.Retention30)
+	}
+	if r.Definitions["jobs"] == "" || r.Definitions["suppressed"] == "" {
+		t.Errorf("definitions missing")
+	}
+}

@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// What the hub's staff watch: batches against their deadlines, and the
+// work and its quality day by day.
+
+// DueBatch is an unfinished batch with a deadline, with what is left of it
+// and how fast it went over the last hour.
+type DueBatch struct {
+	ID, Name, ProjectID, ProjectName, ClientName string
+	Tasks, Done                                  int
+	Deadline                                     time.Time
+	// LastHour counts its tasks settled in the hour before the reading.
+	LastHour int
+}
+
+// DueBatches lists unfinished batches whose deadline falls before a time,
+// soonest first.
+func (s *Store) DueBatches(ctx context.Context, before time.Time, limit int) ([]DueBatch, error) {
+	now := s.now()
+	rows, err := s.r.QueryContext(ctx, `SELECT b.id, b.name, p.id, p.name, o.name, b.tasks,
+			(SELECT count(*) FROM tasks t WHERE t.batch_id = b.id AND t.state IN ('done', 'failed')),
+			b.deadline,
+			(SELECT count(*) FROM results r WHERE r.batch_id = b.id AND r.created_at >= ?)
+		FROM batches b JOIN projects p ON p.id = b.project_id JOIN orgs o ON o.id = b.client_id
+		WHERE b.completed_at IS NULL AND b.deadline IS NOT NULL AND b.deadline < ? AND b.purpose = 'work'
+		ORDER BY b.deadline, b.id LIMIT ?`, ts(now.Add(-time.Hour)), ts(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: batches due: %w", err)
+	}
+	out, err := collect(rows, func(r scanner) (DueBatch, error) {
+		var b DueBatch
+		var deadline string
+		err := r.Scan(&b.ID, &b.Name, &b.ProjectID, &b.ProjectName, &b.ClientName, &b.Tasks, &b.Done, &deadline, &b.LastHour)
+		b.Deadline = parseTS(deadline)
+		return b, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: batches due: %w", err)
+	}
+	// Finished batches not yet noted as such drop out.
+	kept := out[:0]
+	for _, b := range out {
+		if b.Done < b.Tasks {
+			kept = append(kept, b)
+		}
+	}
+	return kept, nil
+}
+
+// DayStat is one day's work on the hub: answers received (from its own
+// workers and from centers), and the gold answers among them with their
+// mean score.
+type DayStat struct {
+	Day        string // YYYY-MM-DD, UTC
+	Answers    int
+	GoldScored int
+	GoldMean   float64
+}
+
+// Days returns the days since a time that had answers, oldest first.
+func (s *Store) Days(ctx context.Context, since time.Time) ([]DayStat, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT substr(submitted_at, 1, 10) AS day, count(*),
+			sum(CASE WHEN score IS NULL THEN 0 ELSE 1 END), avg(score)
+		FROM assignments WHERE state = 'submitted' AND submitted_at >= ?
+		GROUP BY substr(submitted_at, 1, 10) ORDER BY day`, ts(since))
+	if err != nil {
+		return nil, fmt.Errorf("store: days: %w", err)
+	}
+	return collect(rows, func(r scanner) (DayStat, error) {
+		var d DayStat
+		var mean sql.NullFloat64
+		err := r.Scan(&d.Day, &d.Answers, &d.GoldScored, &mean)
+		d.GoldMean = mean.Float64
+		return d, err
+	})
+}
+
+// QueueDepths counts each project's tasks still wanting answers.
+func (s *Store) QueueDepths(ctx context.Context) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT project_id, count(*) FROM tasks WHERE state IN ('open', 'in_progress') GROUP BY project_id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: queue depths: %w", err)
+	}
+	type depth struct {
+		project string
+		n       int
+	}
+	list, err := collect(rows, func(r scanner) (depth, error) {
+		var d depth
+		return d, r.Scan(&d.project, &d.n)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: queue depths: %w", err)
+	}
+	out := map[string]int{}
+	for _, d := range list {
+		out[d.project] = d.n
+	}
+	return out, nil
+}
+
+// CountAnswers counts every answer stored (hub workers' and centers').
+func (s *Store) CountAnswers(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE state = 'submitted'`).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,112 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"banyan/internal/store"
+)
+
+// fakeOffice enrols workers straight in the store, each with PIN 246810.
+type fakeOffice struct {
+	st  *store.Store
+	org string
+}
+
+func (o fakeOffice) Status(ctx context.Context) (OfficeStatus, error) {
+	q, err := o.st.CenterQueue(ctx)
+	return OfficeStatus{Queue: q, LastSync: time.Date(2026, 11, 23, 8, 30, 0, 0, time.Local), Online: true}, err
+}
+
+func (o fakeOffice) Enrol(ctx context.Context, name, login string) (store.User, string, string, error) {
+	if owner, _ := o.st.LoginOwner(ctx, login); owner != "" {
+		return store.User{}, "", "", store.ErrConflict
+	}
+	u, err := o.st.CreateUser(ctx, o.org, name, "worker")
+	if err != nil {
+		return store.User{}, "", "", err
+	}
+	return u, login, "246810", o.st.SetSecret(ctx, u.ID, login, "246810")
+}
+
+func (o fakeOffice) ResetPIN(ctx context.Context, id string) (string, string, error) {
+	login, _ := o.st.Login(ctx, id)
+	return login, "135790", o.st.SetSecret(ctx, id, login, "135790")
+}
+
+func TestCenterOffice(t *testing.T) {
+	g := newRig(t, classifyTask(ida))
+	u, _ := g.st.User(context.Background(), mustOwner(t, g.st, "asha"))
+	mux := http.NewServeMux()
+	(&Web{Store: g.st, Desk: g.desk, Office: fakeOffice{g.st, u.OrgID}, Place: "center",
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
+	g.srv.Close()
+	g.srv = httptest.NewServer(mux)
+	defer g.srv.Close()
+
+	resp, page := g.signIn("manju", "secret-pass")
+	if resp.Request.URL.Path != "/center/" || !strings.Contains(page, "Connected") || !strings.Contains(page, "Asha") {
+		t.Fatalf("a manager's first page %s:\n%s", resp.Request.URL.Path, page)
+	}
+	if resp, _ := g.get("/desk/task"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a manager on the worker desk: %d", resp.StatusCode)
+	}
+	resp, page = g.post("/center/workers", url.Values{"csrf": {csrfOf(t, page)}, "name": {"Meena K"}, "login": {"meena"}})
+	if resp.StatusCode != 200 || !strings.Contains(page, "246810") || !strings.Contains(page, "meena") {
+		t.Fatalf("enrol: %d\n%s", resp.StatusCode, page)
+	}
+	_, page = g.get("/center/")
+	resp, page = g.post("/center/workers", url.Values{"csrf": {csrfOf(t, page)}, "name": {"Meena S"}, "login": {"meena"}})
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "is taken") {
+		t.Fatalf("a taken login: %d", resp.StatusCode)
+	}
+	// Reset Asha's PIN: the new one works, the old one does not.
+	action := regexp.MustCompile(`action="(/center/workers/[^"]+/pin)"`).FindAllStringSubmatch(page, -1)
+	if len(action) == 0 {
+		t.Fatalf("no reset button:\n%s", page)
+	}
+	var ashaReset string
+	for _, a := range action {
+		if strings.Contains(a[1], u.ID) {
+			ashaReset = a[1]
+		}
+	}
+	resp, page = g.post(ashaReset, url.Values{"csrf": {csrfOf(t, page)}})
+	if !strings.Contains(page, "135790") {
+		t.Fatalf("reset: %d\n%s", resp.StatusCode, page)
+	}
+	g.post("/desk/signout", url.Values{"csrf": {csrfOf(t, page)}})
+	jar, _ := cookiejar.New(nil)
+	g.client.Jar = jar
+	if resp, _ := g.signIn("asha", "123456"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the old PIN still works: %d", resp.StatusCode)
+	}
+	resp, page = g.signIn("asha", "135790")
+	if resp.Request.URL.Path != "/desk/" {
+		t.Fatalf("the new PIN: %s", resp.Request.URL.Path)
+	}
+	if resp, _ := g.get("/center/"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a worker on the office page: %d", resp.StatusCode)
+	}
+	if resp, _ := g.post("/center/workers", url.Values{"csrf": {csrfOf(t, page)}, "name": {"X"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a worker enrolling: %d", resp.StatusCode)
+	}
+}
+
+func mustOwner(t *testing.T, st *store.Store, login string) string {
+	t.Helper()
+	id, err := st.LoginOwner(context.Background(), login)
+	if err != nil || id == "" {
+		t.Fatalf("login %s: %q %v", login, id, err)
+	}
+	return id
+}

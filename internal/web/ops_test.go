@@ -1,0 +1,134 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"banyan/internal/hub"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// opsHub is a hub with a client, a center, a batch due in two hours that
+// nobody is working on, and a few answers today (two of them to gold).
+func opsHub(t *testing.T) (*hub.Hub, *httptest.Server, string, string) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := hub.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	h, err := hub.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	st := h.Store
+	client, _ := st.CreateOrg(ctx, store.OrgClient, "Kaveri Foods")
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
+	p, err := st.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "Reviews", Kind: work.Classify, Schema: schema,
+		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV, GoldRatio: 0.5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := time.Now().Add(2 * time.Hour)
+	tasks := func(n int, gold bool) func(yield func(store.NewTask, error) bool) {
+		return func(yield func(store.NewTask, error) bool) {
+			for i := range n {
+				nt := store.NewTask{Payload: fmt.Appendf(nil, `{"text":"review %d"}`, i)}
+				if gold {
+					nt.Gold = []byte(`{"label":"spam"}`)
+				}
+				if !yield(nt, nil) {
+					return
+				}
+			}
+		}
+	}
+	if _, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "Diwali reviews", Purpose: work.PurposeWork, Deadline: &due}, tasks(50, false)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "gold", Purpose: work.PurposeGold}, tasks(4, true)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.AddCenter(ctx, "Melur"); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "Kavya", "worker")
+	for range 6 {
+		o, err := h.Dispatch.Next(ctx, w.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"spam"}`), 5000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Kavya reported two hours of task time and earned nothing: under the
+	// minimum wage.
+	for range 2 {
+		if _, err := st.RecordActivity(ctx, store.ActivityRecord{WorkerID: w.ID, Activity: work.Activity{
+			StartedAt: time.Now().UTC().Add(-3 * time.Hour).Format(time.RFC3339), ActiveMS: 3_600_000, What: "tasks"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	staff, _ := st.CreateUser(ctx, store.HubOrgID, "Devi", "ops")
+	login, password, err := h.Auth.IssuePassword(ctx, staff, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h.Handler())
+	t.Cleanup(srv.Close)
+	return h, srv, login, password
+}
+
+func TestOpsPage(t *testing.T) {
+	_, srv, login, password := opsHub(t)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm(srv.URL+"/desk/signin", url.Values{"login": {login}, "secret": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(b)
+	if resp.Request.URL.Path != "/ops/" {
+		t.Fatalf("hub staff's first page: %s", resp.Request.URL.Path)
+	}
+	for _, want := range []string{
+		"Diwali reviews", "at risk", "Kaveri Foods", "Melur", "Never",
+		`<svg class="chart"`, `role="img"`, "Answers a day", ": 6</title>", "Gold answers right",
+		"Workers under the minimum wage of ₹50.00 an hour", "<th scope=\"row\">Kavya</th>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the ops page lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("page:\n%s", page)
+	}
+	resp, err = c.Get(srv.URL + "/ops/impact")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page = string(b)
+	// One active worker: every share is too small to show.
+	for _, want := range []string{"Active workers", "<dd>1</dd>", "not shown (too few people)", "Retention at 30 days", "fewer than 5 people"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the impact page lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("impact page:\n%s", page)
+	}
+}
