@@ -472,6 +472,10 @@ func (d *demo) enrol(ctx context.Context) ([]*simWorker, error) {
 	return out, nil
 }
 
+// stallAfter is how long the demo waits for any task to settle before it
+// gives up.
+const stallAfter = 90 * time.Second
+
 // work runs every worker until no task is open or in progress.
 func (d *demo) work(ctx context.Context, workers []*simWorker) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -514,6 +518,7 @@ func (d *demo) work(ctx context.Context, workers []*simWorker) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	last := time.Now()
+	lastDone, moved := -1, time.Now()
 	for !finished.Load() {
 		select {
 		case <-ctx.Done():
@@ -549,6 +554,15 @@ func (d *demo) work(ctx context.Context, workers []*simWorker) error {
 		if time.Since(last) > 2*time.Second {
 			d.logf("%d of %d tasks done", done, total)
 			last = time.Now()
+		}
+		// A run in which nothing settles for a long while is stuck (work
+		// no one left can take): say so rather than wait for ever.
+		if done != lastDone {
+			lastDone, moved = done, time.Now()
+		} else if time.Since(moved) > stallAfter {
+			cancel()
+			wg.Wait()
+			return fmt.Errorf("no task settled for %s: %d of %d done, %d open or in progress", stallAfter, done, total, pending)
 		}
 		if pending == 0 && d.opt.Center != nil {
 			// Tasks are settled; make sure nothing waits at the center.

@@ -402,6 +402,22 @@ func (s *Store) DropGrants(ctx context.Context, ids []string) error {
 			                WHERE w.lease_id = center_grants.lease_id AND o.acked_at IS NULL)`); err != nil {
 			return err
 		}
+		// A grant none of the center's workers can take a place of (each
+		// has answered the task, or is suspended from its skill) goes back
+		// too, once its answers are acknowledged: the hub then gives the
+		// places to someone else instead of waiting for this center.
+		if _, err := tx.ExecContext(ctx, `UPDATE center_grants SET state = 'gone' WHERE state = 'active' AND holders = 0
+			AND EXISTS (SELECT 1 FROM users WHERE role = 'worker')
+			AND NOT EXISTS (SELECT 1 FROM center_work w JOIN outbox o ON o.id = w.id
+			                WHERE w.lease_id = center_grants.lease_id AND o.acked_at IS NULL)
+			AND NOT EXISTS (SELECT 1 FROM users u WHERE u.role = 'worker'
+				AND NOT EXISTS (SELECT 1 FROM center_work w JOIN center_grants g2 ON g2.lease_id = w.lease_id
+				                WHERE g2.task_key = center_grants.task_key AND w.worker_id = u.id)
+				AND NOT EXISTS (SELECT 1 FROM center_grant_exclusions x WHERE x.lease_id = center_grants.lease_id AND x.worker_id = u.id)
+				AND NOT EXISTS (SELECT 1 FROM center_skills k JOIN center_projects p ON p.kind = k.kind AND p.language = k.language
+				                WHERE p.id = center_grants.project_id AND k.worker_id = u.id AND k.status = 'suspended'))`); err != nil {
+			return err
+		}
 		return purgeGone(ctx, tx)
 	})
 	if err != nil {

@@ -179,10 +179,39 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 		if err != nil {
 			return err
 		}
+		// A center is granted no more places on a task than it has
+		// workers the hub knows of who could still answer it, less the
+		// places it holds already: a place nobody there can fill would be
+		// held, heartbeat after heartbeat, while the task waits. A center
+		// that has told the hub of no worker yet is not capped.
+		var known int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE org_id = ? AND role = 'worker'`, req.CenterID).Scan(&known); err != nil {
+			return err
+		}
+		room := func(taskID string, want int) (int, error) {
+			if known == 0 {
+				return want, nil
+			}
+			var n int
+			err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM users u WHERE u.org_id = ? AND u.role = 'worker'
+				AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = ? AND a.worker_id = u.id)
+				AND NOT EXISTS (SELECT 1 FROM worker_skills k JOIN tasks t ON t.id = ? JOIN projects p ON p.id = t.project_id
+				                WHERE k.worker_id = u.id AND k.kind = p.kind AND k.language = p.language AND k.status = 'suspended'))
+				- (SELECT coalesce(sum(slots - used), 0) FROM leases WHERE task_id = ? AND center_id = ? AND state = 'active' AND used < slots)`,
+				req.CenterID, taskID, taskID, taskID, req.CenterID).Scan(&n)
+			return max(0, min(n, want)), err
+		}
 		slots := 0
 		for _, p := range picks {
 			if slots >= req.Want {
 				break // Want counts answers; each task brings several
+			}
+			var err error
+			if p.slots, err = room(p.task, p.slots); err != nil {
+				return err
+			}
+			if p.slots == 0 {
+				continue
 			}
 			slots += p.slots
 			ids := []struct {
@@ -195,10 +224,16 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 					AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.center_id = ? AND l.state = 'active')
 					ORDER BY random() LIMIT 1`, p.project, req.CenterID).Scan(&gold)
 				if err == nil {
-					ids = append(ids, struct {
-						task  string
-						slots int
-					}{gold, p.overlap})
+					n, err := room(gold, p.overlap)
+					if err != nil {
+						return err
+					}
+					if n > 0 {
+						ids = append(ids, struct {
+							task  string
+							slots int
+						}{gold, n})
+					}
 				} else if !errors.Is(err, sql.ErrNoRows) {
 					return err
 				}

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -111,7 +113,7 @@ func TestLateResultIsSuperseded(t *testing.T) {
 	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
-	a, aw := centerWithWorkers(t, s, "A", 1)
+	a, aw := centerWithWorkers(t, s, "A", 2)
 	b, bw := centerWithWorkers(t, s, "B", 2)
 	la, err := s.GrantLeases(ctx, LeaseRequest{CenterID: a.ID, Want: 5, TTL: time.Hour})
 	if err != nil || len(la) != 1 {
@@ -210,5 +212,126 @@ func TestLostGrantsReturn(t *testing.T) {
 	hw := workers(t, s, 1)[0]
 	if _, task, err := s.Claim(ctx, hw.ID, "", 1); err != nil || task.ID != leases[1].TaskID {
 		t.Fatalf("the lost grant's task should be back in the pool: %v", err)
+	}
+}
+
+// A center gets no more places on a task than it has workers who could
+// still answer it, and none once all of them have.
+func TestGrantsFitTheCenter(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	p := fixture(t, s, 3, 3)
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	c, ws := centerWithWorkers(t, s, "village", 2)
+	leases, err := s.GrantLeases(ctx, LeaseRequest{CenterID: c.ID, Want: 10, TTL: time.Hour})
+	if err != nil || len(leases) != 1 || leases[0].Slots != 2 {
+		t.Fatalf("grant to a center of two workers, a task wanting three answers: %+v, %v; want one lease of 2 places", leases, err)
+	}
+	l := leases[0]
+	if more, err := s.GrantLeases(ctx, LeaseRequest{CenterID: c.ID, Want: 10, TTL: time.Hour}); err != nil || len(more) != 0 {
+		t.Fatalf("a second grant while the center holds a place for each of its workers: %+v, %v; want none", more, err)
+	}
+	for i, w := range ws {
+		args := UplinkAnswerArgs{Project: p, Item: answerItem(c.ID, int64(10+i)), LeaseID: l.ID, Epoch: l.Epoch, WorkerID: w,
+			Answer: work.Answer{Label: "a"}, DurationMS: 4000, SampleDraw: 1}
+		if res, _, err := s.UplinkAnswer(ctx, args, majority(p)); err != nil || res.Status != UplinkAccepted {
+			t.Fatalf("answer %d: %+v, %v", i, res, err)
+		}
+	}
+	// The third place is free, but both of the center's workers have
+	// answered: the center's heartbeat gives the lease back and the task
+	// is not granted to it again.
+	if _, _, err := s.RenewLeases(ctx, c.ID, nil, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := s.GrantLeases(ctx, LeaseRequest{CenterID: c.ID, Want: 10, TTL: time.Hour}); err != nil || len(again) != 0 {
+		t.Fatalf("grant once every worker of the center has answered: %+v, %v; want none", again, err)
+	}
+	// A hub worker can take it.
+	hub := workers(t, s, 1)[0]
+	if _, task, err := s.Claim(ctx, hub.ID, "", 1); err != nil || task.ID != l.TaskID {
+		t.Fatalf("hub claim: task %s, %v; want %s", task.ID, err, l.TaskID)
+	}
+	// A center the hub knows no worker of yet is not capped.
+	fresh, _ := centerWithWorkers(t, s, "new-village", 0)
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "c", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GrantLeases(ctx, LeaseRequest{CenterID: fresh.ID, Want: 10, TTL: time.Hour}); err != nil || len(got) != 1 || got[0].Slots != 3 {
+		t.Fatalf("grant to a center with no known worker: %+v, %v; want one lease of 3 places", got, err)
+	}
+}
+
+// A center gives back a grant its workers cannot take a place of, once
+// the answers it has are acknowledged, and keeps one they still can.
+func TestCenterGivesBackWhatNobodyCanTake(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "center.db"), Options{Migrate: true, Outbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	center := work.NewID()
+	if err := s.EnsureCenterOrg(ctx, center, "village"); err != nil {
+		t.Fatal(err)
+	}
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
+	proj := CenterProject{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
+	full := CenterGrant{LeaseID: work.NewID(), TaskKey: "k1", ProjectID: proj.ID, Epoch: 1, Slots: 3, Payload: []byte(`{"text":"x"}`), TTL: time.Hour}
+	open := CenterGrant{LeaseID: work.NewID(), TaskKey: "k2", ProjectID: proj.ID, Epoch: 1, Slots: 3, Payload: []byte(`{"text":"y"}`), TTL: time.Hour}
+	if err := s.SaveGrants(ctx, []CenterProject{proj}, []CenterGrant{full, open}); err != nil {
+		t.Fatal(err)
+	}
+	var workers []string
+	for i := range 2 {
+		u, err := s.EnrolCenterUser(ctx, center, fmt.Sprint("w", i), "worker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		workers = append(workers, u.ID)
+	}
+	// Both workers answer the first grant's task; nobody answers the second.
+	for _, w := range workers {
+		o, err := s.CenterClaim(ctx, w, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CenterSave(ctx, o.WorkID, w, work.Answer{Label: "a"}, 3000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	active := func() []string {
+		ids, err := s.ActiveGrants(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	if err := s.DropGrants(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := active(); len(got) != 2 {
+		t.Fatalf("before the hub acknowledged the answers: %d active grants, want both kept", len(got))
+	}
+	rows, err := s.PendingOutboxAfter(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acks := map[string][2]string{}
+	for _, r := range rows {
+		acks[r.ID] = [2]string{"accepted", ""}
+	}
+	if err := s.AckOutbox(ctx, acks); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DropGrants(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := active(); len(got) != 1 || got[0] != open.LeaseID {
+		t.Fatalf("after the acknowledgement: active grants %v, want only %s (the one the workers can still take)", got, open.LeaseID)
 	}
 }
