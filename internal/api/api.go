@@ -341,9 +341,7 @@ func pathID(r *http.Request, what string) (string, error) {
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	return writeJSON(w, http.StatusOK, map[string]string{
-		"user_id": p.UserID, "name": p.Name, "org_id": p.OrgID, "role": string(p.Role), "token_id": p.TokenID,
-	})
+	return writeJSON(w, http.StatusOK, meOut{UserID: p.UserID, Name: p.Name, OrgID: p.OrgID, Role: string(p.Role), TokenID: p.TokenID})
 }
 
 // validName checks a display name given by a user.

@@ -67,6 +67,12 @@ func (a *API) overturnRejection(w http.ResponseWriter, r *http.Request, p auth.P
 	return a.judge(w, r, p, "overturn")
 }
 
+// judgeIn is the request body of judge.
+type judgeIn struct {
+	Reason string `json:"reason"`
+	Key    string `json:"idempotency_key"`
+}
+
 func (a *API) judge(w http.ResponseWriter, r *http.Request, p auth.Principal, what string) error {
 	if !canJudge(p) {
 		return problem(http.StatusForbidden, "answers are rejected by reviewers and the hub's staff")
@@ -75,10 +81,7 @@ func (a *API) judge(w http.ResponseWriter, r *http.Request, p auth.Principal, wh
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Reason string `json:"reason"`
-		Key    string `json:"idempotency_key"`
-	}
+	var in judgeIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -106,6 +109,13 @@ func (a *API) judge(w http.ResponseWriter, r *http.Request, p auth.Principal, wh
 	})
 }
 
+// bonusIn is the request body of bonus.
+type bonusIn struct {
+	Amount int64  `json:"amount"`
+	Reason string `json:"reason"`
+	Key    string `json:"idempotency_key"`
+}
+
 // bonus pays a worker a bonus, once per idempotency key.
 func (a *API) bonus(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !p.IsHubStaff() {
@@ -118,11 +128,7 @@ func (a *API) bonus(w http.ResponseWriter, r *http.Request, p auth.Principal) er
 	if u.Role != string(auth.Worker) {
 		return problem(http.StatusUnprocessableEntity, "a bonus is for a worker")
 	}
-	var in struct {
-		Amount int64  `json:"amount"`
-		Reason string `json:"reason"`
-		Key    string `json:"idempotency_key"`
-	}
+	var in bonusIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -142,8 +148,14 @@ func (a *API) bonus(w http.ResponseWriter, r *http.Request, p auth.Principal) er
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusCreated, map[string]any{"worker_id": u.ID, "amount": in.Amount, "reason": in.Reason, "new": created}, nil
+		return http.StatusCreated, bonusOut{WorkerID: u.ID, Amount: in.Amount, Reason: in.Reason, New: created}, nil
 	})
+}
+
+// rejectResultIn is the request body of rejectResult.
+type rejectResultIn struct {
+	Reason string `json:"reason"`
+	Key    string `json:"idempotency_key"`
 }
 
 // rejectResult is a client's rejection of a delivered result: it goes
@@ -157,10 +169,7 @@ func (a *API) rejectResult(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if !p.CanManageClient(pr.ClientID) {
 		return errForbidden
 	}
-	var in struct {
-		Reason string `json:"reason"`
-		Key    string `json:"idempotency_key"`
-	}
+	var in rejectResultIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -176,6 +185,6 @@ func (a *API) rejectResult(w http.ResponseWriter, r *http.Request, p auth.Princi
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusOK, map[string]string{"task_id": id, "state": "open", "credited": "the rejected delivery's price"}, nil
+		return http.StatusOK, reworkOut{TaskID: id, State: "open", Credited: "the rejected delivery's price"}, nil
 	})
 }

@@ -9,6 +9,13 @@ import (
 	"banyan/internal/work"
 )
 
+// updateProjectIn is the request body of updateProject.
+type updateProjectIn struct {
+	Name         *string `json:"name"`
+	Instructions *string `json:"instructions"`
+	MinAnswerMS  *int64  `json:"min_answer_ms"`
+}
+
 // updateProject changes a running project's name, instructions or
 // fast-answer floor; centers holding its tasks hear of it on their feed.
 func (a *API) updateProject(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -19,11 +26,7 @@ func (a *API) updateProject(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if !p.CanManageClient(pr.ClientID) {
 		return errForbidden
 	}
-	var in struct {
-		Name         *string `json:"name"`
-		Instructions *string `json:"instructions"`
-		MinAnswerMS  *int64  `json:"min_answer_ms"`
-	}
+	var in updateProjectIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -68,6 +71,12 @@ func (a *API) cancelBatch(w http.ResponseWriter, r *http.Request, p auth.Princip
 	return writeJSON(w, http.StatusOK, b)
 }
 
+// recallFromCenterIn is the request body of recallFromCenter.
+type recallFromCenterIn struct {
+	BatchID string `json:"batch_id"`
+	Reason  string `json:"reason"`
+}
+
 // recallFromCenter takes a center's leases back, all or one batch's.
 func (a *API) recallFromCenter(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !p.IsHubStaff() {
@@ -81,10 +90,7 @@ func (a *API) recallFromCenter(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil || org.Kind != store.OrgCenter {
 		return hidden(store.ErrNotFound, "center")
 	}
-	var in struct {
-		BatchID string `json:"batch_id"`
-		Reason  string `json:"reason"`
-	}
+	var in recallFromCenterIn
 	if r.ContentLength != 0 {
 		if err := decodeJSON(w, r, &in); err != nil {
 			return err
@@ -102,7 +108,7 @@ func (a *API) recallFromCenter(w http.ResponseWriter, r *http.Request, p auth.Pr
 		return err
 	}
 	a.Log.Info("leases recalled", "center", org.ID, "batch", in.BatchID, "leases", n)
-	return writeJSON(w, http.StatusOK, map[string]int{"recalled": n})
+	return writeJSON(w, http.StatusOK, recallOut{Recalled: n})
 }
 
 // revokeCenter revokes a village center's sync tokens: a stolen or lost
@@ -125,5 +131,5 @@ func (a *API) revokeCenter(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"center_id": id, "tokens_revoked": n})
+	return writeJSON(w, http.StatusOK, revokeOut{CenterID: id, TokensRevoked: n})
 }

@@ -25,6 +25,11 @@ func (a *API) goldMisses(w http.ResponseWriter, r *http.Request, p auth.Principa
 	return writeJSON(w, http.StatusOK, listPage[store.GoldMiss]{Items: misses})
 }
 
+// contestIn is the request body of contest.
+type contestIn struct {
+	Reason string `json:"reason"`
+}
+
 func (a *API) contest(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
 		return problem(http.StatusForbidden, "only the worker who answered can contest")
@@ -33,9 +38,7 @@ func (a *API) contest(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Reason string `json:"reason"`
-	}
+	var in contestIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -72,6 +75,13 @@ func (a *API) listContests(w http.ResponseWriter, r *http.Request, p auth.Princi
 	return writeJSON(w, http.StatusOK, pageResult(cs, pg, func(c store.Contest) string { return c.ID }))
 }
 
+// decideContestIn is the request body of decideContest.
+type decideContestIn struct {
+	Upheld bool            `json:"upheld"`
+	Answer json.RawMessage `json:"answer"`
+	Note   string          `json:"note"`
+}
+
 func (a *API) decideContest(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !p.CanReview() {
 		return errForbidden
@@ -80,11 +90,7 @@ func (a *API) decideContest(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Upheld bool            `json:"upheld"`
-		Answer json.RawMessage `json:"answer"`
-		Note   string          `json:"note"`
-	}
+	var in decideContestIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}

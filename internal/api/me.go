@@ -32,7 +32,7 @@ func (a *API) recordActivity(w http.ResponseWriter, r *http.Request, p auth.Prin
 			return err
 		}
 	}
-	return writeJSON(w, http.StatusCreated, map[string]string{"id": id})
+	return writeJSON(w, http.StatusCreated, createdOut{ID: id})
 }
 
 // declare records what a worker chooses to declare about themselves.
@@ -65,7 +65,7 @@ func (a *API) myDeclaration(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"declaration": d, "declared_at": at})
+	return writeJSON(w, http.StatusOK, declarationOut{Declaration: d, DeclaredAt: at})
 }
 
 // withdrawDeclaration erases everything the worker declared: consent
@@ -78,7 +78,7 @@ func (a *API) withdrawDeclaration(w http.ResponseWriter, r *http.Request, p auth
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"erased": n})
+	return writeJSON(w, http.StatusOK, erasedOut{Erased: n})
 }
 
 // Mount adds the named routes of the table to mux, for a server that

@@ -106,7 +106,7 @@ func (a *API) ledgerState(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"verify": rep, "money": m})
+	return writeJSON(w, http.StatusOK, ledgerOut{Verify: rep, Money: m})
 }
 
 // invoice is a client's invoice for a period: ?from=YYYY-MM-DD&to=YYYY-MM-DD
@@ -228,6 +228,11 @@ func (a *API) impactReport(w http.ResponseWriter, r *http.Request, p auth.Princi
 
 var upiPattern = regexp.MustCompile(`^[a-zA-Z0-9.\-_]{2,256}@[a-zA-Z]{2,64}$`)
 
+// setPayeeIn is the request body of setPayee.
+type setPayeeIn struct {
+	UPI string `json:"upi_id"`
+}
+
 // setPayee records a worker's UPI address (the worker, their center
 // manager, or hub staff) or a center's (hub staff).
 func (a *API) setPayee(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -251,9 +256,7 @@ func (a *API) setPayee(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		}
 		party = u.ID
 	}
-	var in struct {
-		UPI string `json:"upi_id"`
-	}
+	var in setPayeeIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -263,7 +266,7 @@ func (a *API) setPayee(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if err := a.Store.SetPayee(r.Context(), party, in.UPI); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"party_id": party, "upi_id": in.UPI})
+	return writeJSON(w, http.StatusOK, payeeOut{PartyID: party, UPIID: in.UPI})
 }
 
 // payout is a center's payout file for a period: a line per worker with
@@ -297,8 +300,8 @@ func (a *API) payout(w http.ResponseWriter, r *http.Request, p auth.Principal) e
 	}
 	remark := "Banyan pay " + from.Format(time.DateOnly) + " to " + to.Format(time.DateOnly)
 	if r.URL.Query().Get("format") == "json" {
-		return writeJSON(w, http.StatusOK, map[string]any{"from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly),
-			"workers": lines, "center": share, "missing_upi": missing})
+		return writeJSON(w, http.StatusOK, payoutOut{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
+			Workers: lines, Center: share, MissingUPI: missing})
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="payout-`+id+`-`+from.Format(time.DateOnly)+`.csv"`)

@@ -9,13 +9,16 @@ import (
 	"banyan/internal/store"
 )
 
+// createClientIn is the request body of createClient.
+type createClientIn struct {
+	Name string `json:"name"`
+}
+
 func (a *API) createClient(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !p.IsHubStaff() {
 		return errForbidden
 	}
-	var in struct {
-		Name string `json:"name"`
-	}
+	var in createClientIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -112,15 +115,18 @@ func (a *API) managedOrg(r *http.Request, p auth.Principal) (store.Org, error) {
 	return o, nil
 }
 
+// createUserIn is the request body of createUser.
+type createUserIn struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
 func (a *API) createUser(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	o, err := a.managedOrg(r, p)
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Name string `json:"name"`
-		Role string `json:"role"`
-	}
+	var in createUserIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -188,14 +194,17 @@ func (a *API) manageableUser(r *http.Request, p auth.Principal) (store.User, err
 	return u, nil
 }
 
+// createTokenIn is the request body of createToken.
+type createTokenIn struct {
+	Label string `json:"label"`
+}
+
 func (a *API) createToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	u, err := a.manageableUser(r, p)
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Label string `json:"label"`
-	}
+	var in createTokenIn
 	if r.ContentLength != 0 {
 		if err := decodeJSON(w, r, &in); err != nil {
 			return err
@@ -222,6 +231,11 @@ func (a *API) issuePassword(w http.ResponseWriter, r *http.Request, p auth.Princ
 	return a.issueSignIn(w, r, p, false)
 }
 
+// issueSignInIn is the request body of issueSignIn.
+type issueSignInIn struct {
+	Login string `json:"login"`
+}
+
 // issueSignIn gives a user a login and a fresh web secret: a PIN for a
 // worker, a password for anyone else.
 func (a *API) issueSignIn(w http.ResponseWriter, r *http.Request, p auth.Principal, pin bool) error {
@@ -235,9 +249,7 @@ func (a *API) issueSignIn(w http.ResponseWriter, r *http.Request, p auth.Princip
 	case !pin && worker:
 		return problem(http.StatusUnprocessableEntity, "a worker signs in with a PIN: POST /api/v1/users/{id}/pin")
 	}
-	var in struct {
-		Login string `json:"login"`
-	}
+	var in issueSignInIn
 	if r.ContentLength != 0 {
 		if err := decodeJSON(w, r, &in); err != nil {
 			return err
@@ -248,9 +260,9 @@ func (a *API) issueSignIn(w http.ResponseWriter, r *http.Request, p auth.Princip
 			return problem(http.StatusUnprocessableEntity, "%v", err)
 		}
 	}
-	issue, field := a.Auth.IssuePassword, "password"
+	issue := a.Auth.IssuePassword
 	if pin {
-		issue, field = a.Auth.IssuePIN, "pin"
+		issue = a.Auth.IssuePIN
 	}
 	login, secret, err := issue(r.Context(), u, in.Login)
 	if errors.Is(err, store.ErrConflict) {
@@ -259,7 +271,11 @@ func (a *API) issueSignIn(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]string{"user_id": u.ID, "login": login, field: secret})
+	out := signInOut{UserID: u.ID, Login: login, Password: secret}
+	if pin {
+		out.PIN, out.Password = secret, ""
+	}
+	return writeJSON(w, http.StatusCreated, out)
 }
 
 func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -539,6 +539,11 @@ func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p auth.Princip
 	return writeJSON(w, http.StatusOK, pageResult(items, pg, func(it reviewItem) string { return it.Task.ID }))
 }
 
+// resolveTaskIn is the request body of resolveTask.
+type resolveTaskIn struct {
+	Answer json.RawMessage `json:"answer"`
+}
+
 func (a *API) resolveTask(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !p.CanReview() {
 		return errForbidden
@@ -547,9 +552,7 @@ func (a *API) resolveTask(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Answer json.RawMessage `json:"answer"`
-	}
+	var in resolveTaskIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -560,7 +563,7 @@ func (a *API) resolveTask(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return hidden(err, "task")
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"task_id": id, "state": work.TaskDone, "answer": answer})
+	return writeJSON(w, http.StatusOK, resolveOut{TaskID: id, State: work.TaskDone, Answer: answer})
 }
 
 func (a *API) batchQuality(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -200,10 +200,14 @@ func (a *API) nextItem(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{
-		"attempt_id": at.ID, "item": it, "of": c.Items, "kind": c.Kind, "purpose": c.Purpose,
-		"instructions": c.Instructions, "schema": c.Schema,
-	})
+	return writeJSON(w, http.StatusOK, itemOut{AttemptID: at.ID, Item: it, Of: c.Items, Kind: c.Kind, Purpose: c.Purpose,
+		Instructions: c.Instructions, Schema: c.Schema})
+}
+
+// answerItemIn is the request body of answerItem.
+type answerItemIn struct {
+	ItemID string          `json:"item_id"`
+	Answer json.RawMessage `json:"answer"`
 }
 
 func (a *API) answerItem(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -211,10 +215,7 @@ func (a *API) answerItem(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	var in struct {
-		ItemID string          `json:"item_id"`
-		Answer json.RawMessage `json:"answer"`
-	}
+	var in answerItemIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -251,6 +252,12 @@ func (a *API) answerItem(w http.ResponseWriter, r *http.Request, p auth.Principa
 	return writeJSON(w, http.StatusOK, reply)
 }
 
+// reinstateIn is the request body of reinstate.
+type reinstateIn struct {
+	Kind     string `json:"kind"`
+	Language string `json:"language"`
+}
+
 func (a *API) reinstate(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	u, err := a.workerInView(r, p)
 	if err != nil {
@@ -259,10 +266,7 @@ func (a *API) reinstate(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if u.ID == p.UserID && !p.IsHubStaff() {
 		return problem(http.StatusForbidden, "a suspension is lifted by passing the qualification again, or by your center manager")
 	}
-	var in struct {
-		Kind     string `json:"kind"`
-		Language string `json:"language"`
-	}
+	var in reinstateIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -275,6 +279,13 @@ func (a *API) reinstate(w http.ResponseWriter, r *http.Request, p auth.Principal
 	return nil
 }
 
+// suspendIn is the request body of suspend.
+type suspendIn struct {
+	Kind     string `json:"kind"`
+	Language string `json:"language"`
+	Reason   string `json:"reason"`
+}
+
 func (a *API) suspend(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !p.IsHubStaff() {
 		return errForbidden
@@ -283,11 +294,7 @@ func (a *API) suspend(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Kind     string `json:"kind"`
-		Language string `json:"language"`
-		Reason   string `json:"reason"`
-	}
+	var in suspendIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}

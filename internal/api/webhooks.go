@@ -10,14 +10,17 @@ import (
 	"banyan/internal/webhook"
 )
 
+// createWebhookIn is the request body of createWebhook.
+type createWebhookIn struct {
+	ClientID string   `json:"client_id"`
+	URL      string   `json:"url"`
+	Events   []string `json:"events"`
+}
+
 // createWebhook subscribes a client's URL to events. The signing secret is
 // in the reply, this once.
 func (a *API) createWebhook(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	var in struct {
-		ClientID string   `json:"client_id"`
-		URL      string   `json:"url"`
-		Events   []string `json:"events"`
-	}
+	var in createWebhookIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}

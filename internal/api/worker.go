@@ -54,13 +54,16 @@ type offer struct {
 	} `json:"project"`
 }
 
+// nextTaskIn is the request body of nextTask.
+type nextTaskIn struct {
+	ProjectID string `json:"project_id"`
+}
+
 func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
 		return problem(http.StatusForbidden, "only workers take tasks")
 	}
-	var in struct {
-		ProjectID string `json:"project_id"`
-	}
+	var in nextTaskIn
 	if r.ContentLength != 0 {
 		if err := decodeJSON(w, r, &in); err != nil {
 			return err
@@ -96,6 +99,12 @@ func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	return writeJSON(w, http.StatusOK, out)
 }
 
+// submitAnswerIn is the request body of submitAnswer.
+type submitAnswerIn struct {
+	Answer     json.RawMessage `json:"answer"`
+	DurationMS int64           `json:"duration_ms"`
+}
+
 func (a *API) submitAnswer(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
 		return problem(http.StatusForbidden, "only workers answer tasks")
@@ -104,10 +113,7 @@ func (a *API) submitAnswer(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Answer     json.RawMessage `json:"answer"`
-		DurationMS int64           `json:"duration_ms"`
-	}
+	var in submitAnswerIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -129,5 +135,5 @@ func (a *API) submitAnswer(w http.ResponseWriter, r *http.Request, p auth.Princi
 	case !out.Counted:
 		status = "late"
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"assignment_id": id, "status": status})
+	return writeJSON(w, http.StatusOK, answerOut{AssignmentID: id, Status: status})
 }

@@ -1,0 +1,120 @@
+package api
+
+import (
+	"time"
+
+	"banyan/internal/ledger"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// The replies of routes that answer with a few fields rather than a stored
+// record. Each is a named type so the OpenAPI document describes exactly
+// what is sent.
+
+// meOut is who a token belongs to.
+type meOut struct {
+	UserID  string `json:"user_id"`
+	Name    string `json:"name"`
+	OrgID   string `json:"org_id"`
+	Role    string `json:"role"`
+	TokenID string `json:"token_id"`
+}
+
+// createdOut names a record just made.
+type createdOut struct {
+	ID string `json:"id"`
+}
+
+// declarationOut is a worker's latest self-declaration.
+type declarationOut struct {
+	Declaration work.Declaration `json:"declaration"`
+	DeclaredAt  time.Time        `json:"declared_at"`
+}
+
+// erasedOut counts the declarations erased when consent is withdrawn.
+type erasedOut struct {
+	Erased int64 `json:"erased"`
+}
+
+// recallOut counts the leases taken back from a center.
+type recallOut struct {
+	Recalled int `json:"recalled"`
+}
+
+// revokeOut counts a center's sync tokens revoked.
+type revokeOut struct {
+	CenterID      string `json:"center_id"`
+	TokensRevoked int64  `json:"tokens_revoked"`
+}
+
+// ledgerOut is the ledger's verification and its totals.
+type ledgerOut struct {
+	Verify ledger.Report `json:"verify"`
+	Money  ledger.Money  `json:"money"`
+}
+
+// payeeOut is where a party's pay goes.
+type payeeOut struct {
+	PartyID string `json:"party_id"`
+	UPIID   string `json:"upi_id"`
+}
+
+// payoutOut is a center's payout for a period, as JSON.
+type payoutOut struct {
+	From       string             `json:"from"`
+	To         string             `json:"to"`
+	Workers    []store.PayoutLine `json:"workers"`
+	Center     store.PayoutLine   `json:"center"`
+	MissingUPI int                `json:"missing_upi"`
+}
+
+// signInOut is a sign-in secret, shown once: a PIN for a worker, a
+// password for anyone else.
+type signInOut struct {
+	UserID   string `json:"user_id"`
+	Login    string `json:"login"`
+	PIN      string `json:"pin,omitempty"`
+	Password string `json:"password,omitempty"`
+}
+
+// resolveOut is a task settled by a reviewer.
+type resolveOut struct {
+	TaskID string         `json:"task_id"`
+	State  work.TaskState `json:"state"`
+	Answer work.Answer    `json:"answer"`
+}
+
+// answerOut is what became of a worker's answer.
+type answerOut struct {
+	AssignmentID string `json:"assignment_id"`
+	// Status is accepted, duplicate, too_fast or late.
+	Status string `json:"status"`
+}
+
+// itemOut is the next item of a training or qualification attempt.
+type itemOut struct {
+	AttemptID    string          `json:"attempt_id"`
+	Item         work.CourseItem `json:"item"`
+	Of           int             `json:"of"`
+	Kind         work.Kind       `json:"kind"`
+	Purpose      string          `json:"purpose"`
+	Instructions string          `json:"instructions"`
+	Schema       *work.Schema    `json:"schema"`
+}
+
+// bonusOut is a bonus paid (or, on a repeated key, the one paid before).
+type bonusOut struct {
+	WorkerID string `json:"worker_id"`
+	Amount   int64  `json:"amount"`
+	Reason   string `json:"reason"`
+	New      bool   `json:"new"`
+}
+
+// reworkOut is a delivered result the client rejected: the task is open
+// for rework and the price credited.
+type reworkOut struct {
+	TaskID   string `json:"task_id"`
+	State    string `json:"state"`
+	Credited string `json:"credited"`
+}
