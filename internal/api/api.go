@@ -81,6 +81,7 @@ type Route struct {
 // Routes is the route table of /api/v1, one line a route.
 func (a *API) Routes() []Route {
 	return []Route{
+		{Pattern: "GET /api/v1/openapi.json", Public: true, handle: a.openAPIDoc},
 		{Pattern: "GET /api/v1/me", handle: a.me},
 		{Pattern: "POST /api/v1/me/activity", handle: a.recordActivity},
 		{Pattern: "PUT /api/v1/me/declaration", handle: a.declare},

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"banyan/internal/api"
+	"banyan/internal/api/apitest"
 	"banyan/internal/hub"
 	"banyan/internal/store"
 )
@@ -61,7 +62,26 @@ func (e *env) do(role, method, path string, body any, ctype string) (int, []byte
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	if err := replies(e.t).Check(method, e.expand(path), resp.StatusCode, resp.Header.Get("Content-Type"), raw); err != nil {
+		e.t.Error(err)
+	}
 	return resp.StatusCode, raw
+}
+
+var (
+	checkerOnce sync.Once
+	checker     *apitest.Checker
+	checkerErr  error
+)
+
+// replies is the checker of every reply against the OpenAPI document.
+func replies(t *testing.T) *apitest.Checker {
+	t.Helper()
+	checkerOnce.Do(func() { checker, checkerErr = apitest.New() })
+	if checkerErr != nil {
+		t.Fatal(checkerErr)
+	}
+	return checker
 }
 
 // expand replaces {name} with fixture ids.

@@ -118,3 +118,16 @@ type reworkOut struct {
 	State    string `json:"state"`
 	Credited string `json:"credited"`
 }
+
+// attemptAnswerOut is what a worker learns of an answer in a course: in
+// training, the score, the expected answer and why; in a qualification,
+// only the attempt's progress.
+type attemptAnswerOut struct {
+	Attempt work.Attempt `json:"attempt"`
+	// Pending says the hub has yet to score a finished qualification
+	// taken at a village center.
+	Pending     string       `json:"pending,omitempty"`
+	Score       *float64     `json:"score,omitempty"`
+	Expected    *work.Answer `json:"expected,omitempty"`
+	Explanation *string      `json:"explanation,omitempty"`
+}

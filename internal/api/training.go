@@ -238,16 +238,14 @@ func (a *API) answerItem(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	reply := map[string]any{"attempt": out.Attempt}
+	reply := attemptAnswerOut{Attempt: out.Attempt}
 	if c.Purpose == work.Qualification && out.Attempt.State == work.AttemptDone {
 		// At a village center: the answers go up, the hub scores them.
-		reply["pending"] = "the hub scores qualifications; the result arrives with the center's next sync"
+		reply.Pending = "the hub scores qualifications; the result arrives with the center's next sync"
 	}
 	if c.Purpose == work.Training {
 		// Training teaches: the answer and why, right away.
-		reply["score"] = out.Score
-		reply["expected"] = out.Expected
-		reply["explanation"] = out.Explanation
+		reply.Score, reply.Expected, reply.Explanation = &out.Score, &out.Expected, &out.Explanation
 	}
 	return writeJSON(w, http.StatusOK, reply)
 }

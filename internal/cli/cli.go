@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 
+	"banyan/internal/api"
 	"banyan/internal/hub"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
@@ -58,6 +59,7 @@ func verbs() []verb {
 		{"audit", "check the audit log: 'audit verify' recomputes its hash chain", auditCmd},
 		{"bench", "benchmarks: 'bench aggregate' (aggregation methods on public datasets), 'bench dispatch' (workers over HTTP)", bench},
 		{"config", "print the effective configuration, secrets redacted", printConfig},
+		{"openapi", "print the API's OpenAPI 3.1 document (a hub also serves it at /api/v1/openapi.json)", openapiCmd},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "banyan", Version)
 			return nil
@@ -328,6 +330,22 @@ func migrate(ctx context.Context, args []string, out, errOut io.Writer) error {
 		fmt.Fprintln(out, "pending:", m.Name)
 	}
 	return nil
+}
+
+func openapiCmd(_ context.Context, args []string, out, errOut io.Writer) error {
+	fs := newFlags("openapi", "openapi", "Prints the hub API's OpenAPI 3.1 document as JSON, the same one a hub serves at /api/v1/openapi.json.", errOut)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{"openapi takes no arguments"}
+	}
+	doc, err := api.OpenAPI()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "%s\n", doc)
+	return err
 }
 
 func printConfig(ctx context.Context, args []string, out, errOut io.Writer) error {

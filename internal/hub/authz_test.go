@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"banyan/internal/api"
+	"banyan/internal/api/apitest"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -46,13 +47,19 @@ type authzRig struct {
 	srv    *httptest.Server
 	tokens map[string]string
 	ids    map[string]string // path parameter by resource
+	// replies checks every reply against the OpenAPI document.
+	replies *apitest.Checker
 }
 
 func newAuthzRig(t *testing.T) *authzRig {
 	ctx := context.Background()
 	h := openTestHub(t, func(c *Config) { c.AllowPrivateWebhooks = true })
 	st := h.Store
-	g := &authzRig{t: t, tokens: map[string]string{}, ids: map[string]string{}}
+	replies, err := apitest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &authzRig{t: t, tokens: map[string]string{}, ids: map[string]string{}, replies: replies}
 	issue := func(role string, u store.User) {
 		tok, rec, err := h.Auth.Issue(ctx, u, "matrix")
 		if err != nil {
@@ -173,14 +180,19 @@ func (g *authzRig) call(role, pattern string) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if err := g.replies.Check(method, g.path(pattern), resp.StatusCode, resp.Header.Get("Content-Type"), b); err != nil {
+		g.t.Errorf("as %s: %v", role, err)
+	}
 	return resp.StatusCode, string(b)
 }
 
 // passes is, for each route, the roles that get past its authorization
 // (a reply other than 401, 403 or 404) when called with the marked
 // client's ids and an empty JSON body. Every other role must get 401, 403
-// or 404; anonymous always 401.
+// or 404; anonymous always 401, except on a public route, where it is
+// listed.
 var passes = map[string][]string{
+	"GET /api/v1/openapi.json":                   {rAdmin, rOps, rReviewer, rClient, rViewer, rOther, rManager, rWorker, rNode, rAnon},
 	"GET /api/v1/me":                             {rAdmin, rOps, rReviewer, rClient, rViewer, rOther, rManager, rWorker, rNode},
 	"POST /api/v1/me/activity":                   {rWorker},
 	"PUT /api/v1/me/declaration":                 {rWorker},
@@ -279,7 +291,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			denied := code == 401 || code == 403 || code == 404
 			switch {
-			case role == rAnon && code != 401:
+			case role == rAnon && code != 401 && !rt.Public:
 				t.Errorf("%s as %s: %d, want 401", rt.Pattern, role, code)
 			case slices.Contains(allowed, role) && (code == 401 || code == 403):
 				t.Errorf("%s as %s: %d, want to get past authorization", rt.Pattern, role, code)
