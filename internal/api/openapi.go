@@ -176,10 +176,10 @@ func OpenAPI() ([]byte, error) {
 		switch {
 		case op.upload:
 			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"text/csv":            map[string]any{"schema": map[string]any{"type": "string"}},
-				"application/jsonl":   map[string]any{"schema": map[string]any{"type": "string"}},
-				"application/json":    map[string]any{"schema": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}},
-				"multipart/form-data": map[string]any{"schema": map[string]any{"type": "object"}},
+				"text/csv":                          map[string]any{"schema": map[string]any{"type": "string"}},
+				"application/jsonl":                 map[string]any{"schema": map[string]any{"type": "string"}},
+				"application/vnd.label-studio+json": map[string]any{"schema": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}},
+				"multipart/form-data":               map[string]any{"schema": map[string]any{"type": "object"}},
 			}}
 		case op.body != nil:
 			o["requestBody"] = map[string]any{"required": !op.optional, "content": map[string]any{

@@ -12,6 +12,7 @@ func FuzzParseAnswer(f *testing.F) {
 	f.Add([]byte(`{"labels":["ok","abuse"]}`), uint8(1))
 	f.Add([]byte(`{"fields":{"vendor":"Sai","date":"05/03/2026","total":"1,23,456.50","gstin":"27AAPFU0939F1ZV","mode":"upi"}}`), uint8(2))
 	f.Add([]byte(`{"text":"  hello  "}`), uint8(3))
+	f.Add([]byte(`{"text":"Thank you for writing; your refund is on its way."}`), uint8(4))
 	schemas := []struct {
 		kind Kind
 		raw  string
@@ -23,6 +24,7 @@ func FuzzParseAnswer(f *testing.F) {
 			{"name":"date","type":"date"},{"name":"total","type":"number"},{"name":"n","type":"integer"},
 			{"name":"mode","type":"enum","options":["Cash","UPI"]}]}`},
 		{Transcribe, `{"inputs":["audio"],"max_length":200}`},
+		{Respond, `{"inputs":["question"],"max_length":2000}`},
 	}
 	compiled := make([]*Schema, len(schemas))
 	for i, s := range schemas {
