@@ -48,7 +48,11 @@ type Config struct {
 	// center's pool.
 	Hold time.Duration `json:"hold"`
 	// CacheMB caps the attachments kept on disk, in MiB.
-	CacheMB int64  `json:"cache_mb"`
+	CacheMB int64 `json:"cache_mb"`
+	// KeyFile names the database key (see LoadKey); empty leaves the
+	// database unencrypted. Key is the key itself, once loaded.
+	KeyFile string `json:"db_key_file"`
+	Key     []byte `json:"-"`
 	Version string `json:"-"`
 	// Now is the center's clock; nil means time.Now. Wall clocks at
 	// centers are often wrong by days, and nothing may depend on them
@@ -110,7 +114,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("center: data directory: %w", err)
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "center.db"), store.Options{Migrate: true, Now: cfg.Now, Outbox: true})
+	if cfg.KeyFile != "" && cfg.Key == nil {
+		key, err := LoadKey(cfg, os.Stdin)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Key = key
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "center.db"), store.Options{Migrate: true, Now: cfg.Now, Outbox: true, Key: cfg.Key})
 	if err != nil {
 		return nil, err
 	}

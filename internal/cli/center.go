@@ -24,6 +24,7 @@ func centerFlags(fs *flag.FlagSet, c *center.Config) {
 	fs.IntVar(&c.Ahead, "ahead", c.Ahead, "most tasks to keep leased per active worker")
 	fs.Int64Var(&c.CacheMB, "cache-mb", c.CacheMB, "MiB of task attachments (scans, recordings) to keep on disk; files of finished tasks go first")
 	fs.DurationVar(&c.Hold, "hold", c.Hold, "how long a worker holds one task before it goes back to the center's pool")
+	fs.StringVar(&c.KeyFile, "db-key-file", c.KeyFile, "encrypt the center's database at rest with the key in this file (64 hex digits, from 'banyan center keygen'), kept off the database's disk: a USB stick or a tmpfs; - reads it from standard input")
 }
 
 const centerAbout = `Runs a village center: its own SQLite database, the worker API on the
@@ -33,7 +34,8 @@ start needs the hub, to learn who the center is; later starts work offline.
 
   banyan center --hub URL --token T --data DIR      run the center
   banyan center worker add NAME --data DIR ...      enrol a worker and print their desk token
-  banyan center user add NAME --role R --data DIR   add a reviewer or center_manager (or worker)`
+  banyan center user add NAME --role R --data DIR   add a reviewer or center_manager (or worker)
+  banyan center keygen                              print a new database key for --db-key-file`
 
 func centerCmd(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) >= 2 && args[0] == "worker" && args[1] == "add" {
@@ -41,6 +43,17 @@ func centerCmd(ctx context.Context, args []string, out, errOut io.Writer) error 
 	}
 	if len(args) >= 2 && args[0] == "user" && args[1] == "add" {
 		return centerUserAdd(ctx, args[2:], false, out, errOut)
+	}
+	if len(args) >= 1 && args[0] == "keygen" {
+		if len(args) > 1 {
+			return &usageError{"usage: banyan center keygen > FILE (the file off the database's disk)"}
+		}
+		key, err := center.NewKey()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, key)
+		return nil
 	}
 	cfg := center.DefaultConfig()
 	cfg.Version = Version

@@ -14,7 +14,7 @@ import (
 // 5,000 leased tasks: take the next task, save the answer.
 func BenchmarkCenterClaimSave(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "center.db"), Options{Migrate: true, Outbox: true})
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "center.db"), Options{Migrate: true, Outbox: true, Key: testKey()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -18,6 +19,16 @@ const envEngine = "BANYAN_TEST_ENGINE"
 
 // onPostgres reports whether this run's store tests use PostgreSQL.
 func onPostgres() bool { return os.Getenv(envEngine) == "postgres" }
+
+// testKey is the database key of this run's SQLite stores: with
+// BANYAN_TEST_ENGINE=encrypted the suite runs on encrypted SQLite, as a
+// center with a key does.
+func testKey() []byte {
+	if os.Getenv(envEngine) == "encrypted" {
+		return bytes.Repeat([]byte{0x5a}, KeySize)
+	}
+	return nil
+}
 
 // testDSN returns a database for one test: a SQLite file in its temp dir,
 // or a fresh PostgreSQL schema.

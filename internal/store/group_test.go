@@ -14,7 +14,7 @@ import (
 // only it hears of the failure.
 func TestGroupCommitKeepsEachWriterApart(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "g.db"), Options{Migrate: true})
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "g.db"), Options{Migrate: true, Key: testKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestGroupCommitKeepsEachWriterApart(t *testing.T) {
 // the store is closed, writes are refused.
 func TestGroupCommitCancelledAndClosed(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "g.db"), Options{Migrate: true})
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "g.db"), Options{Migrate: true, Key: testKey()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -270,7 +270,7 @@ func TestGrantsFitTheCenter(t *testing.T) {
 func TestCenterGivesBackWhatNobodyCanTake(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "center.db"), Options{Migrate: true, Outbox: true})
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "center.db"), Options{Migrate: true, Outbox: true, Key: testKey()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	ncruces "github.com/ncruces/go-sqlite3/driver"
+	_ "github.com/ncruces/go-sqlite3/vfs/adiantum" // the "adiantum" encrypting VFS
 	"modernc.org/sqlite"
 )
 
@@ -18,12 +20,20 @@ import (
 
 const sqliteDriverName = "banyan-sqlite"
 
-func init() { sql.Register(sqliteDriverName, cachingDriver{}) }
+// encryptedDriverName opens SQLite databases encrypted at rest: the same
+// SQLite, compiled to Go by another project (github.com/ncruces/go-sqlite3),
+// whose "adiantum" VFS encrypts every page, the WAL and temporary files.
+const encryptedDriverName = "banyan-sqlite-encrypted"
 
-type cachingDriver struct{}
+func init() {
+	sql.Register(sqliteDriverName, cachingDriver{base: &sqlite.Driver{}})
+	sql.Register(encryptedDriverName, cachingDriver{base: &ncruces.SQLite{}})
+}
 
-func (cachingDriver) Open(name string) (driver.Conn, error) {
-	c, err := (&sqlite.Driver{}).Open(name)
+type cachingDriver struct{ base driver.Driver }
+
+func (d cachingDriver) Open(name string) (driver.Conn, error) {
+	c, err := d.base.Open(name)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +101,8 @@ func (c *cachingConn) stmt(ctx context.Context, q string) (driver.Stmt, func(), 
 
 func (c *cachingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
 	ctx = c.ctx(ctx)
-	if len(args) == 0 {
-		return c.c.(driver.ExecerContext).ExecContext(ctx, q, args)
+	if e, ok := c.c.(driver.ExecerContext); ok && len(args) == 0 {
+		return e.ExecContext(ctx, q, args)
 	}
 	s, done, err := c.stmt(ctx, q)
 	if err != nil {
@@ -104,8 +114,8 @@ func (c *cachingConn) ExecContext(ctx context.Context, q string, args []driver.N
 
 func (c *cachingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
 	ctx = c.ctx(ctx)
-	if len(args) == 0 {
-		return c.c.(driver.QueryerContext).QueryContext(ctx, q, args)
+	if qc, ok := c.c.(driver.QueryerContext); ok && len(args) == 0 {
+		return qc.QueryContext(ctx, q, args)
 	}
 	s, done, err := c.stmt(ctx, q)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -86,7 +87,16 @@ type Options struct {
 	// declarations, reviews, audit events, training answers) is written
 	// with an outbox row in the same transaction, to go up to the hub.
 	Outbox bool
+	// Key, when given, encrypts a SQLite database at rest: every page,
+	// the WAL and temporary files (Adiantum, a cipher made for disk
+	// encryption). It is KeySize bytes, kept off the disk the database is
+	// on. A database made with a key opens only with that key; one made
+	// without opens only without.
+	Key []byte
 }
+
+// KeySize is the length of a database key, in bytes.
+const KeySize = 32
 
 // DefaultPostgresConns is a hub's connection cap on PostgreSQL.
 const DefaultPostgresConns = 32
@@ -98,7 +108,13 @@ const DefaultLeaseGrace = time.Hour
 // beginning sqlite:, or a postgres:// URL.
 func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if IsPostgres(dsn) {
+		if opt.Key != nil {
+			return nil, fmt.Errorf("store: a database key is for SQLite; encrypt a PostgreSQL database with the server's own means")
+		}
 		return openPostgres(ctx, dsn, opt)
+	}
+	if opt.Key != nil && len(opt.Key) != KeySize {
+		return nil, fmt.Errorf("store: a database key is %d bytes (%d hex digits), not %d", KeySize, 2*KeySize, len(opt.Key))
 	}
 	path := strings.TrimPrefix(dsn, "sqlite:")
 	if path == "" {
@@ -112,6 +128,15 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	// fail while another process holds the file.
 	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"}
 	q := url.Values{}
+	driverName := sqliteDriverName
+	if opt.Key != nil {
+		// The key goes in the connection string, which lives in this
+		// process's memory only; temporary tables stay in memory too.
+		driverName = encryptedDriverName
+		q.Set("vfs", "adiantum")
+		q.Set("hexkey", hex.EncodeToString(opt.Key))
+		pragmas = append(pragmas, "temp_store(memory)")
+	}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}
@@ -123,7 +148,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	}
 	wq.Add("_pragma", "cache_size(-32768)")
 	wq.Set("_txlock", "immediate")
-	w, err := sql.Open(sqliteDriverName, "file:"+abs+"?"+wq.Encode())
+	w, err := sql.Open(driverName, "file:"+abs+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
@@ -132,7 +157,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 
 	q.Add("_pragma", "query_only(1)")
-	r, err := sql.Open(sqliteDriverName, "file:"+abs+"?"+q.Encode())
+	r, err := sql.Open(driverName, "file:"+abs+"?"+q.Encode())
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s for reading: %w", abs, err)
@@ -143,6 +168,12 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 
 	s := &Store{w: w, r: r, g: newGroupCommit(w), d: sqliteDialect{}, tm: opt.Now, leaseGrace: opt.LeaseGrace, outbox: opt.Outbox}
 	if err := s.start(ctx, opt); err != nil {
+		if strings.Contains(err.Error(), "file is not a database") {
+			if opt.Key != nil {
+				return nil, fmt.Errorf("store: open %s: it does not open with this key: the key is wrong, or the database was made without one", abs)
+			}
+			return nil, fmt.Errorf("store: open %s: not a SQLite database; if it was made encrypted, give its key", abs)
+		}
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
 	return s, nil

@@ -29,7 +29,7 @@ func (c *clock) add(d time.Duration) {
 func newStore(t *testing.T) (*Store, *clock) {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	s, err := Open(context.Background(), testDSN(t), Options{Migrate: true, Now: c.now})
+	s, err := Open(context.Background(), testDSN(t), Options{Migrate: true, Now: c.now, Key: testKey()})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

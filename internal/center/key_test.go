@@ -1,0 +1,112 @@
+package center_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"banyan/internal/center"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// A center with a database key keeps working as ever, and nothing of the
+// client's tasks or the workers' answers is readable in its database files.
+func TestEncryptedCenter(t *testing.T) {
+	t.Parallel()
+	key, err := center.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := startHub(t)
+	ctx := context.Background()
+	c, _ := g.hub.Store.CreateOrg(ctx, store.OrgClient, "client")
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
+	p, err := g.hub.Store.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "mod", Kind: work.Classify, Schema: schema,
+		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.proj = p
+	if _, err := g.hub.Store.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+		for range 6 {
+			if !yield(store.NewTask{Payload: []byte(`{"text":"MARKER-POST"}`)}, nil) {
+				return
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var dataDir string
+	g.startCenter(0, func(c *center.Config) {
+		c.KeyFile, dataDir = "-", c.DataDir
+		c.Key, err = center.LoadKey(*c, strings.NewReader(key+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	_, tok, err := g.center.EnrolWorker(ctx, "meena")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := g.work(tok, "spam"); n == 0 {
+		t.Fatal("the worker got no task at the encrypted center")
+	}
+	g.center.Store.Close()
+	files, _ := filepath.Glob(filepath.Join(dataDir, "center.db*"))
+	if len(files) == 0 {
+		t.Fatal("no database files")
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, plain := range []string{"MARKER-POST", "meena", "SQLite format 3"} {
+			if bytes.Contains(raw, []byte(plain)) {
+				t.Errorf("%s holds %q in plain text", filepath.Base(f), plain)
+			}
+		}
+	}
+}
+
+// A key file is refused on the data directory's disk and when it does not
+// hold a key.
+func TestKeyFileChecks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	key, _ := center.NewKey()
+	onDisk := filepath.Join(dir, "center.key")
+	os.WriteFile(onDisk, []byte(key+"\n"), 0o600)
+	cfg := center.DefaultConfig()
+	cfg.DataDir, cfg.KeyFile = filepath.Join(dir, "data"), onDisk
+	if _, err := center.LoadKey(cfg, nil); err == nil || !strings.Contains(err.Error(), "same disk") {
+		t.Fatalf("a key beside the database: %v, want a refusal", err)
+	}
+	cfg.KeyFile = "-"
+	if _, err := center.LoadKey(cfg, strings.NewReader("not a key\n")); err == nil || !strings.Contains(err.Error(), "64 hex digits") {
+		t.Fatalf("a bad key: %v", err)
+	}
+	if got, err := center.LoadKey(cfg, strings.NewReader(key)); err != nil || len(got) != 32 {
+		t.Fatalf("a good key from standard input: %d bytes, %v", len(got), err)
+	}
+	// A tmpfs, when the machine has one apart from the temp dir, is off
+	// the disk.
+	if shm, err := os.MkdirTemp("/dev/shm", "banyan-key"); err == nil {
+		defer os.RemoveAll(shm)
+		off := filepath.Join(shm, "center.key")
+		os.WriteFile(off, []byte(key), 0o600)
+		cfg.KeyFile = off
+		if got, err := center.LoadKey(cfg, nil); err != nil && !strings.Contains(err.Error(), "same disk") {
+			t.Fatalf("a key on a tmpfs: %v", err)
+		} else if err == nil && len(got) != 32 {
+			t.Fatalf("a key on a tmpfs: %d bytes", len(got))
+		}
+	}
+}
