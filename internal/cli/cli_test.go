@@ -217,3 +217,17 @@ func TestAggregate(t *testing.T) {
 		t.Fatalf("bad method: got %v, want a usage error", err)
 	}
 }
+
+// 'center keygen' prints a fresh key for --db-key-file each time.
+func TestCenterKeygen(t *testing.T) {
+	t.Parallel()
+	a, _, err := run(t, "center", "keygen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, _ := run(t, "center", "keygen")
+	key := strings.TrimSpace(a)
+	if len(key) != 64 || strings.Trim(key, "0123456789abcdef") != "" || key == strings.TrimSpace(b) {
+		t.Fatalf("keygen printed %q then %q; want two different keys of 64 hex digits", a, b)
+	}
+}
