@@ -10,10 +10,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"banyan/internal/api"
 	"banyan/internal/api/apitest"
 	"banyan/internal/store"
+	"banyan/internal/web"
 	"banyan/internal/work"
 )
 
@@ -49,6 +51,10 @@ type authzRig struct {
 	ids    map[string]string // path parameter by resource
 	// replies checks every reply against the OpenAPI document.
 	replies *apitest.Checker
+	// sessions are a signed-in browser's cookie and CSRF token, by role.
+	sessions map[string][2]string
+	users    map[string]store.User
+	st       *store.Store
 }
 
 func newAuthzRig(t *testing.T) *authzRig {
@@ -59,8 +65,11 @@ func newAuthzRig(t *testing.T) *authzRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &authzRig{t: t, tokens: map[string]string{}, ids: map[string]string{}, replies: replies}
+	g := &authzRig{t: t, tokens: map[string]string{}, ids: map[string]string{}, replies: replies,
+		sessions: map[string][2]string{}, users: map[string]store.User{}, st: st}
 	issue := func(role string, u store.User) {
+		g.users[role] = u
+		g.signIn(role)
 		tok, rec, err := h.Auth.Issue(ctx, u, "matrix")
 		if err != nil {
 			t.Fatal(err)
@@ -311,5 +320,160 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	if path := os.Getenv("BANYAN_AUTHZ_REPORT"); path != "" {
 		os.WriteFile(path, []byte(report.String()), 0o644)
+	}
+}
+
+// The same matrix over the web pages: every page and form of the route
+// table, as every role signed in with a browser session (the center's
+// node has none), with the marked client's ids and, on forms, the
+// session's CSRF token. A role outside a page's list must be sent to sign
+// in or get 403 or 404 (a public page, nil here, may answer anything);
+// the marked client's data shows only to hub staff, the client's own
+// people, and the worker holding its task. The center office's pages are
+// served by centers, not the hub: here they refuse everyone.
+var pagePasses = map[string][]string{
+	"GET /{$}":                           nil, // public
+	"GET /static/{name}":                 nil, // public
+	"GET /desk/signin":                   nil, // public
+	"POST /desk/signin":                  nil, // public
+	"POST /desk/signout":                 {rAdmin, rOps, rReviewer, rClient, rViewer, rOther, rManager, rWorker},
+	"POST /desk/lang":                    nil, // public
+	"GET /desk/{$}":                      {rWorker},
+	"GET /desk/task":                     {rWorker},
+	"POST /desk/task":                    {rWorker},
+	"POST /desk/draft":                   {rWorker},
+	"GET /desk/files/{id}/{field}":       {rWorker},
+	"GET /desk/training":                 {rWorker},
+	"GET /desk/earnings":                 {rWorker},
+	"POST /desk/training/{id}":           {rWorker},
+	"GET /desk/attempts/{id}":            {rWorker},
+	"POST /desk/attempts/{id}":           {rWorker},
+	"GET /client/{$}":                    {rClient, rViewer, rOther},
+	"GET /client/projects/new":           {rClient, rOther},
+	"POST /client/projects":              {rClient, rOther},
+	"GET /client/projects/{id}":          {rClient, rViewer},
+	"POST /client/projects/{id}/batches": {rClient},
+	"GET /client/batches/{id}/results":   {rClient, rViewer},
+	"GET /client/batches/{id}/quality":   {rClient, rViewer},
+	"GET /client/invoice":                {rClient, rViewer, rOther},
+	"GET /client/invoice.csv":            {rClient, rViewer, rOther},
+	"GET /ops/{$}":                       {rAdmin, rOps},
+	"GET /ops/impact":                    {rAdmin, rOps},
+	"GET /center/{$}":                    {},
+	"POST /center/workers":               {},
+	"POST /center/workers/{id}/pin":      {},
+}
+
+// signIn gives role a new browser session.
+func (g *authzRig) signIn(role string) {
+	ctx := context.Background()
+	secret, err := g.st.CreateSession(ctx, g.users[role].ID, time.Hour)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	ws, err := g.st.Session(ctx, secret)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	g.sessions[role] = [2]string{secret, ws.CSRF}
+}
+
+func (g *authzRig) page(role, pattern string) (int, string, string) {
+	if pattern == "POST /desk/signout" && role != rAnon {
+		defer g.signIn(role) // the call ends the session
+	}
+	method, path, _ := strings.Cut(pattern, " ")
+	path = strings.TrimSuffix(path, "{$}")
+	parts := strings.Split(path, "/")
+	for i, p := range parts {
+		switch {
+		case p == "{name}":
+			parts[i] = "desk.css"
+		case p == "{field}":
+			parts[i] = "text"
+		case p == "{id}":
+			switch parts[i-1] {
+			case "files":
+				parts[i] = g.ids["assignment"]
+			case "training":
+				parts[i] = g.ids["course"]
+			case "attempts":
+				parts[i] = g.ids["attempt"]
+			case "projects":
+				parts[i] = g.ids["project"]
+			case "batches":
+				parts[i] = g.ids["batch"]
+			case "workers":
+				parts[i] = g.ids["user"]
+			}
+		}
+	}
+	path = strings.Join(parts, "/")
+	var body io.Reader
+	sess, signedIn := g.sessions[role]
+	if method == "POST" {
+		body = strings.NewReader("csrf=" + sess[1])
+	}
+	req, _ := http.NewRequest(method, g.srv.URL+path, body)
+	if method == "POST" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if signedIn {
+		req.AddCookie(&http.Cookie{Name: "banyan_session", Value: sess[0]})
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func TestPageAuthorizationMatrix(t *testing.T) {
+	g := newAuthzRig(t)
+	var report strings.Builder
+	listed := map[string]bool{}
+	webRoles := slices.DeleteFunc(slices.Clone(roles), func(r string) bool { return r == rNode })
+	for _, rt := range (&web.Web{}).Routes() {
+		listed[rt.Pattern] = true
+		allowed, ok := pagePasses[rt.Pattern]
+		if !ok {
+			t.Errorf("%s has no entry in the page authorization matrix: add one", rt.Pattern)
+			continue
+		}
+		fmt.Fprintf(&report, "%-40s", rt.Pattern)
+		for _, role := range webRoles {
+			code, location, body := g.page(role, rt.Pattern)
+			fmt.Fprintf(&report, " %s:%d", role, code)
+			leak := strings.Contains(body, marker)
+			if leak {
+				report.WriteString("*")
+			}
+			toSignIn := code == http.StatusSeeOther && location == "/desk/signin"
+			denied := toSignIn || code == 401 || code == 403 || code == 404
+			switch {
+			case allowed == nil:
+			case slices.Contains(allowed, role) && (toSignIn || code == 401 || code == 403):
+				t.Errorf("%s as %s: %d %s, want to get past authorization", rt.Pattern, role, code, location)
+			case !slices.Contains(allowed, role) && !denied:
+				t.Errorf("%s as %s: %d %s, want sign-in, 401, 403 or 404", rt.Pattern, role, code, location)
+			}
+			holder := role == rWorker && strings.HasPrefix(rt.Pattern, "GET /desk/")
+			if leak && !slices.Contains(seers, role) && !holder {
+				t.Errorf("%s as %s: the page shows the marked client's data", rt.Pattern, role)
+			}
+		}
+		report.WriteString("\n")
+	}
+	for pattern := range pagePasses {
+		if !listed[pattern] {
+			t.Errorf("the page matrix lists %s, which is not a page", pattern)
+		}
+	}
+	if path := os.Getenv("BANYAN_AUTHZ_REPORT"); path != "" {
+		os.WriteFile(path+".pages", []byte(report.String()), 0o644)
 	}
 }

@@ -44,6 +44,18 @@ func (wb *Web) client(s *session) error {
 	return nil
 }
 
+// clientAdmin lets through only a client's admin: a viewer reads, and
+// neither makes projects nor uploads.
+func (wb *Web) clientAdmin(s *session) error {
+	if err := wb.client(s); err != nil {
+		return err
+	}
+	if s.User.Role != "client_admin" {
+		return errPage(http.StatusForbidden, "error.forbidden")
+	}
+	return nil
+}
+
 // apiReply is what an API route answered.
 type apiReply struct {
 	status int
@@ -158,7 +170,7 @@ var templates = map[string]projectTemplate{
 var kinds = []string{"classify", "extract", "transcribe", "respond"}
 
 func (wb *Web) newProjectPage(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := wb.client(s); err != nil {
+	if err := wb.clientAdmin(s); err != nil {
 		return err
 	}
 	kind := r.URL.Query().Get("kind")
@@ -215,7 +227,7 @@ func parseFields(text string) ([]work.Field, error) {
 }
 
 func (wb *Web) createProject(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := wb.client(s); err != nil {
+	if err := wb.clientAdmin(s); err != nil {
 		return err
 	}
 	tpl := projectTemplate{Kind: r.PostFormValue("kind"), Name: r.PostFormValue("name"), Instructions: r.PostFormValue("instructions"),
@@ -323,7 +335,7 @@ func (wb *Web) showProject(w http.ResponseWriter, r *http.Request, s *session, s
 // file itself. The page's script sends it with a progress bar and reads
 // the JSON reply; without the script the reply is the project page.
 func (wb *Web) upload(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := wb.client(s); err != nil {
+	if err := wb.clientAdmin(s); err != nil {
 		return err
 	}
 	id := r.PathValue("id")
