@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +20,18 @@ import (
 // The import and export verbs are clients of a hub's API: they stream a
 // batch file up or a project's results down, with progress on the
 // terminal (a bar) or in plain lines (anywhere else).
+
+// transferClient bounds every step but the transfer itself, which may take
+// long on a slow link: connecting, the TLS handshake, and the hub's reply
+// once the body is sent (an import's file is checked whole before the
+// hub answers).
+var transferClient = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	TLSHandshakeTimeout:   30 * time.Second,
+	ResponseHeaderTimeout: 30 * time.Minute,
+	IdleConnTimeout:       90 * time.Second,
+}}
 
 func clientFlags(name, synopsis, about string, errOut io.Writer) (hub, token *string, fs *flag.FlagSet) {
 	fs = newFlags(name, synopsis, about, errOut)
@@ -91,7 +104,7 @@ func importCmd(ctx context.Context, args []string, out, errOut io.Writer) error 
 	}
 	req.Header.Set("Authorization", "Bearer "+*token)
 	stop := p.run()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := transferClient.Do(req)
 	stop()
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
@@ -131,7 +144,7 @@ func exportCmd(ctx context.Context, args []string, out, errOut io.Writer) error 
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+*token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := transferClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
