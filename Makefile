@@ -1,5 +1,5 @@
 # Everyday commands. Each has a make-free equivalent, shown on its line.
-.PHONY: build test test-pg race lint bench demo ci
+.PHONY: build test test-pg test-encrypted race lint openapi fuzz bench demo ci
 
 build:            ## go build -o banyan ./cmd/banyan
 	go build -o banyan ./cmd/banyan
@@ -10,12 +10,21 @@ test:             ## go test ./...
 test-pg:          ## the store's tests on PostgreSQL (set BANYAN_TEST_POSTGRES_URL)
 	BANYAN_TEST_ENGINE=postgres go test -count=1 ./internal/store/
 
+test-encrypted:   ## the store's tests on SQLite encrypted at rest
+	BANYAN_TEST_ENGINE=encrypted go test -count=1 ./internal/store/
+
 race:             ## the packages that run concurrent code, under the race detector
 	go test -race ./internal/store/ ./internal/api/ ./internal/dispatch/ ./internal/sim/ ./internal/uplink/ ./internal/center/ ./internal/cli/
 
 lint:             ## gofmt -l . (must print nothing) and go vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
+
+openapi:          ## go run ./cmd/banyan openapi > docs/openapi.json (a test fails when it is stale)
+	go run ./cmd/banyan openapi > docs/openapi.json
+
+fuzz:             ## scripts/fuzz-long.sh: every fuzz target for 5m30s (about ten CPU-minutes each on two cores)
+	scripts/fuzz-long.sh
 
 bench:            ## go test -run '^$$' -bench . ./...
 	go test -run '^$$' -bench . ./...

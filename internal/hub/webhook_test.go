@@ -149,3 +149,93 @@ func TestWebhookDeliveries(t *testing.T) {
 		t.Errorf("another client testing it: %d", code)
 	}
 }
+
+// Two clients, each subscribed to every event: a client's results,
+// batches and failures reach its own URL only, and no body sent to one
+// carries the other's task text, ids or names.
+func TestWebhooksStayWithTheirClient(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	bodies := map[string][]string{}
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies[r.URL.Path] = append(bodies[r.URL.Path], string(b))
+		mu.Unlock()
+	}))
+	defer recv.Close()
+	h := openTestHub(t, func(c *Config) { c.AllowPrivateWebhooks = true })
+	st := h.Store
+	events := []string{store.EventResultReady, store.EventBatchCompleted, store.EventTaskFailed}
+	type side struct {
+		client  store.Org
+		project work.Project
+		batches []work.Batch
+	}
+	sides := map[string]*side{}
+	for _, name := range []string{"A", "B"} {
+		c, _ := st.CreateOrg(ctx, store.OrgClient, "client "+name)
+		if _, err := st.CreateWebhook(ctx, c.ID, recv.URL+"/"+name, events); err != nil {
+			t.Fatal(err)
+		}
+		p := classifyProject(t, st, c.ID, "project MARKER-"+name)
+		s := &side{client: c, project: p}
+		for _, b := range []string{"done", "cancelled"} {
+			batch, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: b + " MARKER-" + name, Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+				yield(store.NewTask{ExternalID: "ext-MARKER-" + name, Payload: []byte(`{"text":"text MARKER-` + name + `"}`)}, nil)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.batches = append(s.batches, batch)
+		}
+		sides[name] = s
+	}
+	w, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
+	for _, name := range []string{"A", "B"} {
+		o, err := h.Dispatch.Next(ctx, w.ID, sides[name].project.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Task.BatchID != sides[name].batches[0].ID {
+			t.Fatalf("client %s: the worker got a task of batch %s, want the older batch %s", name, o.Task.BatchID, sides[name].batches[0].ID)
+		}
+		h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"spam"}`), 4000)
+		if _, err := st.CancelBatch(ctx, sides[name].batches[1].ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range sides {
+		for _, b := range s.batches {
+			if _, err := st.Batch(ctx, b.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sender := &webhook.Sender{Store: st, Client: webhook.Client(true), Log: h.Log}
+	if err := sender.DeliverDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for name, other := range map[string]string{"A": "B", "B": "A"} {
+		got := bodies["/"+name]
+		if len(got) < 2 {
+			t.Fatalf("client %s received %d deliveries, want its result.ready and task.failed at least", name, len(got))
+		}
+		own := 0
+		for _, b := range got {
+			if strings.Contains(b, "MARKER-"+name) {
+				own++
+			}
+			for _, foreign := range []string{"MARKER-" + other, sides[other].project.ID, sides[other].batches[0].ID, sides[other].batches[1].ID} {
+				if strings.Contains(b, foreign) {
+					t.Errorf("a delivery to client %s carries client %s's %q: %s", name, other, foreign, b)
+				}
+			}
+		}
+		if own == 0 {
+			t.Errorf("no delivery to client %s names its own task", name)
+		}
+	}
+}
