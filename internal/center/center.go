@@ -127,7 +127,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 	}
 	client := &uplink.Client{BaseURL: strings.TrimSuffix(cfg.HubURL, "/"), Token: cfg.Token, Version: cfg.Version,
 		HTTP: &http.Client{Timeout: 2 * time.Minute}}
-	blobs, err := blob.Open(filepath.Join(cfg.DataDir, "blobs"))
+	// With a database key, the attachments are encrypted at rest too.
+	openBlobs := blob.Open
+	if cfg.Key != nil {
+		openBlobs = func(dir string) (*blob.Store, error) { return blob.OpenEncrypted(dir, cfg.Key) }
+	}
+	blobs, err := openBlobs(filepath.Join(cfg.DataDir, "blobs"))
 	if err != nil {
 		st.Close()
 		return nil, err

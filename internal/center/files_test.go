@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"banyan/internal/center"
 	"banyan/internal/sim"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -78,12 +79,22 @@ func (g *rig) get(token, path string) (int, []byte) {
 
 // A download cut part way resumes from where it stopped, the file is
 // checked against its hash, and the task is offered only once its file is
-// at the center.
+// at the center; at a center with a database key, the file is encrypted
+// on disk all along.
 func TestAttachmentDownloadResumes(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { attachmentDownloadResumes(t, false) })
+	t.Run("encrypted", func(t *testing.T) { attachmentDownloadResumes(t, true) })
+}
+
+func attachmentDownloadResumes(t *testing.T, encrypted bool) {
 	g := startHub(t)
 	recording := noise(300_000, 1) // incompressible, like real audio
 	g.filesProject(recording)
-	g.startCenter(0, nil)
+	g.startCenter(0, func(c *center.Config) {
+		if encrypted {
+			c.Key = bytes.Repeat([]byte{9}, 32)
+		}
+	})
 	ctx := context.Background()
 	_, tok, err := g.center.EnrolWorker(ctx, "asha")
 	if err != nil {
@@ -140,6 +151,15 @@ func TestAttachmentDownloadResumes(t *testing.T) {
 	url := files[0].(map[string]any)["url"].(string)
 	if status, data := g.get(tok, url); status != 200 || !bytes.Equal(data, recording) {
 		t.Fatalf("the worker's copy: %d, %d bytes", status, len(data))
+	}
+	sum := sha256.Sum256(recording)
+	hexSum := hex.EncodeToString(sum[:])
+	raw, err := os.ReadFile(filepath.Join(g.center.Config.DataDir, "blobs", hexSum[:2], hexSum[2:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain := bytes.Contains(raw, recording[1000:2000]); plain == encrypted {
+		t.Fatalf("encrypted %v, but the file on disk holds the recording as it is: %v", encrypted, plain)
 	}
 }
 
