@@ -20,8 +20,9 @@ lint:             ## gofmt -l . (must print nothing) and go vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
 
-openapi:          ## go run ./cmd/banyan openapi > docs/openapi.json (a test fails when it is stale)
+openapi:          ## regenerate docs/openapi.json and docs/openapi-center.json (a test fails when either is stale)
 	go run ./cmd/banyan openapi > docs/openapi.json
+	go run ./cmd/banyan openapi --center > docs/openapi-center.json
 
 fuzz:             ## scripts/fuzz-long.sh: every fuzz target for 5m30s (about ten CPU-minutes each on two cores)
 	scripts/fuzz-long.sh

@@ -32,7 +32,7 @@ func (a *API) recordActivity(w http.ResponseWriter, r *http.Request, p auth.Prin
 			return err
 		}
 	}
-	return writeJSON(w, http.StatusCreated, createdOut{ID: id})
+	return writeJSON(w, http.StatusCreated, Created{ID: id})
 }
 
 // declare records what a worker chooses to declare about themselves.

@@ -61,7 +61,7 @@ var operations = map[string]apiOp{
 	"GET /api/v1/openapi.json": {summary: "This document", tag: "meta", status: 200, reply: map[string]any{}},
 
 	"GET /api/v1/me":                           {summary: "Who the token belongs to", tag: "me", status: 200, reply: meOut{}},
-	"POST /api/v1/me/activity":                 {summary: "Report a span of active time (workers)", tag: "me", body: work.Activity{}, status: 201, reply: createdOut{}},
+	"POST /api/v1/me/activity":                 {summary: "Report a span of active time (workers)", tag: "me", body: work.Activity{}, status: 201, reply: Created{}},
 	"PUT /api/v1/me/declaration":               {summary: "Declare, voluntarily, facts for the impact report (workers)", tag: "me", body: work.Declaration{}, status: 200, reply: work.Declaration{}},
 	"GET /api/v1/me/declaration":               {summary: "The worker's latest declaration", tag: "me", status: 200, reply: declarationOut{}},
 	"DELETE /api/v1/me/declaration":            {summary: "Withdraw consent: every declaration is erased", tag: "me", status: 200, reply: erasedOut{}},
@@ -129,8 +129,8 @@ var operations = map[string]apiOp{
 	"GET /api/v1/attempts/{id}":                  {summary: "One attempt", tag: "training", status: 200, reply: work.Attempt{}},
 	"GET /api/v1/attempts/{id}/next":             {summary: "The attempt's next item", tag: "training", status: 200, reply: itemOut{}, idle: true},
 	"POST /api/v1/attempts/{id}/answers":         {summary: "Answer an item of the attempt", tag: "training", body: answerItemIn{}, status: 200, reply: attemptAnswerOut{}},
-	"POST /api/v1/work/next":                     {summary: "The worker's next task (204 when there is none)", tag: "work", body: nextTaskIn{}, optional: true, status: 200, reply: offer{}, idle: true},
-	"POST /api/v1/assignments/{id}/answer":       {summary: "Answer an assignment", tag: "work", body: submitAnswerIn{}, status: 200, reply: answerOut{}},
+	"POST /api/v1/work/next":                     {summary: "The worker's next task (204 when there is none)", tag: "work", body: nextTaskIn{}, optional: true, status: 200, reply: Offer{}, idle: true},
+	"POST /api/v1/assignments/{id}/answer":       {summary: "Answer an assignment", tag: "work", body: AnswerIn{}, status: 200, reply: AnswerReply{}},
 	"GET /api/v1/assignments/{id}/files/{field}": {summary: "An attachment of the task in hand, in its own media type", tag: "work", status: 200, media: []string{"*/*"}},
 	"POST /api/v1/assignments/{id}/contest":      {summary: "Contest a gold verdict", tag: "quality", body: contestIn{}, status: 201, reply: store.Contest{}},
 	"GET /api/v1/contests":                       {summary: "List contests", tag: "quality", query: withPage("state: open or decided"), status: 200, reply: listPage[store.Contest]{}},
@@ -141,18 +141,53 @@ var operations = map[string]apiOp{
 // paths say v1); it changes when the API does, not with each build.
 const apiVersion = "1.0"
 
-// OpenAPI returns the document, as JSON.
+// OpenAPI returns the hub's document, as JSON.
 func OpenAPI() ([]byte, error) {
+	return build("Banyan hub API", "The hub's API for clients, hub staff, reviewers and workers.", operations)
+}
+
+// Doc documents a route served outside this package's table: a village
+// center's own calls.
+type Doc struct {
+	Summary, Tag string
+	// Body is a value of the JSON request body's type; nil for none.
+	Body   any
+	Status int
+	// Reply is a value of the JSON reply's type; nil for none.
+	Reply any
+	// Idle marks a call that may answer 204 when there is nothing to do.
+	Idle bool
+}
+
+// OpenAPIFor is the document of a server that serves the named routes of
+// this API's table (and this document) and, besides, routes of its own: a
+// village center's LAN API.
+func OpenAPIFor(title, about string, patterns []string, own map[string]Doc) ([]byte, error) {
+	ops := map[string]apiOp{"GET /api/v1/openapi.json": operations["GET /api/v1/openapi.json"]}
+	for _, p := range patterns {
+		op, ok := operations[p]
+		if !ok {
+			return nil, fmt.Errorf("openapi: %q is not a route of the API", p)
+		}
+		ops[p] = op
+	}
+	for p, d := range own {
+		ops[p] = apiOp{summary: d.Summary, tag: d.Tag, body: d.Body, status: d.Status, reply: d.Reply, idle: d.Idle}
+	}
+	return build(title, about, ops)
+}
+
+func build(title, about string, ops map[string]apiOp) ([]byte, error) {
 	g := &schemaGen{components: map[string]any{}, names: map[reflect.Type]string{}}
 	problemRef := g.reply(reflect.TypeFor[Problem]())
 	paths := map[string]map[string]any{}
-	patterns := make([]string, 0, len(operations))
-	for p := range operations {
+	patterns := make([]string, 0, len(ops))
+	for p := range ops {
 		patterns = append(patterns, p)
 	}
 	sort.Strings(patterns)
 	for _, pattern := range patterns {
-		op := operations[pattern]
+		op := ops[pattern]
 		method, path, ok := strings.Cut(pattern, " ")
 		if !ok {
 			return nil, fmt.Errorf("openapi: pattern %q has no method", pattern)
@@ -216,7 +251,7 @@ func OpenAPI() ([]byte, error) {
 		paths[path][strings.ToLower(method)] = o
 	}
 	tags := map[string]bool{}
-	for _, op := range operations {
+	for _, op := range ops {
 		tags[op.tag] = true
 	}
 	var tagList []any
@@ -226,9 +261,9 @@ func OpenAPI() ([]byte, error) {
 	doc := map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{
-			"title":       "Banyan hub API",
+			"title":       title,
 			"version":     apiVersion,
-			"description": "The hub's API for clients, hub staff, reviewers and workers. Every call but this document's takes `Authorization: Bearer <token>`. Errors are RFC 9457 problems. Lists are paged with `limit` and `cursor`.",
+			"description": about + " Every call but this document's takes `Authorization: Bearer <token>`. Errors are RFC 9457 problems. Lists are paged with `limit` and `cursor`.",
 			"license":     map[string]any{"name": "Proprietary", "identifier": "LicenseRef-Banyan"},
 		},
 		"servers": []any{map[string]any{"url": "/", "description": "this hub"}},
@@ -257,6 +292,7 @@ var tagDescriptions = map[string]string{
 	"work":     "A worker's tasks",
 	"money":    "Rates, approvals, the ledger, invoices, pay and impact",
 	"webhooks": "Signed event deliveries to a client's URL",
+	"center":   "A village center's own calls, on its LAN",
 }
 
 var pathParam = regexp.MustCompile(`\{(\w+)\}`)

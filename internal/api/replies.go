@@ -21,8 +21,8 @@ type meOut struct {
 	TokenID string `json:"token_id"`
 }
 
-// createdOut names a record just made.
-type createdOut struct {
+// Created names a record just made.
+type Created struct {
 	ID string `json:"id"`
 }
 
@@ -85,8 +85,8 @@ type resolveOut struct {
 	Answer work.Answer    `json:"answer"`
 }
 
-// answerOut is what became of a worker's answer.
-type answerOut struct {
+// AnswerReply is what became of a worker's answer.
+type AnswerReply struct {
 	AssignmentID string `json:"assignment_id"`
 	// Status is accepted, duplicate, too_fast or late.
 	Status string `json:"status"`

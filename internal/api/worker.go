@@ -32,12 +32,12 @@ func OfferFiles(assignmentID string, files []store.TaskFile) []OfferFile {
 	return out
 }
 
-// offer is what a worker is shown for a task: its input and how to answer,
+// Offer is what a worker is shown for a task: its input and how to answer,
 // and nothing that tells one task from another. There is no task id: task
 // ids are UUIDv7 and carry their upload time, which would tell a gold task
 // (uploaded with its gold set) from a task of the batch beside it. The
 // assignment id, made as the task is handed out, is the worker's handle.
-type offer struct {
+type Offer struct {
 	AssignmentID string    `json:"assignment_id"`
 	ExpiresAt    time.Time `json:"expires_at"`
 	Task         struct {
@@ -81,7 +81,7 @@ func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if err != nil {
 		return err
 	}
-	var out offer
+	var out Offer
 	out.AssignmentID = o.Assignment.ID
 	out.ExpiresAt = o.Assignment.ExpiresAt
 	out.Task.Payload = o.Task.Payload
@@ -99,8 +99,8 @@ func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// submitAnswerIn is the request body of submitAnswer.
-type submitAnswerIn struct {
+// AnswerIn is the request body of submitAnswer.
+type AnswerIn struct {
 	Answer     json.RawMessage `json:"answer"`
 	DurationMS int64           `json:"duration_ms"`
 }
@@ -113,7 +113,7 @@ func (a *API) submitAnswer(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	var in submitAnswerIn
+	var in AnswerIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -135,5 +135,5 @@ func (a *API) submitAnswer(w http.ResponseWriter, r *http.Request, p auth.Princi
 	case !out.Counted:
 		status = "late"
 	}
-	return writeJSON(w, http.StatusOK, answerOut{AssignmentID: id, Status: status})
+	return writeJSON(w, http.StatusOK, AnswerReply{AssignmentID: id, Status: status})
 }

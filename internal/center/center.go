@@ -242,24 +242,25 @@ func (c *Center) AddPerson(ctx context.Context, name string, role auth.Role) (st
 	return u, secret, nil
 }
 
+// lanRoutes are the calls the center answers with handlers of its own:
+// sameRoutes and ownRoutes (lan.go), which its OpenAPI document lists.
+func (c *Center) lanRoutes() map[string]func(http.ResponseWriter, *http.Request, auth.Principal) error {
+	return map[string]func(http.ResponseWriter, *http.Request, auth.Principal) error{
+		"POST /api/v1/work/next":                     c.next,
+		"POST /api/v1/assignments/{id}/answer":       c.answer,
+		"GET /api/v1/assignments/{id}/files/{field}": c.file,
+		"GET /api/v1/center/status":                  c.status,
+		"GET /api/v1/center/review/next":             c.reviewNext,
+		"POST /api/v1/center/reviews":                c.review,
+	}
+}
+
 // Handler is the center's LAN surface: the worker API (the same calls as
 // the hub's) and the center's status.
 func (c *Center) Handler() http.Handler {
 	mux := http.NewServeMux()
-	routes := []struct {
-		pattern string
-		fn      func(http.ResponseWriter, *http.Request, auth.Principal) error
-	}{
-		{"POST /api/v1/work/next", c.next},
-		{"POST /api/v1/assignments/{id}/answer", c.answer},
-		{"GET /api/v1/assignments/{id}/files/{field}", c.file},
-		{"GET /api/v1/center/status", c.status},
-		{"GET /api/v1/center/review/next", c.reviewNext},
-		{"POST /api/v1/center/reviews", c.review},
-	}
-	for _, rt := range routes {
-		fn := rt.fn
-		mux.Handle(rt.pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	for pattern, fn := range c.lanRoutes() {
+		mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			p, err := c.Auth.Authenticate(r.Context(), strings.TrimSpace(secret))
 			if err == nil {
@@ -274,11 +275,12 @@ func (c *Center) Handler() http.Handler {
 	// API over the center's store: courses come down the feed, and every
 	// answer, active span and declaration goes up through the outbox.
 	a := &api.API{Store: c.Store, Auth: c.Auth, Log: c.Log, AnswerItem: c.Store.CenterAnswerItem}
-	a.Mount(mux,
-		"GET /api/v1/me",
-		"POST /api/v1/me/activity", "PUT /api/v1/me/declaration", "GET /api/v1/me/declaration", "DELETE /api/v1/me/declaration",
-		"GET /api/v1/courses", "GET /api/v1/courses/{id}", "POST /api/v1/courses/{id}/attempts",
-		"GET /api/v1/attempts/{id}", "GET /api/v1/attempts/{id}/next", "POST /api/v1/attempts/{id}/answers")
+	a.Mount(mux, mountedRoutes...)
+	mux.Handle("GET /api/v1/openapi.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := c.openAPIDoc(w, r, auth.Principal{}); err != nil {
+			api.WriteProblem(w, c.Log, r, err)
+		}
+	}))
 	(&web.Web{Store: c.Store, Desk: desk{c}, Blobs: c.Blobs, Log: c.Log, Place: "center",
 		AnswerItem: c.Store.CenterAnswerItem, Office: office{c}}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
@@ -303,16 +305,13 @@ func (c *Center) next(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return err
 	}
-	task := map[string]any{"payload": o.Payload}
+	out := api.Offer{AssignmentID: o.WorkID, ExpiresAt: o.ExpiresAt}
+	out.Task.Payload = o.Payload
 	if len(o.Files) > 0 {
-		task["files"] = api.OfferFiles(o.WorkID, o.Files)
+		out.Task.Files = api.OfferFiles(o.WorkID, o.Files)
 	}
-	return writeJSON(w, map[string]any{
-		"assignment_id": o.WorkID, "expires_at": o.ExpiresAt,
-		"task": task,
-		"project": map[string]any{"id": o.Project.ID, "kind": o.Project.Kind, "instructions": o.Project.Instructions,
-			"schema": o.Project.Schema},
-	})
+	out.Project.ID, out.Project.Kind, out.Project.Instructions, out.Project.Schema = o.Project.ID, o.Project.Kind, o.Project.Instructions, o.Project.Schema
+	return writeJSON(w, out)
 }
 
 func (c *Center) answer(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -320,10 +319,7 @@ func (c *Center) answer(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return api.NewProblem(http.StatusForbidden, "only workers answer tasks")
 	}
 	id := r.PathValue("id")
-	var in struct {
-		Answer     json.RawMessage `json:"answer"`
-		DurationMS int64           `json:"duration_ms"`
-	}
+	var in api.AnswerIn
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
@@ -351,7 +347,7 @@ func (c *Center) answer(w http.ResponseWriter, r *http.Request, p auth.Principal
 	}
 	// "accepted" here means saved at the center: committed with its outbox
 	// record, on its way to the hub.
-	return writeJSON(w, map[string]any{"assignment_id": id, "status": status})
+	return writeJSON(w, api.AnswerReply{AssignmentID: id, Status: status})
 }
 
 // file serves an attachment of the worker's task in hand.
@@ -377,7 +373,7 @@ func (c *Center) status(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, map[string]any{"center_id": c.ID, "queue": q, "uplink": c.Sync.State()})
+	return writeJSON(w, Status{CenterID: c.ID, Queue: q, Uplink: c.Sync.State()})
 }
 
 func canReview(p auth.Principal) bool {
@@ -398,8 +394,9 @@ func (c *Center) reviewNext(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, map[string]any{"assignment_id": it.AssignmentID, "payload": it.Payload, "answer": it.Answer,
-		"project": map[string]any{"id": it.Project.ID, "kind": it.Project.Kind, "instructions": it.Project.Instructions, "schema": it.Project.Schema}})
+	out := ReviewItem{AssignmentID: it.AssignmentID, Payload: it.Payload, Answer: it.Answer}
+	out.Project.ID, out.Project.Kind, out.Project.Instructions, out.Project.Schema = it.Project.ID, it.Project.Kind, it.Project.Instructions, it.Project.Schema
+	return writeJSON(w, out)
 }
 
 // review records a reviewer's verdict on an answer, to go up to the hub.
@@ -407,12 +404,7 @@ func (c *Center) review(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if !canReview(p) {
 		return api.NewProblem(http.StatusForbidden, "reviews are for the center's reviewers and managers")
 	}
-	var in struct {
-		AssignmentID string          `json:"assignment_id"`
-		Verdict      string          `json:"verdict"`
-		Answer       json.RawMessage `json:"answer"`
-		Note         string          `json:"note"`
-	}
+	var in ReviewIn
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
@@ -446,7 +438,7 @@ func (c *Center) review(w http.ResponseWriter, r *http.Request, p auth.Principal
 	c.Nudge()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
-	return json.NewEncoder(w).Encode(map[string]string{"id": id})
+	return json.NewEncoder(w).Encode(api.Created{ID: id})
 }
 
 // Serve serves the worker API on ln and syncs with the hub until ctx ends.

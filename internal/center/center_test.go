@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/api/apitest"
 	"banyan/internal/center"
 	"banyan/internal/hub"
 	"banyan/internal/sim"
@@ -124,9 +125,37 @@ func (g *rig) call(token, method, path string, body any) (int, map[string]any) {
 		g.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	g.checkReply(method, path, resp, data)
 	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
+	json.Unmarshal(data, &out)
 	return resp.StatusCode, out
+}
+
+var (
+	lanDocOnce sync.Once
+	lanDoc     *apitest.Checker
+	lanDocErr  error
+)
+
+// checkReply checks a reply of the center's LAN API against its OpenAPI
+// document.
+func (g *rig) checkReply(method, path string, resp *http.Response, body []byte) {
+	g.t.Helper()
+	lanDocOnce.Do(func() {
+		raw, err := center.OpenAPI()
+		if err != nil {
+			lanDocErr = err
+			return
+		}
+		lanDoc, lanDocErr = apitest.NewFor(raw)
+	})
+	if lanDocErr != nil {
+		g.t.Fatal(lanDocErr)
+	}
+	if err := lanDoc.Check(method, path, resp.StatusCode, resp.Header.Get("Content-Type"), body); err != nil {
+		g.t.Error(err)
+	}
 }
 
 // work has a worker answer every task the center offers them, recording

@@ -74,6 +74,7 @@ func (g *rig) get(token, path string) (int, []byte) {
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
+	g.checkReply("GET", path, resp, data)
 	return resp.StatusCode, data
 }
 

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"banyan/internal/api"
+	"banyan/internal/center"
 	"banyan/internal/hub"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
@@ -59,7 +60,7 @@ func verbs() []verb {
 		{"audit", "check the audit log: 'audit verify' recomputes its hash chain", auditCmd},
 		{"bench", "benchmarks: 'bench aggregate' (aggregation methods on public datasets), 'bench dispatch' (workers over HTTP)", bench},
 		{"config", "print the effective configuration, secrets redacted", printConfig},
-		{"openapi", "print the API's OpenAPI 3.1 document (a hub also serves it at /api/v1/openapi.json)", openapiCmd},
+		{"openapi", "print the API's OpenAPI 3.1 document, the hub's or (--center) a center's; both serve theirs at /api/v1/openapi.json", openapiCmd},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "banyan", Version)
 			return nil
@@ -333,14 +334,20 @@ func migrate(ctx context.Context, args []string, out, errOut io.Writer) error {
 }
 
 func openapiCmd(_ context.Context, args []string, out, errOut io.Writer) error {
-	fs := newFlags("openapi", "openapi", "Prints the hub API's OpenAPI 3.1 document as JSON, the same one a hub serves at /api/v1/openapi.json.", errOut)
+	fs := newFlags("openapi", "openapi [--center]", "Prints the hub API's OpenAPI 3.1 document as JSON, the same one a hub serves at /api/v1/openapi.json; with --center, a village center's.", errOut)
+	var forCenter bool
+	fs.BoolVar(&forCenter, "center", false, "print the village center's LAN API instead of the hub's")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return &usageError{"openapi takes no arguments"}
 	}
-	doc, err := api.OpenAPI()
+	document := api.OpenAPI
+	if forCenter {
+		document = center.OpenAPI
+	}
+	doc, err := document()
 	if err != nil {
 		return err
 	}

@@ -29,12 +29,18 @@ type Checker struct {
 
 const docURL = "file:///openapi.json"
 
-// New compiles the API's document.
+// New compiles the hub API's document.
 func New() (*Checker, error) {
 	raw, err := api.OpenAPI()
 	if err != nil {
 		return nil, err
 	}
+	return NewFor(raw)
+}
+
+// NewFor compiles a document (a village center's, say): the routes it
+// lists are the routes the checker knows.
+func NewFor(raw []byte) (*Checker, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {
 		return nil, err
@@ -44,12 +50,18 @@ func New() (*Checker, error) {
 	if err := c.AddResource(docURL, doc); err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	var a api.API
-	for _, rt := range a.Routes() {
-		mux.Handle(rt.Pattern, http.NotFoundHandler())
+	m, ok := doc.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("apitest: the document is not a JSON object")
 	}
-	return &Checker{mux: mux, doc: doc.(map[string]any), comp: c, cached: map[string]*jsonschema.Schema{}}, nil
+	mux := http.NewServeMux()
+	paths, _ := m["paths"].(map[string]any)
+	for path, ops := range paths {
+		for method := range ops.(map[string]any) {
+			mux.Handle(strings.ToUpper(method)+" "+path, http.NotFoundHandler())
+		}
+	}
+	return &Checker{mux: mux, doc: m, comp: c, cached: map[string]*jsonschema.Schema{}}, nil
 }
 
 // Check says what is wrong, if anything, with a reply to method and
