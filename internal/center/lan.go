@@ -51,7 +51,7 @@ func OpenAPI() ([]byte, error) {
 
 // Status is the center's queue and uplink.
 type Status struct {
-	CenterID string              `json:"center_id"`
+	CenterID string             `json:"center_id"`
 	Queue    store.CenterStatus `json:"queue"`
 	Uplink   uplink.SyncState   `json:"uplink"`
 }
