@@ -39,14 +39,7 @@ func (p passConn) IsValid() bool {
 	return true
 }
 
-// CheckNamedValue lets the driver take what it takes, except that a value
-// of no standard driver type (a named string type, a plain int) goes to
-// database/sql's own conversion first: statements are prepared here, so a
-// driver's statement-level conversion never runs.
 func (p passConn) CheckNamedValue(nv *driver.NamedValue) error {
-	if !driver.IsValue(nv.Value) {
-		return driver.ErrSkip
-	}
 	if c, ok := p.c.(driver.NamedValueChecker); ok {
 		return c.CheckNamedValue(nv)
 	}

@@ -150,6 +150,17 @@ func (r *releasingRows) ColumnTypeDatabaseTypeName(i int) string {
 	return ""
 }
 
+// CheckNamedValue sends a value of no standard driver type (a named string
+// type, a plain int) through database/sql's own conversion first: the
+// statements are prepared here, so a driver's statement-level conversion
+// (the encrypting driver's) never runs.
+func (c *cachingConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if !driver.IsValue(nv.Value) {
+		return driver.ErrSkip
+	}
+	return c.passConn.CheckNamedValue(nv)
+}
+
 func (c *cachingConn) Prepare(q string) (driver.Stmt, error) { return c.c.Prepare(q) }
 
 func (c *cachingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
