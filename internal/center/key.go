@@ -2,6 +2,7 @@ package center
 
 import (
 	"bufio"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"banyan/internal/blob"
 	"banyan/internal/store"
 )
 
@@ -66,4 +68,100 @@ func LoadKey(cfg Config, stdin io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("center: the database key must be %d hex digits (make one with 'banyan center keygen')", 2*store.KeySize)
 	}
 	return key, nil
+}
+
+// Encrypt turns an existing center's plain database and cached attachments
+// into encrypted ones under key, for a center set up before it had a key.
+// Stop the center first. The plain files are deleted once the encrypted
+// copies are in place (their blocks may stay on the disk until written
+// over). Partial downloads are dropped; they are fetched again.
+func Encrypt(ctx context.Context, dataDir string, key []byte) error {
+	db := filepath.Join(dataDir, "center.db")
+	if _, err := os.Stat(db); err != nil {
+		return fmt.Errorf("center: no database to encrypt in %s: %w", dataDir, err)
+	}
+	for _, stale := range []string{db + ".encrypting", filepath.Join(dataDir, "blobs.encrypting")} {
+		if err := os.RemoveAll(stale); err != nil {
+			return fmt.Errorf("center: %w", err)
+		}
+	}
+	// The plain database must open, and hold what it holds, before and
+	// after: the queue's counts are compared.
+	plain, err := store.Open(ctx, db, store.Options{Migrate: true, Outbox: true})
+	if err != nil {
+		return fmt.Errorf("center: %w", err)
+	}
+	before, err := plain.CenterQueue(ctx)
+	plain.Close()
+	if err != nil {
+		return fmt.Errorf("center: %w", err)
+	}
+	if err := store.EncryptCopy(ctx, db, db+".encrypting", key); err != nil {
+		return err
+	}
+	enc, err := store.Open(ctx, db+".encrypting", store.Options{Outbox: true, Key: key})
+	if err != nil {
+		return fmt.Errorf("center: the encrypted copy does not open: %w", err)
+	}
+	after, err := enc.CenterQueue(ctx)
+	enc.Close()
+	if err != nil || after != before {
+		return fmt.Errorf("center: the encrypted copy differs from the database (%+v, want %+v): %v", after, before, err)
+	}
+	// Each cached attachment is stored again, encrypted, and checked
+	// against its name as it is.
+	blobDir := filepath.Join(dataDir, "blobs")
+	encBlobs, err := blob.OpenEncrypted(blobDir+".encrypting", key)
+	if err != nil {
+		return err
+	}
+	plainBlobs, err := blob.Open(blobDir)
+	if err != nil {
+		return err
+	}
+	shards, _ := os.ReadDir(blobDir)
+	for _, shard := range shards {
+		if !shard.IsDir() || len(shard.Name()) != 2 {
+			continue // tmp/, partial/
+		}
+		files, err := os.ReadDir(filepath.Join(blobDir, shard.Name()))
+		if err != nil {
+			return fmt.Errorf("center: %w", err)
+		}
+		for _, f := range files {
+			sum := shard.Name() + f.Name()
+			if !blob.ValidSum(sum) {
+				continue
+			}
+			r, err := plainBlobs.Open(sum)
+			if err != nil {
+				return err
+			}
+			got, _, _, err := encBlobs.Put(r, 1<<40)
+			r.Close()
+			if err != nil {
+				return err
+			}
+			if got != sum {
+				return fmt.Errorf("center: attachment %s does not match its name; not encrypted", sum)
+			}
+		}
+	}
+	// Swap: the encrypted copies take the plain files' places, then the
+	// plain files go.
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Remove(db + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("center: %w", err)
+		}
+	}
+	if err := os.Rename(db+".encrypting", db); err != nil {
+		return fmt.Errorf("center: %w", err)
+	}
+	if err := os.Rename(blobDir, blobDir+".plain"); err != nil {
+		return fmt.Errorf("center: %w", err)
+	}
+	if err := os.Rename(blobDir+".encrypting", blobDir); err != nil {
+		return fmt.Errorf("center: %w", err)
+	}
+	return os.RemoveAll(blobDir + ".plain")
 }

@@ -3,6 +3,7 @@ package center_test
 import (
 	"bytes"
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,5 +109,83 @@ func TestKeyFileChecks(t *testing.T) {
 		} else if err == nil && len(got) != 32 {
 			t.Fatalf("a key on a tmpfs: %d bytes", len(got))
 		}
+	}
+}
+
+// A center set up without a key is encrypted in place, its database and
+// its cached attachments; it then starts with the key and goes on where it
+// was, and its files hold nothing readable.
+func TestEncryptExistingCenter(t *testing.T) {
+	t.Parallel()
+	g := startHub(t)
+	recording := append([]byte("MARKER-RECORDING "), noise(50_000, 7)...)
+	g.filesProject(recording)
+	var cfg center.Config
+	g.startCenter(0, func(c *center.Config) { cfg = *c })
+	ctx := context.Background()
+	_, tok, err := g.center.EnrolWorker(ctx, "MARKER-WORKER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := g.center.Store.CenterQueue(ctx)
+	if before.FilesMissing != 0 || before.CacheBytes == 0 {
+		t.Fatalf("before: %+v", before)
+	}
+	g.desk.Close()
+	g.center.Close()
+
+	key, _ := center.NewKey()
+	cfg.KeyFile = "-"
+	k, err := center.LoadKey(cfg, strings.NewReader(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := center.Encrypt(ctx, cfg.DataDir, k); err != nil {
+		t.Fatal(err)
+	}
+	if err := center.Encrypt(ctx, cfg.DataDir, k); err == nil {
+		t.Fatal("encrypting twice: no error")
+	}
+	err = filepath.WalkDir(cfg.DataDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, plain := range []string{"MARKER-RECORDING", "MARKER-WORKER", "SQLite format 3"} {
+			if bytes.Contains(raw, []byte(plain)) {
+				t.Errorf("%s holds %q in plain text", path, plain)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.Key = k
+	c, err := center.Open(ctx, cfg, quiet)
+	if err != nil {
+		t.Fatalf("start with the key: %v", err)
+	}
+	defer c.Close()
+	if after, _ := c.Store.CenterQueue(ctx); after != before {
+		t.Fatalf("after: %+v, want %+v", after, before)
+	}
+	desk := httptest.NewServer(c.Handler())
+	defer desk.Close()
+	g.center, g.desk = c, desk
+	status, off := g.call(tok, "POST", "/api/v1/work/next", nil)
+	if status != 200 {
+		t.Fatalf("next after encrypting: %d", status)
+	}
+	url := off["task"].(map[string]any)["files"].([]any)[0].(map[string]any)["url"].(string)
+	if status, data := g.get(tok, url); status != 200 || !bytes.Equal(data, recording) {
+		t.Fatalf("the recording after encrypting: %d, %d bytes", status, len(data))
 	}
 }

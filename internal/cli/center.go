@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 
 	"banyan/internal/auth"
@@ -35,7 +36,8 @@ start needs the hub, to learn who the center is; later starts work offline.
   banyan center --hub URL --token T --data DIR      run the center
   banyan center worker add NAME --data DIR ...      enrol a worker and print their desk token
   banyan center user add NAME --role R --data DIR   add a reviewer or center_manager (or worker)
-  banyan center keygen                              print a new database key for --db-key-file`
+  banyan center keygen                              print a new database key for --db-key-file
+  banyan center encrypt --data DIR --db-key-file F  encrypt a center set up without a key (stop it first)`
 
 func centerCmd(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) >= 2 && args[0] == "worker" && args[1] == "add" {
@@ -43,6 +45,9 @@ func centerCmd(ctx context.Context, args []string, out, errOut io.Writer) error 
 	}
 	if len(args) >= 2 && args[0] == "user" && args[1] == "add" {
 		return centerUserAdd(ctx, args[2:], false, out, errOut)
+	}
+	if len(args) >= 1 && args[0] == "encrypt" {
+		return centerEncrypt(ctx, args[1:], out, errOut)
 	}
 	if len(args) >= 1 && args[0] == "keygen" {
 		if len(args) > 1 {
@@ -130,5 +135,29 @@ func centerUserAdd(ctx context.Context, args []string, workerOnly bool, out, err
 		fmt.Fprintf(errOut, "Their API token, shown once:\n")
 	}
 	fmt.Fprintln(out, token)
+	return nil
+}
+
+// centerEncrypt encrypts a stopped center's plain database and attachments.
+func centerEncrypt(ctx context.Context, args []string, out, errOut io.Writer) error {
+	cfg := center.DefaultConfig()
+	fs := newFlags("center encrypt", "center encrypt --data DIR --db-key-file FILE",
+		"Encrypts a village center's database and cached attachments, made without a key, under the key in --db-key-file (from 'banyan center keygen'). Stop the center first; start it afterwards with the same --db-key-file.", errOut)
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "the center's data directory")
+	fs.StringVar(&cfg.KeyFile, "db-key-file", cfg.KeyFile, "the key: a file off the database's disk, or - for standard input")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if cfg.KeyFile == "" {
+		return &usageError{"center encrypt needs --db-key-file"}
+	}
+	key, err := center.LoadKey(cfg, os.Stdin)
+	if err != nil {
+		return err
+	}
+	if err := center.Encrypt(ctx, cfg.DataDir, key); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "encrypted %s; start the center with --db-key-file\n", cfg.DataDir)
 	return nil
 }

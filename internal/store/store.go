@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -462,3 +463,45 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
+
+// EncryptCopy writes an encrypted copy of the plain SQLite database at src
+// to dst (which must not exist), keyed with key, and syncs it to disk. The
+// copy is a consistent snapshot of src, its WAL included; stop whatever
+// writes src first.
+func EncryptCopy(ctx context.Context, src, dst string, key []byte) error {
+	if len(key) != KeySize {
+		return fmt.Errorf("store: a database key is %d bytes, not %d", KeySize, len(key))
+	}
+	if _, err := os.Stat(dst); err == nil {
+		return fmt.Errorf("store: %s exists already", dst)
+	}
+	absSrc, err := filepath.Abs(src)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	absDst, err := filepath.Abs(dst)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	db, err := sql.Open(encryptedDriverName, "file:"+absSrc+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", absSrc, err)
+	}
+	defer db.Close()
+	q := url.Values{"vfs": {"adiantum"}, "hexkey": {hex.EncodeToString(key)}}
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, "file:"+absDst+"?"+q.Encode()); err != nil {
+		if strings.Contains(err.Error(), "file is not a database") {
+			return fmt.Errorf("store: %s is not a plain SQLite database (encrypted already?)", absSrc)
+		}
+		return fmt.Errorf("store: encrypt %s: %w", absSrc, err)
+	}
+	f, err := os.OpenFile(absDst, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("store: sync %s: %w", absDst, err)
+	}
+	return nil
+}
