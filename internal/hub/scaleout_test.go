@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -71,11 +72,15 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A call that waits this long means the hubs are stuck (as when every
+	// database connection waited for another): fail, rather than hang
+	// the whole test run.
+	patient := &http.Client{Timeout: time.Minute}
 	call := func(url, token, path string, body any) (int, map[string]any) {
 		raw, _ := json.Marshal(body)
 		req, _ := http.NewRequest("POST", url+path, bytes.NewReader(raw))
 		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := patient.Do(req)
 		if err != nil {
 			t.Error(err)
 			return 0, nil
@@ -165,7 +170,7 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 		req.Header.Set("Content-Encoding", "zstd")
 		req.Header.Set(uplink.ProtocolHeader, fmt.Sprint(uplink.Protocol))
 		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := patient.Do(req)
 		if err != nil {
 			t.Error(err)
 			return
