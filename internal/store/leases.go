@@ -133,8 +133,18 @@ func endLease(ctx context.Context, tx *sql.Tx, leaseID, taskID, state, reason st
 	return err
 }
 
+// centerRoom is, for the task t of project p, how many more places a
+// center could fill: its workers who have not answered t and are not
+// suspended from p's skill, less the places its active leases of t still
+// hold. Its two arguments are the center's id.
+const centerRoom = `(SELECT count(*) FROM users u WHERE u.org_id = ? AND u.role = 'worker'
+		AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = u.id)
+		AND NOT EXISTS (SELECT 1 FROM worker_skills k WHERE k.worker_id = u.id AND k.kind = p.kind AND k.language = p.language AND k.status = 'suspended'))
+	- (SELECT coalesce(sum(l.slots - l.used), 0) FROM leases l WHERE l.task_id = t.id AND l.center_id = ? AND l.state = 'active' AND l.used < l.slots)`
+
 // GrantLeases leases up to Want tasks to a center, oldest first, each with
-// all the answers it still wants, and mixes in gold at each project's
+// as many of the answers it still wants as the center's workers can give
+// (centerRoom), and mixes in gold at each project's
 // ratio. Every grant increments the task's lease_epoch. Leases past their
 // TTL plus the store's grace are expired first, so their tasks can be
 // granted again.
@@ -145,10 +155,25 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 		if err := s.expireLeases(ctx, tx, ts(now.Add(-s.leaseGrace))); err != nil {
 			return err
 		}
-		q := `SELECT t.id, t.project_id, t.wanted - t.answers - t.holders, p.gold_ratio, p.overlap
+		// A center is granted no more places on a task than it has
+		// workers the hub knows of who could still answer it, less the
+		// places it holds already: a place nobody there can fill would be
+		// held, heartbeat after heartbeat, while the task waits. A center
+		// that has told the hub of no worker yet is not capped.
+		var known int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE org_id = ? AND role = 'worker'`, req.CenterID).Scan(&known); err != nil {
+			return err
+		}
+		fit := func(room, want int) int {
+			if known == 0 {
+				return want
+			}
+			return max(0, min(room, want))
+		}
+		q := `SELECT t.id, t.project_id, t.wanted - t.answers - t.holders, p.gold_ratio, p.overlap, ` + centerRoom + `
 			FROM tasks t JOIN projects p ON p.id = t.project_id
 			WHERE t.state IN ('open', 'in_progress') AND t.gold = 0 AND t.wanted - t.answers - t.holders > 0`
-		var args []any
+		args := []any{req.CenterID, req.CenterID}
 		if len(req.Skills) > 0 {
 			var ors []string
 			for _, sk := range req.Skills {
@@ -164,9 +189,9 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 		q += ` ORDER BY t.id LIMIT ?` + s.d.lockSkip("t")
 		args = append(args, req.Want)
 		type pick struct {
-			task, project  string
-			slots, overlap int
-			goldRatio      float64
+			task, project        string
+			slots, overlap, room int
+			goldRatio            float64
 		}
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
@@ -174,43 +199,17 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 		}
 		picks, err := collect(rows, func(r scanner) (pick, error) {
 			var p pick
-			return p, r.Scan(&p.task, &p.project, &p.slots, &p.goldRatio, &p.overlap)
+			return p, r.Scan(&p.task, &p.project, &p.slots, &p.goldRatio, &p.overlap, &p.room)
 		})
 		if err != nil {
 			return err
-		}
-		// A center is granted no more places on a task than it has
-		// workers the hub knows of who could still answer it, less the
-		// places it holds already: a place nobody there can fill would be
-		// held, heartbeat after heartbeat, while the task waits. A center
-		// that has told the hub of no worker yet is not capped.
-		var known int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE org_id = ? AND role = 'worker'`, req.CenterID).Scan(&known); err != nil {
-			return err
-		}
-		room := func(taskID string, want int) (int, error) {
-			if known == 0 {
-				return want, nil
-			}
-			var n int
-			err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM users u WHERE u.org_id = ? AND u.role = 'worker'
-				AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = ? AND a.worker_id = u.id)
-				AND NOT EXISTS (SELECT 1 FROM worker_skills k JOIN tasks t ON t.id = ? JOIN projects p ON p.id = t.project_id
-				                WHERE k.worker_id = u.id AND k.kind = p.kind AND k.language = p.language AND k.status = 'suspended'))
-				- (SELECT coalesce(sum(slots - used), 0) FROM leases WHERE task_id = ? AND center_id = ? AND state = 'active' AND used < slots)`,
-				req.CenterID, taskID, taskID, taskID, req.CenterID).Scan(&n)
-			return max(0, min(n, want)), err
 		}
 		slots := 0
 		for _, p := range picks {
 			if slots >= req.Want {
 				break // Want counts answers; each task brings several
 			}
-			var err error
-			if p.slots, err = room(p.task, p.slots); err != nil {
-				return err
-			}
-			if p.slots == 0 {
+			if p.slots = fit(p.room, p.slots); p.slots == 0 {
 				continue
 			}
 			slots += p.slots
@@ -220,15 +219,13 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 			}{{p.task, p.slots}}
 			if p.goldRatio > 0 && req.GoldDraw != nil && req.GoldDraw() < p.goldRatio {
 				var gold string
-				err := tx.QueryRowContext(ctx, `SELECT t.id FROM tasks t WHERE t.project_id = ? AND t.gold = 1
+				var room int
+				err := tx.QueryRowContext(ctx, `SELECT t.id, `+centerRoom+` FROM tasks t JOIN projects p ON p.id = t.project_id
+					WHERE t.project_id = ? AND t.gold = 1
 					AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.center_id = ? AND l.state = 'active')
-					ORDER BY random() LIMIT 1`, p.project, req.CenterID).Scan(&gold)
+					ORDER BY random() LIMIT 1`, req.CenterID, req.CenterID, p.project, req.CenterID).Scan(&gold, &room)
 				if err == nil {
-					n, err := room(gold, p.overlap)
-					if err != nil {
-						return err
-					}
-					if n > 0 {
+					if n := fit(room, p.overlap); n > 0 {
 						ids = append(ids, struct {
 							task  string
 							slots int
