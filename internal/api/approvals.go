@@ -14,9 +14,7 @@ import (
 // Idempotency-Key header, or idempotency_key in the body): the same key
 // again gets the first reply, and moves nothing.
 func (a *API) once(w http.ResponseWriter, r *http.Request, p auth.Principal, route, key string, fn func() (int, any, error)) error {
-	if key == "" {
-		key = r.Header.Get("Idempotency-Key")
-	}
+	key = idempotencyKey(r, key)
 	if len(key) > 200 {
 		return problem(http.StatusBadRequest, "idempotency key: at most 200 characters")
 	}
@@ -55,6 +53,25 @@ func (a *API) once(w http.ResponseWriter, r *http.Request, p auth.Principal, rou
 	return nil
 }
 
+// idempotencyKey is the call's key: the body's, else the Idempotency-Key
+// header's.
+func idempotencyKey(r *http.Request, inBody string) string {
+	if inBody != "" {
+		return inBody
+	}
+	return r.Header.Get("Idempotency-Key")
+}
+
+// reason is a required reason, trimmed, of at most limit bytes; why says
+// what it should tell.
+func reason(s string, limit int, why string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > limit {
+		return "", problem(http.StatusUnprocessableEntity, "reason: required, up to %d characters: %s", limit, why)
+	}
+	return s, nil
+}
+
 func canJudge(p auth.Principal) bool { return p.IsHubStaff() || p.Role == auth.Reviewer }
 
 // rejectAnswer rejects a held answer with a reason; overturnRejection
@@ -86,8 +103,10 @@ func (a *API) judge(w http.ResponseWriter, r *http.Request, p auth.Principal, wh
 		return err
 	}
 	in.Reason = strings.TrimSpace(in.Reason)
-	if what == "reject" && (in.Reason == "" || len(in.Reason) > 1000) {
-		return problem(http.StatusUnprocessableEntity, "reason: required, up to 1000 characters: say why the answer is rejected")
+	if what == "reject" {
+		if in.Reason, err = reason(in.Reason, 1000, "say why the answer is rejected"); err != nil {
+			return err
+		}
 	}
 	return a.once(w, r, p, what+" "+id, in.Key, func() (int, any, error) {
 		var ap store.Approval
@@ -132,9 +151,7 @@ func (a *API) bonus(w http.ResponseWriter, r *http.Request, p auth.Principal) er
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	if in.Key == "" {
-		in.Key = r.Header.Get("Idempotency-Key")
-	}
+	in.Key = idempotencyKey(r, in.Key)
 	switch {
 	case in.Amount <= 0 || in.Amount > 10_000_000:
 		return problem(http.StatusUnprocessableEntity, "amount: paise, from 1 to 10000000")
@@ -173,9 +190,8 @@ func (a *API) rejectResult(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	in.Reason = strings.TrimSpace(in.Reason)
-	if in.Reason == "" || len(in.Reason) > 1000 {
-		return problem(http.StatusUnprocessableEntity, "reason: required, up to 1000 characters: say what is wrong with the result")
+	if in.Reason, err = reason(in.Reason, 1000, "say what is wrong with the result"); err != nil {
+		return err
 	}
 	return a.once(w, r, p, "reject result "+id, in.Key, func() (int, any, error) {
 		err := a.Store.RejectResult(r.Context(), id, p.UserID, in.Reason)

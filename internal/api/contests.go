@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"banyan/internal/auth"
 	"banyan/internal/store"
@@ -42,9 +41,8 @@ func (a *API) contest(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	in.Reason = strings.TrimSpace(in.Reason)
-	if in.Reason == "" || len(in.Reason) > 2000 {
-		return problem(http.StatusUnprocessableEntity, "reason: say why the expected answer is wrong (at most 2000 bytes)")
+	if in.Reason, err = reason(in.Reason, 2000, "say why the expected answer is wrong"); err != nil {
+		return err
 	}
 	c, err := a.Store.OpenContest(r.Context(), id, p.UserID, in.Reason)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"banyan/internal/auth"
@@ -499,9 +500,12 @@ func nullable(s map[string]any) map[string]any {
 	return map[string]any{"anyOf": []any{s, map[string]any{"type": "null"}}}
 }
 
+// hubDocument is the hub's document, made once: it depends only on the code.
+var hubDocument = sync.OnceValues(OpenAPI)
+
 // openAPIDoc serves the document; it needs no token.
 func (a *API) openAPIDoc(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	doc, err := OpenAPI()
+	doc, err := hubDocument()
 	if err != nil {
 		return err
 	}

@@ -46,12 +46,16 @@ type Offer struct {
 		// while the assignment is held.
 		Files []OfferFile `json:"files,omitempty"`
 	} `json:"task"`
-	Project struct {
-		ID           string       `json:"id"`
-		Kind         work.Kind    `json:"kind"`
-		Instructions string       `json:"instructions"`
-		Schema       *work.Schema `json:"schema"`
-	} `json:"project"`
+	Project TaskProject `json:"project"`
+}
+
+// TaskProject is what a worker or a reviewer is shown of a task's project:
+// how to answer it.
+type TaskProject struct {
+	ID           string       `json:"id"`
+	Kind         work.Kind    `json:"kind"`
+	Instructions string       `json:"instructions"`
+	Schema       *work.Schema `json:"schema"`
 }
 
 // nextTaskIn is the request body of nextTask.
@@ -92,10 +96,7 @@ func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		}
 		out.Task.Files = OfferFiles(o.Assignment.ID, files)
 	}
-	out.Project.ID = o.Project.ID
-	out.Project.Kind = o.Project.Kind
-	out.Project.Instructions = o.Project.Instructions
-	out.Project.Schema = o.Project.Schema
+	out.Project = TaskProject{ID: o.Project.ID, Kind: o.Project.Kind, Instructions: o.Project.Instructions, Schema: o.Project.Schema}
 	return writeJSON(w, http.StatusOK, out)
 }
 

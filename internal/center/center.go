@@ -310,7 +310,7 @@ func (c *Center) next(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if len(o.Files) > 0 {
 		out.Task.Files = api.OfferFiles(o.WorkID, o.Files)
 	}
-	out.Project.ID, out.Project.Kind, out.Project.Instructions, out.Project.Schema = o.Project.ID, o.Project.Kind, o.Project.Instructions, o.Project.Schema
+	out.Project = api.TaskProject{ID: o.Project.ID, Kind: o.Project.Kind, Instructions: o.Project.Instructions, Schema: o.Project.Schema}
 	return writeJSON(w, out)
 }
 
@@ -395,7 +395,7 @@ func (c *Center) reviewNext(w http.ResponseWriter, r *http.Request, p auth.Princ
 		return err
 	}
 	out := ReviewItem{AssignmentID: it.AssignmentID, Payload: it.Payload, Answer: it.Answer}
-	out.Project.ID, out.Project.Kind, out.Project.Instructions, out.Project.Schema = it.Project.ID, it.Project.Kind, it.Project.Instructions, it.Project.Schema
+	out.Project = api.TaskProject{ID: it.Project.ID, Kind: it.Project.Kind, Instructions: it.Project.Instructions, Schema: it.Project.Schema}
 	return writeJSON(w, out)
 }
 

@@ -3,6 +3,7 @@ package center
 import (
 	"encoding/json"
 	"net/http"
+	"sync"
 
 	"banyan/internal/api"
 	"banyan/internal/auth"
@@ -61,12 +62,7 @@ type ReviewItem struct {
 	AssignmentID string          `json:"assignment_id"`
 	Payload      json.RawMessage `json:"payload"`
 	Answer       work.Answer     `json:"answer"`
-	Project      struct {
-		ID           string       `json:"id"`
-		Kind         work.Kind    `json:"kind"`
-		Instructions string       `json:"instructions"`
-		Schema       *work.Schema `json:"schema"`
-	} `json:"project"`
+	Project      api.TaskProject `json:"project"`
 }
 
 // ReviewIn is a reviewer's verdict: agree, or disagree with a corrected
@@ -78,9 +74,13 @@ type ReviewIn struct {
 	Note         string          `json:"note"`
 }
 
+// document is the center's document, made once: it depends only on the
+// code.
+var document = sync.OnceValues(OpenAPI)
+
 // openAPIDoc serves the center's document; it needs no token.
 func (c *Center) openAPIDoc(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	doc, err := OpenAPI()
+	doc, err := document()
 	if err != nil {
 		return err
 	}

@@ -17,14 +17,20 @@ const (
 	padT, padB     = 16, 36
 )
 
+// chartOpen starts a chart: its title and description for screen readers, and
+// its axes up to top.
+func chartOpen(b *strings.Builder, id, title, desc string, top float64, format func(float64) string) {
+	fmt.Fprintf(b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d"><title id="%s-t">%s</title><desc id="%s-d">%s</desc>`,
+		chartW, chartH, id, id, id, html.EscapeString(title), id, html.EscapeString(desc))
+	axes(b, top, format)
+}
+
 // bars draws one bar per label. Each label is shown under its bar when
 // there is room, and every value has a tooltip.
 func bars(id, title, desc string, labels []string, values []float64, format func(float64) string) template.HTML {
 	var b strings.Builder
 	top := niceMax(values)
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d"><title id="%s-t">%s</title><desc id="%s-d">%s</desc>`,
-		chartW, chartH, id, id, id, html.EscapeString(title), id, html.EscapeString(desc))
-	axes(&b, top, format)
+	chartOpen(&b, id, title, desc, top, format)
 	n := len(values)
 	if n > 0 {
 		slot := float64(chartW-padL-padR) / float64(n)
@@ -46,9 +52,7 @@ func bars(id, title, desc string, labels []string, values []float64, format func
 // -1 is a gap (no data that day).
 func line(id, title, desc string, labels []string, values []float64, top float64, format func(float64) string) template.HTML {
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d"><title id="%s-t">%s</title><desc id="%s-d">%s</desc>`,
-		chartW, chartH, id, id, id, html.EscapeString(title), id, html.EscapeString(desc))
-	axes(&b, top, format)
+	chartOpen(&b, id, title, desc, top, format)
 	n := len(values)
 	if n > 0 {
 		slot := float64(chartW-padL-padR) / float64(n)
