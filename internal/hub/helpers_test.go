@@ -2,8 +2,11 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"testing"
 
 	"banyan/internal/store"
@@ -42,4 +45,33 @@ func classifyProject(t *testing.T, st *store.Store, clientID, name string) work.
 		t.Fatal(err)
 	}
 	return p
+}
+
+// send calls the hub at base: with token when it is not empty, body as
+// ctype when ctype is not empty. It returns the status and the reply.
+func send(t *testing.T, base, token, method, path, ctype, body string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	reply, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, reply
+}
+
+// sendJSON is send with a JSON object for reply.
+func sendJSON(t *testing.T, base, token, method, path, ctype, body string) (int, map[string]any) {
+	t.Helper()
+	code, reply := send(t, base, token, method, path, ctype, body)
+	var out map[string]any
+	json.Unmarshal(reply, &out)
+	return code, out
 }

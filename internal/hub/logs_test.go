@@ -3,7 +3,6 @@ package hub
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -72,21 +71,7 @@ func TestLogsHoldNoPayloadOrSecret(t *testing.T) {
 	}
 	p := classifyProject(t, h.Store, client.ID, "moderation")
 	call := func(token, method, path, ctype, body string) (int, map[string]any) {
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return sendJSON(t, srv.URL, token, method, path, ctype, body)
 	}
 	code, hook := call(clientToken, "POST", "/api/v1/webhooks", "application/json",
 		`{"url":"`+receiver.URL+`/hook","events":["result.ready","batch.completed"]}`)

@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,14 +39,7 @@ func TestMetrics(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("metrics without a token: %d", resp.StatusCode)
 	}
-	req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, b := send(t, srv.URL, token, "GET", "/metrics", "", "")
 	page := string(b)
 	for _, want := range []string{
 		`banyan_http_request_duration_seconds_count{route="GET /healthz",code="2xx"} 3`,

@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -51,18 +50,12 @@ func TestPayoutFile(t *testing.T) {
 	srv := httptest.NewServer(h.Handler())
 	defer srv.Close()
 	call := func(method, path, body string) (int, string) {
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
+		ctype := ""
 		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
+			ctype = "application/json"
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		code, reply := send(t, srv.URL, token, method, path, ctype, body)
+		return code, string(reply)
 	}
 	if code, body := call("PUT", "/api/v1/users/"+lakshmi.ID+"/payee", `{"upi_id":"lakshmi@okbank"}`); code != 200 {
 		t.Fatalf("payee: %d %s", code, body)

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -64,17 +63,7 @@ func TestWebhookDeliveries(t *testing.T) {
 	srv := httptest.NewServer(h.Handler())
 	defer srv.Close()
 	call := func(method, path, body string) (int, map[string]any) {
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return sendJSON(t, srv.URL, token, method, path, "application/json", body)
 	}
 	code, sub := call("POST", "/api/v1/webhooks", `{"url": "`+recv.URL+`/hook", "events": ["result.ready", "batch.completed"]}`)
 	if code != 201 || !strings.HasPrefix(fmt.Sprint(sub["secret"]), "whsec_") {
