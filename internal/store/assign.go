@@ -302,8 +302,9 @@ type SubmitArgs struct {
 //     result (or, when sampled, go to review first), disagreeing tasks want
 //     another answer or go to review.
 //
-// An answer on an assignment that has timed out is still kept, and counts
-// while the task takes answers. Submitting the same answer twice is
+// An answer on an assignment that has timed out is late: it is always
+// kept, and counts only as an extra judgment that leaves every current
+// holder's place alone (see applyLate). Submitting the same answer twice is
 // harmless.
 func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (SubmitOutcome, error) {
 	var out SubmitOutcome
@@ -347,15 +348,9 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 			}
 			return fmt.Errorf("assignment %s already has a different answer: %w", in.AssignmentID, ErrConflict)
 		}
-		if a.State == work.AssignmentExpired {
-			var state string
-			if err := tx.QueryRowContext(ctx, `SELECT state FROM tasks WHERE id = ?`, a.TaskID).Scan(&state); err != nil {
-				return err
-			}
-			if work.TaskState(state).Final() || work.TaskState(state) == work.TaskNeedsReview {
-				return fmt.Errorf("assignment %s timed out and its task is %s: %w", in.AssignmentID, state, ErrAssignmentClosed)
-			}
-		}
+		// An assignment that timed out holds no place any more: its
+		// answer is late, and applyAnswer decides whether there is room
+		// for it.
 		holders := 0
 		if a.State == work.AssignmentActive {
 			holders = 1
@@ -397,19 +392,28 @@ func (s *Store) applyAnswer(ctx context.Context, tx *sql.Tx, in applyArgs, decid
 	now := ts(s.now())
 	p := in.project
 	var state string
-	var wanted, gold int
-	// The task's counts change first, which locks its row: answers to one
-	// task arriving at once (through several hubs) are decided one after
-	// the other. An answer to a gold task always counts; any other counts
-	// unless it came faster than the project's floor.
-	tooFast := 0
-	if in.durationMS < p.MinAnswerMS {
-		tooFast = 1
-	}
-	if err := tx.QueryRowContext(ctx, `UPDATE tasks SET answers = answers + CASE WHEN gold = 1 OR ? = 0 THEN 1 ELSE 0 END,
-			holders = holders - ?, updated_at = ? WHERE id = ? RETURNING state, wanted, gold`,
-		tooFast, in.holders, now, in.taskID).Scan(&state, &wanted, &gold); err != nil {
-		return out, err
+	// holding is how many places others still hold on the task.
+	var wanted, gold, holding int
+	if in.holders == 0 {
+		late, err := s.applyLate(ctx, tx, in, now)
+		if err != nil || late.flagged {
+			return late.out, err
+		}
+		state, wanted, gold, holding = late.state, late.wanted, late.gold, late.holders
+	} else {
+		// The task's counts change first, which locks its row: answers to
+		// one task arriving at once (through several hubs) are decided one
+		// after the other. An answer to a gold task always counts; any
+		// other counts unless it came faster than the project's floor.
+		tooFast := 0
+		if in.durationMS < p.MinAnswerMS {
+			tooFast = 1
+		}
+		if err := tx.QueryRowContext(ctx, `UPDATE tasks SET answers = answers + CASE WHEN gold = 1 OR ? = 0 THEN 1 ELSE 0 END,
+				holders = holders - ?, updated_at = ? WHERE id = ? RETURNING state, wanted, gold, holders`,
+			tooFast, in.holders, now, in.taskID).Scan(&state, &wanted, &gold, &holding); err != nil {
+			return out, err
+		}
 	}
 	out.TaskState, out.Gold = work.TaskState(state), gold == 1
 	open := !out.TaskState.Final() && out.TaskState != work.TaskNeedsReview
@@ -449,7 +453,7 @@ func (s *Store) applyAnswer(ctx context.Context, tx *sql.Tx, in applyArgs, decid
 		}
 		return out, s.scoreWorker(ctx, tx, in.workerID, p, out.Score, "gold", now)
 	case out.Flag != "":
-		if open {
+		if open && in.holders > 0 {
 			// The flagged answer's place goes back to the pool.
 			_, err := tx.ExecContext(ctx, `UPDATE tasks SET wanted = wanted + 1 WHERE id = ?`, in.taskID)
 			return out, err
@@ -460,7 +464,15 @@ func (s *Store) applyAnswer(ctx context.Context, tx *sql.Tx, in applyArgs, decid
 		return out, nil
 	}
 	out.Counted = true
-	given, err := s.taskAnswers(ctx, tx, in.taskID, p)
+	if in.holders == 0 && holding > 0 {
+		// A late answer counted beside live holders: their places stay
+		// theirs, and the task is decided when they answer.
+		return out, nil
+	}
+	// While others still hold places on the task, late extra answers wait:
+	// the task is decided on the answers given in time, so it cannot settle
+	// under those holders because of an answer that came late.
+	given, err := s.taskAnswers(ctx, tx, in.taskID, p, holding == 0)
 	if err != nil {
 		return out, err
 	}
@@ -485,6 +497,59 @@ func (s *Store) applyAnswer(ctx context.Context, tx *sql.Tx, in applyArgs, decid
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE tasks SET wanted = ?, updated_at = ? WHERE id = ?`, max(v.Wanted, wanted), now, in.taskID)
 	return out, err
+}
+
+// lateOutcome is what applyLate made of a late answer.
+type lateOutcome struct {
+	out SubmitOutcome
+	// flagged is true when the answer was stored as too fast or late and
+	// nothing more is to be done.
+	flagged bool
+	// The task's state, its wanted answers, whether it is gold and how
+	// many places others hold, for applyAnswer to go on with.
+	state                 string
+	wanted, gold, holders int
+}
+
+// applyLate sorts out an answer from a worker who no longer holds a place
+// on the task: their assignment timed out, or their center's lease ran
+// out or had every slot used. Such an answer never takes the place of a
+// current holder. It counts as an extra judgment only while the task is
+// open and has room for it beside every live holder within the project's
+// max_overlap; the holders' places stay theirs (wanted grows to cover
+// them). Otherwise it is kept, flagged late, neither counted nor paid. An
+// answer to a gold task is scored as always; a too-fast answer is flagged
+// as always, and, holding no place, gives none back.
+func (s *Store) applyLate(ctx context.Context, tx *sql.Tx, in applyArgs, now string) (lateOutcome, error) {
+	var l lateOutcome
+	var answers int
+	// Touching the row locks it, as the counted path's update does.
+	if err := tx.QueryRowContext(ctx, `UPDATE tasks SET updated_at = ? WHERE id = ? RETURNING state, wanted, gold, answers, holders`,
+		now, in.taskID).Scan(&l.state, &l.wanted, &l.gold, &answers, &l.holders); err != nil {
+		return l, err
+	}
+	p := in.project
+	st := work.TaskState(l.state)
+	open := !st.Final() && st != work.TaskNeedsReview
+	switch {
+	case l.gold == 1:
+		_, err := tx.ExecContext(ctx, `UPDATE tasks SET answers = answers + 1 WHERE id = ?`, in.taskID)
+		return l, err
+	case in.durationMS < p.MinAnswerMS:
+		// Flagged too fast by applyAnswer's common path; no count changes.
+		return l, nil
+	case open && answers+l.holders < max(p.MaxOverlap, p.Overlap):
+		l.wanted = max(l.wanted, answers+1+l.holders)
+		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET answers = answers + 1, wanted = ? WHERE id = ?`, l.wanted, in.taskID); err != nil {
+			return l, err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE assignments SET extra = 1 WHERE id = ?`, in.assignmentID)
+		return l, err
+	}
+	l.flagged = true
+	l.out = SubmitOutcome{TaskState: st, Flag: work.FlagLate}
+	_, err := tx.ExecContext(ctx, `UPDATE assignments SET flag = ? WHERE id = ?`, work.FlagLate, in.assignmentID)
+	return l, err
 }
 
 // toReview sends a task to review, keeping the answers' best guess.
@@ -538,15 +603,20 @@ func (s *Store) scoreWorker(ctx context.Context, tx *sql.Tx, workerID string, p 
 }
 
 // taskAnswers reads every counted answer to a task, oldest first, with
-// each worker's estimated accuracy at the project's skill.
-func (s *Store) taskAnswers(ctx context.Context, tx *sql.Tx, taskID string, p work.Project) ([]Given, error) {
+// each worker's estimated accuracy at the project's skill; withExtra false
+// leaves out late answers counted as extra judgments.
+func (s *Store) taskAnswers(ctx context.Context, tx *sql.Tx, taskID string, p work.Project, withExtra bool) ([]Given, error) {
+	extra := 0
+	if withExtra {
+		extra = 1
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT a.worker_id, a.answer, coalesce(k.alpha, ?), coalesce(k.beta, ?),
 			coalesce(k.ds_accuracy, 0), coalesce(k.ds_labels, 0)
 		FROM assignments a
 		LEFT JOIN worker_skills k ON k.worker_id = a.worker_id AND k.kind = ? AND k.language = ?
-		WHERE a.task_id = ? AND a.state = 'submitted' AND a.flag IS NULL
+		WHERE a.task_id = ? AND a.state = 'submitted' AND a.flag IS NULL AND (? = 1 OR a.extra = 0)
 		ORDER BY a.submitted_at, a.id`,
-		quality.SkillPrior.Alpha, quality.SkillPrior.Beta, string(p.Kind), p.Language, taskID)
+		quality.SkillPrior.Alpha, quality.SkillPrior.Beta, string(p.Kind), p.Language, taskID, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -633,7 +703,7 @@ func (s *Store) Resolve(ctx context.Context, taskID, reviewerID string, result w
 			return err
 		}
 		now := ts(s.now())
-		given, err := s.taskAnswers(ctx, tx, taskID, p)
+		given, err := s.taskAnswers(ctx, tx, taskID, p, true)
 		if err != nil {
 			return err
 		}

@@ -147,13 +147,15 @@ func TestLateResultIsSuperseded(t *testing.T) {
 	if res.Status != UplinkAccepted || !out.Counted {
 		t.Fatalf("B's answer: %+v %+v", res, out)
 	}
+	// A's answer is late: an extra judgment beside B's place still held,
+	// which it must not settle the task under.
 	res, out = up(a.ID, la[0], aw[0], "a")
-	if res.Status != UplinkSuperseded || !out.Counted || out.TaskState != work.TaskDone {
-		t.Fatalf("A's late answer: %+v %+v; want superseded, counted, settling the task", res, out)
+	if res.Status != UplinkSuperseded || !out.Counted || out.TaskState != work.TaskInProgress {
+		t.Fatalf("A's late answer: %+v %+v; want superseded, counted, the task still open for B", res, out)
 	}
 	res, out = up(b.ID, lb[0], bw[1], "b")
-	if res.Status != UplinkAccepted || out.Counted {
-		t.Fatalf("an answer after the task settled: %+v %+v; want kept, not counted", res, out)
+	if res.Status != UplinkAccepted || !out.Counted || out.TaskState != work.TaskDone {
+		t.Fatalf("B's holder's answer: %+v %+v; want accepted, counted, settling the task", res, out)
 	}
 	var n int
 	s.r.QueryRow(`SELECT count(*) FROM assignments WHERE state = 'submitted'`).Scan(&n)

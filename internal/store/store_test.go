@@ -258,44 +258,124 @@ func TestAssignmentTimesOut(t *testing.T) {
 		t.Fatalf("first assignment: got %q, %v; want expired", got.State, err)
 	}
 	// The second worker finishes the task; the first one's late answer is
-	// kept but refused as closed.
+	// kept, flagged late, not counted.
 	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a2.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "b"}, DurationMS: 5, SampleDraw: 1}, majority(p)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a1.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrAssignmentClosed) {
-		t.Fatalf("late answer on a done task: got %v, want ErrAssignmentClosed", err)
+	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a1.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p))
+	if err != nil || out.Counted || out.Flag != work.FlagLate {
+		t.Fatalf("late answer on a done task: got %+v, %v; want kept as late, not counted", out, err)
 	}
 }
 
-// A late answer on a task still open counts as an extra judgment.
-func TestLateAnswerCountsWhileOpen(t *testing.T) {
-	t.Parallel()
-	s, clk := newStore(t)
-	ctx := context.Background()
-	p := fixture(t, s, 2, 3)
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
-		t.Fatal(err)
-	}
-	ws := workers(t, s, 3)
-	a0, _, _ := s.Claim(ctx, ws[0].ID, "", 1)
-	clk.add(2 * time.Minute)
-	a1, _, _ := s.Claim(ctx, ws[1].ID, "", 1)
-	a2, _, err := s.Claim(ctx, ws[2].ID, "", 1)
+// submitLabel submits label on an assignment and returns the outcome.
+func submitLabel(t *testing.T, s *Store, p work.Project, a work.Assignment, label string) SubmitOutcome {
+	t.Helper()
+	out, err := s.Submit(context.Background(), SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: a.WorkerID,
+		Answer: work.Answer{Label: label}, DurationMS: 5, SampleDraw: 1}, majority(p))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("submit %s: %v", label, err)
 	}
-	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a0.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "c"}, DurationMS: 5, SampleDraw: 1}, majority(p))
-	if err != nil || !out.Counted {
-		t.Fatalf("late answer while open: got %+v, %v; want counted", out, err)
+	return out
+}
+
+// A late answer never takes the place of the worker who holds the task
+// now: it counts only as an extra judgment while the task has room for it
+// beside every holder (within max_overlap), it does not settle the task
+// while they hold their places, and otherwise it is kept as late.
+func TestLateAnswerNeverDisplacesTheHolder(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		who   int // 0 answers late; 1 and 2 hold places
+		label string
+		// want
+		counted bool
+		flag    string
+		state   work.TaskState
 	}
-	s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a1.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "c"}, DurationMS: 5, SampleDraw: 1}, majority(p))
-	task, _ := s.Task(ctx, a1.TaskID)
-	if task.State != work.TaskDone || task.Answers != 2 {
-		t.Fatalf("got task %s with %d answers, want done with 2", task.State, task.Answers)
+	cases := []struct {
+		name                string
+		overlap, maxOverlap int
+		holders             int // workers who take the task after worker 0 timed out
+		steps               []step
+		result              string
+	}{
+		{name: "no room: the late answer is kept as late and the holder's answer is the result",
+			overlap: 1, maxOverlap: 1, holders: 1,
+			steps: []step{
+				{who: 0, label: "a", flag: work.FlagLate, state: work.TaskInProgress},
+				{who: 1, label: "b", counted: true, state: work.TaskDone},
+			}, result: "b"},
+		{name: "room: the late answer is an extra judgment and waits for the holder",
+			overlap: 1, maxOverlap: 3, holders: 1,
+			steps: []step{
+				{who: 0, label: "b", counted: true, state: work.TaskInProgress},
+				{who: 1, label: "b", counted: true, state: work.TaskDone},
+			}, result: "b"},
+		{name: "two holders: the late answer cannot settle the task with the first of them",
+			overlap: 2, maxOverlap: 3, holders: 2,
+			steps: []step{
+				{who: 0, label: "c", counted: true, state: work.TaskInProgress},
+				{who: 1, label: "c", counted: true, state: work.TaskInProgress},
+				{who: 2, label: "a", counted: true, state: work.TaskDone},
+			}, result: "c"},
+		{name: "room only for the holders: late",
+			overlap: 2, maxOverlap: 2, holders: 2,
+			steps: []step{
+				{who: 0, label: "c", flag: work.FlagLate, state: work.TaskInProgress},
+				{who: 1, label: "a", counted: true, state: work.TaskInProgress},
+				{who: 2, label: "a", counted: true, state: work.TaskDone},
+			}, result: "a"},
 	}
-	out, err = s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a2.ID, WorkerID: ws[2].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p))
-	if err != nil || out.Counted {
-		t.Fatalf("answer after the result was final: got %+v, %v; want kept, not counted", out, err)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, clk := newStore(t)
+			ctx := context.Background()
+			p := fixture(t, s, tc.overlap, tc.maxOverlap)
+			if _, err := s.SetRateCard(ctx, RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+				t.Fatal(err)
+			}
+			ws := workers(t, s, 3)
+			var as []work.Assignment
+			a0, _, err := s.Claim(ctx, ws[0].ID, "", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			as = append(as, a0)
+			clk.add(2 * time.Minute) // worker 0's minute runs out
+			for i := 1; i <= tc.holders; i++ {
+				a, _, err := s.Claim(ctx, ws[i].ID, "", 1)
+				if err != nil {
+					t.Fatalf("holder %d: %v", i, err)
+				}
+				as = append(as, a)
+			}
+			for i, st := range tc.steps {
+				out := submitLabel(t, s, p, as[st.who], st.label)
+				task, _ := s.Task(ctx, as[0].TaskID)
+				if out.Counted != st.counted || out.Flag != st.flag || task.State != st.state {
+					t.Fatalf("step %d (worker %d): got counted %v, flag %q, task %s; want %v, %q, %s",
+						i, st.who, out.Counted, out.Flag, task.State, st.counted, st.flag, st.state)
+				}
+			}
+			var result string
+			if err := s.r.QueryRow(`SELECT answer FROM results WHERE task_id = ?`, as[0].TaskID).Scan(&result); err != nil ||
+				result != `{"label":"`+tc.result+`"}` {
+				t.Fatalf("result: got %s, %v; want label %q", result, err, tc.result)
+			}
+			// Counted answers are paid; a late one is not.
+			for i, st := range tc.steps {
+				var paid int
+				s.r.QueryRow(`SELECT count(*) FROM money_events WHERE kind = 'pay' AND ref = ?`, as[st.who].ID).Scan(&paid)
+				if want := map[bool]int{true: 1, false: 0}[st.counted]; paid != want {
+					t.Fatalf("step %d (worker %d): %d pay events, want %d", i, st.who, paid, want)
+				}
+			}
+		})
 	}
 }
 

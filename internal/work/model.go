@@ -116,12 +116,21 @@ type Assignment struct {
 	ExpiresAt   time.Time  `json:"expires_at"`
 	SubmittedAt *time.Time `json:"submitted_at,omitempty"`
 	DurationMS  int64      `json:"duration_ms,omitempty"`
-	// Flag says why a submitted answer does not count ("too_fast").
+	// Flag says why a submitted answer does not count ("too_fast",
+	// "late").
 	Flag string `json:"flag,omitempty"`
 }
 
-// Answer flags.
-const FlagTooFast = "too_fast"
+// Answer flags: an answer with a flag is kept but neither counts toward
+// its task's result nor is paid.
+const (
+	// FlagTooFast marks an answer given faster than the project's floor.
+	FlagTooFast = "too_fast"
+	// FlagLate marks an answer whose worker no longer held a place on the
+	// task (their assignment or their center's lease ran out) and that
+	// came when the task had no room for it beside its current holders.
+	FlagLate = "late"
+)
 
 // Assignment states.
 const (
