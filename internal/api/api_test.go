@@ -459,6 +459,20 @@ func TestWorkLoop(t *testing.T) {
 	}
 }
 
+// An answer's working time is the hub's measure from its offer: one posted
+// at once that claims a minute of work is too fast for a 20-second floor.
+func TestReportedDurationIsNotTrusted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.must("client_admin", "PATCH", "/api/v1/projects/{proj}", map[string]any{"min_answer_ms": 20000}, 200)
+	off := e.must("worker1", "POST", "/api/v1/work/next", nil, 200)
+	out := e.must("worker1", "POST", "/api/v1/assignments/"+off["assignment_id"].(string)+"/answer",
+		map[string]any{"answer": map[string]string{"label": "ok"}, "duration_ms": 60000}, 200)
+	if out["status"] != "too_fast" {
+		t.Fatalf("an answer posted at once, reported as a minute: got %v, want too_fast", out)
+	}
+}
+
 func TestReviewResolves(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -58,6 +58,9 @@ type Config struct {
 	// centers are often wrong by days, and nothing may depend on them
 	// agreeing with the hub's.
 	Now func() time.Time `json:"-"`
+	// WorkTimeScale multiplies measured working time; simulations only
+	// (see store.Options.WorkTimeScale).
+	WorkTimeScale float64 `json:"-"`
 }
 
 // DefaultConfig returns a center's defaults.
@@ -121,8 +124,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 		}
 		cfg.Key = key
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "center.db"), store.Options{Migrate: true, Now: cfg.Now, Outbox: true, Key: cfg.Key})
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "center.db"), store.Options{Migrate: true, Now: cfg.Now, Outbox: true, Key: cfg.Key,
+		WorkTimeScale: cfg.WorkTimeScale})
 	if err != nil {
+		return nil, err
+	}
+	// Offers in workers' hands count their time from now: the time the
+	// center was down was not work.
+	if err := st.RestartWorkClocks(ctx); err != nil {
+		st.Close()
 		return nil, err
 	}
 	client := &uplink.Client{BaseURL: strings.TrimSuffix(cfg.HubURL, "/"), Token: cfg.Token, Version: cfg.Version,
@@ -336,6 +346,8 @@ func (c *Center) answer(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
+	// in.DurationMS is the client's figure: kept, never used; the center
+	// measures the working time itself.
 	dup, err := c.Store.CenterSave(r.Context(), id, p.UserID, ans, max(0, in.DurationMS))
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,7 +33,16 @@ type rig struct {
 	proj   work.Project
 	// oracle holds every answer a worker was told was saved.
 	oracle map[string]string
+	// skipped is time the test jumps both clocks forward by (see skip).
+	skipped atomic.Int64
 }
+
+// now is the rig's clock: the real one, plus any time skipped.
+func (g *rig) now() time.Time { return time.Now().Add(time.Duration(g.skipped.Load())) }
+
+// skip moves the hub's and the center's clocks forward by d together, as
+// if d passed.
+func (g *rig) skip(d time.Duration) { g.skipped.Add(int64(d)) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -71,8 +81,10 @@ func newRigShifted(t testing.TB, tasks int, shift time.Duration) *rig {
 // startHub starts a hub and a link to it.
 func startHub(t testing.TB) *rig {
 	t.Helper()
+	g := &rig{t: t, oracle: map[string]string{}}
 	cfg := hub.DefaultConfig()
 	cfg.DataDir = t.TempDir()
+	cfg.Now = g.now
 	h, err := hub.Open(context.Background(), cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +96,8 @@ func startHub(t testing.TB) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { link.Close() })
-	return &rig{t: t, hub: h, link: link, oracle: map[string]string{}}
+	g.hub, g.link = h, link
+	return g
 }
 
 // startCenter enrols a center at the hub and starts it behind the link;
@@ -99,9 +112,7 @@ func (g *rig) startCenter(shift time.Duration, edit func(*center.Config)) {
 	}
 	ccfg := center.DefaultConfig()
 	ccfg.HubURL, ccfg.Token, ccfg.DataDir, ccfg.Addr, ccfg.Ahead = "http://"+g.link.Addr(), token, t.TempDir(), "127.0.0.1:0", 10
-	if shift != 0 {
-		ccfg.Now = func() time.Time { return time.Now().Add(shift) }
-	}
+	ccfg.Now = func() time.Time { return g.now().Add(shift) }
 	if edit != nil {
 		edit(&ccfg)
 	}

@@ -28,7 +28,7 @@ func (d desk) Next(ctx context.Context, workerID string) (web.Task, error) {
 		Kind: o.Project.Kind, Schema: o.Project.Schema, Instructions: o.Project.Instructions}, nil
 }
 
-func (d desk) Answer(ctx context.Context, workerID, workID string, raw []byte, durationMS int64) error {
+func (d desk) Answer(ctx context.Context, workerID, workID string, raw []byte) error {
 	proj, err := d.c.Store.CenterWorkProject(ctx, workID, workerID)
 	if err != nil {
 		return err
@@ -37,7 +37,7 @@ func (d desk) Answer(ctx context.Context, workerID, workID string, raw []byte, d
 	if err != nil {
 		return err
 	}
-	if _, err := d.c.Store.CenterSave(ctx, workID, workerID, ans, max(0, durationMS)); err != nil {
+	if _, err := d.c.Store.CenterSave(ctx, workID, workerID, ans, 0); err != nil {
 		return err
 	}
 	d.c.Nudge()

@@ -57,6 +57,10 @@ func demo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	case opt.TimeScale <= 0:
 		return &usageError{"--time-scale: must be above 0"}
 	}
+	// The hub measures each answer's working time itself; the simulated
+	// workers live opt.TimeScale times faster than people, so their
+	// measured time is scaled back to life.
+	cfg.WorkTimeScale = opt.TimeScale
 	if cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "banyan-demo-")
 		if err != nil {
@@ -93,7 +97,7 @@ func demo(ctx context.Context, args []string, out, errOut io.Writer) error {
 		Transport: &http.Transport{MaxIdleConnsPerHost: opt.Workers + 4},
 	}}
 	if *withCenter {
-		dc, stopCenter, err := demoCenter(sctx, h, ln.Addr().String(), cfg.DataDir, errOut)
+		dc, stopCenter, err := demoCenter(sctx, h, ln.Addr().String(), cfg.DataDir, opt.TimeScale, errOut)
 		if err != nil {
 			return err
 		}
@@ -122,7 +126,7 @@ func demo(ctx context.Context, args []string, out, errOut io.Writer) error {
 
 // demoCenter starts a village center for the demo, syncing with the hub at
 // hubAddr through a simulated link, with an outage planned in the work.
-func demoCenter(ctx context.Context, h *hub.Hub, hubAddr, dataDir string, errOut io.Writer) (*sim.DemoCenter, func(), error) {
+func demoCenter(ctx context.Context, h *hub.Hub, hubAddr, dataDir string, timeScale float64, errOut io.Writer) (*sim.DemoCenter, func(), error) {
 	c0, token, err := h.AddCenter(ctx, "Kottur village center")
 	if err != nil {
 		return nil, nil, err
@@ -135,6 +139,7 @@ func demoCenter(ctx context.Context, h *hub.Hub, hubAddr, dataDir string, errOut
 	cfg.HubURL, cfg.Token, cfg.DataDir = "http://"+link.Addr(), token, filepath.Join(dataDir, "center")
 	// Enough leased work per worker to carry on through the outage.
 	cfg.Addr, cfg.SyncInterval, cfg.Ahead, cfg.Version = "127.0.0.1:0", 200*time.Millisecond, 30, Version
+	cfg.WorkTimeScale = timeScale
 	c, err := center.Open(ctx, cfg, logger(errOut, slog.LevelWarn))
 	if err != nil {
 		link.Close()

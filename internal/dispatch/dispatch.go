@@ -51,8 +51,10 @@ func (s *Service) Next(ctx context.Context, workerID, projectID string) (Offer, 
 
 // Submit validates the worker's answer to their assignment and records it.
 // A bad answer is rejected with a *work.AnswerError before anything is
-// written.
-func (s *Service) Submit(ctx context.Context, workerID, assignmentID string, raw []byte, durationMS int64) (store.SubmitOutcome, error) {
+// written. The working time is measured by the store from the assignment's
+// own timestamp; reportedMS, the time the worker's client reports, is kept
+// as information only.
+func (s *Service) Submit(ctx context.Context, workerID, assignmentID string, raw []byte, reportedMS int64) (store.SubmitOutcome, error) {
 	a, err := s.Store.Assignment(ctx, assignmentID)
 	if err != nil {
 		return store.SubmitOutcome{}, err
@@ -69,7 +71,7 @@ func (s *Service) Submit(ctx context.Context, workerID, assignmentID string, raw
 		return store.SubmitOutcome{}, err
 	}
 	return s.Store.Submit(ctx, store.SubmitArgs{Project: p, AssignmentID: assignmentID, WorkerID: workerID, Answer: answer,
-		DurationMS: max(durationMS, 0), SampleDraw: rand.Float64()}, Decider(p))
+		OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, ReportedMS: max(reportedMS, 0), SampleDraw: rand.Float64()}, Decider(p))
 }
 
 // TextAgreement is how far apart two transcriptions or replies may be and

@@ -62,7 +62,7 @@ func TestRefitSeparatesWorkers(t *testing.T) {
 				label = schema.Labels[rng.IntN(4)]
 			}
 			if _, err := st.Submit(ctx, store.SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: label},
-				DurationMS: 1000, SampleDraw: 1}, decide); err != nil {
+				ReportedMS: 1000, SampleDraw: 1}, decide); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -32,8 +32,8 @@ func (d desk) Next(ctx context.Context, workerID string) (web.Task, error) {
 	return t, nil
 }
 
-func (d desk) Answer(ctx context.Context, workerID, assignmentID string, raw []byte, durationMS int64) error {
-	_, err := d.h.Dispatch.Submit(ctx, workerID, assignmentID, raw, durationMS)
+func (d desk) Answer(ctx context.Context, workerID, assignmentID string, raw []byte) error {
+	_, err := d.h.Dispatch.Submit(ctx, workerID, assignmentID, raw, 0)
 	return err
 }
 

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -21,7 +22,8 @@ import (
 // per task, through the real dispatcher.
 func TestDeskOnHub(t *testing.T) {
 	ctx := context.Background()
-	h := openTestHub(t, nil)
+	clk := &testClock{t: time.Now()}
+	h := openTestHub(t, func(c *Config) { c.Now = clk.now })
 	st := h.Store
 	client, _ := st.CreateOrg(ctx, store.OrgClient, "client")
 	p := classifyProject(t, st, client.ID, "posts")
@@ -84,6 +86,9 @@ func TestDeskOnHub(t *testing.T) {
 		if !strings.Contains(page, "post ") {
 			t.Fatalf("task %d: no task text:\n%s", i, page)
 		}
+		// Each task's page is open six minutes by the hub's clock; the form
+		// claims it was shown at the epoch, which nothing reads.
+		clk.add(6 * time.Minute)
 		page = post("/desk/task", url.Values{"csrf": {field("csrf")}, "assignment": {field("assignment")},
 			"label": {"spam"}, "shown": {"0"}})
 	}
@@ -112,15 +117,15 @@ func TestDeskOnHub(t *testing.T) {
 	if !strings.Contains(string(b), "<dd>₹6,252.50</dd>") {
 		t.Errorf("home does not show today's earnings:\n%s", b)
 	}
-	// The statement: each task page counted for at most 30 minutes of
-	// active time (these forms carry no time of showing).
+	// The statement: the five answers took the 30 minutes the hub measured
+	// from each offer.
 	resp, err = c.Get(srv.URL + "/desk/earnings")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(b), "₹6,252.50") || !strings.Contains(string(b), "2.5 h") || strings.Contains(string(b), "minimum wage") {
+	if !strings.Contains(string(b), "₹6,252.50") || !strings.Contains(string(b), "0.5 h") || strings.Contains(string(b), "minimum wage") {
 		t.Errorf("earnings statement:\n%s", b)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -75,3 +77,12 @@ func sendJSON(t *testing.T, base, token, method, path, ctype, body string) (int,
 	json.Unmarshal(reply, &out)
 	return code, out
 }
+
+// testClock is a settable clock for a hub's store.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }

@@ -91,6 +91,12 @@ type Config struct {
 	RecallSilence time.Duration `json:"recall_silence"`
 	// Version is the build's version, told to centers.
 	Version string `json:"-"`
+	// WorkTimeScale multiplies measured working time; simulations only
+	// (see store.Options.WorkTimeScale), so it has no flag.
+	WorkTimeScale float64 `json:"-"`
+	// Now is the clock the hub's store keeps time by (offers, answers,
+	// spans, money); nil means time.Now. Tests set it.
+	Now func() time.Time `json:"-"`
 }
 
 // DefaultConfig returns the configuration a hub has when nothing is set.
@@ -200,7 +206,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Migrate: !cfg.NoMigrate, LeaseGrace: cfg.LeaseGrace, MaxConns: cfg.DBConns})
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Migrate: !cfg.NoMigrate, LeaseGrace: cfg.LeaseGrace, MaxConns: cfg.DBConns,
+		WorkTimeScale: cfg.WorkTimeScale, Now: cfg.Now})
 	if err != nil {
 		return nil, err
 	}

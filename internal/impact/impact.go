@@ -19,7 +19,7 @@ import (
 // MinGroup is the smallest group a figure may describe.
 const MinGroup = 5
 
-// JobHours is the active task time in the period that makes a job.
+// JobHours is the active time in the period that makes a job.
 const JobHours = 20
 
 // Report is the impact report for a period.
@@ -163,9 +163,9 @@ func Make(ctx context.Context, st *store.Store, from, to time.Time) (Report, err
 }
 
 var definitions = map[string]string{
-	"active_workers": "workers who gave at least one answer, or reported active time, in the period",
-	"jobs":           fmt.Sprintf("active workers with at least %d hours of active task time in the period", JobHours),
-	"hours_worked":   "active time the workers' desks reported in the period (task pages open, at most 30 minutes a task, and training), in hours",
+	"active_workers": "workers who gave at least one answer, or had training time accepted, in the period",
+	"jobs":           fmt.Sprintf("active workers with at least %d hours of active time in the period", JobHours),
+	"hours_worked":   "active time in the period, in hours: task time the server measured from each offer to its answer (at most the assignment's time limit; at a village center, the center's measure, at most the span of its lease) and training time the server accepted (inside a course session it recorded, overlapping no other time, under the daily cap); nothing a worker's device reports is counted",
 	"earnings":       "each active worker's pay for answers approved in the period, in paise: the 10th, 50th (median) and 90th percentile, nearest rank, and the total",
 	"women":          "active workers whose latest self-declaration says woman, out of all active workers (undeclared included in the whole)",
 	"disability":     "active workers who declared a disability, out of all active workers",

@@ -19,8 +19,9 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // Twelve workers: six women, two with a disability, seven of a minority;
 // half at a village center. Ten of them started 45 days before the end of
@@ -37,7 +38,7 @@ func TestReport(t *testing.T) {
 	c, _ := st.CreateOrg(ctx, store.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
-		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
+		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 86400, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
 	st.SetRateCard(ctx, store.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 100})
 	st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
 		for i := range 200 {
@@ -48,12 +49,15 @@ func TestReport(t *testing.T) {
 	})
 	village, _ := st.CreateOrg(ctx, store.OrgCenter, "Melur")
 	d := &dispatch.Service{Store: st}
-	answer := func(workerID string, n int) {
+	// answer has a worker take n tasks, each took long by the hub's clock;
+	// every one reports three seconds, which no figure may read.
+	answer := func(workerID string, n int, took time.Duration) {
 		for range n {
 			o, err := d.Next(ctx, workerID, "")
 			if err != nil {
 				t.Fatal(err)
 			}
+			clk.add(took)
 			if _, err := d.Submit(ctx, workerID, o.Assignment.ID, []byte(`{"label":"ok"}`), 3000); err != nil {
 				t.Fatal(err)
 			}
@@ -81,21 +85,22 @@ func TestReport(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i < 10 {
-			answer(u.ID, 1) // 45 days before the end
+			answer(u.ID, 1, 0) // 45 days before the end
 		}
 	}
-	// The period: the last 10 days. Worker i answers i+1 tasks, and the
-	// first reports 21 hours of task time (a job).
+	// The period: the last 10 days. Worker i answers i+1 tasks; the
+	// first one's task takes 21 hours of measured time (a job), every
+	// other answer none.
 	clk.set(end.AddDate(0, 0, -3))
 	for i, id := range ids {
 		if i >= 5 && i < 10 {
 			continue // five of the first ten did not come back
 		}
-		answer(id, i+1)
-	}
-	for range 21 {
-		st.RecordActivity(ctx, store.ActivityRecord{WorkerID: ids[0], Activity: work.Activity{
-			StartedAt: end.AddDate(0, 0, -3).Format(time.RFC3339), ActiveMS: 3_600_000, What: "tasks"}})
+		took := time.Duration(0)
+		if i == 0 {
+			took = 21 * time.Hour
+		}
+		answer(id, i+1, took)
 	}
 	r, err := impact.Make(ctx, st, end.AddDate(0, 0, -10), end.AddDate(0, 0, -1))
 	if err != nil {

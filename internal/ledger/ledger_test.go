@@ -31,9 +31,15 @@ type fixture struct {
 // answer, ₹0.50 to a center for an answer given there) and n tasks.
 func newFixture(t *testing.T, n int) *fixture {
 	t.Helper()
+	return newFixtureAt(t, n, nil)
+}
+
+// newFixtureAt is newFixture on the given clock (nil: time.Now).
+func newFixtureAt(t *testing.T, n int, now func() time.Time) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "l.db")
-	st, err := store.Open(ctx, path, store.Options{Migrate: true})
+	st, err := store.Open(ctx, path, store.Options{Migrate: true, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,31 +216,36 @@ func TestInvoice(t *testing.T) {
 	}
 }
 
+// The hourly rate rests on the time the hub measured from each offer to
+// its answer, at most the assignment's ten minutes; the four seconds each
+// answer reports are not read.
 func TestStatementAndMinimumWage(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, 7)
+	clk := &testClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	f := newFixtureAt(t, 7, clk.now)
 	w, _ := f.st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
-	f.work(t, w.ID, 7)
-	// Two hours of reported task time today.
-	start := time.Now().UTC().Add(-3 * time.Hour).Format(time.RFC3339)
-	for range 2 {
-		if _, err := f.st.RecordActivity(ctx, store.ActivityRecord{WorkerID: w.ID,
-			Activity: work.Activity{StartedAt: start, ActiveMS: 3_600_000, What: "tasks"}}); err != nil {
+	for range 7 {
+		o, err := f.d.Next(ctx, w.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.add(15 * time.Minute) // counted as the assignment's 10
+		if _, err := f.d.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"ok"}`), 4000); err != nil {
 			t.Fatal(err)
 		}
 	}
-	today := time.Now().UTC()
+	today := clk.now()
 	s, err := ledger.MakeStatement(ctx, f.st, w.ID, today.AddDate(0, 0, -6), today, 5000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 7 answers at ₹3.00 over two hours: ₹10.50 an hour, under ₹50.00.
-	if s.Answers != 7 || s.Earned != 2100 || s.ActiveMS != 7_200_000 || s.HourlyRate != 1050 || !s.BelowMinimum ||
-		len(s.Days) != 1 || len(s.Weeks) != 1 || s.Weeks[0].HourlyRate != 1050 {
+	// 7 answers at ₹3.00 over 70 minutes: ₹18.00 an hour, under ₹50.00.
+	if s.Answers != 7 || s.Earned != 2100 || s.ActiveMS != 4_200_000 || s.HourlyRate != 1800 || !s.BelowMinimum ||
+		len(s.Days) != 1 || len(s.Weeks) != 1 || s.Weeks[0].HourlyRate != 1800 {
 		t.Fatalf("statement %+v", s)
 	}
 	low, err := ledger.BelowMinimum(ctx, f.st, today.AddDate(0, 0, -6), today, 5000)
-	if err != nil || len(low) != 1 || low[0].WorkerID != w.ID || low[0].HourlyRate != 1050 {
+	if err != nil || len(low) != 1 || low[0].WorkerID != w.ID || low[0].HourlyRate != 1800 {
 		t.Fatalf("below minimum: %+v %v", low, err)
 	}
 	if low, _ := ledger.BelowMinimum(ctx, f.st, today.AddDate(0, 0, -6), today, 1000); len(low) != 0 {

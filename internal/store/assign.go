@@ -286,7 +286,13 @@ type SubmitArgs struct {
 	Project                work.Project
 	AssignmentID, WorkerID string
 	Answer                 work.Answer
-	DurationMS             int64
+	// OfferedAt and ExpiresAt are the assignment's own times, as the
+	// caller loaded it; Submit measures the working time from them (and
+	// reads the row itself when they do not match it).
+	OfferedAt, ExpiresAt time.Time
+	// ReportedMS is the time the worker's client says the answer took. It
+	// is kept as information only: no check, pay or report reads it.
+	ReportedMS int64
 	// SampleDraw, uniform in [0, 1), sends a task that settles to review
 	// when it falls under the project's review rate.
 	SampleDraw float64
@@ -313,17 +319,23 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 		return out, fmt.Errorf("store: submit: %w", err)
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		now := ts(s.now())
+		nowT := s.now()
+		now := ts(nowT)
+		// The working time is the server's: from the offer (the
+		// assignment's own timestamp) to now, at most the assignment's
+		// limit.
+		worked := s.workedMS(in.OfferedAt, nowT, in.ExpiresAt.Sub(in.OfferedAt))
 		// The common case, an answer to a live assignment, is one
 		// statement; anything else (a repeat, a timed-out assignment, a
-		// stranger's or unknown id) is sorted out below.
+		// stranger's or unknown id, times that are not the row's) is
+		// sorted out below.
 		var taskID string
-		err := tx.QueryRowContext(ctx, `UPDATE assignments SET state = 'submitted', answer = ?, submitted_at = ?, duration_ms = ?
-			WHERE id = ? AND worker_id = ? AND project_id = ? AND state = 'active' RETURNING task_id`,
-			string(raw), now, in.DurationMS, in.AssignmentID, in.WorkerID, in.Project.ID).Scan(&taskID)
+		err := tx.QueryRowContext(ctx, `UPDATE assignments SET state = 'submitted', answer = ?, submitted_at = ?, duration_ms = ?, reported_ms = ?
+			WHERE id = ? AND worker_id = ? AND project_id = ? AND state = 'active' AND created_at = ? AND expires_at = ? RETURNING task_id`,
+			string(raw), now, worked, in.ReportedMS, in.AssignmentID, in.WorkerID, in.Project.ID, ts(in.OfferedAt), ts(in.ExpiresAt)).Scan(&taskID)
 		if err == nil {
 			out, err = s.applyAnswer(ctx, tx, applyArgs{assignmentID: in.AssignmentID, taskID: taskID, project: in.Project,
-				workerID: in.WorkerID, answer: in.Answer, durationMS: in.DurationMS, sampleDraw: in.SampleDraw, holders: 1}, decide)
+				workerID: in.WorkerID, answer: in.Answer, durationMS: worked, sampleDraw: in.SampleDraw, holders: 1}, decide)
 			return err
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
@@ -355,12 +367,13 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 		if a.State == work.AssignmentActive {
 			holders = 1
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET state = 'submitted', answer = ?, submitted_at = ?, duration_ms = ?
-			WHERE id = ?`, string(raw), now, in.DurationMS, a.ID); err != nil {
+		worked = s.workedMS(a.CreatedAt, nowT, a.ExpiresAt.Sub(a.CreatedAt))
+		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET state = 'submitted', answer = ?, submitted_at = ?, duration_ms = ?, reported_ms = ?
+			WHERE id = ?`, string(raw), now, worked, in.ReportedMS, a.ID); err != nil {
 			return err
 		}
 		out, err = s.applyAnswer(ctx, tx, applyArgs{assignmentID: a.ID, taskID: a.TaskID, project: in.Project,
-			workerID: in.WorkerID, answer: in.Answer, durationMS: in.DurationMS, sampleDraw: in.SampleDraw, holders: holders}, decide)
+			workerID: in.WorkerID, answer: in.Answer, durationMS: worked, sampleDraw: in.SampleDraw, holders: holders}, decide)
 		return err
 	})
 	if err != nil {
@@ -375,8 +388,9 @@ type applyArgs struct {
 	assignmentID, taskID, workerID string
 	project                        work.Project
 	answer                         work.Answer
-	durationMS                     int64
-	sampleDraw                     float64
+	// durationMS is the working time the server measured.
+	durationMS int64
+	sampleDraw float64
 	// holders is how many places the answer frees in the task's count of
 	// live holders (1 for a live assignment or a lease slot, else 0).
 	holders int

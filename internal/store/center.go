@@ -279,16 +279,21 @@ func (s *Store) CenterWorkProject(ctx context.Context, workID, workerID string) 
 // transaction: once it returns, the answer survives a power cut and will
 // reach the hub. Saving the same answer again is harmless (duplicate is
 // true); work that timed out is still saved while its grant has slots.
-func (s *Store) CenterSave(ctx context.Context, workID, workerID string, answer work.Answer, durationMS int64) (duplicate bool, err error) {
+//
+// The working time is the center's own measure: from the offer (or the
+// center's restart after it, see RestartWorkClocks) to now by the center's
+// clock, at most the hold the offer was made for. reportedMS, what the
+// worker's client says, is kept as information only.
+func (s *Store) CenterSave(ctx context.Context, workID, workerID string, answer work.Answer, reportedMS int64) (duplicate bool, err error) {
 	raw, err := json.Marshal(answer)
 	if err != nil {
 		return false, err
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		var leaseID, state string
-		var saved sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT lease_id, state, answer FROM center_work WHERE id = ? AND worker_id = ?`, workID, workerID).
-			Scan(&leaseID, &state, &saved)
+		var leaseID, state, created, expires string
+		var saved, timedFrom sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT lease_id, state, answer, created_at, expires_at, timed_from FROM center_work WHERE id = ? AND worker_id = ?`, workID, workerID).
+			Scan(&leaseID, &state, &saved, &created, &expires, &timedFrom)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("work %s: %w", workID, ErrNotFound)
 		}
@@ -311,8 +316,14 @@ func (s *Store) CenterSave(ctx context.Context, workID, workerID string, answer 
 		if state == "expired" && given >= slots {
 			return fmt.Errorf("work %s timed out and its task has all its answers: %w", workID, ErrAssignmentClosed)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE center_work SET state = 'saved', answer = ?, duration_ms = ?, saved_at = ? WHERE id = ?`,
-			string(raw), durationMS, ts(s.now()), workID); err != nil {
+		now := s.now()
+		from := parseTS(created)
+		if timedFrom.Valid {
+			from = parseTS(timedFrom.String)
+		}
+		worked := s.workedMS(from, now, parseTS(expires).Sub(parseTS(created)))
+		if _, err := tx.ExecContext(ctx, `UPDATE center_work SET state = 'saved', answer = ?, duration_ms = ?, reported_ms = ?, saved_at = ? WHERE id = ?`,
+			string(raw), worked, reportedMS, ts(now), workID); err != nil {
 			return err
 		}
 		held := 0
@@ -324,13 +335,24 @@ func (s *Store) CenterSave(ctx context.Context, workID, workerID string, answer 
 			return err
 		}
 		return s.appendOutbox(ctx, tx, workID, "answer", map[string]any{
-			"lease_id": leaseID, "epoch": epoch, "worker_id": workerID, "answer": json.RawMessage(raw), "duration_ms": durationMS,
+			"lease_id": leaseID, "epoch": epoch, "worker_id": workerID, "answer": json.RawMessage(raw), "duration_ms": worked,
+			"started_at": from, "reported_ms": reportedMS,
 		})
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: save work %s: %w", workID, err)
 	}
 	return duplicate, nil
+}
+
+// RestartWorkClocks starts the center's measure of every offer in a
+// worker's hands anew: called when the center starts, so the time it was
+// down (a power cut, say) is not counted as work.
+func (s *Store) RestartWorkClocks(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE center_work SET timed_from = ? WHERE state = 'active'`, ts(s.now())); err != nil {
+		return fmt.Errorf("store: restart work clocks: %w", err)
+	}
+	return nil
 }
 
 // PendingOutbox returns up to limit unacknowledged records, oldest first.

@@ -26,13 +26,16 @@ type WorkerPeriod struct {
 	Declared    bool
 }
 
-// WorkersInPeriod lists every worker who answered or reported active time
-// in [from, to), with what the impact report needs of them.
+// WorkersInPeriod lists every worker who answered or trained in [from,
+// to), with what the impact report needs of them. Their active time is the
+// task time the server measured (by when the work began) and their
+// accepted training spans.
 func (s *Store) WorkersInPeriod(ctx context.Context, from, to time.Time) ([]WorkerPeriod, error) {
 	f, t := ts(from), ts(to)
 	f3339, t3339 := from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339)
 	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.org_id, o.kind,
-			(SELECT coalesce(sum(active_ms), 0) FROM activity v WHERE v.worker_id = u.id AND v.started_at >= ? AND v.started_at < ?),
+			(SELECT coalesce(sum(a.duration_ms), 0) FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted' AND a.created_at >= ? AND a.created_at < ?) +
+			(SELECT coalesce(sum(active_ms), 0) FROM activity v WHERE v.worker_id = u.id AND v.what = 'training' AND v.started_at >= ? AND v.started_at < ?),
 			(SELECT count(*) FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted' AND a.submitted_at >= ? AND a.submitted_at < ?),
 			(SELECT coalesce(sum(e.worker_pay), 0) FROM money_events e WHERE e.kind IN ('pay', 'bonus', 'training') AND e.worker_id = u.id AND e.created_at >= ? AND e.created_at < ?),
 			(SELECT coalesce(min(a.submitted_at), '') FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted'),
@@ -41,8 +44,8 @@ func (s *Store) WorkersInPeriod(ctx context.Context, from, to time.Time) ([]Work
 		FROM users u JOIN orgs o ON o.id = u.org_id
 		WHERE u.role = 'worker' AND (
 			EXISTS (SELECT 1 FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted' AND a.submitted_at >= ? AND a.submitted_at < ?)
-			OR EXISTS (SELECT 1 FROM activity v WHERE v.worker_id = u.id AND v.started_at >= ? AND v.started_at < ?))
-		ORDER BY u.id`, f3339, t3339, f, t, f, t, t, f, t, f3339, t3339)
+			OR EXISTS (SELECT 1 FROM activity v WHERE v.worker_id = u.id AND v.what = 'training' AND v.started_at >= ? AND v.started_at < ?))
+		ORDER BY u.id`, f, t, f3339, t3339, f, t, f, t, t, f, t, f3339, t3339)
 	if err != nil {
 		return nil, fmt.Errorf("store: workers in period: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -443,13 +444,20 @@ func (s *Store) UplinkEnrol(ctx context.Context, it UplinkItem, workerID, name, 
 type UplinkAnswerArgs struct {
 	// Project is the lease's project, as the caller loaded it to validate
 	// the answer.
-	Project    work.Project
-	Item       UplinkItem
-	LeaseID    string
-	Epoch      int
-	WorkerID   string
-	Answer     work.Answer
+	Project  work.Project
+	Item     UplinkItem
+	LeaseID  string
+	Epoch    int
+	WorkerID string
+	Answer   work.Answer
+	// DurationMS is the working time the center measured by its own
+	// clock; the hub takes it bounded by the lease's span so far.
 	DurationMS int64
+	// StartedAt is when that measure began, already put on the hub's
+	// clock (see uplink's clock offset); zero when the center did not say.
+	StartedAt time.Time
+	// ReportedMS is what the worker's client reported, as information.
+	ReportedMS int64
 	SampleDraw float64
 }
 
@@ -507,15 +515,29 @@ func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide De
 		if _, err := tx.ExecContext(ctx, `UPDATE leases SET used = used + 1 WHERE id = ?`, l.ID); err != nil {
 			return UplinkResult{}, err
 		}
-		now := ts(s.now())
+		nowT := s.now()
+		now := ts(nowT)
+		// The center measured the working time; no answer given under this
+		// lease can have taken longer than the lease has existed.
+		worked := min(max(in.DurationMS, 0), s.workedMS(l.GrantedAt, nowT, time.Duration(math.MaxInt64)))
+		// The work is placed where the center says it began, on the hub's
+		// clock, if that lies inside the lease's span; else it is taken to
+		// have ended now.
+		started := in.StartedAt
+		if started.Before(l.GrantedAt) || started.After(nowT) {
+			started = nowT.Add(-time.Duration(worked) * time.Millisecond)
+			if started.Before(l.GrantedAt) {
+				started = l.GrantedAt
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO assignments (id, task_id, project_id, worker_id, state, answer,
-				created_at, expires_at, submitted_at, duration_ms)
-			VALUES (?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?)`,
-			in.Item.ID, l.TaskID, l.ProjectID, in.WorkerID, string(raw), now, now, now, in.DurationMS); err != nil {
+				created_at, expires_at, submitted_at, duration_ms, reported_ms)
+			VALUES (?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?)`,
+			in.Item.ID, l.TaskID, l.ProjectID, in.WorkerID, string(raw), ts(started), now, now, worked, in.ReportedMS); err != nil {
 			return UplinkResult{}, err
 		}
 		out, err = s.applyAnswer(ctx, tx, applyArgs{assignmentID: in.Item.ID, taskID: l.TaskID, project: in.Project,
-			workerID: in.WorkerID, answer: in.Answer, durationMS: in.DurationMS, sampleDraw: in.SampleDraw, holders: holders}, decide)
+			workerID: in.WorkerID, answer: in.Answer, durationMS: worked, sampleDraw: in.SampleDraw, holders: holders}, decide)
 		return res, err
 	})
 	if err != nil {

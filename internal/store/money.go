@@ -347,11 +347,16 @@ func (s *Store) WorkerEarnings(ctx context.Context, workerID string, from, to ti
 	if err != nil {
 		return nil, fmt.Errorf("store: earnings: %w", err)
 	}
-	// Spans are kept by the desk's own clock as RFC 3339 text; the day is
-	// its first ten characters.
-	rows, err = s.r.QueryContext(ctx, `SELECT substr(started_at, 1, 10), coalesce(sum(active_ms), 0)
-		FROM activity WHERE worker_id = ? AND what = 'tasks' AND started_at >= ? AND started_at < ?
-		GROUP BY substr(started_at, 1, 10)`, workerID, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	// Active time is the task time the server measured (by the day the
+	// work began) and the accepted training spans; the day is the first
+	// ten characters of either's UTC time.
+	rows, err = s.r.QueryContext(ctx, `SELECT day, sum(ms) FROM (
+			SELECT substr(created_at, 1, 10) AS day, coalesce(duration_ms, 0) AS ms FROM assignments
+			WHERE worker_id = ? AND state = 'submitted' AND created_at >= ? AND created_at < ?
+			UNION ALL
+			SELECT substr(started_at, 1, 10), active_ms FROM activity
+			WHERE worker_id = ? AND what = 'training' AND started_at >= ? AND started_at < ?) t
+		GROUP BY day`, workerID, ts(from), ts(to), workerID, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 	if err != nil {
 		return nil, fmt.Errorf("store: active time: %w", err)
 	}
@@ -385,16 +390,21 @@ type WorkerRate struct {
 	Earned, ActiveMS        int64
 }
 
-// WorkerRates lists every worker with active task time in [from, to), with
-// their pay over the same days.
+// WorkerRates lists every worker with active time in [from, to) — task
+// time the server measured and accepted training spans — with their pay
+// over the same days.
 func (s *Store) WorkerRates(ctx context.Context, from, to time.Time) ([]WorkerRate, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.name, o.name, coalesce(act.ms, 0),
+	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.name, o.name, act.ms,
 			(SELECT coalesce(sum(e.worker_pay), 0) FROM money_events e
 			 WHERE e.kind IN ('pay', 'bonus', 'training') AND e.worker_id = u.id AND e.created_at >= ? AND e.created_at < ?)
-		FROM (SELECT worker_id, sum(active_ms) AS ms FROM activity
-		      WHERE what = 'tasks' AND started_at >= ? AND started_at < ? GROUP BY worker_id) act
+		FROM (SELECT worker_id, sum(ms) AS ms FROM (
+				SELECT worker_id, coalesce(duration_ms, 0) AS ms FROM assignments
+				WHERE state = 'submitted' AND created_at >= ? AND created_at < ?
+				UNION ALL
+				SELECT worker_id, active_ms FROM activity WHERE what = 'training' AND started_at >= ? AND started_at < ?) t
+			GROUP BY worker_id HAVING sum(ms) > 0) act
 		JOIN users u ON u.id = act.worker_id JOIN orgs o ON o.id = u.org_id
-		ORDER BY u.name, u.id`, ts(from), ts(to), from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+		ORDER BY u.name, u.id`, ts(from), ts(to), ts(from), ts(to), from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 	if err != nil {
 		return nil, fmt.Errorf("store: worker rates: %w", err)
 	}

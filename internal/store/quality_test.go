@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"testing"
+	"time"
 
 	"banyan/internal/work"
 )
@@ -72,7 +73,7 @@ func TestGoldScoresAndSuspends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, DurationMS: 5000, SampleDraw: 1}, majority(p))
+	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5000, SampleDraw: 1}, majority(p))
 	if err != nil || out.Gold {
 		t.Fatalf("ordinary task: got %+v, %v", out, err)
 	}
@@ -90,7 +91,7 @@ func TestGoldScoresAndSuspends(t *testing.T) {
 			t.Fatalf("gold task %s handed to the same worker twice", task.ID)
 		}
 		seen[task.ID] = true
-		out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"}, DurationMS: 5000, SampleDraw: 1}, majority(p))
+		out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"}, ReportedMS: 5000, SampleDraw: 1}, majority(p))
 		if err != nil || !out.Gold || out.Score != 0 {
 			t.Fatalf("gold answer %d: got %+v, %v; want a gold score of 0", i, out, err)
 		}
@@ -134,19 +135,30 @@ func TestGoldOnlyMixesIn(t *testing.T) {
 	}
 }
 
+// The fast-answer guard reads the time the server measured from the offer
+// to the answer; what the worker's client reports cannot lift an answer
+// over the floor.
 func TestTooFastAnswersDoNotCount(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
+	s, clk := newStore(t)
 	ctx := context.Background()
-	p := qualityProject(t, s, "fast", 2, 3, work.Quality{MinAnswerMS: 2000})
+	p := qualityProject(t, s, "fast", 2, 3, work.Quality{MinAnswerMS: 20000})
 	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 3)
 	a, task, _ := s.Claim(ctx, ws[0].ID, "", 1)
-	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 300, SampleDraw: 1}, majority(p))
+	clk.add(300 * time.Millisecond)
+	// Posted at once, claiming a minute of work.
+	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"},
+		OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, ReportedMS: 60000, SampleDraw: 1}, majority(p))
 	if err != nil || out.Counted || out.Flag != work.FlagTooFast {
-		t.Fatalf("fast answer: got %+v, %v; want flagged and not counted", out, err)
+		t.Fatalf("fast answer reported as a minute: got %+v, %v; want flagged and not counted", out, err)
+	}
+	var measured, reported int64
+	s.r.QueryRow(`SELECT duration_ms, reported_ms FROM assignments WHERE id = ?`, a.ID).Scan(&measured, &reported)
+	if measured != 300 || reported != 60000 {
+		t.Fatalf("got %d ms measured and %d reported; want 300 measured, 60000 kept as reported", measured, reported)
 	}
 	got, _ := s.Task(ctx, task.ID)
 	if got.Answers != 0 || got.Wanted != 3 {
@@ -157,7 +169,10 @@ func TestTooFastAnswersDoNotCount(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"}, DurationMS: 5000, SampleDraw: 1}, majority(p))
+		// Reported as instant, measured as 25 s: it counts.
+		clk.add(25 * time.Second)
+		s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"},
+			OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, ReportedMS: 1, SampleDraw: 1}, majority(p))
 	}
 	got, _ = s.Task(ctx, task.ID)
 	res, _ := s.Results(ctx, ResultScope{ProjectID: p.ID}, Page{Limit: 10})
@@ -187,7 +202,7 @@ func TestReviewSampleAudits(t *testing.T) {
 		if i%2 == 0 {
 			draw = 0.1 // sampled
 		}
-		out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5000, SampleDraw: draw}, majority(p))
+		out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5000, SampleDraw: draw}, majority(p))
 		want := work.TaskDone
 		if i%2 == 0 {
 			want = work.TaskNeedsReview
@@ -248,7 +263,7 @@ func TestContestCorrectsGold(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: given[w.ID]}, DurationMS: 5000, SampleDraw: 1}, majority(p))
+		out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: given[w.ID]}, ReportedMS: 5000, SampleDraw: 1}, majority(p))
 		if err != nil || !out.Gold {
 			t.Fatalf("gold answer: %+v, %v", out, err)
 		}

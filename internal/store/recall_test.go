@@ -188,7 +188,7 @@ func TestBatchProgressAndCompletion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, DurationMS: 5000, SampleDraw: 1}, majority(p)); err != nil {
+		if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5000, SampleDraw: 1}, majority(p)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -54,6 +54,8 @@ type Store struct {
 	leaseGrace time.Duration
 	// outbox is center mode (Options.Outbox).
 	outbox bool
+	// workScale multiplies measured working time (Options.WorkTimeScale).
+	workScale float64
 	// projects holds recent project reads (see Project).
 	projects sync.Map
 	// tokens holds recent token lookups (see TokenByHash).
@@ -88,6 +90,12 @@ type Options struct {
 	// declarations, reviews, audit events, training answers) is written
 	// with an outbox row in the same transaction, to go up to the hub.
 	Outbox bool
+	// WorkTimeScale multiplies the working time this store measures
+	// (from an offer to its answer, and the span a center's lease gives
+	// its answers); 0 means 1. It is for simulations only: the demo runs
+	// its workers thousands of times faster than life and measures their
+	// time as life would. A real hub or center leaves it at 1.
+	WorkTimeScale float64
 	// Key, when given, encrypts a SQLite database at rest: every page,
 	// the WAL and temporary files (Adiantum, a cipher made for disk
 	// encryption). It is KeySize bytes, kept off the disk the database is
@@ -210,6 +218,10 @@ func (s *Store) start(ctx context.Context, opt Options) error {
 	if s.leaseGrace <= 0 {
 		s.leaseGrace = DefaultLeaseGrace
 	}
+	s.workScale = opt.WorkTimeScale
+	if s.workScale <= 0 {
+		s.workScale = 1
+	}
 	if err := s.w.PingContext(ctx); err != nil {
 		s.Close()
 		return err
@@ -267,6 +279,13 @@ func (s *Store) Close() error {
 		return s.w.Close()
 	}
 	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+// workedMS is the working time, in milliseconds, between from and to by
+// this store's clock, at most limit (a negative span counts as none).
+func (s *Store) workedMS(from, to time.Time, limit time.Duration) int64 {
+	d := time.Duration(float64(to.Sub(from)) * s.workScale)
+	return min(max(d, 0), max(limit, 0)).Milliseconds()
 }
 
 // now returns the store's clock reading in UTC, at microsecond precision,

@@ -169,7 +169,7 @@ func TestClaimConcurrent(t *testing.T) {
 				}
 				held[task.ID][w.ID] = true
 				mu.Unlock()
-				if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, DurationMS: 10, SampleDraw: 1}, majority(p)); err != nil {
+				if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, ReportedMS: 10, SampleDraw: 1}, majority(p)); err != nil {
 					errs <- err
 					return
 				}
@@ -259,10 +259,10 @@ func TestAssignmentTimesOut(t *testing.T) {
 	}
 	// The second worker finishes the task; the first one's late answer is
 	// kept, flagged late, not counted.
-	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a2.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "b"}, DurationMS: 5, SampleDraw: 1}, majority(p)); err != nil {
+	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a2.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "b"}, ReportedMS: 5, SampleDraw: 1}, majority(p)); err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a1.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p))
+	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a1.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5, SampleDraw: 1}, majority(p))
 	if err != nil || out.Counted || out.Flag != work.FlagLate {
 		t.Fatalf("late answer on a done task: got %+v, %v; want kept as late, not counted", out, err)
 	}
@@ -272,7 +272,7 @@ func TestAssignmentTimesOut(t *testing.T) {
 func submitLabel(t *testing.T, s *Store, p work.Project, a work.Assignment, label string) SubmitOutcome {
 	t.Helper()
 	out, err := s.Submit(context.Background(), SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: a.WorkerID,
-		Answer: work.Answer{Label: label}, DurationMS: 5, SampleDraw: 1}, majority(p))
+		Answer: work.Answer{Label: label}, ReportedMS: 5, SampleDraw: 1}, majority(p))
 	if err != nil {
 		t.Fatalf("submit %s: %v", label, err)
 	}
@@ -389,17 +389,17 @@ func TestSubmitIdempotent(t *testing.T) {
 	}
 	ws := workers(t, s, 2)
 	a, _, _ := s.Claim(ctx, ws[0].ID, "", 1)
-	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p)); err != nil {
+	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5, SampleDraw: 1}, majority(p)); err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p))
+	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5, SampleDraw: 1}, majority(p))
 	if err != nil || !out.Duplicate {
 		t.Fatalf("same answer again: got %+v, %v; want duplicate", out, err)
 	}
-	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "b"}, DurationMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrConflict) {
+	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "b"}, ReportedMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrConflict) {
 		t.Fatalf("different answer again: got %v, want ErrConflict", err)
 	}
-	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "a"}, DurationMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("another worker's assignment: got %v, want ErrNotFound", err)
 	}
 	task, _ := s.Task(ctx, a.TaskID)
@@ -422,7 +422,7 @@ func TestDisagreementGoesToReview(t *testing.T) {
 		if err != nil {
 			t.Fatalf("answer %d: claim: %v", i+1, err)
 		}
-		if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[i].ID, Answer: work.Answer{Label: label}, DurationMS: 5, SampleDraw: 1}, majority(p)); err != nil {
+		if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[i].ID, Answer: work.Answer{Label: label}, ReportedMS: 5, SampleDraw: 1}, majority(p)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -494,7 +494,7 @@ func BenchmarkClaimSubmit(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: u.ID, Answer: work.Answer{Label: "a"}, DurationMS: 1, SampleDraw: 1}, decide); err != nil {
+		if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: u.ID, Answer: work.Answer{Label: "a"}, ReportedMS: 1, SampleDraw: 1}, decide); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -329,7 +329,7 @@ func (s *Syncer) Upload(ctx context.Context) error {
 
 // send uploads one chunk and records the hub's answers.
 func (s *Syncer) send(ctx context.Context, rows []store.OutboxRow) error {
-	up := Upload{Items: make([]Item, len(rows))}
+	up := Upload{Items: make([]Item, len(rows)), Clock: s.Store.Now()}
 	for i, r := range rows {
 		up.Items[i] = Item{ID: r.ID, Seq: r.Seq, Kind: r.Kind, Body: r.Body}
 	}

@@ -58,7 +58,7 @@ func FuzzUpload(f *testing.F) {
 			in.Items = in.Items[:50]
 		}
 		for _, it := range in.Items {
-			res, err := h.item(ctx, center, it)
+			res, err := h.item(ctx, center, it, 0)
 			if err == nil && res.Status == "" {
 				t.Fatalf("item %+v: no status and no error", it)
 			}

@@ -256,12 +256,18 @@ func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center store.Org) e
 		return api.NewProblem(http.StatusRequestEntityTooLarge, "items: at most %d in one upload; split it", maxItems)
 	}
 	out := UploadReply{Statuses: make([]string, len(in.Items))}
+	// How far the center's clock is ahead of this hub's: the times its
+	// records carry are put on the hub's clock by it.
+	var offset time.Duration
+	if !in.Clock.IsZero() {
+		offset = in.Clock.Sub(h.Store.Now())
+	}
 	// The whole chunk is stored in one transaction: one fsync for a
 	// thousand answers, and a chunk that fails leaves nothing behind, so
 	// the center's retry starts clean.
 	err := h.Store.InOneTx(r.Context(), func(ctx context.Context) error {
 		for i, it := range in.Items {
-			res, err := h.item(ctx, center, it)
+			res, err := h.item(ctx, center, it, offset)
 			if err != nil {
 				return fmt.Errorf("uplink: item %d (%s): %w", i, it.ID, err)
 			}
@@ -285,7 +291,9 @@ func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center store.Org) e
 	return reply(w, r, out)
 }
 
-func (h *Hub) item(ctx context.Context, center store.Org, it Item) (store.UplinkResult, error) {
+// item stores one uploaded record. offset is how far the center's clock
+// is ahead of the hub's.
+func (h *Hub) item(ctx context.Context, center store.Org, it Item, offset time.Duration) (store.UplinkResult, error) {
 	ref := store.UplinkItem{ID: it.ID, CenterID: center.ID, Seq: it.Seq, Kind: it.Kind}
 	reject := func(format string, args ...any) (store.UplinkResult, error) {
 		reason := fmt.Sprintf(format, args...)
@@ -341,8 +349,13 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item) (store.Uplink
 		if err != nil {
 			return reject("%v", err)
 		}
+		var started time.Time
+		if !b.StartedAt.IsZero() {
+			started = b.StartedAt.Add(-offset)
+		}
 		res, _, err := h.Store.UplinkAnswer(ctx, store.UplinkAnswerArgs{Project: p, Item: ref, LeaseID: b.LeaseID, Epoch: b.Epoch,
-			WorkerID: b.WorkerID, Answer: answer, DurationMS: max(0, b.DurationMS), SampleDraw: rand.Float64()}, dispatch.Decider(p))
+			WorkerID: b.WorkerID, Answer: answer, DurationMS: max(0, b.DurationMS), StartedAt: started, ReportedMS: max(0, b.ReportedMS),
+			SampleDraw: rand.Float64()}, dispatch.Decider(p))
 		return res, err
 	case store.KindActivity:
 		var b store.ActivityRecord

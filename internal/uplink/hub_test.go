@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -259,5 +260,59 @@ func TestClientFallsBackToGzip(t *testing.T) {
 	defer mu.Unlock()
 	if want := []string{"zstd", "gzip", "gzip"}; fmt.Sprint(encodings) != fmt.Sprint(want) {
 		t.Fatalf("encodings sent: %v, want %v", encodings, want)
+	}
+}
+
+// A center's clock may be days off. The upload says what the center's
+// clock read when it was sent, and the hub puts the times the records carry
+// on its own clock by the difference: an answer begun half a second after
+// its lease was granted, by a clock three days fast, is placed there.
+// Without the reading the hub cannot place it inside the lease's span, and
+// takes the work to have ended on arrival, two and a half seconds in.
+func TestCenterClockPutOnHubClock(t *testing.T) {
+	t.Parallel()
+	const ahead = 72 * time.Hour
+	cases := []struct {
+		name      string
+		sayClock  bool
+		wantStart func(granted, arrived time.Time) time.Time
+	}{
+		{name: "clock read", sayClock: true, wantStart: func(granted, _ time.Time) time.Time { return granted.Add(500 * time.Millisecond) }},
+		{name: "clock not read", wantStart: func(_, arrived time.Time) time.Time { return arrived.Add(-300 * time.Millisecond) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			var lr uplink.LeaseReply
+			if got := f.call("/uplink/v1/leases", uplink.LeaseRequest{Want: 1, Skills: []uplink.Skill{{Kind: "classify", Language: "en"}}}, &lr, uplink.Protocol, f.token); got != 200 || len(lr.Grants) == 0 {
+				t.Fatalf("leases: %d %+v", got, lr)
+			}
+			g := lr.Grants[0]
+			granted := g.ExpiresAt.Add(-f.h.Config.LeaseTTL)
+			w := work.NewID()
+			enrol, _ := json.Marshal(uplink.EnrolmentBody{WorkerID: w, Name: "lakshmi"})
+			ans, _ := json.Marshal(uplink.AnswerBody{LeaseID: g.LeaseID, Epoch: g.Epoch, WorkerID: w,
+				Answer: json.RawMessage(`{"label":"ok"}`), DurationMS: 300, StartedAt: granted.Add(500 * time.Millisecond).Add(ahead)})
+			id := work.NewID()
+			up := uplink.Upload{Items: []uplink.Item{{ID: work.NewID(), Seq: 1, Kind: uplink.KindEnrolment, Body: enrol},
+				{ID: id, Seq: 2, Kind: uplink.KindAnswer, Body: ans}}}
+			time.Sleep(2500 * time.Millisecond)
+			if tc.sayClock {
+				up.Clock = time.Now().Add(ahead)
+			}
+			var reply uplink.UploadReply
+			if got := f.call("/uplink/v1/upload", up, &reply, uplink.Protocol, f.token); got != 200 || reply.Statuses[1] != "accepted" {
+				t.Fatalf("upload: %d %+v", got, reply)
+			}
+			a, err := f.h.Store.Assignment(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.wantStart(granted, *a.SubmittedAt)
+			if d := a.CreatedAt.Sub(want).Abs(); d > 400*time.Millisecond || a.DurationMS != 300 {
+				t.Fatalf("the work began at %v (%v off %v), took %d ms; want about %v", a.CreatedAt, d, want, a.DurationMS, want)
+			}
+		})
 	}
 }

@@ -151,13 +151,19 @@ type Item struct {
 	Body json.RawMessage `json:"body"`
 }
 
-// AnswerBody is a worker's answer given at the center.
+// AnswerBody is a worker's answer given at the center. DurationMS is the
+// working time the center measured (from its offer, or its restart after
+// it, to the save, by its own clock); StartedAt is when that measure began,
+// by the center's clock; ReportedMS is what the worker's client said, kept
+// as information only.
 type AnswerBody struct {
 	LeaseID    string          `json:"lease_id"`
 	Epoch      int             `json:"epoch"`
 	WorkerID   string          `json:"worker_id"`
 	Answer     json.RawMessage `json:"answer"`
 	DurationMS int64           `json:"duration_ms"`
+	StartedAt  time.Time       `json:"started_at,omitzero"`
+	ReportedMS int64           `json:"reported_ms,omitempty"`
 }
 
 // EnrolmentBody is a person enrolled at the center: a worker unless Role
@@ -168,10 +174,14 @@ type EnrolmentBody struct {
 	Role     string `json:"role,omitempty"`
 }
 
-// Upload carries records in sequence order.
+// Upload carries records in sequence order. Clock is the center's wall
+// clock when it sent the upload: the hub puts the times the records carry
+// on its own clock by the difference, since a center's clock may be days
+// off. Zero (a center that does not say) means no difference.
 type Upload struct {
-	Items   []Item `json:"items"`
-	Backlog int    `json:"backlog"`
+	Items   []Item    `json:"items"`
+	Backlog int       `json:"backlog"`
+	Clock   time.Time `json:"clock,omitzero"`
 }
 
 // Upload statuses: accepted, duplicate, superseded and rejected are final;

@@ -25,11 +25,12 @@ type Desk interface {
 	// Next returns the worker's task in hand, or their next one;
 	// ErrNoWork when there is none.
 	Next(ctx context.Context, workerID string) (Task, error)
-	// Answer records an answer (raw is the JSON of a work.Answer).
+	// Answer records an answer (raw is the JSON of a work.Answer); the
+	// desk's server measures how long it took from its own offer.
 	// A wrong answer is a *work.AnswerError; an assignment that no
 	// longer takes answers is store.ErrAssignmentClosed or
 	// store.ErrNotFound.
-	Answer(ctx context.Context, workerID, assignmentID string, raw []byte, durationMS int64) error
+	Answer(ctx context.Context, workerID, assignmentID string, raw []byte) error
 	// File returns an attachment of a task in the worker's hands.
 	File(ctx context.Context, workerID, assignmentID, field string) (store.TaskFile, error)
 	// Day is what the worker has done today, since the given time.
@@ -302,7 +303,7 @@ func (wb *Web) answer(w http.ResponseWriter, r *http.Request, s *session) error 
 	if err != nil {
 		return err
 	}
-	err = wb.Desk.Answer(r.Context(), s.User.ID, id, raw, shownFor(r))
+	err = wb.Desk.Answer(r.Context(), s.User.ID, id, raw)
 	var ae *work.AnswerError
 	switch {
 	case errors.As(err, &ae) && t.AssignmentID != "":
@@ -319,15 +320,6 @@ func (wb *Web) answer(w http.ResponseWriter, r *http.Request, s *session) error 
 	}
 	if isGraphic(t) {
 		wb.breaks.graphic(s.secret, 1)
-	}
-	// The time the task's page was open is the worker's active time, for
-	// their effective hourly rate (capped: a page left open is not work).
-	if ms := min(shownFor(r), maxTaskSpan); ms > 0 {
-		start := time.Now().Add(-time.Duration(ms) * time.Millisecond).UTC().Format(time.RFC3339)
-		if _, err := wb.Store.RecordActivity(withoutCancel(r.Context()), store.ActivityRecord{WorkerID: s.User.ID,
-			Activity: work.Activity{StartedAt: start, ActiveMS: ms, What: "tasks"}}); err != nil {
-			wb.Log.Warn("active time not recorded", "err", err)
-		}
 	}
 	if err := wb.Store.DropDraft(withoutCancel(r.Context()), s.User.ID, id); err != nil {
 		wb.Log.Warn("draft not dropped", "err", err)

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,14 @@ func opsHub(t *testing.T) (*hub.Hub, *httptest.Server, string, string) {
 	ctx := context.Background()
 	cfg := hub.DefaultConfig()
 	cfg.DataDir = t.TempDir()
+	// The hub's clock starts two hours back (or at midnight, if that is
+	// later), so the answers below fall today.
+	now := time.Now().UTC()
+	clk := &clock{t: now.Add(-2 * time.Hour)}
+	if midnight := now.Truncate(24 * time.Hour); clk.t.Before(midnight) {
+		clk.t = midnight
+	}
+	cfg.Now = clk.now
 	h, err := hub.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -67,15 +76,11 @@ func opsHub(t *testing.T) (*hub.Hub, *httptest.Server, string, string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Each answer takes a quarter of an hour, counted as the
+		// assignment's ten minutes: an hour in all, which earned nothing,
+		// under the minimum wage.
+		clk.add(15 * time.Minute)
 		if _, err := h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"spam"}`), 5000); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Kavya reported two hours of task time and earned nothing: under the
-	// minimum wage.
-	for range 2 {
-		if _, err := st.RecordActivity(ctx, store.ActivityRecord{WorkerID: w.ID, Activity: work.Activity{
-			StartedAt: time.Now().UTC().Add(-3 * time.Hour).Format(time.RFC3339), ActiveMS: 3_600_000, What: "tasks"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -132,3 +137,12 @@ func TestOpsPage(t *testing.T) {
 		t.Logf("impact page:\n%s", page)
 	}
 }
+
+// clock is a settable clock for a hub's store.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }

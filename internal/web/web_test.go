@@ -52,7 +52,7 @@ func (d *fakeDesk) Next(ctx context.Context, workerID string) (Task, error) {
 	return Task{}, ErrNoWork
 }
 
-func (d *fakeDesk) Answer(ctx context.Context, workerID, id string, raw []byte, ms int64) error {
+func (d *fakeDesk) Answer(ctx context.Context, workerID, id string, raw []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.reject != nil {
