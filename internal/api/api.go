@@ -55,8 +55,9 @@ type API struct {
 	TokenRate   float64
 	limitOnce   sync.Once
 	tokenLimits *tokenLimiter
-	// AllowPrivateWebhooks lets webhooks target private, loopback and
-	// link-local addresses.
+	// AllowPrivateWebhooks lets webhooks target special-purpose addresses
+	// (private, loopback, shared, link-local … every range of the IANA
+	// special-purpose registries).
 	AllowPrivateWebhooks bool
 	hookOnce             sync.Once
 	hookClient           *http.Client

@@ -239,6 +239,8 @@ func TestScenarios(t *testing.T) {
 		{"client may not recall", "client_admin", "POST", "/api/v1/centers/{center}/recall", nil, "", 403, ""},
 		{"recall from a client is not a center", "ops", "POST", "/api/v1/centers/{acme}/recall", nil, "", 404, ""},
 		{"recall from a center", "ops", "POST", "/api/v1/centers/{center}/recall", map[string]any{"reason": "closing"}, "", 200, `"recalled":0`},
+		{"webhook on shared address space refused", "client_admin", "POST", "/api/v1/webhooks", map[string]any{"url": "http://100.64.0.1/hook", "events": []string{"result.ready"}}, "", 422, "100.64.0.1 is in 100.64.0.0/10 (Shared Address Space, RFC 6598): webhook targets on special-purpose addresses are refused unless the hub runs with --allow-private-webhooks"},
+		{"webhook on cloud metadata address refused", "client_admin", "POST", "/api/v1/webhooks", map[string]any{"url": "http://100.100.100.200/latest/meta-data/", "events": []string{"result.ready"}}, "", 422, "100.100.100.200 is in 100.64.0.0/10 (Shared Address Space, RFC 6598)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -169,7 +169,7 @@ func hubFlags(fs *flag.FlagSet, c *hub.Config) {
 	fs.StringVar(&c.Blobs, "blobs", c.Blobs, "directory of task attachments (default <data>/blobs; shared by every hub on one database)")
 	fs.StringVar(&c.DB, "db", c.DB, "database: a SQLite file path (default <data>/banyan.db) or a postgres:// URL")
 	fs.Float64Var(&c.TokenRate, "token-rate", c.TokenRate, "API calls a second one token may make, bursts of twice that (0: 200)")
-	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", c.AllowPrivateWebhooks, "let webhooks target private, loopback and link-local addresses (off: no SSRF)")
+	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", c.AllowPrivateWebhooks, "let webhooks target special-purpose addresses: private, loopback, shared, link-local … every IANA special-purpose range (off: no SSRF)")
 	fs.Int64Var(&c.TrainingRate, "training-rate", c.TrainingRate, "pay for an hour of reported training time, in paise (0: unpaid)")
 	fs.Int64Var(&c.MinWage, "min-wage", c.MinWage, "minimum wage in paise per hour of active task time; statements under it are marked (0: off)")
 	fs.IntVar(&c.DBConns, "db-conns", c.DBConns, "most connections this hub opens to PostgreSQL (0: 32); hubs on one database share the server, so divide the total between them")

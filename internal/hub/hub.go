@@ -57,9 +57,10 @@ type Config struct {
 	// TokenRate caps the API calls a second of one token (bursts of
 	// twice that); 0 means 200.
 	TokenRate float64 `json:"token_rate"`
-	// AllowPrivateWebhooks lets webhooks target private, loopback and
-	// link-local addresses (a test rig, or a hub whose clients are on its
-	// own network). Off by default: no SSRF.
+	// AllowPrivateWebhooks lets webhooks target special-purpose addresses
+	// (private, loopback, shared, link-local … every range of the IANA
+	// special-purpose registries; a test rig, or a hub whose clients are on
+	// its own network). Off by default: no SSRF.
 	AllowPrivateWebhooks bool `json:"allow_private_webhooks"`
 	// DBConns caps this hub's connections to PostgreSQL. Hubs sharing a
 	// database share its server's cores: the total across them, not each

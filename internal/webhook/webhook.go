@@ -1,7 +1,8 @@
 // Package webhook sends clients' webhook deliveries: signed with
 // HMAC-SHA256 over a timestamp and the body, retried with backoff, logged,
-// and never sent to an address inside the hub's own network unless the
-// hub's admin allows it.
+// and never sent to a special-purpose address (private, loopback, shared,
+// link-local, documentation … every range of the IANA special-purpose
+// registries, see special-purpose.txt) unless the hub's admin allows it.
 package webhook
 
 import (
@@ -44,19 +45,14 @@ func Sign(secret string, t time.Time, body []byte) string {
 	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// ErrPrivateTarget refuses a webhook address inside private, loopback or
-// link-local networks.
-var ErrPrivateTarget = errors.New("webhook targets on private, loopback or link-local addresses are not allowed")
+// ErrPrivateTarget is what errors.Is finds in the error refusing a webhook
+// address on a special-purpose network, at subscription or when dialling.
+var ErrPrivateTarget = errors.New("webhook targets on special-purpose addresses are refused unless the hub runs with --allow-private-webhooks")
 
-func privateAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsUnspecified() ||
-		a.IsMulticast() || a.IsInterfaceLocalMulticast()
-}
-
-// CheckURL says what is wrong with a subscription's address: it
-// must be http(s) with a host that resolves only to public addresses
-// (unless private ones are allowed).
+// CheckURL says what is wrong with a subscription's address: it must be
+// http(s) with a host that resolves only to addresses outside the
+// special-purpose table (unless those are allowed). A refusal names the
+// address and the table's entry it falls in.
 func CheckURL(ctx context.Context, raw string, allowPrivate bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
@@ -70,27 +66,33 @@ func CheckURL(ctx context.Context, raw string, allowPrivate bool) error {
 		return fmt.Errorf("url: the host %q does not resolve: %v", u.Hostname(), err)
 	}
 	for _, a := range addrs {
-		if privateAddr(a) {
-			return ErrPrivateTarget
+		if err := checkAddr(a); err != nil {
+			return fmt.Errorf("url: %w", err)
 		}
 	}
 	return nil
 }
 
-// Client sends deliveries. Its dialer checks the address it
-// actually connects to, so a name that resolves differently at delivery
-// time cannot reach inside.
-func Client(allowPrivate bool) *http.Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
+// checkDial is the dialer's check of the address it is about to connect
+// to, against the same table as CheckURL.
+func checkDial(allowPrivate bool) func(network, address string, _ syscall.RawConn) error {
+	return func(network, address string, _ syscall.RawConn) error {
 		if allowPrivate {
 			return nil
 		}
 		ap, err := netip.ParseAddrPort(address)
-		if err != nil || privateAddr(ap.Addr()) {
-			return ErrPrivateTarget
+		if err != nil {
+			return fmt.Errorf("dialling %q: %w", address, ErrPrivateTarget)
 		}
-		return nil
-	}}
+		return checkAddr(ap.Addr())
+	}
+}
+
+// Client sends deliveries. Its dialer checks the address it
+// actually connects to, so a name that resolves differently at delivery
+// time cannot reach inside; redirects are not followed.
+func Client(allowPrivate bool) *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: checkDial(allowPrivate)}
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext,
 		TLSHandshakeTimeout: 5 * time.Second, ResponseHeaderTimeout: 10 * time.Second},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
