@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ type env struct {
 	url    string
 	tokens map[string]string // role name → token
 	ids    map[string]string // fixture name → id
+	blobs  string            // the hub's blob directory
 }
 
 func (e *env) do(role, method, path string, body any, ctype string) (int, []byte) {
@@ -128,7 +130,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, url: srv.URL, tokens: map[string]string{"admin": token, "bogus": "bny_notatoken"}, ids: map[string]string{
+	e := &env{t: t, url: srv.URL, blobs: filepath.Join(cfg.DataDir, "blobs"), tokens: map[string]string{"admin": token, "bogus": "bny_notatoken"}, ids: map[string]string{
 		"hub": store.HubOrgID, "center": store.BuiltinCenterOrgID, "nope": "01900000-0000-7000-8000-000000000000"}}
 	for _, c := range []string{"acme", "other"} {
 		o := e.must("admin", "POST", "/api/v1/clients", map[string]string{"name": c}, 201)

@@ -11,7 +11,10 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"strconv"
 	"strings"
+
+	"golang.org/x/text/unicode/norm"
 
 	"banyan/internal/auth"
 	"banyan/internal/blob"
@@ -26,7 +29,14 @@ const MaxFileBytes = 256 << 20
 type bundle struct {
 	zipFile *os.File
 	zr      *zip.Reader
-	entries map[string]*zip.File
+	entries map[string]zipEntry // by ingest.FileKey of the name
+}
+
+// zipEntry is a file in a bundle's zip under the name tasks keep for it
+// (ingest.FileName of the entry's name).
+type zipEntry struct {
+	name string
+	file *zip.File
 }
 
 func (b *bundle) Close() {
@@ -40,7 +50,8 @@ func (b *bundle) Close() {
 // batch file (CSV or JSONL, by the part's Content-Type or file name, or
 // ?format=), the part "files" a zip of the attachments. The rows are
 // spooled and checked as they arrive; the zip is kept in a temporary file
-// to be read by name.
+// to be read by name. A zip with a name ingest.FileName refuses, or with
+// two names that are one by ingest.FileKey, is refused whole.
 func (a *API) readMultipart(r *http.Request, body io.Reader, boundary, formatHint string, spec ingest.Spec) (*ingest.Spool, *bundle, error) {
 	mr := multipart.NewReader(body, boundary)
 	var spool *ingest.Spool
@@ -93,19 +104,33 @@ func (a *API) readMultipart(r *http.Request, body io.Reader, boundary, formatHin
 			if err != nil {
 				return fail(err)
 			}
-			if b.zr, err = zip.NewReader(f, n); err != nil {
+			// Names are checked below, whatever GODEBUG=zipinsecurepath says.
+			if b.zr, err = zip.NewReader(f, n); err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 				return fail(problem(http.StatusBadRequest, "files: not a zip archive: %v", err))
 			}
-			b.entries = map[string]*zip.File{}
+			b.entries = map[string]zipEntry{}
 			for _, e := range b.zr.File {
+				name, err := ingest.FileName(e.Name)
+				if err != nil {
+					return fail(problem(http.StatusUnprocessableEntity, "files: the upload was refused whole and nothing was stored: the zip entry %q %s", e.Name, nameReason(err)))
+				}
 				if e.FileInfo().IsDir() {
 					continue
 				}
-				name := path.Clean(strings.TrimPrefix(e.Name, "./"))
-				if _, dup := b.entries[name]; dup {
-					return fail(problem(http.StatusUnprocessableEntity, "files: %q is in the zip twice", name))
+				key := ingest.FileKey(name)
+				if prev, dup := b.entries[key]; dup {
+					if prev.file.Name == e.Name {
+						return fail(problem(http.StatusUnprocessableEntity, "files: the upload was refused whole and nothing was stored: the zip entry %q is in the zip twice", e.Name))
+					}
+					// Names apart only in Unicode form look alike quoted
+					// plainly; then they are spelled out in ASCII.
+					q1, q2 := strconv.Quote(prev.file.Name), strconv.Quote(e.Name)
+					if norm.NFC.String(prev.file.Name) == norm.NFC.String(e.Name) {
+						q1, q2 = strconv.QuoteToASCII(prev.file.Name), strconv.QuoteToASCII(e.Name)
+					}
+					return fail(problem(http.StatusUnprocessableEntity, "files: the upload was refused whole and nothing was stored: the zip entries %s and %s name one file (names are compared regardless of case and Unicode form): rename or drop one", q1, q2))
 				}
-				b.entries[name] = e
+				b.entries[key] = zipEntry{name, e}
 			}
 		default:
 			return fail(problem(http.StatusBadRequest, "unexpected part %q: send rows (the batch file) and files (a zip)", part.FormName()))
@@ -132,7 +157,7 @@ func (a *API) attach(spool *ingest.Spool, b *bundle, fields []string) (tasks []s
 			}
 		}
 	}()
-	stored := map[string]store.TaskFile{} // by name in the zip
+	stored := map[string]store.TaskFile{} // by ingest.FileKey of the name
 	row := 0
 	for t, err := range spool.All() {
 		if err != nil {
@@ -145,13 +170,19 @@ func (a *API) attach(spool *ingest.Spool, b *bundle, fields []string) (tasks []s
 		}
 		for _, field := range fields {
 			v, _ := payload[field].(string)
-			name := path.Clean(strings.TrimPrefix(strings.TrimSpace(v), "./"))
-			f, ok := stored[name]
+			name, err := ingest.FileName(strings.TrimSpace(v))
+			if err != nil {
+				return nil, problem(http.StatusUnprocessableEntity, "task %d: %s names %q, which %s", row, field, v, nameReason(err))
+			}
+			key := ingest.FileKey(name)
+			f, ok := stored[key]
 			if !ok {
-				e := b.entries[name]
-				if e == nil {
+				ze, ok := b.entries[key]
+				if !ok {
 					return nil, problem(http.StatusUnprocessableEntity, "task %d: %s names %q, which is not in the zip", row, field, v)
 				}
+				e := ze.file
+				name = ze.name
 				if e.UncompressedSize64 > MaxFileBytes {
 					return nil, problem(http.StatusRequestEntityTooLarge, "files: %q is over %d MiB", name, MaxFileBytes>>20)
 				}
@@ -168,7 +199,7 @@ func (a *API) attach(spool *ingest.Spool, b *bundle, fields []string) (tasks []s
 					added = append(added, sum)
 				}
 				f = store.TaskFile{Name: name, SHA256: sum, Size: size, MediaType: mediaType(name)}
-				stored[name] = f
+				stored[key] = f
 			}
 			f.Field = field
 			t.Files = append(t.Files, f)
@@ -176,6 +207,15 @@ func (a *API) attach(spool *ingest.Spool, b *bundle, fields []string) (tasks []s
 		tasks = append(tasks, t)
 	}
 	return tasks, nil
+}
+
+// nameReason is what is wrong with a name ingest.FileName refused, to
+// follow the name in a message.
+func nameReason(err error) string {
+	if fe, ok := errors.AsType[*ingest.FileNameError](err); ok {
+		return fe.Reason
+	}
+	return "is refused: " + err.Error()
 }
 
 // mediaType guesses a file's media type from its name.

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"slices"
+	"strings"
 	"testing"
+
+	"golang.org/x/text/unicode/norm"
 
 	"banyan/internal/work"
 )
@@ -109,5 +113,31 @@ func FuzzLabelStudio(f *testing.F) {
 			}
 		}
 		sp.Close()
+	})
+}
+
+// FuzzFileName feeds arbitrary names to FileName: a name it accepts must
+// come back unchanged through it again and stay inside the zip (relative,
+// no ".." segment, no backslash, NFC); one it refuses must get a
+// *FileNameError.
+func FuzzFileName(f *testing.F) {
+	for _, s := range []string{"scans/inv-001.png", "./a.png", "../../x", "/etc/x", `a\b`, "C:x", "a\x00b", "cafe\u0301", "./", "\u0958"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got, err := FileName(name)
+		if err != nil {
+			var fe *FileNameError
+			if !errors.As(err, &fe) {
+				t.Fatalf("got %v, want a *FileNameError", err)
+			}
+			return
+		}
+		if again, err := FileName(got); err != nil || again != got {
+			t.Fatalf("FileName(%q) = %q, then %q, %v: want it unchanged", name, got, again, err)
+		}
+		if strings.HasPrefix(got, "/") || strings.Contains(got, `\`) || !norm.NFC.IsNormalString(got) || slices.Contains(strings.Split(got, "/"), "..") {
+			t.Fatalf("FileName(%q) = %q: not a clean path inside the zip", name, got)
+		}
 	})
 }
