@@ -15,7 +15,7 @@ shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
 	targets=(internal/ingest:FuzzSpool internal/ingest:FuzzReadLabels internal/ingest:FuzzLabelStudio
-		internal/uplink:FuzzUpload internal/work:FuzzParseAnswer)
+		internal/ingest:FuzzFileName internal/uplink:FuzzUpload internal/work:FuzzParseAnswer)
 fi
 status=0
 for t in "${targets[@]}"; do
