@@ -61,9 +61,12 @@ type API struct {
 	AllowPrivateWebhooks bool
 	hookOnce             sync.Once
 	hookClient           *http.Client
-	// TrainingRate pays reported training time, in paise per hour (0:
+	// TrainingRate pays accepted training time, in paise per hour (0:
 	// unpaid).
 	TrainingRate int64
+	// Spans are the limits declared time is checked against (the daily
+	// cap); a worker's own device gets no clock skew.
+	Spans work.SpanLimits
 }
 
 // maxJSONBody caps every JSON request body.

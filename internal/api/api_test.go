@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"banyan/internal/api"
 	"banyan/internal/api/apitest"
@@ -474,6 +475,34 @@ func TestReportedDurationIsNotTrusted(t *testing.T) {
 		map[string]any{"answer": map[string]string{"label": "ok"}, "duration_ms": 60000}, 200)
 	if out["status"] != "too_fast" {
 		t.Fatalf("an answer posted at once, reported as a minute: got %v, want too_fast", out)
+	}
+}
+
+// Declared time is checked where it is received: task time is never
+// declared, and a training span that ends in the future, or lies in no
+// course session the hub recorded, is refused — however often it is sent —
+// and pays nothing.
+func TestDeclaredTimeIsChecked(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	future := map[string]any{"started_at": time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), "active_ms": 4 * 3_600_000, "what": "training"}
+	past := map[string]any{"started_at": time.Now().UTC().Add(-5 * time.Hour).Format(time.RFC3339), "active_ms": 4 * 3_600_000, "what": "training"}
+	tasks := map[string]any{"started_at": time.Now().UTC().Add(-5 * time.Hour).Format(time.RFC3339), "active_ms": 3_600_000, "what": "tasks"}
+	for i, c := range []struct {
+		body map[string]any
+		says string
+	}{
+		{future, "after the server's time"}, {future, "after the server's time"}, {future, "after the server's time"},
+		{past, "course session"}, {tasks, "measures it"},
+	} {
+		status, raw := e.do("worker1", "POST", "/api/v1/me/activity", c.body, "")
+		if status != 422 || !strings.Contains(string(raw), c.says) {
+			t.Fatalf("span %d: got %d %s, want 422 saying %q", i, status, raw, c.says)
+		}
+	}
+	me := e.must("worker1", "GET", "/api/v1/me/earnings", nil, 200)
+	if me["earned"].(float64) != 0 || me["active_ms"].(float64) != 0 {
+		t.Fatalf("after refused spans: %v; want nothing earned or counted", me)
 	}
 }
 

@@ -60,6 +60,7 @@ func toProblem(err error) (*Problem, bool) {
 	var p *Problem
 	var ie *ingest.Error
 	var ae *work.AnswerError
+	var se *work.SpanError
 	var mb *http.MaxBytesError
 	switch {
 	case errors.As(err, &p):
@@ -72,6 +73,8 @@ func toProblem(err error) (*Problem, bool) {
 		pr := problem(http.StatusUnprocessableEntity, "%s", ae.Error())
 		pr.Errors = []ProblemField{{Field: ae.Field, Reason: ae.Reason}}
 		return pr, true
+	case errors.As(err, &se):
+		return problem(http.StatusUnprocessableEntity, "%s; nothing was recorded", se.Error()), true
 	case errors.As(err, &mb):
 		return problem(http.StatusRequestEntityTooLarge, "the request body is larger than the limit of %d bytes", mb.Limit), true
 	case errors.Is(err, work.ErrInvalidSchema):

@@ -10,10 +10,14 @@ import (
 	"banyan/internal/work"
 )
 
-// recordActivity takes a span of active time from the worker's desk.
+// recordActivity takes a span of training time a worker's device
+// declares. It stands only if it has passed, overlaps none of the worker's
+// other time, keeps their day under the cap and lies within a course
+// session the server recorded (work.CheckSpan); then it is paid at the
+// hub's hourly rate. Task time is never declared: the server measures it.
 func (a *API) recordActivity(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
-		return problem(http.StatusForbidden, "only workers report active time")
+		return problem(http.StatusForbidden, "only workers report their time")
 	}
 	var in work.Activity
 	if err := decodeJSON(w, r, &in); err != nil {
@@ -22,15 +26,11 @@ func (a *API) recordActivity(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err := in.Validate(); err != nil {
 		return problem(http.StatusUnprocessableEntity, "%v", err)
 	}
-	id, err := a.Store.RecordActivity(r.Context(), store.ActivityRecord{WorkerID: p.UserID, Activity: in})
+	lim := a.Spans
+	lim.Skew = 0 // the server's clock decides what has passed
+	id, err := a.Store.RecordSpan(r.Context(), store.ActivityRecord{WorkerID: p.UserID, Activity: in}, lim, a.TrainingRate)
 	if err != nil {
 		return err
-	}
-	// Training time is paid at the hub's hourly rate.
-	if in.What == "training" && a.TrainingRate > 0 {
-		if err := a.Store.PayTraining(r.Context(), id, p.UserID, in.ActiveMS, a.TrainingRate); err != nil {
-			return err
-		}
 	}
 	return writeJSON(w, http.StatusCreated, Created{ID: id})
 }

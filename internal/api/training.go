@@ -158,6 +158,9 @@ func (a *API) startAttempt(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
+	if err := a.Store.TouchCourse(r.Context(), p.UserID, id); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusCreated, at)
 }
 
@@ -180,6 +183,11 @@ func (a *API) getAttempt(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
+	if at.WorkerID == p.UserID && at.State == work.AttemptOpen {
+		if err := a.Store.TouchCourse(r.Context(), p.UserID, at.CourseID); err != nil {
+			return err
+		}
+	}
 	return writeJSON(w, http.StatusOK, at)
 }
 
@@ -198,6 +206,9 @@ func (a *API) nextItem(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		return nil
 	}
 	if err != nil {
+		return err
+	}
+	if err := a.Store.TouchCourse(r.Context(), p.UserID, at.CourseID); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, itemOut{AttemptID: at.ID, Item: it, Of: c.Items, Kind: c.Kind, Purpose: c.Purpose,
@@ -228,6 +239,11 @@ func (a *API) answerItem(w http.ResponseWriter, r *http.Request, p auth.Principa
 	}
 	ans, err := work.ParseAnswer(c.Kind, c.Schema, in.Answer)
 	if err != nil {
+		return err
+	}
+	// The answer is a request in the worker's course session; the last
+	// one closes it.
+	if err := a.Store.TouchCourse(r.Context(), p.UserID, at.CourseID); err != nil {
 		return err
 	}
 	answerItem := a.AnswerItem

@@ -37,6 +37,13 @@ func (g *rig) course(name, purpose, language string, items ...string) work.Cours
 // returns the last reply.
 func (g *rig) takeCourse(tok, courseID string, labels ...string) map[string]any {
 	g.t.Helper()
+	return g.takeCourseSlowly(tok, courseID, 0, labels...)
+}
+
+// takeCourseSlowly is takeCourse with step skipped on both clocks before
+// each request after the first.
+func (g *rig) takeCourseSlowly(tok, courseID string, step time.Duration, labels ...string) map[string]any {
+	g.t.Helper()
 	status, at := g.call(tok, "POST", "/api/v1/courses/"+courseID+"/attempts", nil)
 	if status != 201 {
 		g.t.Fatalf("start attempt: %d %v", status, at)
@@ -44,11 +51,13 @@ func (g *rig) takeCourse(tok, courseID string, labels ...string) map[string]any 
 	id := at["id"].(string)
 	var last map[string]any
 	for _, label := range labels {
+		g.skip(step)
 		status, next := g.call(tok, "GET", "/api/v1/attempts/"+id+"/next", nil)
 		if status != 200 {
 			g.t.Fatalf("next item: %d %v", status, next)
 		}
 		item := next["item"].(map[string]any)["id"].(string)
+		g.skip(step)
 		status, last = g.call(tok, "POST", "/api/v1/attempts/"+id+"/answers", map[string]any{"item_id": item, "answer": map[string]string{"label": label}})
 		if status != 200 {
 			g.t.Fatalf("answer item: %d %v", status, last)
@@ -78,8 +87,10 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Training teaches at once, from the copy the center holds.
-	last := g.takeCourse(tok, training.ID, "spam", "spam")
+	// Training teaches at once, from the copy the center holds. The worker
+	// spends four minutes in it, a request a minute.
+	began := g.now()
+	last := g.takeCourseSlowly(tok, training.ID, time.Minute, "spam", "spam")
 	if last["expected"] == nil || last["explanation"] != "because ok" {
 		t.Fatalf("training reply: %v", last)
 	}
@@ -89,8 +100,16 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 		t.Fatalf("qualification reply at the center: %v", last)
 	}
 	attemptID := last["attempt"].(map[string]any)["id"].(string)
-	if status, _ := g.call(tok, "POST", "/api/v1/me/activity", map[string]any{"started_at": time.Now().UTC().Format(time.RFC3339), "active_ms": 300_000, "what": "tasks"}); status != 201 {
-		t.Fatalf("activity: %d", status)
+	// Task time is measured, never declared; training time is taken when
+	// it lies in the course session the center recorded.
+	if status, out := g.call(tok, "POST", "/api/v1/me/activity", map[string]any{"started_at": began.UTC().Format(time.RFC3339Nano), "active_ms": 240_000, "what": "tasks"}); status != 422 {
+		t.Fatalf("declared task time: %d %v", status, out)
+	}
+	if status, out := g.call(tok, "POST", "/api/v1/me/activity", map[string]any{"started_at": began.Add(-time.Hour).UTC().Format(time.RFC3339Nano), "active_ms": 240_000, "what": "training"}); status != 422 {
+		t.Fatalf("training time outside any session: %d %v", status, out)
+	}
+	if status, out := g.call(tok, "POST", "/api/v1/me/activity", map[string]any{"started_at": began.UTC().Format(time.RFC3339Nano), "active_ms": 240_000, "what": "training"}); status != 201 {
+		t.Fatalf("training time in the session: %d %v", status, out)
 	}
 	if status, out := g.call(tok, "PUT", "/api/v1/me/declaration", map[string]any{"gender": "woman", "first_job": "yes"}); status != 200 {
 		t.Fatalf("declaration: %d %v", status, out)
@@ -144,8 +163,10 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 	if a, err := g.center.Store.Attempt(ctx, attemptID); err != nil || a.State != work.AttemptPassed {
 		t.Fatalf("the qualification at the center: %+v %v", a, err)
 	}
-	if d, _ := hub.ActiveTime(ctx, worker.ID); d != 5*time.Minute {
-		t.Fatalf("active time on the hub: %v", d)
+	// The session went up before the span, and the hub took the span.
+	days, err := hub.WorkerEarnings(ctx, worker.ID, began.Add(-24*time.Hour), began.Add(24*time.Hour))
+	if err != nil || len(days) != 1 || days[0].ActiveMS != 240_000 {
+		t.Fatalf("active time on the hub: %+v %v; want the four minutes of training", days, err)
 	}
 	if d, _, err := hub.LatestDeclaration(ctx, worker.ID); err != nil || d.Gender != "woman" || d.FirstJob != "yes" {
 		t.Fatalf("declaration on the hub: %+v %v", d, err)
@@ -225,23 +246,34 @@ func TestDeclarationWithdrawnEverywhere(t *testing.T) {
 	}
 }
 
-// Training time reported at a center is paid at the hub's hourly rate
-// once it goes up, once however often it is sent.
+// Training time declared at a center, inside the course session the
+// center recorded, is paid at the hub's hourly rate once it goes up, and
+// once only: sent again, it overlaps itself and is refused.
 func TestCenterTrainingPaid(t *testing.T) {
 	t.Parallel()
 	g := newRig(t, 1)
 	ctx := context.Background()
+	course := g.course("spam basics", work.Training, "en", "spam", "ok", "spam")
 	worker, tok, _ := g.center.EnrolWorker(ctx, "sunita")
-	if status, out := g.call(tok, "POST", "/api/v1/me/activity", map[string]any{
-		"started_at": time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), "active_ms": 30 * 60 * 1000, "what": "training"}); status != 201 {
+	if err := g.center.Sync.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Half an hour in the course: a request every five minutes.
+	began := g.now()
+	g.takeCourseSlowly(tok, course.ID, 5*time.Minute, "spam", "spam", "spam")
+	span := map[string]any{"started_at": began.UTC().Format(time.RFC3339Nano), "active_ms": 30 * 60 * 1000, "what": "training"}
+	if status, out := g.call(tok, "POST", "/api/v1/me/activity", span); status != 201 {
 		t.Fatalf("activity: %d %v", status, out)
+	}
+	if status, out := g.call(tok, "POST", "/api/v1/me/activity", span); status != 422 {
+		t.Fatalf("the same span again: %d %v", status, out)
 	}
 	for range 2 {
 		if err := g.center.Sync.Once(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	today := time.Now().UTC()
+	today := g.now().UTC()
 	s, err := ledger.MakeStatement(ctx, g.hub.Store, worker.ID, today.AddDate(0, 0, -1), today, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ import (
 	"banyan/internal/uplink"
 	"banyan/internal/web"
 	"banyan/internal/webhook"
+	"banyan/internal/work"
 )
 
 // Config is everything a hub is started with. Defaults lives in one place:
@@ -51,9 +52,17 @@ type Config struct {
 	// a worker's statement under it is marked, and the staff's page lists
 	// them. 0 turns the check off.
 	MinWage int64 `json:"min_wage"`
-	// TrainingRate is the pay for an hour of training, in paise (0:
-	// unpaid).
+	// TrainingRate is the pay for an hour of accepted training time, in
+	// paise (0: unpaid).
 	TrainingRate int64 `json:"training_rate"`
+	// DailyTimeCap caps a worker's active time in one UTC day — measured
+	// task time and accepted spans together — with a declared span in it:
+	// a span that would take the day past it is refused.
+	DailyTimeCap time.Duration `json:"daily_time_cap"`
+	// CenterClockSkew is how far past the hub's clock a span or course
+	// session from a village center may reach, once the center's times are
+	// put on the hub's clock by the difference its upload states.
+	CenterClockSkew time.Duration `json:"center_clock_skew"`
 	// TokenRate caps the API calls a second of one token (bursts of
 	// twice that); 0 means 200.
 	TokenRate float64 `json:"token_rate"`
@@ -115,6 +124,8 @@ func DefaultConfig() Config {
 		RecallSilence:   2 * time.Hour,
 		MinWage:         5000,
 		TrainingRate:    5000,
+		DailyTimeCap:    work.DefaultDailyCap,
+		CenterClockSkew: 5 * time.Minute,
 	}
 }
 
@@ -145,6 +156,12 @@ func (c Config) Validate() error {
 	}
 	if c.TrainingRate < 0 {
 		return fmt.Errorf("config: training-rate: paise per hour of training, 0 (unpaid) or more")
+	}
+	if c.DailyTimeCap < time.Hour || c.DailyTimeCap > 24*time.Hour {
+		return fmt.Errorf("config: daily-time-cap: from 1h to 24h of active time a day (10h is the default)")
+	}
+	if c.CenterClockSkew < 0 || c.CenterClockSkew > time.Hour {
+		return fmt.Errorf("config: center-clock-skew: from 0 to 1h (centers' clocks are put on the hub's first; 5m is the default)")
 	}
 	if c.TokenRate < 0 {
 		return fmt.Errorf("config: token-rate: calls a second, 0 (the default) or more")
@@ -235,14 +252,15 @@ func (h *Hub) Handler() http.Handler {
 		SpoolDir: h.spool, MaxUploadBytes: h.Config.MaxUploadBytes,
 		Limits: ingest.Limits{MaxRowBytes: h.Config.MaxRowBytes}, Blobs: h.Blobs, MinimumWage: h.Config.MinWage,
 		TrainingRate: h.Config.TrainingRate, AllowPrivateWebhooks: h.Config.AllowPrivateWebhooks,
-		TokenRate: h.Config.TokenRate,
+		TokenRate: h.Config.TokenRate, Spans: work.SpanLimits{DailyCap: h.Config.DailyTimeCap},
 	}
 	a.Register(mux)
 	up := &uplink.Hub{Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log, Version: h.Config.Version, LeaseTTL: h.Config.LeaseTTL,
-		Blobs: h.Blobs, TrainingRate: h.Config.TrainingRate}
+		Blobs: h.Blobs, TrainingRate: h.Config.TrainingRate,
+		Spans: work.SpanLimits{DailyCap: h.Config.DailyTimeCap, Skew: h.Config.CenterClockSkew}}
 	up.Register(mux)
 	(&web.Web{Store: h.Store, Desk: desk{h}, Blobs: h.Blobs, Log: h.Log, Place: "hub", API: a, MinimumWage: h.Config.MinWage,
-		TrainingRate: h.Config.TrainingRate}).Register(mux)
+		TrainingRate: h.Config.TrainingRate, Spans: work.SpanLimits{DailyCap: h.Config.DailyTimeCap}}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

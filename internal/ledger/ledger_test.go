@@ -352,10 +352,12 @@ func TestOverturnWindowCloses(t *testing.T) {
 }
 
 // A fully right gold answer earns the rate card's gold bonus on top of its
-// pay; training time is paid at the hourly rate, once per span.
+// pay; accepted training time is paid at the hourly rate, once: the same
+// span sent again overlaps itself and is refused.
 func TestGoldBonusAndTrainingPay(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "g.db"), store.Options{Migrate: true})
+	clk := &testClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "g.db"), store.Options{Migrate: true, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,10 +378,29 @@ func TestGoldBonusAndTrainingPay(t *testing.T) {
 	f := &fixture{st: st, d: &dispatch.Service{Store: st}, p: p}
 	// Gold comes first (ratio 1); "ok" is right for g1 only.
 	f.work(t, w.ID, 3)
-	if err := st.PayTraining(ctx, "span-1", w.ID, 90*60*1000, 5000); err != nil {
+	// Ninety minutes in a course the hub served, a request every five.
+	course, err := st.CreateCourse(ctx, work.Course{Name: "basics", Purpose: work.Training, Kind: work.Classify, Language: "en",
+		Schema: schema, PassMark: 0.5}, func(yield func(store.CourseItemIn, error) bool) {
+		yield(store.CourseItemIn{Payload: []byte(`{"text":"x"}`), Answer: []byte(`{"label":"ok"}`)}, nil)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	st.PayTraining(ctx, "span-1", w.ID, 90*60*1000, 5000)
+	start := clk.now()
+	for range 19 {
+		if err := st.TouchCourse(ctx, w.ID, course.ID); err != nil {
+			t.Fatal(err)
+		}
+		clk.add(5 * time.Minute)
+	}
+	span := store.ActivityRecord{WorkerID: w.ID, Activity: work.Activity{StartedAt: start.Format(time.RFC3339), ActiveMS: 90 * 60 * 1000, What: work.ActivityTraining}}
+	if _, err := st.RecordSpan(ctx, span, work.SpanLimits{}, 5000); err != nil {
+		t.Fatal(err)
+	}
+	var se *work.SpanError
+	if _, err := st.RecordSpan(ctx, span, work.SpanLimits{}, 5000); !errors.As(err, &se) {
+		t.Fatalf("the same span again: got %v, want it refused", err)
+	}
 	ledger.Post(ctx, st)
 	m, _ := ledger.Totals(ctx, st)
 	// Three answers paid ₹3.00, one gold bonus of ₹2.00, 90 minutes of

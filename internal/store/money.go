@@ -476,23 +476,18 @@ func goldBonus(ctx context.Context, tx *sql.Tx, assignmentID, now string) error 
 	return err
 }
 
-// PayTraining pays a span of training time at an hourly rate (minor units
-// per hour), once per span.
-func (s *Store) PayTraining(ctx context.Context, activityID, workerID string, activeMS, hourly int64) error {
+// payTraining pays an accepted span of training time at an hourly rate
+// (minor units per hour; 0 pays nothing), once per span, inside the
+// transaction that accepted it.
+func payTraining(ctx context.Context, tx *sql.Tx, activityID, workerID string, activeMS, hourly int64, now string) error {
 	amount := (activeMS*hourly + 1_800_000) / 3_600_000
 	if amount <= 0 {
 		return nil
 	}
-	now := ts(s.now())
-	// Through s.tx, so a center's upload, which stores its records in one
-	// transaction, pays within it.
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO money_events (id, kind, ref, worker_id, currency, worker_pay, created_at)
-			VALUES (?, 'training', ?, ?, 'INR', ?, ?) ON CONFLICT (kind, ref) DO NOTHING`, now+":training:"+activityID, activityID, workerID, amount, now)
-		return err
-	})
+	_, err := tx.ExecContext(ctx, `INSERT INTO money_events (id, kind, ref, worker_id, currency, worker_pay, created_at)
+		VALUES (?, 'training', ?, ?, 'INR', ?, ?) ON CONFLICT (kind, ref) DO NOTHING`, now+":training:"+activityID, activityID, workerID, amount, now)
 	if err != nil {
-		return fmt.Errorf("store: pay training: %w", err)
+		return fmt.Errorf("pay training: %w", err)
 	}
 	return nil
 }

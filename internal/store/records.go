@@ -27,7 +27,7 @@ const (
 	KindAttemptAnswer = "attempt_answer"
 )
 
-// ActivityRecord is a span of a worker's active time.
+// ActivityRecord is a span of a worker's declared time (see spans.go).
 type ActivityRecord struct {
 	WorkerID string `json:"worker_id"`
 	work.Activity
@@ -86,12 +86,6 @@ func (s *Store) born(ctx context.Context, kind string, body any, insert func(tx 
 	return id, nil
 }
 
-func insertActivity(ctx context.Context, tx *sql.Tx, id string, r ActivityRecord, now string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO activity (id, worker_id, started_at, active_ms, what, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		id, r.WorkerID, r.StartedAt, r.ActiveMS, r.What, now)
-	return err
-}
-
 func insertDeclaration(ctx context.Context, tx *sql.Tx, id string, r DeclarationRecord, now string) error {
 	body, err := json.Marshal(r.Declaration)
 	if err != nil {
@@ -141,11 +135,6 @@ func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, id, orgID string, r
 	return err
 }
 
-// RecordActivity stores a span of a worker's active time.
-func (s *Store) RecordActivity(ctx context.Context, r ActivityRecord) (string, error) {
-	return s.born(ctx, KindActivity, r, func(tx *sql.Tx, id, now string) error { return insertActivity(ctx, tx, id, r, now) })
-}
-
 // RecordDeclaration stores a worker's self-declaration; the latest counts.
 func (s *Store) RecordDeclaration(ctx context.Context, r DeclarationRecord) (string, error) {
 	r.DeclaredAt = s.now()
@@ -177,15 +166,6 @@ func (s *Store) LatestDeclaration(ctx context.Context, workerID string) (work.De
 		return d, time.Time{}, fmt.Errorf("store: declaration of %s: %w", workerID, err)
 	}
 	return d, parseTS(at), json.Unmarshal([]byte(body), &d)
-}
-
-// ActiveTime sums a worker's reported active time.
-func (s *Store) ActiveTime(ctx context.Context, workerID string) (time.Duration, error) {
-	var ms int64
-	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(sum(active_ms), 0) FROM activity WHERE worker_id = ?`, workerID).Scan(&ms); err != nil {
-		return 0, fmt.Errorf("store: active time of %s: %w", workerID, err)
-	}
-	return time.Duration(ms) * time.Millisecond, nil
 }
 
 // uplinkOnce stores one uploaded item exactly once: a replay is answered
@@ -239,16 +219,6 @@ func centerWorker(ctx context.Context, tx *sql.Tx, centerID, workerID string) (U
 }
 
 var accepted = UplinkResult{Status: UplinkAccepted}
-
-// UplinkActivity stores a span of active time a center reported.
-func (s *Store) UplinkActivity(ctx context.Context, it UplinkItem, r ActivityRecord) (UplinkResult, error) {
-	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
-		if res, ok, err := centerWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
-			return res, err
-		}
-		return accepted, insertActivity(ctx, tx, it.ID, r, ts(s.now()))
-	})
-}
 
 // UplinkDeclaration stores a self-declaration made at a center.
 func (s *Store) UplinkDeclaration(ctx context.Context, it UplinkItem, r DeclarationRecord) (UplinkResult, error) {
@@ -351,6 +321,11 @@ func (s *Store) CenterAnswerItem(ctx context.Context, attemptID, workerID, itemI
 	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
 		if out, err = s.answerItem(ctx, tx, attemptID, workerID, itemID, answer); err != nil {
 			return err
+		}
+		if out.Attempt.State != work.AttemptOpen {
+			if err := closeSession(ctx, tx, workerID, out.Attempt.CourseID, s.now()); err != nil {
+				return err
+			}
 		}
 		return s.appendOutbox(ctx, tx, work.NewID(), KindAttemptAnswer, AttemptAnswerRecord{
 			AttemptID: attemptID, CourseID: out.Attempt.CourseID, WorkerID: workerID, ItemID: itemID, Answer: answer})

@@ -218,8 +218,11 @@ type ItemOutcome struct {
 func (s *Store) AnswerItem(ctx context.Context, attemptID, workerID, itemID string, answer work.Answer) (ItemOutcome, error) {
 	var out ItemOutcome
 	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
-		out, err = s.answerItem(ctx, tx, attemptID, workerID, itemID, answer)
-		return err
+		if out, err = s.answerItem(ctx, tx, attemptID, workerID, itemID, answer); err != nil || out.Attempt.State == work.AttemptOpen {
+			return err
+		}
+		// The attempt is over: so is the worker's session of the course.
+		return closeSession(ctx, tx, workerID, out.Attempt.CourseID, s.now())
 	})
 	if err != nil {
 		return ItemOutcome{}, fmt.Errorf("store: answer item: %w", err)

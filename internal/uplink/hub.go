@@ -45,9 +45,13 @@ type Hub struct {
 	LeaseTTL time.Duration
 	// Blobs keeps the files tasks name.
 	Blobs *blob.Store
-	// TrainingRate pays training time reported by centers' workers, in
+	// TrainingRate pays centers' workers' accepted training time, in
 	// paise per hour (0: unpaid).
 	TrainingRate int64
+	// Spans are the limits a center's spans are checked against on
+	// arrival: the daily cap, and the clock skew allowed a center once its
+	// times are put on the hub's clock.
+	Spans work.SpanLimits
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, center store.Org) error
@@ -365,12 +369,23 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, offset time.D
 		if err := b.Activity.Validate(); err != nil {
 			return reject("activity: %v", err)
 		}
-		res, err := h.Store.UplinkActivity(ctx, ref, b)
-		// Training time is paid once per span, whichever hub stores it.
-		if err == nil && res.Status == store.UplinkAccepted && b.What == "training" && h.TrainingRate > 0 {
-			err = h.Store.PayTraining(ctx, ref.ID, b.WorkerID, b.ActiveMS, h.TrainingRate)
+		// On the hub's clock, then checked as any span; training time is
+		// paid once per span, whichever hub stores it.
+		from, _ := b.Span()
+		b.StartedAt = from.Add(-offset).UTC().Format(time.RFC3339Nano)
+		return h.Store.UplinkSpan(ctx, ref, b, h.Spans, h.TrainingRate)
+	case store.KindCourseSession:
+		var b store.CourseSessionRecord
+		if err := strict(&b); err != nil || !work.ValidID(b.ID) || !work.ValidID(b.WorkerID) || !work.ValidID(b.CourseID) ||
+			b.StartedAt.IsZero() || b.LastSeenAt.IsZero() {
+			return reject("a course session needs id, worker_id, course_id, started_at and last_seen_at")
 		}
-		return res, err
+		b.StartedAt, b.LastSeenAt = b.StartedAt.Add(-offset), b.LastSeenAt.Add(-offset)
+		if b.ClosedAt != nil {
+			closed := b.ClosedAt.Add(-offset)
+			b.ClosedAt = &closed
+		}
+		return h.Store.UplinkCourseSession(ctx, ref, b, h.Spans)
 	case store.KindDeclaration:
 		var b store.DeclarationRecord
 		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) || b.DeclaredAt.IsZero() {

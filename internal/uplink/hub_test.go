@@ -316,3 +316,62 @@ func TestCenterClockPutOnHubClock(t *testing.T) {
 		})
 	}
 }
+
+// A center's spans are checked on arrival like any other: task time is
+// never declared, and training time must lie in a course session the
+// center sent up first. A refused span is rejected with the reason, a
+// final answer the center does not send again.
+func TestCenterSpansChecked(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
+	course, err := f.h.Store.CreateCourse(ctx, work.Course{Name: "basics", Purpose: work.Training, Kind: work.Classify, Language: "en",
+		Schema: schema, PassMark: 0.5}, func(yield func(store.CourseItemIn, error) bool) {
+		yield(store.CourseItemIn{Payload: []byte(`{"text":"x"}`), Answer: []byte(`{"label":"ok"}`)}, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := work.NewID()
+	now := time.Now().UTC()
+	body := func(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
+	span := func(from time.Time, d time.Duration, what string) json.RawMessage {
+		return body(store.ActivityRecord{WorkerID: w, Activity: work.Activity{StartedAt: from.Format(time.RFC3339Nano), ActiveMS: d.Milliseconds(), What: what}})
+	}
+	session := store.CourseSessionRecord{ID: work.NewID(), WorkerID: w, CourseID: course.ID, StartedAt: now.Add(-time.Hour), LastSeenAt: now.Add(-30 * time.Minute)}
+	items := []uplink.Item{
+		{ID: work.NewID(), Seq: 1, Kind: uplink.KindEnrolment, Body: body(uplink.EnrolmentBody{WorkerID: w, Name: "lakshmi"})},
+		{ID: work.NewID(), Seq: 2, Kind: "activity", Body: span(now.Add(-2*time.Hour), time.Hour, "tasks")},
+		{ID: work.NewID(), Seq: 3, Kind: "activity", Body: span(now.Add(-50*time.Minute), 10*time.Minute, "training")},
+		{ID: work.NewID(), Seq: 4, Kind: store.KindCourseSession, Body: body(session)},
+		{ID: work.NewID(), Seq: 5, Kind: "activity", Body: span(now.Add(-50*time.Minute), 10*time.Minute, "training")},
+		{ID: work.NewID(), Seq: 6, Kind: "activity", Body: span(now.Add(-45*time.Minute), 10*time.Minute, "training")},
+		{ID: work.NewID(), Seq: 7, Kind: "activity", Body: span(now.Add(-25*time.Minute), 10*time.Minute, "training")},
+	}
+	var reply uplink.UploadReply
+	if got := f.call("/uplink/v1/upload", uplink.Upload{Items: items, Clock: time.Now()}, &reply, uplink.Protocol, f.token); got != 200 {
+		t.Fatalf("upload: %d", got)
+	}
+	want := []struct{ status, says string }{
+		{"accepted", ""},
+		{"rejected", "measures it"},
+		{"rejected", "course session"},
+		{"accepted", ""},
+		{"accepted", ""},
+		{"rejected", "overlaps the worker's training"},
+		{"rejected", "course session"},
+	}
+	for i, w := range want {
+		if reply.Statuses[i] != w.status || !strings.Contains(reply.Reasons[i], w.says) {
+			t.Fatalf("item %d: got %s (%s), want %s saying %q", i, reply.Statuses[i], reply.Reasons[i], w.status, w.says)
+		}
+	}
+	var again uplink.UploadReply
+	f.call("/uplink/v1/upload", uplink.Upload{Items: items, Clock: time.Now()}, &again, uplink.Protocol, f.token)
+	for i, st := range again.Statuses {
+		if st != "duplicate" || !strings.Contains(again.Reasons[i], want[i].status) {
+			t.Fatalf("sent again, item %d: got %s (%s), want duplicate of %s", i, st, again.Reasons[i], want[i].status)
+		}
+	}
+}

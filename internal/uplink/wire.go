@@ -132,7 +132,7 @@ type FeedReply struct {
 }
 
 // Item kinds: answers and enrolments, and the records of store's
-// Kind* constants (activity, declaration, review, audit,
+// Kind* constants (activity, course_session, declaration, review, audit,
 // attempt_answer), whose bodies are the store's *Record types.
 const (
 	KindAnswer    = "answer"
@@ -140,7 +140,8 @@ const (
 )
 
 // Kinds lists every item kind this hub takes.
-var Kinds = []string{KindAnswer, KindEnrolment, store.KindActivity, store.KindDeclaration, store.KindWithdrawal, store.KindReview, store.KindAudit, store.KindAttemptAnswer}
+var Kinds = []string{KindAnswer, KindEnrolment, store.KindActivity, store.KindCourseSession, store.KindDeclaration, store.KindWithdrawal,
+	store.KindReview, store.KindAudit, store.KindAttemptAnswer}
 
 // Item is one record born at the center, with the id it was given there
 // and its place in the center's sequence.

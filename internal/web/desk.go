@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -327,20 +326,6 @@ func (wb *Web) answer(w http.ResponseWriter, r *http.Request, s *session) error 
 	return wb.showNext(w, r, s, "")
 }
 
-// maxTaskSpan caps the active time one task counts for.
-const maxTaskSpan = int64(30 * time.Minute / time.Millisecond)
-
-// shownFor is how long the task's page was open, from the time the server
-// wrote into it, capped at a day.
-func shownFor(r *http.Request) int64 {
-	shown, err := strconv.ParseInt(r.PostFormValue("shown"), 10, 64)
-	if err != nil {
-		return 0
-	}
-	d := time.Now().UnixMilli() - shown
-	return min(max(d, 0), int64(24*time.Hour/time.Millisecond))
-}
-
 // draft keeps what the worker has typed so far (the script sends the form
 // every few seconds while they type).
 func (wb *Web) draft(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -460,7 +445,7 @@ func taskView(t T, task Task, filled *work.Answer) map[string]any {
 	v := map[string]any{
 		"Title": t.Get("task.title"), "Script": true,
 		"AssignmentID": task.AssignmentID, "Kind": string(task.Kind), "Instructions": task.Instructions,
-		"By": t.Date(task.ExpiresAt), "Shown": time.Now().UnixMilli(), "Multi": task.Schema.Multi,
+		"By": t.Date(task.ExpiresAt), "Multi": task.Schema.Multi,
 	}
 	var payload map[string]json.RawMessage
 	json.Unmarshal(task.Payload, &payload)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -70,6 +69,10 @@ func (wb *Web) startCourse(w http.ResponseWriter, r *http.Request, s *session) e
 		return err
 	}
 	at, err := wb.Store.StartAttempt(r.Context(), id, s.User.ID)
+	if err == nil {
+		// Opening a course starts the worker's session of it.
+		err = wb.Store.TouchCourse(r.Context(), s.User.ID, id)
+	}
 	if errors.Is(err, store.ErrCoolingDown) {
 		last, lerr := wb.lastAttempt(r.Context(), id, s.User.ID)
 		when := "—"
@@ -115,6 +118,11 @@ func (wb *Web) attemptPage(w http.ResponseWriter, r *http.Request, s *session) e
 	at, c, err := wb.ownAttempt(r, s)
 	if err != nil {
 		return err
+	}
+	if at.State == work.AttemptOpen {
+		if err := wb.Store.TouchCourse(r.Context(), s.User.ID, c.ID); err != nil {
+			return err
+		}
 	}
 	return wb.showItem(w, r, s, at, c, nil, http.StatusOK)
 }
@@ -201,10 +209,10 @@ func (wb *Web) answerItem(w http.ResponseWriter, r *http.Request, s *session) er
 	if err != nil {
 		return err
 	}
-	out, err := wb.answerItemFunc()(r.Context(), at.ID, s.User.ID, itemID, checked)
-	if err == nil {
-		wb.trainingTime(r, s)
+	if at.State == work.AttemptOpen {
+		wb.trainingTime(r.Context(), s, c.ID)
 	}
+	out, err := wb.answerItemFunc()(r.Context(), at.ID, s.User.ID, itemID, checked)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
 		// Sent twice, or the attempt moved on: show where it is now.
 		http.Redirect(w, r, "/desk/attempts/"+at.ID, http.StatusSeeOther)
@@ -249,21 +257,19 @@ func answerText(a work.Answer) string {
 	return a.Text
 }
 
-// trainingTime records the time the item's page was open as training,
-// and pays it where the rate is known.
-func (wb *Web) trainingTime(r *http.Request, s *session) {
-	ms := min(shownFor(r), maxTaskSpan)
-	if ms <= 0 {
-		return
-	}
-	ctx := withoutCancel(r.Context())
-	start := time.Now().Add(-time.Duration(ms) * time.Millisecond).UTC().Format(time.RFC3339)
-	id, err := wb.Store.RecordActivity(ctx, store.ActivityRecord{WorkerID: s.User.ID,
-		Activity: work.Activity{StartedAt: start, ActiveMS: ms, What: "training"}})
-	if err == nil && wb.TrainingRate > 0 {
-		err = wb.Store.PayTraining(ctx, id, s.User.ID, ms, wb.TrainingRate)
-	}
-	if err != nil {
+// trainingTime counts the worker's time in the course since the server
+// last counted it as training, by the server's clock (the session of the
+// course the desk's requests keep), and pays it where the rate is known.
+// Time refused (overlapping task time, past the daily cap) is not counted.
+func (wb *Web) trainingTime(ctx context.Context, s *session, courseID string) {
+	lim := wb.Spans
+	lim.Skew = 0
+	_, err := wb.Store.CreditTraining(withoutCancel(ctx), s.User.ID, courseID, lim, wb.TrainingRate)
+	var se *work.SpanError
+	switch {
+	case errors.As(err, &se):
+		wb.Log.Info("training time not counted", "worker", s.User.ID, "course", courseID, "reason", se.Reason)
+	case err != nil:
 		wb.Log.Warn("training time not recorded", "err", err)
 	}
 }

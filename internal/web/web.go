@@ -28,6 +28,7 @@ import (
 
 	"banyan/internal/blob"
 	"banyan/internal/store"
+	"banyan/internal/work"
 )
 
 //go:embed templates/*.html
@@ -58,6 +59,9 @@ type Web struct {
 	// TrainingRate pays training time on the desk, in paise per hour (0:
 	// unpaid; a center leaves it 0 and the hub pays what goes up).
 	TrainingRate int64
+	// Spans are the limits the desk's training time is checked against
+	// (the daily cap).
+	Spans work.SpanLimits
 	// MinimumWage is the floor in paise per active hour the staff's page
 	// checks workers against (0: no check).
 	MinimumWage int64

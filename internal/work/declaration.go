@@ -50,14 +50,26 @@ func (d Declaration) Validate(thisYear int) error {
 	return nil
 }
 
-// Activity is a span of active work a worker's desk reported.
+// Activity is a span of time a worker spent on something other than
+// tasks, declared by a desk or recorded by the server: today, training.
+// Task time is never declared: the server measures it from each offer to
+// its answer.
 type Activity struct {
-	StartedAt string `json:"started_at"` // RFC 3339, by the desk's or center's clock
+	StartedAt string `json:"started_at"` // RFC 3339
 	ActiveMS  int64  `json:"active_ms"`
-	What      string `json:"what"` // "tasks" or "training"
+	What      string `json:"what"` // "training"
 }
 
-// MaxActivityMS caps one reported span: a desk reports every few minutes.
+// Kinds of declared time.
+const (
+	// ActivityTraining is time in a course.
+	ActivityTraining = "training"
+	// ActivityTasks was task time a desk reported, before the server
+	// measured it; it is refused now, and old spans of it are not counted.
+	ActivityTasks = "tasks"
+)
+
+// MaxActivityMS caps one span.
 const MaxActivityMS = 4 * 3600 * 1000
 
 // Validate names the first field of the span that is wrong.
@@ -66,12 +78,22 @@ func (a Activity) Validate() error {
 		return fmt.Errorf("started_at: want an RFC 3339 time, got %q", a.StartedAt)
 	}
 	if a.ActiveMS < 1 || a.ActiveMS > MaxActivityMS {
-		return fmt.Errorf("active_ms: from 1 to %d (report every few minutes)", MaxActivityMS)
+		return fmt.Errorf("active_ms: from 1 to %d (a span of at most four hours)", MaxActivityMS)
 	}
-	if a.What != "tasks" && a.What != "training" {
-		return fmt.Errorf("what: tasks or training")
+	switch a.What {
+	case ActivityTraining:
+	case ActivityTasks:
+		return fmt.Errorf("what: task time is not declared: the server measures it from each offer to its answer")
+	default:
+		return fmt.Errorf("what: training (task time is measured by the server, not declared)")
 	}
 	return nil
+}
+
+// Span returns the span's start and end.
+func (a Activity) Span() (from, to time.Time) {
+	from, _ = time.Parse(time.RFC3339Nano, a.StartedAt)
+	return from, from.Add(time.Duration(a.ActiveMS) * time.Millisecond)
 }
 
 // Review verdicts.

@@ -233,15 +233,16 @@ func TestNewID(t *testing.T) {
 }
 
 func TestActivityAndReviewChecks(t *testing.T) {
-	ok := Activity{StartedAt: "2026-11-23T09:00:00Z", ActiveMS: 300_000, What: "tasks"}
+	ok := Activity{StartedAt: "2026-11-23T09:00:00Z", ActiveMS: 300_000, What: "training"}
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []Activity{
-		{StartedAt: "9 am", ActiveMS: 1, What: "tasks"},
-		{StartedAt: ok.StartedAt, ActiveMS: 0, What: "tasks"},
-		{StartedAt: ok.StartedAt, ActiveMS: MaxActivityMS + 1, What: "tasks"},
+		{StartedAt: "9 am", ActiveMS: 1, What: "training"},
+		{StartedAt: ok.StartedAt, ActiveMS: 0, What: "training"},
+		{StartedAt: ok.StartedAt, ActiveMS: MaxActivityMS + 1, What: "training"},
 		{StartedAt: ok.StartedAt, ActiveMS: 1, What: "tea"},
+		{StartedAt: ok.StartedAt, ActiveMS: 1, What: "tasks"}, // measured, never declared
 	} {
 		if bad.Validate() == nil {
 			t.Errorf("%+v passed", bad)

@@ -1,0 +1,368 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"banyan/internal/work"
+)
+
+// This file keeps a worker's declared time — today, training — and the
+// course sessions it must lie in. A span is stored only once
+// work.CheckSpan allows it against what this store holds of the worker:
+// their other spans, their measured task time (assignments on the hub,
+// center_work at a center) and their course sessions. Only stored spans are
+// paid or counted.
+
+// KindCourseSession is the outbox kind of a course session a center
+// recorded; it goes up before the spans it holds.
+const KindCourseSession = "course_session"
+
+// CourseSessionRecord is a course session as it travels up from a center.
+type CourseSessionRecord struct {
+	ID         string     `json:"id"`
+	WorkerID   string     `json:"worker_id"`
+	CourseID   string     `json:"course_id"`
+	StartedAt  time.Time  `json:"started_at"`
+	LastSeenAt time.Time  `json:"last_seen_at"`
+	ClosedAt   *time.Time `json:"closed_at,omitempty"`
+}
+
+// sessionRow is a course session as this store keeps it.
+type sessionRow struct {
+	CourseSessionRecord
+	creditedTo time.Time // zero: nothing credited yet
+}
+
+// end is when the session ends: its close, or SessionIdle after the last
+// request seen in it.
+func (r sessionRow) end() time.Time {
+	if r.ClosedAt != nil {
+		return *r.ClosedAt
+	}
+	return r.LastSeenAt.Add(work.SessionIdle)
+}
+
+// lockWorkerTime makes the rest of tx the only one changing the worker's
+// time, so two spans checked at once cannot both pass.
+func (s *Store) lockWorkerTime(ctx context.Context, tx *sql.Tx, workerID string) error {
+	return s.d.serialize(ctx, tx, "time:"+workerID)
+}
+
+// TouchCourse notes a request of the worker in a course: it goes on with
+// their live session of it, or starts one.
+func (s *Store) TouchCourse(ctx context.Context, workerID, courseID string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockWorkerTime(ctx, tx, workerID); err != nil {
+			return err
+		}
+		_, err := s.touchSession(ctx, tx, workerID, courseID, s.now())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: course session of %s: %w", workerID, err)
+	}
+	return nil
+}
+
+// touchSession goes on with the worker's live session of the course at
+// now, or starts one, and returns it as it was before this request (a new
+// one starts and was last seen at now).
+func (s *Store) touchSession(ctx context.Context, tx *sql.Tx, workerID, courseID string, now time.Time) (sessionRow, error) {
+	var r sessionRow
+	var started, seen string
+	var credited sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT id, started_at, last_seen_at, credited_to FROM course_sessions
+		WHERE worker_id = ? AND course_id = ? AND closed_at IS NULL ORDER BY last_seen_at DESC, id DESC LIMIT 1`,
+		workerID, courseID).Scan(&r.ID, &started, &seen, &credited)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return r, err
+	}
+	if err == nil {
+		r.WorkerID, r.CourseID, r.StartedAt, r.LastSeenAt = workerID, courseID, parseTS(started), parseTS(seen)
+		r.creditedTo = parseNullTSValue(credited)
+		if gap := now.Sub(r.LastSeenAt); gap >= 0 && gap <= work.SessionIdle {
+			_, err := tx.ExecContext(ctx, `UPDATE course_sessions SET last_seen_at = ? WHERE id = ?`, ts(now), r.ID)
+			return r, err
+		}
+	}
+	r = sessionRow{CourseSessionRecord: CourseSessionRecord{ID: work.NewID(), WorkerID: workerID, CourseID: courseID,
+		StartedAt: now, LastSeenAt: now}}
+	_, err = tx.ExecContext(ctx, `INSERT INTO course_sessions (id, worker_id, course_id, started_at, last_seen_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, r.ID, workerID, courseID, ts(now), ts(now), ts(now))
+	return r, err
+}
+
+// closeSession ends the worker's live session of a course at now: their
+// attempt at it finished.
+func closeSession(ctx context.Context, tx *sql.Tx, workerID, courseID string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE course_sessions SET closed_at = ?, last_seen_at = ?
+		WHERE worker_id = ? AND course_id = ? AND closed_at IS NULL AND last_seen_at >= ?`,
+		ts(now), ts(now), workerID, courseID, ts(now.Add(-work.SessionIdle)))
+	return err
+}
+
+func parseNullTSValue(v sql.NullString) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return parseTS(v.String)
+}
+
+// spanFacts gathers what the store holds of a worker around [from, to):
+// the intervals their accepted spans and measured task time take, the
+// active time already on from's UTC day, and their course sessions near
+// the span.
+func (s *Store) spanFacts(ctx context.Context, tx *sql.Tx, workerID string, from, to time.Time) (work.SpanFacts, []sessionRow, error) {
+	var f work.SpanFacts
+	day := from.UTC().Truncate(24 * time.Hour)
+	// Task time: the server's measure, from the offer (or, at a center,
+	// from its restart after it).
+	tasks := `SELECT created_at, coalesce(duration_ms, 0) FROM assignments
+		WHERE worker_id = ? AND state = 'submitted' AND created_at >= ? AND created_at < ?`
+	if s.outbox {
+		tasks = `SELECT coalesce(timed_from, created_at), coalesce(duration_ms, 0) FROM center_work
+			WHERE worker_id = ? AND state = 'saved' AND created_at >= ? AND created_at < ?`
+	}
+	spans := `SELECT started_at, active_ms FROM activity
+		WHERE worker_id = ? AND what = 'training' AND started_at >= ? AND started_at < ?`
+	type read struct {
+		query, what string
+		from, to    time.Time
+	}
+	// An assignment is held a day at most and a span lasts four hours at
+	// most: anything that can overlap began that long before the span.
+	for _, q := range []read{
+		{tasks, "task time", minTime(from.Add(-24*time.Hour), day), maxTime(to, day.Add(24*time.Hour))},
+		{spans, "training", minTime(from.Add(-work.MaxActivityMS*time.Millisecond), day), maxTime(to, day.Add(24*time.Hour))},
+	} {
+		rows, err := tx.QueryContext(ctx, q.query, workerID, ts(q.from), ts(q.to))
+		if err != nil {
+			return f, nil, err
+		}
+		got, err := collect(rows, func(r scanner) (work.Interval, error) {
+			var start string
+			var ms int64
+			err := r.Scan(&start, &ms)
+			t := parseTS(start)
+			return work.Interval{From: t, To: t.Add(time.Duration(ms) * time.Millisecond), What: q.what}, err
+		})
+		if err != nil {
+			return f, nil, err
+		}
+		for _, iv := range got {
+			if !iv.From.Before(day) && iv.From.Before(day.Add(24*time.Hour)) {
+				f.Day += iv.To.Sub(iv.From)
+			}
+			if iv.To.After(iv.From) {
+				f.Busy = append(f.Busy, iv)
+			}
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, course_id, started_at, last_seen_at, closed_at FROM course_sessions
+		WHERE worker_id = ? AND started_at <= ? AND last_seen_at >= ? ORDER BY started_at`,
+		workerID, ts(to.Add(time.Second)), ts(from.Add(-work.SessionIdle-time.Second)))
+	if err != nil {
+		return f, nil, err
+	}
+	sessions, err := collect(rows, func(r scanner) (sessionRow, error) {
+		var x sessionRow
+		var started, seen string
+		var closed sql.NullString
+		err := r.Scan(&x.ID, &x.CourseID, &started, &seen, &closed)
+		x.WorkerID, x.StartedAt, x.LastSeenAt, x.ClosedAt = workerID, parseTS(started), parseTS(seen), parseNullTS(closed)
+		return x, err
+	})
+	if err != nil {
+		return f, nil, err
+	}
+	for _, x := range sessions {
+		f.Sessions = append(f.Sessions, work.Interval{From: x.StartedAt, To: x.end(), What: "course session"})
+	}
+	return f, sessions, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// recordSpan checks a worker's span against what the store holds and, if
+// it may stand, stores it under id; at a center the session that holds it
+// goes into the outbox first, then the span. A refusal is a
+// *work.SpanError and writes nothing.
+func (s *Store) recordSpan(ctx context.Context, tx *sql.Tx, id string, r ActivityRecord, lim work.SpanLimits) error {
+	if err := s.lockWorkerTime(ctx, tx, r.WorkerID); err != nil {
+		return err
+	}
+	from, to := r.Span()
+	facts, sessions, err := s.spanFacts(ctx, tx, r.WorkerID, from, to)
+	if err != nil {
+		return err
+	}
+	in, err := work.CheckSpan(r.Activity, s.now(), lim, facts)
+	if err != nil {
+		return err
+	}
+	var sessionID any
+	if in >= 0 {
+		sessionID = sessions[in].ID
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO activity (id, worker_id, started_at, active_ms, what, created_at, session_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, r.WorkerID, ts(from), r.ActiveMS, r.What, ts(s.now()), sessionID); err != nil {
+		return err
+	}
+	if !s.outbox {
+		return nil
+	}
+	if in >= 0 {
+		if err := s.appendOutbox(ctx, tx, work.NewID(), KindCourseSession, sessions[in].CourseSessionRecord); err != nil {
+			return err
+		}
+	}
+	r.StartedAt = from.UTC().Format(time.RFC3339Nano)
+	return s.appendOutbox(ctx, tx, id, KindActivity, r)
+}
+
+// RecordSpan stores a span of declared time from a worker's own device
+// once work.CheckSpan allows it, and pays training time at hourly (minor
+// units an hour; 0: not paid here — a center, whose spans are paid when
+// they reach the hub). A refusal is a *work.SpanError and stores nothing.
+func (s *Store) RecordSpan(ctx context.Context, r ActivityRecord, lim work.SpanLimits, hourly int64) (string, error) {
+	id := work.NewID()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.recordSpan(ctx, tx, id, r, lim); err != nil {
+			return err
+		}
+		return payTraining(ctx, tx, id, r.WorkerID, r.ActiveMS, hourly, ts(s.now()))
+	})
+	var se *work.SpanError
+	if errors.As(err, &se) {
+		return "", se
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: record span of %s: %w", r.WorkerID, err)
+	}
+	return id, nil
+}
+
+// CreditTraining counts, as training time, the worker's time in their
+// session of a course since the server last counted it (or since the
+// session began): the server's own desk calls it as the worker answers an
+// item, so the time is the server's measure, never the device's. It also
+// notes the request in the session. It returns the time credited; a span
+// refused by work.CheckSpan (overlapping task time, say) is a
+// *work.SpanError, and is not offered again.
+func (s *Store) CreditTraining(ctx context.Context, workerID, courseID string, lim work.SpanLimits, hourly int64) (time.Duration, error) {
+	var credited time.Duration
+	var refused error
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockWorkerTime(ctx, tx, workerID); err != nil {
+			return err
+		}
+		now := s.now()
+		sess, err := s.touchSession(ctx, tx, workerID, courseID, now)
+		if err != nil || !sess.LastSeenAt.Before(now) {
+			return err // a new session: nothing to count yet
+		}
+		from := maxTime(sess.StartedAt, sess.creditedTo)
+		from = maxTime(from, now.Add(-work.MaxActivityMS*time.Millisecond))
+		ms := now.Sub(from).Milliseconds()
+		if ms < 1 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE course_sessions SET credited_to = ? WHERE id = ?`, ts(now), sess.ID); err != nil {
+			return err
+		}
+		id := work.NewID()
+		r := ActivityRecord{WorkerID: workerID, Activity: work.Activity{StartedAt: from.UTC().Format(time.RFC3339Nano),
+			ActiveMS: ms, What: work.ActivityTraining}}
+		err = s.d.savepoint(ctx, tx, func() error { return s.recordSpan(ctx, tx, id, r, lim) })
+		var se *work.SpanError
+		if errors.As(err, &se) {
+			refused = se
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		credited = time.Duration(ms) * time.Millisecond
+		return payTraining(ctx, tx, id, workerID, ms, hourly, ts(now))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: credit training of %s: %w", workerID, err)
+	}
+	return credited, refused
+}
+
+// UplinkCourseSession stores, on the hub, a course session a center
+// recorded (its times already on the hub's clock), or widens the one
+// stored under its id: it goes up again each time a span in it does.
+func (s *Store) UplinkCourseSession(ctx context.Context, it UplinkItem, r CourseSessionRecord, lim work.SpanLimits) (UplinkResult, error) {
+	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
+		if res, ok, err := centerWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
+			return res, err
+		}
+		reject := func(format string, args ...any) (UplinkResult, error) {
+			return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf(format, args...)}, nil
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM courses WHERE id = ?`, r.CourseID).Scan(&n); err != nil {
+			return UplinkResult{}, err
+		}
+		switch now := s.now(); {
+		case n == 0:
+			return reject("course %s is not on this hub", r.CourseID)
+		case r.LastSeenAt.Before(r.StartedAt) || (r.ClosedAt != nil && r.ClosedAt.Before(r.StartedAt)):
+			return reject("a course session ends before it starts")
+		case r.LastSeenAt.After(now.Add(lim.Skew)) || (r.ClosedAt != nil && r.ClosedAt.After(now.Add(lim.Skew))):
+			return reject("the course session reaches past the hub's time %s", now.Format(time.RFC3339))
+		}
+		var closed any
+		if r.ClosedAt != nil {
+			closed = ts(*r.ClosedAt)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO course_sessions (id, worker_id, course_id, started_at, last_seen_at, closed_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET
+				started_at = CASE WHEN excluded.started_at < course_sessions.started_at THEN excluded.started_at ELSE course_sessions.started_at END,
+				last_seen_at = CASE WHEN excluded.last_seen_at > course_sessions.last_seen_at THEN excluded.last_seen_at ELSE course_sessions.last_seen_at END,
+				closed_at = coalesce(excluded.closed_at, course_sessions.closed_at)
+			WHERE course_sessions.worker_id = excluded.worker_id`,
+			r.ID, r.WorkerID, r.CourseID, ts(r.StartedAt), ts(r.LastSeenAt), closed, ts(s.now()))
+		return accepted, err
+	})
+}
+
+// UplinkSpan stores, on the hub, a span a center recorded (its start
+// already on the hub's clock) once work.CheckSpan allows it, and pays
+// training time at hourly. A refused span is answered rejected with the
+// reason, for good.
+func (s *Store) UplinkSpan(ctx context.Context, it UplinkItem, r ActivityRecord, lim work.SpanLimits, hourly int64) (UplinkResult, error) {
+	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
+		if res, ok, err := centerWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
+			return res, err
+		}
+		err := s.d.savepoint(ctx, tx, func() error { return s.recordSpan(ctx, tx, it.ID, r, lim) })
+		var se *work.SpanError
+		if errors.As(err, &se) {
+			return UplinkResult{Status: UplinkRejected, Reason: se.Error()}, nil
+		}
+		if err != nil {
+			return UplinkResult{}, err
+		}
+		return accepted, payTraining(ctx, tx, it.ID, r.WorkerID, r.ActiveMS, hourly, ts(s.now()))
+	})
+}

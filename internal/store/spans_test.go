@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"banyan/internal/work"
+)
+
+// course makes a one-item training course.
+func course(t *testing.T, s *Store) work.Course {
+	t.Helper()
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
+	c, err := s.CreateCourse(context.Background(), work.Course{Name: "basics", Purpose: work.Training, Kind: work.Classify, Language: "en",
+		Schema: schema, PassMark: 0.5}, func(yield func(CourseItemIn, error) bool) {
+		yield(CourseItemIn{Payload: []byte(`{"text":"x"}`), Answer: []byte(`{"label":"a"}`)}, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func training(from time.Time, d time.Duration) work.Activity {
+	return work.Activity{StartedAt: from.UTC().Format(time.RFC3339Nano), ActiveMS: d.Milliseconds(), What: work.ActivityTraining}
+}
+
+// The desk's training time is the server's: the time between the worker's
+// requests in a course session, counted as they answer; a session ends ten
+// minutes after its last request, and time after that is not counted.
+func TestCreditTraining(t *testing.T) {
+	t.Parallel()
+	s, clk := newStore(t)
+	ctx := context.Background()
+	c := course(t, s)
+	w := workers(t, s, 1)[0]
+	credit := func() time.Duration {
+		t.Helper()
+		d, err := s.CreditTraining(ctx, w.ID, c.ID, work.SpanLimits{}, 5000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if err := s.TouchCourse(ctx, w.ID, c.ID); err != nil { // opens the course
+		t.Fatal(err)
+	}
+	clk.add(3 * time.Minute)
+	if d := credit(); d != 3*time.Minute {
+		t.Fatalf("first answer: %v credited, want 3m", d)
+	}
+	clk.add(2 * time.Minute)
+	if d := credit(); d != 2*time.Minute {
+		t.Fatalf("second answer: %v credited, want 2m", d)
+	}
+	clk.add(11 * time.Minute) // walked away: the session ended
+	if d := credit(); d != 0 {
+		t.Fatalf("after a break: %v credited, want none (a new session begins)", d)
+	}
+	clk.add(time.Minute)
+	if d := credit(); d != time.Minute {
+		t.Fatalf("in the new session: %v credited, want 1m", d)
+	}
+	var spans, sessions int
+	var paid int64
+	s.r.QueryRow(`SELECT count(*) FROM activity WHERE worker_id = ?`, w.ID).Scan(&spans)
+	s.r.QueryRow(`SELECT count(*) FROM course_sessions WHERE worker_id = ?`, w.ID).Scan(&sessions)
+	s.r.QueryRow(`SELECT coalesce(sum(worker_pay), 0) FROM money_events WHERE kind = 'training' AND worker_id = ?`, w.ID).Scan(&paid)
+	// Six minutes at ₹50.00 an hour, paid span by span: 250 + 167 + 83.
+	if spans != 3 || sessions != 2 || paid != 500 {
+		t.Fatalf("got %d spans in %d sessions paid %d paise; want 3 in 2, 500", spans, sessions, paid)
+	}
+}
+
+// A declared span is refused, and nothing recorded or paid, when it
+// overlaps the worker's measured task time or another span, takes the day
+// past the cap, or lies outside every course session the server recorded.
+func TestRecordSpanRefusals(t *testing.T) {
+	t.Parallel()
+	s, clk := newStore(t)
+	ctx := context.Background()
+	c := course(t, s)
+	p := fixture(t, s, 1, 1)
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	w := workers(t, s, 1)[0]
+	t0 := clk.now() // 09:00
+	// In the course from 09:00 to 10:00, a request every five minutes;
+	// meanwhile a task from 09:20, measured as 40 s.
+	for i := range 13 {
+		if err := s.TouchCourse(ctx, w.ID, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if i == 4 {
+			a, _, err := s.Claim(ctx, w.ID, "", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk.add(40 * time.Second)
+			if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"},
+				OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, SampleDraw: 1}, majority(p)); err != nil {
+				t.Fatal(err)
+			}
+			clk.add(-40 * time.Second)
+		}
+		clk.add(5 * time.Minute)
+	}
+	clk.add(time.Hour) // 11:05
+	cases := []struct {
+		name string
+		span work.Activity
+		lim  work.SpanLimits
+		ok   bool
+	}{
+		{name: "over the task", span: training(t0.Add(15*time.Minute), 10*time.Minute)},
+		{name: "before the task", span: training(t0, 20*time.Minute), ok: true},
+		{name: "over the span just taken", span: training(t0.Add(10*time.Minute), 5*time.Minute)},
+		{name: "outside the session", span: training(t0.Add(-time.Hour), 30*time.Minute)},
+		{name: "past a cap of 50 minutes", span: training(t0.Add(25*time.Minute), 35*time.Minute), lim: work.SpanLimits{DailyCap: 50 * time.Minute}},
+		{name: "after the task", span: training(t0.Add(25*time.Minute), 35*time.Minute), ok: true},
+	}
+	for _, tc := range cases {
+		id, err := s.RecordSpan(ctx, ActivityRecord{WorkerID: w.ID, Activity: tc.span}, tc.lim, 5000)
+		var se *work.SpanError
+		if tc.ok != (err == nil) || (!tc.ok && !errors.As(err, &se)) {
+			t.Fatalf("%s: got %q, %v; want taken: %v", tc.name, id, err, tc.ok)
+		}
+	}
+	var spans int
+	var paid int64
+	s.r.QueryRow(`SELECT count(*) FROM activity WHERE worker_id = ?`, w.ID).Scan(&spans)
+	s.r.QueryRow(`SELECT coalesce(sum(worker_pay), 0) FROM money_events WHERE kind = 'training' AND worker_id = ?`, w.ID).Scan(&paid)
+	// 55 minutes at ₹50.00 an hour: 1667 + 2917.
+	if spans != 2 || paid != 1667+2917 {
+		t.Fatalf("got %d spans paid %d paise; want 2, %d", spans, paid, 1667+2917)
+	}
+}
+
+// At a village center the session that holds a span goes into the outbox
+// before the span, so the hub can check the span when it arrives.
+func TestCenterSendsTheSessionFirst(t *testing.T) {
+	t.Parallel()
+	s, clk, worker := centerStore(t)
+	ctx := context.Background()
+	c := course(t, s)
+	t0 := clk.now()
+	for range 3 {
+		if err := s.TouchCourse(ctx, worker, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		clk.add(4 * time.Minute)
+	}
+	if _, err := s.RecordSpan(ctx, ActivityRecord{WorkerID: worker, Activity: training(t0, 8*time.Minute)}, work.SpanLimits{}, 0); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.PendingOutbox(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, r := range rows {
+		if r.Kind != "enrolment" {
+			kinds = append(kinds, r.Kind)
+		}
+	}
+	if len(kinds) != 2 || kinds[0] != KindCourseSession || kinds[1] != KindActivity {
+		t.Fatalf("outbox kinds %v, want course_session then activity", kinds)
+	}
+}
