@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -117,5 +118,47 @@ func TestFailedQualificationCoolsDown(t *testing.T) {
 	resp, page := g.post("/desk/training/"+qual.ID, url.Values{"csrf": {csrfOf(t, page)}})
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "You may take this qualification again after") {
 		t.Fatalf("retry during the cool-down: %d\n%s", resp.StatusCode, page)
+	}
+}
+
+// The desk counts training time itself: between the worker's requests in
+// the course, by the store's clock, as each item is answered. A time the
+// form claims is not read.
+func TestDeskCountsTrainingTime(t *testing.T) {
+	g := newRig(t)
+	training := makeCourse(t, g.st, "Spam basics", work.Training)
+	g.signIn("asha", "123456")
+	_, page := g.get("/desk/training")
+	_, page = g.post("/desk/training/"+training.ID, url.Values{"csrf": {csrfOf(t, page)}})
+	g.clk.skip(3 * time.Minute)
+	m := itemField.FindStringSubmatch(page)
+	action := regexp.MustCompile(`action="(/desk/attempts/[^"]+)"`).FindStringSubmatch(page)
+	_, page = g.post(action[1], url.Values{"csrf": {csrfOf(t, page)}, "item": {m[1]}, "label": {"spam"}, "shown": {"0"}})
+	next := regexp.MustCompile(`href="(/desk/attempts/[^"]+)"`).FindStringSubmatch(page)[1]
+	g.clk.skip(2 * time.Minute) // reading why
+	_, page = g.get(next)
+	g.clk.skip(time.Minute)
+	g.answerCourseItem(page, "ok")
+	ctx := context.Background()
+	var asha store.User
+	orgs, _ := g.st.Orgs(ctx, store.OrgCenter, store.Page{Limit: 10})
+	for _, o := range orgs {
+		us, _ := g.st.Users(ctx, o.ID, store.Page{Limit: 10})
+		for _, u := range us {
+			if u.Name == "Asha" {
+				asha = u
+			}
+		}
+	}
+	now := g.clk.now()
+	days, err := g.st.WorkerEarnings(ctx, asha.ID, now.Add(-48*time.Hour), now.Add(48*time.Hour))
+	var ms int64
+	for _, d := range days {
+		ms += d.ActiveMS
+	}
+	// Three minutes to the first answer, three more (reading why, then the
+	// second item) to the second; a few milliseconds of real time besides.
+	if err != nil || ms < 6*60_000 || ms > 6*60_000+5_000 {
+		t.Fatalf("got %d ms of training counted (%v); want six minutes", ms, err)
 	}
 }

@@ -81,7 +81,23 @@ type rig struct {
 	client *http.Client
 	desk   *fakeDesk
 	st     *store.Store
+	clk    *testClock
 }
+
+// testClock is the store's clock in these tests: the real one, moved on
+// by skip.
+type testClock struct {
+	mu      sync.Mutex
+	skipped time.Duration
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.skipped)
+}
+
+func (c *testClock) skip(d time.Duration) { c.mu.Lock(); c.skipped += d; c.mu.Unlock() }
 
 func classifyTask(id string) Task {
 	s := &work.Schema{Inputs: []string{"text"}, Labels: []string{"ok", "spam", "abuse"}}
@@ -97,7 +113,8 @@ func classifyTask(id string) Task {
 func newRig(t *testing.T, tasks ...Task) *rig {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "web.db"), store.Options{Migrate: true})
+	clk := &testClock{}
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "web.db"), store.Options{Migrate: true, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +144,7 @@ func newRig(t *testing.T, tasks ...Task) *rig {
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
-	return &rig{t: t, srv: srv, client: client, desk: d, st: st}
+	return &rig{t: t, srv: srv, client: client, desk: d, st: st, clk: clk}
 }
 
 func (g *rig) get(path string) (*http.Response, string) {
