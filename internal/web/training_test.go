@@ -40,16 +40,20 @@ func makeCourse(t *testing.T, st *store.Store, name, purpose string) work.Course
 
 var itemField = regexp.MustCompile(`name="item" value="([^"]+)"`)
 
-// answerCourseItem answers the item on the page with a label and returns
-// the reply.
-func (g *rig) answerCourseItem(page, label string) (*http.Response, string) {
+// answerCourseItem answers the item on the page with a label, and any
+// extra form fields, and returns the reply.
+func (g *rig) answerCourseItem(page, label string, extra ...string) (*http.Response, string) {
 	g.t.Helper()
 	m := itemField.FindStringSubmatch(page)
 	action := regexp.MustCompile(`action="(/desk/attempts/[^"]+)"`).FindStringSubmatch(page)
 	if m == nil || action == nil {
 		g.t.Fatalf("no course item on the page:\n%s", page)
 	}
-	return g.post(action[1], url.Values{"csrf": {csrfOf(g.t, page)}, "item": {m[1]}, "label": {label}})
+	form := url.Values{"csrf": {csrfOf(g.t, page)}, "item": {m[1]}, "label": {label}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		form.Set(extra[i], extra[i+1])
+	}
+	return g.post(action[1], form)
 }
 
 func TestTrainingThenQualification(t *testing.T) {
@@ -131,9 +135,7 @@ func TestDeskCountsTrainingTime(t *testing.T) {
 	_, page := g.get("/desk/training")
 	_, page = g.post("/desk/training/"+training.ID, url.Values{"csrf": {csrfOf(t, page)}})
 	g.clk.skip(3 * time.Minute)
-	m := itemField.FindStringSubmatch(page)
-	action := regexp.MustCompile(`action="(/desk/attempts/[^"]+)"`).FindStringSubmatch(page)
-	_, page = g.post(action[1], url.Values{"csrf": {csrfOf(t, page)}, "item": {m[1]}, "label": {"spam"}, "shown": {"0"}})
+	_, page = g.answerCourseItem(page, "spam", "shown", "0")
 	next := regexp.MustCompile(`href="(/desk/attempts/[^"]+)"`).FindStringSubmatch(page)[1]
 	g.clk.skip(2 * time.Minute) // reading why
 	_, page = g.get(next)
