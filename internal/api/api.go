@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
@@ -228,7 +229,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, p auth.Principal, rt
 		return
 	}
 	// Ids only: never a request's body.
-	if _, err := a.Store.RecordAudit(context.WithoutCancel(r.Context()), p.OrgID, store.AuditRecord{Actor: p.UserID,
+	if _, err := audit.Log(context.WithoutCancel(r.Context()), a.Store, p.OrgID, audit.Record{Actor: p.UserID,
 		Action: rt.Pattern, Subject: r.PathValue("id")}); err != nil {
 		a.Log.Error("audit event not recorded", "action", rt.Pattern, "err", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -113,9 +114,9 @@ func (a *API) auditLog(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if err != nil {
 		return err
 	}
-	evs, err := a.Store.AuditLog(r.Context(), org, pg)
+	evs, err := audit.List(r.Context(), a.Store, org, pg)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, pageResult(evs, pg, func(e store.AuditEvent) string { return e.ID }))
+	return writeJSON(w, http.StatusOK, pageResult(evs, pg, func(e audit.Event) string { return e.ID }))
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/impact"
@@ -72,7 +73,7 @@ var operations = map[string]apiOp{
 	"GET /api/v1/clients/{id}":                 {summary: "One client", tag: "orgs", status: 200, reply: store.Org{}},
 	"GET /api/v1/clients/{id}/invoice":         {summary: "A client's invoice for a period", tag: "money", query: append(append([]string{}, periodQuery...), "format: csv for a CSV file"), status: 200, reply: ledger.Invoice{}, media: []string{"text/csv"}},
 	"GET /api/v1/centers":                      {summary: "Centers with their last contact and backlog (hub staff)", tag: "centers", query: pageQuery, status: 200, reply: listPage[store.CenterLink]{}},
-	"GET /api/v1/audit":                        {summary: "The audit log, newest first", tag: "audit", query: withPage("org_id: only this organisation's events"), status: 200, reply: listPage[store.AuditEvent]{}},
+	"GET /api/v1/audit":                        {summary: "The audit log, newest first", tag: "audit", query: withPage("org_id: only this organisation's events"), status: 200, reply: listPage[audit.Event]{}},
 	"POST /api/v1/centers/{id}/recall":         {summary: "Take back a center's leased tasks", tag: "centers", body: recallFromCenterIn{}, optional: true, status: 200, reply: recallOut{}},
 	"POST /api/v1/centers/{id}/revoke":         {summary: "Revoke a center's sync tokens (a stolen PC stops syncing)", tag: "centers", status: 200, reply: revokeOut{}},
 	"PUT /api/v1/centers/{id}/payee":           {summary: "Set where a center's share is paid", tag: "money", body: setPayeeIn{}, status: 200, reply: payeeOut{}},

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"banyan/internal/api"
+	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/blob"
 	"banyan/internal/store"
@@ -245,7 +246,7 @@ func (c *Center) AddPerson(ctx context.Context, name string, role auth.Role) (st
 	if err != nil {
 		return store.User{}, "", err
 	}
-	if _, err := c.Store.RecordAudit(ctx, c.ID, store.AuditRecord{Actor: "center", Action: "user.added", Subject: u.ID,
+	if _, err := audit.Log(ctx, c.Store, c.ID, audit.Record{Actor: "center", Action: "user.added", Subject: u.ID,
 		Detail: "role " + string(role) + ", token " + tok.ID}); err != nil {
 		return store.User{}, "", err
 	}

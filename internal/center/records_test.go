@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
@@ -175,7 +176,7 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 	if len(rv) != 1 || rv[0].ReviewerID != reviewer.ID || rv[0].Verdict != "disagree" || rv[0].Answer == nil || rv[0].Answer.Label != "ok" {
 		t.Fatalf("reviews on the hub: %+v", rv)
 	}
-	evs, _ := hub.AuditLog(ctx, g.center.ID, store.Page{Limit: 100})
+	evs, _ := audit.List(ctx, hub, g.center.ID, store.Page{Limit: 100})
 	if len(evs) != 3 {
 		t.Fatalf("audit events on the hub: %d, want 3 (two workers and a reviewer added)", len(evs))
 	}

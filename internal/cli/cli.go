@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"banyan/internal/api"
+	"banyan/internal/audit"
 	"banyan/internal/center"
 	"banyan/internal/hub"
 	"banyan/internal/ledger"
@@ -449,7 +450,7 @@ func auditCmd(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	rep, err := st.VerifyAudit(ctx)
+	rep, err := audit.Verify(ctx, st)
 	if err != nil {
 		return err
 	}

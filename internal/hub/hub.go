@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"banyan/internal/api"
+	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
@@ -415,7 +416,7 @@ func (h *Hub) InitAdmin(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = h.Store.RecordAudit(ctx, store.HubOrgID, store.AuditRecord{Actor: "cli", Action: "admin init", Subject: u.ID})
+	_, err = audit.Log(ctx, h.Store, store.HubOrgID, audit.Record{Actor: "cli", Action: "admin init", Subject: u.ID})
 	return secret, err
 }
 
@@ -434,7 +435,7 @@ func (h *Hub) AddCenter(ctx context.Context, name string) (store.Org, string, er
 	if err != nil {
 		return store.Org{}, "", err
 	}
-	_, err = h.Store.RecordAudit(ctx, store.HubOrgID, store.AuditRecord{Actor: "cli", Action: "center add", Subject: c.ID})
+	_, err = audit.Log(ctx, h.Store, store.HubOrgID, audit.Record{Actor: "cli", Action: "center add", Subject: c.ID})
 	return c, secret, err
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"banyan/internal/audit"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -102,7 +103,7 @@ func TestPayoutFile(t *testing.T) {
 		strings.Count(body, `"action":"GET /api/v1/centers/{id}/payout"`) != 2 || strings.Contains(body, "okbank") {
 		t.Errorf("audit log: %d %s", code, body)
 	}
-	rep, err := st.VerifyAudit(ctx)
+	rep, err := audit.Verify(ctx, st)
 	if err != nil || rep.Problem != "" || rep.Events < 3 {
 		t.Errorf("audit chain: %+v %v", rep, err)
 	}

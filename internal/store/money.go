@@ -137,9 +137,6 @@ type LedgerEntry struct {
 // the batch's time.
 type LedgerBuild func(seq int64, prevHash, now string, events []MoneyEvent) ([]LedgerEntry, string, error)
 
-// GenesisHash is the previous hash of the first batch.
-const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
-
 // AppendLedger posts up to limit waiting events as one batch, chained to
 // the last, in one transaction; with several hubs, one at a time. It
 // returns how many events it posted.

@@ -22,7 +22,6 @@ const (
 	KindActivity      = "activity"
 	KindDeclaration   = "declaration"
 	KindReview        = "review"
-	KindAudit         = "audit"
 	KindWithdrawal    = "withdrawal"
 	KindAttemptAnswer = "attempt_answer"
 )
@@ -47,15 +46,6 @@ type ReviewRecord struct {
 	Verdict      string       `json:"verdict"`
 	Answer       *work.Answer `json:"answer,omitempty"`
 	Note         string       `json:"note"`
-}
-
-// AuditRecord is one audit event.
-type AuditRecord struct {
-	Actor   string    `json:"actor"`
-	Action  string    `json:"action"`
-	Subject string    `json:"subject"`
-	Detail  string    `json:"detail"`
-	At      time.Time `json:"at"`
 }
 
 // AttemptAnswerRecord is a worker's answer to one course item.
@@ -116,25 +106,6 @@ func (s *Store) insertReview(ctx context.Context, tx *sql.Tx, id string, r Revie
 	return err
 }
 
-func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, id, orgID string, r AuditRecord, now string) error {
-	// One event at a time takes the next number in the chain.
-	if err := s.d.serialize(ctx, tx, "audit"); err != nil {
-		return err
-	}
-	var seq int64
-	prev := GenesisHash
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	seq++
-	row := auditRow{ID: id, OrgID: orgID, Actor: r.Actor, Action: r.Action, Subject: r.Subject, Detail: r.Detail, At: ts(r.At), CreatedAt: now}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, org_id, actor, action, subject, detail, at, created_at, seq, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, orgID, r.Actor, r.Action, r.Subject, r.Detail, row.At, now, seq, prev, auditHash(seq, prev, row))
-	return err
-}
-
 // RecordDeclaration stores a worker's self-declaration; the latest counts.
 func (s *Store) RecordDeclaration(ctx context.Context, r DeclarationRecord) (string, error) {
 	r.DeclaredAt = s.now()
@@ -144,12 +115,6 @@ func (s *Store) RecordDeclaration(ctx context.Context, r DeclarationRecord) (str
 // RecordReview stores a reviewer's check of an answer.
 func (s *Store) RecordReview(ctx context.Context, r ReviewRecord) (string, error) {
 	return s.born(ctx, KindReview, r, func(tx *sql.Tx, id, now string) error { return s.insertReview(ctx, tx, id, r, now) })
-}
-
-// RecordAudit stores an audit event of the organisation orgID.
-func (s *Store) RecordAudit(ctx context.Context, orgID string, r AuditRecord) (string, error) {
-	r.At = s.now()
-	return s.born(ctx, KindAudit, r, func(tx *sql.Tx, id, now string) error { return s.insertAudit(ctx, tx, id, orgID, r, now) })
 }
 
 // LatestDeclaration returns a worker's latest self-declaration, and when it
@@ -166,6 +131,23 @@ func (s *Store) LatestDeclaration(ctx context.Context, workerID string) (work.De
 		return d, time.Time{}, fmt.Errorf("store: declaration of %s: %w", workerID, err)
 	}
 	return d, parseTS(at), json.Unmarshal([]byte(body), &d)
+}
+
+// Born writes a record born here with insert and, in center mode, its
+// outbox row with body, in one transaction, and returns the record's id,
+// made here once.
+func (s *Store) Born(ctx context.Context, kind string, body any, insert func(tx *Tx, id string, now time.Time) error) (string, error) {
+	return s.born(ctx, kind, body, func(tx *sql.Tx, id, now string) error {
+		return insert(&Tx{tx: tx, d: s.d}, id, parseTS(now))
+	})
+}
+
+// UplinkOnce stores one item a center uploaded exactly once: a replay is
+// answered "duplicate"; otherwise store runs in a savepoint of the upload's
+// transaction and its verdict is recorded (unless it is "retry": nothing
+// stored, not final).
+func (s *Store) UplinkOnce(ctx context.Context, it UplinkItem, store func(tx *Tx) (UplinkResult, error)) (UplinkResult, error) {
+	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) { return store(&Tx{tx: tx, d: s.d}) })
 }
 
 // uplinkOnce stores one uploaded item exactly once: a replay is answered
@@ -258,13 +240,6 @@ func (s *Store) UplinkReview(ctx context.Context, it UplinkItem, r ReviewRecord)
 	})
 }
 
-// UplinkAudit stores an audit event of a center.
-func (s *Store) UplinkAudit(ctx context.Context, it UplinkItem, r AuditRecord) (UplinkResult, error) {
-	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
-		return accepted, s.insertAudit(ctx, tx, it.ID, it.CenterID, r, ts(s.now()))
-	})
-}
-
 // UplinkAttemptAnswer scores, on the hub, a worker's answer to a course
 // item given at a center; the attempt is made on the hub, under the
 // center's id for it, with its first answer. When a qualification
@@ -354,29 +329,5 @@ func (s *Store) AnswerReviews(ctx context.Context, assignmentID string) ([]Revie
 			return rv, json.Unmarshal([]byte(answer.String), rv.Answer)
 		}
 		return rv, nil
-	})
-}
-
-// AuditEvent is one entry of the audit log.
-type AuditEvent struct {
-	ID    string `json:"id"`
-	OrgID string `json:"org_id"`
-	AuditRecord
-}
-
-// AuditLog lists an organisation's audit events (every organisation's when
-// orgID is empty) by id.
-func (s *Store) AuditLog(ctx context.Context, orgID string, p Page) ([]AuditEvent, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, org_id, actor, action, subject, detail, at FROM audit_log
-		WHERE (? = '' OR org_id = ?) AND id > ? ORDER BY id LIMIT ?`, orgID, orgID, p.After, p.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: audit log: %w", err)
-	}
-	return collect(rows, func(r scanner) (AuditEvent, error) {
-		var e AuditEvent
-		var at string
-		err := r.Scan(&e.ID, &e.OrgID, &e.Actor, &e.Action, &e.Subject, &e.Detail, &at)
-		e.At = parseTS(at)
-		return e, err
 	})
 }

@@ -1,7 +1,10 @@
 // Package store owns Banyan's persistence: the schema and its numbered
-// migrations, every query, and the transactions that change state. One
-// schema and one set of queries serve every engine; what differs between
-// engines lives in dialect.go.
+// migrations, opening either engine, and the transactions that change
+// state, which domain packages run their own statements on (Tx, Write,
+// Read in tx.go). It still holds the queries of most domains, which move
+// to their packages one at a time (docs/architecture.md). One schema and
+// one set of queries serve every engine; what differs between engines
+// lives in dialect.go.
 //
 // SQLite is the default. It is opened the way an embedded database should
 // be: busy_timeout first, WAL, synchronous=FULL (an answer a worker was told

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"banyan/internal/audit"
 	"banyan/internal/dispatch"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -44,7 +45,7 @@ func FuzzUpload(f *testing.F) {
 	f.Add(seed(store.KindDeclaration, map[string]any{"worker_id": worker.ID, "declared_at": "2026-11-23T09:00:00Z", "gender": "woman"}), "")
 	f.Add(seed(store.KindWithdrawal, map[string]any{"worker_id": worker.ID}), "")
 	f.Add(seed(store.KindReview, map[string]any{"assignment_id": work.NewID(), "reviewer_id": worker.ID, "verdict": "agree", "note": ""}), "")
-	f.Add(seed(store.KindAudit, map[string]any{"actor": "center", "action": "user.added", "subject": worker.ID}), "")
+	f.Add(seed(audit.Kind, map[string]any{"actor": "center", "action": "user.added", "subject": worker.ID}), "")
 	f.Add([]byte(`{"items":[{"id":"x","kind":"nonsense","body":{}}]}`), "")
 	f.Add([]byte{0x1f, 0x8b, 0, 0}, "gzip")
 	f.Fuzz(func(t *testing.T, body []byte, encoding string) {

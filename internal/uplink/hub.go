@@ -18,6 +18,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"banyan/internal/api"
+	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
@@ -431,13 +432,15 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, offset time.D
 			b.ReviewRecord.Answer = &ans
 		}
 		return h.Store.UplinkReview(ctx, ref, b.ReviewRecord)
-	case store.KindAudit:
-		var b store.AuditRecord
+	case audit.Kind:
+		var b audit.Record
 		if err := strict(&b); err != nil || b.Action == "" || len(b.Action) > 100 || len(b.Actor) > 200 ||
 			len(b.Subject) > 200 || len(b.Detail) > 2000 || b.At.IsZero() {
 			return reject("an audit event needs actor, action (at most 100 bytes), subject, detail and at")
 		}
-		return h.Store.UplinkAudit(ctx, ref, b)
+		return h.Store.UplinkOnce(ctx, ref, func(tx *store.Tx) (store.UplinkResult, error) {
+			return store.UplinkResult{Status: store.UplinkAccepted}, audit.Append(ctx, tx, ref.ID, center.ID, b, h.Store.Now())
+		})
 	case store.KindAttemptAnswer:
 		var b struct {
 			store.AttemptAnswerRecord

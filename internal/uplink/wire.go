@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"banyan/internal/audit"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -141,7 +142,7 @@ const (
 
 // Kinds lists every item kind this hub takes.
 var Kinds = []string{KindAnswer, KindEnrolment, store.KindActivity, store.KindCourseSession, store.KindDeclaration, store.KindWithdrawal,
-	store.KindReview, store.KindAudit, store.KindAttemptAnswer}
+	store.KindReview, audit.Kind, store.KindAttemptAnswer}
 
 // Item is one record born at the center, with the id it was given there
 // and its place in the center's sequence.

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// This file is what the domains run their SQL on: a transaction they are
+// handed (Tx), the read side (Reader), the entry points that open them
+// (Write, Read), and the helpers every domain scans with. A domain never
+// begins, commits or rolls back a transaction itself: the store does, so
+// SQLite's group commit and PostgreSQL's pool stay its business.
+
+// Tx is one write transaction as a domain sees it. It is the store's own
+// type rather than a *sql.Tx so that how statements reach the database
+// (one at a time today; batched, later) stays the store's choice.
+type Tx struct {
+	tx *sql.Tx
+	d  dialect
+}
+
+// ExecContext runs a statement that returns no rows.
+func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a statement that returns rows.
+func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a statement that returns at most one row.
+func (t *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// ForUpdate is the clause that locks the rows a SELECT reads until the
+// transaction ends (PostgreSQL); empty on SQLite, which has one writer.
+func (t *Tx) ForUpdate() string { return t.d.forUpdate() }
+
+// Serialize makes the rest of the transaction run alone among those that
+// serialize on the same key: for writes that number rows themselves, or
+// check what they are about to add against what is there.
+func (t *Tx) Serialize(ctx context.Context, key string) error { return t.d.serialize(ctx, t.tx, key) }
+
+// Savepoint runs fn so that a failure in it leaves the transaction usable
+// (PostgreSQL aborts the whole transaction on any error otherwise).
+func (t *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	return t.d.savepoint(ctx, t.tx, fn)
+}
+
+// IsUniqueViolation says whether err is a unique constraint refusing a row.
+func (t *Tx) IsUniqueViolation(err error) bool { return t.d.isUniqueViolation(err) }
+
+// Reader runs reads: on the reader pool, or inside the open transaction
+// when the call is part of one (see InOneTx).
+type Reader interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Write runs fn in one write transaction: committed when fn returns nil,
+// rolled back otherwise. Inside InOneTx it joins the transaction open
+// there.
+func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx, d: s.d}) })
+}
+
+// Read is where a read goes: the open transaction inside InOneTx, so it
+// sees what that transaction wrote, or the reader pool.
+func (s *Store) Read(ctx context.Context) Reader { return s.reader(ctx) }
+
+// Scanner is a row, or rows at one row, to scan.
+type Scanner = scanner
+
+// Collect scans every row with scan and closes rows; no rows is an empty,
+// non-nil slice.
+func Collect[T any](rows *sql.Rows, scan func(Scanner) (T, error)) ([]T, error) {
+	return collect(rows, scan)
+}
+
+// TimeText is how a time is kept in every table: UTC, fixed width, to the
+// microsecond, so that text order is time order on both engines.
+func TimeText(t time.Time) string { return ts(t) }
+
+// ParseTimeText reads a time kept by TimeText; a malformed one is zero.
+func ParseTimeText(s string) time.Time { return parseTS(s) }
+
+// GenesisHash is the previous hash of the first link of every hash chain
+// the hub keeps (the ledger's batches, the audit log's events).
+const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
