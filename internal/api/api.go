@@ -60,8 +60,11 @@ type API struct {
 	// (private, loopback, shared, link-local … every range of the IANA
 	// special-purpose registries).
 	AllowPrivateWebhooks bool
-	hookOnce             sync.Once
-	hookClient           *http.Client
+	// Hooks keeps clients' webhook subscriptions (nil at a village
+	// center, which serves none of the webhook routes).
+	Hooks      *webhook.Queue
+	hookOnce   sync.Once
+	hookClient *http.Client
 	// TrainingRate pays accepted training time, in paise per hour (0:
 	// unpaid).
 	TrainingRate int64

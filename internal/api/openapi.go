@@ -17,6 +17,7 @@ import (
 	"banyan/internal/impact"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
+	"banyan/internal/webhook"
 	"banyan/internal/work"
 )
 
@@ -110,11 +111,11 @@ var operations = map[string]apiOp{
 	"POST /api/v1/assignments/{id}/reject":   {summary: "Reject a held answer, with a reason", tag: "money", body: judgeIn{}, status: 200, reply: store.Approval{}},
 	"POST /api/v1/assignments/{id}/overturn": {summary: "Overturn a rejection within the rate card's window", tag: "money", body: judgeIn{}, status: 200, reply: store.Approval{}},
 	"POST /api/v1/tasks/{id}/reject":         {summary: "A client rejects a delivered result: rework and a credit note", tag: "money", body: rejectResultIn{}, status: 200, reply: reworkOut{}},
-	"POST /api/v1/webhooks":                  {summary: "Subscribe a URL to a client's events", tag: "webhooks", body: createWebhookIn{}, status: 201, reply: store.Webhook{}},
-	"GET /api/v1/webhooks":                   {summary: "List webhook subscriptions", tag: "webhooks", query: []string{"client_id: only this client's (hub staff)"}, status: 200, reply: listPage[store.Webhook]{}},
+	"POST /api/v1/webhooks":                  {summary: "Subscribe a URL to a client's events", tag: "webhooks", body: createWebhookIn{}, status: 201, reply: webhook.Webhook{}},
+	"GET /api/v1/webhooks":                   {summary: "List webhook subscriptions", tag: "webhooks", query: []string{"client_id: only this client's (hub staff)"}, status: 200, reply: listPage[webhook.Webhook]{}},
 	"DELETE /api/v1/webhooks/{id}":           {summary: "Remove a subscription", tag: "webhooks", status: 204},
-	"GET /api/v1/webhooks/{id}/deliveries":   {summary: "A subscription's recent deliveries", tag: "webhooks", status: 200, reply: listPage[store.Delivery]{}},
-	"POST /api/v1/webhooks/{id}/test":        {summary: "Send a signed ping now", tag: "webhooks", status: 200, reply: store.Delivery{}},
+	"GET /api/v1/webhooks/{id}/deliveries":   {summary: "A subscription's recent deliveries", tag: "webhooks", status: 200, reply: listPage[webhook.Delivery]{}},
+	"POST /api/v1/webhooks/{id}/test":        {summary: "Send a signed ping now", tag: "webhooks", status: 200, reply: webhook.Delivery{}},
 
 	"GET /api/v1/batches/{id}":         {summary: "A batch and its progress", tag: "batches", status: 200, reply: batchOut{}},
 	"POST /api/v1/batches/{id}/cancel": {summary: "Cancel a batch's unfinished tasks", tag: "batches", status: 200, reply: work.Batch{}},

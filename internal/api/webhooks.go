@@ -34,11 +34,11 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request, p auth.Princ
 		return errForbidden
 	}
 	if len(in.Events) == 0 {
-		return problem(http.StatusUnprocessableEntity, "events: name at least one of %v", store.WebhookEvents)
+		return problem(http.StatusUnprocessableEntity, "events: name at least one of %v", webhook.Events)
 	}
 	for _, e := range in.Events {
-		if !slices.Contains(store.WebhookEvents, e) {
-			return problem(http.StatusUnprocessableEntity, "events: %q is not one of %v", e, store.WebhookEvents)
+		if !slices.Contains(webhook.Events, e) {
+			return problem(http.StatusUnprocessableEntity, "events: %q is not one of %v", e, webhook.Events)
 		}
 	}
 	if len(in.URL) > 2000 {
@@ -47,7 +47,7 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err := webhook.CheckURL(r.Context(), in.URL, a.AllowPrivateWebhooks); err != nil {
 		return problem(http.StatusUnprocessableEntity, "%v", err)
 	}
-	h, err := a.Store.CreateWebhook(r.Context(), in.ClientID, in.URL, in.Events)
+	h, err := a.Hooks.Create(r.Context(), in.ClientID, in.URL, in.Events)
 	if err != nil {
 		return err
 	}
@@ -56,20 +56,20 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request, p auth.Princ
 
 // ownWebhook is the subscription in the path, if the principal may manage
 // its client.
-func (a *API) ownWebhook(r *http.Request, p auth.Principal) (store.Webhook, error) {
+func (a *API) ownWebhook(r *http.Request, p auth.Principal) (webhook.Webhook, error) {
 	id, err := pathID(r, "webhook")
 	if err != nil {
-		return store.Webhook{}, err
+		return webhook.Webhook{}, err
 	}
-	h, _, err := a.Store.Webhook(r.Context(), id)
+	h, _, err := a.Hooks.Get(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.CanReadClient(h.ClientID)) {
-		return store.Webhook{}, errNotVisible("webhook")
+		return webhook.Webhook{}, errNotVisible("webhook")
 	}
 	if err != nil {
-		return store.Webhook{}, err
+		return webhook.Webhook{}, err
 	}
 	if !p.CanManageClient(h.ClientID) {
-		return store.Webhook{}, errForbidden
+		return webhook.Webhook{}, errForbidden
 	}
 	return h, nil
 }
@@ -82,11 +82,11 @@ func (a *API) listWebhooks(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if !p.CanReadClient(client) || !p.CanManageClient(client) {
 		return errNotVisible("client")
 	}
-	hs, err := a.Store.Webhooks(r.Context(), client)
+	hs, err := a.Hooks.List(r.Context(), client)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, listPage[store.Webhook]{Items: hs})
+	return writeJSON(w, http.StatusOK, listPage[webhook.Webhook]{Items: hs})
 }
 
 func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -94,7 +94,7 @@ func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	if err := a.Store.DisableWebhook(r.Context(), h.ID); err != nil {
+	if err := a.Hooks.Disable(r.Context(), h.ID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -107,11 +107,11 @@ func (a *API) webhookDeliveries(w http.ResponseWriter, r *http.Request, p auth.P
 	if err != nil {
 		return err
 	}
-	ds, err := a.Store.Deliveries(r.Context(), h.ID, 100)
+	ds, err := a.Hooks.Deliveries(r.Context(), h.ID, 100)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, listPage[store.Delivery]{Items: ds})
+	return writeJSON(w, http.StatusOK, listPage[webhook.Delivery]{Items: ds})
 }
 
 // testWebhook sends a ping now and replies with how it went.
@@ -120,11 +120,11 @@ func (a *API) testWebhook(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	d, err := a.Store.QueuePing(r.Context(), h.ID)
+	d, err := a.Hooks.Ping(r.Context(), h.ID)
 	if err != nil {
 		return err
 	}
-	sender := &webhook.Sender{Store: a.Store, Client: a.webhookClient(), Log: a.Log}
+	sender := &webhook.Sender{Queue: a.Hooks, Client: a.webhookClient(), Log: a.Log}
 	d, err = sender.Deliver(r.Context(), d)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"banyan/internal/api/apitest"
 	"banyan/internal/store"
 	"banyan/internal/web"
+	"banyan/internal/webhook"
 	"banyan/internal/work"
 )
 
@@ -137,7 +138,7 @@ func newAuthzRig(t *testing.T) *authzRig {
 			g.ids["task"] = o.Task.ID
 		}
 	}
-	hook, _ := st.CreateWebhook(ctx, a.ID, "http://127.0.0.1:9/"+marker, []string{store.EventResultReady})
+	hook, _ := h.hooks.Create(ctx, a.ID, "http://127.0.0.1:9/"+marker, []string{webhook.EventResultReady})
 	g.ids["project"], g.ids["batch"], g.ids["client"], g.ids["org"] = p.ID, batch.ID, a.ID, a.ID
 	g.ids["assignment"], g.ids["webhook"], g.ids["center"] = assignment, hook.ID, center.ID
 	g.ids["user"] = clientAdmin.ID

@@ -203,6 +203,9 @@ type Hub struct {
 	refits  *atomic.Int64
 	// hookClient sends webhook deliveries.
 	hookClient *http.Client
+	// hooks keeps clients' webhook subscriptions and queues their events;
+	// the store tells it of each as it happens.
+	hooks *webhook.Queue
 
 	metricsOnce sync.Once
 }
@@ -230,6 +233,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
+	hooks := &webhook.Queue{Store: st}
+	st.SetNotifier(hooks)
 	return &Hub{
 		Config:     cfg,
 		Store:      st,
@@ -239,6 +244,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 		Blobs:      blobs,
 		spool:      spool,
 		hookClient: webhook.Client(cfg.AllowPrivateWebhooks),
+		hooks:      hooks,
 	}, nil
 }
 
@@ -253,7 +259,7 @@ func (h *Hub) Handler() http.Handler {
 		SpoolDir: h.spool, MaxUploadBytes: h.Config.MaxUploadBytes,
 		Limits: ingest.Limits{MaxRowBytes: h.Config.MaxRowBytes}, Blobs: h.Blobs, MinimumWage: h.Config.MinWage,
 		TrainingRate: h.Config.TrainingRate, AllowPrivateWebhooks: h.Config.AllowPrivateWebhooks,
-		TokenRate: h.Config.TokenRate, Spans: work.SpanLimits{DailyCap: h.Config.DailyTimeCap},
+		TokenRate: h.Config.TokenRate, Spans: work.SpanLimits{DailyCap: h.Config.DailyTimeCap}, Hooks: h.hooks,
 	}
 	a.Register(mux)
 	up := &uplink.Hub{Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log, Version: h.Config.Version, LeaseTTL: h.Config.LeaseTTL,
@@ -330,7 +336,7 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 		go h.every(ctx, time.Minute, "recall", h.recallNearDeadlines)
 	}
 	// Webhook deliveries: batches found complete, then everything due.
-	hooks := &webhook.Sender{Store: h.Store, Client: h.hookClient, Log: h.Log}
+	hooks := &webhook.Sender{Queue: h.hooks, Client: h.hookClient, Log: h.Log}
 	go h.every(ctx, 2*time.Second, "webhooks", hooks.DeliverDue)
 	// Who is paid under the minimum wage, for the staff and the centers.
 	if h.Config.MinWage > 0 {

@@ -98,11 +98,11 @@ func TestLogsHoldNoPayloadOrSecret(t *testing.T) {
 	http.PostForm(srv.URL+"/desk/signin", url.Values{"login": {login}, "secret": {pin}})
 	http.PostForm(srv.URL+"/desk/signin", url.Values{"login": {login}, "secret": {"999999"}})
 	call("bny_"+secretText, "GET", "/api/v1/me", "", "")
-	sender := &webhook.Sender{Store: h.Store, Client: webhook.Client(true), Log: h.Log}
+	sender := &webhook.Sender{Queue: h.hooks, Client: webhook.Client(true), Log: h.Log}
 	if err := sender.DeliverDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ds, _ := h.Store.Deliveries(ctx, hookID, 10); len(ds) == 0 {
+	if ds, _ := h.hooks.Deliveries(ctx, hookID, 10); len(ds) == 0 {
 		t.Fatal("no webhook delivery was made")
 	}
 

@@ -86,7 +86,7 @@ func TestWebhookDeliveries(t *testing.T) {
 		o, _ := h.Dispatch.Next(ctx, w.ID, "")
 		h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"spam"}`), 4000)
 	}
-	sender := &webhook.Sender{Store: st, Client: webhook.Client(true), Log: h.Log}
+	sender := &webhook.Sender{Queue: h.hooks, Client: webhook.Client(true), Log: h.Log}
 	if err := sender.DeliverDue(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +96,8 @@ func TestWebhookDeliveries(t *testing.T) {
 	}
 	mu.Unlock()
 	// The first was refused: it waits for its retry, not lost.
-	ds, _ := st.Deliveries(ctx, hookID, 10)
-	var retry store.Delivery
+	ds, _ := h.hooks.Deliveries(ctx, hookID, 10)
+	var retry webhook.Delivery
 	for _, d := range ds {
 		if d.State == "pending" {
 			retry = d
@@ -156,7 +156,7 @@ func TestWebhooksStayWithTheirClient(t *testing.T) {
 	defer recv.Close()
 	h := openTestHub(t, func(c *Config) { c.AllowPrivateWebhooks = true })
 	st := h.Store
-	events := []string{store.EventResultReady, store.EventBatchCompleted, store.EventTaskFailed}
+	events := []string{webhook.EventResultReady, webhook.EventBatchCompleted, webhook.EventTaskFailed}
 	type side struct {
 		client  store.Org
 		project work.Project
@@ -165,7 +165,7 @@ func TestWebhooksStayWithTheirClient(t *testing.T) {
 	sides := map[string]*side{}
 	for _, name := range []string{"A", "B"} {
 		c, _ := st.CreateOrg(ctx, store.OrgClient, "client "+name)
-		if _, err := st.CreateWebhook(ctx, c.ID, recv.URL+"/"+name, events); err != nil {
+		if _, err := h.hooks.Create(ctx, c.ID, recv.URL+"/"+name, events); err != nil {
 			t.Fatal(err)
 		}
 		p := classifyProject(t, st, c.ID, "project MARKER-"+name)
@@ -202,7 +202,7 @@ func TestWebhooksStayWithTheirClient(t *testing.T) {
 			}
 		}
 	}
-	sender := &webhook.Sender{Store: st, Client: webhook.Client(true), Log: h.Log}
+	sender := &webhook.Sender{Queue: h.hooks, Client: webhook.Client(true), Log: h.Log}
 	if err := sender.DeliverDue(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -681,7 +681,7 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, taskID string, result wo
 	if err := chargeDelivery(ctx, tx, taskID, now); err != nil {
 		return fmt.Errorf("charge the result: %w", err)
 	}
-	if err := s.resultReady(ctx, tx, taskID, result, confidence, now); err != nil {
+	if err := s.resultReady(ctx, tx, taskID, result, confidence); err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
 	if err := s.approveOrHold(ctx, tx, taskID, now); err != nil {

@@ -280,11 +280,14 @@ func (s *Store) noteCompletion(ctx context.Context, b *work.Batch) error {
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 || !s.webhooksMaybe(ctx, tx) {
+		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		return s.enqueueWebhooks(ctx, tx, b.ClientID, EventBatchCompleted, map[string]any{"event": EventBatchCompleted,
-			"batch_id": b.ID, "project_id": b.ProjectID, "tasks": b.Tasks, "completed_at": last}, ts(s.now()))
+		const event = "batch.completed"
+		return s.notify(ctx, tx, event, func() (string, any, bool, error) {
+			return b.ClientID, map[string]any{"event": event, "batch_id": b.ID, "project_id": b.ProjectID, "tasks": b.Tasks,
+				"completed_at": last}, true, nil
+		})
 	})
 	if err != nil {
 		return err

@@ -157,7 +157,7 @@ func (s *Store) CancelBatch(ctx context.Context, batchID string) (work.Batch, er
 		if _, err := tx.ExecContext(ctx, `UPDATE batches SET cancelled_at = ? WHERE id = ?`, ts(now), batchID); err != nil {
 			return err
 		}
-		if err := s.tasksFailed(ctx, tx, batchID, ts(now)); err != nil {
+		if err := s.tasksFailed(ctx, tx, batchID); err != nil {
 			return err
 		}
 		b.CancelledAt = &now

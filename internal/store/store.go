@@ -63,11 +63,8 @@ type Store struct {
 	projects sync.Map
 	// tokens holds recent token lookups (see TokenByHash).
 	tokens sync.Map
-	// hooksSeen caches whether any webhook subscription exists (see
-	// webhooksMaybe).
-	hooksMu   sync.Mutex
-	hooksSeen bool
-	hooksRead time.Time
+	// notifier is told of the events clients subscribe to (SetNotifier).
+	notifier Notifier
 	// swept is when a claim last returned timed-out work to the pool.
 	sweepMu sync.Mutex
 	swept   time.Time

@@ -23,7 +23,6 @@ import (
 	"syscall"
 	"time"
 
-	"banyan/internal/store"
 )
 
 // maxAttempts is how often a delivery is tried before it fails.
@@ -98,26 +97,26 @@ func Client(allowPrivate bool) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// Sender sends deliveries from a store.
+// Sender sends the queue's deliveries.
 type Sender struct {
-	Store  *store.Store
+	Queue  *Queue
 	Client *http.Client
 	Log    *slog.Logger
 }
 
 // Deliver sends one delivery and records the outcome.
-func (h *Sender) Deliver(ctx context.Context, d store.Delivery) (store.Delivery, error) {
-	hook, secret, err := h.Store.Webhook(ctx, d.WebhookID)
+func (h *Sender) Deliver(ctx context.Context, d Delivery) (Delivery, error) {
+	hook, secret, err := h.Queue.Get(ctx, d.WebhookID)
 	if err != nil {
 		return d, err
 	}
 	if !hook.Active {
-		return d, h.Store.NoteDelivery(ctx, d.ID, 0, "the subscription was removed", false, time.Time{})
+		return d, h.Queue.Note(ctx, d.ID, 0, "the subscription was removed", false, time.Time{})
 	}
 	now := time.Now()
 	req, err := http.NewRequestWithContext(ctx, "POST", hook.URL, bytes.NewReader([]byte(d.Body)))
 	if err != nil {
-		return d, h.Store.NoteDelivery(ctx, d.ID, 0, err.Error(), false, time.Time{})
+		return d, h.Queue.Note(ctx, d.ID, 0, err.Error(), false, time.Time{})
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Banyan-Webhook/1")
@@ -142,25 +141,25 @@ func (h *Sender) Deliver(ctx context.Context, d store.Delivery) (store.Delivery,
 	case errText == "":
 		d.State = "delivered"
 		h.Log.Info("webhook delivered", "delivery", d.ID, "event", d.Event, "webhook", d.WebhookID, "status", status)
-		return d, h.Store.NoteDelivery(ctx, d.ID, status, "", true, time.Time{})
+		return d, h.Queue.Note(ctx, d.ID, status, "", true, time.Time{})
 	case d.Attempts >= maxAttempts:
 		d.State = "failed"
 		h.Log.Warn("webhook failed for good", "delivery", d.ID, "event", d.Event, "webhook", d.WebhookID, "attempts", d.Attempts, "err", errText)
-		return d, h.Store.NoteDelivery(ctx, d.ID, status, errText, false, time.Time{})
+		return d, h.Queue.Note(ctx, d.ID, status, errText, false, time.Time{})
 	default:
 		h.Log.Info("webhook to be retried", "delivery", d.ID, "event", d.Event, "webhook", d.WebhookID, "attempts", d.Attempts, "err", errText)
-		return d, h.Store.NoteDelivery(ctx, d.ID, status, errText, false, time.Now().Add(backoff(d.Attempts)))
+		return d, h.Queue.Note(ctx, d.ID, status, errText, false, time.Now().Add(backoff(d.Attempts)))
 	}
 }
 
 // DeliverDue sends every delivery whose time has come (after noting
 // batches found complete).
 func (h *Sender) DeliverDue(ctx context.Context) error {
-	if err := h.Store.CheckCompletions(ctx); err != nil {
+	if err := h.Queue.Store.CheckCompletions(ctx); err != nil {
 		return err
 	}
 	for {
-		due, err := h.Store.DueDeliveries(ctx, 100)
+		due, err := h.Queue.Due(ctx, 100)
 		if err != nil || len(due) == 0 {
 			return err
 		}
