@@ -22,7 +22,6 @@ import (
 	"strconv"
 	"syscall"
 	"time"
-
 )
 
 // maxAttempts is how often a delivery is tried before it fails.
