@@ -24,6 +24,7 @@ import (
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
 	"banyan/internal/ingest"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/webhook"
 	"banyan/internal/work"
@@ -170,7 +171,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		mux.Handle(rt.Pattern, a.wrap(rt))
 	}
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, a.Log, r, problem(http.StatusNotFound, "no API route %s %s", r.Method, r.URL.Path))
+		problem.Write(w, a.Log, r, problem.New(http.StatusNotFound, "no API route %s %s", r.Method, r.URL.Path))
 	}))
 }
 
@@ -185,7 +186,7 @@ func (a *API) ServeAs(w http.ResponseWriter, r *http.Request, p auth.Principal, 
 			return
 		}
 	}
-	writeProblem(w, a.Log, r, problem(http.StatusNotFound, "no API route %s", pattern))
+	problem.Write(w, a.Log, r, problem.New(http.StatusNotFound, "no API route %s", pattern))
 }
 
 func (a *API) wrap(rt Route) http.Handler {
@@ -194,18 +195,18 @@ func (a *API) wrap(rt Route) http.Handler {
 		if !rt.Public {
 			secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok {
-				writeProblem(w, a.Log, r, auth.ErrUnauthenticated)
+				problem.Write(w, a.Log, r, auth.ErrUnauthenticated)
 				return
 			}
 			var err error
 			p, err = a.Auth.Authenticate(r.Context(), strings.TrimSpace(secret))
 			if err != nil {
-				writeProblem(w, a.Log, r, err)
+				problem.Write(w, a.Log, r, err)
 				return
 			}
 			if ok, wait := a.limiter().allow(p.TokenID, time.Now()); !ok {
 				w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-				writeProblem(w, a.Log, r, problem(http.StatusTooManyRequests, "this token is calling too fast: at most %d calls a second", int(a.limiterRate())))
+				problem.Write(w, a.Log, r, problem.New(http.StatusTooManyRequests, "this token is calling too fast: at most %d calls a second", int(a.limiterRate())))
 				return
 			}
 		}
@@ -219,7 +220,7 @@ func (a *API) wrap(rt Route) http.Handler {
 func (a *API) serve(w http.ResponseWriter, r *http.Request, p auth.Principal, rt Route) {
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	if err := rt.handle(sw, r, p); err != nil {
-		writeProblem(sw, a.Log, r, err)
+		problem.Write(sw, a.Log, r, err)
 	}
 	if sw.status >= 400 || p.UserID == "" {
 		return
@@ -285,14 +286,14 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &te):
-			return problem(http.StatusBadRequest, "field %q: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+			return problem.New(http.StatusBadRequest, "field %q: expected %s, got JSON %s", te.Field, te.Type, te.Value)
 		case errors.Is(err, io.EOF):
-			return problem(http.StatusBadRequest, "the request body is empty; send a JSON object")
+			return problem.New(http.StatusBadRequest, "the request body is empty; send a JSON object")
 		}
-		return problem(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
+		return problem.New(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
 	}
 	if dec.More() {
-		return problem(http.StatusBadRequest, "the request body has data after the JSON object")
+		return problem.New(http.StatusBadRequest, "the request body has data after the JSON object")
 	}
 	return nil
 }
@@ -315,7 +316,7 @@ func pageOf(r *http.Request) (store.Page, error) {
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxLimit {
-			return store.Page{}, problem(http.StatusBadRequest, "limit: must be a whole number from 1 to %d", maxLimit)
+			return store.Page{}, problem.New(http.StatusBadRequest, "limit: must be a whole number from 1 to %d", maxLimit)
 		}
 		limit = n
 	}
@@ -323,7 +324,7 @@ func pageOf(r *http.Request) (store.Page, error) {
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		b, err := base64.RawURLEncoding.DecodeString(c)
 		if err != nil || !work.ValidID(string(b)) {
-			return store.Page{}, problem(http.StatusBadRequest, "cursor: not a cursor this API gave out; use next_cursor from the previous page")
+			return store.Page{}, problem.New(http.StatusBadRequest, "cursor: not a cursor this API gave out; use next_cursor from the previous page")
 		}
 		after = string(b)
 	}
@@ -357,7 +358,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, p auth.Principal) error
 func validName(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || len(s) > 200 {
-		return "", problem(http.StatusUnprocessableEntity, "%s: required, at most 200 bytes", field)
+		return "", problem.New(http.StatusUnprocessableEntity, "%s: required, at most 200 bytes", field)
 	}
 	return s, nil
 }

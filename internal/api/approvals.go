@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"banyan/internal/auth"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 )
 
@@ -16,12 +17,12 @@ import (
 func (a *API) once(w http.ResponseWriter, r *http.Request, p auth.Principal, route, key string, fn func() (int, any, error)) error {
 	key = idempotencyKey(r, key)
 	if len(key) > 200 {
-		return problem(http.StatusBadRequest, "idempotency key: at most 200 characters")
+		return problem.New(http.StatusBadRequest, "idempotency key: at most 200 characters")
 	}
 	if key != "" {
 		status, reply, found, err := a.Store.Idempotent(r.Context(), key, p.UserID, route)
 		if errors.Is(err, store.ErrConflict) {
-			return problem(http.StatusConflict, "%v", err)
+			return problem.New(http.StatusConflict, "%v", err)
 		}
 		if err != nil {
 			return err
@@ -67,7 +68,7 @@ func idempotencyKey(r *http.Request, inBody string) string {
 func reason(s string, limit int, why string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || len(s) > limit {
-		return "", problem(http.StatusUnprocessableEntity, "reason: required, up to %d characters: %s", limit, why)
+		return "", problem.New(http.StatusUnprocessableEntity, "reason: required, up to %d characters: %s", limit, why)
 	}
 	return s, nil
 }
@@ -92,7 +93,7 @@ type judgeIn struct {
 
 func (a *API) judge(w http.ResponseWriter, r *http.Request, p auth.Principal, what string) error {
 	if !canJudge(p) {
-		return problem(http.StatusForbidden, "answers are rejected by reviewers and the hub's staff")
+		return problem.New(http.StatusForbidden, "answers are rejected by reviewers and the hub's staff")
 	}
 	id, err := pathID(r, "assignment")
 	if err != nil {
@@ -118,9 +119,9 @@ func (a *API) judge(w http.ResponseWriter, r *http.Request, p auth.Principal, wh
 		}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return 0, nil, problem(http.StatusNotFound, "no held answer %s: only answers of projects that wait before approving can be rejected", id)
+			return 0, nil, problem.New(http.StatusNotFound, "no held answer %s: only answers of projects that wait before approving can be rejected", id)
 		case errors.Is(err, store.ErrConflict):
-			return 0, nil, problem(http.StatusConflict, "%v", err)
+			return 0, nil, problem.New(http.StatusConflict, "%v", err)
 		case err != nil:
 			return 0, nil, err
 		}
@@ -145,7 +146,7 @@ func (a *API) bonus(w http.ResponseWriter, r *http.Request, p auth.Principal) er
 		return err
 	}
 	if u.Role != string(auth.Worker) {
-		return problem(http.StatusUnprocessableEntity, "a bonus is for a worker")
+		return problem.New(http.StatusUnprocessableEntity, "a bonus is for a worker")
 	}
 	var in bonusIn
 	if err := decodeJSON(w, r, &in); err != nil {
@@ -154,11 +155,11 @@ func (a *API) bonus(w http.ResponseWriter, r *http.Request, p auth.Principal) er
 	in.Key = idempotencyKey(r, in.Key)
 	switch {
 	case in.Amount <= 0 || in.Amount > 10_000_000:
-		return problem(http.StatusUnprocessableEntity, "amount: paise, from 1 to 10000000")
+		return problem.New(http.StatusUnprocessableEntity, "amount: paise, from 1 to 10000000")
 	case strings.TrimSpace(in.Reason) == "":
-		return problem(http.StatusUnprocessableEntity, "reason: required")
+		return problem.New(http.StatusUnprocessableEntity, "reason: required")
 	case in.Key == "":
-		return problem(http.StatusUnprocessableEntity, "idempotency_key: required, so a retried bonus is paid once")
+		return problem.New(http.StatusUnprocessableEntity, "idempotency_key: required, so a retried bonus is paid once")
 	}
 	return a.once(w, r, p, "bonus "+u.ID, in.Key, func() (int, any, error) {
 		created, err := a.Store.Bonus(r.Context(), u.ID, in.Amount, p.UserID+":"+in.Key)
@@ -196,7 +197,7 @@ func (a *API) rejectResult(w http.ResponseWriter, r *http.Request, p auth.Princi
 	return a.once(w, r, p, "reject result "+id, in.Key, func() (int, any, error) {
 		err := a.Store.RejectResult(r.Context(), id, p.UserID, in.Reason)
 		if errors.Is(err, store.ErrConflict) {
-			return 0, nil, problem(http.StatusConflict, "%v", err)
+			return 0, nil, problem.New(http.StatusConflict, "%v", err)
 		}
 		if err != nil {
 			return 0, nil, err

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"banyan/internal/auth"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -31,7 +32,7 @@ func (a *API) updateProject(w http.ResponseWriter, r *http.Request, p auth.Princ
 		return err
 	}
 	if in.Name == nil && in.Instructions == nil && in.MinAnswerMS == nil {
-		return problem(http.StatusUnprocessableEntity, "send at least one of name, instructions, min_answer_ms (the kind, schema and quality policy of a running project are fixed)")
+		return problem.New(http.StatusUnprocessableEntity, "send at least one of name, instructions, min_answer_ms (the kind, schema and quality policy of a running project are fixed)")
 	}
 	if in.Name != nil {
 		name, err := validName("name", *in.Name)
@@ -41,10 +42,10 @@ func (a *API) updateProject(w http.ResponseWriter, r *http.Request, p auth.Princ
 		in.Name = &name
 	}
 	if in.Instructions != nil && len(*in.Instructions) > maxInstructions {
-		return problem(http.StatusUnprocessableEntity, "instructions: at most %d bytes", maxInstructions)
+		return problem.New(http.StatusUnprocessableEntity, "instructions: at most %d bytes", maxInstructions)
 	}
 	if in.MinAnswerMS != nil && (*in.MinAnswerMS < 0 || *in.MinAnswerMS > 3_600_000) {
-		return problem(http.StatusUnprocessableEntity, "min_answer_ms: from 0 to 3600000")
+		return problem.New(http.StatusUnprocessableEntity, "min_answer_ms: from 0 to 3600000")
 	}
 	out, err := a.Store.UpdateProject(r.Context(), pr.ID, store.ProjectChange{Name: in.Name, Instructions: in.Instructions, MinAnswerMS: in.MinAnswerMS})
 	if err != nil {
@@ -97,7 +98,7 @@ func (a *API) recallFromCenter(w http.ResponseWriter, r *http.Request, p auth.Pr
 		}
 	}
 	if in.BatchID != "" && !work.ValidID(in.BatchID) {
-		return problem(http.StatusUnprocessableEntity, "batch_id: not a batch id")
+		return problem.New(http.StatusUnprocessableEntity, "batch_id: not a batch id")
 	}
 	in.Reason = strings.TrimSpace(in.Reason)
 	if in.Reason == "" {
@@ -117,7 +118,7 @@ func (a *API) recallFromCenter(w http.ResponseWriter, r *http.Request, p auth.Pr
 // add' or POST /api/v1/users/{id}/tokens for its machine user.
 func (a *API) revokeCenter(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.HubAdmin {
-		return problem(http.StatusForbidden, "revoking a center is for a hub admin")
+		return problem.New(http.StatusForbidden, "revoking a center is for a hub admin")
 	}
 	id, err := pathID(r, "center")
 	if err != nil {

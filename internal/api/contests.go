@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"banyan/internal/auth"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -31,7 +32,7 @@ type contestIn struct {
 
 func (a *API) contest(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
-		return problem(http.StatusForbidden, "only the worker who answered can contest")
+		return problem.New(http.StatusForbidden, "only the worker who answered can contest")
 	}
 	id, err := pathID(r, "assignment")
 	if err != nil {
@@ -60,7 +61,7 @@ func (a *API) listContests(w http.ResponseWriter, r *http.Request, p auth.Princi
 		state = "open"
 	}
 	if state != "open" && state != "upheld" && state != "rejected" {
-		return problem(http.StatusBadRequest, "state: must be open, upheld or rejected")
+		return problem.New(http.StatusBadRequest, "state: must be open, upheld or rejected")
 	}
 	pg, err := pageOf(r)
 	if err != nil {
@@ -103,7 +104,7 @@ func (a *API) decideContest(w http.ResponseWriter, r *http.Request, p auth.Princ
 			return err
 		}
 		if len(in.Answer) == 0 {
-			return problem(http.StatusUnprocessableEntity, "answer: upholding a contest needs the corrected gold answer")
+			return problem.New(http.StatusUnprocessableEntity, "answer: upholding a contest needs the corrected gold answer")
 		}
 		ans, err := work.ParseAnswer(pr.Kind, pr.Schema, in.Answer)
 		if err != nil {

@@ -17,8 +17,8 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"banyan/internal/auth"
-	"banyan/internal/blob"
 	"banyan/internal/ingest"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 )
 
@@ -69,12 +69,12 @@ func (a *API) readMultipart(r *http.Request, body io.Reader, boundary, formatHin
 			break
 		}
 		if err != nil {
-			return fail(problem(http.StatusBadRequest, "the multipart body is broken: %v", err))
+			return fail(problem.New(http.StatusBadRequest, "the multipart body is broken: %v", err))
 		}
 		switch part.FormName() {
 		case "rows":
 			if spool != nil {
-				return fail(problem(http.StatusBadRequest, "send one part named rows"))
+				return fail(problem.New(http.StatusBadRequest, "send one part named rows"))
 			}
 			hint := formatHint
 			if hint == "" {
@@ -86,14 +86,14 @@ func (a *API) readMultipart(r *http.Request, body io.Reader, boundary, formatHin
 			}
 			format, err := ingest.ParseFormat(hint)
 			if err != nil {
-				return fail(problem(http.StatusUnsupportedMediaType, "rows: %v (or name the file .csv or .jsonl, or add ?format=)", err))
+				return fail(problem.New(http.StatusUnsupportedMediaType, "rows: %v (or name the file .csv or .jsonl, or add ?format=)", err))
 			}
 			if spool, err = ingest.NewSpool(part, format, spec, a.Limits, a.SpoolDir); err != nil {
 				return fail(err)
 			}
 		case "files":
 			if b.zipFile != nil {
-				return fail(problem(http.StatusBadRequest, "send one part named files (a zip of every file the rows name)"))
+				return fail(problem.New(http.StatusBadRequest, "send one part named files (a zip of every file the rows name)"))
 			}
 			f, err := os.CreateTemp(a.SpoolDir, "files-*.zip")
 			if err != nil {
@@ -106,13 +106,13 @@ func (a *API) readMultipart(r *http.Request, body io.Reader, boundary, formatHin
 			}
 			// Names are checked below, whatever GODEBUG=zipinsecurepath says.
 			if b.zr, err = zip.NewReader(f, n); err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-				return fail(problem(http.StatusBadRequest, "files: not a zip archive: %v", err))
+				return fail(problem.New(http.StatusBadRequest, "files: not a zip archive: %v", err))
 			}
 			b.entries = map[string]zipEntry{}
 			for _, e := range b.zr.File {
 				name, err := ingest.FileName(e.Name)
 				if err != nil {
-					return fail(problem(http.StatusUnprocessableEntity, "files: the upload was refused whole and nothing was stored: the zip entry %q %s", e.Name, nameReason(err)))
+					return fail(problem.New(http.StatusUnprocessableEntity, "files: the upload was refused whole and nothing was stored: the zip entry %q %s", e.Name, nameReason(err)))
 				}
 				if e.FileInfo().IsDir() {
 					continue
@@ -120,7 +120,7 @@ func (a *API) readMultipart(r *http.Request, body io.Reader, boundary, formatHin
 				key := ingest.FileKey(name)
 				if prev, dup := b.entries[key]; dup {
 					if prev.file.Name == e.Name {
-						return fail(problem(http.StatusUnprocessableEntity, "files: the upload was refused whole and nothing was stored: the zip entry %q is in the zip twice", e.Name))
+						return fail(problem.New(http.StatusUnprocessableEntity, "files: the upload was refused whole and nothing was stored: the zip entry %q is in the zip twice", e.Name))
 					}
 					// Names apart only in Unicode form look alike quoted
 					// plainly; then they are spelled out in ASCII.
@@ -128,16 +128,16 @@ func (a *API) readMultipart(r *http.Request, body io.Reader, boundary, formatHin
 					if norm.NFC.String(prev.file.Name) == norm.NFC.String(e.Name) {
 						q1, q2 = strconv.QuoteToASCII(prev.file.Name), strconv.QuoteToASCII(e.Name)
 					}
-					return fail(problem(http.StatusUnprocessableEntity, "files: the upload was refused whole and nothing was stored: the zip entries %s and %s name one file (names are compared regardless of case and Unicode form): rename or drop one", q1, q2))
+					return fail(problem.New(http.StatusUnprocessableEntity, "files: the upload was refused whole and nothing was stored: the zip entries %s and %s name one file (names are compared regardless of case and Unicode form): rename or drop one", q1, q2))
 				}
 				b.entries[key] = zipEntry{name, e}
 			}
 		default:
-			return fail(problem(http.StatusBadRequest, "unexpected part %q: send rows (the batch file) and files (a zip)", part.FormName()))
+			return fail(problem.New(http.StatusBadRequest, "unexpected part %q: send rows (the batch file) and files (a zip)", part.FormName()))
 		}
 	}
 	if spool == nil {
-		return fail(problem(http.StatusBadRequest, "no part named rows: send the batch file as rows and the zip as files"))
+		return fail(problem.New(http.StatusBadRequest, "no part named rows: send the batch file as rows and the zip as files"))
 	}
 	if b.zipFile == nil {
 		b = nil
@@ -172,28 +172,28 @@ func (a *API) attach(spool *ingest.Spool, b *bundle, fields []string) (tasks []s
 			v, _ := payload[field].(string)
 			name, err := ingest.FileName(strings.TrimSpace(v))
 			if err != nil {
-				return nil, problem(http.StatusUnprocessableEntity, "task %d: %s names %q, which %s", row, field, v, nameReason(err))
+				return nil, problem.New(http.StatusUnprocessableEntity, "task %d: %s names %q, which %s", row, field, v, nameReason(err))
 			}
 			key := ingest.FileKey(name)
 			f, ok := stored[key]
 			if !ok {
 				ze, ok := b.entries[key]
 				if !ok {
-					return nil, problem(http.StatusUnprocessableEntity, "task %d: %s names %q, which is not in the zip", row, field, v)
+					return nil, problem.New(http.StatusUnprocessableEntity, "task %d: %s names %q, which is not in the zip", row, field, v)
 				}
 				e := ze.file
 				name = ze.name
 				if e.UncompressedSize64 > MaxFileBytes {
-					return nil, problem(http.StatusRequestEntityTooLarge, "files: %q is over %d MiB", name, MaxFileBytes>>20)
+					return nil, problem.New(http.StatusRequestEntityTooLarge, "files: %q is over %d MiB", name, MaxFileBytes>>20)
 				}
 				rc, err := e.Open()
 				if err != nil {
-					return nil, problem(http.StatusBadRequest, "files: %q: %v", name, err)
+					return nil, problem.New(http.StatusBadRequest, "files: %q: %v", name, err)
 				}
 				sum, size, created, err := a.Blobs.Put(rc, MaxFileBytes)
 				rc.Close()
 				if err != nil {
-					return nil, problem(http.StatusBadRequest, "files: %q: %v", name, err)
+					return nil, problem.New(http.StatusBadRequest, "files: %q: %v", name, err)
 				}
 				if created {
 					added = append(added, sum)
@@ -236,13 +236,7 @@ func (a *API) assignmentFile(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return hidden(err, "file")
 	}
-	return ServeBlob(w, r, a.Blobs, f)
-}
-
-// ServeBlob serves a stored file with Range support, under its SHA-256
-// as the ETag.
-func ServeBlob(w http.ResponseWriter, r *http.Request, blobs *blob.Store, f store.TaskFile) error {
-	return blobs.Serve(w, r, f.SHA256, f.MediaType)
+	return a.Blobs.Serve(w, r, f.SHA256, f.MediaType)
 }
 
 // each yields the tasks of a list.

@@ -7,6 +7,7 @@ import (
 
 	"banyan/internal/audit"
 	"banyan/internal/auth"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -18,14 +19,14 @@ import (
 // hub's hourly rate. Task time is never declared: the server measures it.
 func (a *API) recordActivity(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
-		return problem(http.StatusForbidden, "only workers report their time")
+		return problem.New(http.StatusForbidden, "only workers report their time")
 	}
 	var in work.Activity
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
 	if err := in.Validate(); err != nil {
-		return problem(http.StatusUnprocessableEntity, "%v", err)
+		return problem.New(http.StatusUnprocessableEntity, "%v", err)
 	}
 	lim := a.Spans
 	lim.Skew = 0 // the server's clock decides what has passed
@@ -39,14 +40,14 @@ func (a *API) recordActivity(w http.ResponseWriter, r *http.Request, p auth.Prin
 // declare records what a worker chooses to declare about themselves.
 func (a *API) declare(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
-		return problem(http.StatusForbidden, "a declaration is a worker's own")
+		return problem.New(http.StatusForbidden, "a declaration is a worker's own")
 	}
 	var in work.Declaration
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
 	if err := in.Validate(time.Now().Year()); err != nil {
-		return problem(http.StatusUnprocessableEntity, "%v", err)
+		return problem.New(http.StatusUnprocessableEntity, "%v", err)
 	}
 	if _, err := a.Store.RecordDeclaration(r.Context(), store.DeclarationRecord{WorkerID: p.UserID, Declaration: in}); err != nil {
 		return err
@@ -57,11 +58,11 @@ func (a *API) declare(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 // myDeclaration shows a worker what they declared last.
 func (a *API) myDeclaration(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
-		return problem(http.StatusForbidden, "a declaration is a worker's own")
+		return problem.New(http.StatusForbidden, "a declaration is a worker's own")
 	}
 	d, at, err := a.Store.LatestDeclaration(r.Context(), p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return problem(http.StatusNotFound, "you have declared nothing; every question is optional")
+		return problem.New(http.StatusNotFound, "you have declared nothing; every question is optional")
 	}
 	if err != nil {
 		return err
@@ -73,7 +74,7 @@ func (a *API) myDeclaration(w http.ResponseWriter, r *http.Request, p auth.Princ
 // withdrawn, nothing is kept.
 func (a *API) withdrawDeclaration(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
-		return problem(http.StatusForbidden, "a declaration is a worker's own")
+		return problem.New(http.StatusForbidden, "a declaration is a worker's own")
 	}
 	n, err := a.Store.WithdrawDeclarations(r.Context(), p.UserID)
 	if err != nil {
@@ -108,7 +109,7 @@ func (a *API) auditLog(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	}
 	org := r.URL.Query().Get("org_id")
 	if org != "" && !work.ValidID(org) {
-		return problem(http.StatusBadRequest, "org_id: not an organisation id")
+		return problem.New(http.StatusBadRequest, "org_id: not an organisation id")
 	}
 	pg, err := pageOf(r)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/impact"
 	"banyan/internal/ledger"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 )
 
@@ -30,7 +31,7 @@ type rateCardIn struct {
 
 func (a *API) putRates(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !p.IsHubStaff() {
-		return problem(http.StatusForbidden, "prices are set by the hub's staff")
+		return problem.New(http.StatusForbidden, "prices are set by the hub's staff")
 	}
 	pr, err := a.visibleProject(r, p)
 	if err != nil {
@@ -42,21 +43,21 @@ func (a *API) putRates(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	}
 	switch {
 	case in.ClientPrice == nil || *in.ClientPrice < 0:
-		return problem(http.StatusUnprocessableEntity, "client_price: required, the price of one delivered result in minor units (paise), 0 or more")
+		return problem.New(http.StatusUnprocessableEntity, "client_price: required, the price of one delivered result in minor units (paise), 0 or more")
 	case in.WorkerPay == nil || *in.WorkerPay < 0:
-		return problem(http.StatusUnprocessableEntity, "worker_pay: required, the pay for one approved answer in minor units (paise), 0 or more")
+		return problem.New(http.StatusUnprocessableEntity, "worker_pay: required, the pay for one approved answer in minor units (paise), 0 or more")
 	case in.GoldBonus < 0:
-		return problem(http.StatusUnprocessableEntity, "gold_bonus: 0 or more (minor units per fully right gold answer)")
+		return problem.New(http.StatusUnprocessableEntity, "gold_bonus: 0 or more (minor units per fully right gold answer)")
 	case in.CenterShare < 0:
-		return problem(http.StatusUnprocessableEntity, "center_share: 0 or more (minor units per approved answer given at a village center)")
+		return problem.New(http.StatusUnprocessableEntity, "center_share: 0 or more (minor units per approved answer given at a village center)")
 	case in.Currency != "" && in.Currency != "INR":
-		return problem(http.StatusUnprocessableEntity, "currency: only INR for now")
+		return problem.New(http.StatusUnprocessableEntity, "currency: only INR for now")
 	case in.ApproveAfter < 0 || in.ApproveAfter > 90*86400:
-		return problem(http.StatusUnprocessableEntity, "approve_after_seconds: 0 (approve when the task settles) to 7776000 (90 days)")
+		return problem.New(http.StatusUnprocessableEntity, "approve_after_seconds: 0 (approve when the task settles) to 7776000 (90 days)")
 	case in.Overturn != nil && (*in.Overturn < 0 || *in.Overturn > 90*86400):
-		return problem(http.StatusUnprocessableEntity, "overturn_seconds: 0 to 7776000 (90 days)")
+		return problem.New(http.StatusUnprocessableEntity, "overturn_seconds: 0 to 7776000 (90 days)")
 	case in.GSTBps != nil && (*in.GSTBps < 0 || *in.GSTBps > 10000):
-		return problem(http.StatusUnprocessableEntity, "gst_bps: GST in hundredths of a percent, 0 to 10000 (1800 is 18 %%)")
+		return problem.New(http.StatusUnprocessableEntity, "gst_bps: GST in hundredths of a percent, 0 to 10000 (1800 is 18 %%)")
 	}
 	gst := 1800
 	if in.GSTBps != nil {
@@ -82,7 +83,7 @@ func (a *API) getRates(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	}
 	rc, err := a.Store.RateCard(r.Context(), pr.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return problem(http.StatusNotFound, "the project has no rate card yet")
+		return problem.New(http.StatusNotFound, "the project has no rate card yet")
 	}
 	if err != nil {
 		return err
@@ -130,16 +131,16 @@ func (a *API) invoice(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		if v := r.URL.Query().Get(name); v != "" {
 			t, err := time.Parse(time.DateOnly, v)
 			if err != nil {
-				return problem(http.StatusBadRequest, "%s: want a date as YYYY-MM-DD, got %q", name, v)
+				return problem.New(http.StatusBadRequest, "%s: want a date as YYYY-MM-DD, got %q", name, v)
 			}
 			*dst = t
 		}
 	}
 	if to.Before(from) {
-		return problem(http.StatusBadRequest, "to (%s) is before from (%s)", to.Format(time.DateOnly), from.Format(time.DateOnly))
+		return problem.New(http.StatusBadRequest, "to (%s) is before from (%s)", to.Format(time.DateOnly), from.Format(time.DateOnly))
 	}
 	if to.Sub(from) > 366*24*time.Hour {
-		return problem(http.StatusBadRequest, "an invoice covers at most a year")
+		return problem.New(http.StatusBadRequest, "an invoice covers at most a year")
 	}
 	inv, err := ledger.MakeInvoice(r.Context(), a.Store, org, from, to)
 	if err != nil {
@@ -162,16 +163,16 @@ func period(r *http.Request, days int) (time.Time, time.Time, error) {
 		if v := r.URL.Query().Get(name); v != "" {
 			t, err := time.Parse(time.DateOnly, v)
 			if err != nil {
-				return from, to, problem(http.StatusBadRequest, "%s: want a date as YYYY-MM-DD, got %q", name, v)
+				return from, to, problem.New(http.StatusBadRequest, "%s: want a date as YYYY-MM-DD, got %q", name, v)
 			}
 			*dst = t
 		}
 	}
 	if to.Before(from) {
-		return from, to, problem(http.StatusBadRequest, "to (%s) is before from (%s)", to.Format(time.DateOnly), from.Format(time.DateOnly))
+		return from, to, problem.New(http.StatusBadRequest, "to (%s) is before from (%s)", to.Format(time.DateOnly), from.Format(time.DateOnly))
 	}
 	if to.Sub(from) > 366*24*time.Hour {
-		return from, to, problem(http.StatusBadRequest, "a period covers at most a year")
+		return from, to, problem.New(http.StatusBadRequest, "a period covers at most a year")
 	}
 	return from, to, nil
 }
@@ -180,7 +181,7 @@ func period(r *http.Request, days int) (time.Time, time.Time, error) {
 // days).
 func (a *API) myEarnings(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
-		return problem(http.StatusForbidden, "earnings statements are for workers; staff read GET /api/v1/users/{id}/earnings")
+		return problem.New(http.StatusForbidden, "earnings statements are for workers; staff read GET /api/v1/users/{id}/earnings")
 	}
 	return a.earnings(w, r, p.UserID)
 }
@@ -261,7 +262,7 @@ func (a *API) setPayee(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		return err
 	}
 	if !upiPattern.MatchString(in.UPI) {
-		return problem(http.StatusUnprocessableEntity, "upi_id: want a UPI address such as name@bank")
+		return problem.New(http.StatusUnprocessableEntity, "upi_id: want a UPI address such as name@bank")
 	}
 	if err := a.Store.SetPayee(r.Context(), party, in.UPI); err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"banyan/internal/dispatch"
 	"banyan/internal/impact"
 	"banyan/internal/ledger"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/webhook"
 	"banyan/internal/work"
@@ -182,7 +183,7 @@ func OpenAPIFor(title, about string, patterns []string, own map[string]Doc) ([]b
 
 func build(title, about string, ops map[string]apiOp) ([]byte, error) {
 	g := &schemaGen{components: map[string]any{}, names: map[reflect.Type]string{}}
-	problemRef := g.reply(reflect.TypeFor[Problem]())
+	problemRef := g.reply(reflect.TypeFor[problem.Problem]())
 	paths := map[string]map[string]any{}
 	patterns := make([]string, 0, len(ops))
 	for p := range ops {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 )
 
@@ -136,7 +137,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, p auth.Principa
 	}
 	role, err := auth.RoleFor(o.Kind, in.Role)
 	if err != nil {
-		return problem(http.StatusUnprocessableEntity, "role: %v", err)
+		return problem.New(http.StatusUnprocessableEntity, "role: %v", err)
 	}
 	if role == auth.HubAdmin && p.Role != auth.HubAdmin {
 		return errForbidden
@@ -245,9 +246,9 @@ func (a *API) issueSignIn(w http.ResponseWriter, r *http.Request, p auth.Princip
 	}
 	switch worker := u.Role == string(auth.Worker); {
 	case pin && !worker:
-		return problem(http.StatusUnprocessableEntity, "a PIN is for a worker's desk; this user is a %s", u.Role)
+		return problem.New(http.StatusUnprocessableEntity, "a PIN is for a worker's desk; this user is a %s", u.Role)
 	case !pin && worker:
-		return problem(http.StatusUnprocessableEntity, "a worker signs in with a PIN: POST /api/v1/users/{id}/pin")
+		return problem.New(http.StatusUnprocessableEntity, "a worker signs in with a PIN: POST /api/v1/users/{id}/pin")
 	}
 	var in issueSignInIn
 	if r.ContentLength != 0 {
@@ -257,7 +258,7 @@ func (a *API) issueSignIn(w http.ResponseWriter, r *http.Request, p auth.Princip
 	}
 	if in.Login != "" {
 		if err := auth.CheckLogin(in.Login); err != nil {
-			return problem(http.StatusUnprocessableEntity, "%v", err)
+			return problem.New(http.StatusUnprocessableEntity, "%v", err)
 		}
 	}
 	issue := a.Auth.IssuePassword
@@ -266,7 +267,7 @@ func (a *API) issueSignIn(w http.ResponseWriter, r *http.Request, p auth.Princip
 	}
 	login, secret, err := issue(r.Context(), u, in.Login)
 	if errors.Is(err, store.ErrConflict) {
-		return problem(http.StatusConflict, "the login %q is taken; choose another", in.Login)
+		return problem.New(http.StatusConflict, "the login %q is taken; choose another", in.Login)
 	}
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/ingest"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -43,7 +44,7 @@ var languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 // (when min_accuracy is set).
 func (in projectIn) project() (work.Project, error) {
 	bad := func(format string, args ...any) (work.Project, error) {
-		return work.Project{}, problem(http.StatusUnprocessableEntity, format, args...)
+		return work.Project{}, problem.New(http.StatusUnprocessableEntity, format, args...)
 	}
 	name, err := validName("name", in.Name)
 	if err != nil {
@@ -133,7 +134,7 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request, pr auth.Prin
 		in.ClientID = pr.OrgID
 	}
 	if in.ClientID == "" {
-		return problem(http.StatusUnprocessableEntity, "client_id: required when hub staff create a project")
+		return problem.New(http.StatusUnprocessableEntity, "client_id: required when hub staff create a project")
 	}
 	if !work.ValidID(in.ClientID) || !pr.CanReadClient(in.ClientID) {
 		return errNotVisible("client")
@@ -233,10 +234,10 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, p auth.Principal, p
 	if d := r.URL.Query().Get("deadline"); d != "" {
 		t, err := time.Parse(time.RFC3339, d)
 		if err != nil {
-			return problem(http.StatusUnprocessableEntity, "deadline: want an RFC 3339 time such as 2026-12-01T18:00:00+05:30, got %q", d)
+			return problem.New(http.StatusUnprocessableEntity, "deadline: want an RFC 3339 time such as 2026-12-01T18:00:00+05:30, got %q", d)
 		}
 		if !t.After(time.Now()) {
-			return problem(http.StatusUnprocessableEntity, "deadline: %s is already past", d)
+			return problem.New(http.StatusUnprocessableEntity, "deadline: %s is already past", d)
 		}
 		t = t.UTC()
 		spec.Deadline = &t
@@ -259,7 +260,7 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, p auth.Principal, p
 	if mt == "multipart/form-data" {
 		// Rows with a zip of the files they name.
 		if ce := r.Header.Get("Content-Encoding"); ce != "" && ce != "identity" {
-			return problem(http.StatusUnsupportedMediaType, "a multipart upload is sent without Content-Encoding (the zip is compressed already)")
+			return problem.New(http.StatusUnsupportedMediaType, "a multipart upload is sent without Content-Encoding (the zip is compressed already)")
 		}
 		var b *bundle
 		if spool, b, err = a.readMultipart(r, body, params["boundary"], formatHint, in); err != nil {
@@ -271,7 +272,7 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, p auth.Principal, p
 		}
 		if len(pr.Schema.Files) > 0 {
 			if b == nil {
-				return problem(http.StatusUnprocessableEntity, "this project's tasks name files (%s): add a part named files, a zip of them", strings.Join(pr.Schema.Files, ", "))
+				return problem.New(http.StatusUnprocessableEntity, "this project's tasks name files (%s): add a part named files, a zip of them", strings.Join(pr.Schema.Files, ", "))
 			}
 			list, err := a.attach(spool, b, pr.Schema.Files)
 			if err != nil {
@@ -281,26 +282,26 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, p auth.Principal, p
 		}
 	} else {
 		if len(pr.Schema.Files) > 0 {
-			return problem(http.StatusUnprocessableEntity, "this project's tasks name files (%s): upload multipart/form-data with a part rows (the batch file) and a part files (a zip of the files)", strings.Join(pr.Schema.Files, ", "))
+			return problem.New(http.StatusUnprocessableEntity, "this project's tasks name files (%s): upload multipart/form-data with a part rows (the batch file) and a part files (a zip of the files)", strings.Join(pr.Schema.Files, ", "))
 		}
 		if formatHint == "" {
 			formatHint = r.Header.Get("Content-Type")
 		}
 		format, err := ingest.ParseFormat(formatHint)
 		if err != nil {
-			return problem(http.StatusUnsupportedMediaType, "%v (or add ?format=csv or ?format=jsonl)", err)
+			return problem.New(http.StatusUnsupportedMediaType, "%v (or add ?format=csv or ?format=jsonl)", err)
 		}
 		switch r.Header.Get("Content-Encoding") {
 		case "", "identity":
 		case "gzip":
 			zr, err := gzip.NewReader(body)
 			if err != nil {
-				return problem(http.StatusBadRequest, "Content-Encoding says gzip but the body is not gzip: %v", err)
+				return problem.New(http.StatusBadRequest, "Content-Encoding says gzip but the body is not gzip: %v", err)
 			}
 			defer zr.Close()
 			body = io.LimitReader(zr, a.MaxUploadBytes*20)
 		default:
-			return problem(http.StatusUnsupportedMediaType, "Content-Encoding %q is not supported; send gzip or nothing", r.Header.Get("Content-Encoding"))
+			return problem.New(http.StatusUnsupportedMediaType, "Content-Encoding %q is not supported; send gzip or nothing", r.Header.Get("Content-Encoding"))
 		}
 		if spool, err = ingest.NewSpool(body, format, in, a.Limits, a.SpoolDir); err != nil {
 			return err
@@ -386,7 +387,7 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request, p auth.Principal
 	}
 	state := work.TaskState(r.URL.Query().Get("state"))
 	if state != "" && !validState(state) {
-		return problem(http.StatusBadRequest, "state: must be one of open, in_progress, needs_review, done, failed")
+		return problem.New(http.StatusBadRequest, "state: must be one of open, in_progress, needs_review, done, failed")
 	}
 	pg, err := pageOf(r)
 	if err != nil {
@@ -470,7 +471,7 @@ func (a *API) writeResults(w http.ResponseWriter, r *http.Request, pr work.Proje
 	if f := r.URL.Query().Get("format"); f != "" {
 		var err error
 		if format, err = ingest.ParseFormat(f); err != nil {
-			return problem(http.StatusBadRequest, "format: must be csv, jsonl or labelstudio")
+			return problem.New(http.StatusBadRequest, "format: must be csv, jsonl or labelstudio")
 		}
 	}
 	ctype := "application/jsonl; charset=utf-8"
@@ -557,7 +558,7 @@ func (a *API) resolveTask(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return err
 	}
 	if len(in.Answer) == 0 {
-		return problem(http.StatusUnprocessableEntity, "answer: required")
+		return problem.New(http.StatusUnprocessableEntity, "answer: required")
 	}
 	answer, err := a.Dispatch.Resolve(r.Context(), p.UserID, id, in.Answer)
 	if err != nil {
@@ -588,7 +589,7 @@ func (a *API) refit(w http.ResponseWriter, r *http.Request, p auth.Principal) er
 	}
 	rep, err := a.Dispatch.Refit(r.Context(), pr.ID)
 	if errors.Is(err, dispatch.ErrNothingToFit) {
-		return problem(http.StatusConflict, "the project has no answers a re-fit could use yet")
+		return problem.New(http.StatusConflict, "the project has no answers a re-fit could use yet")
 	}
 	if err != nil {
 		return err

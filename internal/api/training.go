@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"banyan/internal/auth"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -39,7 +40,7 @@ func (a *API) createCourse(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return err
 	}
 	bad := func(format string, args ...any) error {
-		return problem(http.StatusUnprocessableEntity, format, args...)
+		return problem.New(http.StatusUnprocessableEntity, format, args...)
 	}
 	name, err := validName("name", in.Name)
 	if err != nil {
@@ -143,7 +144,7 @@ func (a *API) getCourse(w http.ResponseWriter, r *http.Request, p auth.Principal
 
 func (a *API) startAttempt(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
-		return problem(http.StatusForbidden, "only workers take courses")
+		return problem.New(http.StatusForbidden, "only workers take courses")
 	}
 	id, err := pathID(r, "course")
 	if err != nil {
@@ -231,7 +232,7 @@ func (a *API) answerItem(w http.ResponseWriter, r *http.Request, p auth.Principa
 		return err
 	}
 	if !work.ValidID(in.ItemID) {
-		return problem(http.StatusUnprocessableEntity, "item_id: required, from the item you were shown")
+		return problem.New(http.StatusUnprocessableEntity, "item_id: required, from the item you were shown")
 	}
 	c, err := a.Store.Course(r.Context(), at.CourseID)
 	if err != nil {
@@ -278,14 +279,14 @@ func (a *API) reinstate(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return err
 	}
 	if u.ID == p.UserID && !p.IsHubStaff() {
-		return problem(http.StatusForbidden, "a suspension is lifted by passing the qualification again, or by your center manager")
+		return problem.New(http.StatusForbidden, "a suspension is lifted by passing the qualification again, or by your center manager")
 	}
 	var in reinstateIn
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
 	if err := a.Store.Reinstate(r.Context(), u.ID, in.Kind, in.Language); errors.Is(err, store.ErrNotFound) {
-		return problem(http.StatusConflict, "the worker is not suspended from %s in %q", in.Kind, in.Language)
+		return problem.New(http.StatusConflict, "the worker is not suspended from %s in %q", in.Kind, in.Language)
 	} else if err != nil {
 		return err
 	}
@@ -313,13 +314,13 @@ func (a *API) suspend(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		return err
 	}
 	if _, err := work.ParseKind(in.Kind); err != nil {
-		return problem(http.StatusUnprocessableEntity, "kind: %v", err)
+		return problem.New(http.StatusUnprocessableEntity, "kind: %v", err)
 	}
 	if !languagePattern.MatchString(in.Language) {
-		return problem(http.StatusUnprocessableEntity, "language: %q is not a language tag like en, hi or ta", in.Language)
+		return problem.New(http.StatusUnprocessableEntity, "language: %q is not a language tag like en, hi or ta", in.Language)
 	}
 	if strings.TrimSpace(in.Reason) == "" {
-		return problem(http.StatusUnprocessableEntity, "reason: say why; the worker and their center see it")
+		return problem.New(http.StatusUnprocessableEntity, "reason: say why; the worker and their center see it")
 	}
 	if err := a.Store.Suspend(r.Context(), u.ID, in.Kind, in.Language, strings.TrimSpace(in.Reason)); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"banyan/internal/auth"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/webhook"
 )
@@ -34,18 +35,18 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request, p auth.Princ
 		return errForbidden
 	}
 	if len(in.Events) == 0 {
-		return problem(http.StatusUnprocessableEntity, "events: name at least one of %v", webhook.Events)
+		return problem.New(http.StatusUnprocessableEntity, "events: name at least one of %v", webhook.Events)
 	}
 	for _, e := range in.Events {
 		if !slices.Contains(webhook.Events, e) {
-			return problem(http.StatusUnprocessableEntity, "events: %q is not one of %v", e, webhook.Events)
+			return problem.New(http.StatusUnprocessableEntity, "events: %q is not one of %v", e, webhook.Events)
 		}
 	}
 	if len(in.URL) > 2000 {
-		return problem(http.StatusUnprocessableEntity, "url: at most 2000 characters")
+		return problem.New(http.StatusUnprocessableEntity, "url: at most 2000 characters")
 	}
 	if err := webhook.CheckURL(r.Context(), in.URL, a.AllowPrivateWebhooks); err != nil {
-		return problem(http.StatusUnprocessableEntity, "%v", err)
+		return problem.New(http.StatusUnprocessableEntity, "%v", err)
 	}
 	h, err := a.Hooks.Create(r.Context(), in.ClientID, in.URL, in.Events)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -65,7 +66,7 @@ type nextTaskIn struct {
 
 func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
-		return problem(http.StatusForbidden, "only workers take tasks")
+		return problem.New(http.StatusForbidden, "only workers take tasks")
 	}
 	var in nextTaskIn
 	if r.ContentLength != 0 {
@@ -108,7 +109,7 @@ type AnswerIn struct {
 
 func (a *API) submitAnswer(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
-		return problem(http.StatusForbidden, "only workers answer tasks")
+		return problem.New(http.StatusForbidden, "only workers answer tasks")
 	}
 	id, err := pathID(r, "assignment")
 	if err != nil {
@@ -119,7 +120,7 @@ func (a *API) submitAnswer(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return err
 	}
 	if len(in.Answer) == 0 {
-		return problem(http.StatusUnprocessableEntity, "answer: required")
+		return problem.New(http.StatusUnprocessableEntity, "answer: required")
 	}
 	out, err := a.Dispatch.Submit(r.Context(), p.UserID, id, in.Answer, in.DurationMS)
 	if err != nil {

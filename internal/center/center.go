@@ -23,6 +23,7 @@ import (
 	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/blob"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/uplink"
 	"banyan/internal/web"
@@ -278,7 +279,7 @@ func (c *Center) Handler() http.Handler {
 				err = fn(w, r, p)
 			}
 			if err != nil {
-				api.WriteProblem(w, c.Log, r, err)
+				problem.Write(w, c.Log, r, err)
 			}
 		}))
 	}
@@ -289,7 +290,7 @@ func (c *Center) Handler() http.Handler {
 	a.Mount(mux, mountedRoutes...)
 	mux.Handle("GET /api/v1/openapi.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := c.openAPIDoc(w, r, auth.Principal{}); err != nil {
-			api.WriteProblem(w, c.Log, r, err)
+			problem.Write(w, c.Log, r, err)
 		}
 	}))
 	(&web.Web{Store: c.Store, Desk: desk{c}, Blobs: c.Blobs, Log: c.Log, Place: "center",
@@ -306,7 +307,7 @@ func writeJSON(w http.ResponseWriter, v any) error {
 
 func (c *Center) next(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
-		return api.NewProblem(http.StatusForbidden, "only workers take tasks")
+		return problem.New(http.StatusForbidden, "only workers take tasks")
 	}
 	o, err := c.Store.CenterClaim(r.Context(), p.UserID, c.Config.Hold)
 	if errors.Is(err, store.ErrNotFound) {
@@ -327,18 +328,18 @@ func (c *Center) next(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 
 func (c *Center) answer(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
-		return api.NewProblem(http.StatusForbidden, "only workers answer tasks")
+		return problem.New(http.StatusForbidden, "only workers answer tasks")
 	}
 	id := r.PathValue("id")
 	var in api.AnswerIn
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return api.NewProblem(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
+		return problem.New(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
 	}
 	proj, err := c.Store.CenterWorkProject(r.Context(), id, p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return api.NewProblem(http.StatusNotFound, "no such assignment")
+		return problem.New(http.StatusNotFound, "no such assignment")
 	}
 	if err != nil {
 		return err
@@ -366,21 +367,21 @@ func (c *Center) answer(w http.ResponseWriter, r *http.Request, p auth.Principal
 // file serves an attachment of the worker's task in hand.
 func (c *Center) file(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.Worker {
-		return api.NewProblem(http.StatusForbidden, "only workers fetch task files")
+		return problem.New(http.StatusForbidden, "only workers fetch task files")
 	}
 	f, err := c.Store.CenterWorkFile(r.Context(), r.PathValue("id"), p.UserID, r.PathValue("field"))
 	if errors.Is(err, store.ErrNotFound) {
-		return api.NewProblem(http.StatusNotFound, "no such file for a task in your hands")
+		return problem.New(http.StatusNotFound, "no such file for a task in your hands")
 	}
 	if err != nil {
 		return err
 	}
-	return api.ServeBlob(w, r, c.Blobs, f)
+	return c.Blobs.Serve(w, r, f.SHA256, f.MediaType)
 }
 
 func (c *Center) status(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if p.Role != auth.CenterManager && p.Role != auth.Worker {
-		return api.NewProblem(http.StatusForbidden, "the center's status is for its people")
+		return problem.New(http.StatusForbidden, "the center's status is for its people")
 	}
 	q, err := c.Store.CenterQueue(r.Context())
 	if err != nil {
@@ -397,7 +398,7 @@ func canReview(p auth.Principal) bool {
 // check (maker-checker).
 func (c *Center) reviewNext(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !canReview(p) {
-		return api.NewProblem(http.StatusForbidden, "reviews are for the center's reviewers and managers")
+		return problem.New(http.StatusForbidden, "reviews are for the center's reviewers and managers")
 	}
 	it, err := c.Store.CenterReviewNext(r.Context(), p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -415,20 +416,20 @@ func (c *Center) reviewNext(w http.ResponseWriter, r *http.Request, p auth.Princ
 // review records a reviewer's verdict on an answer, to go up to the hub.
 func (c *Center) review(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !canReview(p) {
-		return api.NewProblem(http.StatusForbidden, "reviews are for the center's reviewers and managers")
+		return problem.New(http.StatusForbidden, "reviews are for the center's reviewers and managers")
 	}
 	var in ReviewIn
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return api.NewProblem(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
+		return problem.New(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
 	}
 	if err := work.CheckReview(in.Verdict, in.Note); err != nil {
-		return api.NewProblem(http.StatusUnprocessableEntity, "%v", err)
+		return problem.New(http.StatusUnprocessableEntity, "%v", err)
 	}
 	proj, err := c.Store.SavedWorkProject(r.Context(), in.AssignmentID, p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return api.NewProblem(http.StatusNotFound, "no saved answer %q of another worker here", in.AssignmentID)
+		return problem.New(http.StatusNotFound, "no saved answer %q of another worker here", in.AssignmentID)
 	}
 	if err != nil {
 		return err
@@ -436,7 +437,7 @@ func (c *Center) review(w http.ResponseWriter, r *http.Request, p auth.Principal
 	rec := store.ReviewRecord{AssignmentID: in.AssignmentID, ReviewerID: p.UserID, Verdict: in.Verdict, Note: in.Note}
 	if len(in.Answer) > 0 && string(in.Answer) != "null" {
 		if in.Verdict == work.VerdictAgree {
-			return api.NewProblem(http.StatusUnprocessableEntity, "answer: give a corrected answer only when you disagree")
+			return problem.New(http.StatusUnprocessableEntity, "answer: give a corrected answer only when you disagree")
 		}
 		ans, err := work.ParseAnswer(proj.Kind, proj.Schema, in.Answer)
 		if err != nil {

@@ -17,11 +17,11 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"banyan/internal/api"
 	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -81,10 +81,10 @@ func (h *Hub) Register(mux *http.ServeMux) {
 func (h *Hub) wrap(fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(ProtocolHeader, strconv.Itoa(Protocol))
-		fail := func(err error) { api.WriteProblem(w, h.Log, r, err) }
+		fail := func(err error) { problem.Write(w, h.Log, r, err) }
 		v, err := strconv.Atoi(r.Header.Get(ProtocolHeader))
 		if err != nil || v < MinProtocol || v > Protocol {
-			fail(api.NewProblem(http.StatusUpgradeRequired,
+			fail(problem.New(http.StatusUpgradeRequired,
 				"this hub speaks uplink protocol %d to %d and the center sent %q; upgrade the center (see the README)", MinProtocol, Protocol, r.Header.Get(ProtocolHeader)))
 			return
 		}
@@ -99,7 +99,7 @@ func (h *Hub) wrap(fn handlerFunc) http.Handler {
 			return
 		}
 		if p.Role != auth.CenterNode {
-			fail(api.NewProblem(http.StatusForbidden, "the uplink takes center tokens only (banyan admin center add)"))
+			fail(problem.New(http.StatusForbidden, "the uplink takes center tokens only (banyan admin center add)"))
 			return
 		}
 		center, err := h.Store.Org(r.Context(), p.OrgID)
@@ -121,19 +121,19 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	case "zstd":
 		zr, err := zstd.NewReader(body, zstd.WithDecoderMaxMemory(maxDecompressed))
 		if err != nil {
-			return api.NewProblem(http.StatusBadRequest, "zstd body: %v", err)
+			return problem.New(http.StatusBadRequest, "zstd body: %v", err)
 		}
 		defer zr.Close()
 		body = zr
 	case "gzip":
 		zr, err := gzip.NewReader(body)
 		if err != nil {
-			return api.NewProblem(http.StatusBadRequest, "gzip body: %v", err)
+			return problem.New(http.StatusBadRequest, "gzip body: %v", err)
 		}
 		defer zr.Close()
 		body = zr
 	default:
-		return api.NewProblem(http.StatusUnsupportedMediaType, "Content-Encoding %q: send zstd, gzip or nothing", enc)
+		return problem.New(http.StatusUnsupportedMediaType, "Content-Encoding %q: send zstd, gzip or nothing", enc)
 	}
 	raw, err := io.ReadAll(io.LimitReader(body, maxDecompressed+1))
 	if err != nil {
@@ -141,15 +141,15 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		if errors.As(err, &mb) {
 			return err
 		}
-		return api.NewProblem(http.StatusBadRequest, "reading the body: %v", err)
+		return problem.New(http.StatusBadRequest, "reading the body: %v", err)
 	}
 	if len(raw) > maxDecompressed {
-		return api.NewProblem(http.StatusRequestEntityTooLarge, "the body is over %d bytes once decompressed; split it", maxDecompressed)
+		return problem.New(http.StatusRequestEntityTooLarge, "the body is over %d bytes once decompressed; split it", maxDecompressed)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return api.NewProblem(http.StatusBadRequest, "the body is not valid JSON for this call: %v", err)
+		return problem.New(http.StatusBadRequest, "the body is not valid JSON for this call: %v", err)
 	}
 	return nil
 }
@@ -195,10 +195,10 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center store.Org) e
 		return err
 	}
 	if in.Want < 1 || in.Want > maxWant {
-		return api.NewProblem(http.StatusUnprocessableEntity, "want: ask for 1 to %d tasks", maxWant)
+		return problem.New(http.StatusUnprocessableEntity, "want: ask for 1 to %d tasks", maxWant)
 	}
 	if len(in.Skills) > 1000 || len(in.Exclude) > 1000 {
-		return api.NewProblem(http.StatusUnprocessableEntity, "skills, exclude: at most 1000 each")
+		return problem.New(http.StatusUnprocessableEntity, "skills, exclude: at most 1000 each")
 	}
 	leases, err := h.Store.GrantLeases(r.Context(), store.LeaseRequest{CenterID: center.ID, Want: in.Want, Skills: in.Skills,
 		Exclude: in.Exclude, TTL: h.LeaseTTL, GoldDraw: rand.Float64})
@@ -233,7 +233,7 @@ func (h *Hub) heartbeat(w http.ResponseWriter, r *http.Request, center store.Org
 		return err
 	}
 	if len(in.LeaseIDs) > maxWant*4 {
-		return api.NewProblem(http.StatusUnprocessableEntity, "lease_ids: at most %d in one heartbeat", maxWant*4)
+		return problem.New(http.StatusUnprocessableEntity, "lease_ids: at most %d in one heartbeat", maxWant*4)
 	}
 	renewed, gone, err := h.Store.RenewLeases(r.Context(), center.ID, in.LeaseIDs, h.LeaseTTL)
 	if err != nil {
@@ -258,7 +258,7 @@ func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center store.Org) e
 		return err
 	}
 	if len(in.Items) > maxItems {
-		return api.NewProblem(http.StatusRequestEntityTooLarge, "items: at most %d in one upload; split it", maxItems)
+		return problem.New(http.StatusRequestEntityTooLarge, "items: at most %d in one upload; split it", maxItems)
 	}
 	out := UploadReply{Statuses: make([]string, len(in.Items))}
 	// How far the center's clock is ahead of this hub's: the times its
@@ -469,16 +469,16 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, offset time.D
 func (h *Hub) file(w http.ResponseWriter, r *http.Request, center store.Org) error {
 	sum := r.PathValue("sha256")
 	if !blob.ValidSum(sum) {
-		return api.NewProblem(http.StatusNotFound, "no such file")
+		return problem.New(http.StatusNotFound, "no such file")
 	}
 	f, err := h.Store.CenterFile(r.Context(), center.ID, sum)
 	if errors.Is(err, store.ErrNotFound) {
-		return api.NewProblem(http.StatusNotFound, "no such file among this center's leases")
+		return problem.New(http.StatusNotFound, "no such file among this center's leases")
 	}
 	if err != nil {
 		return err
 	}
-	return api.ServeBlob(w, r, h.Blobs, f)
+	return h.Blobs.Serve(w, r, f.SHA256, f.MediaType)
 }
 
 // maxFeed is how many feed events one reply carries.
