@@ -11,52 +11,97 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/argon2"
 )
 
 // Signing in to the web pages: credentials, sessions and drafts
 // (migration 0012).
 
-// secretIterations is PBKDF2-SHA256's work factor for a stored secret.
-// A worker's PIN is short, so the hash alone would not hold out against
-// someone with the database; the sign-in rate limit is what protects it
-// on the wire, and the hash keeps it out of plain sight.
-const secretIterations = 120_000
+// Secrets (a worker's PIN, anyone else's password) are stored as
+// argon2id hashes, the memory-hard function of RFC 9106, with parameters a
+// cheap village-center PC can afford at every sign-in: 19 MiB, 2 passes,
+// 1 lane (OWASP's first recommended setting), a 16-byte salt and a 32-byte
+// hash, kept in the PHC string format ($argon2id$v=19$m=…,t=…,p=…$salt$hash).
+// A PIN is short, so no hash alone holds out against someone with the
+// database; the sign-in rate limit protects it on the wire, and the hash
+// makes each guess offline cost 19 MiB and tens of milliseconds.
+//
+// Secrets stored by earlier versions as PBKDF2-SHA256 still sign in, and
+// are stored again as argon2id at that sign-in (CheckSecret).
+const (
+	argonMemoryKiB = 19 * 1024
+	argonPasses    = 2
+	argonLanes     = 1
+	argonKeyLen    = 32
+)
 
-func hashSecret(secret string, salt []byte, iter int) ([]byte, error) {
-	return pbkdf2.Key(sha256.New, secret, salt, iter, 32)
+// hashing bounds the argon2id hashes computed at once: a shift's workers
+// signing in together must not ask for 19 MiB each at the same moment.
+var hashing = make(chan struct{}, max(2, runtime.NumCPU()))
+
+// argon2id hashes a secret with the given parameters.
+func argon2id(secret string, salt []byte, memKiB, passes uint32, lanes uint8) []byte {
+	hashing <- struct{}{}
+	defer func() { <-hashing }()
+	return argon2.IDKey([]byte(secret), salt, passes, memKiB, lanes, argonKeyLen)
 }
 
-// encodeSecret returns the stored form of a secret:
-// pbkdf2-sha256$iterations$salt$hash.
+// encodeSecret returns the stored form of a secret.
 func encodeSecret(secret string) (string, error) {
 	salt := make([]byte, 16)
 	rand.Read(salt)
-	sum, err := hashSecret(secret, salt, secretIterations)
-	if err != nil {
-		return "", err
-	}
+	sum := argon2id(secret, salt, argonMemoryKiB, argonPasses, argonLanes)
 	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", secretIterations, b64.EncodeToString(salt), b64.EncodeToString(sum)), nil
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemoryKiB, argonPasses, argonLanes,
+		b64.EncodeToString(salt), b64.EncodeToString(sum)), nil
 }
 
-// secretMatches checks a secret against its stored form.
-func secretMatches(stored, secret string) bool {
-	parts := strings.Split(stored, "$")
-	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
-		return false
-	}
-	iter, err := strconv.Atoi(parts[1])
+// secretMatches checks a secret against its stored form (argon2id, or
+// PBKDF2-SHA256 from earlier versions); stale says the form is not the
+// one encodeSecret writes now, so the secret should be stored again.
+func secretMatches(stored, secret string) (ok, stale bool) {
 	b64 := base64.RawStdEncoding
-	salt, err1 := b64.DecodeString(parts[2])
-	want, err2 := b64.DecodeString(parts[3])
-	if err != nil || err1 != nil || err2 != nil || iter < 1 {
-		return false
+	if rest, found := strings.CutPrefix(stored, "pbkdf2-sha256$"); found {
+		parts := strings.Split(rest, "$")
+		if len(parts) != 3 {
+			return false, true
+		}
+		iter, err := strconv.Atoi(parts[0])
+		salt, err1 := b64.DecodeString(parts[1])
+		want, err2 := b64.DecodeString(parts[2])
+		if err != nil || err1 != nil || err2 != nil || iter < 1 {
+			return false, true
+		}
+		got, err := pbkdf2.Key(sha256.New, secret, salt, iter, 32)
+		return err == nil && subtle.ConstantTimeCompare(got, want) == 1, true
 	}
-	got, err := hashSecret(secret, salt, iter)
-	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
+	var version int
+	var mem, passes uint32
+	var lanes uint8
+	parts := strings.Split(stored, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return false, true
+	}
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, true
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &passes, &lanes); err != nil || mem < 8 || passes < 1 || lanes < 1 ||
+		mem > 1<<22 || passes > 64 {
+		return false, true
+	}
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) != argonKeyLen {
+		return false, true
+	}
+	got := argon2id(secret, salt, mem, passes, lanes)
+	stale = mem != argonMemoryKiB || passes != argonPasses || lanes != argonLanes
+	return subtle.ConstantTimeCompare(got, want) == 1, stale
 }
 
 // dummySecret is checked against when a login is unknown, so a wrong
@@ -141,8 +186,25 @@ func (s *Store) CheckSecret(ctx context.Context, login, secret string) (User, st
 	if err != nil {
 		return User{}, "", fmt.Errorf("store: sign in: %w", err)
 	}
-	if !secretMatches(stored, secret) {
+	ok, stale := secretMatches(stored, secret)
+	if !ok {
 		return User{}, "", fmt.Errorf("store: sign in: %w", ErrNotFound)
+	}
+	if stale {
+		// Stored by an earlier version (PBKDF2) or with other parameters:
+		// the secret is known right now, so it is stored anew. Only if
+		// the row still holds what was checked, so a secret changed
+		// meanwhile is not overwritten.
+		enc, err := encodeSecret(secret)
+		if err != nil {
+			return User{}, "", fmt.Errorf("store: sign in: %w", err)
+		}
+		if err := s.tx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE credentials SET secret_hash = ? WHERE user_id = ? AND secret_hash = ?`, enc, userID, stored)
+			return err
+		}); err != nil {
+			return User{}, "", fmt.Errorf("store: sign in: store the secret anew: %w", err)
+		}
 	}
 	u, err := s.User(ctx, userID)
 	return u, lang, err
