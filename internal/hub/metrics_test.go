@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -41,16 +44,59 @@ func TestMetrics(t *testing.T) {
 	}
 	_, b := send(t, srv.URL, token, "GET", "/metrics", "", "")
 	page := string(b)
-	for _, want := range []string{
-		`banyan_http_request_duration_seconds_count{route="GET /healthz",code="2xx"} 3`,
-		`banyan_http_request_duration_seconds_count{route="GET /api/v1/projects/{id}",code="4xx"} 1`,
-		`banyan_queue_tasks{project="` + p.ID + `"} 2`,
-		"banyan_answers_total 1",
-		"# TYPE banyan_aggregation_runs_total counter",
-		"banyan_ledger_unposted 0",
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(page))
+	if err != nil {
+		t.Fatalf("the page is not Prometheus text: %v\n%s", err, page)
+	}
+	// value finds the one sample of a family with the given labels.
+	value := func(name string, labels map[string]string) (float64, bool) {
+		f := families[name]
+		if f == nil {
+			return 0, false
+		}
+	metrics:
+		for _, m := range f.GetMetric() {
+			got := map[string]string{}
+			for _, l := range m.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if got[k] != v {
+					continue metrics
+				}
+			}
+			switch {
+			case m.Histogram != nil:
+				return float64(m.Histogram.GetSampleCount()), true
+			case m.Counter != nil:
+				return m.Counter.GetValue(), true
+			case m.Gauge != nil:
+				return m.Gauge.GetValue(), true
+			}
+		}
+		return 0, false
+	}
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"banyan_http_request_duration_seconds", map[string]string{"route": "GET /healthz", "code": "2xx"}, 3},
+		{"banyan_http_request_duration_seconds", map[string]string{"route": "GET /api/v1/projects/{id}", "code": "4xx"}, 1},
+		{"banyan_queue_tasks", map[string]string{"project": p.ID}, 2},
+		{"banyan_answers_total", nil, 1},
+		{"banyan_aggregation_runs_total", nil, 0},
+		{"banyan_ledger_unposted", nil, 0},
 	} {
-		if !strings.Contains(page, want) {
-			t.Errorf("metrics lack %q", want)
+		if got, ok := value(c.name, c.labels); !ok || got != c.want {
+			t.Errorf("%s%v: got %v (found %v), want %v", c.name, c.labels, got, ok, c.want)
+		}
+	}
+	// The client's own series come along.
+	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes"} {
+		if families[name] == nil {
+			t.Errorf("metrics lack %s", name)
 		}
 	}
 	if strings.Contains(page, "SECRET-PAYLOAD") || strings.Contains(page, token) {

@@ -1,24 +1,32 @@
 // Package metrics exposes a server's measurements at /metrics in the
-// Prometheus text format: request latency by route, counters the server
-// keeps, and gauges read when the page is scraped. It has no labels of
-// its own beyond the route, status class and what a gauge names; never a
-// payload, a token or a person.
+// Prometheus text format, through the Prometheus Go client: request
+// latency by route, counters the server keeps, gauges read when the page
+// is scraped, and the client's own Go runtime (go_*) and process
+// (process_*) series. It has no labels of its own beyond the route,
+// status class and what a gauge names; never a payload, a token or a
+// person.
 package metrics
 
 import (
 	"context"
-	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // buckets are the latency histogram's upper bounds, in seconds.
 var buckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// gaugeTimeout bounds how long one gauge's read may take at a scrape.
+const gaugeTimeout = 10 * time.Second
 
 // Sample is one value of a gauge, with its labels.
 type Sample struct {
@@ -29,56 +37,85 @@ type Sample struct {
 // GaugeFunc reads a gauge's samples when the page is scraped.
 type GaugeFunc func(ctx context.Context) ([]Sample, error)
 
-type gauge struct {
-	name, help, kind string
-	fn               GaugeFunc
-}
-
-type routeKey struct{ route, class string }
-
-type histogram struct {
-	counts []int64 // per bucket, not cumulative
-	sum    float64
-	n      int64
-}
-
 // Registry holds a server's measurements. The zero value is not ready:
 // use New.
 type Registry struct {
+	reg      *prometheus.Registry
+	requests *prometheus.HistogramVec
 	mu       sync.Mutex
-	requests map[routeKey]*histogram
-	counters map[string]*counter
-	gauges   []gauge
+	counters map[string]*atomic.Int64
 }
 
-type counter struct {
-	help string
-	v    atomic.Int64
-}
-
-// New makes an empty registry.
+// New makes a registry with the request histogram and the Go runtime and
+// process collectors.
 func New() *Registry {
-	return &Registry{requests: map[routeKey]*histogram{}, counters: map[string]*counter{}}
+	r := &Registry{reg: prometheus.NewRegistry(), counters: map[string]*atomic.Int64{}}
+	r.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "banyan_http_request_duration_seconds",
+		Help:    "Time to answer an HTTP request, by route and status class.",
+		Buckets: buckets,
+	}, []string{"route", "code"})
+	r.reg.MustRegister(r.requests, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
 }
 
-// Counter returns the counter of that name, made on first use.
+// Counter returns the counter of that name, made on first use (help is
+// read then).
 func (r *Registry) Counter(name, help string) *atomic.Int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, ok := r.counters[name]
 	if !ok {
-		c = &counter{help: help}
+		c = new(atomic.Int64)
 		r.counters[name] = c
+		r.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(c.Load()) }))
 	}
-	return &c.v
+	return c
 }
 
 // Gauge adds a gauge read at each scrape; kind is "gauge" or "counter"
-// (a value that only grows, read from the database).
+// (a value that only grows, read from the database). A gauge that cannot
+// be read is left out of that scrape, the rest still served.
 func (r *Registry) Gauge(name, help, kind string, fn GaugeFunc) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.gauges = append(r.gauges, gauge{name, help, kind, fn})
+	t := prometheus.GaugeValue
+	if kind == "counter" {
+		t = prometheus.CounterValue
+	}
+	r.reg.MustRegister(&gauge{name: name, help: help, kind: t, fn: fn})
+}
+
+// gauge is a collector that reads its samples when collected. Its label
+// names come from its samples, so it describes nothing in advance (an
+// unchecked collector).
+type gauge struct {
+	name, help string
+	kind       prometheus.ValueType
+	fn         GaugeFunc
+}
+
+func (g *gauge) Describe(chan<- *prometheus.Desc) {}
+
+func (g *gauge) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), gaugeTimeout)
+	defer cancel()
+	samples, err := g.fn(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(prometheus.NewDesc(g.name, g.help, nil, nil), err)
+		return
+	}
+	for _, s := range samples {
+		names := slices.Sorted(maps.Keys(s.Labels))
+		values := make([]string, len(names))
+		for i, n := range names {
+			values[i] = s.Labels[n]
+		}
+		m, err := prometheus.NewConstMetric(prometheus.NewDesc(g.name, g.help, names, nil), g.kind, s.Value, values...)
+		if err != nil {
+			m = prometheus.NewInvalidMetric(prometheus.NewDesc(g.name, g.help, nil, nil), err)
+		}
+		ch <- m
+	}
 }
 
 // statusRecorder remembers the status a handler wrote.
@@ -123,90 +160,11 @@ func (r *Registry) Middleware(next http.Handler) http.Handler {
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
-		r.observe(routeKey{route, strconv.Itoa(rec.status/100) + "xx"}, time.Since(start).Seconds())
+		r.requests.WithLabelValues(route, strconv.Itoa(rec.status/100)+"xx").Observe(time.Since(start).Seconds())
 	})
 }
 
-func (r *Registry) observe(k routeKey, seconds float64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	h, ok := r.requests[k]
-	if !ok {
-		h = &histogram{counts: make([]int64, len(buckets)+1)}
-		r.requests[k] = h
-	}
-	i, _ := slices.BinarySearch(buckets, seconds)
-	h.counts[i]++
-	h.sum += seconds
-	h.n++
-}
-
-// ServeHTTP writes the page.
+// ServeHTTP writes the page in the Prometheus text format.
 func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	var b strings.Builder
-	r.mu.Lock()
-	keys := make([]routeKey, 0, len(r.requests))
-	for k := range r.requests {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, c routeKey) int { return strings.Compare(a.route+a.class, c.route+c.class) })
-	b.WriteString("# HELP banyan_http_request_duration_seconds Time to answer an HTTP request, by route and status class.\n")
-	b.WriteString("# TYPE banyan_http_request_duration_seconds histogram\n")
-	for _, k := range keys {
-		h := r.requests[k]
-		labels := fmt.Sprintf(`route=%s,code=%s`, quote(k.route), quote(k.class))
-		var cum int64
-		for i, le := range buckets {
-			cum += h.counts[i]
-			fmt.Fprintf(&b, "banyan_http_request_duration_seconds_bucket{%s,le=\"%g\"} %d\n", labels, le, cum)
-		}
-		fmt.Fprintf(&b, "banyan_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %d\n", labels, h.n)
-		fmt.Fprintf(&b, "banyan_http_request_duration_seconds_sum{%s} %g\n", labels, h.sum)
-		fmt.Fprintf(&b, "banyan_http_request_duration_seconds_count{%s} %d\n", labels, h.n)
-	}
-	names := make([]string, 0, len(r.counters))
-	for n := range r.counters {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		c := r.counters[n]
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", n, c.help, n, n, c.v.Load())
-	}
-	gauges := slices.Clone(r.gauges)
-	r.mu.Unlock()
-	for _, g := range gauges {
-		samples, err := g.fn(req.Context())
-		if err != nil {
-			fmt.Fprintf(&b, "# %s: not read (%v)\n", g.name, err)
-			continue
-		}
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", g.name, g.help, g.name, g.kind)
-		for _, s := range samples {
-			fmt.Fprintf(&b, "%s%s %g\n", g.name, labelSet(s.Labels), s.Value)
-		}
-	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	w.Write([]byte(b.String()))
-}
-
-func labelSet(l map[string]string) string {
-	if len(l) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(l))
-	for k := range l {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + quote(l[k])
-	}
-	return "{" + strings.Join(parts, ",") + "}"
-}
-
-// quote writes a label value: backslash, quote and newline escaped.
-func quote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+	promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, req)
 }
