@@ -673,8 +673,13 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, taskID string, result wo
 		string(raw), confidence, answers, source, reviewer, now, taskID); err != nil {
 		return fmt.Errorf("store result: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = 'done', updated_at = ? WHERE id = ?`, now, taskID); err != nil {
+	var batchID string
+	if err := tx.QueryRowContext(ctx, `UPDATE tasks SET state = 'done', updated_at = ? WHERE id = ? RETURNING batch_id`, now, taskID).
+		Scan(&batchID); err != nil {
 		return err
+	}
+	if err := s.completeIfDone(ctx, tx, batchID, now); err != nil {
+		return fmt.Errorf("batch completion: %w", err)
 	}
 	// The result is delivered and its answers approved: the client is
 	// charged and every counted answer paid, in this same transaction.

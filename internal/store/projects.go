@@ -254,47 +254,63 @@ func (s *Store) Batch(ctx context.Context, id string) (work.Batch, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return work.Batch{}, fmt.Errorf("store: batch %s: %w", id, ErrNotFound)
 	}
-	if err == nil {
-		err = s.noteCompletion(ctx, &b)
-	}
 	if err != nil {
 		return work.Batch{}, fmt.Errorf("store: batch %s: %w", id, err)
 	}
 	return b, nil
 }
 
-// noteCompletion records when a batch whose every task is final was
-// completed (its last task's settling), the first time it is read so.
-func (s *Store) noteCompletion(ctx context.Context, b *work.Batch) error {
-	if b.CompletedAt != nil || b.Tasks == 0 || b.TasksDone < b.Tasks {
-		return nil
-	}
-	var last string
-	if err := s.r.QueryRowContext(ctx, `SELECT max(updated_at) FROM tasks WHERE batch_id = ?`, b.ID).Scan(&last); err != nil {
+// completeIfDone stamps a batch complete, in the transaction that made
+// its last task final (settled, or failed by a cancellation), and tells
+// the client's webhooks. A batch with a task still open is left alone.
+//
+// SQLite has one writer, so there the check is exact. On PostgreSQL two
+// transactions settling a batch's last two tasks side by side each see the
+// other's task still open (READ COMMITTED), and neither stamps; making
+// every settle wait on the batch's row to rule that out is what migration
+// 0010 removed. The completion sweep (CheckCompletions, every two seconds
+// on the hub) stamps such a batch, dated by its last task's settling.
+func (s *Store) completeIfDone(ctx context.Context, tx *sql.Tx, batchID, now string) error {
+	var open int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM tasks WHERE batch_id = ? AND state NOT IN ('done', 'failed') LIMIT 1`, batchID).Scan(&open)
+	if err == nil || !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	// The first reader to find it complete also tells the client's
-	// webhooks, in the same transaction.
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE batches SET completed_at = ? WHERE id = ? AND completed_at IS NULL`, last, b.ID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		const event = "batch.completed"
-		return s.notify(ctx, tx, event, func() (string, any, bool, error) {
-			return b.ClientID, map[string]any{"event": event, "batch_id": b.ID, "project_id": b.ProjectID, "tasks": b.Tasks,
-				"completed_at": last}, true, nil
-		})
-	})
+	return s.stamp(ctx, tx, batchID, now)
+}
+
+// stampIfDone is completeIfDone after the fact: dated by the batch's last
+// task's settling.
+func (s *Store) stampIfDone(ctx context.Context, tx *sql.Tx, batchID string) error {
+	var open int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM tasks WHERE batch_id = ? AND state NOT IN ('done', 'failed') LIMIT 1`, batchID).Scan(&open)
+	if err == nil || !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	var last string
+	if err := tx.QueryRowContext(ctx, `SELECT max(updated_at) FROM tasks WHERE batch_id = ?`, batchID).Scan(&last); err != nil {
+		return err
+	}
+	return s.stamp(ctx, tx, batchID, last)
+}
+
+// stamp marks a batch complete at when, once, and tells the client's
+// webhooks.
+func (s *Store) stamp(ctx context.Context, tx *sql.Tx, batchID, when string) error {
+	var b work.Batch
+	err := tx.QueryRowContext(ctx, `UPDATE batches SET completed_at = ? WHERE id = ? AND completed_at IS NULL
+		RETURNING id, project_id, client_id, tasks`, when, batchID).Scan(&b.ID, &b.ProjectID, &b.ClientID, &b.Tasks)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // stamped already
+	}
 	if err != nil {
 		return err
 	}
-	t := parseTS(last)
-	b.CompletedAt = &t
-	return nil
+	const event = "batch.completed"
+	return s.notify(ctx, tx, event, func() (string, any, bool, error) {
+		return b.ClientID, map[string]any{"event": event, "batch_id": b.ID, "project_id": b.ProjectID, "tasks": b.Tasks,
+			"completed_at": when}, true, nil
+	})
 }
 
 // Batches lists a project's batches by id.
@@ -305,11 +321,6 @@ func (s *Store) Batches(ctx context.Context, projectID string, p Page) ([]work.B
 		return nil, fmt.Errorf("store: list batches: %w", err)
 	}
 	bs, err := collect(rows, scanBatch)
-	for i := range bs {
-		if err == nil {
-			err = s.noteCompletion(ctx, &bs[i])
-		}
-	}
 	if err != nil {
 		return nil, fmt.Errorf("store: list batches: %w", err)
 	}

@@ -160,6 +160,9 @@ func (s *Store) CancelBatch(ctx context.Context, batchID string) (work.Batch, er
 		if err := s.tasksFailed(ctx, tx, batchID); err != nil {
 			return err
 		}
+		if err := s.completeIfDone(ctx, tx, batchID, ts(now)); err != nil {
+			return err
+		}
 		b.CancelledAt = &now
 		return nil
 	})

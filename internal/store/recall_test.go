@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -199,6 +200,12 @@ func TestBatchProgressAndCompletion(t *testing.T) {
 	clock.add(time.Minute)
 	answer()
 	done := clock.now()
+	// Stamped by the answer that settled the last task, not by a read.
+	var stamped string
+	s.r.QueryRow(`SELECT coalesce(completed_at, '') FROM batches WHERE id = ?`, b.ID).Scan(&stamped)
+	if stamped != ts(done) {
+		t.Fatalf("completed_at right after the last task settled: %q, want %q", stamped, ts(done))
+	}
 	clock.add(time.Hour)
 	got, err := s.Batch(ctx, b.ID)
 	if err != nil || got.TasksDone != 2 || got.CompletedAt == nil || !got.CompletedAt.Equal(done) {
@@ -207,5 +214,52 @@ func TestBatchProgressAndCompletion(t *testing.T) {
 	list, _ := s.Batches(ctx, p.ID, Page{Limit: 10})
 	if len(list) != 1 || list[0].CompletedAt == nil || !list[0].CompletedAt.Equal(done) {
 		t.Fatalf("listed: %+v", list)
+	}
+}
+
+// Reading a batch writes nothing: a batch whose tasks are all final but
+// which was never stamped (made so by hand here) reads as not completed,
+// until the completion sweep stamps it — every such batch, however many
+// are open, not the first few hundred.
+func TestCompletionSweepCoversEveryBatch(t *testing.T) {
+	t.Parallel()
+	s, clock := newStore(t)
+	ctx := context.Background()
+	p := fixture(t, s, 1, 1)
+	const n = 600
+	for i := range n {
+		if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: fmt.Sprint("b", i), Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open, err := s.CreateBatch(ctx, p, BatchSpec{Name: "still open", Purpose: work.PurposeWork}, tasksOf(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	settled := clock.now()
+	if _, err := s.w.Exec(`UPDATE tasks SET state = 'done', updated_at = ? WHERE batch_id <> ?`, ts(settled), open.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec(`UPDATE tasks SET state = 'done', updated_at = ? WHERE id = (SELECT min(id) FROM tasks WHERE batch_id = ?)`, ts(settled), open.ID); err != nil {
+		t.Fatal(err)
+	}
+	clock.add(time.Hour)
+	list, err := s.Batches(ctx, p.ID, Page{Limit: n + 1})
+	if err != nil || len(list) != n+1 {
+		t.Fatalf("listed %d batches, %v", len(list), err)
+	}
+	for _, b := range list {
+		if b.CompletedAt != nil {
+			t.Fatalf("reading batch %s stamped it complete", b.Name)
+		}
+	}
+	if err := s.CheckCompletions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var stamped int
+	s.r.QueryRow(`SELECT count(*) FROM batches WHERE completed_at = ?`, ts(settled)).Scan(&stamped)
+	got, _ := s.Batch(ctx, open.ID)
+	if stamped != n || got.CompletedAt != nil {
+		t.Fatalf("after the sweep: %d of %d batches stamped at their last settling, the open one %v", stamped, n, got.CompletedAt)
 	}
 }
