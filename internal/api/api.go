@@ -54,7 +54,10 @@ type API struct {
 	MinimumWage int64
 	// TokenRate caps the calls a second of one API token (burst twice
 	// that); 0 means the default, 200.
-	TokenRate   float64
+	TokenRate float64
+	// LiveHubs says how many hub processes share the database, whose
+	// per-token limit this hub enforces its share of; nil means 1.
+	LiveHubs    func() int
 	limitOnce   sync.Once
 	tokenLimits *tokenLimiter
 	// AllowPrivateWebhooks lets webhooks target special-purpose addresses
@@ -204,7 +207,11 @@ func (a *API) wrap(rt Route) http.Handler {
 				problem.Write(w, a.Log, r, err)
 				return
 			}
-			if ok, wait := a.limiter().allow(p.TokenID, time.Now()); !ok {
+			hubs := 1
+			if a.LiveHubs != nil {
+				hubs = a.LiveHubs()
+			}
+			if ok, wait := a.limiter().allow(p.TokenID, time.Now(), hubs); !ok {
 				w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 				problem.Write(w, a.Log, r, problem.New(http.StatusTooManyRequests, "this token is calling too fast: at most %d calls a second", int(a.limiterRate())))
 				return

@@ -7,7 +7,9 @@ import (
 
 // tokenLimiter caps how fast one API token may call: a token bucket per
 // token, refilled at rate a second up to burst. A leaked or runaway token
-// cannot crowd out everyone else.
+// cannot crowd out everyone else. With several hubs on one database each
+// enforces its share (rate and burst divided by the hubs alive), so a
+// token calling all of them gets the rate in all.
 type tokenLimiter struct {
 	mu      sync.Mutex
 	rate    float64
@@ -31,22 +33,25 @@ func newTokenLimiter(rate, burst float64) *tokenLimiter {
 	return &tokenLimiter{rate: rate, burst: burst, buckets: map[string]*bucket{}}
 }
 
-// allow takes one call from the token's bucket, or says how long to wait.
-func (l *tokenLimiter) allow(token string, now time.Time) (bool, time.Duration) {
+// allow takes one call from the token's bucket, or says how long to wait;
+// hubs is how many hubs share the limit (at least 1).
+func (l *tokenLimiter) allow(token string, now time.Time, hubs int) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	share := float64(max(hubs, 1))
+	rate, burst := l.rate/share, max(l.burst/share, 1)
 	b, ok := l.buckets[token]
 	if !ok {
 		if len(l.buckets) > 100_000 {
 			l.buckets = map[string]*bucket{} // forget idle tokens wholesale
 		}
-		b = &bucket{tokens: l.burst, at: now}
+		b = &bucket{tokens: burst, at: now}
 		l.buckets[token] = b
 	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.at).Seconds()*l.rate)
+	b.tokens = min(burst, b.tokens+now.Sub(b.at).Seconds()*rate)
 	b.at = now
 	if b.tokens < 1 {
-		return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+		return false, time.Duration((1 - b.tokens) / rate * float64(time.Second))
 	}
 	b.tokens--
 	return true, 0

@@ -206,6 +206,10 @@ type Hub struct {
 	// hooks keeps clients' webhook subscriptions and queues their events;
 	// the store tells it of each as it happens.
 	hooks *webhook.Queue
+	// id names this hub process among those sharing the database; live
+	// is how many of them were alive at the last heartbeat (see Beat).
+	id   string
+	live atomic.Int64
 
 	metricsOnce sync.Once
 }
@@ -245,6 +249,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 		spool:      spool,
 		hookClient: webhook.Client(cfg.AllowPrivateWebhooks),
 		hooks:      hooks,
+		id:         work.NewID(),
 	}, nil
 }
 
@@ -260,6 +265,7 @@ func (h *Hub) Handler() http.Handler {
 		Limits: ingest.Limits{MaxRowBytes: h.Config.MaxRowBytes}, Blobs: h.Blobs, MinimumWage: h.Config.MinWage,
 		TrainingRate: h.Config.TrainingRate, AllowPrivateWebhooks: h.Config.AllowPrivateWebhooks,
 		TokenRate: h.Config.TokenRate, Spans: work.SpanLimits{DailyCap: h.Config.DailyTimeCap}, Hooks: h.hooks,
+		LiveHubs: func() int { return int(max(h.live.Load(), 1)) },
 	}
 	a.Register(mux)
 	up := &uplink.Hub{Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log, Version: h.Config.Version, LeaseTTL: h.Config.LeaseTTL,
@@ -323,6 +329,24 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Every hub beats, not one at a time: each counts the others.
+	if err := h.Beat(ctx); err != nil {
+		h.Log.Warn("hub heartbeat failed", "err", err)
+	}
+	go func() {
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := h.Beat(ctx); err != nil && ctx.Err() == nil {
+				h.Log.Warn("hub heartbeat failed", "err", err)
+			}
+		}
+	}()
 	if h.Config.RefitInterval > 0 {
 		go h.every(ctx, h.Config.RefitInterval, "refit", func(ctx context.Context) error {
 			err := h.Dispatch.RefitDue(ctx, h.Log)
@@ -391,6 +415,25 @@ func (h *Hub) every(ctx context.Context, interval time.Duration, job string, fn 
 			h.Log.Warn("background job failed", "job", job, "err", err)
 		}
 	}
+}
+
+// heartbeatEvery is how often a hub says it is alive; one not heard from
+// for three beats no longer counts among the live hubs.
+const heartbeatEvery = 5 * time.Second
+
+// Beat says this hub process is alive, and counts the hubs that are: the
+// per-token rate limit is divided among them, so a token spread over every
+// hub gets the configured rate in all. Serve beats every heartbeatEvery.
+func (h *Hub) Beat(ctx context.Context) error {
+	if err := auth.HubHeartbeat(ctx, h.Store, h.id); err != nil {
+		return err
+	}
+	n, err := auth.LiveHubs(ctx, h.Store, 3*heartbeatEvery)
+	if err != nil {
+		return err
+	}
+	h.live.Store(int64(n))
+	return nil
 }
 
 // recallNearDeadlines recalls leases of batches near their deadline from

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -93,21 +94,40 @@ func (wb *Web) signinPage(w http.ResponseWriter, r *http.Request, s *session) er
 	return nil
 }
 
+// Sign-in limits within auth.SigninWindow.
+const (
+	loginFailures  = 5  // per login
+	clientFailures = 20 // per address (a center's PCs share one)
+)
+
 func (wb *Web) signin(w http.ResponseWriter, r *http.Request, s *session) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	login := strings.TrimSpace(r.PostFormValue("login"))
 	secret := r.PostFormValue("secret")
 	data := map[string]any{"Title": s.t.Get("signin.title"), "Login": login}
 	ip := clientIP(r)
-	wait := max(wb.limiter.wait("login:"+login, loginFailures), wb.limiter.wait("ip:"+ip, clientFailures))
-	if wait > 0 {
+	// Failed sign-ins are counted in the database, so every hub on it
+	// counts them together: five per login, twenty per address (a
+	// center's PCs share one) in auth.SigninWindow.
+	limits := auth.SigninLimiter{Store: wb.Store}
+	waitLogin, err := limits.Wait(r.Context(), "login:"+login, loginFailures)
+	if err != nil {
+		return err
+	}
+	waitIP, err := limits.Wait(r.Context(), "ip:"+ip, clientFailures)
+	if err != nil {
+		return err
+	}
+	if wait := max(waitLogin, waitIP); wait > 0 {
 		data["Error"] = s.t.Get("signin.limited", s.t.Number(int(wait.Minutes())+1))
 		wb.render(w, r, s, http.StatusTooManyRequests, "signin", data)
 		return nil
 	}
 	u, lang, err := wb.Store.CheckSecret(r.Context(), login, secret)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && wb.homeOf(u.Role) == "") {
-		wb.limiter.fail("login:"+login, "ip:"+ip)
+		if err := limits.Fail(withoutCancel(r.Context()), "login:"+login, "ip:"+ip); err != nil {
+			return err
+		}
 		wb.Log.Info("sign-in refused", "login_len", len(login))
 		data["Error"] = s.t.Get("signin.failed")
 		wb.render(w, r, s, http.StatusUnauthorized, "signin", data)
@@ -116,7 +136,9 @@ func (wb *Web) signin(w http.ResponseWriter, r *http.Request, s *session) error 
 	if err != nil {
 		return err
 	}
-	wb.limiter.forget("login:" + login)
+	if err := limits.Forget(r.Context(), "login:"+login); err != nil {
+		return err
+	}
 	// The browser's choice before signing in wins over an old one.
 	if c, err := r.Cookie(langCookie); err == nil && knownLang(c.Value) && c.Value != lang {
 		if err := wb.Store.SetLang(r.Context(), u.ID, c.Value); err != nil {

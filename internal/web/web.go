@@ -75,7 +75,6 @@ type Web struct {
 	once    sync.Once
 	pages   map[string]*template.Template
 	assets  map[string]asset
-	limiter *limiter
 	breaks  *breaks
 }
 
@@ -100,7 +99,6 @@ func (wb *Web) init() {
 		if wb.Log == nil {
 			wb.Log = slog.Default()
 		}
-		wb.limiter = newLimiter()
 		wb.breaks = newBreaks()
 		wb.assets = map[string]asset{}
 		entries, _ := fs.ReadDir(staticFiles, "static")
