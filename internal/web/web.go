@@ -72,10 +72,10 @@ type Web struct {
 	// SessionTTL is how long a sign-in lasts; 0 means 12 hours (a shift).
 	SessionTTL time.Duration
 
-	once    sync.Once
-	pages   map[string]*template.Template
-	assets  map[string]asset
-	breaks  *breaks
+	once   sync.Once
+	pages  map[string]*template.Template
+	assets map[string]asset
+	breaks *breaks
 }
 
 const (
