@@ -21,9 +21,6 @@ func (a *API) once(w http.ResponseWriter, r *http.Request, p auth.Principal, rou
 	}
 	if key != "" {
 		status, reply, found, err := a.Store.Idempotent(r.Context(), key, p.UserID, route)
-		if errors.Is(err, store.ErrConflict) {
-			return problem.New(http.StatusConflict, "%v", err)
-		}
 		if err != nil {
 			return err
 		}
@@ -120,8 +117,6 @@ func (a *API) judge(w http.ResponseWriter, r *http.Request, p auth.Principal, wh
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			return 0, nil, problem.New(http.StatusNotFound, "no held answer %s: only answers of projects that wait before approving can be rejected", id)
-		case errors.Is(err, store.ErrConflict):
-			return 0, nil, problem.New(http.StatusConflict, "%v", err)
 		case err != nil:
 			return 0, nil, err
 		}
@@ -196,9 +191,6 @@ func (a *API) rejectResult(w http.ResponseWriter, r *http.Request, p auth.Princi
 	}
 	return a.once(w, r, p, "reject result "+id, in.Key, func() (int, any, error) {
 		err := a.Store.RejectResult(r.Context(), id, p.UserID, in.Reason)
-		if errors.Is(err, store.ErrConflict) {
-			return 0, nil, problem.New(http.StatusConflict, "%v", err)
-		}
 		if err != nil {
 			return 0, nil, err
 		}

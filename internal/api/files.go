@@ -2,8 +2,10 @@ package api
 
 import (
 	"archive/zip"
+	"compress/flate"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"mime"
@@ -17,6 +19,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"banyan/internal/auth"
+	"banyan/internal/blob"
 	"banyan/internal/ingest"
 	"banyan/internal/problem"
 	"banyan/internal/store"
@@ -192,8 +195,15 @@ func (a *API) attach(spool *ingest.Spool, b *bundle, fields []string) (tasks []s
 				}
 				sum, size, created, err := a.Blobs.Put(rc, MaxFileBytes)
 				rc.Close()
-				if err != nil {
-					return nil, problem.New(http.StatusBadRequest, "files: %q: %v", name, err)
+				var corrupt flate.CorruptInputError
+				switch {
+				case errors.Is(err, zip.ErrChecksum), errors.Is(err, zip.ErrFormat), errors.As(err, &corrupt):
+					return nil, problem.New(http.StatusBadRequest, "files: %q is damaged in the zip; zip the files again", name)
+				case errors.Is(err, blob.ErrTooLarge):
+					return nil, problem.New(http.StatusRequestEntityTooLarge, "files: %q is over %d MiB", name, MaxFileBytes>>20)
+				case err != nil:
+					// The hub's own disk: logged, not told.
+					return nil, fmt.Errorf("api: store attachment: %w", err)
 				}
 				if created {
 					added = append(added, sum)

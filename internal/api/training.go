@@ -184,11 +184,6 @@ func (a *API) getAttempt(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	if at.WorkerID == p.UserID && at.State == work.AttemptOpen {
-		if err := a.Store.TouchCourse(r.Context(), p.UserID, at.CourseID); err != nil {
-			return err
-		}
-	}
 	return writeJSON(w, http.StatusOK, at)
 }
 
@@ -207,9 +202,6 @@ func (a *API) nextItem(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		return nil
 	}
 	if err != nil {
-		return err
-	}
-	if err := a.Store.TouchCourse(r.Context(), p.UserID, at.CourseID); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, itemOut{AttemptID: at.ID, Item: it, Of: c.Items, Kind: c.Kind, Purpose: c.Purpose,
@@ -242,10 +234,13 @@ func (a *API) answerItem(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	// The answer is a request in the worker's course session; the last
-	// one closes it.
-	if err := a.Store.TouchCourse(r.Context(), p.UserID, at.CourseID); err != nil {
-		return err
+	// The answer is a request in the worker's course session (the last
+	// one closes it); a finished attempt's is refused below, and does not
+	// open a session again.
+	if at.State == work.AttemptOpen {
+		if err := a.Store.TouchCourse(r.Context(), p.UserID, at.CourseID); err != nil {
+			return err
+		}
 	}
 	answerItem := a.AnswerItem
 	if answerItem == nil {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"strings"
 
+	"banyan/internal/problem"
 	"banyan/internal/store"
 )
 
@@ -56,7 +57,7 @@ func RoleFor(orgKind, role string) (Role, error) {
 }
 
 // ErrUnauthenticated means no valid credentials came with the request.
-var ErrUnauthenticated = errors.New("missing, unknown or revoked token")
+var ErrUnauthenticated = problem.NewSentinel(problem.Unauthenticated, "send a valid API token as 'Authorization: Bearer <token>'")
 
 // Principal is who is making a request.
 type Principal struct {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"banyan/internal/store"
+	"banyan/internal/work"
 )
 
 // Sign-in limits: failed sign-ins are counted in the database by login
@@ -31,33 +32,50 @@ func limiterKey(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Wait says how long key must wait before another try at most limit
-// failures in the window allow; 0 if it may try now.
-func (l SigninLimiter) Wait(ctx context.Context, key string, limit int) (time.Duration, error) {
-	now := l.Store.Now()
-	rows, err := l.Store.Read(ctx).QueryContext(ctx, `SELECT at FROM signin_failures WHERE key = ? AND at > ?
-		ORDER BY at DESC LIMIT ?`, limiterKey(key), store.TimeText(now.Add(-SigninWindow)), limit)
-	if err != nil {
-		return 0, fmt.Errorf("auth: sign-in limit: %w", err)
-	}
-	recent, err := store.Collect(rows, func(r store.Scanner) (time.Time, error) {
-		var at string
-		err := r.Scan(&at)
-		return store.ParseTimeText(at), err
-	})
-	if err != nil || len(recent) < limit {
-		return 0, err
-	}
-	return max(recent[limit-1].Add(SigninWindow).Sub(now), time.Second), nil
+// Limit is a key to count sign-in tries by, and how many failures in the
+// window it may have.
+type Limit struct {
+	Key   string
+	Tries int
 }
 
-// Fail records a failed try against every key, and forgets failures that
-// have aged out.
-func (l SigninLimiter) Fail(ctx context.Context, keys ...string) error {
+// Try counts a sign-in try against every limit before its secret is
+// checked: in one transaction that takes each key in turn, so tries sent
+// all at once are counted one after the other. If any key has had its
+// tries in the window, nothing is counted and wait says how long until the
+// oldest ages out. Otherwise the try counts as a failure until Succeeded
+// clears it; attempt names it.
+func (l SigninLimiter) Try(ctx context.Context, limits ...Limit) (attempt string, wait time.Duration, err error) {
 	now := l.Store.Now()
-	err := l.Store.Write(ctx, func(tx *store.Tx) error {
-		for _, k := range keys {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO signin_failures (key, at) VALUES (?, ?)`, limiterKey(k), store.TimeText(now)); err != nil {
+	attempt = work.NewID()
+	err = l.Store.Write(ctx, func(tx *store.Tx) error {
+		for _, lim := range limits {
+			if err := tx.Serialize(ctx, "signin:"+lim.Key); err != nil {
+				return err
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT at FROM signin_failures WHERE key = ? AND at > ?
+				ORDER BY at DESC LIMIT ?`, limiterKey(lim.Key), store.TimeText(now.Add(-SigninWindow)), lim.Tries)
+			if err != nil {
+				return err
+			}
+			recent, err := store.Collect(rows, func(r store.Scanner) (time.Time, error) {
+				var at string
+				err := r.Scan(&at)
+				return store.ParseTimeText(at), err
+			})
+			if err != nil {
+				return err
+			}
+			if len(recent) >= lim.Tries {
+				wait = max(wait, recent[lim.Tries-1].Add(SigninWindow).Sub(now), time.Second)
+			}
+		}
+		if wait > 0 {
+			return nil
+		}
+		for _, lim := range limits {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO signin_failures (key, at, attempt) VALUES (?, ?, ?)`,
+				limiterKey(lim.Key), store.TimeText(now), attempt); err != nil {
 				return err
 			}
 		}
@@ -65,19 +83,26 @@ func (l SigninLimiter) Fail(ctx context.Context, keys ...string) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("auth: sign-in failure: %w", err)
+		return "", 0, fmt.Errorf("auth: sign-in try: %w", err)
 	}
-	return nil
+	if wait > 0 {
+		return "", wait, nil
+	}
+	return attempt, 0, nil
 }
 
-// Forget clears a key's failures (a login that has just signed in).
-func (l SigninLimiter) Forget(ctx context.Context, key string) error {
+// Succeeded uncounts a try that signed in, and forgets the earlier
+// failures of forget (the login that has just proved its secret).
+func (l SigninLimiter) Succeeded(ctx context.Context, attempt, forget string) error {
 	err := l.Store.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM signin_failures WHERE key = ?`, limiterKey(key))
+		if _, err := tx.ExecContext(ctx, `DELETE FROM signin_failures WHERE attempt = ?`, attempt); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM signin_failures WHERE key = ?`, limiterKey(forget))
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("auth: sign-in limit: %w", err)
+		return fmt.Errorf("auth: sign-in: %w", err)
 	}
 	return nil
 }

@@ -37,6 +37,9 @@ type Store struct {
 // ErrNotFound means no file with that hash is stored.
 var ErrNotFound = errors.New("blob: not stored")
 
+// ErrTooLarge means a file was over the size Put was given.
+var ErrTooLarge = errors.New("blob: file too large")
+
 // ErrMismatch means a file's content does not hash to the name it was
 // given.
 var ErrMismatch = errors.New("blob: content does not match its SHA-256")
@@ -246,7 +249,7 @@ func (s *Store) Put(r io.Reader, limit int64) (sum string, size int64, created b
 		return "", 0, false, fmt.Errorf("blob: %w", err)
 	}
 	if size > limit {
-		return "", 0, false, fmt.Errorf("blob: the file is over %d bytes", limit)
+		return "", 0, false, fmt.Errorf("blob: the file is over %d bytes: %w", limit, ErrTooLarge)
 	}
 	sum = hex.EncodeToString(h.Sum(nil))
 	if _, err := s.Size(sum); err == nil {

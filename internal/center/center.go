@@ -131,12 +131,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Offers in workers' hands count their time from now: the time the
-	// center was down was not work.
-	if err := st.RestartWorkClocks(ctx); err != nil {
-		st.Close()
-		return nil, err
-	}
+
 	client := &uplink.Client{BaseURL: strings.TrimSuffix(cfg.HubURL, "/"), Token: cfg.Token, Version: cfg.Version,
 		HTTP: &http.Client{Timeout: 2 * time.Minute}}
 	// With a database key, the attachments are encrypted at rest too.
@@ -457,6 +452,12 @@ func (c *Center) review(w http.ResponseWriter, r *http.Request, p auth.Principal
 
 // Serve serves the worker API on ln and syncs with the hub until ctx ends.
 func (c *Center) Serve(ctx context.Context, ln net.Listener) error {
+	// Offers in workers' hands count their time from now: the time the
+	// center was down was not work. (Only when it starts serving: the CLI
+	// opens a running center's database to add people, and must not.)
+	if err := c.Store.RestartWorkClocks(ctx); err != nil {
+		return err
+	}
 	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)

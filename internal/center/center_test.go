@@ -21,6 +21,7 @@ import (
 	"banyan/internal/hub"
 	"banyan/internal/sim"
 	"banyan/internal/store"
+	"banyan/internal/uplink"
 	"banyan/internal/work"
 )
 
@@ -285,7 +286,7 @@ func TestCenterWorksOfflineAndLosesNothing(t *testing.T) {
 	for _, l := range links {
 		if l.ID == g.center.ID {
 			seen = true
-			if l.LastContact == nil || l.Answers != 12 || l.Backlog != 0 || l.Protocol != 1 {
+			if l.LastContact == nil || l.Answers != 12 || l.Backlog != 0 || l.Protocol != uplink.Protocol {
 				t.Fatalf("the hub's view of the center: %+v", l)
 			}
 		}

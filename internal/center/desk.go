@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/web"
 	"banyan/internal/work"
@@ -85,7 +86,7 @@ func (o office) Enrol(ctx context.Context, name, login string) (store.User, stri
 	if owner, err := o.c.Store.LoginOwner(ctx, login); err != nil {
 		return store.User{}, "", "", err
 	} else if owner != "" {
-		return store.User{}, "", "", fmt.Errorf("center: the login %q is taken: %w", login, store.ErrConflict)
+		return store.User{}, "", "", problem.Public(store.ErrConflict, "the login %q is taken", login)
 	}
 	u, _, err := o.c.AddPerson(ctx, name, auth.Worker)
 	if err != nil {

@@ -259,10 +259,10 @@ func TestCenterTrainingPaid(t *testing.T) {
 	if err := g.center.Sync.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// Half an hour in the course: a request every five minutes.
+	// Twenty-four minutes in the course: an answer every eight.
 	began := g.now()
-	g.takeCourseSlowly(tok, course.ID, 5*time.Minute, "spam", "spam", "spam")
-	span := map[string]any{"started_at": began.UTC().Format(time.RFC3339Nano), "active_ms": 30 * 60 * 1000, "what": "training"}
+	g.takeCourseSlowly(tok, course.ID, 4*time.Minute, "spam", "spam", "spam")
+	span := map[string]any{"started_at": began.UTC().Format(time.RFC3339Nano), "active_ms": 24 * 60 * 1000, "what": "training"}
 	if status, out := g.call(tok, "POST", "/api/v1/me/activity", span); status != 201 {
 		t.Fatalf("activity: %d %v", status, out)
 	}
@@ -279,9 +279,9 @@ func TestCenterTrainingPaid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Half an hour at the default ₹50.00 an hour.
-	if s.Earned != 2500 {
-		t.Fatalf("earned %d paise for half an hour of training, want 2500", s.Earned)
+	// Twenty-four minutes at the default ₹50.00 an hour.
+	if s.Earned != 2000 {
+		t.Fatalf("earned %d paise for 24 minutes of training, want 2000", s.Earned)
 	}
 }
 

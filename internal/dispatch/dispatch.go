@@ -13,13 +13,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"banyan/internal/problem"
 	"banyan/internal/quality"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
 // ErrNoWork means there is no task for this worker right now.
-var ErrNoWork = errors.New("no task available")
+var ErrNoWork = problem.NewSentinel(problem.NotFound, "no task available")
 
 // Service hands out work and takes answers.
 type Service struct {

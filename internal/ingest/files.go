@@ -31,7 +31,7 @@ func (e *FileNameError) Error() string { return fmt.Sprintf("file name %q %s", e
 // that shows one thing and stores another, is refused with a
 // *FileNameError that says what to change. Refused are names that are
 // empty (or nothing but "./"), are not valid UTF-8, hold a control
-// character (C0, DEL or C1), hold a backslash, start with "/" or a drive
+// character (C0, DEL or C1) or a bidirectional override, hold a backslash, start with "/" or a drive
 // letter ("C:"), or have a ".." segment anywhere.
 //
 // Two names that FileName accepts may still be one file on a disk that
@@ -46,6 +46,12 @@ func FileName(name string) (string, error) {
 	for _, r := range name {
 		if unicode.IsControl(r) {
 			return refuse("holds a control character (U+%04X): rename the file without it", r)
+		}
+		// Bidirectional embeddings, overrides and isolates make a name
+		// read otherwise than it is ("gpj.exe" shown as "exe.jpg"); the
+		// joiners Indic scripts use (U+200C, U+200D) are not among them.
+		if (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
+			return refuse("holds a bidirectional control (U+%04X), which makes a name read otherwise than it is: rename the file without it", r)
 		}
 	}
 	switch {

@@ -51,6 +51,8 @@ func TestFileName(t *testing.T) {
 		{"DEL", "a\x7f.png", "", "control character (U+007F)"},
 		{"C1 control", "a\u0085.png", "", "control character (U+0085)"},
 		{"C1 CSI", "a\u009b.png", "", "control character (U+009B)"},
+		{"right-to-left override", "invoice\u202Egpj.exe", "", "bidirectional control (U+202E)"},
+		{"first strong isolate", "a\u2068b.png", "", "bidirectional control (U+2068)"},
 		{"invalid UTF-8", "a\xff.png", "", "not valid UTF-8"},
 		{"Latin-1 byte", "caf\xe9.png", "", "not valid UTF-8"},
 	}

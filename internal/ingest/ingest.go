@@ -18,10 +18,12 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net/http"
 	"os"
 	"strings"
 	"unicode/utf8"
 
+	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -101,6 +103,14 @@ func (e *Error) Error() string {
 
 // Unwrap lets errors.Is match ErrBadInput.
 func (e *Error) Unwrap() error { return ErrBadInput }
+
+// Problem is the reply to a batch file refused for this error: the line
+// and field it names, and that nothing of the file was stored.
+func (e *Error) Problem() *problem.Problem {
+	p := problem.New(http.StatusUnprocessableEntity, "the batch file was rejected whole and nothing was stored: %s", e.Error())
+	p.Errors = []problem.ProblemField{{Line: e.Line, Field: e.Field, Reason: e.Reason}}
+	return p
+}
 
 func bad(line int, field, format string, args ...any) error {
 	return &Error{Line: line, Field: field, Reason: fmt.Sprintf(format, args...)}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"banyan/internal/problem"
 )
 
 // Approval of answers: a settled task's counted answers are approved and
@@ -110,7 +112,7 @@ func (s *Store) RejectAnswer(ctx context.Context, assignmentID, by, reason strin
 			return err
 		}
 		if a.State != "pending" {
-			return fmt.Errorf("answer %s is already %s: %w", assignmentID, a.State, ErrConflict)
+			return problem.Public(ErrConflict, "answer %s is already %s", assignmentID, a.State)
 		}
 		var window int
 		if err := tx.QueryRowContext(ctx, `SELECT rc.overturn_seconds FROM assignments x JOIN rate_cards rc ON rc.project_id = x.project_id
@@ -143,9 +145,9 @@ func (s *Store) OverturnRejection(ctx context.Context, assignmentID, by, reason 
 		now := s.now()
 		switch {
 		case a.State != "rejected":
-			return fmt.Errorf("answer %s is %s, not rejected: %w", assignmentID, a.State, ErrConflict)
+			return problem.Public(ErrConflict, "answer %s is %s, not rejected", assignmentID, a.State)
 		case a.OverturnUntil != nil && !now.Before(*a.OverturnUntil):
-			return fmt.Errorf("answer %s's rejection could be overturned until %s: %w", assignmentID, a.OverturnUntil.Format(time.RFC3339), ErrConflict)
+			return problem.Public(ErrConflict, "answer %s's rejection could be overturned until %s", assignmentID, a.OverturnUntil.Format(time.RFC3339))
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE approvals SET state = 'approved', reason = ?, decided_by = ?, decided_at = ?
 			WHERE assignment_id = ?`, reason, by, ts(now), assignmentID); err != nil {
@@ -192,7 +194,7 @@ func (s *Store) Idempotent(ctx context.Context, key, actor, route string) (statu
 		return 0, nil, false, fmt.Errorf("store: idempotency: %w", err)
 	}
 	if a != actor || rt != route {
-		return 0, nil, false, fmt.Errorf("idempotency key %q was used for another call: %w", key, ErrConflict)
+		return 0, nil, false, problem.Public(ErrConflict, "idempotency key %q was used for another call", key)
 	}
 	return status, []byte(body), true, nil
 }
@@ -226,7 +228,7 @@ func (s *Store) RejectResult(ctx context.Context, taskID, by, reason string) err
 			return err
 		}
 		if state != "done" || answer == "" {
-			return fmt.Errorf("task %s has no delivered result to reject (it is %s): %w", taskID, state, ErrConflict)
+			return problem.Public(ErrConflict, "task %s has no delivered result to reject (it is %s)", taskID, state)
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM result_rejections WHERE task_id = ?`, taskID).Scan(&n); err != nil {

@@ -9,13 +9,15 @@ import (
 	"reflect"
 	"time"
 
+	"banyan/internal/problem"
 	"banyan/internal/quality"
 	"banyan/internal/work"
 )
 
 // ErrAssignmentClosed means an answer came for an assignment whose task no
 // longer takes answers.
-var ErrAssignmentClosed = errors.New("task no longer takes answers")
+var ErrAssignmentClosed = problem.NewSentinel(problem.Conflict,
+	"this assignment timed out and its task no longer takes answers; ask for the next task")
 
 // sweepEvery is how often handing out work first returns timed-out
 // assignments and leases to the pool. Sweeping on every claim kept the
@@ -270,7 +272,7 @@ type SubmitOutcome struct {
 	// Counted is false when the answer was kept but does not count: the
 	// task's result was final already, or the answer was too fast.
 	Counted bool
-	// Flag is set when the answer was flagged ("too_fast").
+	// Flag is set when the answer was flagged ("too_fast", "late").
 	Flag string
 	// Gold is true when the task was a gold task; Score is then the share
 	// of the answer that was right. Never tell the worker.
@@ -358,7 +360,7 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 				out.Duplicate, out.Counted, out.Flag = true, a.Flag == "", a.Flag
 				return nil
 			}
-			return fmt.Errorf("assignment %s already has a different answer: %w", in.AssignmentID, ErrConflict)
+			return problem.Public(ErrConflict, "assignment %s already has a different answer", in.AssignmentID)
 		}
 		// An assignment that timed out holds no place any more: its
 		// answer is late, and applyAnswer decides whether there is room
@@ -678,9 +680,6 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, taskID string, result wo
 		Scan(&batchID); err != nil {
 		return err
 	}
-	if err := s.completeIfDone(ctx, tx, batchID, now); err != nil {
-		return fmt.Errorf("batch completion: %w", err)
-	}
 	// The result is delivered and its answers approved: the client is
 	// charged and every counted answer paid, in this same transaction.
 	if err := chargeDelivery(ctx, tx, taskID, now); err != nil {
@@ -692,7 +691,11 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, taskID string, result wo
 	if err := s.approveOrHold(ctx, tx, taskID, now); err != nil {
 		return fmt.Errorf("approve the answers: %w", err)
 	}
-	// The batch's progress is counted when it is read (migration 0010).
+	// The batch's progress is counted when it is read (migration 0010);
+	// its completion is stamped here, after the last result's event.
+	if err := s.completeIfDone(ctx, tx, batchID, now); err != nil {
+		return fmt.Errorf("batch completion: %w", err)
+	}
 	return releaseLeases(ctx, tx, taskID)
 }
 
@@ -715,7 +718,7 @@ func (s *Store) Resolve(ctx context.Context, taskID, reviewerID string, result w
 			return err
 		}
 		if work.TaskState(state).Final() || gold == 1 {
-			return fmt.Errorf("task %s is already %s: %w", taskID, state, ErrConflict)
+			return problem.Public(ErrConflict, "task %s is already %s", taskID, state)
 		}
 		p, err := scanProject(tx.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, projectID))
 		if err != nil {

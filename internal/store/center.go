@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"time"
 
+	"banyan/internal/problem"
 	"banyan/internal/work"
 )
 
@@ -89,7 +90,7 @@ func (s *Store) EnrolCenterUser(ctx context.Context, centerID, name, role string
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
 			u.ID, centerID, name, role, ts(u.CreatedAt))
 		if s.d.isUniqueViolation(err) {
-			return fmt.Errorf("someone named %q is enrolled already: %w", name, ErrConflict)
+			return problem.Public(ErrConflict, "someone named %q is enrolled already", name)
 		}
 		if err != nil {
 			return err
@@ -306,7 +307,7 @@ func (s *Store) CenterSave(ctx context.Context, workID, workerID string, answer 
 				duplicate = true
 				return nil
 			}
-			return fmt.Errorf("work %s already has a different answer: %w", workID, ErrConflict)
+			return problem.Public(ErrConflict, "work %s already has a different answer", workID)
 		}
 		var epoch, given, slots int
 		if err := tx.QueryRowContext(ctx, `SELECT epoch, given, slots FROM center_grants WHERE lease_id = ?`, leaseID).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"banyan/internal/problem"
 	"banyan/internal/work"
 )
 
@@ -81,13 +82,13 @@ func (s *Store) OpenContest(ctx context.Context, assignmentID, workerID, reason 
 			return err
 		}
 		if score.Float64 >= 1 {
-			return fmt.Errorf("answer %s was marked right; there is nothing to contest: %w", assignmentID, ErrConflict)
+			return problem.Public(ErrConflict, "answer %s was marked right; there is nothing to contest", assignmentID)
 		}
 		c.ID, c.AssignmentID, c.WorkerID, c.Reason, c.State, c.CreatedAt = work.NewID(), assignmentID, workerID, reason, "open", s.now()
 		_, err = tx.ExecContext(ctx, `INSERT INTO contests (id, assignment_id, task_id, project_id, worker_id, reason, state, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, 'open', ?)`, c.ID, assignmentID, c.TaskID, c.ProjectID, workerID, reason, ts(c.CreatedAt))
 		if s.d.isUniqueViolation(err) {
-			return fmt.Errorf("answer %s is contested already: %w", assignmentID, ErrConflict)
+			return problem.Public(ErrConflict, "answer %s is contested already", assignmentID)
 		}
 		return err
 	})
@@ -152,7 +153,7 @@ func (s *Store) DecideContest(ctx context.Context, contestID, reviewerID string,
 			return err
 		}
 		if state != "open" {
-			return fmt.Errorf("contest %s is %s already: %w", contestID, state, ErrConflict)
+			return problem.Public(ErrConflict, "contest %s is %s already", contestID, state)
 		}
 		now := ts(s.now())
 		newState := "rejected"

@@ -25,6 +25,9 @@ type dialect interface {
 	// goes on to change on what it read: PostgreSQL locks the row so
 	// concurrent transactions take turns; SQLite has one writer.
 	forUpdate() string
+	// forUpdateOf is forUpdate for a join: only the rows of the table
+	// with that alias are locked.
+	forUpdateOf(alias string) string
 	// serialize makes the rest of tx run alone among transactions that
 	// serialize on the same key, for the few writes that number rows
 	// themselves (max + 1). SQLite has one writer already.
@@ -85,6 +88,8 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 func (sqliteDialect) lockSkip(string) string { return "" }
 
 func (sqliteDialect) forUpdate() string { return "" }
+
+func (sqliteDialect) forUpdateOf(string) string { return "" }
 
 func (sqliteDialect) serialize(context.Context, *sql.Tx, string) error { return nil }
 

@@ -42,6 +42,8 @@ func (pgDialect) lockSkip(table string) string { return " FOR UPDATE OF " + tabl
 
 func (pgDialect) forUpdate() string { return " FOR UPDATE" }
 
+func (pgDialect) forUpdateOf(alias string) string { return " FOR UPDATE OF " + alias }
+
 // lockKey names an advisory lock.
 func lockKey(name string) int64 {
 	h := fnv.New64a()
@@ -76,6 +78,11 @@ func (pgDialect) savepoint(ctx context.Context, tx *sql.Tx, fn func() error) err
 	}
 	if err := fn(); err != nil {
 		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT banyan_sp`); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		// Released too, so nested savepoints of one name do not pile up
+		// as open subtransactions in a long upload.
+		if _, rerr := tx.ExecContext(ctx, `RELEASE SAVEPOINT banyan_sp`); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return err

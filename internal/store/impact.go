@@ -32,7 +32,6 @@ type WorkerPeriod struct {
 // accepted training spans.
 func (s *Store) WorkersInPeriod(ctx context.Context, from, to time.Time) ([]WorkerPeriod, error) {
 	f, t := ts(from), ts(to)
-	f3339, t3339 := from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339)
 	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.org_id, o.kind,
 			(SELECT coalesce(sum(a.duration_ms), 0) FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted' AND a.created_at >= ? AND a.created_at < ?) +
 			(SELECT coalesce(sum(active_ms), 0) FROM activity v WHERE v.worker_id = u.id AND v.what = 'training' AND v.started_at >= ? AND v.started_at < ?),
@@ -45,7 +44,7 @@ func (s *Store) WorkersInPeriod(ctx context.Context, from, to time.Time) ([]Work
 		WHERE u.role = 'worker' AND (
 			EXISTS (SELECT 1 FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted' AND a.submitted_at >= ? AND a.submitted_at < ?)
 			OR EXISTS (SELECT 1 FROM activity v WHERE v.worker_id = u.id AND v.what = 'training' AND v.started_at >= ? AND v.started_at < ?))
-		ORDER BY u.id`, f, t, f3339, t3339, f, t, f, t, t, f, t, f3339, t3339)
+		ORDER BY u.id`, f, t, f, t, f, t, f, t, t, f, t, f, t)
 	if err != nil {
 		return nil, fmt.Errorf("store: workers in period: %w", err)
 	}

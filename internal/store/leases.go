@@ -465,7 +465,9 @@ type UplinkAnswerArgs struct {
 // made for it, exactly once, and applies it like a hub worker's answer. An
 // answer under the task's current lease epoch is "accepted"; one under an
 // older epoch (the lease ran out and the task went elsewhere) is kept as
-// "superseded" and still counts while the task is open. A replay is
+// "superseded", and, holding no place, is weighed as a late answer (see
+// applyLate): an extra judgment only with room beside every holder, else
+// flagged late. A replay is
 // "duplicate"; an answer that can never be applied is "rejected" with the
 // reason.
 func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide DecideFunc) (UplinkResult, SubmitOutcome, error) {
@@ -479,7 +481,9 @@ func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide De
 		reject := func(format string, args ...any) (UplinkResult, error) {
 			return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf(format, args...)}, nil
 		}
-		l, err := scanLease(tx.QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.id = ?`, in.LeaseID))
+		// Locked: two chunks of one center in flight at once must not both
+		// take the lease's last slot.
+		l, err := scanLease(tx.QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.id = ?`+s.d.forUpdateOf("l"), in.LeaseID))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && l.CenterID != in.Item.CenterID) {
 			return reject("lease %s is not one of this center's", in.LeaseID)
 		}
@@ -521,8 +525,8 @@ func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide De
 		// lease can have taken longer than the lease has existed.
 		worked := min(max(in.DurationMS, 0), s.workedMS(l.GrantedAt, nowT, time.Duration(math.MaxInt64)))
 		// The work is placed where the center says it began, on the hub's
-		// clock, if that lies inside the lease's span; else it is taken to
-		// have ended now.
+		// clock, if that lies inside the lease's span, and must fit between
+		// there and now; else it is taken to have ended now.
 		started := in.StartedAt
 		if started.Before(l.GrantedAt) || started.After(nowT) {
 			started = nowT.Add(-time.Duration(worked) * time.Millisecond)
@@ -530,6 +534,7 @@ func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide De
 				started = l.GrantedAt
 			}
 		}
+		worked = min(worked, s.workedMS(started, nowT, time.Duration(math.MaxInt64)))
 		if _, err := tx.ExecContext(ctx, `INSERT INTO assignments (id, task_id, project_id, worker_id, state, answer,
 				created_at, expires_at, submitted_at, duration_ms, reported_ms)
 			VALUES (?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?)`,

@@ -353,7 +353,7 @@ func (s *Store) WorkerEarnings(ctx context.Context, workerID string, from, to ti
 			UNION ALL
 			SELECT substr(started_at, 1, 10), active_ms FROM activity
 			WHERE worker_id = ? AND what = 'training' AND started_at >= ? AND started_at < ?) t
-		GROUP BY day`, workerID, ts(from), ts(to), workerID, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+		GROUP BY day`, workerID, ts(from), ts(to), workerID, ts(from), ts(to))
 	if err != nil {
 		return nil, fmt.Errorf("store: active time: %w", err)
 	}
@@ -401,7 +401,7 @@ func (s *Store) WorkerRates(ctx context.Context, from, to time.Time) ([]WorkerRa
 				SELECT worker_id, active_ms FROM activity WHERE what = 'training' AND started_at >= ? AND started_at < ?) t
 			GROUP BY worker_id HAVING sum(ms) > 0) act
 		JOIN users u ON u.id = act.worker_id JOIN orgs o ON o.id = u.org_id
-		ORDER BY u.name, u.id`, ts(from), ts(to), ts(from), ts(to), from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+		ORDER BY u.name, u.id`, ts(from), ts(to), ts(from), ts(to), ts(from), ts(to))
 	if err != nil {
 		return nil, fmt.Errorf("store: worker rates: %w", err)
 	}

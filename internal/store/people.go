@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"banyan/internal/problem"
 	"banyan/internal/work"
 )
 
@@ -66,7 +67,7 @@ func (s *Store) CreateOrg(ctx context.Context, kind, name string) (Org, error) {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO orgs (id, kind, name, created_at) VALUES (?, ?, ?, ?)`,
 		o.ID, o.Kind, o.Name, ts(o.CreatedAt))
 	if s.d.isUniqueViolation(err) {
-		return Org{}, fmt.Errorf("store: a %s named %q already exists: %w", kind, name, ErrConflict)
+		return Org{}, problem.Public(ErrConflict, "a %s named %q already exists", kind, name)
 	}
 	if err != nil {
 		return Org{}, fmt.Errorf("store: create org: %w", err)
@@ -112,7 +113,7 @@ func (s *Store) CreateUser(ctx context.Context, orgID, name, role string) (User,
 	_, err := s.w.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
 		u.ID, u.OrgID, u.Name, u.Role, ts(u.CreatedAt))
 	if s.d.isUniqueViolation(err) {
-		return User{}, fmt.Errorf("store: a user named %q already exists in this organisation: %w", name, ErrConflict)
+		return User{}, problem.Public(ErrConflict, "a user named %q already exists in this organisation", name)
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("store: create user: %w", err)

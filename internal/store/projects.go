@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"banyan/internal/problem"
 	"banyan/internal/work"
 )
 
@@ -31,7 +32,7 @@ func (s *Store) CreateProject(ctx context.Context, p work.Project) (work.Project
 		p.Overlap, p.MaxOverlap, p.AssignmentSeconds, q.Language, q.Method, q.ConfidenceTarget, q.GoldRatio,
 		q.MinAccuracy, q.MinGold, q.MinAnswerMS, q.ReviewRate, ts(p.CreatedAt))
 	if s.d.isUniqueViolation(err) {
-		return work.Project{}, fmt.Errorf("store: this client already has a project named %q: %w", p.Name, ErrConflict)
+		return work.Project{}, problem.Public(ErrConflict, "this client already has a project named %q", p.Name)
 	}
 	if err != nil {
 		return work.Project{}, fmt.Errorf("store: create project: %w", err)

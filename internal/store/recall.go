@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"banyan/internal/problem"
 	"banyan/internal/work"
 )
 
@@ -140,7 +141,7 @@ func (s *Store) CancelBatch(ctx context.Context, batchID string) (work.Batch, er
 			return err
 		}
 		if b.CancelledAt != nil {
-			return fmt.Errorf("batch %s was cancelled at %s: %w", batchID, b.CancelledAt.Format(time.RFC3339), ErrConflict)
+			return problem.Public(ErrConflict, "batch %s was cancelled at %s", batchID, b.CancelledAt.Format(time.RFC3339))
 		}
 		if _, err := s.recall(ctx, tx, `l.task_id IN (SELECT id FROM tasks WHERE batch_id = ?)`, []any{batchID}, "the batch was cancelled"); err != nil {
 			return err
@@ -202,7 +203,7 @@ func (s *Store) UpdateProject(ctx context.Context, id string, c ProjectChange) (
 			res, err := tx.ExecContext(ctx, `UPDATE projects SET `+strings.Join(sets, ", ")+` WHERE id = ?`, append(args, id)...)
 			if err != nil {
 				if s.d.isUniqueViolation(err) {
-					return fmt.Errorf("the client has another project named %q: %w", *c.Name, ErrConflict)
+					return problem.Public(ErrConflict, "the client has another project named %q", *c.Name)
 				}
 				return err
 			}

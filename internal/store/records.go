@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"banyan/internal/problem"
 	"banyan/internal/work"
 )
 
@@ -27,9 +28,12 @@ const (
 )
 
 // ActivityRecord is a span of a worker's declared time (see spans.go).
+// From a village center it carries the course session it lies in, as the
+// center recorded it, so the hub learns of the session with the span.
 type ActivityRecord struct {
 	WorkerID string `json:"worker_id"`
 	work.Activity
+	Session *CourseSessionRecord `json:"session,omitempty"`
 }
 
 // DeclarationRecord is a worker's self-declaration.
@@ -101,7 +105,7 @@ func (s *Store) insertReview(ctx context.Context, tx *sql.Tx, id string, r Revie
 		return err
 	})
 	if s.d.isUniqueViolation(err) {
-		return fmt.Errorf("the reviewer has reviewed this answer already: %w", ErrConflict)
+		return problem.Public(ErrConflict, "the reviewer has reviewed this answer already")
 	}
 	return err
 }

@@ -17,11 +17,8 @@ import (
 // center_work at a center) and their course sessions. Only stored spans are
 // paid or counted.
 
-// KindCourseSession is the outbox kind of a course session a center
-// recorded; it goes up before the spans it holds.
-const KindCourseSession = "course_session"
-
-// CourseSessionRecord is a course session as it travels up from a center.
+// CourseSessionRecord is a course session as it travels up from a center,
+// in the span it holds.
 type CourseSessionRecord struct {
 	ID         string     `json:"id"`
 	WorkerID   string     `json:"worker_id"`
@@ -52,8 +49,11 @@ func (s *Store) lockWorkerTime(ctx context.Context, tx *sql.Tx, workerID string)
 	return s.d.serialize(ctx, tx, "time:"+workerID)
 }
 
-// TouchCourse notes a request of the worker in a course: it goes on with
-// their live session of it, or starts one.
+// TouchCourse notes the worker starting an attempt at a course or
+// answering one of its items: it goes on with their live session of it, or
+// starts one. Only those requests keep a session alive — reading an item
+// or an attempt again does not — so a device cannot keep one open by
+// polling.
 func (s *Store) TouchCourse(ctx context.Context, workerID, courseID string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockWorkerTime(ctx, tx, workerID); err != nil {
@@ -162,7 +162,35 @@ func (s *Store) spanFacts(ctx context.Context, tx *sql.Tx, workerID string, from
 			}
 		}
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, course_id, started_at, last_seen_at, closed_at FROM course_sessions
+	// A task in the worker's hands now is busy time too, from its offer
+	// until now (or its limit): a worker does not train with a task open.
+	held := `SELECT created_at, expires_at FROM assignments WHERE worker_id = ? AND state = 'active' AND created_at < ?`
+	if s.outbox {
+		held = `SELECT coalesce(timed_from, created_at), expires_at FROM center_work WHERE worker_id = ? AND state = 'active' AND created_at < ?`
+	}
+	rows, err := tx.QueryContext(ctx, held, workerID, ts(to))
+	if err != nil {
+		return f, nil, err
+	}
+	now := s.now()
+	active, err := collect(rows, func(r scanner) (work.Interval, error) {
+		var from, until string
+		err := r.Scan(&from, &until)
+		end := parseTS(until)
+		if end.After(now) {
+			end = now
+		}
+		return work.Interval{From: parseTS(from), To: end, What: "task in hand"}, err
+	})
+	if err != nil {
+		return f, nil, err
+	}
+	for _, iv := range active {
+		if iv.To.After(iv.From) {
+			f.Busy = append(f.Busy, iv)
+		}
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT id, course_id, started_at, last_seen_at, closed_at FROM course_sessions
 		WHERE worker_id = ? AND started_at <= ? AND last_seen_at >= ? ORDER BY started_at`,
 		workerID, ts(to.Add(time.Second)), ts(from.Add(-work.SessionIdle-time.Second)))
 	if err != nil {
@@ -227,10 +255,9 @@ func (s *Store) recordSpan(ctx context.Context, tx *sql.Tx, id string, r Activit
 	if !s.outbox {
 		return nil
 	}
+	// Up it goes with the session it lies in, as it stands now.
 	if in >= 0 {
-		if err := s.appendOutbox(ctx, tx, work.NewID(), KindCourseSession, sessions[in].CourseSessionRecord); err != nil {
-			return err
-		}
+		r.Session = &sessions[in].CourseSessionRecord
 	}
 	r.StartedAt = from.UTC().Format(time.RFC3339Nano)
 	return s.appendOutbox(ctx, tx, id, KindActivity, r)
@@ -307,53 +334,54 @@ func (s *Store) CreditTraining(ctx context.Context, workerID, courseID string, l
 	return credited, refused
 }
 
-// UplinkCourseSession stores, on the hub, a course session a center
-// recorded (its times already on the hub's clock), or widens the one
-// stored under its id: it goes up again each time a span in it does.
-func (s *Store) UplinkCourseSession(ctx context.Context, it UplinkItem, r CourseSessionRecord, lim work.SpanLimits) (UplinkResult, error) {
-	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
-		if res, ok, err := centerWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
-			return res, err
-		}
-		reject := func(format string, args ...any) (UplinkResult, error) {
-			return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf(format, args...)}, nil
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM courses WHERE id = ?`, r.CourseID).Scan(&n); err != nil {
-			return UplinkResult{}, err
-		}
-		switch now := s.now(); {
-		case n == 0:
-			return reject("course %s is not on this hub", r.CourseID)
-		case r.LastSeenAt.Before(r.StartedAt) || (r.ClosedAt != nil && r.ClosedAt.Before(r.StartedAt)):
-			return reject("a course session ends before it starts")
-		case r.LastSeenAt.After(now.Add(lim.Skew)) || (r.ClosedAt != nil && r.ClosedAt.After(now.Add(lim.Skew))):
-			return reject("the course session reaches past the hub's time %s", now.Format(time.RFC3339))
-		}
-		var closed any
-		if r.ClosedAt != nil {
-			closed = ts(*r.ClosedAt)
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO course_sessions (id, worker_id, course_id, started_at, last_seen_at, closed_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET
-				started_at = CASE WHEN excluded.started_at < course_sessions.started_at THEN excluded.started_at ELSE course_sessions.started_at END,
-				last_seen_at = CASE WHEN excluded.last_seen_at > course_sessions.last_seen_at THEN excluded.last_seen_at ELSE course_sessions.last_seen_at END,
-				closed_at = coalesce(excluded.closed_at, course_sessions.closed_at)
-			WHERE course_sessions.worker_id = excluded.worker_id`,
-			r.ID, r.WorkerID, r.CourseID, ts(r.StartedAt), ts(r.LastSeenAt), closed, ts(s.now()))
-		return accepted, err
-	})
+// receiveSession stores, on the hub, the course session a center's span
+// lies in (its times already on the hub's clock), or widens the one stored
+// under its id: it comes again with each span in it. reason is why it
+// cannot be taken, if it cannot.
+func (s *Store) receiveSession(ctx context.Context, tx *sql.Tx, workerID string, r CourseSessionRecord, lim work.SpanLimits) (reason string, err error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM courses WHERE id = ?`, r.CourseID).Scan(&n); err != nil {
+		return "", err
+	}
+	switch now := s.now(); {
+	case !work.ValidID(r.ID) || r.WorkerID != workerID:
+		return "the span's course session must be the worker's, with a UUID", nil
+	case n == 0:
+		return fmt.Sprintf("course %s is not on this hub", r.CourseID), nil
+	case r.StartedAt.IsZero() || r.LastSeenAt.Before(r.StartedAt) || (r.ClosedAt != nil && r.ClosedAt.Before(r.StartedAt)):
+		return "the span's course session ends before it starts", nil
+	case r.LastSeenAt.After(now.Add(lim.Skew)) || (r.ClosedAt != nil && r.ClosedAt.After(now.Add(lim.Skew))):
+		return fmt.Sprintf("the span's course session reaches past the hub's time %s", now.Format(time.RFC3339)), nil
+	}
+	var closed any
+	if r.ClosedAt != nil {
+		closed = ts(*r.ClosedAt)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO course_sessions (id, worker_id, course_id, started_at, last_seen_at, closed_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			started_at = CASE WHEN excluded.started_at < course_sessions.started_at THEN excluded.started_at ELSE course_sessions.started_at END,
+			last_seen_at = CASE WHEN excluded.last_seen_at > course_sessions.last_seen_at THEN excluded.last_seen_at ELSE course_sessions.last_seen_at END,
+			closed_at = coalesce(excluded.closed_at, course_sessions.closed_at)
+		WHERE course_sessions.worker_id = excluded.worker_id`,
+		r.ID, r.WorkerID, r.CourseID, ts(r.StartedAt), ts(r.LastSeenAt), closed, ts(s.now()))
+	return "", err
 }
 
-// UplinkSpan stores, on the hub, a span a center recorded (its start
-// already on the hub's clock) once work.CheckSpan allows it, and pays
-// training time at hourly. A refused span is answered rejected with the
-// reason, for good.
+// UplinkSpan stores, on the hub, a span a center recorded (its times
+// already on the hub's clock), with the course session it lies in, once
+// work.CheckSpan allows it, and pays training time at hourly. A refused
+// span is answered rejected with the reason, for good.
 func (s *Store) UplinkSpan(ctx context.Context, it UplinkItem, r ActivityRecord, lim work.SpanLimits, hourly int64) (UplinkResult, error) {
 	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
 		if res, ok, err := centerWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
 			return res, err
+		}
+		if r.Session != nil {
+			reason, err := s.receiveSession(ctx, tx, r.WorkerID, *r.Session, lim)
+			if err != nil || reason != "" {
+				return UplinkResult{Status: UplinkRejected, Reason: reason}, err
+			}
 		}
 		err := s.d.savepoint(ctx, tx, func() error { return s.recordSpan(ctx, tx, it.ID, r, lim) })
 		var se *work.SpanError

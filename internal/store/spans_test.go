@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,8 +141,9 @@ func TestRecordSpanRefusals(t *testing.T) {
 	}
 }
 
-// At a village center the session that holds a span goes into the outbox
-// before the span, so the hub can check the span when it arrives.
+// At a village center a span goes into the outbox with the session that
+// holds it, so the hub can check the span when it arrives, in whatever
+// order uploads arrive.
 func TestCenterSendsTheSessionFirst(t *testing.T) {
 	t.Parallel()
 	s, clk, worker := centerStore(t)
@@ -160,13 +163,46 @@ func TestCenterSendsTheSessionFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var kinds []string
+	var spans []ActivityRecord
 	for _, r := range rows {
-		if r.Kind != "enrolment" {
-			kinds = append(kinds, r.Kind)
+		if r.Kind == KindActivity {
+			var a ActivityRecord
+			if err := json.Unmarshal(r.Body, &a); err != nil {
+				t.Fatal(err)
+			}
+			spans = append(spans, a)
 		}
 	}
-	if len(kinds) != 2 || kinds[0] != KindCourseSession || kinds[1] != KindActivity {
-		t.Fatalf("outbox kinds %v, want course_session then activity", kinds)
+	if len(spans) != 1 || spans[0].Session == nil || !spans[0].Session.StartedAt.Equal(t0) || spans[0].Session.CourseID != c.ID {
+		t.Fatalf("outbox spans %+v; want one carrying its session from %v", spans, t0)
+	}
+}
+
+// A task in the worker's hands is busy time: training declared over it is
+// refused.
+func TestSpanRefusedOverATaskInHand(t *testing.T) {
+	t.Parallel()
+	s, clk := newStore(t)
+	ctx := context.Background()
+	c := course(t, s)
+	p := fixture(t, s, 1, 1)
+	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	w := workers(t, s, 1)[0]
+	t0 := clk.now()
+	if _, _, err := s.Claim(ctx, w.ID, "", 1); err != nil { // held from 09:00, for its minute
+		t.Fatal(err)
+	}
+	for range 4 {
+		if err := s.TouchCourse(ctx, w.ID, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		clk.add(5 * time.Minute)
+	}
+	_, err := s.RecordSpan(ctx, ActivityRecord{WorkerID: w.ID, Activity: training(t0, 10*time.Minute)}, work.SpanLimits{}, 0)
+	var se *work.SpanError
+	if !errors.As(err, &se) || !strings.Contains(se.Reason, "task in hand") {
+		t.Fatalf("training over a task in hand: %v; want it refused", err)
 	}
 }

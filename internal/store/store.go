@@ -32,12 +32,16 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"banyan/internal/problem"
 )
 
-// Sentinel errors. Callers match them with errors.Is.
+// Sentinel errors, matched with errors.Is. A caller is told a conflict's
+// particulars through problem.Public where it arises; the sentinel's own
+// message is what is said otherwise.
 var (
-	ErrNotFound = errors.New("not found")
-	ErrConflict = errors.New("conflict")
+	ErrNotFound = problem.NewSentinel(problem.NotFound, "not found")
+	ErrConflict = problem.NewSentinel(problem.Conflict, "the record's state does not allow this now")
 )
 
 //go:embed migrations/*.sql

@@ -9,13 +9,14 @@ import (
 	"iter"
 	"time"
 
+	"banyan/internal/problem"
 	"banyan/internal/quality"
 	"banyan/internal/work"
 )
 
 // ErrCoolingDown means a worker must wait before another qualification
 // attempt.
-var ErrCoolingDown = errors.New("cooling down after a failed attempt")
+var ErrCoolingDown = problem.NewSentinel(problem.Conflict, "cooling down after a failed attempt")
 
 // CourseItemIn is one item of a course being loaded.
 type CourseItemIn struct {
@@ -36,7 +37,7 @@ func (s *Store) CreateCourse(ctx context.Context, c work.Course, items iter.Seq2
 				pass_mark, cooldown_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.Name, c.Purpose, string(c.Kind), c.Language, string(schema), c.Instructions, c.PassMark, c.CooldownSeconds, ts(c.CreatedAt))
 		if s.d.isUniqueViolation(err) {
-			return fmt.Errorf("a course named %q, or a qualification for %s in %q, exists already: %w", c.Name, c.Kind, c.Language, ErrConflict)
+			return problem.Public(ErrConflict, "a course named %q, or a qualification for %s in %q, exists already", c.Name, c.Kind, c.Language)
 		}
 		if err != nil {
 			return err
@@ -137,7 +138,7 @@ func (s *Store) StartAttempt(ctx context.Context, courseID, workerID string) (wo
 		last, err := scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id
 			WHERE a.course_id = ? AND a.worker_id = ? ORDER BY a.created_at DESC, a.id DESC LIMIT 1`, courseID, workerID))
 		if err == nil && last.RetryAfter != nil && s.now().Before(*last.RetryAfter) {
-			return fmt.Errorf("worker %s may try course %s again after %s: %w", workerID, courseID, last.RetryAfter.Format(time.RFC3339), ErrCoolingDown)
+			return problem.Public(ErrCoolingDown, "worker %s may try course %s again after %s", workerID, courseID, last.RetryAfter.Format(time.RFC3339))
 		}
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -249,7 +250,7 @@ func (s *Store) answerItem(ctx context.Context, tx *sql.Tx, attemptID, workerID,
 		return out, err
 	}
 	if a.State != work.AttemptOpen {
-		return out, fmt.Errorf("attempt %s is %s already: %w", attemptID, a.State, ErrConflict)
+		return out, problem.Public(ErrConflict, "attempt %s is %s already", attemptID, a.State)
 	}
 	c, err := scanCourse(tx.QueryRowContext(ctx, `SELECT `+courseCols+` FROM courses WHERE id = ?`, a.CourseID))
 	if err != nil {
@@ -278,7 +279,7 @@ func (s *Store) answerItem(ctx context.Context, tx *sql.Tx, attemptID, workerID,
 		return err
 	})
 	if s.d.isUniqueViolation(err) {
-		return out, fmt.Errorf("item %s is answered already in this attempt: %w", itemID, ErrConflict)
+		return out, problem.Public(ErrConflict, "item %s is answered already in this attempt", itemID)
 	}
 	if err != nil {
 		return out, err

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
+
+	"banyan/internal/problem"
 )
 
 // Signing in to the web pages: credentials, sessions and drafts
@@ -127,7 +129,7 @@ func (s *Store) SetSecret(ctx context.Context, userID, login, secret string) err
 		var owner string
 		err := tx.QueryRowContext(ctx, `SELECT user_id FROM credentials WHERE login = ?`, login).Scan(&owner)
 		if err == nil && owner != userID {
-			return fmt.Errorf("the login %q is taken: %w", login, ErrConflict)
+			return problem.Public(ErrConflict, "the login %q is taken", login)
 		}
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err

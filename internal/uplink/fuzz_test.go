@@ -40,8 +40,9 @@ func FuzzUpload(f *testing.F) {
 	}
 	f.Add(seed(KindAnswer, AnswerBody{LeaseID: work.NewID(), Epoch: 1, WorkerID: worker.ID, Answer: json.RawMessage(`{"label":"ok"}`)}), "")
 	f.Add(seed(store.KindActivity, map[string]any{"worker_id": worker.ID, "started_at": "2026-11-23T09:00:00Z", "active_ms": 60000, "what": "training"}), "")
-	f.Add(seed(store.KindCourseSession, map[string]any{"id": work.NewID(), "worker_id": worker.ID, "course_id": work.NewID(),
-		"started_at": "2026-11-23T09:00:00Z", "last_seen_at": "2026-11-23T09:20:00Z"}), "")
+	f.Add(seed(store.KindActivity, map[string]any{"worker_id": worker.ID, "started_at": "2026-11-23T09:05:00Z", "active_ms": 60000,
+		"what": "training", "session": map[string]any{"id": work.NewID(), "worker_id": worker.ID, "course_id": work.NewID(),
+			"started_at": "2026-11-23T09:00:00Z", "last_seen_at": "2026-11-23T09:20:00Z"}}), "")
 	f.Add(seed(store.KindDeclaration, map[string]any{"worker_id": worker.ID, "declared_at": "2026-11-23T09:00:00Z", "gender": "woman"}), "")
 	f.Add(seed(store.KindWithdrawal, map[string]any{"worker_id": worker.ID}), "")
 	f.Add(seed(store.KindReview, map[string]any{"assignment_id": work.NewID(), "reviewer_id": worker.ID, "verdict": "agree", "note": ""}), "")

@@ -253,6 +253,10 @@ func (h *Hub) heartbeat(w http.ResponseWriter, r *http.Request, center store.Org
 // duplicate, superseded or rejected with the reason. An item that cannot
 // be read is rejected on its own; it does not fail the others.
 func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center store.Org) error {
+	// The center stamps its clock as it sends; the hub reads its own as
+	// the request arrives, before the body (which can take long on a slow
+	// link) is read.
+	arrived := h.Store.Now()
 	var in Upload
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -265,7 +269,7 @@ func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center store.Org) e
 	// records carry are put on the hub's clock by it.
 	var offset time.Duration
 	if !in.Clock.IsZero() {
-		offset = in.Clock.Sub(h.Store.Now())
+		offset = in.Clock.Sub(arrived)
 	}
 	// The whole chunk is stored in one transaction: one fsync for a
 	// thousand answers, and a chunk that fails leaves nothing behind, so
@@ -295,6 +299,11 @@ func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center store.Org) e
 	}
 	return reply(w, r, out)
 }
+
+// centerSpanSlack is how much a center's span may overlap other time on
+// the hub: each upload's clock reading reaches the hub a link's latency
+// late, so spans that touched at the center can seem to overlap by that.
+const centerSpanSlack = 5 * time.Second
 
 // item stores one uploaded record. offset is how far the center's clock
 // is ahead of the hub's.
@@ -370,23 +379,21 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, offset time.D
 		if err := b.Activity.Validate(); err != nil {
 			return reject("activity: %v", err)
 		}
-		// On the hub's clock, then checked as any span; training time is
-		// paid once per span, whichever hub stores it.
+		// On the hub's clock, with the session it lies in, then checked as
+		// any span (allowing the slack of the link's latency); training
+		// time is paid once per span, whichever hub stores it.
 		from, _ := b.Span()
 		b.StartedAt = from.Add(-offset).UTC().Format(time.RFC3339Nano)
-		return h.Store.UplinkSpan(ctx, ref, b, h.Spans, h.TrainingRate)
-	case store.KindCourseSession:
-		var b store.CourseSessionRecord
-		if err := strict(&b); err != nil || !work.ValidID(b.ID) || !work.ValidID(b.WorkerID) || !work.ValidID(b.CourseID) ||
-			b.StartedAt.IsZero() || b.LastSeenAt.IsZero() {
-			return reject("a course session needs id, worker_id, course_id, started_at and last_seen_at")
+		if s := b.Session; s != nil {
+			s.StartedAt, s.LastSeenAt = s.StartedAt.Add(-offset), s.LastSeenAt.Add(-offset)
+			if s.ClosedAt != nil {
+				closed := s.ClosedAt.Add(-offset)
+				s.ClosedAt = &closed
+			}
 		}
-		b.StartedAt, b.LastSeenAt = b.StartedAt.Add(-offset), b.LastSeenAt.Add(-offset)
-		if b.ClosedAt != nil {
-			closed := b.ClosedAt.Add(-offset)
-			b.ClosedAt = &closed
-		}
-		return h.Store.UplinkCourseSession(ctx, ref, b, h.Spans)
+		lim := h.Spans
+		lim.Slack = centerSpanSlack
+		return h.Store.UplinkSpan(ctx, ref, b, lim, h.TrainingRate)
 	case store.KindDeclaration:
 		var b store.DeclarationRecord
 		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) || b.DeclaredAt.IsZero() {

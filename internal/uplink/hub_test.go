@@ -318,9 +318,10 @@ func TestCenterClockPutOnHubClock(t *testing.T) {
 }
 
 // A center's spans are checked on arrival like any other: task time is
-// never declared, and training time must lie in a course session the
-// center sent up first. A refused span is rejected with the reason, a
-// final answer the center does not send again.
+// never declared, and training time must lie in the course session it
+// carries. Spans that touched at the center stand though their uploads'
+// clock readings reached the hub a little apart. A refused span is
+// rejected with the reason, a final answer the center does not send again.
 func TestCenterSpansChecked(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -336,42 +337,39 @@ func TestCenterSpansChecked(t *testing.T) {
 	w := work.NewID()
 	now := time.Now().UTC()
 	body := func(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
-	span := func(from time.Time, d time.Duration, what string) json.RawMessage {
-		return body(store.ActivityRecord{WorkerID: w, Activity: work.Activity{StartedAt: from.Format(time.RFC3339Nano), ActiveMS: d.Milliseconds(), What: what}})
+	session := &store.CourseSessionRecord{ID: work.NewID(), WorkerID: w, CourseID: course.ID, StartedAt: now.Add(-time.Hour), LastSeenAt: now.Add(-30 * time.Minute)}
+	span := func(from time.Time, d time.Duration, what string, s *store.CourseSessionRecord) uplink.Item {
+		return uplink.Item{ID: work.NewID(), Kind: "activity", Body: body(store.ActivityRecord{WorkerID: w,
+			Activity: work.Activity{StartedAt: from.Format(time.RFC3339Nano), ActiveMS: d.Milliseconds(), What: what}, Session: s})}
 	}
-	session := store.CourseSessionRecord{ID: work.NewID(), WorkerID: w, CourseID: course.ID, StartedAt: now.Add(-time.Hour), LastSeenAt: now.Add(-30 * time.Minute)}
-	items := []uplink.Item{
-		{ID: work.NewID(), Seq: 1, Kind: uplink.KindEnrolment, Body: body(uplink.EnrolmentBody{WorkerID: w, Name: "lakshmi"})},
-		{ID: work.NewID(), Seq: 2, Kind: "activity", Body: span(now.Add(-2*time.Hour), time.Hour, "tasks")},
-		{ID: work.NewID(), Seq: 3, Kind: "activity", Body: span(now.Add(-50*time.Minute), 10*time.Minute, "training")},
-		{ID: work.NewID(), Seq: 4, Kind: store.KindCourseSession, Body: body(session)},
-		{ID: work.NewID(), Seq: 5, Kind: "activity", Body: span(now.Add(-50*time.Minute), 10*time.Minute, "training")},
-		{ID: work.NewID(), Seq: 6, Kind: "activity", Body: span(now.Add(-45*time.Minute), 10*time.Minute, "training")},
-		{ID: work.NewID(), Seq: 7, Kind: "activity", Body: span(now.Add(-25*time.Minute), 10*time.Minute, "training")},
+	type sent struct {
+		item         uplink.Item
+		late         time.Duration // how much earlier than its arrival the upload's clock was read
+		status, says string
 	}
-	var reply uplink.UploadReply
-	if got := f.call("/uplink/v1/upload", uplink.Upload{Items: items, Clock: time.Now()}, &reply, uplink.Protocol, f.token); got != 200 {
-		t.Fatalf("upload: %d", got)
+	cases := []sent{
+		{uplink.Item{ID: work.NewID(), Kind: uplink.KindEnrolment, Body: body(uplink.EnrolmentBody{WorkerID: w, Name: "lakshmi"})}, 0, "accepted", ""},
+		{span(now.Add(-2*time.Hour), time.Hour, "tasks", nil), 0, "rejected", "measures it"},
+		{span(now.Add(-50*time.Minute), 10*time.Minute, "training", nil), 0, "rejected", "course session"},
+		{span(now.Add(-50*time.Minute), 10*time.Minute, "training", session), 2 * time.Second, "accepted", ""},
+		{span(now.Add(-40*time.Minute), 5*time.Minute, "training", session), 0, "accepted", ""},
+		{span(now.Add(-45*time.Minute), 10*time.Minute, "training", session), 0, "rejected", "overlaps the worker's training"},
+		{span(now.Add(-25*time.Minute), 10*time.Minute, "training", session), 0, "rejected", "course session"},
 	}
-	want := []struct{ status, says string }{
-		{"accepted", ""},
-		{"rejected", "measures it"},
-		{"rejected", "course session"},
-		{"accepted", ""},
-		{"accepted", ""},
-		{"rejected", "overlaps the worker's training"},
-		{"rejected", "course session"},
-	}
-	for i, w := range want {
-		if reply.Statuses[i] != w.status || !strings.Contains(reply.Reasons[i], w.says) {
-			t.Fatalf("item %d: got %s (%s), want %s saying %q", i, reply.Statuses[i], reply.Reasons[i], w.status, w.says)
+	// Each in an upload of its own, in the center's order.
+	for i, c := range cases {
+		c.item.Seq = int64(i + 1)
+		var reply uplink.UploadReply
+		if got := f.call("/uplink/v1/upload", uplink.Upload{Items: []uplink.Item{c.item}, Clock: time.Now().Add(-c.late)}, &reply, uplink.Protocol, f.token); got != 200 {
+			t.Fatalf("upload %d: %d", i, got)
 		}
-	}
-	var again uplink.UploadReply
-	f.call("/uplink/v1/upload", uplink.Upload{Items: items, Clock: time.Now()}, &again, uplink.Protocol, f.token)
-	for i, st := range again.Statuses {
-		if st != "duplicate" || !strings.Contains(again.Reasons[i], want[i].status) {
-			t.Fatalf("sent again, item %d: got %s (%s), want duplicate of %s", i, st, again.Reasons[i], want[i].status)
+		if reply.Statuses[0] != c.status || !strings.Contains(reply.Reasons[0], c.says) {
+			t.Fatalf("item %d: got %s (%s), want %s saying %q", i, reply.Statuses[0], reply.Reasons[0], c.status, c.says)
+		}
+		var again uplink.UploadReply
+		f.call("/uplink/v1/upload", uplink.Upload{Items: []uplink.Item{c.item}, Clock: time.Now()}, &again, uplink.Protocol, f.token)
+		if again.Statuses[0] != "duplicate" || !strings.Contains(again.Reasons[0], c.status) {
+			t.Fatalf("sent again, item %d: got %s (%s), want duplicate of %s", i, again.Statuses[0], again.Reasons[0], c.status)
 		}
 	}
 }

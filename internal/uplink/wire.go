@@ -21,9 +21,16 @@ import (
 
 // Protocol is the uplink protocol version this build speaks; MinProtocol
 // is the oldest it still accepts from a center.
+//
+// Version 2: an answer's duration_ms is the center's own measure of the
+// working time (a version-1 center sent what the worker's device said),
+// with started_at and reported_ms beside it; an upload states the center's
+// clock; a training span carries its course session. A version-1 center is
+// refused with 426 and keeps working offline until it is upgraded, so no
+// device-reported time reaches the hub as a measure.
 const (
-	Protocol    = 1
-	MinProtocol = 1
+	Protocol    = 2
+	MinProtocol = 2
 )
 
 // ProtocolHeader carries the protocol version on every request and reply.
@@ -133,7 +140,7 @@ type FeedReply struct {
 }
 
 // Item kinds: answers and enrolments, and the records of store's
-// Kind* constants (activity, course_session, declaration, review, audit,
+// Kind* constants (activity, declaration, review, audit,
 // attempt_answer), whose bodies are the store's *Record types.
 const (
 	KindAnswer    = "answer"
@@ -141,7 +148,7 @@ const (
 )
 
 // Kinds lists every item kind this hub takes.
-var Kinds = []string{KindAnswer, KindEnrolment, store.KindActivity, store.KindCourseSession, store.KindDeclaration, store.KindWithdrawal,
+var Kinds = []string{KindAnswer, KindEnrolment, store.KindActivity, store.KindDeclaration, store.KindWithdrawal,
 	store.KindReview, audit.Kind, store.KindAttemptAnswer}
 
 // Item is one record born at the center, with the id it was given there

@@ -109,25 +109,22 @@ func (wb *Web) signin(w http.ResponseWriter, r *http.Request, s *session) error 
 	// Failed sign-ins are counted in the database, so every hub on it
 	// counts them together: five per login, twenty per address (a
 	// center's PCs share one) in auth.SigninWindow.
+	// The try is counted before the secret is checked, so tries sent all
+	// at once cannot slip past the count.
 	limits := auth.SigninLimiter{Store: wb.Store}
-	waitLogin, err := limits.Wait(r.Context(), "login:"+login, loginFailures)
+	attempt, wait, err := limits.Try(r.Context(), auth.Limit{Key: "login:" + login, Tries: loginFailures},
+		auth.Limit{Key: "ip:" + ip, Tries: clientFailures})
 	if err != nil {
 		return err
 	}
-	waitIP, err := limits.Wait(r.Context(), "ip:"+ip, clientFailures)
-	if err != nil {
-		return err
-	}
-	if wait := max(waitLogin, waitIP); wait > 0 {
+	if wait > 0 {
 		data["Error"] = s.t.Get("signin.limited", s.t.Number(int(wait.Minutes())+1))
 		wb.render(w, r, s, http.StatusTooManyRequests, "signin", data)
 		return nil
 	}
 	u, lang, err := wb.Store.CheckSecret(r.Context(), login, secret)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && wb.homeOf(u.Role) == "") {
-		if err := limits.Fail(withoutCancel(r.Context()), "login:"+login, "ip:"+ip); err != nil {
-			return err
-		}
+		// The try stays counted: a failure.
 		wb.Log.Info("sign-in refused", "login_len", len(login))
 		data["Error"] = s.t.Get("signin.failed")
 		wb.render(w, r, s, http.StatusUnauthorized, "signin", data)
@@ -136,7 +133,7 @@ func (wb *Web) signin(w http.ResponseWriter, r *http.Request, s *session) error 
 	if err != nil {
 		return err
 	}
-	if err := limits.Forget(r.Context(), "login:"+login); err != nil {
+	if err := limits.Succeeded(withoutCancel(r.Context()), attempt, "login:"+login); err != nil {
 		return err
 	}
 	// The browser's choice before signing in wins over an old one.

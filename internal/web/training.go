@@ -119,11 +119,6 @@ func (wb *Web) attemptPage(w http.ResponseWriter, r *http.Request, s *session) e
 	if err != nil {
 		return err
 	}
-	if at.State == work.AttemptOpen {
-		if err := wb.Store.TouchCourse(r.Context(), s.User.ID, c.ID); err != nil {
-			return err
-		}
-	}
 	return wb.showItem(w, r, s, at, c, nil, http.StatusOK)
 }
 
@@ -209,7 +204,9 @@ func (wb *Web) answerItem(w http.ResponseWriter, r *http.Request, s *session) er
 	if err != nil {
 		return err
 	}
-	if at.State == work.AttemptOpen {
+	// Training time is counted as each item of a training course is
+	// answered (not a qualification's: that is a test, not training).
+	if at.State == work.AttemptOpen && c.Purpose == work.Training {
 		wb.trainingTime(r.Context(), s, c.ID)
 	}
 	out, err := wb.answerItemFunc()(r.Context(), at.ID, s.User.ID, itemID, checked)

@@ -29,7 +29,17 @@ type Interval struct {
 	What string
 }
 
-func (i Interval) overlaps(from, to time.Time) bool { return i.From.Before(to) && from.Before(i.To) }
+// overlap is how long i and [from, to) share (0 when they do not meet).
+func (i Interval) overlap(from, to time.Time) time.Duration {
+	start, end := i.From, i.To
+	if from.After(start) {
+		start = from
+	}
+	if to.Before(end) {
+		end = to
+	}
+	return max(end.Sub(start), 0)
+}
 
 // SpanLimits are a server's settings for declared time.
 type SpanLimits struct {
@@ -41,6 +51,11 @@ type SpanLimits struct {
 	// the hub's clock by the difference its upload states. 0 for spans the
 	// server recorded or took from a worker's own device.
 	Skew time.Duration
+	// Slack is how much a span may overlap other time and still stand: a
+	// village center's times reach the hub through uploads whose clock
+	// readings differ by the link's latency, so back-to-back spans can seem
+	// to touch by that much. 0 for the server's own and a device's.
+	Slack time.Duration
 }
 
 // Cap is the daily cap in force.
@@ -86,7 +101,7 @@ func CheckSpan(a Activity, now time.Time, lim SpanLimits, f SpanFacts) (int, err
 			to.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	for _, b := range f.Busy {
-		if b.overlaps(from, to) {
+		if b.overlap(from, to) > lim.Slack {
 			return refuse("it overlaps the worker's %s from %s to %s", b.What,
 				b.From.UTC().Format(time.RFC3339), b.To.UTC().Format(time.RFC3339))
 		}

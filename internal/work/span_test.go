@@ -78,3 +78,26 @@ func TestCheckSpan(t *testing.T) {
 		})
 	}
 }
+
+// A village center's span may touch its neighbour by the slack its link
+// allows, no more.
+func TestCheckSpanSlack(t *testing.T) {
+	t.Parallel()
+	from := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	span := Activity{StartedAt: from.Format(time.RFC3339), ActiveMS: 600_000, What: ActivityTraining}
+	facts := func(overlap time.Duration) SpanFacts {
+		return SpanFacts{Sessions: []Interval{{From: from.Add(-time.Hour), To: from.Add(time.Hour)}},
+			Busy: []Interval{{From: from.Add(-time.Minute), To: from.Add(overlap), What: "training"}}}
+	}
+	lim := SpanLimits{Slack: 5 * time.Second}
+	now := from.Add(2 * time.Hour)
+	if _, err := CheckSpan(span, now, lim, facts(3*time.Second)); err != nil {
+		t.Fatalf("an overlap of 3 s with 5 s of slack: %v", err)
+	}
+	if _, err := CheckSpan(span, now, lim, facts(6*time.Second)); err == nil {
+		t.Fatalf("an overlap of 6 s with 5 s of slack stood")
+	}
+	if _, err := CheckSpan(span, now, SpanLimits{}, facts(time.Millisecond)); err == nil {
+		t.Fatalf("an overlap of 1 ms with no slack stood")
+	}
+}
