@@ -333,20 +333,11 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 	if err := h.Beat(ctx); err != nil {
 		h.Log.Warn("hub heartbeat failed", "err", err)
 	}
-	go func() {
-		t := time.NewTicker(heartbeatEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if err := h.Beat(ctx); err != nil && ctx.Err() == nil {
-				h.Log.Warn("hub heartbeat failed", "err", err)
-			}
+	go tick(ctx, heartbeatEvery, func() {
+		if err := h.Beat(ctx); err != nil && ctx.Err() == nil {
+			h.Log.Warn("hub heartbeat failed", "err", err)
 		}
-	}()
+	})
 	if h.Config.RefitInterval > 0 {
 		go h.every(ctx, h.Config.RefitInterval, "refit", func(ctx context.Context) error {
 			err := h.Dispatch.RefitDue(ctx, h.Log)
@@ -403,6 +394,15 @@ const ledgerInterval = 5 * time.Second
 // hubs on one database, one of them runs it at a time; a hub that finds
 // it running skips its turn.
 func (h *Hub) every(ctx context.Context, interval time.Duration, job string, fn func(context.Context) error) {
+	tick(ctx, interval, func() {
+		if _, err := h.Store.RunAlone(ctx, job, fn); err != nil && ctx.Err() == nil {
+			h.Log.Warn("background job failed", "job", job, "err", err)
+		}
+	})
+}
+
+// tick runs fn each interval until ctx ends.
+func tick(ctx context.Context, interval time.Duration, fn func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -411,9 +411,7 @@ func (h *Hub) every(ctx context.Context, interval time.Duration, job string, fn 
 			return
 		case <-t.C:
 		}
-		if _, err := h.Store.RunAlone(ctx, job, fn); err != nil && ctx.Err() == nil {
-			h.Log.Warn("background job failed", "job", job, "err", err)
-		}
+		fn()
 	}
 }
 

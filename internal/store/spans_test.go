@@ -25,6 +25,18 @@ func course(t *testing.T, s *Store) work.Course {
 	return c
 }
 
+// courseTaskAndWorker makes a training course, a project with one task,
+// and a worker.
+func courseTaskAndWorker(t *testing.T, s *Store) (work.Course, work.Project, User) {
+	t.Helper()
+	c := course(t, s)
+	p := fixture(t, s, 1, 1)
+	if _, err := s.CreateBatch(context.Background(), p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	return c, p, workers(t, s, 1)[0]
+}
+
 func training(from time.Time, d time.Duration) work.Activity {
 	return work.Activity{StartedAt: from.UTC().Format(time.RFC3339Nano), ActiveMS: d.Milliseconds(), What: work.ActivityTraining}
 }
@@ -83,12 +95,7 @@ func TestRecordSpanRefusals(t *testing.T) {
 	t.Parallel()
 	s, clk := newStore(t)
 	ctx := context.Background()
-	c := course(t, s)
-	p := fixture(t, s, 1, 1)
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
-		t.Fatal(err)
-	}
-	w := workers(t, s, 1)[0]
+	c, p, w := courseTaskAndWorker(t, s)
 	t0 := clk.now() // 09:00
 	// In the course from 09:00 to 10:00, a request every five minutes;
 	// meanwhile a task from 09:20, measured as 40 s.
@@ -184,12 +191,7 @@ func TestSpanRefusedOverATaskInHand(t *testing.T) {
 	t.Parallel()
 	s, clk := newStore(t)
 	ctx := context.Background()
-	c := course(t, s)
-	p := fixture(t, s, 1, 1)
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
-		t.Fatal(err)
-	}
-	w := workers(t, s, 1)[0]
+	c, _, w := courseTaskAndWorker(t, s)
 	t0 := clk.now()
 	if _, _, err := s.Claim(ctx, w.ID, "", 1); err != nil { // held from 09:00, for its minute
 		t.Fatal(err)
