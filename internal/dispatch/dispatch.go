@@ -1,10 +1,11 @@
-// Package dispatch decides which task goes to which worker next, and takes
-// their answers back: it hands out assignments (one worker holding one task
-// for minutes), validates submitted answers against the project's schema,
-// and settles each task through the quality package's decision.
-//
-// Center leases (a center holding a block of tasks for days) will live here
-// too; workers who talk to the hub directly belong to its built-in center.
+// Package dispatch hands a hub's workers their next task and takes their
+// answers back: it validates each answer against the project's schema,
+// has the store record it (measuring its working time from the offer),
+// and settles the task through the decision it builds from the quality
+// package (Decider); it also runs the periodic Dawid–Skene re-fit. The
+// claims, leases and settling SQL still live in the store and move here
+// with the house's rebuild (docs/architecture.md). Workers who talk to the
+// hub directly belong to its built-in center.
 package dispatch
 
 import (

@@ -1,7 +1,10 @@
-// Package quality decides when the answers given to a task are enough and
-// what the task's result is. Today that is agreement by strict majority, key
-// by key; statistical aggregation (Dawid–Skene and friends), gold scoring and
-// worker skill estimates come in behind the same entry point, Decide.
+// Package quality owns the statistics of answers: when a task's answers
+// are enough and what its result is (Decide, by strict majority key by
+// key; DecideWeighted, by posteriors weighted with each worker's estimated
+// accuracy), aggregating whole label sets (Aggregate: majority vote,
+// WAWA, one-coin and full Dawid–Skene, GLAD), worker skill estimates
+// (Skill) with their Wilson intervals, and the text clustering that lets
+// near-identical transcriptions agree.
 //
 // It is pure logic: no I/O and nothing of Banyan's own imported.
 package quality

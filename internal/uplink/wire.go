@@ -1,6 +1,7 @@
 // Package uplink owns the hub↔center sync protocol: its wire types, the
-// hub's handler under /uplink/v1, and (in later work) the center's loop and
-// outbox. Centers sit behind slow, lossy links, so every call is
+// hub's handler under /uplink/v1 and its receivers of each record kind, and
+// the center's syncer, which sends the center's outbox and applies the
+// hub's feed. Centers sit behind slow, lossy links, so every call is
 // idempotent: records carry ids made once at the center, the hub answers
 // each item on its own, and a replay is answered "duplicate".
 //
