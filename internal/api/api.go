@@ -73,7 +73,7 @@ type API struct {
 	// unpaid).
 	TrainingRate int64
 	// Spans are the limits declared time is checked against (the daily
-	// cap); a worker's own device gets no clock skew.
+	// cap; no clock skew, which is for centers only).
 	Spans work.SpanLimits
 }
 

@@ -28,9 +28,7 @@ func (a *API) recordActivity(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err := in.Validate(); err != nil {
 		return problem.New(http.StatusUnprocessableEntity, "%v", err)
 	}
-	lim := a.Spans
-	lim.Skew = 0 // the server's clock decides what has passed
-	id, err := a.Store.RecordSpan(r.Context(), store.ActivityRecord{WorkerID: p.UserID, Activity: in}, lim, a.TrainingRate)
+	id, err := a.Store.RecordSpan(r.Context(), store.ActivityRecord{WorkerID: p.UserID, Activity: in}, a.Spans, a.TrainingRate)
 	if err != nil {
 		return err
 	}

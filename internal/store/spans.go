@@ -83,7 +83,9 @@ func (s *Store) touchSession(ctx context.Context, tx *sql.Tx, workerID, courseID
 	}
 	if err == nil {
 		r.WorkerID, r.CourseID, r.StartedAt, r.LastSeenAt = workerID, courseID, parseTS(started), parseTS(seen)
-		r.creditedTo = parseNullTSValue(credited)
+		if t := parseNullTS(credited); t != nil {
+			r.creditedTo = *t
+		}
 		if gap := now.Sub(r.LastSeenAt); gap >= 0 && gap <= work.SessionIdle {
 			_, err := tx.ExecContext(ctx, `UPDATE course_sessions SET last_seen_at = ? WHERE id = ?`, ts(now), r.ID)
 			return r, err
@@ -103,13 +105,6 @@ func closeSession(ctx context.Context, tx *sql.Tx, workerID, courseID string, no
 		WHERE worker_id = ? AND course_id = ? AND closed_at IS NULL AND last_seen_at >= ?`,
 		ts(now), ts(now), workerID, courseID, ts(now.Add(-work.SessionIdle)))
 	return err
-}
-
-func parseNullTSValue(v sql.NullString) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return parseTS(v.String)
 }
 
 // spanFacts gathers what the store holds of a worker around [from, to):

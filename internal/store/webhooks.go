@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"banyan/internal/work"
 )
@@ -73,35 +72,6 @@ func (s *Store) tasksFailed(ctx context.Context, tx *sql.Tx, batchID string) err
 				"reason": "the batch was cancelled"}, true, nil
 		}); err != nil {
 			return err
-		}
-	}
-	return nil
-}
-
-// CheckCompletions stamps complete every batch whose tasks are all final
-// but which is not stamped yet — one completed before the stamp was made
-// where the last task settles, or on a path that missed it — dated by its
-// last task's settling, and tells the client's webhooks. It looks at every
-// such batch however many are open, in one statement on the index of open
-// tasks.
-func (s *Store) CheckCompletions(ctx context.Context) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT b.id FROM batches b WHERE b.completed_at IS NULL AND b.tasks > 0
-		AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.batch_id = b.id AND t.state NOT IN ('done', 'failed'))
-		ORDER BY b.id`)
-	if err != nil {
-		return fmt.Errorf("store: check completions: %w", err)
-	}
-	ids, err := collect(rows, func(r scanner) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	})
-	if err != nil {
-		return fmt.Errorf("store: check completions: %w", err)
-	}
-	for _, id := range ids {
-		err := s.tx(ctx, func(tx *sql.Tx) error { return s.stampIfDone(ctx, tx, id) })
-		if err != nil {
-			return fmt.Errorf("store: complete batch %s: %w", id, err)
 		}
 	}
 	return nil

@@ -259,9 +259,7 @@ func answerText(a work.Answer) string {
 // course the desk's requests keep), and pays it where the rate is known.
 // Time refused (overlapping task time, past the daily cap) is not counted.
 func (wb *Web) trainingTime(ctx context.Context, s *session, courseID string) {
-	lim := wb.Spans
-	lim.Skew = 0
-	_, err := wb.Store.CreditTraining(withoutCancel(ctx), s.User.ID, courseID, lim, wb.TrainingRate)
+	_, err := wb.Store.CreditTraining(withoutCancel(ctx), s.User.ID, courseID, wb.Spans, wb.TrainingRate)
 	var se *work.SpanError
 	switch {
 	case errors.As(err, &se):
