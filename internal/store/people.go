@@ -53,13 +53,6 @@ type Token struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
-// Page asks for one page of a list ordered by id: the items after After, at
-// most Limit of them.
-type Page struct {
-	After string
-	Limit int
-}
-
 // CreateOrg adds an organisation. A name already used by an org of the same
 // kind is ErrConflict.
 func (s *Store) CreateOrg(ctx context.Context, kind, name string) (Org, error) {
@@ -264,67 +257,6 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 		}
 	}
 	return nil
-}
-
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(...any) error }
-
-// collect scans every row with scan and closes rows.
-func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-// Skill statuses.
-const (
-	SkillActive    = "active"
-	SkillSuspended = "suspended"
-)
-
-// WorkerSkill is a worker's standing at one kind of task in one language.
-type WorkerSkill struct {
-	WorkerID  string  `json:"worker_id"`
-	Kind      string  `json:"kind"`
-	Language  string  `json:"language"`
-	Accuracy  float64 `json:"accuracy"`
-	Alpha     float64 `json:"alpha"`
-	Beta      float64 `json:"beta"`
-	Scored    int     `json:"scored"`
-	Status    string  `json:"status"`
-	Reason    string  `json:"reason,omitempty"`
-	Qualified bool    `json:"qualified"`
-	// DSAccuracy and DSLabels are what the last re-fit estimated and from
-	// how many labels; they refine Accuracy when answers are weighed.
-	DSAccuracy float64   `json:"ds_accuracy,omitempty"`
-	DSLabels   int       `json:"ds_labels,omitempty"`
-	UpdatedAt  time.Time `json:"updated_at"`
-}
-
-// Skills lists a worker's skills.
-func (s *Store) Skills(ctx context.Context, workerID string) ([]WorkerSkill, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT worker_id, kind, language, alpha, beta, scored, status, reason, qualified,
-			coalesce(ds_accuracy, 0), ds_labels, updated_at
-		FROM worker_skills WHERE worker_id = ? ORDER BY kind, language`, workerID)
-	if err != nil {
-		return nil, fmt.Errorf("store: skills of %s: %w", workerID, err)
-	}
-	return collect(rows, func(r scanner) (WorkerSkill, error) {
-		var k WorkerSkill
-		var updated string
-		err := r.Scan(&k.WorkerID, &k.Kind, &k.Language, &k.Alpha, &k.Beta, &k.Scored, &k.Status, &k.Reason, &k.Qualified,
-			&k.DSAccuracy, &k.DSLabels, &updated)
-		k.Accuracy = k.Alpha / (k.Alpha + k.Beta)
-		k.UpdatedAt = parseTS(updated)
-		return k, err
-	})
 }
 
 // RevokeCenterTokens revokes every token of a center's machine users (a

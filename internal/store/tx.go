@@ -90,3 +90,27 @@ func ParseTimeText(s string) time.Time { return parseTS(s) }
 // GenesisHash is the previous hash of the first link of every hash chain
 // the hub keeps (the ledger's batches, the audit log's events).
 const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Page asks for one page of a list ordered by id: the items after After, at
+// most Limit of them.
+type Page struct {
+	After string
+	Limit int
+}

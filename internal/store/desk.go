@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+type WorkerDay struct {
+	Answers int
+	// Accuracy is the worker's estimated accuracy over their scored
+	// skills; Scored is how many scored answers it rests on (0: not
+	// measured yet).
+	Accuracy float64
+	Scored   int
+	// Earned is the pay for answers approved since the start of the day,
+	// in minor units (paise); Priced is false where pay is not known (a
+	// center: prices are the hub's).
+	Earned int64
+	Priced bool
+}
+
+// WorkerDay counts a hub worker's answers since a time (the start of
+// their day) and reads their accuracy.
+func (s *Store) WorkerDay(ctx context.Context, workerID string, since time.Time) (WorkerDay, error) {
+	var d WorkerDay
+	var alpha, beta sql.NullFloat64
+	var scored sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT
+			(SELECT count(*) FROM assignments WHERE worker_id = ? AND state = 'submitted' AND submitted_at >= ?),
+			(SELECT sum(alpha) FROM worker_skills WHERE worker_id = ? AND scored > 0),
+			(SELECT sum(beta) FROM worker_skills WHERE worker_id = ? AND scored > 0),
+			(SELECT sum(scored) FROM worker_skills WHERE worker_id = ?)`,
+		workerID, ts(since), workerID, workerID, workerID).Scan(&d.Answers, &alpha, &beta, &scored)
+	if err != nil {
+		return d, fmt.Errorf("store: worker's day: %w", err)
+	}
+	if scored.Int64 > 0 && alpha.Float64+beta.Float64 > 0 {
+		d.Accuracy, d.Scored = alpha.Float64/(alpha.Float64+beta.Float64), int(scored.Int64)
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(sum(worker_pay), 0) FROM money_events
+		WHERE kind IN ('pay', 'bonus', 'training') AND worker_id = ? AND created_at >= ?`, workerID, ts(since)).Scan(&d.Earned); err != nil {
+		return d, fmt.Errorf("store: worker's day: %w", err)
+	}
+	d.Priced = true
+	return d, nil
+}
+
+// CenterWorkerDay counts a center worker's saved answers since a time.
+// Accuracy is measured at the hub and not kept at the center.
+func (s *Store) CenterWorkerDay(ctx context.Context, workerID string, since time.Time) (WorkerDay, error) {
+	var d WorkerDay
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM center_work WHERE worker_id = ? AND state = 'saved' AND saved_at >= ?`,
+		workerID, ts(since)).Scan(&d.Answers)
+	if err != nil {
+		return d, fmt.Errorf("store: worker's day: %w", err)
+	}
+	return d, nil
+}
+
+// Person is one of a village center's people as its manager sees them.
+type Person struct {
+	User    User
+	Login   string
+	Answers int // saved today
+	// Skills are the hub's word on the worker's skills (active,
+	// suspended), as fed down to the center.
+	Skills []PersonSkill
+	// Courses are the worker's latest attempt at each course.
+	Courses []PersonCourse
+}
+
+// PersonSkill is a worker's standing at one kind of work in one language.
+type PersonSkill struct {
+	Kind, Language, Status, Reason string
+}
+
+// PersonCourse is a worker's latest attempt at a course.
+type PersonCourse struct {
+	Name, Purpose, State string
+	Answered, Items      int
+}
+
+// CenterPeople lists a center's people by name, with their answers saved
+// since a time, their skills and their training.
+func (s *Store) CenterPeople(ctx context.Context, since time.Time) ([]Person, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.org_id, u.name, u.role, u.created_at, coalesce(c.login, ''),
+			(SELECT count(*) FROM center_work w WHERE w.worker_id = u.id AND w.state = 'saved' AND w.saved_at >= ?)
+		FROM users u LEFT JOIN credentials c ON c.user_id = u.id
+		WHERE u.role IN ('worker', 'reviewer', 'center_manager') ORDER BY u.name, u.id`, ts(since))
+	if err != nil {
+		return nil, fmt.Errorf("store: center people: %w", err)
+	}
+	people, err := collect(rows, func(r scanner) (Person, error) {
+		var p Person
+		var created string
+		err := r.Scan(&p.User.ID, &p.User.OrgID, &p.User.Name, &p.User.Role, &created, &p.Login, &p.Answers)
+		p.User.CreatedAt = parseTS(created)
+		return p, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: center people: %w", err)
+	}
+	index := map[string]int{}
+	for i, p := range people {
+		index[p.User.ID] = i
+	}
+	rows, err = s.r.QueryContext(ctx, `SELECT worker_id, kind, language, status, reason FROM center_skills ORDER BY kind, language`)
+	if err != nil {
+		return nil, fmt.Errorf("store: center skills: %w", err)
+	}
+	type skillRow struct {
+		worker string
+		PersonSkill
+	}
+	skills, err := collect(rows, func(r scanner) (skillRow, error) {
+		var k skillRow
+		return k, r.Scan(&k.worker, &k.Kind, &k.Language, &k.Status, &k.Reason)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: center skills: %w", err)
+	}
+	for _, k := range skills {
+		if i, ok := index[k.worker]; ok {
+			people[i].Skills = append(people[i].Skills, k.PersonSkill)
+		}
+	}
+	rows, err = s.r.QueryContext(ctx, `SELECT a.worker_id, c.name, c.purpose, a.state, a.answered, c.items
+		FROM attempts a JOIN courses c ON c.id = a.course_id
+		WHERE a.created_at = (SELECT max(b.created_at) FROM attempts b WHERE b.worker_id = a.worker_id AND b.course_id = a.course_id)
+		ORDER BY c.name`)
+	if err != nil {
+		return nil, fmt.Errorf("store: center training: %w", err)
+	}
+	type courseRow struct {
+		worker string
+		PersonCourse
+	}
+	courses, err := collect(rows, func(r scanner) (courseRow, error) {
+		var c courseRow
+		return c, r.Scan(&c.worker, &c.Name, &c.Purpose, &c.State, &c.Answered, &c.Items)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: center training: %w", err)
+	}
+	for _, c := range courses {
+		if i, ok := index[c.worker]; ok {
+			people[i].Courses = append(people[i].Courses, c.PersonCourse)
+		}
+	}
+	return people, nil
+}
+
+// PassAssignment gives a worker's live assignment back to the pool
+// unanswered: they passed on it (a disturbing item past their shift's
+// cap). The worker is not offered that task again.
+func (s *Store) PassAssignment(ctx context.Context, workerID, assignmentID string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var taskID string
+		err := tx.QueryRowContext(ctx, `UPDATE assignments SET state = 'expired'
+			WHERE id = ? AND worker_id = ? AND state = 'active' RETURNING task_id`, assignmentID, workerID).Scan(&taskID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("live assignment %s: %w", assignmentID, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - 1 WHERE id = ? AND holders > 0`, taskID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: pass assignment: %w", err)
+	}
+	return nil
+}
+
+// CenterPass is PassAssignment at a village center.
+func (s *Store) CenterPass(ctx context.Context, workerID, workID string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var leaseID string
+		err := tx.QueryRowContext(ctx, `UPDATE center_work SET state = 'expired'
+			WHERE id = ? AND worker_id = ? AND state = 'active' RETURNING lease_id`, workID, workerID).Scan(&leaseID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("live work %s: %w", workID, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE center_grants SET holders = holders - 1 WHERE lease_id = ? AND holders > 0`, leaseID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: pass work: %w", err)
+	}
+	return nil
+}
