@@ -8,6 +8,10 @@ import (
 	"time"
 )
 
+// What the desk shows a worker of their day, what a center office shows
+// of its people, and a worker passing on an offer.
+
+// WorkerDay is what a worker's home page shows of their own work.
 type WorkerDay struct {
 	Answers int
 	// Accuracy is the worker's estimated accuracy over their scored
