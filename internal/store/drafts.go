@@ -9,6 +9,7 @@ import (
 
 // A worker's unsent answer to an assignment, kept between pages.
 
+// MaxDraftBytes bounds one saved draft.
 const MaxDraftBytes = 64 << 10
 
 // SaveDraft keeps a worker's unsent answer to an assignment.
