@@ -7,6 +7,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/problem"
+	"banyan/internal/review"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -18,11 +19,11 @@ func (a *API) goldMisses(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	misses, err := a.Store.GoldMisses(r.Context(), u.ID, 100)
+	misses, err := review.GoldMisses(r.Context(), a.Store, u.ID, 100)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, listPage[store.GoldMiss]{Items: misses})
+	return writeJSON(w, http.StatusOK, listPage[review.GoldMiss]{Items: misses})
 }
 
 // contestIn is the request body of contest.
@@ -45,7 +46,7 @@ func (a *API) contest(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if in.Reason, err = reason(in.Reason, 2000, "say why the expected answer is wrong"); err != nil {
 		return err
 	}
-	c, err := a.Store.OpenContest(r.Context(), id, p.UserID, in.Reason)
+	c, err := review.OpenContest(r.Context(), a.Store, id, p.UserID, in.Reason)
 	if err != nil {
 		return hidden(err, "gold answer")
 	}
@@ -67,11 +68,11 @@ func (a *API) listContests(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	cs, err := a.Store.Contests(r.Context(), state, pg)
+	cs, err := review.Contests(r.Context(), a.Store, state, pg)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, pageResult(cs, pg, func(c store.Contest) string { return c.ID }))
+	return writeJSON(w, http.StatusOK, pageResult(cs, pg, func(c review.Contest) string { return c.ID }))
 }
 
 // decideContestIn is the request body of decideContest.
@@ -93,7 +94,7 @@ func (a *API) decideContest(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	c, err := a.Store.Contest(r.Context(), id)
+	c, err := review.ContestByID(r.Context(), a.Store, id)
 	if err != nil {
 		return hidden(err, "contest")
 	}
@@ -112,7 +113,7 @@ func (a *API) decideContest(w http.ResponseWriter, r *http.Request, p auth.Princ
 		}
 		corrected = &ans
 	}
-	if err := a.Store.DecideContest(r.Context(), id, p.UserID, in.Upheld, corrected, in.Note); errors.Is(err, store.ErrNotFound) {
+	if err := review.DecideContest(r.Context(), a.Store, id, p.UserID, in.Upheld, corrected, in.Note); errors.Is(err, store.ErrNotFound) {
 		return errNotVisible("contest")
 	} else if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"banyan/internal/impact"
 	"banyan/internal/ledger"
 	"banyan/internal/problem"
+	"banyan/internal/review"
 	"banyan/internal/store"
 	"banyan/internal/webhook"
 	"banyan/internal/work"
@@ -89,7 +90,7 @@ var operations = map[string]apiOp{
 	"GET /api/v1/users/{id}/skills":            {summary: "A worker's skills and accuracy", tag: "quality", status: 200, reply: listPage[store.WorkerSkill]{}},
 	"POST /api/v1/users/{id}/skills/reinstate": {summary: "Reinstate a suspended worker's skill", tag: "quality", body: reinstateIn{}, status: 204},
 	"POST /api/v1/users/{id}/skills/suspend":   {summary: "Suspend a worker from a skill", tag: "quality", body: suspendIn{}, status: 204},
-	"GET /api/v1/users/{id}/gold-misses":       {summary: "Gold tasks a worker got wrong", tag: "quality", status: 200, reply: listPage[store.GoldMiss]{}},
+	"GET /api/v1/users/{id}/gold-misses":       {summary: "Gold tasks a worker got wrong", tag: "quality", status: 200, reply: listPage[review.GoldMiss]{}},
 	"PUT /api/v1/users/{id}/payee":             {summary: "Set where a worker is paid", tag: "money", body: setPayeeIn{}, status: 200, reply: payeeOut{}},
 	"GET /api/v1/users/{id}/earnings":          {summary: "A worker's earnings statement", tag: "money", query: periodQuery, status: 200, reply: ledger.Statement{}},
 	"POST /api/v1/users/{id}/bonus":            {summary: "Pay a worker a bonus (idempotency key required)", tag: "money", body: bonusIn{}, status: 201, reply: bonusOut{}},
@@ -122,7 +123,7 @@ var operations = map[string]apiOp{
 	"POST /api/v1/batches/{id}/cancel": {summary: "Cancel a batch's unfinished tasks", tag: "batches", status: 200, reply: work.Batch{}},
 	"GET /api/v1/batches/{id}/tasks":   {summary: "List a batch's tasks", tag: "batches", query: withPage("state: only tasks in this state"), status: 200, reply: listPage[work.Task]{}},
 	"GET /api/v1/batches/{id}/results": {summary: "Download a batch's results", tag: "batches", query: []string{"format: jsonl (default), csv or labelstudio"}, status: 200, media: []string{"application/jsonl", "text/csv", "application/json"}},
-	"GET /api/v1/batches/{id}/quality": {summary: "A batch's measured quality", tag: "quality", status: 200, reply: store.QualityReport{}},
+	"GET /api/v1/batches/{id}/quality": {summary: "A batch's measured quality", tag: "quality", status: 200, reply: review.QualityReport{}},
 	"GET /api/v1/tasks/{id}":           {summary: "One task", tag: "batches", status: 200, reply: work.Task{}},
 	"POST /api/v1/tasks/{id}/resolve":  {summary: "Settle a task by review", tag: "quality", body: resolveTaskIn{}, status: 200, reply: resolveOut{}},
 
@@ -136,8 +137,8 @@ var operations = map[string]apiOp{
 	"POST /api/v1/work/next":                     {summary: "The worker's next task (204 when there is none)", tag: "work", body: nextTaskIn{}, optional: true, status: 200, reply: Offer{}, idle: true},
 	"POST /api/v1/assignments/{id}/answer":       {summary: "Answer an assignment", tag: "work", body: AnswerIn{}, status: 200, reply: AnswerReply{}},
 	"GET /api/v1/assignments/{id}/files/{field}": {summary: "An attachment of the task in hand, in its own media type", tag: "work", status: 200, media: []string{"*/*"}},
-	"POST /api/v1/assignments/{id}/contest":      {summary: "Contest a gold verdict", tag: "quality", body: contestIn{}, status: 201, reply: store.Contest{}},
-	"GET /api/v1/contests":                       {summary: "List contests", tag: "quality", query: withPage("state: open or decided"), status: 200, reply: listPage[store.Contest]{}},
+	"POST /api/v1/assignments/{id}/contest":      {summary: "Contest a gold verdict", tag: "quality", body: contestIn{}, status: 201, reply: review.Contest{}},
+	"GET /api/v1/contests":                       {summary: "List contests", tag: "quality", query: withPage("state: open or decided"), status: 200, reply: listPage[review.Contest]{}},
 	"POST /api/v1/contests/{id}/decide":          {summary: "Decide a contest", tag: "quality", body: decideContestIn{}, status: 204},
 }
 

@@ -16,6 +16,7 @@ import (
 	"banyan/internal/dispatch"
 	"banyan/internal/ingest"
 	"banyan/internal/problem"
+	"banyan/internal/review"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -572,7 +573,7 @@ func (a *API) batchQuality(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	rep, err := a.Store.BatchQuality(r.Context(), b, pr)
+	rep, err := review.BatchQuality(r.Context(), a.Store, b, pr)
 	if err != nil {
 		return err
 	}

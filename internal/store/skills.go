@@ -1,6 +1,7 @@
 package store
 
 import (
+	"banyan/internal/work"
 	"context"
 	"fmt"
 	"time"
@@ -48,4 +49,14 @@ func (s *Store) Skills(ctx context.Context, workerID string) ([]WorkerSkill, err
 		k.UpdatedAt = parseTS(updated)
 		return k, err
 	})
+}
+
+// ShiftSkill moves a worker's skill at a kind and language by d, inside tx:
+// alpha up and beta down by d, as when a gold answer is scored again d
+// better than before (a contest upheld). A worker without that skill is
+// left as they are.
+func ShiftSkill(ctx context.Context, tx *Tx, workerID string, kind work.Kind, language string, d float64, now string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE worker_skills SET alpha = alpha + ?, beta = beta - ?, updated_at = ?
+		WHERE worker_id = ? AND kind = ? AND language = ?`, d, d, now, workerID, string(kind), language)
+	return err
 }

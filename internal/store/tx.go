@@ -114,3 +114,17 @@ type Page struct {
 	After string
 	Limit int
 }
+
+// eachRow calls fn for every row and closes rows.
+func eachRow(rows *sql.Rows, fn func(scanner) error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// EachRow calls fn for every row and closes rows.
+func EachRow(rows *sql.Rows, fn func(Scanner) error) error { return eachRow(rows, fn) }

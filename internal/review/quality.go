@@ -1,4 +1,4 @@
-package store
+package review
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"banyan/internal/quality"
+	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -58,13 +59,13 @@ type QualityReport struct {
 }
 
 // BatchQuality builds the batch's quality report.
-func (s *Store) BatchQuality(ctx context.Context, b work.Batch, p work.Project) (QualityReport, error) {
+func BatchQuality(ctx context.Context, st *store.Store, b work.Batch, p work.Project) (QualityReport, error) {
 	rep := QualityReport{BatchID: b.ID, Tasks: b.Tasks, Done: b.TasksDone, Workers: []WorkerQuality{}}
 	fail := func(err error) (QualityReport, error) {
-		return QualityReport{}, fmt.Errorf("store: quality of batch %s: %w", b.ID, err)
+		return QualityReport{}, fmt.Errorf("review: quality of batch %s: %w", b.ID, err)
 	}
 	var audited, agreed int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(agreed), 0) FROM audits WHERE batch_id = ?`, b.ID).
+	if err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*), coalesce(sum(agreed), 0) FROM audits WHERE batch_id = ?`, b.ID).
 		Scan(&audited, &agreed); err != nil {
 		return fail(err)
 	}
@@ -72,11 +73,11 @@ func (s *Store) BatchQuality(ctx context.Context, b work.Batch, p work.Project) 
 		lo, hi := quality.Wilson(float64(agreed), float64(audited), 1.96)
 		rep.EstimatedAccuracy = &Interval{Value: float64(agreed) / float64(audited), Low: lo, High: hi, Sample: audited}
 	}
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM results WHERE batch_id = ? AND source = 'review'`, b.ID).
+	if err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM results WHERE batch_id = ? AND source = 'review'`, b.ID).
 		Scan(&rep.ReviewedTasks); err != nil {
 		return fail(err)
 	}
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM assignments a JOIN tasks t ON t.id = a.task_id
+	if err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM assignments a JOIN tasks t ON t.id = a.task_id
 		WHERE t.batch_id = ? AND a.flag IS NOT NULL`, b.ID).Scan(&rep.FlaggedAnswers); err != nil {
 		return fail(err)
 	}
@@ -90,14 +91,14 @@ func (s *Store) BatchQuality(ctx context.Context, b work.Batch, p work.Project) 
 		}
 		return w
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT a.worker_id, a.answer, r.answer FROM assignments a
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT a.worker_id, a.answer, r.answer FROM assignments a
 		JOIN results r ON r.task_id = a.task_id
 		WHERE r.batch_id = ? AND a.state = 'submitted' AND a.flag IS NULL`, b.ID)
 	if err != nil {
 		return fail(err)
 	}
 	total, matching := 0, 0
-	err = eachRow(rows, func(r scanner) error {
+	err = store.EachRow(rows, func(r store.Scanner) error {
 		var worker, given, result string
 		if err := r.Scan(&worker, &given, &result); err != nil {
 			return err
@@ -125,7 +126,7 @@ func (s *Store) BatchQuality(ctx context.Context, b work.Batch, p work.Project) 
 		rep.AgreementRate = float64(matching) / float64(total)
 	}
 
-	rows, err = s.r.QueryContext(ctx, `SELECT a.worker_id, a.score FROM assignments a JOIN tasks t ON t.id = a.task_id
+	rows, err = st.Read(ctx).QueryContext(ctx, `SELECT a.worker_id, a.score FROM assignments a JOIN tasks t ON t.id = a.task_id
 		WHERE t.project_id = ? AND t.gold = 1 AND a.state = 'submitted' AND a.score IS NOT NULL
 		  AND a.worker_id IN (SELECT a2.worker_id FROM assignments a2 JOIN tasks t2 ON t2.id = a2.task_id WHERE t2.batch_id = ?)`,
 		p.ID, b.ID)
@@ -133,7 +134,7 @@ func (s *Store) BatchQuality(ctx context.Context, b work.Batch, p work.Project) 
 		return fail(err)
 	}
 	golds, passed := 0, 0
-	err = eachRow(rows, func(r scanner) error {
+	err = store.EachRow(rows, func(r store.Scanner) error {
 		var worker string
 		var score float64
 		if err := r.Scan(&worker, &score); err != nil {
@@ -165,7 +166,7 @@ func (s *Store) BatchQuality(ctx context.Context, b work.Batch, p work.Project) 
 		}
 		var name string
 		var alpha, beta sql.NullFloat64
-		err := s.r.QueryRowContext(ctx, `SELECT u.name, k.alpha, k.beta FROM users u
+		err := st.Read(ctx).QueryRowContext(ctx, `SELECT u.name, k.alpha, k.beta FROM users u
 			LEFT JOIN worker_skills k ON k.worker_id = u.id AND k.kind = ? AND k.language = ?
 			WHERE u.id = ?`, string(p.Kind), p.Language, id).Scan(&name, &alpha, &beta)
 		if err != nil {
@@ -181,15 +182,4 @@ func (s *Store) BatchQuality(ctx context.Context, b work.Batch, p work.Project) 
 	}
 	sort.Slice(rep.Workers, func(i, j int) bool { return rep.Workers[i].Name < rep.Workers[j].Name })
 	return rep, nil
-}
-
-// eachRow calls fn for every row and closes rows.
-func eachRow(rows *sql.Rows, fn func(scanner) error) error {
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }

@@ -1,4 +1,9 @@
-package store
+// Package review owns what is checked after workers answer: gold answers
+// a worker got wrong and their contests, and the batch quality report a
+// client reads (the blind review sample's accuracy with its interval, gold
+// pass rates, agreement). The review queue and blind audits are still
+// written by the settle path in store (assign.go) and move here with it.
+package review
 
 import (
 	"context"
@@ -9,6 +14,7 @@ import (
 	"time"
 
 	"banyan/internal/problem"
+	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -26,23 +32,23 @@ type GoldMiss struct {
 
 // GoldMisses lists a worker's gold answers that were not fully right,
 // newest first.
-func (s *Store) GoldMisses(ctx context.Context, workerID string, limit int) ([]GoldMiss, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT a.id, t.payload, a.answer, g.answer, a.score, coalesce(c.state, ''), a.submitted_at
+func GoldMisses(ctx context.Context, st *store.Store, workerID string, limit int) ([]GoldMiss, error) {
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT a.id, t.payload, a.answer, g.answer, a.score, coalesce(c.state, ''), a.submitted_at
 		FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN gold g ON g.task_id = a.task_id
 		LEFT JOIN contests c ON c.assignment_id = a.id
 		WHERE a.worker_id = ? AND a.state = 'submitted' AND a.score < 1
 		ORDER BY a.submitted_at DESC LIMIT ?`, workerID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: gold misses: %w", err)
+		return nil, fmt.Errorf("review: gold misses: %w", err)
 	}
-	return collect(rows, func(r scanner) (GoldMiss, error) {
+	return store.Collect(rows, func(r store.Scanner) (GoldMiss, error) {
 		var m GoldMiss
 		var payload, given, expected, submitted string
 		if err := r.Scan(&m.AssignmentID, &payload, &given, &expected, &m.Score, &m.Contest, &submitted); err != nil {
 			return m, err
 		}
 		m.Payload = json.RawMessage(payload)
-		m.SubmittedAt = parseTS(submitted)
+		m.SubmittedAt = store.ParseTimeText(submitted)
 		if err := json.Unmarshal([]byte(given), &m.Given); err != nil {
 			return m, err
 		}
@@ -67,71 +73,71 @@ type Contest struct {
 }
 
 // OpenContest records a worker's contest of one of their gold answers.
-func (s *Store) OpenContest(ctx context.Context, assignmentID, workerID, reason string) (Contest, error) {
+func OpenContest(ctx context.Context, st *store.Store, assignmentID, workerID, reason string) (Contest, error) {
 	var c Contest
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := st.Write(ctx, func(tx *store.Tx) error {
 		var score sql.NullFloat64
 		var owner string
 		err := tx.QueryRowContext(ctx, `SELECT a.worker_id, a.task_id, a.project_id, a.score FROM assignments a
 			JOIN gold g ON g.task_id = a.task_id WHERE a.id = ? AND a.state = 'submitted'`, assignmentID).
 			Scan(&owner, &c.TaskID, &c.ProjectID, &score)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != workerID) {
-			return fmt.Errorf("no scored gold answer %s of yours: %w", assignmentID, ErrNotFound)
+			return fmt.Errorf("no scored gold answer %s of yours: %w", assignmentID, store.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
 		if score.Float64 >= 1 {
-			return problem.Public(ErrConflict, "answer %s was marked right; there is nothing to contest", assignmentID)
+			return problem.Public(store.ErrConflict, "answer %s was marked right; there is nothing to contest", assignmentID)
 		}
-		c.ID, c.AssignmentID, c.WorkerID, c.Reason, c.State, c.CreatedAt = work.NewID(), assignmentID, workerID, reason, "open", s.now()
+		c.ID, c.AssignmentID, c.WorkerID, c.Reason, c.State, c.CreatedAt = work.NewID(), assignmentID, workerID, reason, "open", st.Now()
 		_, err = tx.ExecContext(ctx, `INSERT INTO contests (id, assignment_id, task_id, project_id, worker_id, reason, state, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, 'open', ?)`, c.ID, assignmentID, c.TaskID, c.ProjectID, workerID, reason, ts(c.CreatedAt))
-		if s.d.isUniqueViolation(err) {
-			return problem.Public(ErrConflict, "answer %s is contested already", assignmentID)
+			VALUES (?, ?, ?, ?, ?, ?, 'open', ?)`, c.ID, assignmentID, c.TaskID, c.ProjectID, workerID, reason, store.TimeText(c.CreatedAt))
+		if tx.IsUniqueViolation(err) {
+			return problem.Public(store.ErrConflict, "answer %s is contested already", assignmentID)
 		}
 		return err
 	})
 	if err != nil {
-		return Contest{}, fmt.Errorf("store: contest: %w", err)
+		return Contest{}, fmt.Errorf("review: contest: %w", err)
 	}
 	return c, nil
 }
 
 // Contests lists contests in a state, oldest first, with what a reviewer
 // needs to decide them.
-func (s *Store) Contests(ctx context.Context, state string, p Page) ([]Contest, error) {
-	return s.contests(ctx, `c.state = ? AND c.id > ? ORDER BY c.id LIMIT ?`, state, p.After, p.Limit)
+func Contests(ctx context.Context, st *store.Store, state string, p store.Page) ([]Contest, error) {
+	return contests(ctx, st, `c.state = ? AND c.id > ? ORDER BY c.id LIMIT ?`, state, p.After, p.Limit)
 }
 
-// Contest returns one contest.
-func (s *Store) Contest(ctx context.Context, id string) (Contest, error) {
-	cs, err := s.contests(ctx, `c.id = ?`, id)
+// ContestByID returns one contest.
+func ContestByID(ctx context.Context, st *store.Store, id string) (Contest, error) {
+	cs, err := contests(ctx, st, `c.id = ?`, id)
 	if err != nil {
 		return Contest{}, err
 	}
 	if len(cs) == 0 {
-		return Contest{}, fmt.Errorf("store: contest %s: %w", id, ErrNotFound)
+		return Contest{}, fmt.Errorf("review: contest %s: %w", id, store.ErrNotFound)
 	}
 	return cs[0], nil
 }
 
-func (s *Store) contests(ctx context.Context, where string, args ...any) ([]Contest, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT c.id, c.assignment_id, c.task_id, c.project_id, c.worker_id, c.reason, c.state, c.note,
+func contests(ctx context.Context, st *store.Store, where string, args ...any) ([]Contest, error) {
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT c.id, c.assignment_id, c.task_id, c.project_id, c.worker_id, c.reason, c.state, c.note,
 			t.payload, a.answer, g.answer, c.created_at
 		FROM contests c JOIN tasks t ON t.id = c.task_id JOIN assignments a ON a.id = c.assignment_id JOIN gold g ON g.task_id = c.task_id
 		WHERE `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: list contests: %w", err)
+		return nil, fmt.Errorf("review: list contests: %w", err)
 	}
-	return collect(rows, func(r scanner) (Contest, error) {
+	return store.Collect(rows, func(r store.Scanner) (Contest, error) {
 		var c Contest
 		var payload, given, expected, created string
 		if err := r.Scan(&c.ID, &c.AssignmentID, &c.TaskID, &c.ProjectID, &c.WorkerID, &c.Reason, &c.State, &c.Note,
 			&payload, &given, &expected, &created); err != nil {
 			return c, err
 		}
-		c.Payload, c.CreatedAt = json.RawMessage(payload), parseTS(created)
+		c.Payload, c.CreatedAt = json.RawMessage(payload), store.ParseTimeText(created)
 		if err := json.Unmarshal([]byte(given), &c.Given); err != nil {
 			return c, err
 		}
@@ -142,24 +148,24 @@ func (s *Store) contests(ctx context.Context, where string, args ...any) ([]Cont
 // DecideContest closes an open contest. When the reviewer upholds it, the
 // gold answer becomes corrected and every answer the gold task was given
 // is re-scored against it, each worker's skill moved by the difference.
-func (s *Store) DecideContest(ctx context.Context, contestID, reviewerID string, upheld bool, corrected *work.Answer, note string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+func DecideContest(ctx context.Context, st *store.Store, contestID, reviewerID string, upheld bool, corrected *work.Answer, note string) error {
+	err := st.Write(ctx, func(tx *store.Tx) error {
 		var taskID, projectID, state string
 		err := tx.QueryRowContext(ctx, `SELECT task_id, project_id, state FROM contests WHERE id = ?`, contestID).Scan(&taskID, &projectID, &state)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("contest %s: %w", contestID, ErrNotFound)
+			return fmt.Errorf("contest %s: %w", contestID, store.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
 		if state != "open" {
-			return problem.Public(ErrConflict, "contest %s is %s already", contestID, state)
+			return problem.Public(store.ErrConflict, "contest %s is %s already", contestID, state)
 		}
-		now := ts(s.now())
+		now := store.TimeText(st.Now())
 		newState := "rejected"
 		if upheld {
 			newState = "upheld"
-			if err := s.correctGold(ctx, tx, taskID, projectID, *corrected, now); err != nil {
+			if err := correctGold(ctx, st, tx, taskID, projectID, *corrected, now); err != nil {
 				return err
 			}
 		}
@@ -168,13 +174,13 @@ func (s *Store) DecideContest(ctx context.Context, contestID, reviewerID string,
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: decide contest: %w", err)
+		return fmt.Errorf("review: decide contest: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) correctGold(ctx context.Context, tx *sql.Tx, taskID, projectID string, corrected work.Answer, now string) error {
-	p, err := scanProject(tx.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, projectID))
+func correctGold(ctx context.Context, st *store.Store, tx *store.Tx, taskID, projectID string, corrected work.Answer, now string) error {
+	p, err := st.Project(ctx, projectID)
 	if err != nil {
 		return err
 	}
@@ -195,7 +201,7 @@ func (s *Store) correctGold(ctx context.Context, tx *sql.Tx, taskID, projectID s
 		old, new   float64
 	}
 	var changes []rescore
-	err = eachRow(rows, func(r scanner) error {
+	err = store.EachRow(rows, func(r store.Scanner) error {
 		var c rescore
 		var given string
 		if err := r.Scan(&c.id, &c.worker, &given, &c.old); err != nil {
@@ -219,9 +225,7 @@ func (s *Store) correctGold(ctx context.Context, tx *sql.Tx, taskID, projectID s
 		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET score = ? WHERE id = ?`, c.new, c.id); err != nil {
 			return err
 		}
-		d := c.new - c.old
-		if _, err := tx.ExecContext(ctx, `UPDATE worker_skills SET alpha = alpha + ?, beta = beta - ?, updated_at = ?
-			WHERE worker_id = ? AND kind = ? AND language = ?`, d, d, now, c.worker, string(p.Kind), p.Language); err != nil {
+		if err := store.ShiftSkill(ctx, tx, c.worker, p.Kind, p.Language, c.new-c.old, now); err != nil {
 			return err
 		}
 	}
