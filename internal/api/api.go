@@ -23,8 +23,11 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
+	"banyan/internal/impact"
 	"banyan/internal/ingest"
+	"banyan/internal/ledger"
 	"banyan/internal/problem"
+	"banyan/internal/review"
 	"banyan/internal/store"
 	"banyan/internal/webhook"
 	"banyan/internal/work"
@@ -80,102 +83,136 @@ type API struct {
 // maxJSONBody caps every JSON request body.
 const maxJSONBody = 1 << 20
 
-// handlerFunc is a handler that may fail; the error becomes a problem.
-type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
+// HandlerFunc is a handler that may fail; the error becomes a problem.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
 
-// Route is one line of the route table.
+// Route is one line of the route table: the call, its handler, and what
+// the OpenAPI document says of it (openapi.go builds the document from
+// these rows and the Go types they name).
 type Route struct {
 	Pattern string // Go 1.22 ServeMux pattern, "METHOD /path"
 	Public  bool   // served without a token
-	handle  handlerFunc
+	Handle  HandlerFunc
+
+	// Summary and Tag say what the call does and where the document
+	// lists it (Tag is a key of tagDescriptions).
+	Summary string
+	Tag     string
+	// Query lists the query parameters, each "name: description".
+	Query []string
+	// Body is a value of the JSON request body's type; nil when the call
+	// takes none.
+	Body any
+	// Optional marks a body the call may go without.
+	Optional bool
+	// Upload marks a batch-file body (CSV, JSON Lines, Label Studio JSON,
+	// or multipart with attachments).
+	Upload bool
+	// Status is the reply's status on success; 0 means 200.
+	Status int
+	// Reply is a value of the JSON reply's type; nil for a reply with no
+	// JSON body.
+	Reply any
+	// Media lists the reply's other media types (a download).
+	Media []string
+	// Idle marks a call that may answer 204 when there is nothing to do.
+	Idle bool
 }
 
 // Routes is the route table of /api/v1, one line a route.
 func (a *API) Routes() []Route {
 	return []Route{
-		{Pattern: "GET /api/v1/openapi.json", Public: true, handle: a.openAPIDoc},
-		{Pattern: "GET /api/v1/me", handle: a.me},
-		{Pattern: "POST /api/v1/me/activity", handle: a.recordActivity},
-		{Pattern: "PUT /api/v1/me/declaration", handle: a.declare},
-		{Pattern: "GET /api/v1/me/declaration", handle: a.myDeclaration},
-		{Pattern: "DELETE /api/v1/me/declaration", handle: a.withdrawDeclaration},
-		{Pattern: "POST /api/v1/clients", handle: a.createClient},
-		{Pattern: "GET /api/v1/clients", handle: a.listClients},
-		{Pattern: "GET /api/v1/clients/{id}", handle: a.getClient},
-		{Pattern: "GET /api/v1/clients/{id}/invoice", handle: a.invoice},
-		{Pattern: "GET /api/v1/centers", handle: a.listCenters},
-		{Pattern: "GET /api/v1/audit", handle: a.auditLog},
-		{Pattern: "POST /api/v1/centers/{id}/recall", handle: a.recallFromCenter},
-		{Pattern: "POST /api/v1/orgs/{id}/users", handle: a.createUser},
-		{Pattern: "GET /api/v1/orgs/{id}/users", handle: a.listUsers},
-		{Pattern: "POST /api/v1/users/{id}/tokens", handle: a.createToken},
-		{Pattern: "POST /api/v1/users/{id}/pin", handle: a.issuePIN},
-		{Pattern: "POST /api/v1/users/{id}/password", handle: a.issuePassword},
-		{Pattern: "DELETE /api/v1/tokens/{id}", handle: a.revokeToken},
-		{Pattern: "GET /api/v1/users/{id}/skills", handle: a.userSkills},
-		{Pattern: "POST /api/v1/users/{id}/skills/reinstate", handle: a.reinstate},
-		{Pattern: "POST /api/v1/users/{id}/skills/suspend", handle: a.suspend},
-		{Pattern: "GET /api/v1/users/{id}/gold-misses", handle: a.goldMisses},
-		{Pattern: "POST /api/v1/projects", handle: a.createProject},
-		{Pattern: "GET /api/v1/projects", handle: a.listProjects},
-		{Pattern: "GET /api/v1/projects/{id}", handle: a.getProject},
-		{Pattern: "PATCH /api/v1/projects/{id}", handle: a.updateProject},
-		{Pattern: "POST /api/v1/projects/{id}/batches", handle: a.uploadBatch},
-		{Pattern: "POST /api/v1/projects/{id}/gold", handle: a.uploadGold},
-		{Pattern: "GET /api/v1/projects/{id}/batches", handle: a.listBatches},
-		{Pattern: "GET /api/v1/projects/{id}/results", handle: a.projectResults},
-		{Pattern: "GET /api/v1/projects/{id}/review", handle: a.reviewQueue},
-		{Pattern: "POST /api/v1/projects/{id}/refit", handle: a.refit},
-		{Pattern: "PUT /api/v1/projects/{id}/rates", handle: a.putRates},
-		{Pattern: "GET /api/v1/projects/{id}/rates", handle: a.getRates},
-		{Pattern: "GET /api/v1/ledger", handle: a.ledgerState},
-		{Pattern: "GET /api/v1/me/earnings", handle: a.myEarnings},
-		{Pattern: "GET /api/v1/impact", handle: a.impactReport},
-		{Pattern: "POST /api/v1/assignments/{id}/reject", handle: a.rejectAnswer},
-		{Pattern: "POST /api/v1/assignments/{id}/overturn", handle: a.overturnRejection},
-		{Pattern: "POST /api/v1/users/{id}/bonus", handle: a.bonus},
-		{Pattern: "POST /api/v1/webhooks", handle: a.createWebhook},
-		{Pattern: "GET /api/v1/webhooks", handle: a.listWebhooks},
-		{Pattern: "DELETE /api/v1/webhooks/{id}", handle: a.deleteWebhook},
-		{Pattern: "GET /api/v1/webhooks/{id}/deliveries", handle: a.webhookDeliveries},
-		{Pattern: "POST /api/v1/webhooks/{id}/test", handle: a.testWebhook},
-		{Pattern: "POST /api/v1/tasks/{id}/reject", handle: a.rejectResult},
-		{Pattern: "POST /api/v1/centers/{id}/revoke", handle: a.revokeCenter},
-		{Pattern: "PUT /api/v1/users/{id}/payee", handle: a.setPayee},
-		{Pattern: "PUT /api/v1/centers/{id}/payee", handle: a.setPayee},
-		{Pattern: "GET /api/v1/centers/{id}/payout", handle: a.payout},
-		{Pattern: "GET /api/v1/users/{id}/earnings", handle: a.userEarnings},
-		{Pattern: "GET /api/v1/batches/{id}", handle: a.getBatch},
-		{Pattern: "POST /api/v1/batches/{id}/cancel", handle: a.cancelBatch},
-		{Pattern: "GET /api/v1/batches/{id}/tasks", handle: a.listTasks},
-		{Pattern: "GET /api/v1/batches/{id}/results", handle: a.batchResults},
-		{Pattern: "GET /api/v1/batches/{id}/quality", handle: a.batchQuality},
-		{Pattern: "GET /api/v1/tasks/{id}", handle: a.getTask},
-		{Pattern: "POST /api/v1/tasks/{id}/resolve", handle: a.resolveTask},
-		{Pattern: "POST /api/v1/courses", handle: a.createCourse},
-		{Pattern: "GET /api/v1/courses", handle: a.listCourses},
-		{Pattern: "GET /api/v1/courses/{id}", handle: a.getCourse},
-		{Pattern: "POST /api/v1/courses/{id}/attempts", handle: a.startAttempt},
-		{Pattern: "GET /api/v1/attempts/{id}", handle: a.getAttempt},
-		{Pattern: "GET /api/v1/attempts/{id}/next", handle: a.nextItem},
-		{Pattern: "POST /api/v1/attempts/{id}/answers", handle: a.answerItem},
-		{Pattern: "POST /api/v1/work/next", handle: a.nextTask},
-		{Pattern: "POST /api/v1/assignments/{id}/answer", handle: a.submitAnswer},
-		{Pattern: "GET /api/v1/assignments/{id}/files/{field}", handle: a.assignmentFile},
-		{Pattern: "POST /api/v1/assignments/{id}/contest", handle: a.contest},
-		{Pattern: "GET /api/v1/contests", handle: a.listContests},
-		{Pattern: "POST /api/v1/contests/{id}/decide", handle: a.decideContest},
+		{Pattern: "GET /api/v1/openapi.json", Public: true, Handle: a.openAPIDoc, Summary: "This document", Tag: "meta", Reply: map[string]any{}},
+		{Pattern: "GET /api/v1/me", Handle: a.me, Summary: "Who the token belongs to", Tag: "me", Reply: meOut{}},
+		{Pattern: "POST /api/v1/me/activity", Handle: a.recordActivity, Summary: "Report a span of active time (workers)", Tag: "me", Body: work.Activity{}, Status: 201, Reply: Created{}},
+		{Pattern: "PUT /api/v1/me/declaration", Handle: a.declare, Summary: "Declare, voluntarily, facts for the impact report (workers)", Tag: "me", Body: work.Declaration{}, Reply: work.Declaration{}},
+		{Pattern: "GET /api/v1/me/declaration", Handle: a.myDeclaration, Summary: "The worker's latest declaration", Tag: "me", Reply: declarationOut{}},
+		{Pattern: "DELETE /api/v1/me/declaration", Handle: a.withdrawDeclaration, Summary: "Withdraw consent: every declaration is erased", Tag: "me", Reply: erasedOut{}},
+		{Pattern: "POST /api/v1/clients", Handle: a.createClient, Summary: "Create a client organisation (hub staff)", Tag: "orgs", Body: createClientIn{}, Status: 201, Reply: store.Org{}},
+		{Pattern: "GET /api/v1/clients", Handle: a.listClients, Summary: "List clients (a client sees itself)", Tag: "orgs", Query: pageQuery, Reply: listPage[store.Org]{}},
+		{Pattern: "GET /api/v1/clients/{id}", Handle: a.getClient, Summary: "One client", Tag: "orgs", Reply: store.Org{}},
+		{Pattern: "GET /api/v1/clients/{id}/invoice", Handle: a.invoice, Summary: "A client's invoice for a period", Tag: "money", Query: withPeriod("format: csv for a CSV file"), Reply: ledger.Invoice{}, Media: csvMedia},
+		{Pattern: "GET /api/v1/centers", Handle: a.listCenters, Summary: "Centers with their last contact and backlog (hub staff)", Tag: "centers", Query: pageQuery, Reply: listPage[store.CenterLink]{}},
+		{Pattern: "GET /api/v1/audit", Handle: a.auditLog, Summary: "The audit log, newest first", Tag: "audit", Query: withPage("org_id: only this organisation's events"), Reply: listPage[audit.Event]{}},
+		{Pattern: "POST /api/v1/centers/{id}/recall", Handle: a.recallFromCenter, Summary: "Take back a center's leased tasks", Tag: "centers", Body: recallFromCenterIn{}, Optional: true, Reply: recallOut{}},
+		{Pattern: "POST /api/v1/orgs/{id}/users", Handle: a.createUser, Summary: "Add a user to an organisation", Tag: "orgs", Body: createUserIn{}, Status: 201, Reply: store.User{}},
+		{Pattern: "GET /api/v1/orgs/{id}/users", Handle: a.listUsers, Summary: "List an organisation's users", Tag: "orgs", Query: pageQuery, Reply: listPage[store.User]{}},
+		{Pattern: "POST /api/v1/users/{id}/tokens", Handle: a.createToken, Summary: "Issue an API token; the secret is shown once", Tag: "orgs", Body: createTokenIn{}, Optional: true, Status: 201, Reply: userToken{}},
+		{Pattern: "POST /api/v1/users/{id}/pin", Handle: a.issuePIN, Summary: "Issue a worker's sign-in PIN; shown once", Tag: "orgs", Body: issueSignInIn{}, Optional: true, Status: 201, Reply: signInOut{}},
+		{Pattern: "POST /api/v1/users/{id}/password", Handle: a.issuePassword, Summary: "Issue a sign-in password; shown once", Tag: "orgs", Body: issueSignInIn{}, Optional: true, Status: 201, Reply: signInOut{}},
+		{Pattern: "DELETE /api/v1/tokens/{id}", Handle: a.revokeToken, Summary: "Revoke a token", Tag: "orgs", Status: 204},
+		{Pattern: "GET /api/v1/users/{id}/skills", Handle: a.userSkills, Summary: "A worker's skills and accuracy", Tag: "quality", Reply: listPage[store.WorkerSkill]{}},
+		{Pattern: "POST /api/v1/users/{id}/skills/reinstate", Handle: a.reinstate, Summary: "Reinstate a suspended worker's skill", Tag: "quality", Body: reinstateIn{}, Status: 204},
+		{Pattern: "POST /api/v1/users/{id}/skills/suspend", Handle: a.suspend, Summary: "Suspend a worker from a skill", Tag: "quality", Body: suspendIn{}, Status: 204},
+		{Pattern: "GET /api/v1/users/{id}/gold-misses", Handle: a.goldMisses, Summary: "Gold tasks a worker got wrong", Tag: "quality", Reply: listPage[review.GoldMiss]{}},
+		{Pattern: "POST /api/v1/projects", Handle: a.createProject, Summary: "Create a project", Tag: "projects", Body: projectIn{}, Status: 201, Reply: work.Project{}},
+		{Pattern: "GET /api/v1/projects", Handle: a.listProjects, Summary: "List projects", Tag: "projects", Query: withPage("client_id: only this client's projects (hub staff)"), Reply: listPage[work.Project]{}},
+		{Pattern: "GET /api/v1/projects/{id}", Handle: a.getProject, Summary: "One project", Tag: "projects", Reply: work.Project{}},
+		{Pattern: "PATCH /api/v1/projects/{id}", Handle: a.updateProject, Summary: "Change a project's name, instructions or answer-time floor", Tag: "projects", Body: updateProjectIn{}, Reply: work.Project{}},
+		{Pattern: "POST /api/v1/projects/{id}/batches", Handle: a.uploadBatch, Summary: "Upload a batch of tasks", Tag: "batches", Upload: true, Query: []string{batchName, "deadline: when results are due, RFC 3339", uploadFormat}, Status: 201, Reply: work.Batch{}},
+		{Pattern: "POST /api/v1/projects/{id}/gold", Handle: a.uploadGold, Summary: "Upload gold tasks with their known answers", Tag: "quality", Upload: true, Query: []string{batchName, uploadFormat}, Status: 201, Reply: work.Batch{}},
+		{Pattern: "GET /api/v1/projects/{id}/batches", Handle: a.listBatches, Summary: "List a project's batches", Tag: "batches", Query: pageQuery, Reply: listPage[work.Batch]{}},
+		{Pattern: "GET /api/v1/projects/{id}/results", Handle: a.projectResults, Summary: "Download a project's results", Tag: "batches", Query: resultsQuery, Media: resultsMedia},
+		{Pattern: "GET /api/v1/projects/{id}/review", Handle: a.reviewQueue, Summary: "Tasks waiting for review, with their answers", Tag: "quality", Query: pageQuery, Reply: listPage[reviewItem]{}},
+		{Pattern: "POST /api/v1/projects/{id}/refit", Handle: a.refit, Summary: "Re-estimate worker accuracies and re-decide open tasks", Tag: "quality", Reply: dispatch.RefitReport{}},
+		{Pattern: "PUT /api/v1/projects/{id}/rates", Handle: a.putRates, Summary: "Set a project's rate card", Tag: "money", Body: rateCardIn{}, Reply: store.RateCard{}},
+		{Pattern: "GET /api/v1/projects/{id}/rates", Handle: a.getRates, Summary: "A project's rate card", Tag: "money", Reply: store.RateCard{}},
+		{Pattern: "GET /api/v1/ledger", Handle: a.ledgerState, Summary: "Verify the ledger's chain and show its totals (hub staff)", Tag: "money", Reply: ledgerOut{}},
+		{Pattern: "GET /api/v1/me/earnings", Handle: a.myEarnings, Summary: "The worker's earnings statement", Tag: "money", Query: periodQuery, Reply: ledger.Statement{}},
+		{Pattern: "GET /api/v1/impact", Handle: a.impactReport, Summary: "The impact report (hub staff)", Tag: "money", Query: periodQuery, Reply: impact.Report{}},
+		{Pattern: "POST /api/v1/assignments/{id}/reject", Handle: a.rejectAnswer, Summary: "Reject a held answer, with a reason", Tag: "money", Body: judgeIn{}, Reply: store.Approval{}},
+		{Pattern: "POST /api/v1/assignments/{id}/overturn", Handle: a.overturnRejection, Summary: "Overturn a rejection within the rate card's window", Tag: "money", Body: judgeIn{}, Reply: store.Approval{}},
+		{Pattern: "POST /api/v1/users/{id}/bonus", Handle: a.bonus, Summary: "Pay a worker a bonus (idempotency key required)", Tag: "money", Body: bonusIn{}, Status: 201, Reply: bonusOut{}},
+		{Pattern: "POST /api/v1/webhooks", Handle: a.createWebhook, Summary: "Subscribe a URL to a client's events", Tag: "webhooks", Body: createWebhookIn{}, Status: 201, Reply: webhook.Webhook{}},
+		{Pattern: "GET /api/v1/webhooks", Handle: a.listWebhooks, Summary: "List webhook subscriptions", Tag: "webhooks", Query: []string{"client_id: only this client's (hub staff)"}, Reply: listPage[webhook.Webhook]{}},
+		{Pattern: "DELETE /api/v1/webhooks/{id}", Handle: a.deleteWebhook, Summary: "Remove a subscription", Tag: "webhooks", Status: 204},
+		{Pattern: "GET /api/v1/webhooks/{id}/deliveries", Handle: a.webhookDeliveries, Summary: "A subscription's recent deliveries", Tag: "webhooks", Reply: listPage[webhook.Delivery]{}},
+		{Pattern: "POST /api/v1/webhooks/{id}/test", Handle: a.testWebhook, Summary: "Send a signed ping now", Tag: "webhooks", Reply: webhook.Delivery{}},
+		{Pattern: "POST /api/v1/tasks/{id}/reject", Handle: a.rejectResult, Summary: "A client rejects a delivered result: rework and a credit note", Tag: "money", Body: rejectResultIn{}, Reply: reworkOut{}},
+		{Pattern: "POST /api/v1/centers/{id}/revoke", Handle: a.revokeCenter, Summary: "Revoke a center's sync tokens (a stolen PC stops syncing)", Tag: "centers", Reply: revokeOut{}},
+		{Pattern: "PUT /api/v1/users/{id}/payee", Handle: a.setPayee, Summary: "Set where a worker is paid", Tag: "money", Body: setPayeeIn{}, Reply: payeeOut{}},
+		{Pattern: "PUT /api/v1/centers/{id}/payee", Handle: a.setPayee, Summary: "Set where a center's share is paid", Tag: "money", Body: setPayeeIn{}, Reply: payeeOut{}},
+		{Pattern: "GET /api/v1/centers/{id}/payout", Handle: a.payout, Summary: "A center's payout file for a period", Tag: "money", Query: withPeriod("format: json for JSON instead of the bank's CSV"), Reply: payoutOut{}, Media: csvMedia},
+		{Pattern: "GET /api/v1/users/{id}/earnings", Handle: a.userEarnings, Summary: "A worker's earnings statement", Tag: "money", Query: periodQuery, Reply: ledger.Statement{}},
+		{Pattern: "GET /api/v1/batches/{id}", Handle: a.getBatch, Summary: "A batch and its progress", Tag: "batches", Reply: batchOut{}},
+		{Pattern: "POST /api/v1/batches/{id}/cancel", Handle: a.cancelBatch, Summary: "Cancel a batch's unfinished tasks", Tag: "batches", Reply: work.Batch{}},
+		{Pattern: "GET /api/v1/batches/{id}/tasks", Handle: a.listTasks, Summary: "List a batch's tasks", Tag: "batches", Query: withPage("state: only tasks in this state"), Reply: listPage[work.Task]{}},
+		{Pattern: "GET /api/v1/batches/{id}/results", Handle: a.batchResults, Summary: "Download a batch's results", Tag: "batches", Query: resultsQuery, Media: resultsMedia},
+		{Pattern: "GET /api/v1/batches/{id}/quality", Handle: a.batchQuality, Summary: "A batch's measured quality", Tag: "quality", Reply: review.QualityReport{}},
+		{Pattern: "GET /api/v1/tasks/{id}", Handle: a.getTask, Summary: "One task", Tag: "batches", Reply: work.Task{}},
+		{Pattern: "POST /api/v1/tasks/{id}/resolve", Handle: a.resolveTask, Summary: "Settle a task by review", Tag: "quality", Body: resolveTaskIn{}, Reply: resolveOut{}},
+		{Pattern: "POST /api/v1/courses", Handle: a.createCourse, Summary: "Create a training or qualification course", Tag: "training", Body: courseIn{}, Status: 201, Reply: work.Course{}},
+		{Pattern: "GET /api/v1/courses", Handle: a.listCourses, Summary: "List courses", Tag: "training", Query: pageQuery, Reply: listPage[work.Course]{}},
+		{Pattern: "GET /api/v1/courses/{id}", Handle: a.getCourse, Summary: "One course", Tag: "training", Reply: work.Course{}},
+		{Pattern: "POST /api/v1/courses/{id}/attempts", Handle: a.startAttempt, Summary: "Start an attempt at a course (workers)", Tag: "training", Status: 201, Reply: work.Attempt{}},
+		{Pattern: "GET /api/v1/attempts/{id}", Handle: a.getAttempt, Summary: "One attempt", Tag: "training", Reply: work.Attempt{}},
+		{Pattern: "GET /api/v1/attempts/{id}/next", Handle: a.nextItem, Summary: "The attempt's next item", Tag: "training", Reply: itemOut{}, Idle: true},
+		{Pattern: "POST /api/v1/attempts/{id}/answers", Handle: a.answerItem, Summary: "Answer an item of the attempt", Tag: "training", Body: answerItemIn{}, Reply: attemptAnswerOut{}},
+		{Pattern: "POST /api/v1/work/next", Handle: a.nextTask, Summary: "The worker's next task (204 when there is none)", Tag: "work", Body: nextTaskIn{}, Optional: true, Reply: Offer{}, Idle: true},
+		{Pattern: "POST /api/v1/assignments/{id}/answer", Handle: a.submitAnswer, Summary: "Answer an assignment", Tag: "work", Body: AnswerIn{}, Reply: AnswerReply{}},
+		{Pattern: "GET /api/v1/assignments/{id}/files/{field}", Handle: a.assignmentFile, Summary: "An attachment of the task in hand, in its own media type", Tag: "work", Media: []string{"*/*"}},
+		{Pattern: "POST /api/v1/assignments/{id}/contest", Handle: a.contest, Summary: "Contest a gold verdict", Tag: "quality", Body: contestIn{}, Status: 201, Reply: review.Contest{}},
+		{Pattern: "GET /api/v1/contests", Handle: a.listContests, Summary: "List contests", Tag: "quality", Query: withPage("state: open or decided"), Reply: listPage[review.Contest]{}},
+		{Pattern: "POST /api/v1/contests/{id}/decide", Handle: a.decideContest, Summary: "Decide a contest", Tag: "quality", Body: decideContestIn{}, Status: 204},
 	}
 }
 
 // Register adds every route to mux.
 func (a *API) Register(mux *http.ServeMux) {
-	for _, rt := range a.Routes() {
-		mux.Handle(rt.Pattern, a.wrap(rt))
-	}
+	a.Mount(mux, a.Routes())
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, a.Log, r, problem.New(http.StatusNotFound, "no API route %s %s", r.Method, r.URL.Path))
 	}))
+}
+
+// Mount adds routes, rows of this table, to mux, each served with the
+// API's checks (token, rate limit, audit): Register mounts them all, and a
+// server that serves part of this API over its own store mounts its share
+// (a village center serves training and the worker's records this way).
+func (a *API) Mount(mux *http.ServeMux, routes []Route) {
+	for _, rt := range routes {
+		mux.Handle(rt.Pattern, a.wrap(rt))
+	}
 }
 
 // ServeAs runs the API route with the given pattern for a principal the
@@ -226,7 +263,7 @@ func (a *API) wrap(rt Route) http.Handler {
 // what, or exports data.
 func (a *API) serve(w http.ResponseWriter, r *http.Request, p auth.Principal, rt Route) {
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	if err := rt.handle(sw, r, p); err != nil {
+	if err := rt.Handle(sw, r, p); err != nil {
 		problem.Write(sw, a.Log, r, err)
 	}
 	if sw.status >= 400 || p.UserID == "" {

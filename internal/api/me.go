@@ -81,25 +81,6 @@ func (a *API) withdrawDeclaration(w http.ResponseWriter, r *http.Request, p auth
 	return writeJSON(w, http.StatusOK, erasedOut{Erased: n})
 }
 
-// Mount adds the named routes of the table to mux, for a server that
-// serves part of this API over its own store (a village center serves the
-// training and worker-record routes this way).
-func (a *API) Mount(mux *http.ServeMux, patterns ...string) {
-	want := map[string]bool{}
-	for _, p := range patterns {
-		want[p] = true
-	}
-	for _, rt := range a.Routes() {
-		if want[rt.Pattern] {
-			mux.Handle(rt.Pattern, a.wrap(rt))
-			delete(want, rt.Pattern)
-		}
-	}
-	for p := range want {
-		panic("api: Mount: no route " + p)
-	}
-}
-
 // auditLog lists audit events, of one organisation with ?org_id=.
 func (a *API) auditLog(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !p.IsHubStaff() {

@@ -6,141 +6,40 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"banyan/internal/audit"
 	"banyan/internal/auth"
-	"banyan/internal/dispatch"
-	"banyan/internal/impact"
-	"banyan/internal/ledger"
 	"banyan/internal/problem"
-	"banyan/internal/review"
-	"banyan/internal/store"
-	"banyan/internal/webhook"
-	"banyan/internal/work"
 )
 
-// The OpenAPI 3.1 document of /api/v1 is built from the table below and
-// from the Go types the handlers decode and encode, so a field added to a
-// reply is in the document at once. TestOpenAPIMatchesRoutes fails when a
-// route has no line here or a line names no route; the API tests check
-// every reply they get against the schema documented for it.
-
-// apiOp documents one route.
-type apiOp struct {
-	summary string
-	tag     string
-	// query lists the query parameters, each "name: description".
-	query []string
-	// body is a value of the JSON request body's type; nil when the call
-	// takes none.
-	body any
-	// optional marks a body the call may go without.
-	optional bool
-	// upload marks a batch-file body (CSV, JSON Lines, Label Studio JSON,
-	// or multipart with attachments).
-	upload bool
-	// status is the reply's status on success.
-	status int
-	// reply is a value of the JSON reply's type; nil for a reply with no
-	// JSON body.
-	reply any
-	// media lists the reply's other media types (a download).
-	media []string
-	// idle marks a call that may answer 204 when there is nothing to do.
-	idle bool
-}
+// The OpenAPI 3.1 document of /api/v1 is built from the rows of the
+// route table and from the Go types the handlers decode and encode, so a
+// field added to a reply is in the document at once. A row without its
+// summary, a known tag or its reply is refused (TestRoutesCarryOpenAPI);
+// the API tests check every reply they get against the schema documented
+// for it.
 
 var (
-	pageQuery   = []string{"limit: items per page, 1 to 500 (default 50)", "cursor: next_cursor from the previous page"}
-	periodQuery = []string{"from: first day, YYYY-MM-DD", "to: last day, YYYY-MM-DD"}
+	pageQuery    = []string{"limit: items per page, 1 to 500 (default 50)", "cursor: next_cursor from the previous page"}
+	periodQuery  = []string{"from: first day, YYYY-MM-DD", "to: last day, YYYY-MM-DD"}
+	resultsQuery = []string{"format: jsonl (default), csv or labelstudio"}
+	resultsMedia = []string{"application/jsonl", "text/csv", "application/json"}
+	csvMedia     = []string{"text/csv"}
+)
+
+// The query parameters of a batch upload.
+const (
+	batchName    = "name: the batch's name"
+	uploadFormat = "format: csv, jsonl or labelstudio when the media type does not say"
 )
 
 func withPage(q ...string) []string { return append(append([]string{}, q...), pageQuery...) }
 
-// operations documents every route of the table in Routes.
-var operations = map[string]apiOp{
-	"GET /api/v1/openapi.json": {summary: "This document", tag: "meta", status: 200, reply: map[string]any{}},
-
-	"GET /api/v1/me":                           {summary: "Who the token belongs to", tag: "me", status: 200, reply: meOut{}},
-	"POST /api/v1/me/activity":                 {summary: "Report a span of active time (workers)", tag: "me", body: work.Activity{}, status: 201, reply: Created{}},
-	"PUT /api/v1/me/declaration":               {summary: "Declare, voluntarily, facts for the impact report (workers)", tag: "me", body: work.Declaration{}, status: 200, reply: work.Declaration{}},
-	"GET /api/v1/me/declaration":               {summary: "The worker's latest declaration", tag: "me", status: 200, reply: declarationOut{}},
-	"DELETE /api/v1/me/declaration":            {summary: "Withdraw consent: every declaration is erased", tag: "me", status: 200, reply: erasedOut{}},
-	"GET /api/v1/me/earnings":                  {summary: "The worker's earnings statement", tag: "money", query: periodQuery, status: 200, reply: ledger.Statement{}},
-	"POST /api/v1/clients":                     {summary: "Create a client organisation (hub staff)", tag: "orgs", body: createClientIn{}, status: 201, reply: store.Org{}},
-	"GET /api/v1/clients":                      {summary: "List clients (a client sees itself)", tag: "orgs", query: pageQuery, status: 200, reply: listPage[store.Org]{}},
-	"GET /api/v1/clients/{id}":                 {summary: "One client", tag: "orgs", status: 200, reply: store.Org{}},
-	"GET /api/v1/clients/{id}/invoice":         {summary: "A client's invoice for a period", tag: "money", query: append(append([]string{}, periodQuery...), "format: csv for a CSV file"), status: 200, reply: ledger.Invoice{}, media: []string{"text/csv"}},
-	"GET /api/v1/centers":                      {summary: "Centers with their last contact and backlog (hub staff)", tag: "centers", query: pageQuery, status: 200, reply: listPage[store.CenterLink]{}},
-	"GET /api/v1/audit":                        {summary: "The audit log, newest first", tag: "audit", query: withPage("org_id: only this organisation's events"), status: 200, reply: listPage[audit.Event]{}},
-	"POST /api/v1/centers/{id}/recall":         {summary: "Take back a center's leased tasks", tag: "centers", body: recallFromCenterIn{}, optional: true, status: 200, reply: recallOut{}},
-	"POST /api/v1/centers/{id}/revoke":         {summary: "Revoke a center's sync tokens (a stolen PC stops syncing)", tag: "centers", status: 200, reply: revokeOut{}},
-	"PUT /api/v1/centers/{id}/payee":           {summary: "Set where a center's share is paid", tag: "money", body: setPayeeIn{}, status: 200, reply: payeeOut{}},
-	"GET /api/v1/centers/{id}/payout":          {summary: "A center's payout file for a period", tag: "money", query: append(append([]string{}, periodQuery...), "format: json for JSON instead of the bank's CSV"), status: 200, reply: payoutOut{}, media: []string{"text/csv"}},
-	"POST /api/v1/orgs/{id}/users":             {summary: "Add a user to an organisation", tag: "orgs", body: createUserIn{}, status: 201, reply: store.User{}},
-	"GET /api/v1/orgs/{id}/users":              {summary: "List an organisation's users", tag: "orgs", query: pageQuery, status: 200, reply: listPage[store.User]{}},
-	"POST /api/v1/users/{id}/tokens":           {summary: "Issue an API token; the secret is shown once", tag: "orgs", body: createTokenIn{}, optional: true, status: 201, reply: userToken{}},
-	"POST /api/v1/users/{id}/pin":              {summary: "Issue a worker's sign-in PIN; shown once", tag: "orgs", body: issueSignInIn{}, optional: true, status: 201, reply: signInOut{}},
-	"POST /api/v1/users/{id}/password":         {summary: "Issue a sign-in password; shown once", tag: "orgs", body: issueSignInIn{}, optional: true, status: 201, reply: signInOut{}},
-	"DELETE /api/v1/tokens/{id}":               {summary: "Revoke a token", tag: "orgs", status: 204},
-	"GET /api/v1/users/{id}/skills":            {summary: "A worker's skills and accuracy", tag: "quality", status: 200, reply: listPage[store.WorkerSkill]{}},
-	"POST /api/v1/users/{id}/skills/reinstate": {summary: "Reinstate a suspended worker's skill", tag: "quality", body: reinstateIn{}, status: 204},
-	"POST /api/v1/users/{id}/skills/suspend":   {summary: "Suspend a worker from a skill", tag: "quality", body: suspendIn{}, status: 204},
-	"GET /api/v1/users/{id}/gold-misses":       {summary: "Gold tasks a worker got wrong", tag: "quality", status: 200, reply: listPage[review.GoldMiss]{}},
-	"PUT /api/v1/users/{id}/payee":             {summary: "Set where a worker is paid", tag: "money", body: setPayeeIn{}, status: 200, reply: payeeOut{}},
-	"GET /api/v1/users/{id}/earnings":          {summary: "A worker's earnings statement", tag: "money", query: periodQuery, status: 200, reply: ledger.Statement{}},
-	"POST /api/v1/users/{id}/bonus":            {summary: "Pay a worker a bonus (idempotency key required)", tag: "money", body: bonusIn{}, status: 201, reply: bonusOut{}},
-
-	"POST /api/v1/projects":              {summary: "Create a project", tag: "projects", body: projectIn{}, status: 201, reply: work.Project{}},
-	"GET /api/v1/projects":               {summary: "List projects", tag: "projects", query: withPage("client_id: only this client's projects (hub staff)"), status: 200, reply: listPage[work.Project]{}},
-	"GET /api/v1/projects/{id}":          {summary: "One project", tag: "projects", status: 200, reply: work.Project{}},
-	"PATCH /api/v1/projects/{id}":        {summary: "Change a project's name, instructions or answer-time floor", tag: "projects", body: updateProjectIn{}, status: 200, reply: work.Project{}},
-	"POST /api/v1/projects/{id}/batches": {summary: "Upload a batch of tasks", tag: "batches", upload: true, query: []string{"name: the batch's name", "deadline: when results are due, RFC 3339", "format: csv, jsonl or labelstudio when the media type does not say"}, status: 201, reply: work.Batch{}},
-	"POST /api/v1/projects/{id}/gold":    {summary: "Upload gold tasks with their known answers", tag: "quality", upload: true, query: []string{"name: the batch's name", "format: csv, jsonl or labelstudio when the media type does not say"}, status: 201, reply: work.Batch{}},
-	"GET /api/v1/projects/{id}/batches":  {summary: "List a project's batches", tag: "batches", query: pageQuery, status: 200, reply: listPage[work.Batch]{}},
-	"GET /api/v1/projects/{id}/results":  {summary: "Download a project's results", tag: "batches", query: []string{"format: jsonl (default), csv or labelstudio"}, status: 200, media: []string{"application/jsonl", "text/csv", "application/json"}},
-	"GET /api/v1/projects/{id}/review":   {summary: "Tasks waiting for review, with their answers", tag: "quality", query: pageQuery, status: 200, reply: listPage[reviewItem]{}},
-	"POST /api/v1/projects/{id}/refit":   {summary: "Re-estimate worker accuracies and re-decide open tasks", tag: "quality", status: 200, reply: dispatch.RefitReport{}},
-	"PUT /api/v1/projects/{id}/rates":    {summary: "Set a project's rate card", tag: "money", body: rateCardIn{}, status: 200, reply: store.RateCard{}},
-	"GET /api/v1/projects/{id}/rates":    {summary: "A project's rate card", tag: "money", status: 200, reply: store.RateCard{}},
-
-	"GET /api/v1/ledger":                     {summary: "Verify the ledger's chain and show its totals (hub staff)", tag: "money", status: 200, reply: ledgerOut{}},
-	"GET /api/v1/impact":                     {summary: "The impact report (hub staff)", tag: "money", query: periodQuery, status: 200, reply: impact.Report{}},
-	"POST /api/v1/assignments/{id}/reject":   {summary: "Reject a held answer, with a reason", tag: "money", body: judgeIn{}, status: 200, reply: store.Approval{}},
-	"POST /api/v1/assignments/{id}/overturn": {summary: "Overturn a rejection within the rate card's window", tag: "money", body: judgeIn{}, status: 200, reply: store.Approval{}},
-	"POST /api/v1/tasks/{id}/reject":         {summary: "A client rejects a delivered result: rework and a credit note", tag: "money", body: rejectResultIn{}, status: 200, reply: reworkOut{}},
-	"POST /api/v1/webhooks":                  {summary: "Subscribe a URL to a client's events", tag: "webhooks", body: createWebhookIn{}, status: 201, reply: webhook.Webhook{}},
-	"GET /api/v1/webhooks":                   {summary: "List webhook subscriptions", tag: "webhooks", query: []string{"client_id: only this client's (hub staff)"}, status: 200, reply: listPage[webhook.Webhook]{}},
-	"DELETE /api/v1/webhooks/{id}":           {summary: "Remove a subscription", tag: "webhooks", status: 204},
-	"GET /api/v1/webhooks/{id}/deliveries":   {summary: "A subscription's recent deliveries", tag: "webhooks", status: 200, reply: listPage[webhook.Delivery]{}},
-	"POST /api/v1/webhooks/{id}/test":        {summary: "Send a signed ping now", tag: "webhooks", status: 200, reply: webhook.Delivery{}},
-
-	"GET /api/v1/batches/{id}":         {summary: "A batch and its progress", tag: "batches", status: 200, reply: batchOut{}},
-	"POST /api/v1/batches/{id}/cancel": {summary: "Cancel a batch's unfinished tasks", tag: "batches", status: 200, reply: work.Batch{}},
-	"GET /api/v1/batches/{id}/tasks":   {summary: "List a batch's tasks", tag: "batches", query: withPage("state: only tasks in this state"), status: 200, reply: listPage[work.Task]{}},
-	"GET /api/v1/batches/{id}/results": {summary: "Download a batch's results", tag: "batches", query: []string{"format: jsonl (default), csv or labelstudio"}, status: 200, media: []string{"application/jsonl", "text/csv", "application/json"}},
-	"GET /api/v1/batches/{id}/quality": {summary: "A batch's measured quality", tag: "quality", status: 200, reply: review.QualityReport{}},
-	"GET /api/v1/tasks/{id}":           {summary: "One task", tag: "batches", status: 200, reply: work.Task{}},
-	"POST /api/v1/tasks/{id}/resolve":  {summary: "Settle a task by review", tag: "quality", body: resolveTaskIn{}, status: 200, reply: resolveOut{}},
-
-	"POST /api/v1/courses":                       {summary: "Create a training or qualification course", tag: "training", body: courseIn{}, status: 201, reply: work.Course{}},
-	"GET /api/v1/courses":                        {summary: "List courses", tag: "training", query: pageQuery, status: 200, reply: listPage[work.Course]{}},
-	"GET /api/v1/courses/{id}":                   {summary: "One course", tag: "training", status: 200, reply: work.Course{}},
-	"POST /api/v1/courses/{id}/attempts":         {summary: "Start an attempt at a course (workers)", tag: "training", status: 201, reply: work.Attempt{}},
-	"GET /api/v1/attempts/{id}":                  {summary: "One attempt", tag: "training", status: 200, reply: work.Attempt{}},
-	"GET /api/v1/attempts/{id}/next":             {summary: "The attempt's next item", tag: "training", status: 200, reply: itemOut{}, idle: true},
-	"POST /api/v1/attempts/{id}/answers":         {summary: "Answer an item of the attempt", tag: "training", body: answerItemIn{}, status: 200, reply: attemptAnswerOut{}},
-	"POST /api/v1/work/next":                     {summary: "The worker's next task (204 when there is none)", tag: "work", body: nextTaskIn{}, optional: true, status: 200, reply: Offer{}, idle: true},
-	"POST /api/v1/assignments/{id}/answer":       {summary: "Answer an assignment", tag: "work", body: AnswerIn{}, status: 200, reply: AnswerReply{}},
-	"GET /api/v1/assignments/{id}/files/{field}": {summary: "An attachment of the task in hand, in its own media type", tag: "work", status: 200, media: []string{"*/*"}},
-	"POST /api/v1/assignments/{id}/contest":      {summary: "Contest a gold verdict", tag: "quality", body: contestIn{}, status: 201, reply: review.Contest{}},
-	"GET /api/v1/contests":                       {summary: "List contests", tag: "quality", query: withPage("state: open or decided"), status: 200, reply: listPage[review.Contest]{}},
-	"POST /api/v1/contests/{id}/decide":          {summary: "Decide a contest", tag: "quality", body: decideContestIn{}, status: 204},
-}
+func withPeriod(q ...string) []string { return append(append([]string{}, periodQuery...), q...) }
 
 // apiVersion is the version of the API the document describes (its
 // paths say v1); it changes when the API does, not with each build.
@@ -148,65 +47,52 @@ const apiVersion = "1.0"
 
 // OpenAPI returns the hub's document, as JSON.
 func OpenAPI() ([]byte, error) {
-	return build("Banyan hub API", "The hub's API for clients, hub staff, reviewers and workers.", operations)
+	return OpenAPIFor("Banyan hub API", "The hub's API for clients, hub staff, reviewers and workers.", (&API{}).Routes())
 }
 
-// Doc documents a route served outside this package's table: a village
-// center's own calls.
-type Doc struct {
-	Summary, Tag string
-	// Body is a value of the JSON request body's type; nil for none.
-	Body   any
-	Status int
-	// Reply is a value of the JSON reply's type; nil for none.
-	Reply any
-	// Idle marks a call that may answer 204 when there is nothing to do.
-	Idle bool
-}
-
-// OpenAPIFor is the document of a server that serves the named routes of
-// this API's table (and this document) and, besides, routes of its own: a
-// village center's LAN API.
-func OpenAPIFor(title, about string, patterns []string, own map[string]Doc) ([]byte, error) {
-	ops := map[string]apiOp{"GET /api/v1/openapi.json": operations["GET /api/v1/openapi.json"]}
-	for _, p := range patterns {
-		op, ok := operations[p]
-		if !ok {
-			return nil, fmt.Errorf("openapi: %q is not a route of the API", p)
-		}
-		ops[p] = op
-	}
-	for p, d := range own {
-		ops[p] = apiOp{summary: d.Summary, tag: d.Tag, body: d.Body, status: d.Status, reply: d.Reply, idle: d.Idle}
-	}
-	return build(title, about, ops)
-}
-
-func build(title, about string, ops map[string]apiOp) ([]byte, error) {
+// OpenAPIFor is the document of a server that serves routes: the rows of
+// this API's table, or a table derived from it (a village center's LAN
+// API serves some of the hub's rows and some of its own).
+func OpenAPIFor(title, about string, routes []Route) ([]byte, error) {
 	g := &schemaGen{components: map[string]any{}, names: map[reflect.Type]string{}}
 	problemRef := g.reply(reflect.TypeFor[problem.Problem]())
 	paths := map[string]map[string]any{}
-	patterns := make([]string, 0, len(ops))
-	for p := range ops {
-		patterns = append(patterns, p)
-	}
-	sort.Strings(patterns)
-	for _, pattern := range patterns {
-		op := ops[pattern]
-		method, path, ok := strings.Cut(pattern, " ")
-		if !ok {
-			return nil, fmt.Errorf("openapi: pattern %q has no method", pattern)
+	// Sorted, so that the schemas' component names come out the same each
+	// time (see componentName).
+	routes = slices.SortedFunc(slices.Values(routes), func(a, b Route) int { return strings.Compare(a.Pattern, b.Pattern) })
+	tags := map[string]bool{}
+	for i, rt := range routes {
+		if i > 0 && routes[i-1].Pattern == rt.Pattern {
+			return nil, fmt.Errorf("openapi: route %q is in the table twice", rt.Pattern)
+		}
+		method, path, ok := strings.Cut(rt.Pattern, " ")
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("openapi: pattern %q has no method", rt.Pattern)
+		case rt.Summary == "":
+			return nil, fmt.Errorf("openapi: route %q has no summary", rt.Pattern)
+		case tagDescriptions[rt.Tag] == "":
+			return nil, fmt.Errorf("openapi: route %q: tag %q is not one of tagDescriptions'", rt.Pattern, rt.Tag)
+		case rt.Status != 0 && (rt.Status < 200 || rt.Status > 299):
+			return nil, fmt.Errorf("openapi: route %q: status %d is not a success", rt.Pattern, rt.Status)
+		case rt.Reply == nil && rt.Media == nil && rt.Status != http.StatusNoContent:
+			return nil, fmt.Errorf("openapi: route %q: say what it replies (Reply or Media), or give Status 204", rt.Pattern)
+		}
+		tags[rt.Tag] = true
+		status := rt.Status
+		if status == 0 {
+			status = http.StatusOK
 		}
 		o := map[string]any{
-			"summary":     op.summary,
+			"summary":     rt.Summary,
 			"operationId": operationID(method, path),
-			"tags":        []string{op.tag},
+			"tags":        []string{rt.Tag},
 		}
 		var params []any
 		for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
-		for _, q := range op.query {
+		for _, q := range rt.Query {
 			name, desc, _ := strings.Cut(q, ": ")
 			params = append(params, map[string]any{"name": name, "in": "query", "description": desc, "schema": map[string]any{"type": "string"}})
 		}
@@ -214,50 +100,46 @@ func build(title, about string, ops map[string]apiOp) ([]byte, error) {
 			o["parameters"] = params
 		}
 		switch {
-		case op.upload:
+		case rt.Upload:
 			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"text/csv":                          map[string]any{"schema": map[string]any{"type": "string"}},
 				"application/jsonl":                 map[string]any{"schema": map[string]any{"type": "string"}},
 				"application/vnd.label-studio+json": map[string]any{"schema": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}},
 				"multipart/form-data":               map[string]any{"schema": map[string]any{"type": "object"}},
 			}}
-		case op.body != nil:
-			o["requestBody"] = map[string]any{"required": !op.optional, "content": map[string]any{
-				"application/json": map[string]any{"schema": g.request(reflect.TypeOf(op.body))}}}
+		case rt.Body != nil:
+			o["requestBody"] = map[string]any{"required": !rt.Optional, "content": map[string]any{
+				"application/json": map[string]any{"schema": g.request(reflect.TypeOf(rt.Body))}}}
 		}
 		responses := map[string]any{}
-		ok200 := map[string]any{"description": http.StatusText(op.status)}
+		ok200 := map[string]any{"description": http.StatusText(status)}
 		content := map[string]any{}
-		if op.reply != nil {
-			content["application/json"] = map[string]any{"schema": g.reply(reflect.TypeOf(op.reply))}
+		if rt.Reply != nil {
+			content["application/json"] = map[string]any{"schema": g.reply(reflect.TypeOf(rt.Reply))}
 		}
-		for _, m := range op.media {
+		for _, m := range rt.Media {
 			content[m] = map[string]any{"schema": map[string]any{"type": "string"}}
 		}
 		if len(content) > 0 {
 			ok200["content"] = content
 		}
-		responses[fmt.Sprint(op.status)] = ok200
-		if op.idle {
+		responses[fmt.Sprint(status)] = ok200
+		if rt.Idle {
 			responses["204"] = map[string]any{"description": "Nothing to do now"}
 		}
 		problem := map[string]any{"application/problem+json": map[string]any{"schema": problemRef}}
 		responses["4XX"] = map[string]any{"description": "The call was refused: its detail says what to fix", "content": problem}
 		responses["default"] = map[string]any{"description": "A problem (RFC 9457)", "content": problem}
 		o["responses"] = responses
-		if pattern != "GET /api/v1/openapi.json" {
-			o["security"] = []any{map[string]any{"bearer": []string{}}}
-		} else {
+		if rt.Public {
 			o["security"] = []any{}
+		} else {
+			o["security"] = []any{map[string]any{"bearer": []string{}}}
 		}
 		if paths[path] == nil {
 			paths[path] = map[string]any{}
 		}
 		paths[path][strings.ToLower(method)] = o
-	}
-	tags := map[string]bool{}
-	for _, op := range ops {
-		tags[op.tag] = true
 	}
 	var tagList []any
 	for _, t := range sortedKeys(tags) {
@@ -504,8 +386,12 @@ func nullable(s map[string]any) map[string]any {
 	return map[string]any{"anyOf": []any{s, map[string]any{"type": "null"}}}
 }
 
-// hubDocument is the hub's document, made once: it depends only on the code.
-var hubDocument = sync.OnceValues(OpenAPI)
+// hubDocument is the hub's document, made once: it depends only on the
+// code. It is set in init because the document is built from the route
+// table, whose row for the document names the handler that serves it.
+var hubDocument func() ([]byte, error)
+
+func init() { hubDocument = sync.OnceValues(OpenAPI) }
 
 // openAPIDoc serves the document; it needs no token.
 func (a *API) openAPIDoc(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -33,7 +33,50 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			documented[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	sameAsRoutes(t, documented, "the OpenAPI document (operations in openapi.go)")
+	sameAsRoutes(t, documented, "the OpenAPI document (built from the route table's rows)")
+}
+
+// Every row of the route table carries what the document says of it: a
+// row without a summary, a known tag or its reply is refused.
+func TestRoutesCarryOpenAPI(t *testing.T) {
+	t.Parallel()
+	for _, rt := range (&api.API{}).Routes() {
+		if rt.Handle == nil {
+			t.Errorf("%s has no handler", rt.Pattern)
+		}
+		if _, err := api.OpenAPIFor("t", "a", []api.Route{rt}); err != nil {
+			t.Errorf("%s: %v", rt.Pattern, err)
+		}
+	}
+	me := api.Route{Pattern: "GET /api/v1/me", Summary: "Who the token belongs to", Tag: "me", Reply: struct{}{}}
+	for _, tc := range []struct {
+		name   string
+		change func(*api.Route)
+		want   string // in the error; "" for none
+	}{
+		{"a documented row", func(*api.Route) {}, ""},
+		{"no summary", func(rt *api.Route) { rt.Summary = "" }, "no summary"},
+		{"no tag", func(rt *api.Route) { rt.Tag = "" }, "tag"},
+		{"a tag the document does not describe", func(rt *api.Route) { rt.Tag = "misc" }, `tag "misc"`},
+		{"no reply", func(rt *api.Route) { rt.Reply = nil }, "Reply or Media"},
+		{"no reply, and 204", func(rt *api.Route) { rt.Reply, rt.Status = nil, 204 }, ""},
+		{"a download", func(rt *api.Route) { rt.Reply, rt.Media = nil, []string{"text/csv"} }, ""},
+		{"a failure's status", func(rt *api.Route) { rt.Status = 404 }, "not a success"},
+		{"no method", func(rt *api.Route) { rt.Pattern = "/api/v1/me" }, "no method"},
+	} {
+		rt := me
+		tc.change(&rt)
+		_, err := api.OpenAPIFor("t", "a", []api.Route{rt})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: got %v, want no error", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: got %v, want an error saying %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := api.OpenAPIFor("t", "a", []api.Route{me, me}); err == nil {
+		t.Errorf("a route twice: got no error")
+	}
 }
 
 // docs/openapi.json is the document the code makes.

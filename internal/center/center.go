@@ -249,49 +249,40 @@ func (c *Center) AddPerson(ctx context.Context, name string, role auth.Role) (st
 	return u, secret, nil
 }
 
-// lanRoutes are the calls the center answers with handlers of its own:
-// sameRoutes and ownRoutes (lan.go), which its OpenAPI document lists.
-func (c *Center) lanRoutes() map[string]func(http.ResponseWriter, *http.Request, auth.Principal) error {
-	return map[string]func(http.ResponseWriter, *http.Request, auth.Principal) error{
-		"POST /api/v1/work/next":                     c.next,
-		"POST /api/v1/assignments/{id}/answer":       c.answer,
-		"GET /api/v1/assignments/{id}/files/{field}": c.file,
-		"GET /api/v1/center/status":                  c.status,
-		"GET /api/v1/center/review/next":             c.reviewNext,
-		"POST /api/v1/center/reviews":                c.review,
-	}
-}
-
 // Handler is the center's LAN surface: the worker API (the same calls as
-// the hub's) and the center's status.
+// the hub's, lanRoutes), the center's status and reviews, and the pages.
 func (c *Center) Handler() http.Handler {
 	mux := http.NewServeMux()
-	for pattern, fn := range c.lanRoutes() {
-		mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			p, err := c.Auth.Authenticate(r.Context(), strings.TrimSpace(secret))
-			if err == nil {
-				err = fn(w, r, p)
-			}
-			if err != nil {
-				problem.Write(w, c.Log, r, err)
-			}
-		}))
-	}
-	// Training, qualification and the worker's own records are the hub's
-	// API over the center's store: courses come down the feed, and every
-	// answer, active span and declaration goes up through the outbox.
 	a := &api.API{Store: c.Store, Auth: c.Auth, Log: c.Log, AnswerItem: c.Store.CenterAnswerItem}
-	a.Mount(mux, mountedRoutes...)
-	mux.Handle("GET /api/v1/openapi.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := c.openAPIDoc(w, r, auth.Principal{}); err != nil {
-			problem.Write(w, c.Log, r, err)
-		}
-	}))
+	viaAPI, own := c.lanRoutes(a)
+	a.Mount(mux, viaAPI)
+	for _, rt := range own {
+		mux.Handle(rt.Pattern, c.wrap(rt))
+	}
 	(&web.Web{Store: c.Store, Desk: desk{c}, Blobs: c.Blobs, Log: c.Log, Place: "center",
 		AnswerItem: c.Store.CenterAnswerItem, Office: office{c}}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	return mux
+}
+
+// wrap serves a route the center answers with a handler of its own: the
+// caller's token is checked, unless the route is public, and an error
+// becomes a problem.
+func (c *Center) wrap(rt api.Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p auth.Principal
+		var err error
+		if !rt.Public {
+			secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			p, err = c.Auth.Authenticate(r.Context(), strings.TrimSpace(secret))
+		}
+		if err == nil {
+			err = rt.Handle(w, r, p)
+		}
+		if err != nil {
+			problem.Write(w, c.Log, r, err)
+		}
+	})
 }
 
 func writeJSON(w http.ResponseWriter, v any) error {

@@ -12,42 +12,78 @@ import (
 	"banyan/internal/work"
 )
 
-// The center's LAN API: the hub API's worker calls, served from the
-// center's store, and a few calls of its own. Its OpenAPI document is
-// served at /api/v1/openapi.json like the hub's.
+// The center's LAN API is derived from the hub API's route table: the
+// hub's rows a center serves (fromHub), some with the API's own handlers
+// over the center's store and some with handlers of the center's own that
+// answer as the hub does, and the center's own calls (ownRoutes). Its
+// OpenAPI document is built from the same rows and served at
+// /api/v1/openapi.json like the hub's.
 
-// mountedRoutes are the hub API's routes a center serves with the API's
-// own handlers over the center's store.
-var mountedRoutes = []string{
-	"GET /api/v1/me",
-	"POST /api/v1/me/activity", "PUT /api/v1/me/declaration", "GET /api/v1/me/declaration", "DELETE /api/v1/me/declaration",
-	"GET /api/v1/courses", "GET /api/v1/courses/{id}", "POST /api/v1/courses/{id}/attempts",
-	"GET /api/v1/attempts/{id}", "GET /api/v1/attempts/{id}/next", "POST /api/v1/attempts/{id}/answers",
-}
-
-// sameRoutes are hub API routes the center serves with handlers of its
-// own, answering as the hub does.
-var sameRoutes = []string{
-	"POST /api/v1/work/next",
-	"POST /api/v1/assignments/{id}/answer",
-	"GET /api/v1/assignments/{id}/files/{field}",
+// fromHub names the hub API's routes a center serves, each with the
+// center's own handler or, nil, the API's. The API's handlers serve
+// training, qualification and the worker's own records: courses come
+// down the feed, and every answer, active span and declaration goes up
+// through the outbox.
+func (c *Center) fromHub() map[string]api.HandlerFunc {
+	return map[string]api.HandlerFunc{
+		"GET /api/v1/openapi.json":                   c.openAPIDoc,
+		"GET /api/v1/me":                             nil,
+		"POST /api/v1/me/activity":                   nil,
+		"PUT /api/v1/me/declaration":                 nil,
+		"GET /api/v1/me/declaration":                 nil,
+		"DELETE /api/v1/me/declaration":              nil,
+		"GET /api/v1/courses":                        nil,
+		"GET /api/v1/courses/{id}":                   nil,
+		"POST /api/v1/courses/{id}/attempts":         nil,
+		"GET /api/v1/attempts/{id}":                  nil,
+		"GET /api/v1/attempts/{id}/next":             nil,
+		"POST /api/v1/attempts/{id}/answers":         nil,
+		"POST /api/v1/work/next":                     c.next,
+		"POST /api/v1/assignments/{id}/answer":       c.answer,
+		"GET /api/v1/assignments/{id}/files/{field}": c.file,
+	}
 }
 
 // ownRoutes are the center's calls the hub does not have.
-var ownRoutes = map[string]api.Doc{
-	"GET /api/v1/center/status": {Summary: "The center's queue and uplink (its workers and manager)", Tag: "center",
-		Status: 200, Reply: Status{}},
-	"GET /api/v1/center/review/next": {Summary: "A recent answer of another worker to check (reviewers and the manager)", Tag: "center",
-		Status: 200, Reply: ReviewItem{}, Idle: true},
-	"POST /api/v1/center/reviews": {Summary: "A verdict on another worker's answer, to go up to the hub", Tag: "center",
-		Body: ReviewIn{}, Status: 201, Reply: api.Created{}},
+func (c *Center) ownRoutes() []api.Route {
+	return []api.Route{
+		{Pattern: "GET /api/v1/center/status", Handle: c.status, Summary: "The center's queue and uplink (its workers and manager)", Tag: "center", Reply: Status{}},
+		{Pattern: "GET /api/v1/center/review/next", Handle: c.reviewNext, Summary: "A recent answer of another worker to check (reviewers and the manager)", Tag: "center", Reply: ReviewItem{}, Idle: true},
+		{Pattern: "POST /api/v1/center/reviews", Handle: c.review, Summary: "A verdict on another worker's answer, to go up to the hub", Tag: "center", Body: ReviewIn{}, Status: 201, Reply: api.Created{}},
+	}
+}
+
+// lanRoutes is the center's LAN API table, derived from a's: the rows
+// fromHub names, in the hub table's order, then ownRoutes. viaAPI are
+// served with the API's checks (token, rate limit, audit); own are the
+// rows the center answers with handlers of its own.
+func (c *Center) lanRoutes(a *api.API) (viaAPI, own []api.Route) {
+	pick := c.fromHub()
+	for _, rt := range a.Routes() {
+		h, ok := pick[rt.Pattern]
+		if !ok {
+			continue
+		}
+		delete(pick, rt.Pattern)
+		if h == nil {
+			viaAPI = append(viaAPI, rt)
+			continue
+		}
+		rt.Handle = h
+		own = append(own, rt)
+	}
+	for p := range pick {
+		panic("center: fromHub names " + p + ", which is not a route of the hub's API")
+	}
+	return viaAPI, append(own, c.ownRoutes()...)
 }
 
 // OpenAPI is the document of a center's LAN API.
 func OpenAPI() ([]byte, error) {
+	viaAPI, own := (&Center{}).lanRoutes(&api.API{})
 	return api.OpenAPIFor("Banyan village center API",
 		"A village center's API on its LAN: the hub API's calls for workers, answered from the center's own store while the uplink is down, and the center's own calls.",
-		append(append([]string{}, mountedRoutes...), sameRoutes...), ownRoutes)
+		append(viaAPI, own...))
 }
 
 // Status is the center's queue and uplink.
@@ -75,8 +111,11 @@ type ReviewIn struct {
 }
 
 // document is the center's document, made once: it depends only on the
-// code.
-var document = sync.OnceValues(OpenAPI)
+// code. It is set in init because the document is built from the route
+// table, whose row for the document names the handler that serves it.
+var document func() ([]byte, error)
+
+func init() { document = sync.OnceValues(OpenAPI) }
 
 // openAPIDoc serves the center's document; it needs no token.
 func (c *Center) openAPIDoc(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {

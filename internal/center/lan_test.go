@@ -2,14 +2,19 @@ package center
 
 import (
 	"encoding/json"
-	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"banyan/internal/api"
 )
 
-// The center's document lists exactly the /api/v1 calls it serves.
+// The center's document lists exactly the /api/v1 calls it serves, and
+// its LAN surface routes each of them to its own row.
 func TestCenterOpenAPIMatchesRoutes(t *testing.T) {
 	raw, err := OpenAPI()
 	if err != nil {
@@ -27,18 +32,56 @@ func TestCenterOpenAPIMatchesRoutes(t *testing.T) {
 			documented = append(documented, strings.ToUpper(method)+" "+path)
 		}
 	}
-	served := append(slices.Collect(maps.Keys((&Center{}).lanRoutes())), mountedRoutes...)
-	served = append(served, "GET /api/v1/openapi.json")
+	c := &Center{}
+	viaAPI, own := c.lanRoutes(&api.API{})
+	var served []string
+	for _, rt := range append(viaAPI, own...) {
+		served = append(served, rt.Pattern)
+		if rt.Handle == nil {
+			t.Errorf("%s has no handler", rt.Pattern)
+		}
+	}
 	slices.Sort(documented)
 	slices.Sort(served)
 	if !slices.Equal(documented, served) {
 		t.Fatalf("the center's document lists\n%s\nit serves\n%s", strings.Join(documented, "\n"), strings.Join(served, "\n"))
 	}
-	own := append(slices.Collect(maps.Keys(ownRoutes)), sameRoutes...)
-	slices.Sort(own)
-	handlers := slices.Sorted(maps.Keys((&Center{}).lanRoutes()))
-	if !slices.Equal(own, handlers) {
-		t.Fatalf("handlers of its own: %v; documented as its own or the hub's: %v", handlers, own)
+	mux := c.Handler().(*http.ServeMux)
+	param := regexp.MustCompile(`\{\w+\}`)
+	for _, p := range served {
+		method, path, _ := strings.Cut(p, " ")
+		_, got := mux.Handler(httptest.NewRequest(method, param.ReplaceAllString(path, "x"), nil))
+		if got != p {
+			t.Errorf("%s is served by %q", p, got)
+		}
+	}
+
+	// The center's own handlers answer exactly its own calls and the
+	// hub's calls fromHub gives a handler.
+	var wantOwn []string
+	hub := map[string]bool{}
+	for _, rt := range (&api.API{}).Routes() {
+		hub[rt.Pattern] = true
+	}
+	for p, h := range c.fromHub() {
+		if h != nil {
+			wantOwn = append(wantOwn, p)
+		}
+	}
+	for _, rt := range c.ownRoutes() {
+		if hub[rt.Pattern] {
+			t.Errorf("%s is the hub's: name it in fromHub", rt.Pattern)
+		}
+		wantOwn = append(wantOwn, rt.Pattern)
+	}
+	var gotOwn []string
+	for _, rt := range own {
+		gotOwn = append(gotOwn, rt.Pattern)
+	}
+	slices.Sort(wantOwn)
+	slices.Sort(gotOwn)
+	if !slices.Equal(gotOwn, wantOwn) {
+		t.Fatalf("handlers of its own: %v; documented as its own or the hub's: %v", gotOwn, wantOwn)
 	}
 }
 

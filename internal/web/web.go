@@ -132,43 +132,43 @@ func (wb *Web) init() {
 // that visit every page.
 func (wb *Web) Routes() []Route {
 	return []Route{
-		{"GET /{$}", false, wb.root},
-		{"GET /static/{name}", false, wb.static},
-		{"GET /desk/signin", false, wb.signinPage},
-		{"POST /desk/signin", false, wb.signin},
-		{"POST /desk/signout", true, wb.signout},
-		{"POST /desk/lang", false, wb.chooseLang},
-		{"GET /desk/{$}", true, wb.home},
-		{"GET /desk/task", true, wb.taskPage},
-		{"POST /desk/task", true, wb.answer},
-		{"POST /desk/draft", true, wb.draft},
-		{"GET /desk/files/{id}/{field}", true, wb.file},
-		{"GET /desk/training", true, wb.training},
-		{"GET /desk/earnings", true, wb.earningsPage},
-		{"POST /desk/training/{id}", true, wb.startCourse},
-		{"GET /desk/attempts/{id}", true, wb.attemptPage},
-		{"POST /desk/attempts/{id}", true, wb.answerItem},
-		{"GET /client/{$}", true, wb.clientHome},
-		{"GET /client/projects/new", true, wb.newProjectPage},
-		{"POST /client/projects", true, wb.createProject},
-		{"GET /client/projects/{id}", true, wb.projectPage},
-		{"POST /client/projects/{id}/batches", true, wb.upload},
-		{"GET /client/batches/{id}/results", true, wb.results},
-		{"GET /client/batches/{id}/quality", true, wb.quality},
-		{"GET /client/invoice", true, wb.invoicePage},
-		{"GET /client/invoice.csv", true, wb.invoiceCSV},
-		{"GET /ops/{$}", true, wb.opsPage},
-		{"GET /ops/impact", true, wb.impactPage},
-		{"GET /center/{$}", true, wb.office},
-		{"POST /center/workers", true, wb.enrol},
-		{"POST /center/workers/{id}/pin", true, wb.resetPIN},
+		{Pattern: "GET /{$}", Handle: wb.root},
+		{Pattern: "GET /static/{name}", Handle: wb.static},
+		{Pattern: "GET /desk/signin", Handle: wb.signinPage},
+		{Pattern: "POST /desk/signin", Handle: wb.signin},
+		{Pattern: "POST /desk/signout", Session: true, Handle: wb.signout},
+		{Pattern: "POST /desk/lang", Handle: wb.chooseLang},
+		{Pattern: "GET /desk/{$}", Session: true, Handle: wb.home},
+		{Pattern: "GET /desk/task", Session: true, Handle: wb.taskPage},
+		{Pattern: "POST /desk/task", Session: true, Handle: wb.answer},
+		{Pattern: "POST /desk/draft", Session: true, Handle: wb.draft},
+		{Pattern: "GET /desk/files/{id}/{field}", Session: true, Handle: wb.file},
+		{Pattern: "GET /desk/training", Session: true, Handle: wb.training},
+		{Pattern: "GET /desk/earnings", Session: true, Handle: wb.earningsPage},
+		{Pattern: "POST /desk/training/{id}", Session: true, Handle: wb.startCourse},
+		{Pattern: "GET /desk/attempts/{id}", Session: true, Handle: wb.attemptPage},
+		{Pattern: "POST /desk/attempts/{id}", Session: true, Handle: wb.answerItem},
+		{Pattern: "GET /client/{$}", Session: true, Handle: wb.clientHome},
+		{Pattern: "GET /client/projects/new", Session: true, Handle: wb.newProjectPage},
+		{Pattern: "POST /client/projects", Session: true, Handle: wb.createProject},
+		{Pattern: "GET /client/projects/{id}", Session: true, Handle: wb.projectPage},
+		{Pattern: "POST /client/projects/{id}/batches", Session: true, Handle: wb.upload},
+		{Pattern: "GET /client/batches/{id}/results", Session: true, Handle: wb.results},
+		{Pattern: "GET /client/batches/{id}/quality", Session: true, Handle: wb.quality},
+		{Pattern: "GET /client/invoice", Session: true, Handle: wb.invoicePage},
+		{Pattern: "GET /client/invoice.csv", Session: true, Handle: wb.invoiceCSV},
+		{Pattern: "GET /ops/{$}", Session: true, Handle: wb.opsPage},
+		{Pattern: "GET /ops/impact", Session: true, Handle: wb.impactPage},
+		{Pattern: "GET /center/{$}", Session: true, Handle: wb.office},
+		{Pattern: "POST /center/workers", Session: true, Handle: wb.enrol},
+		{Pattern: "POST /center/workers/{id}/pin", Session: true, Handle: wb.resetPIN},
 	}
 }
 
 // Route is one page or action. Session routes need a signed-in browser.
 type Route struct {
-	Pattern string
-	Session bool
+	Pattern string // Go 1.22 ServeMux pattern, "METHOD /path"
+	Session bool   // served only to a signed-in browser
 	Handle  func(w http.ResponseWriter, r *http.Request, s *session) error
 }
 
