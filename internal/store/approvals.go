@@ -218,9 +218,13 @@ func (s *Store) RejectResult(ctx context.Context, taskID, by, reason string) err
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var state, answer string
 		var overlap, answers int
-		err := tx.QueryRowContext(ctx, `SELECT t.state, coalesce(r.answer, ''), p.overlap, t.answers
-			FROM tasks t JOIN projects p ON p.id = t.project_id LEFT JOIN results r ON r.task_id = t.id WHERE t.id = ?`+s.d.forUpdate(),
-			taskID).Scan(&state, &answer, &overlap, &answers)
+		// The task's row is locked first, on its own: PostgreSQL locks no
+		// row on the nullable side of an outer join (the result).
+		err := tx.QueryRowContext(ctx, `SELECT t.state, t.answers FROM tasks t WHERE t.id = ?`+s.d.forUpdate(), taskID).Scan(&state, &answers)
+		if err == nil {
+			err = tx.QueryRowContext(ctx, `SELECT coalesce(r.answer, ''), p.overlap FROM tasks t JOIN projects p ON p.id = t.project_id
+				LEFT JOIN results r ON r.task_id = t.id WHERE t.id = ?`, taskID).Scan(&answer, &overlap)
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("task %s: %w", taskID, ErrNotFound)
 		}
