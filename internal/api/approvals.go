@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"banyan/internal/auth"
+	"banyan/internal/ledger"
 	"banyan/internal/problem"
 	"banyan/internal/store"
 )
@@ -107,12 +108,12 @@ func (a *API) judge(w http.ResponseWriter, r *http.Request, p auth.Principal, wh
 		}
 	}
 	return a.once(w, r, p, what+" "+id, in.Key, func() (int, any, error) {
-		var ap store.Approval
+		var ap ledger.Approval
 		var err error
 		if what == "reject" {
-			ap, err = a.Store.RejectAnswer(r.Context(), id, p.UserID, in.Reason)
+			ap, err = ledger.RejectAnswer(r.Context(), a.Store, id, p.UserID, in.Reason)
 		} else {
-			ap, err = a.Store.OverturnRejection(r.Context(), id, p.UserID, in.Reason)
+			ap, err = ledger.OverturnRejection(r.Context(), a.Store, id, p.UserID, in.Reason)
 		}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -157,7 +158,7 @@ func (a *API) bonus(w http.ResponseWriter, r *http.Request, p auth.Principal) er
 		return problem.New(http.StatusUnprocessableEntity, "idempotency_key: required, so a retried bonus is paid once")
 	}
 	return a.once(w, r, p, "bonus "+u.ID, in.Key, func() (int, any, error) {
-		created, err := a.Store.Bonus(r.Context(), u.ID, in.Amount, p.UserID+":"+in.Key)
+		created, err := ledger.Bonus(r.Context(), a.Store, u.ID, in.Amount, p.UserID+":"+in.Key)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -67,7 +67,7 @@ func (a *API) putRates(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if in.Overturn != nil {
 		overturn = *in.Overturn
 	}
-	rc, err := a.Store.SetRateCard(r.Context(), store.RateCard{ProjectID: pr.ID, Currency: in.Currency, ClientPrice: *in.ClientPrice,
+	rc, err := ledger.SetRateCard(r.Context(), a.Store, ledger.RateCard{ProjectID: pr.ID, Currency: in.Currency, ClientPrice: *in.ClientPrice,
 		WorkerPay: *in.WorkerPay, CenterShare: in.CenterShare, GSTBps: gst, ApproveAfterSeconds: in.ApproveAfter, OverturnSeconds: overturn,
 		GoldBonus: in.GoldBonus})
 	if err != nil {
@@ -81,7 +81,7 @@ func (a *API) getRates(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if err != nil {
 		return err
 	}
-	rc, err := a.Store.RateCard(r.Context(), pr.ID)
+	rc, err := ledger.ProjectRateCard(r.Context(), a.Store, pr.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(http.StatusNotFound, "the project has no rate card yet")
 	}
@@ -264,7 +264,7 @@ func (a *API) setPayee(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if !upiPattern.MatchString(in.UPI) {
 		return problem.New(http.StatusUnprocessableEntity, "upi_id: want a UPI address such as name@bank")
 	}
-	if err := a.Store.SetPayee(r.Context(), party, in.UPI); err != nil {
+	if err := ledger.SetPayee(r.Context(), a.Store, party, in.UPI); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, payeeOut{PartyID: party, UPIID: in.UPI})
@@ -285,7 +285,7 @@ func (a *API) payout(w http.ResponseWriter, r *http.Request, p auth.Principal) e
 	if err != nil {
 		return err
 	}
-	lines, share, err := a.Store.CenterPayout(r.Context(), id, from, to.Add(24*time.Hour))
+	lines, share, err := ledger.CenterPayout(r.Context(), a.Store, id, from, to.Add(24*time.Hour))
 	if errors.Is(err, store.ErrNotFound) {
 		return errNotVisible("center")
 	}

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"banyan/internal/ledger"
-	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -62,11 +61,11 @@ type payeeOut struct {
 
 // payoutOut is a center's payout for a period, as JSON.
 type payoutOut struct {
-	From       string             `json:"from"`
-	To         string             `json:"to"`
-	Workers    []store.PayoutLine `json:"workers"`
-	Center     store.PayoutLine   `json:"center"`
-	MissingUPI int                `json:"missing_upi"`
+	From       string              `json:"from"`
+	To         string              `json:"to"`
+	Workers    []ledger.PayoutLine `json:"workers"`
+	Center     ledger.PayoutLine   `json:"center"`
+	MissingUPI int                 `json:"missing_upi"`
 }
 
 // signInOut is a sign-in secret, shown once: a PIN for a worker, a

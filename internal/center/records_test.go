@@ -165,7 +165,7 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 		t.Fatalf("the qualification at the center: %+v %v", a, err)
 	}
 	// The session went up before the span, and the hub took the span.
-	days, err := hub.WorkerEarnings(ctx, worker.ID, began.Add(-24*time.Hour), began.Add(24*time.Hour))
+	days, err := ledger.WorkerEarnings(ctx, hub, worker.ID, began.Add(-24*time.Hour), began.Add(24*time.Hour))
 	if err != nil || len(days) != 1 || days[0].ActiveMS != 240_000 {
 		t.Fatalf("active time on the hub: %+v %v; want the four minutes of training", days, err)
 	}

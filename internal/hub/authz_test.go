@@ -14,6 +14,7 @@ import (
 
 	"banyan/internal/api"
 	"banyan/internal/api/apitest"
+	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/web"
 	"banyan/internal/webhook"
@@ -116,7 +117,7 @@ func newAuthzRig(t *testing.T) *authzRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.SetRateCard(ctx, store.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300})
+	ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300})
 	batch, _ := st.CreateBatch(ctx, p, store.BatchSpec{Name: "Batch " + marker, Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
 		for i := range 3 {
 			if !yield(store.NewTask{ExternalID: fmt.Sprintf("ext-%s-%d", marker, i), Payload: fmt.Appendf(nil, `{"text":"task %s %d"}`, marker, i)}, nil) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -27,7 +28,7 @@ func TestDeskOnHub(t *testing.T) {
 	st := h.Store
 	client, _ := st.CreateOrg(ctx, store.OrgClient, "client")
 	p := classifyProject(t, st, client.ID, "posts")
-	if _, err := st.SetRateCard(ctx, store.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 125050}); err != nil {
+	if _, err := ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 125050}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 5

@@ -363,7 +363,7 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 	// chained batches.
 	go h.every(ctx, ledgerInterval, "ledger", func(ctx context.Context) error {
 		for {
-			n, err := h.Store.ApproveDue(ctx, 1000)
+			n, err := ledger.ApproveDue(ctx, h.Store, 1000)
 			if err != nil {
 				return err
 			}
@@ -515,7 +515,7 @@ func (h *Hub) metrics() *metrics.Registry {
 			return out, err
 		})
 		r.Gauge("banyan_ledger_unposted", "Money events waiting to be posted to the ledger.", "gauge", func(ctx context.Context) ([]metrics.Sample, error) {
-			n, err := h.Store.UnpostedMoney(ctx)
+			n, err := ledger.Unposted(ctx, h.Store)
 			return []metrics.Sample{{Value: float64(n)}}, err
 		})
 		h.Metrics = r

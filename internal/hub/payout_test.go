@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"banyan/internal/audit"
+	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -21,7 +22,7 @@ func TestPayoutFile(t *testing.T) {
 	st := h.Store
 	client, _ := st.CreateOrg(ctx, store.OrgClient, "client")
 	p := classifyProject(t, st, client.ID, "p")
-	st.SetRateCard(ctx, store.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, CenterShare: 40})
+	ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, CenterShare: 40})
 	st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
 		for i := range 5 {
 			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {

@@ -10,6 +10,7 @@ import (
 
 	"banyan/internal/dispatch"
 	"banyan/internal/impact"
+	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -39,7 +40,7 @@ func TestReport(t *testing.T) {
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 86400, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
-	st.SetRateCard(ctx, store.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 100})
+	ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 100})
 	st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
 		for i := range 200 {
 			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {

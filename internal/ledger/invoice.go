@@ -76,7 +76,7 @@ func MakeInvoice(ctx context.Context, st *store.Store, client store.Org, from, t
 	if _, err := Post(ctx, st); err != nil {
 		return Invoice{}, err
 	}
-	lines, err := st.ClientCharges(ctx, client.ID, from, to.Add(24*time.Hour))
+	lines, err := ClientCharges(ctx, st, client.ID, from, to.Add(24*time.Hour))
 	if err != nil {
 		return Invoice{}, err
 	}
@@ -98,7 +98,7 @@ func MakeInvoice(ctx context.Context, st *store.Store, client store.Org, from, t
 		inv.GST += il.GST
 	}
 	inv.Total = inv.Subtotal + inv.GST
-	if inv.LedgerBatch, inv.LedgerHead, err = st.LedgerHead(ctx); err != nil {
+	if inv.LedgerBatch, inv.LedgerHead, err = Head(ctx, st); err != nil {
 		return Invoice{}, err
 	}
 	return inv, nil
@@ -131,4 +131,35 @@ func (inv Invoice) WriteCSV(w io.Writer) error {
 	cw.Write([]string{"ledger_head", strconv.FormatInt(inv.LedgerBatch, 10), inv.LedgerHead})
 	cw.Flush()
 	return cw.Error()
+}
+
+// ChargeLine is one batch's charges to its client over a period.
+type ChargeLine struct {
+	ProjectID, ProjectName, BatchID, BatchName, Currency string
+	Results                                              int
+	Amount                                               int64 // before GST; negative for a credit
+	GSTBps                                               int
+	// Credit marks results the client rejected: credited, not charged.
+	Credit bool
+}
+
+// ClientCharges sums a client's delivered results by batch (and GST
+// rate) over [from, to), in the order the batches were made.
+func ClientCharges(ctx context.Context, st *store.Store, clientID string, from, to time.Time) ([]ChargeLine, error) {
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT p.id, p.name, b.id, b.name, e.currency, count(*),
+			sum(CASE WHEN e.kind = 'credit' THEN -e.client_price ELSE e.client_price END), e.gst_bps, e.kind
+		FROM money_events e JOIN tasks t ON t.id = e.task_id JOIN batches b ON b.id = t.batch_id JOIN projects p ON p.id = e.project_id
+		WHERE e.kind IN ('delivery', 'credit') AND e.client_id = ? AND e.created_at >= ? AND e.created_at < ?
+		GROUP BY p.id, p.name, b.id, b.name, e.currency, e.gst_bps, e.kind
+		ORDER BY b.id, e.kind DESC, e.gst_bps`, clientID, store.TimeText(from), store.TimeText(to))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: client charges: %w", err)
+	}
+	return store.Collect(rows, func(r store.Scanner) (ChargeLine, error) {
+		var l ChargeLine
+		var kind string
+		err := r.Scan(&l.ProjectID, &l.ProjectName, &l.BatchID, &l.BatchName, &l.Currency, &l.Results, &l.Amount, &l.GSTBps, &kind)
+		l.Credit = kind == "credit"
+		return l, err
+	})
 }

@@ -17,6 +17,13 @@
 // breaks that batch's hash and every later one. Nothing is updated in
 // place; a correction is a new entry. Amounts are integers of the
 // currency's minor unit (paise), never floats.
+//
+// The package holds its rules and its SQL: rate cards, approvals and
+// rejections, bonuses, payees and payouts, earnings and the minimum-wage
+// warnings, invoices and statements, and the chain's tables. The money
+// events of a settling task (charge, pay, gold bonus, paid training) are
+// written inside the settle path's transaction, which is still the store's
+// (store/money.go), until the settle path moves to dispatch.
 package ledger
 
 import (
@@ -45,7 +52,7 @@ const batchSize = 1000
 func Post(ctx context.Context, st *store.Store) (int, error) {
 	total := 0
 	for {
-		n, err := st.AppendLedger(ctx, batchSize, build)
+		n, err := appendBatch(ctx, st, batchSize, build)
 		total += n
 		if err != nil || n < batchSize {
 			return total, err
@@ -54,13 +61,13 @@ func Post(ctx context.Context, st *store.Store) (int, error) {
 }
 
 // build turns events into balanced entries and the batch's hash.
-func build(seq int64, prev, now string, events []store.MoneyEvent) ([]store.LedgerEntry, string, error) {
-	var entries []store.LedgerEntry
-	add := func(ev store.MoneyEvent, account, party string, amount int64) {
+func build(seq int64, prev, now string, events []MoneyEvent) ([]Entry, string, error) {
+	var entries []Entry
+	add := func(ev MoneyEvent, account, party string, amount int64) {
 		if amount == 0 {
 			return
 		}
-		entries = append(entries, store.LedgerEntry{ID: fmt.Sprintf("L%012d-%06d", seq, len(entries)), Account: account,
+		entries = append(entries, Entry{ID: fmt.Sprintf("L%012d-%06d", seq, len(entries)), Account: account,
 			Party: party, Amount: amount, Currency: ev.Currency, EventID: ev.ID, CreatedAt: now})
 	}
 	for _, ev := range events {
@@ -89,7 +96,7 @@ func build(seq int64, prev, now string, events []store.MoneyEvent) ([]store.Ledg
 
 // Hash is a batch's hash: SHA-256 over the previous batch's hash, the
 // batch's number and time, and each entry's fields, one line each.
-func Hash(seq int64, prev, createdAt string, entries []store.LedgerEntry) string {
+func Hash(seq int64, prev, createdAt string, entries []Entry) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "banyan ledger v1\n%s\n%d\n%s\n", prev, seq, createdAt)
 	for _, e := range entries {
@@ -113,7 +120,7 @@ func Verify(ctx context.Context, st *store.Store) (Report, error) {
 	var rep Report
 	prev, want := store.GenesisHash, int64(1)
 	errStop := fmt.Errorf("stop")
-	err := st.WalkLedger(ctx, func(b store.LedgerBatch, entries []store.LedgerEntry) error {
+	err := walk(ctx, st, func(b Batch, entries []Entry) error {
 		switch {
 		case b.Seq != want:
 			rep.Problem = fmt.Sprintf("batch %d is missing (the next batch found is %d)", want, b.Seq)
@@ -143,7 +150,7 @@ func Verify(ctx context.Context, st *store.Store) (Report, error) {
 	return rep, nil
 }
 
-func sum(entries []store.LedgerEntry) int64 {
+func sum(entries []Entry) int64 {
 	var s int64
 	for _, e := range entries {
 		s += e.Amount
@@ -172,7 +179,7 @@ type Money struct {
 
 // Totals reads the totals.
 func Totals(ctx context.Context, st *store.Store) (Money, error) {
-	t, err := st.LedgerTotals(ctx)
+	t, err := totals(ctx, st)
 	if err != nil {
 		return Money{}, err
 	}

@@ -2,10 +2,8 @@ package ledger_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,15 +14,15 @@ import (
 	"banyan/internal/dispatch"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
+	"banyan/internal/store/storetest"
 	"banyan/internal/work"
 )
 
 type fixture struct {
-	c    store.Org
-	st   *store.Store
-	path string
-	d    *dispatch.Service
-	p    work.Project
+	c  store.Org
+	st *store.Store
+	d  *dispatch.Service
+	p  work.Project
 }
 
 // newFixture is a store with a priced project (₹5.00 a result, ₹3.00 an
@@ -38,11 +36,7 @@ func newFixture(t *testing.T, n int) *fixture {
 func newFixtureAt(t *testing.T, n int, now func() time.Time) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "l.db")
-	st, err := store.Open(ctx, path, store.Options{Migrate: true, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, store.Options{Now: now})
 	t.Cleanup(func() { st.Close() })
 	c, _ := st.CreateOrg(ctx, store.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
@@ -51,7 +45,7 @@ func newFixtureAt(t *testing.T, n int, now func() time.Time) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SetRateCard(ctx, store.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, CenterShare: 50, GSTBps: 1800}); err != nil {
+	if _, err := ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, CenterShare: 50, GSTBps: 1800}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
@@ -63,7 +57,7 @@ func newFixtureAt(t *testing.T, n int, now func() time.Time) *fixture {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{c: c, st: st, path: path, d: &dispatch.Service{Store: st}, p: p}
+	return &fixture{c: c, st: st, d: &dispatch.Service{Store: st}, p: p}
 }
 
 // work has a worker answer k tasks and returns the assignment ids.
@@ -143,14 +137,7 @@ func TestVerifyCatchesTampering(t *testing.T) {
 			if before.Problem != "" || before.Batches != 3 {
 				t.Fatalf("before tampering: %+v", before)
 			}
-			db, err := sql.Open("sqlite", f.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.Exec(tc.sql); err != nil {
-				t.Fatal(err)
-			}
-			db.Close()
+			tamper(t, f.st, tc.sql)
 			after, err := ledger.Verify(ctx, f.st)
 			if err != nil {
 				t.Fatal(err)
@@ -159,6 +146,17 @@ func TestVerifyCatchesTampering(t *testing.T) {
 				t.Fatalf("verify after %s: %q, want it to say %q", tc.name, after.Problem, tc.want)
 			}
 		})
+	}
+}
+
+// tamper runs statements (separated by "; ") behind the ledger's back, as
+// someone with the database file or a SQL prompt could.
+func tamper(t *testing.T, st *store.Store, statements string) {
+	t.Helper()
+	for _, q := range strings.Split(statements, "; ") {
+		if _, err := st.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 }
 
@@ -172,9 +170,7 @@ func TestTailCutChangesTheHead(t *testing.T) {
 		ledger.Post(ctx, f.st)
 	}
 	printed, _ := ledger.Verify(ctx, f.st)
-	db, _ := sql.Open("sqlite", f.path)
-	db.Exec(`DELETE FROM ledger_entries WHERE batch_seq = 2; DELETE FROM ledger_batches WHERE seq = 2`)
-	db.Close()
+	tamper(t, f.st, `DELETE FROM ledger_entries WHERE batch_seq = 2; DELETE FROM ledger_batches WHERE seq = 2`)
 	now, _ := ledger.Verify(ctx, f.st)
 	if now.Problem != "" || now.Head == printed.Head {
 		t.Fatalf("after cutting the last batch: %+v; the head should differ from the printed %s", now, printed.Head)
@@ -266,16 +262,12 @@ func (c *testClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 func TestHeldAnswersAndBonus(t *testing.T) {
 	ctx := context.Background()
 	clk := &testClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "h.db"), store.Options{Migrate: true, Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, store.Options{Now: clk.now})
 	c, _ := st.CreateOrg(ctx, store.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
-	st.SetRateCard(ctx, store.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, ApproveAfterSeconds: 3600, OverturnSeconds: 7200})
+	ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, ApproveAfterSeconds: 3600, OverturnSeconds: 7200})
 	st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
 		for i := range 3 {
 			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {
@@ -291,27 +283,27 @@ func TestHeldAnswersAndBonus(t *testing.T) {
 	if m.ClientReceivable != 1500 || m.WorkerPayable != 0 {
 		t.Fatalf("before approval: %+v; want the results charged and nothing paid yet", m)
 	}
-	if _, err := st.RejectAnswer(ctx, ids[0], "rev", "labelled ok, but it is spam"); err != nil {
+	if _, err := ledger.RejectAnswer(ctx, st, ids[0], "rev", "labelled ok, but it is spam"); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := st.ApproveDue(ctx, 100); n != 0 {
+	if n, _ := ledger.ApproveDue(ctx, st, 100); n != 0 {
 		t.Fatalf("approved %d before their time", n)
 	}
 	clk.add(61 * time.Minute)
-	if n, err := st.ApproveDue(ctx, 100); n != 2 || err != nil {
+	if n, err := ledger.ApproveDue(ctx, st, 100); n != 2 || err != nil {
 		t.Fatalf("approved %d (%v), want the two not rejected", n, err)
 	}
-	if _, err := st.RejectAnswer(ctx, ids[1], "rev", "late second thoughts"); !errors.Is(err, store.ErrConflict) {
+	if _, err := ledger.RejectAnswer(ctx, st, ids[1], "rev", "late second thoughts"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("rejecting an approved answer: %v", err)
 	}
-	if _, err := st.OverturnRejection(ctx, ids[0], "lead", "the guideline allows ok here"); err != nil {
+	if _, err := ledger.OverturnRejection(ctx, st, ids[0], "lead", "the guideline allows ok here"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.OverturnRejection(ctx, ids[0], "lead", "again"); !errors.Is(err, store.ErrConflict) {
+	if _, err := ledger.OverturnRejection(ctx, st, ids[0], "lead", "again"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("overturning twice: %v", err)
 	}
 	for range 3 {
-		st.Bonus(ctx, w.ID, 1000, "admin:diwali-2026")
+		ledger.Bonus(ctx, st, w.ID, 1000, "admin:diwali-2026")
 	}
 	ledger.Post(ctx, st)
 	m, _ = ledger.Totals(ctx, st)
@@ -328,25 +320,24 @@ func TestHeldAnswersAndBonus(t *testing.T) {
 func TestOverturnWindowCloses(t *testing.T) {
 	ctx := context.Background()
 	clk := &testClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	st, _ := store.Open(ctx, filepath.Join(t.TempDir(), "w.db"), store.Options{Migrate: true, Now: clk.now})
-	defer st.Close()
+	st := storetest.Open(t, store.Options{Now: clk.now})
 	c, _ := st.CreateOrg(ctx, store.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
-	st.SetRateCard(ctx, store.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, ApproveAfterSeconds: 60, OverturnSeconds: 60})
+	ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, ApproveAfterSeconds: 60, OverturnSeconds: 60})
 	st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
 		yield(store.NewTask{Payload: []byte(`{"text":"x"}`)}, nil)
 	})
 	w, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
 	f := &fixture{st: st, d: &dispatch.Service{Store: st}, p: p}
 	id := f.work(t, w.ID, 1)[0]
-	st.RejectAnswer(ctx, id, "rev", "wrong")
+	ledger.RejectAnswer(ctx, st, id, "rev", "wrong")
 	clk.add(2 * time.Minute)
-	if _, err := st.OverturnRejection(ctx, id, "lead", "too late"); !errors.Is(err, store.ErrConflict) {
+	if _, err := ledger.OverturnRejection(ctx, st, id, "lead", "too late"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("overturning after the window: %v", err)
 	}
-	if n, _ := st.ApproveDue(ctx, 10); n != 0 {
+	if n, _ := ledger.ApproveDue(ctx, st, 10); n != 0 {
 		t.Errorf("a rejected answer was approved when due")
 	}
 }
@@ -357,16 +348,12 @@ func TestOverturnWindowCloses(t *testing.T) {
 func TestGoldBonusAndTrainingPay(t *testing.T) {
 	ctx := context.Background()
 	clk := &testClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "g.db"), store.Options{Migrate: true, Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, store.Options{Now: clk.now})
 	c, _ := st.CreateOrg(ctx, store.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV, GoldRatio: 1}})
-	st.SetRateCard(ctx, store.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, GoldBonus: 200})
+	ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, GoldBonus: 200})
 	st.CreateBatch(ctx, p, store.BatchSpec{Name: "work", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
 		yield(store.NewTask{Payload: []byte(`{"text":"w"}`)}, nil)
 	})

@@ -12,14 +12,14 @@ import (
 // with the effective hourly rate: pay over the active task time the desk
 // reported.
 type Statement struct {
-	WorkerID string             `json:"worker_id"`
-	From     string             `json:"from"`
-	To       string             `json:"to"`
-	Days     []store.EarningDay `json:"days"`
-	Weeks    []Week             `json:"weeks"`
-	Answers  int                `json:"answers"`
-	Earned   int64              `json:"earned"`
-	ActiveMS int64              `json:"active_ms"`
+	WorkerID string       `json:"worker_id"`
+	From     string       `json:"from"`
+	To       string       `json:"to"`
+	Days     []EarningDay `json:"days"`
+	Weeks    []Week       `json:"weeks"`
+	Answers  int          `json:"answers"`
+	Earned   int64        `json:"earned"`
+	ActiveMS int64        `json:"active_ms"`
 	// HourlyRate is Earned per active hour, in minor units; 0 with no
 	// active time.
 	HourlyRate int64 `json:"hourly_rate"`
@@ -54,14 +54,14 @@ func MakeStatement(ctx context.Context, st *store.Store, workerID string, from, 
 	if to.Before(from) {
 		return Statement{}, fmt.Errorf("ledger: statement period ends (%s) before it starts (%s)", to.Format(time.DateOnly), from.Format(time.DateOnly))
 	}
-	days, err := st.WorkerEarnings(ctx, workerID, from, to.Add(24*time.Hour))
+	days, err := WorkerEarnings(ctx, st, workerID, from, to.Add(24*time.Hour))
 	if err != nil {
 		return Statement{}, err
 	}
 	s := Statement{WorkerID: workerID, From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), Days: days,
 		Weeks: []Week{}, MinimumWage: minimumWage}
 	if s.Days == nil {
-		s.Days = []store.EarningDay{}
+		s.Days = []EarningDay{}
 	}
 	for _, d := range days {
 		t, err := time.Parse(time.DateOnly, d.Day)
@@ -104,7 +104,7 @@ func BelowMinimum(ctx context.Context, st *store.Store, from, to time.Time, mini
 		return nil, nil
 	}
 	from = from.UTC().Truncate(24 * time.Hour)
-	rates, err := st.WorkerRates(ctx, from, to.UTC().Truncate(24*time.Hour).Add(24*time.Hour))
+	rates, err := WorkerRates(ctx, st, from, to.UTC().Truncate(24*time.Hour).Add(24*time.Hour))
 	if err != nil {
 		return nil, err
 	}
@@ -129,17 +129,17 @@ func WageCheck(ctx context.Context, st *store.Store, now time.Time, minimumWage 
 	under := map[string]bool{}
 	for _, u := range low {
 		under[u.WorkerID] = true
-		if err := st.NoteWage(ctx, store.FeedWage{WorkerID: u.WorkerID, Below: true, HourlyRate: u.HourlyRate, Minimum: minimumWage}); err != nil {
+		if err := NoteWage(ctx, st, store.FeedWage{WorkerID: u.WorkerID, Below: true, HourlyRate: u.HourlyRate, Minimum: minimumWage}); err != nil {
 			return err
 		}
 	}
-	alerted, err := st.WageAlerted(ctx)
+	alerted, err := WageAlerted(ctx, st)
 	if err != nil {
 		return err
 	}
 	for _, id := range alerted {
 		if !under[id] {
-			if err := st.NoteWage(ctx, store.FeedWage{WorkerID: id, Below: false, Minimum: minimumWage}); err != nil {
+			if err := NoteWage(ctx, st, store.FeedWage{WorkerID: id, Below: false, Minimum: minimumWage}); err != nil {
 				return err
 			}
 		}

@@ -29,6 +29,12 @@ type FeedProject struct {
 	MinAnswerMS  int64  `json:"min_answer_ms"`
 }
 
+// FeedTo appends an event to one center's feed inside a domain's
+// transaction.
+func (s *Store) FeedTo(ctx context.Context, tx *Tx, centerID, kind string, body any, now string) error {
+	return s.feedTo(ctx, tx.tx, centerID, kind, body, now)
+}
+
 // feedTo appends an event to one center's feed.
 func (s *Store) feedTo(ctx context.Context, tx *sql.Tx, centerID, kind string, body any, now string) error {
 	raw, err := json.Marshal(body)

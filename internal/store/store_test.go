@@ -341,7 +341,9 @@ func TestLateAnswerNeverDisplacesTheHolder(t *testing.T) {
 			s, clk := newStore(t)
 			ctx := context.Background()
 			p := fixture(t, s, tc.overlap, tc.maxOverlap)
-			if _, err := s.SetRateCard(ctx, RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300}); err != nil {
+			if _, err := s.Exec(ctx, `INSERT INTO rate_cards (project_id, currency, client_price, worker_pay, center_share, gst_bps,
+					approve_after_seconds, overturn_seconds, gold_bonus, updated_at) VALUES (?, 'INR', 500, 300, 0, 0, 0, 0, 0, ?)`,
+				p.ID, ts(clk.now())); err != nil { // the rate card (the ledger's) pays counted answers
 				t.Fatal(err)
 			}
 			if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {

@@ -128,3 +128,16 @@ func eachRow(rows *sql.Rows, fn func(scanner) error) error {
 
 // EachRow calls fn for every row and closes rows.
 func EachRow(rows *sql.Rows, fn func(Scanner) error) error { return eachRow(rows, fn) }
+
+// Exec runs one write statement on its own, outside any transaction a
+// domain opened: for writes that stand alone (a setting, a bonus kept
+// once per key).
+func (s *Store) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return s.w.ExecContext(ctx, query, args...)
+}
+
+// ParseNullTimeText reads a nullable time kept by TimeText: nil for NULL.
+func ParseNullTimeText(s sql.NullString) *time.Time { return parseNullTS(s) }
+
+// BoolInt keeps a flag as 0 or 1, which every engine takes.
+func BoolInt(b bool) int { return boolInt(b) }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"banyan/internal/hub"
+	"banyan/internal/ledger"
 	"banyan/internal/store"
 )
 
@@ -133,7 +134,7 @@ func TestClientPages(t *testing.T) {
 	// Priced at ₹2.50 a result, the three results once answered make an
 	// invoice of ₹7.50 + 18 % GST.
 	projectID := strings.TrimPrefix(projectPath, "/client/projects/")
-	if _, err := h.Store.SetRateCard(ctx, store.RateCard{ProjectID: projectID, ClientPrice: 250, WorkerPay: 100, GSTBps: 1800}); err != nil {
+	if _, err := ledger.SetRateCard(ctx, h.Store, ledger.RateCard{ProjectID: projectID, ClientPrice: 250, WorkerPay: 100, GSTBps: 1800}); err != nil {
 		t.Fatal(err)
 	}
 	w, _ := h.Store.CreateUser(ctx, store.BuiltinCenterOrgID, "Kavya", "worker")

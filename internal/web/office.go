@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -67,7 +68,7 @@ func (wb *Web) showOffice(w http.ResponseWriter, r *http.Request, s *session, st
 	if err != nil {
 		return err
 	}
-	wages, err := wb.Store.WageWarnings(r.Context())
+	wages, err := ledger.WageWarnings(r.Context(), wb.Store)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -153,7 +154,7 @@ func TestDeskCountsTrainingTime(t *testing.T) {
 		}
 	}
 	now := g.clk.now()
-	days, err := g.st.WorkerEarnings(ctx, asha.ID, now.Add(-48*time.Hour), now.Add(48*time.Hour))
+	days, err := ledger.WorkerEarnings(ctx, g.st, asha.ID, now.Add(-48*time.Hour), now.Add(48*time.Hour))
 	var ms int64
 	for _, d := range days {
 		ms += d.ActiveMS
