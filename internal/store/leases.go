@@ -582,7 +582,10 @@ func (s *Store) TouchCenter(ctx context.Context, centerID string, protocol int, 
 
 // CenterLink is what the hub knows of one center and its link.
 type CenterLink struct {
-	Org
+	ID          string     `json:"id"`
+	Kind        string     `json:"kind"`
+	Name        string     `json:"name"`
+	CreatedAt   time.Time  `json:"created_at"`
 	Protocol    int        `json:"protocol,omitempty"`
 	Version     string     `json:"version,omitempty"`
 	LastContact *time.Time `json:"last_contact,omitempty"`

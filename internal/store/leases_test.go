@@ -11,13 +11,10 @@ import (
 	"banyan/internal/work"
 )
 
-func centerWithWorkers(t *testing.T, s *Store, name string, n int) (Org, []string) {
+func centerWithWorkers(t *testing.T, s *Store, name string, n int) (testOrg, []string) {
 	t.Helper()
 	ctx := context.Background()
-	c, err := s.CreateOrg(ctx, OrgCenter, name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newOrg(t, s, "center", name)
 	var ids []string
 	for i := range n {
 		id := work.NewID()
@@ -168,7 +165,7 @@ func TestEnrolmentReplaysAndClashes(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
 	ctx := context.Background()
-	c, _ := s.CreateOrg(ctx, OrgCenter, "c")
+	c := newOrg(t, s, "center", "c")
 	item := UplinkItem{ID: work.NewID(), CenterID: c.ID, Kind: "enrolment"}
 	wid := work.NewID()
 	if res, err := s.UplinkEnrol(ctx, item, wid, "meena", "worker"); err != nil || res.Status != UplinkAccepted {
@@ -180,8 +177,9 @@ func TestEnrolmentReplaysAndClashes(t *testing.T) {
 	if res, _ := s.UplinkEnrol(ctx, UplinkItem{ID: work.NewID(), CenterID: c.ID}, work.NewID(), "meena", "worker"); res.Status != UplinkRejected {
 		t.Fatalf("a second meena: %+v", res)
 	}
-	if _, err := s.User(ctx, wid); err != nil {
-		t.Fatal(err)
+	var name string
+	if err := s.r.QueryRow(`SELECT name FROM users WHERE id = ?`, wid).Scan(&name); err != nil || name != "meena" {
+		t.Fatalf("the enrolled worker: %q, %v", name, err)
 	}
 	if _, err := s.Lease(ctx, "x"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown lease: %v", err)
@@ -277,10 +275,7 @@ func TestCenterGivesBackWhatNobodyCanTake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	center := work.NewID()
-	if err := s.EnsureCenterOrg(ctx, center, "village"); err != nil {
-		t.Fatal(err)
-	}
+	center := newOrg(t, s, "center", "village").ID
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
 	proj := CenterProject{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
 	full := CenterGrant{LeaseID: work.NewID(), TaskKey: "k1", ProjectID: proj.ID, Epoch: 1, Slots: 3, Payload: []byte(`{"text":"x"}`), TTL: time.Hour}
@@ -290,11 +285,11 @@ func TestCenterGivesBackWhatNobodyCanTake(t *testing.T) {
 	}
 	var workers []string
 	for i := range 2 {
-		u, err := s.EnrolCenterUser(ctx, center, fmt.Sprint("w", i), "worker")
+		id, err := s.EnrolCenterUser(ctx, center, fmt.Sprint("w", i), "worker")
 		if err != nil {
 			t.Fatal(err)
 		}
-		workers = append(workers, u.ID)
+		workers = append(workers, id)
 	}
 	// Both workers answer the first grant's task; nobody answers the second.
 	for _, w := range workers {

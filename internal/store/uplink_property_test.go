@@ -53,7 +53,7 @@ func TestUploadOrderAndReplaysDoNotMatter(t *testing.T) {
 				if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(6)); err != nil {
 					t.Fatal(err)
 				}
-				c, _ := s.CreateOrg(ctx, OrgCenter, "c")
+				c := newOrg(t, s, "center", "c")
 				leases, err := s.GrantLeases(ctx, LeaseRequest{CenterID: c.ID, Want: 12, TTL: time.Hour})
 				if err != nil || len(leases) != 6 {
 					t.Fatalf("grant: %d, %v", len(leases), err)
