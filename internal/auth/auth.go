@@ -1,10 +1,9 @@
 // Package auth owns who someone is and what they may do: organisations
-// and their users, API tokens, the secrets people sign in to the web pages
-// with (argon2id) and their web sessions, roles, the authorization policy
-// every surface asks before it shows or changes data, and sign-in limits.
-// Their SQL lives here, run on the store's transactions (a village
-// center's enrolments, written with their outbox rows, are still the
-// store's).
+// and their users (the people a village center enrols among them), API
+// tokens, the secrets people sign in to the web pages with (argon2id) and
+// their web sessions, roles, the authorization policy every surface asks
+// before it shows or changes data, and sign-in limits. Their SQL lives
+// here, run on the store's transactions.
 //
 // Tokens are random secrets shown once; only their SHA-256 is stored. A
 // token is bound to one organisation and one role, so a client's token can

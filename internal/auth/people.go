@@ -174,3 +174,60 @@ func (s *Service) CountUsers(ctx context.Context, orgID, role string) (int, erro
 	}
 	return n, nil
 }
+
+// Enrolment at village centers: a center adds its people in its own
+// database and tells the hub through the outbox; the hub stores each under
+// the id the center made for them.
+
+// kindEnrolment is the outbox kind of an enrolment (uplink.KindEnrolment).
+const kindEnrolment = "enrolment"
+
+// EnrolAtCenter adds a person at a village center (a worker, reviewer or
+// center manager) and, in the same transaction, the enrolment record that
+// will tell the hub (in center mode, see store.Options.Outbox). A name
+// already enrolled is store.ErrConflict.
+func (s *Service) EnrolAtCenter(ctx context.Context, centerID, name, role string) (User, error) {
+	u := User{ID: work.NewID(), OrgID: centerID, Name: name, Role: role}
+	body := map[string]string{"worker_id": u.ID, "name": name}
+	if role != string(Worker) {
+		body["role"] = role // absent means worker, as centers before roles sent
+	}
+	_, err := s.Store.Born(ctx, kindEnrolment, body, func(tx *store.Tx, _ string, now time.Time) error {
+		u.CreatedAt = now
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
+			u.ID, centerID, name, role, store.TimeText(now))
+		if tx.IsUniqueViolation(err) {
+			return problem.Public(store.ErrConflict, "someone named %q is enrolled already", name)
+		}
+		return err
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("auth: enrol at center: %w", err)
+	}
+	return u, nil
+}
+
+// UplinkEnrol stores, on the hub, a person a center enrolled (a worker,
+// reviewer or center manager) under the id the center made for them, once
+// per uploaded item. An id of another organisation's person, or a name the
+// center has for someone else, is rejected.
+func (s *Service) UplinkEnrol(ctx context.Context, it store.UplinkItem, userID, name, role string) (store.UplinkResult, error) {
+	return s.Store.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
+		var org string
+		err := tx.QueryRowContext(ctx, `SELECT org_id FROM users WHERE id = ?`, userID).Scan(&org)
+		switch {
+		case err == nil && org != it.CenterID:
+			return store.UplinkResult{Status: store.UplinkRejected, Reason: "the worker id belongs to another organisation"}, nil
+		case errors.Is(err, sql.ErrNoRows):
+			err = tx.Savepoint(ctx, func() error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
+					userID, it.CenterID, name, role, store.TimeText(s.Store.Now()))
+				return err
+			})
+			if tx.IsUniqueViolation(err) {
+				return store.UplinkResult{Status: store.UplinkRejected, Reason: fmt.Sprintf("the center has another worker named %q", name)}, nil
+			}
+		}
+		return store.UplinkResult{Status: store.UplinkAccepted}, err
+	})
+}

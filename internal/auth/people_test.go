@@ -2,11 +2,15 @@ package auth_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"maps"
 	"testing"
 
 	"banyan/internal/auth"
 	"banyan/internal/store"
+	"banyan/internal/store/storetest"
+	"banyan/internal/work"
 )
 
 // An organisation's name is unique among its kind, a user's within their
@@ -72,5 +76,76 @@ func TestEnsureCenterOrg(t *testing.T) {
 	}
 	if o, err := a.Org(ctx, id); err != nil || o.Kind != auth.OrgCenter || o.Name != "Melur" {
 		t.Fatalf("the center's org: %+v, %v", o, err)
+	}
+}
+
+// A person enrolled at a center is written with the record that tells the
+// hub, naming their role unless they are a worker; a name enrolled already
+// is a conflict and tells the hub nothing.
+func TestEnrolAtCenter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := &auth.Service{Store: storetest.Open(t, store.Options{Outbox: true})}
+	const center = "01900000-0000-7000-8000-00000000c0de"
+	if err := a.EnsureCenterOrg(ctx, center, "Melur"); err != nil {
+		t.Fatal(err)
+	}
+	asha, err := a.EnrolAtCenter(ctx, center, "Asha", "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manju, err := a.EnrolAtCenter(ctx, center, "Manju", "center_manager")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.User(ctx, asha.ID); err != nil || got != asha || got.OrgID != center {
+		t.Fatalf("the enrolled worker: %+v, %v; want %+v", got, err, asha)
+	}
+	if _, err := a.EnrolAtCenter(ctx, center, "Asha", "worker"); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a second Asha: %v, want a conflict", err)
+	}
+	rows, err := a.Store.PendingOutbox(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]string{{"worker_id": asha.ID, "name": "Asha"}, {"worker_id": manju.ID, "name": "Manju", "role": "center_manager"}}
+	if len(rows) != len(want) {
+		t.Fatalf("%d outbox rows, want %d", len(rows), len(want))
+	}
+	for i, r := range rows {
+		var body map[string]string
+		if err := json.Unmarshal(r.Body, &body); err != nil || r.Kind != "enrolment" || !maps.Equal(body, want[i]) || r.ID == body["worker_id"] {
+			t.Errorf("outbox row %d: %s %s (%v); want an enrolment of its own id with %v", i, r.Kind, r.Body, err, want[i])
+		}
+	}
+}
+
+// The hub stores a center's enrolment once: a replay is a duplicate, and
+// a second person of the same name at the center is rejected.
+func TestUplinkEnrolReplaysAndClashes(t *testing.T) {
+	t.Parallel()
+	a, _ := newService(t)
+	ctx := context.Background()
+	c, err := a.CreateOrg(ctx, auth.OrgCenter, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := store.UplinkItem{ID: work.NewID(), CenterID: c.ID, Kind: "enrolment"}
+	wid := work.NewID()
+	if res, err := a.UplinkEnrol(ctx, item, wid, "meena", "worker"); err != nil || res.Status != store.UplinkAccepted {
+		t.Fatalf("enrol: %+v %v", res, err)
+	}
+	if res, _ := a.UplinkEnrol(ctx, item, wid, "meena", "worker"); res.Status != store.UplinkDuplicate {
+		t.Fatalf("replay: %+v", res)
+	}
+	if res, _ := a.UplinkEnrol(ctx, store.UplinkItem{ID: work.NewID(), CenterID: c.ID}, work.NewID(), "meena", "worker"); res.Status != store.UplinkRejected {
+		t.Fatalf("a second meena: %+v", res)
+	}
+	if _, err := a.User(ctx, wid); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := a.CreateOrg(ctx, auth.OrgCenter, "other")
+	if res, _ := a.UplinkEnrol(ctx, store.UplinkItem{ID: work.NewID(), CenterID: other.ID}, wid, "meena", "worker"); res.Status != store.UplinkRejected {
+		t.Fatalf("another center's claim on meena's id: %+v", res)
 	}
 }

@@ -230,11 +230,7 @@ func (c *Center) AddPerson(ctx context.Context, name string, role auth.Role) (au
 	if role != auth.Worker && role != auth.Reviewer && role != auth.CenterManager {
 		return auth.User{}, "", fmt.Errorf("center: role %q: a center adds workers, reviewers and center managers", role)
 	}
-	id, err := c.Store.EnrolCenterUser(ctx, c.ID, name, string(role))
-	if err != nil {
-		return auth.User{}, "", err
-	}
-	u, err := c.Auth.User(ctx, id)
+	u, err := c.Auth.EnrolAtCenter(ctx, c.ID, name, string(role))
 	if err != nil {
 		return auth.User{}, "", err
 	}

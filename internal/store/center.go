@@ -70,32 +70,6 @@ func (s *Store) appendOutbox(ctx context.Context, tx *sql.Tx, id, kind string, b
 	return err
 }
 
-// EnrolCenterUser adds a person at the center (a worker, reviewer or
-// center manager) and, in the same transaction, the enrolment record that
-// will tell the hub, and returns the person's id.
-func (s *Store) EnrolCenterUser(ctx context.Context, centerID, name, role string) (string, error) {
-	id := work.NewID()
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
-			id, centerID, name, role, ts(s.now()))
-		if s.d.isUniqueViolation(err) {
-			return problem.Public(ErrConflict, "someone named %q is enrolled already", name)
-		}
-		if err != nil {
-			return err
-		}
-		body := map[string]string{"worker_id": id, "name": name}
-		if role != "worker" {
-			body["role"] = role // absent means worker, as centers before roles sent
-		}
-		return s.appendOutbox(ctx, tx, work.NewID(), "enrolment", body)
-	})
-	if err != nil {
-		return "", fmt.Errorf("store: enrol worker: %w", err)
-	}
-	return id, nil
-}
-
 // SaveGrants keeps leased tasks and their projects. A grant already held
 // is left alone.
 func (s *Store) SaveGrants(ctx context.Context, projects []CenterProject, grants []CenterGrant) error {

@@ -34,11 +34,7 @@ func BenchmarkCenterClaimSave(b *testing.B) {
 	}
 	var workers []string
 	for i := range slots {
-		id, err := s.EnrolCenterUser(ctx, center, fmt.Sprint("w", i), "worker")
-		if err != nil {
-			b.Fatal(err)
-		}
-		workers = append(workers, id)
+		workers = append(workers, newUser(b, s, center, fmt.Sprint("w", i), "worker").ID)
 	}
 	b.ResetTimer()
 	for i := range b.N {

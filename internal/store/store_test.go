@@ -103,6 +103,22 @@ func newUser(t testing.TB, s *Store, orgID, name, role string) testUser {
 	return u
 }
 
+// enrol stores a center's enrolment of a worker once, as the hub's
+// receiver does (auth's UplinkEnrol, less its checks), and returns the
+// item's status.
+func enrol(t testing.TB, s *Store, it UplinkItem, workerID, name string) string {
+	t.Helper()
+	res, err := s.UplinkOnce(context.Background(), it, func(tx *Tx) (UplinkResult, error) {
+		_, err := tx.ExecContext(context.Background(), `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, 'worker', ?)`,
+			workerID, it.CenterID, name, ts(s.now()))
+		return accepted, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Status
+}
+
 // majority is a DecideFunc for tests: settle on agreement of the first
 // three answers, else ask for one more up to five, then review.
 func majority(p work.Project) DecideFunc {

@@ -90,11 +90,7 @@ func TestUploadOrderAndReplaysDoNotMatter(t *testing.T) {
 				}
 				deliver := func(o op) string {
 					if o.enrol != nil {
-						res, err := s.UplinkEnrol(ctx, *o.enrol, o.worker, "w-"+o.worker[:8], "worker")
-						if err != nil {
-							t.Fatal(err)
-						}
-						return res.Status
+						return enrol(t, s, *o.enrol, o.worker, "w-"+o.worker[:8])
 					}
 					res, _, err := s.UplinkAnswer(ctx, *o.answer, majority(p))
 					if err != nil {

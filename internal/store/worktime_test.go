@@ -29,11 +29,7 @@ func centerStore(t *testing.T) (*Store, *clock, string) {
 	if err := s.SaveGrants(ctx, []CenterProject{proj}, grants); err != nil {
 		t.Fatal(err)
 	}
-	id, err := s.EnrolCenterUser(ctx, center, "asha", "worker")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, clk, id
+	return s, clk, newUser(t, s, center, "asha", "worker").ID
 }
 
 // uploadedAnswer reads the answer record the center queued for the hub.

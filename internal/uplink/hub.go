@@ -342,7 +342,7 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 		default:
 			return reject("an enrolment's role is worker, reviewer or center_manager, not %q", b.Role)
 		}
-		return h.Store.UplinkEnrol(ctx, ref, b.WorkerID, strings.TrimSpace(b.Name), b.Role)
+		return h.Auth.UplinkEnrol(ctx, ref, b.WorkerID, strings.TrimSpace(b.Name), b.Role)
 	case KindAnswer:
 		var b AnswerBody
 		if err := strict(&b); err != nil || !work.ValidID(b.LeaseID) || !work.ValidID(b.WorkerID) {
