@@ -21,8 +21,8 @@ import (
 
 	"banyan/internal/api"
 	"banyan/internal/api/apitest"
+	"banyan/internal/auth"
 	"banyan/internal/hub"
-	"banyan/internal/store"
 )
 
 // env is a running hub with one client set up the way a real one would be,
@@ -132,7 +132,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, url: srv.URL, blobs: filepath.Join(cfg.DataDir, "blobs"), tokens: map[string]string{"admin": token, "bogus": "bny_notatoken"}, ids: map[string]string{
-		"hub": store.HubOrgID, "center": store.BuiltinCenterOrgID, "nope": "01900000-0000-7000-8000-000000000000"}}
+		"hub": auth.HubOrgID, "center": auth.BuiltinCenterOrgID, "nope": "01900000-0000-7000-8000-000000000000"}}
 	for _, c := range []string{"acme", "other"} {
 		o := e.must("admin", "POST", "/api/v1/clients", map[string]string{"name": c}, 201)
 		e.ids[c] = o["id"].(string)
@@ -140,10 +140,10 @@ func newEnv(t *testing.T) *env {
 	e.user(e.ids["acme"], "client_admin", "client_admin")
 	e.user(e.ids["acme"], "viewer", "client_viewer")
 	e.user(e.ids["other"], "other_admin", "client_admin")
-	e.user(store.HubOrgID, "ops", "ops")
-	e.user(store.HubOrgID, "reviewer", "reviewer")
+	e.user(auth.HubOrgID, "ops", "ops")
+	e.user(auth.HubOrgID, "reviewer", "reviewer")
 	for i := 1; i <= 4; i++ {
-		e.user(store.BuiltinCenterOrgID, fmt.Sprintf("worker%d", i), "worker")
+		e.user(auth.BuiltinCenterOrgID, fmt.Sprintf("worker%d", i), "worker")
 	}
 	var p map[string]any
 	json.Unmarshal([]byte(modSchema), &p)

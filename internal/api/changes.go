@@ -87,8 +87,8 @@ func (a *API) recallFromCenter(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	org, err := a.Store.Org(r.Context(), id)
-	if err != nil || org.Kind != store.OrgCenter {
+	org, err := a.Auth.Org(r.Context(), id)
+	if err != nil || org.Kind != auth.OrgCenter {
 		return hidden(store.ErrNotFound, "center")
 	}
 	var in recallFromCenterIn
@@ -124,11 +124,11 @@ func (a *API) revokeCenter(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	org, err := a.Store.Org(r.Context(), id)
-	if err != nil || org.Kind != store.OrgCenter || org.ID == store.BuiltinCenterOrgID {
+	org, err := a.Auth.Org(r.Context(), id)
+	if err != nil || org.Kind != auth.OrgCenter || org.ID == auth.BuiltinCenterOrgID {
 		return hidden(store.ErrNotFound, "center")
 	}
-	n, err := a.Store.RevokeCenterTokens(r.Context(), id)
+	n, err := a.Auth.RevokeCenterTokens(r.Context(), id)
 	if err != nil {
 		return err
 	}

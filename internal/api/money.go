@@ -120,8 +120,8 @@ func (a *API) invoice(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if !p.CanReadClient(id) {
 		return errNotVisible("client")
 	}
-	org, err := a.Store.Org(r.Context(), id)
-	if err != nil || org.Kind != store.OrgClient {
+	org, err := a.Auth.Org(r.Context(), id)
+	if err != nil || org.Kind != auth.OrgClient {
 		return errNotVisible("client")
 	}
 	now := time.Now().UTC()
@@ -246,7 +246,7 @@ func (a *API) setPayee(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		if err != nil {
 			return err
 		}
-		if o, err := a.Store.Org(r.Context(), id); err != nil || o.Kind != store.OrgCenter {
+		if o, err := a.Auth.Org(r.Context(), id); err != nil || o.Kind != auth.OrgCenter {
 			return errNotVisible("center")
 		}
 		party = id

@@ -27,7 +27,7 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	o, err := a.Store.CreateOrg(r.Context(), store.OrgClient, name)
+	o, err := a.Auth.CreateOrg(r.Context(), auth.OrgClient, name)
 	if err != nil {
 		return err
 	}
@@ -40,13 +40,13 @@ func (a *API) listClients(w http.ResponseWriter, r *http.Request, p auth.Princip
 		if !p.CanReadClient(p.OrgID) {
 			return errForbidden
 		}
-		o, err := a.Store.Org(r.Context(), p.OrgID)
+		o, err := a.Auth.Org(r.Context(), p.OrgID)
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, listPage[store.Org]{Items: []store.Org{o}})
+		return writeJSON(w, http.StatusOK, listPage[auth.Org]{Items: []auth.Org{o}})
 	}
-	return a.listOrgs(w, r, store.OrgClient)
+	return a.listOrgs(w, r, auth.OrgClient)
 }
 
 // listCenters lists centers with what the hub knows of their links: last
@@ -72,11 +72,11 @@ func (a *API) listOrgs(w http.ResponseWriter, r *http.Request, kind string) erro
 	if err != nil {
 		return err
 	}
-	orgs, err := a.Store.Orgs(r.Context(), kind, pg)
+	orgs, err := a.Auth.Orgs(r.Context(), kind, pg)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, pageResult(orgs, pg, func(o store.Org) string { return o.ID }))
+	return writeJSON(w, http.StatusOK, pageResult(orgs, pg, func(o auth.Org) string { return o.ID }))
 }
 
 func (a *API) getClient(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -87,8 +87,8 @@ func (a *API) getClient(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if !p.CanReadClient(id) {
 		return errNotVisible("client")
 	}
-	o, err := a.Store.Org(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && o.Kind != store.OrgClient) {
+	o, err := a.Auth.Org(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && o.Kind != auth.OrgClient) {
 		return errNotVisible("client")
 	}
 	if err != nil {
@@ -98,20 +98,20 @@ func (a *API) getClient(w http.ResponseWriter, r *http.Request, p auth.Principal
 }
 
 // visibleOrg returns the org in the path if the principal may manage it.
-func (a *API) managedOrg(r *http.Request, p auth.Principal) (store.Org, error) {
+func (a *API) managedOrg(r *http.Request, p auth.Principal) (auth.Org, error) {
 	id, err := pathID(r, "organisation")
 	if err != nil {
-		return store.Org{}, err
+		return auth.Org{}, err
 	}
-	o, err := a.Store.Org(r.Context(), id)
+	o, err := a.Auth.Org(r.Context(), id)
 	if err != nil {
-		return store.Org{}, hidden(err, "organisation")
+		return auth.Org{}, hidden(err, "organisation")
 	}
 	if !p.CanManageOrg(o.ID, o.Kind) {
 		if p.OrgID == o.ID || p.IsHubStaff() {
-			return store.Org{}, errForbidden
+			return auth.Org{}, errForbidden
 		}
-		return store.Org{}, errNotVisible("organisation")
+		return auth.Org{}, errNotVisible("organisation")
 	}
 	return o, nil
 }
@@ -142,7 +142,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if role == auth.HubAdmin && p.Role != auth.HubAdmin {
 		return errForbidden
 	}
-	u, err := a.Store.CreateUser(r.Context(), o.ID, name, string(role))
+	u, err := a.Auth.CreateUser(r.Context(), o.ID, name, string(role))
 	if err != nil {
 		return err
 	}
@@ -158,39 +158,39 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	users, err := a.Store.Users(r.Context(), o.ID, pg)
+	users, err := a.Auth.Users(r.Context(), o.ID, pg)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, pageResult(users, pg, func(u store.User) string { return u.ID }))
+	return writeJSON(w, http.StatusOK, pageResult(users, pg, func(u auth.User) string { return u.ID }))
 }
 
 // userToken is the one response that carries a token's secret.
 type userToken struct {
-	store.Token
+	auth.Token
 	Secret string `json:"token"`
 }
 
 // manageableUser is the user in the path, if the principal may manage
 // their organisation (a hub admin only by a hub admin).
-func (a *API) manageableUser(r *http.Request, p auth.Principal) (store.User, error) {
+func (a *API) manageableUser(r *http.Request, p auth.Principal) (auth.User, error) {
 	id, err := pathID(r, "user")
 	if err != nil {
-		return store.User{}, err
+		return auth.User{}, err
 	}
-	u, err := a.Store.User(r.Context(), id)
+	u, err := a.Auth.User(r.Context(), id)
 	if err != nil {
-		return store.User{}, hidden(err, "user")
+		return auth.User{}, hidden(err, "user")
 	}
-	o, err := a.Store.Org(r.Context(), u.OrgID)
+	o, err := a.Auth.Org(r.Context(), u.OrgID)
 	if err != nil {
-		return store.User{}, err
+		return auth.User{}, err
 	}
 	if !p.CanManageOrg(o.ID, o.Kind) {
-		return store.User{}, errNotVisible("user")
+		return auth.User{}, errNotVisible("user")
 	}
 	if u.Role == string(auth.HubAdmin) && p.Role != auth.HubAdmin {
-		return store.User{}, errForbidden
+		return auth.User{}, errForbidden
 	}
 	return u, nil
 }
@@ -284,11 +284,11 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	t, err := a.Store.Token(r.Context(), id)
+	t, err := a.Auth.Token(r.Context(), id)
 	if err != nil {
 		return hidden(err, "token")
 	}
-	o, err := a.Store.Org(r.Context(), t.OrgID)
+	o, err := a.Auth.Org(r.Context(), t.OrgID)
 	if err != nil {
 		return err
 	}
@@ -296,7 +296,7 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if t.UserID != p.UserID && !p.CanManageOrg(o.ID, o.Kind) {
 		return errNotVisible("token")
 	}
-	if err := a.Store.RevokeToken(r.Context(), id); err != nil {
+	if err := a.Auth.RevokeToken(r.Context(), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -305,17 +305,17 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, p auth.Princip
 
 // workerInView returns the user in the path if the principal may look
 // after them: the user themself, hub staff, or the manager of their center.
-func (a *API) workerInView(r *http.Request, p auth.Principal) (store.User, error) {
+func (a *API) workerInView(r *http.Request, p auth.Principal) (auth.User, error) {
 	id, err := pathID(r, "user")
 	if err != nil {
-		return store.User{}, err
+		return auth.User{}, err
 	}
-	u, err := a.Store.User(r.Context(), id)
+	u, err := a.Auth.User(r.Context(), id)
 	if err != nil {
-		return store.User{}, hidden(err, "user")
+		return auth.User{}, hidden(err, "user")
 	}
 	if u.ID != p.UserID && !p.IsHubStaff() && !(p.Role == auth.CenterManager && p.OrgID == u.OrgID) {
-		return store.User{}, errNotVisible("user")
+		return auth.User{}, errNotVisible("user")
 	}
 	return u, nil
 }

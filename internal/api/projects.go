@@ -143,8 +143,8 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request, pr auth.Prin
 	if !pr.CanManageClient(in.ClientID) {
 		return errForbidden
 	}
-	o, err := a.Store.Org(r.Context(), in.ClientID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && o.Kind != store.OrgClient) {
+	o, err := a.Auth.Org(r.Context(), in.ClientID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && o.Kind != auth.OrgClient) {
 		return errNotVisible("client")
 	}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"banyan/internal/audit"
+	"banyan/internal/auth"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 )
@@ -16,7 +17,7 @@ func TestChain(t *testing.T) {
 	st := storetest.Open(t, store.Options{})
 	ctx := context.Background()
 	for i := range 5 {
-		if _, err := audit.Log(ctx, st, store.HubOrgID, audit.Record{Actor: "u1", Action: "POST /api/v1/clients", Subject: string(rune('a' + i))}); err != nil {
+		if _, err := audit.Log(ctx, st, auth.HubOrgID, audit.Record{Actor: "u1", Action: "POST /api/v1/clients", Subject: string(rune('a' + i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -24,7 +25,7 @@ func TestChain(t *testing.T) {
 	if err != nil || rep.Problem != "" || rep.Events != 5 || rep.Head == store.GenesisHash {
 		t.Fatalf("verify: %+v %v", rep, err)
 	}
-	evs, err := audit.List(ctx, st, store.HubOrgID, store.Page{Limit: 10})
+	evs, err := audit.List(ctx, st, auth.HubOrgID, store.Page{Limit: 10})
 	if err != nil || len(evs) != 5 || evs[0].Actor != "u1" || evs[0].At.IsZero() {
 		t.Fatalf("list: %+v %v", evs, err)
 	}

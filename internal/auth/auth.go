@@ -1,5 +1,9 @@
-// Package auth owns who may do what: roles, API tokens, and the
-// authorization policy every surface asks before it shows or changes data.
+// Package auth owns who someone is and what they may do: organisations
+// and their users (the people a village center enrols among them), API
+// tokens, the secrets people sign in to the web pages with (argon2id) and
+// their web sessions, roles, the authorization policy every surface asks
+// before it shows or changes data, and sign-in limits. Their SQL lives
+// here, run on the store's transactions.
 //
 // Tokens are random secrets shown once; only their SHA-256 is stored. A
 // token is bound to one organisation and one role, so a client's token can
@@ -7,14 +11,9 @@
 package auth
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base32"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"banyan/internal/problem"
 	"banyan/internal/store"
@@ -37,9 +36,9 @@ const (
 
 // orgRoles says which roles a user of each kind of organisation may have.
 var orgRoles = map[string][]Role{
-	store.OrgHub:    {HubAdmin, Ops, Reviewer},
-	store.OrgClient: {ClientAdmin, ClientViewer},
-	store.OrgCenter: {CenterManager, Reviewer, Worker, CenterNode},
+	OrgHub:    {HubAdmin, Ops, Reviewer},
+	OrgClient: {ClientAdmin, ClientViewer},
+	OrgCenter: {CenterManager, Reviewer, Worker, CenterNode},
 }
 
 // RoleFor checks that role is one a user of an organisation of orgKind may
@@ -92,54 +91,26 @@ func (p Principal) CanManageOrg(orgID, orgKind string) bool {
 	case p.Role == HubAdmin:
 		return true
 	case p.Role == Ops:
-		return orgKind != store.OrgHub
-	case orgKind == store.OrgClient:
+		return orgKind != OrgHub
+	case orgKind == OrgClient:
 		return p.CanManageClient(orgID)
-	case orgKind == store.OrgCenter:
+	case orgKind == OrgCenter:
 		return p.Role == CenterManager && p.OrgID == orgID
 	}
 	return false
 }
 
-// Service authenticates requests and issues tokens.
+// Service keeps organisations, users, tokens, secrets and web sessions,
+// and authenticates requests. A composition root (the hub, a center) makes
+// one and shares it with every surface: it remembers recent token lookups,
+// and a token revoked through it must drop from that one memory at once.
+// It is safe for concurrent use; do not copy it after first use.
 type Service struct {
 	Store *store.Store
-}
 
-const secretPrefix = "bny_"
-
-// Hash returns the stored form of a token secret.
-func Hash(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
-// Issue makes a new token for the user and returns its secret, which is
-// not kept anywhere: show it once.
-func (s *Service) Issue(ctx context.Context, u store.User, label string) (string, store.Token, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", store.Token{}, fmt.Errorf("auth: make token: %w", err)
-	}
-	secret := secretPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
-	t, err := s.Store.CreateToken(ctx, u, Hash(secret), label)
-	if err != nil {
-		return "", store.Token{}, err
-	}
-	return secret, t, nil
-}
-
-// Authenticate returns the principal behind a bearer token secret.
-func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, error) {
-	if !strings.HasPrefix(secret, secretPrefix) || len(secret) > 200 {
-		return Principal{}, ErrUnauthenticated
-	}
-	t, u, err := s.Store.TokenByHash(ctx, Hash(secret))
-	if errors.Is(err, store.ErrNotFound) {
-		return Principal{}, ErrUnauthenticated
-	}
-	if err != nil {
-		return Principal{}, fmt.Errorf("auth: %w", err)
-	}
-	return Principal{UserID: u.ID, Name: u.Name, OrgID: t.OrgID, Role: Role(t.Role), TokenID: t.ID}, nil
+	// tokens holds recent token lookups (see tokenByHash).
+	tokens sync.Map
+	// hashing bounds the secrets hashed at once (see bounded).
+	hashingOnce sync.Once
+	hashing     chan struct{}
 }

@@ -2,8 +2,6 @@ package auth
 
 import (
 	"testing"
-
-	"banyan/internal/store"
 )
 
 func TestRoleFor(t *testing.T) {
@@ -12,13 +10,13 @@ func TestRoleFor(t *testing.T) {
 		org, role string
 		ok        bool
 	}{
-		{store.OrgHub, "hub_admin", true},
-		{store.OrgHub, "worker", false},
-		{store.OrgClient, "client_viewer", true},
-		{store.OrgClient, "ops", false},
-		{store.OrgCenter, "worker", true},
-		{store.OrgCenter, "client_admin", false},
-		{store.OrgCenter, "", false},
+		{OrgHub, "hub_admin", true},
+		{OrgHub, "worker", false},
+		{OrgClient, "client_viewer", true},
+		{OrgClient, "ops", false},
+		{OrgCenter, "worker", true},
+		{OrgCenter, "client_admin", false},
+		{OrgCenter, "", false},
 	}
 	for _, tc := range tests {
 		_, err := RoleFor(tc.org, tc.role)
@@ -37,8 +35,8 @@ func TestPolicy(t *testing.T) {
 		got  bool
 		want bool
 	}{
-		{"admin reads any client", p(HubAdmin, store.HubOrgID).CanReadClient(acme), true},
-		{"ops manages any client", p(Ops, store.HubOrgID).CanManageClient(acme), true},
+		{"admin reads any client", p(HubAdmin, HubOrgID).CanReadClient(acme), true},
+		{"ops manages any client", p(Ops, HubOrgID).CanManageClient(acme), true},
 		{"viewer reads own client", p(ClientViewer, acme).CanReadClient(acme), true},
 		{"viewer does not manage", p(ClientViewer, acme).CanManageClient(acme), false},
 		{"client admin does not read other", p(ClientAdmin, acme).CanReadClient(other), false},
@@ -46,12 +44,12 @@ func TestPolicy(t *testing.T) {
 		{"center manager with a client's id reads nothing", p(CenterManager, acme).CanReadClient(acme), false},
 		{"reviewer reviews", p(Reviewer, center).CanReview(), true},
 		{"client admin does not review", p(ClientAdmin, acme).CanReview(), false},
-		{"ops does not manage the hub org", p(Ops, store.HubOrgID).CanManageOrg(store.HubOrgID, store.OrgHub), false},
-		{"admin manages the hub org", p(HubAdmin, store.HubOrgID).CanManageOrg(store.HubOrgID, store.OrgHub), true},
-		{"manager manages own center", p(CenterManager, center).CanManageOrg(center, store.OrgCenter), true},
-		{"manager does not manage another center", p(CenterManager, center).CanManageOrg("c2", store.OrgCenter), false},
-		{"client admin manages own client", p(ClientAdmin, acme).CanManageOrg(acme, store.OrgClient), true},
-		{"client admin does not manage a center", p(ClientAdmin, acme).CanManageOrg(center, store.OrgCenter), false},
+		{"ops does not manage the hub org", p(Ops, HubOrgID).CanManageOrg(HubOrgID, OrgHub), false},
+		{"admin manages the hub org", p(HubAdmin, HubOrgID).CanManageOrg(HubOrgID, OrgHub), true},
+		{"manager manages own center", p(CenterManager, center).CanManageOrg(center, OrgCenter), true},
+		{"manager does not manage another center", p(CenterManager, center).CanManageOrg("c2", OrgCenter), false},
+		{"client admin manages own client", p(ClientAdmin, acme).CanManageOrg(acme, OrgClient), true},
+		{"client admin does not manage a center", p(ClientAdmin, acme).CanManageOrg(center, OrgCenter), false},
 	}
 	for _, tc := range tests {
 		if tc.got != tc.want {

@@ -7,8 +7,6 @@ import (
 	"math/big"
 	"regexp"
 	"strings"
-
-	"banyan/internal/store"
 )
 
 // A worker signs in to the web desk with a login and a PIN that their
@@ -68,7 +66,7 @@ func NewPIN() string {
 // IssuePIN gives a worker a login (login "" keeps theirs, or makes one
 // from their name) and a fresh PIN, which it returns; their web sessions
 // end.
-func (s *Service) IssuePIN(ctx context.Context, u store.User, login string) (string, string, error) {
+func (s *Service) IssuePIN(ctx context.Context, u User, login string) (string, string, error) {
 	if u.Role != string(Worker) {
 		return "", "", fmt.Errorf("auth: a PIN is for a worker's desk; %s %q is a %s", "user", u.Name, u.Role)
 	}
@@ -77,7 +75,7 @@ func (s *Service) IssuePIN(ctx context.Context, u store.User, login string) (str
 
 // IssuePassword gives anyone but a worker (a center manager, say) a login
 // and a fresh password for the web pages, which it returns.
-func (s *Service) IssuePassword(ctx context.Context, u store.User, login string) (string, string, error) {
+func (s *Service) IssuePassword(ctx context.Context, u User, login string) (string, string, error) {
 	if u.Role == string(Worker) {
 		return "", "", fmt.Errorf("auth: a worker signs in with a PIN (IssuePIN)")
 	}
@@ -102,9 +100,9 @@ func NewPassword() string {
 	return b.String()
 }
 
-func (s *Service) issue(ctx context.Context, u store.User, login, secret string) (string, string, error) {
+func (s *Service) issue(ctx context.Context, u User, login, secret string) (string, string, error) {
 	if login == "" {
-		old, err := s.Store.Login(ctx, u.ID)
+		old, err := s.Login(ctx, u.ID)
 		if err != nil {
 			return "", "", err
 		}
@@ -119,7 +117,7 @@ func (s *Service) issue(ctx context.Context, u store.User, login, secret string)
 	if err := CheckLogin(login); err != nil {
 		return "", "", fmt.Errorf("auth: %w", err)
 	}
-	if err := s.Store.SetSecret(ctx, u.ID, login, secret); err != nil {
+	if err := s.SetSecret(ctx, u.ID, login, secret); err != nil {
 		return "", "", err
 	}
 	return login, secret, nil

@@ -146,13 +146,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 	}
 	c := &Center{Config: cfg, Store: st, Auth: &auth.Service{Store: st}, Log: log, Blobs: blobs, nudge: make(chan struct{}, 1)}
 	c.Sync = &uplink.Syncer{Store: st, Client: client, Log: log, Want: c.want, Blobs: blobs, CacheBytes: cfg.CacheMB << 20}
-	orgs, err := st.Orgs(ctx, store.OrgCenter, store.Page{Limit: 10})
+	orgs, err := c.Auth.Orgs(ctx, auth.OrgCenter, store.Page{Limit: 10})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	for _, o := range orgs {
-		if o.ID != store.BuiltinCenterOrgID {
+		if o.ID != auth.BuiltinCenterOrgID {
 			c.ID = o.ID
 		}
 	}
@@ -162,7 +162,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 			st.Close()
 			return nil, fmt.Errorf("center: the first start needs the hub, to learn who this center is: %w", err)
 		}
-		if err := st.EnsureCenterOrg(ctx, hello.CenterID, hello.CenterName); err != nil {
+		if err := c.Auth.EnsureCenterOrg(ctx, hello.CenterID, hello.CenterName); err != nil {
 			st.Close()
 			return nil, err
 		}
@@ -219,32 +219,28 @@ func (c *Center) Nudge() {
 // EnrolWorker enrols a worker at the center and returns a token for the
 // worker's desk. The enrolment, and an audit event for it, go up to the
 // hub with the next sync.
-func (c *Center) EnrolWorker(ctx context.Context, name string) (store.User, string, error) {
+func (c *Center) EnrolWorker(ctx context.Context, name string) (auth.User, string, error) {
 	return c.AddPerson(ctx, name, auth.Worker)
 }
 
 // AddPerson adds a worker, reviewer or center manager at the center and
 // returns a token for them. They are enrolled at the hub through the
 // outbox, so what they do there (answers, reviews) is theirs on the hub.
-func (c *Center) AddPerson(ctx context.Context, name string, role auth.Role) (store.User, string, error) {
-	var u store.User
-	var err error
-	switch role {
-	case auth.Worker, auth.Reviewer, auth.CenterManager:
-		u, err = c.Store.EnrolCenterUser(ctx, c.ID, name, string(role))
-	default:
-		return store.User{}, "", fmt.Errorf("center: role %q: a center adds workers, reviewers and center managers", role)
+func (c *Center) AddPerson(ctx context.Context, name string, role auth.Role) (auth.User, string, error) {
+	if role != auth.Worker && role != auth.Reviewer && role != auth.CenterManager {
+		return auth.User{}, "", fmt.Errorf("center: role %q: a center adds workers, reviewers and center managers", role)
 	}
+	u, err := c.Auth.EnrolAtCenter(ctx, c.ID, name, string(role))
 	if err != nil {
-		return store.User{}, "", err
+		return auth.User{}, "", err
 	}
 	secret, tok, err := c.Auth.Issue(ctx, u, "center desk")
 	if err != nil {
-		return store.User{}, "", err
+		return auth.User{}, "", err
 	}
 	if _, err := audit.Log(ctx, c.Store, c.ID, audit.Record{Actor: "center", Action: "user.added", Subject: u.ID,
 		Detail: "role " + string(role) + ", token " + tok.ID}); err != nil {
-		return store.User{}, "", err
+		return auth.User{}, "", err
 	}
 	return u, secret, nil
 }
@@ -259,7 +255,7 @@ func (c *Center) Handler() http.Handler {
 	for _, rt := range own {
 		mux.Handle(rt.Pattern, c.wrap(rt))
 	}
-	(&web.Web{Store: c.Store, Desk: desk{c}, Blobs: c.Blobs, Log: c.Log, Place: "center",
+	(&web.Web{Store: c.Store, Auth: c.Auth, Desk: desk{c}, Blobs: c.Blobs, Log: c.Log, Place: "center",
 		AnswerItem: c.Store.CenterAnswerItem, Office: office{c}}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	return mux

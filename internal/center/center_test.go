@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"banyan/internal/api/apitest"
+	"banyan/internal/auth"
 	"banyan/internal/center"
 	"banyan/internal/hub"
 	"banyan/internal/sim"
@@ -57,7 +58,7 @@ func newRigShifted(t testing.TB, tasks int, shift time.Duration) *rig {
 	t.Helper()
 	g := startHub(t)
 	ctx := context.Background()
-	c, _ := g.hub.Store.CreateOrg(ctx, store.OrgClient, "client")
+	c, _ := g.hub.Auth.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, err := g.hub.Store.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "mod", Kind: work.Classify, Schema: schema,
 		Overlap: 2, MaxOverlap: 3, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV, MinGold: 5}})

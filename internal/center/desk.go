@@ -74,30 +74,30 @@ func (o office) Status(ctx context.Context) (web.OfficeStatus, error) {
 	return st, nil
 }
 
-func (o office) Enrol(ctx context.Context, name, login string) (store.User, string, string, error) {
+func (o office) Enrol(ctx context.Context, name, login string) (auth.User, string, string, error) {
 	// The login is settled before the worker is added, so a bad or taken
 	// one leaves no worker without a way in.
 	if login == "" {
 		login = auth.LoginFromName(name)
 	}
 	if err := auth.CheckLogin(login); err != nil {
-		return store.User{}, "", "", fmt.Errorf("center: enrol %q: give a login: %w", name, err)
+		return auth.User{}, "", "", fmt.Errorf("center: enrol %q: give a login: %w", name, err)
 	}
-	if owner, err := o.c.Store.LoginOwner(ctx, login); err != nil {
-		return store.User{}, "", "", err
+	if owner, err := o.c.Auth.LoginOwner(ctx, login); err != nil {
+		return auth.User{}, "", "", err
 	} else if owner != "" {
-		return store.User{}, "", "", problem.Public(store.ErrConflict, "the login %q is taken", login)
+		return auth.User{}, "", "", problem.Public(store.ErrConflict, "the login %q is taken", login)
 	}
 	u, _, err := o.c.AddPerson(ctx, name, auth.Worker)
 	if err != nil {
-		return store.User{}, "", "", err
+		return auth.User{}, "", "", err
 	}
 	login, pin, err := o.c.Auth.IssuePIN(ctx, u, login)
 	return u, login, pin, err
 }
 
 func (o office) ResetPIN(ctx context.Context, workerID string) (string, string, error) {
-	u, err := o.c.Store.User(ctx, workerID)
+	u, err := o.c.Auth.User(ctx, workerID)
 	if err != nil {
 		return "", "", err
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"banyan/internal/auth"
 	"banyan/internal/center"
 	"banyan/internal/sim"
 	"banyan/internal/store"
@@ -24,7 +25,7 @@ func (g *rig) filesProject(files ...[]byte) {
 	g.t.Helper()
 	ctx := context.Background()
 	if g.proj.ID == "" {
-		c, _ := g.hub.Store.CreateOrg(ctx, store.OrgClient, "client")
+		c, _ := g.hub.Auth.CreateOrg(ctx, auth.OrgClient, "client")
 		schema, _ := work.DecodeSchema(work.Transcribe, []byte(`{"inputs":["audio"],"files":["audio"]}`))
 		p, err := g.hub.Store.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "calls", Kind: work.Transcribe, Schema: schema,
 			Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV}})

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"banyan/internal/auth"
 	"banyan/internal/center"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -24,7 +25,7 @@ func TestEncryptedCenter(t *testing.T) {
 	}
 	g := startHub(t)
 	ctx := context.Background()
-	c, _ := g.hub.Store.CreateOrg(ctx, store.OrgClient, "client")
+	c, _ := g.hub.Auth.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, err := g.hub.Store.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "mod", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV}})

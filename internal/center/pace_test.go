@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 )
 
@@ -41,7 +42,7 @@ func TestLeasesSizedToPaceAndSkills(t *testing.T) {
 		t.Fatalf("demand after asha's pace is known: %+v", d)
 	}
 	// Both suspended from the only skill: the center asks for none of it.
-	for _, w := range []store.User{w1, w2} {
+	for _, w := range []auth.User{w1, w2} {
 		if err := g.upl(w.ID); err != nil {
 			t.Fatal(err)
 		}

@@ -293,7 +293,7 @@ func TestRevokedCenterStopsSyncing(t *testing.T) {
 	if err := g.center.Sync.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := g.hub.Store.RevokeCenterTokens(ctx, g.center.ID); err != nil || n != 1 {
+	if n, err := g.hub.Auth.RevokeCenterTokens(ctx, g.center.ID); err != nil || n != 1 {
 		t.Fatalf("revoke: %d %v", n, err)
 	}
 	if err := g.center.Sync.Once(ctx); err == nil {

@@ -12,6 +12,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/hub"
 	"banyan/internal/sim"
 	"banyan/internal/store"
@@ -89,7 +90,7 @@ func benchDispatch(ctx context.Context, args []string, out, errOut io.Writer) er
 		}
 	}
 	st := first.Store
-	client, err := st.CreateOrg(ctx, store.OrgClient, "bench client "+work.NewID())
+	client, err := first.Auth.CreateOrg(ctx, auth.OrgClient, "bench client "+work.NewID())
 	if err != nil {
 		return err
 	}
@@ -115,7 +116,7 @@ func benchDispatch(ctx context.Context, args []string, out, errOut io.Writer) er
 	fmt.Fprintf(errOut, "loaded in %.1f s; enrolling %d workers…\n", loaded.Seconds(), *workers)
 	tokens := make([]string, *workers)
 	for i := range tokens {
-		u, err := st.CreateUser(ctx, store.BuiltinCenterOrgID, fmt.Sprintf("bench-%s-%d", client.ID[24:], i), "worker")
+		u, err := first.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, fmt.Sprintf("bench-%s-%d", client.ID[24:], i), "worker")
 		if err != nil {
 			return err
 		}

@@ -253,7 +253,7 @@ func adminInit(ctx context.Context, args []string, out, errOut io.Writer) error 
 	if err != nil {
 		return err
 	}
-	u, err := h.Store.User(ctx, p.UserID)
+	u, err := h.Auth.User(ctx, p.UserID)
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"banyan/internal/auth"
 	"banyan/internal/hub"
-	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -34,7 +34,7 @@ func TestImportExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, _ := h.Store.CreateOrg(ctx, store.OrgClient, "acme")
+	client, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "acme")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, err := h.Store.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "mod", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
@@ -70,7 +70,7 @@ func TestImportExport(t *testing.T) {
 	}
 
 	// One task answered, so the export has a result.
-	w, _ := h.Store.CreateUser(ctx, store.BuiltinCenterOrgID, "w", "worker")
+	w, _ := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "w", "worker")
 	a, _, err := h.Store.Claim(ctx, w.ID, p.ID, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -22,7 +23,8 @@ func TestRefitSeparatesWorkers(t *testing.T) {
 	}
 	defer st.Close()
 	svc := &Service{Store: st}
-	c, _ := st.CreateOrg(ctx, store.OrgClient, "c")
+	people := &auth.Service{Store: st}
+	c, _ := people.CreateOrg(ctx, auth.OrgClient, "c")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b","c","d"]}`))
 	p, err := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 4, MaxOverlap: 4, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodDS, ConfidenceTarget: 0.999, MinGold: 5}})
@@ -43,9 +45,9 @@ func TestRefitSeparatesWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	skill := []float64{0.95, 0.9, 0.85, 0.25} // the last answers at random: right 0.44 of the time
-	var ws []store.User
+	var ws []auth.User
 	for i := range skill {
-		u, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, fmt.Sprintf("w%d", i), "worker")
+		u, _ := people.CreateUser(ctx, auth.BuiltinCenterOrgID, fmt.Sprintf("w%d", i), "worker")
 		ws = append(ws, u)
 	}
 	decide := Decider(p)

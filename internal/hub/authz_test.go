@@ -14,6 +14,7 @@ import (
 
 	"banyan/internal/api"
 	"banyan/internal/api/apitest"
+	"banyan/internal/auth"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/web"
@@ -55,8 +56,9 @@ type authzRig struct {
 	replies *apitest.Checker
 	// sessions are a signed-in browser's cookie and CSRF token, by role.
 	sessions map[string][2]string
-	users    map[string]store.User
+	users    map[string]auth.User
 	st       *store.Store
+	people   *auth.Service
 }
 
 func newAuthzRig(t *testing.T) *authzRig {
@@ -68,8 +70,8 @@ func newAuthzRig(t *testing.T) *authzRig {
 		t.Fatal(err)
 	}
 	g := &authzRig{t: t, tokens: map[string]string{}, ids: map[string]string{}, replies: replies,
-		sessions: map[string][2]string{}, users: map[string]store.User{}, st: st}
-	issue := func(role string, u store.User) {
+		sessions: map[string][2]string{}, users: map[string]auth.User{}, st: st, people: h.Auth}
+	issue := func(role string, u auth.User) {
 		g.users[role] = u
 		g.signIn(role)
 		tok, rec, err := h.Auth.Issue(ctx, u, "matrix")
@@ -88,26 +90,26 @@ func newAuthzRig(t *testing.T) *authzRig {
 		}
 		_ = rec
 	}
-	a, _ := st.CreateOrg(ctx, store.OrgClient, "ACME "+marker)
-	b, _ := st.CreateOrg(ctx, store.OrgClient, "Other Co")
+	a, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "ACME "+marker)
+	b, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "Other Co")
 	center, nodeToken, _ := h.AddCenter(ctx, "Melur")
 	g.tokens[rNode] = nodeToken
-	mk := func(org, name, role string) store.User {
-		u, err := st.CreateUser(ctx, org, name, role)
+	mk := func(org, name, role string) auth.User {
+		u, err := h.Auth.CreateUser(ctx, org, name, role)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return u
 	}
-	issue(rAdmin, mk(store.HubOrgID, "admin", "hub_admin"))
-	issue(rOps, mk(store.HubOrgID, "ops", "ops"))
-	issue(rReviewer, mk(store.HubOrgID, "rev", "reviewer"))
+	issue(rAdmin, mk(auth.HubOrgID, "admin", "hub_admin"))
+	issue(rOps, mk(auth.HubOrgID, "ops", "ops"))
+	issue(rReviewer, mk(auth.HubOrgID, "rev", "reviewer"))
 	clientAdmin := mk(a.ID, "rekha "+marker, "client_admin")
 	issue(rClient, clientAdmin)
 	issue(rViewer, mk(a.ID, "vina", "client_viewer"))
 	issue(rOther, mk(b.ID, "omar", "client_admin"))
 	issue(rManager, mk(center.ID, "manju", "center_manager"))
-	worker := mk(store.BuiltinCenterOrgID, "kavya", "worker")
+	worker := mk(auth.BuiltinCenterOrgID, "kavya", "worker")
 	issue(rWorker, worker)
 
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
@@ -369,11 +371,11 @@ var pagePasses = map[string][]string{
 // signIn gives role a new browser session.
 func (g *authzRig) signIn(role string) {
 	ctx := context.Background()
-	secret, err := g.st.CreateSession(ctx, g.users[role].ID, time.Hour)
+	secret, err := g.people.CreateSession(ctx, g.users[role].ID, time.Hour)
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	ws, err := g.st.Session(ctx, secret)
+	ws, err := g.people.Session(ctx, secret)
 	if err != nil {
 		g.t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -26,7 +27,7 @@ func TestDeskOnHub(t *testing.T) {
 	clk := &testClock{t: time.Now()}
 	h := openTestHub(t, func(c *Config) { c.Now = clk.now })
 	st := h.Store
-	client, _ := st.CreateOrg(ctx, store.OrgClient, "client")
+	client, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "client")
 	p := classifyProject(t, st, client.ID, "posts")
 	if _, err := ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 125050}); err != nil {
 		t.Fatal(err)
@@ -41,7 +42,7 @@ func TestDeskOnHub(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	u, err := st.CreateUser(ctx, store.BuiltinCenterOrgID, "Kavya R", "worker")
+	u, err := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "Kavya R", "worker")
 	if err != nil {
 		t.Fatal(err)
 	}

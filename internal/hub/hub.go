@@ -272,7 +272,7 @@ func (h *Hub) Handler() http.Handler {
 		Blobs: h.Blobs, TrainingRate: h.Config.TrainingRate,
 		Spans: work.SpanLimits{DailyCap: h.Config.DailyTimeCap, Skew: h.Config.CenterClockSkew}}
 	up.Register(mux)
-	(&web.Web{Store: h.Store, Desk: desk{h}, Blobs: h.Blobs, Log: h.Log, Place: "hub", API: a, MinimumWage: h.Config.MinWage,
+	(&web.Web{Store: h.Store, Auth: h.Auth, Desk: desk{h}, Blobs: h.Blobs, Log: h.Log, Place: "hub", API: a, MinimumWage: h.Config.MinWage,
 		TrainingRate: h.Config.TrainingRate, Spans: work.SpanLimits{DailyCap: h.Config.DailyTimeCap}}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
@@ -448,14 +448,14 @@ func (h *Hub) recallNearDeadlines(ctx context.Context) error {
 // refuses when an admin exists already, so the command can't be used to
 // mint tokens later.
 func (h *Hub) InitAdmin(ctx context.Context, name string) (string, error) {
-	n, err := h.Store.CountUsers(ctx, store.HubOrgID, string(auth.HubAdmin))
+	n, err := h.Auth.CountUsers(ctx, auth.HubOrgID, string(auth.HubAdmin))
 	if err != nil {
 		return "", err
 	}
 	if n > 0 {
 		return "", fmt.Errorf("hub: an admin exists already; ask them for a token (POST /api/v1/users/{id}/tokens)")
 	}
-	u, err := h.Store.CreateUser(ctx, store.HubOrgID, name, string(auth.HubAdmin))
+	u, err := h.Auth.CreateUser(ctx, auth.HubOrgID, name, string(auth.HubAdmin))
 	if err != nil {
 		return "", err
 	}
@@ -463,26 +463,26 @@ func (h *Hub) InitAdmin(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = audit.Log(ctx, h.Store, store.HubOrgID, audit.Record{Actor: "cli", Action: "admin init", Subject: u.ID})
+	_, err = audit.Log(ctx, h.Store, auth.HubOrgID, audit.Record{Actor: "cli", Action: "admin init", Subject: u.ID})
 	return secret, err
 }
 
 // AddCenter enrols a village center: its organisation and its machine
 // user, and a token for the center to sync with. The token is shown once.
-func (h *Hub) AddCenter(ctx context.Context, name string) (store.Org, string, error) {
-	c, err := h.Store.CreateOrg(ctx, store.OrgCenter, name)
+func (h *Hub) AddCenter(ctx context.Context, name string) (auth.Org, string, error) {
+	c, err := h.Auth.CreateOrg(ctx, auth.OrgCenter, name)
 	if err != nil {
-		return store.Org{}, "", err
+		return auth.Org{}, "", err
 	}
-	u, err := h.Store.CreateUser(ctx, c.ID, "center node", string(auth.CenterNode))
+	u, err := h.Auth.CreateUser(ctx, c.ID, "center node", string(auth.CenterNode))
 	if err != nil {
-		return store.Org{}, "", err
+		return auth.Org{}, "", err
 	}
 	secret, _, err := h.Auth.Issue(ctx, u, "center sync")
 	if err != nil {
-		return store.Org{}, "", err
+		return auth.Org{}, "", err
 	}
-	_, err = audit.Log(ctx, h.Store, store.HubOrgID, audit.Record{Actor: "cli", Action: "center add", Subject: c.ID})
+	_, err = audit.Log(ctx, h.Store, auth.HubOrgID, audit.Record{Actor: "cli", Action: "center add", Subject: c.ID})
 	return c, secret, err
 }
 
@@ -507,7 +507,7 @@ func (h *Hub) metrics() *metrics.Registry {
 			links, err := h.Store.CenterLinks(ctx, store.Page{Limit: 10000})
 			var out []metrics.Sample
 			for _, l := range links {
-				if l.ID == store.BuiltinCenterOrgID {
+				if l.ID == auth.BuiltinCenterOrgID {
 					continue
 				}
 				out = append(out, metrics.Sample{Labels: map[string]string{"center": l.ID}, Value: float64(l.Backlog)})

@@ -9,8 +9,8 @@ import (
 	"net/url"
 	"testing"
 
+	"banyan/internal/auth"
 	"banyan/internal/hub"
-	"banyan/internal/store"
 	"banyan/internal/testpg"
 )
 
@@ -43,7 +43,7 @@ func twoHubs(t *testing.T, edit func(*hub.Config)) ([]*hub.Hub, []string) {
 func TestHubsCountSignInsTogether(t *testing.T) {
 	hubs, urls := twoHubs(t, nil)
 	ctx := context.Background()
-	u, err := hubs[0].Store.CreateUser(ctx, store.BuiltinCenterOrgID, "Asha", "worker")
+	u, err := hubs[0].Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "Asha", "worker")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"banyan/internal/store"
+	"banyan/internal/auth"
 	"banyan/internal/webhook"
 )
 
@@ -57,13 +57,13 @@ func TestLogsHoldNoPayloadOrSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, _ := h.Store.CreateOrg(ctx, store.OrgClient, "client")
-	clientUser, _ := h.Store.CreateUser(ctx, client.ID, "cadmin", "client_admin")
+	client, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "client")
+	clientUser, _ := h.Auth.CreateUser(ctx, client.ID, "cadmin", "client_admin")
 	clientToken, _, err := h.Auth.Issue(ctx, clientUser, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	worker, _ := h.Store.CreateUser(ctx, store.BuiltinCenterOrgID, "kavya", "worker")
+	worker, _ := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "kavya", "worker")
 	workerToken, _, _ := h.Auth.Issue(ctx, worker, "desk")
 	login, pin, err := h.Auth.IssuePIN(ctx, worker, "")
 	if err != nil {

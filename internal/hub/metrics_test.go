@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -18,7 +19,7 @@ import (
 func TestMetrics(t *testing.T) {
 	ctx := context.Background()
 	h := openTestHub(t, nil)
-	client, _ := h.Store.CreateOrg(ctx, store.OrgClient, "client")
+	client, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "client")
 	p := classifyProject(t, h.Store, client.ID, "p")
 	h.Store.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
 		for i := range 3 {
@@ -27,7 +28,7 @@ func TestMetrics(t *testing.T) {
 			}
 		}
 	})
-	w, _ := h.Store.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
+	w, _ := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	o, _ := h.Dispatch.Next(ctx, w.ID, "")
 	h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"ok"}`), 4000)
 	token, _ := h.InitAdmin(ctx, "admin")

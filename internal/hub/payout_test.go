@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"banyan/internal/audit"
+	"banyan/internal/auth"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -20,7 +21,7 @@ func TestPayoutFile(t *testing.T) {
 	ctx := context.Background()
 	h := openTestHub(t, nil)
 	st := h.Store
-	client, _ := st.CreateOrg(ctx, store.OrgClient, "client")
+	client, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "client")
 	p := classifyProject(t, st, client.ID, "p")
 	ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, CenterShare: 40})
 	st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
@@ -34,9 +35,9 @@ func TestPayoutFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lakshmi, _ := st.CreateUser(ctx, center.ID, "Lakshmi", "worker")
-	ravi, _ := st.CreateUser(ctx, center.ID, "Ravi", "worker")
-	for i, w := range []store.User{lakshmi, lakshmi, lakshmi, ravi, ravi} {
+	lakshmi, _ := h.Auth.CreateUser(ctx, center.ID, "Lakshmi", "worker")
+	ravi, _ := h.Auth.CreateUser(ctx, center.ID, "Ravi", "worker")
+	for i, w := range []auth.User{lakshmi, lakshmi, lakshmi, ravi, ravi} {
 		o, err := h.Dispatch.Next(ctx, w.ID, "")
 		if err != nil {
 			t.Fatalf("task %d: %v", i, err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"banyan/internal/auth"
 	"banyan/internal/hub"
 	"banyan/internal/store"
 	"banyan/internal/testpg"
@@ -44,7 +45,7 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 		hubs, urls = append(hubs, h), append(urls, srv.URL)
 	}
 	st := hubs[0].Store
-	client, _ := st.CreateOrg(ctx, store.OrgClient, "client")
+	client, _ := hubs[0].Auth.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, err := st.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "mod", Kind: work.Classify, Schema: schema,
 		Overlap: 3, MaxOverlap: 3, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
@@ -64,7 +65,7 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 	}
 	tokens := make([]string, workers)
 	for i := range tokens {
-		u, err := st.CreateUser(ctx, store.BuiltinCenterOrgID, fmt.Sprint("w", i), "worker")
+		u, err := hubs[0].Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, fmt.Sprint("w", i), "worker")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 	"banyan/internal/webhook"
 	"banyan/internal/work"
@@ -57,8 +58,8 @@ func TestWebhookDeliveries(t *testing.T) {
 	defer recv.Close()
 	h := openTestHub(t, func(c *Config) { c.AllowPrivateWebhooks = true })
 	st := h.Store
-	client, _ := st.CreateOrg(ctx, store.OrgClient, "client")
-	admin, _ := st.CreateUser(ctx, client.ID, "rekha", "client_admin")
+	client, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "client")
+	admin, _ := h.Auth.CreateUser(ctx, client.ID, "rekha", "client_admin")
 	token, _, _ := h.Auth.Issue(ctx, admin, "t")
 	p := classifyProject(t, st, client.ID, "p")
 	srv := httptest.NewServer(h.Handler())
@@ -81,7 +82,7 @@ func TestWebhookDeliveries(t *testing.T) {
 			}
 		}
 	})
-	w, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
+	w, _ := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	for range 2 {
 		o, _ := h.Dispatch.Next(ctx, w.ID, "")
 		h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"spam"}`), 4000)
@@ -132,8 +133,8 @@ func TestWebhookDeliveries(t *testing.T) {
 		t.Errorf("delivery log: %d %v", code, out)
 	}
 	// Another client cannot see or test this subscription.
-	other, _ := st.CreateOrg(ctx, store.OrgClient, "other")
-	oa, _ := st.CreateUser(ctx, other.ID, "omar", "client_admin")
+	other, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "other")
+	oa, _ := h.Auth.CreateUser(ctx, other.ID, "omar", "client_admin")
 	token, _, _ = h.Auth.Issue(ctx, oa, "t")
 	if code, _ := call("POST", "/api/v1/webhooks/"+hookID+"/test", ""); code != 404 {
 		t.Errorf("another client testing it: %d", code)
@@ -158,13 +159,13 @@ func TestWebhooksStayWithTheirClient(t *testing.T) {
 	st := h.Store
 	events := []string{webhook.EventResultReady, webhook.EventBatchCompleted, webhook.EventTaskFailed}
 	type side struct {
-		client  store.Org
+		client  auth.Org
 		project work.Project
 		batches []work.Batch
 	}
 	sides := map[string]*side{}
 	for _, name := range []string{"A", "B"} {
-		c, _ := st.CreateOrg(ctx, store.OrgClient, "client "+name)
+		c, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "client "+name)
 		if _, err := h.hooks.Create(ctx, c.ID, recv.URL+"/"+name, events); err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +182,7 @@ func TestWebhooksStayWithTheirClient(t *testing.T) {
 		}
 		sides[name] = s
 	}
-	w, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
+	w, _ := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	for _, name := range []string{"A", "B"} {
 		o, err := h.Dispatch.Next(ctx, w.ID, sides[name].project.ID)
 		if err != nil {

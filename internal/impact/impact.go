@@ -13,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 )
 
@@ -108,7 +109,7 @@ func Make(ctx context.Context, st *store.Store, from, to time.Time) (Report, err
 			r.Jobs++
 		}
 		pay = append(pay, w.Earned)
-		if w.OrgKind == store.OrgCenter && w.OrgID != store.BuiltinCenterOrgID {
+		if w.OrgKind == auth.OrgCenter && w.OrgID != auth.BuiltinCenterOrgID {
 			villages[w.OrgID] = true
 			r.CenterWorker++
 		} else {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/impact"
 	"banyan/internal/ledger"
@@ -36,7 +37,8 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	c, _ := st.CreateOrg(ctx, store.OrgClient, "client")
+	people := &auth.Service{Store: st}
+	c, _ := people.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 86400, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
@@ -48,7 +50,7 @@ func TestReport(t *testing.T) {
 			}
 		}
 	})
-	village, _ := st.CreateOrg(ctx, store.OrgCenter, "Melur")
+	village, _ := people.CreateOrg(ctx, auth.OrgCenter, "Melur")
 	d := &dispatch.Service{Store: st}
 	// answer has a worker take n tasks, each took long by the hub's clock;
 	// every one reports three seconds, which no figure may read.
@@ -66,11 +68,11 @@ func TestReport(t *testing.T) {
 	}
 	var ids []string
 	for i := range 12 {
-		org := store.BuiltinCenterOrgID
+		org := auth.BuiltinCenterOrgID
 		if i%2 == 1 {
 			org = village.ID
 		}
-		u, _ := st.CreateUser(ctx, org, fmt.Sprintf("w%02d", i), "worker")
+		u, _ := people.CreateUser(ctx, org, fmt.Sprintf("w%02d", i), "worker")
 		ids = append(ids, u.ID)
 		dec := work.Declaration{Gender: "man", Disability: "no", Minority: "no"}
 		if i < 6 {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"testing"
 
+	"banyan/internal/auth"
 	"banyan/internal/ingest"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -29,7 +30,8 @@ func BenchmarkExportResults(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, _ := s.CreateOrg(ctx, store.OrgClient, "c")
+	people := &auth.Service{Store: s}
+	c, _ := people.CreateOrg(ctx, auth.OrgClient, "c")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, err := s.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema, Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60})
 	if err != nil {

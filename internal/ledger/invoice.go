@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 )
 
@@ -67,7 +68,7 @@ func divRound(a, b int64) int64 {
 
 // MakeInvoice makes a client's invoice for the days from..to (inclusive,
 // UTC), after posting every waiting money event.
-func MakeInvoice(ctx context.Context, st *store.Store, client store.Org, from, to time.Time) (Invoice, error) {
+func MakeInvoice(ctx context.Context, st *store.Store, client auth.Org, from, to time.Time) (Invoice, error) {
 	from = from.UTC().Truncate(24 * time.Hour)
 	to = to.UTC().Truncate(24 * time.Hour)
 	if to.Before(from) {

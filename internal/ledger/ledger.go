@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 )
 
@@ -74,15 +75,15 @@ func build(seq int64, prev, now string, events []MoneyEvent) ([]Entry, string, e
 		switch ev.Kind {
 		case "delivery":
 			add(ev, ClientReceivable, ev.ClientID, ev.ClientPrice)
-			add(ev, HubRevenue, store.HubOrgID, -ev.ClientPrice)
+			add(ev, HubRevenue, auth.HubOrgID, -ev.ClientPrice)
 		case "credit":
 			add(ev, ClientReceivable, ev.ClientID, -ev.ClientPrice)
-			add(ev, HubRevenue, store.HubOrgID, ev.ClientPrice)
+			add(ev, HubRevenue, auth.HubOrgID, ev.ClientPrice)
 		case "bonus", "training":
-			add(ev, HubRevenue, store.HubOrgID, ev.WorkerPay)
+			add(ev, HubRevenue, auth.HubOrgID, ev.WorkerPay)
 			add(ev, WorkerPayable, ev.WorkerID, -ev.WorkerPay)
 		case "pay":
-			add(ev, HubRevenue, store.HubOrgID, ev.WorkerPay+ev.CenterShare)
+			add(ev, HubRevenue, auth.HubOrgID, ev.WorkerPay+ev.CenterShare)
 			add(ev, WorkerPayable, ev.WorkerID, -ev.WorkerPay)
 			if ev.CenterID != "" {
 				add(ev, CenterShare, ev.CenterID, -ev.CenterShare)

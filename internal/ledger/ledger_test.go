@@ -11,6 +11,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
@@ -19,10 +20,11 @@ import (
 )
 
 type fixture struct {
-	c  store.Org
-	st *store.Store
-	d  *dispatch.Service
-	p  work.Project
+	c      auth.Org
+	st     *store.Store
+	people *auth.Service
+	d      *dispatch.Service
+	p      work.Project
 }
 
 // newFixture is a store with a priced project (₹5.00 a result, ₹3.00 an
@@ -38,7 +40,8 @@ func newFixtureAt(t *testing.T, n int, now func() time.Time) *fixture {
 	ctx := context.Background()
 	st := storetest.Open(t, store.Options{Now: now})
 	t.Cleanup(func() { st.Close() })
-	c, _ := st.CreateOrg(ctx, store.OrgClient, "client")
+	people := &auth.Service{Store: st}
+	c, _ := people.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, err := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
@@ -57,7 +60,7 @@ func newFixtureAt(t *testing.T, n int, now func() time.Time) *fixture {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{c: c, st: st, d: &dispatch.Service{Store: st}, p: p}
+	return &fixture{c: c, st: st, people: people, d: &dispatch.Service{Store: st}, p: p}
 }
 
 // work has a worker answer k tasks and returns the assignment ids.
@@ -80,9 +83,9 @@ func (f *fixture) work(t *testing.T, workerID string, k int) []string {
 func TestLedgerReconciles(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, 10)
-	center, _ := f.st.CreateOrg(ctx, store.OrgCenter, "Melur")
-	hubWorker, _ := f.st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
-	centerWorker, _ := f.st.CreateUser(ctx, center.ID, "ravi", "worker")
+	center, _ := f.people.CreateOrg(ctx, auth.OrgCenter, "Melur")
+	hubWorker, _ := f.people.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
+	centerWorker, _ := f.people.CreateUser(ctx, center.ID, "ravi", "worker")
 	f.work(t, hubWorker.ID, 6)
 	if n, err := ledger.Post(ctx, f.st); err != nil || n != 12 {
 		t.Fatalf("first posting: %d events, %v; want 6 deliveries and 6 answers", n, err)
@@ -126,7 +129,7 @@ func TestVerifyCatchesTampering(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, 9)
-			w, _ := f.st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
+			w, _ := f.people.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 			for range 3 {
 				f.work(t, w.ID, 3)
 				if _, err := ledger.Post(ctx, f.st); err != nil {
@@ -164,7 +167,7 @@ func tamper(t *testing.T, st *store.Store, statements string) {
 func TestTailCutChangesTheHead(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, 4)
-	w, _ := f.st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
+	w, _ := f.people.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	for range 2 {
 		f.work(t, w.ID, 2)
 		ledger.Post(ctx, f.st)
@@ -180,7 +183,7 @@ func TestTailCutChangesTheHead(t *testing.T) {
 func TestInvoice(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, 7)
-	w, _ := f.st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
+	w, _ := f.people.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	f.work(t, w.ID, 7)
 	today := time.Now().UTC()
 	inv, err := ledger.MakeInvoice(ctx, f.st, f.c, today, today)
@@ -219,7 +222,7 @@ func TestStatementAndMinimumWage(t *testing.T) {
 	ctx := context.Background()
 	clk := &testClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
 	f := newFixtureAt(t, 7, clk.now)
-	w, _ := f.st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
+	w, _ := f.people.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	for range 7 {
 		o, err := f.d.Next(ctx, w.ID, "")
 		if err != nil {
@@ -263,7 +266,8 @@ func TestHeldAnswersAndBonus(t *testing.T) {
 	ctx := context.Background()
 	clk := &testClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	st := storetest.Open(t, store.Options{Now: clk.now})
-	c, _ := st.CreateOrg(ctx, store.OrgClient, "client")
+	people := &auth.Service{Store: st}
+	c, _ := people.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
@@ -275,7 +279,7 @@ func TestHeldAnswersAndBonus(t *testing.T) {
 			}
 		}
 	})
-	w, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
+	w, _ := people.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	f := &fixture{st: st, d: &dispatch.Service{Store: st}, p: p}
 	ids := f.work(t, w.ID, 3)
 	ledger.Post(ctx, st)
@@ -321,7 +325,8 @@ func TestOverturnWindowCloses(t *testing.T) {
 	ctx := context.Background()
 	clk := &testClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	st := storetest.Open(t, store.Options{Now: clk.now})
-	c, _ := st.CreateOrg(ctx, store.OrgClient, "client")
+	people := &auth.Service{Store: st}
+	c, _ := people.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
@@ -329,7 +334,7 @@ func TestOverturnWindowCloses(t *testing.T) {
 	st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
 		yield(store.NewTask{Payload: []byte(`{"text":"x"}`)}, nil)
 	})
-	w, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
+	w, _ := people.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	f := &fixture{st: st, d: &dispatch.Service{Store: st}, p: p}
 	id := f.work(t, w.ID, 1)[0]
 	ledger.RejectAnswer(ctx, st, id, "rev", "wrong")
@@ -349,7 +354,8 @@ func TestGoldBonusAndTrainingPay(t *testing.T) {
 	ctx := context.Background()
 	clk := &testClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
 	st := storetest.Open(t, store.Options{Now: clk.now})
-	c, _ := st.CreateOrg(ctx, store.OrgClient, "client")
+	people := &auth.Service{Store: st}
+	c, _ := people.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV, GoldRatio: 1}})
@@ -361,7 +367,7 @@ func TestGoldBonusAndTrainingPay(t *testing.T) {
 		yield(store.NewTask{Payload: []byte(`{"text":"g1"}`), Gold: []byte(`{"label":"ok"}`)}, nil)
 		yield(store.NewTask{Payload: []byte(`{"text":"g2"}`), Gold: []byte(`{"label":"spam"}`)}, nil)
 	})
-	w, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
+	w, _ := people.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	f := &fixture{st: st, d: &dispatch.Service{Store: st}, p: p}
 	// Gold comes first (ratio 1); "ok" is right for g1 only.
 	f.work(t, w.ID, 3)
@@ -402,8 +408,8 @@ func TestGoldBonusAndTrainingPay(t *testing.T) {
 func TestRejectedResultCreditedAndRedone(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, 2)
-	a, _ := f.st.CreateUser(ctx, store.BuiltinCenterOrgID, "asha", "worker")
-	b, _ := f.st.CreateUser(ctx, store.BuiltinCenterOrgID, "ravi", "worker")
+	a, _ := f.people.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
+	b, _ := f.people.CreateUser(ctx, auth.BuiltinCenterOrgID, "ravi", "worker")
 	ids := f.work(t, a.ID, 2)
 	first, _ := f.st.Assignment(ctx, ids[0])
 	if err := f.st.RejectResult(ctx, first.TaskID, "client-admin", "the label is wrong"); err != nil {

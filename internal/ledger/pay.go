@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 )
 
@@ -181,7 +182,7 @@ func NoteWage(ctx context.Context, st *store.Store, w store.FeedWage) error {
 		}
 		var org string
 		err = tx.QueryRowContext(ctx, `SELECT o.id FROM users u JOIN orgs o ON o.id = u.org_id
-			WHERE u.id = ? AND o.kind = 'center' AND o.id <> ?`, w.WorkerID, store.BuiltinCenterOrgID).Scan(&org)
+			WHERE u.id = ? AND o.kind = 'center' AND o.id <> ?`, w.WorkerID, auth.BuiltinCenterOrgID).Scan(&org)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // one of the hub's own workers: the staff's page shows it
 		}

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"testing"
 
+	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/review"
 	"banyan/internal/store"
@@ -18,7 +19,7 @@ import (
 func project(t *testing.T, st *store.Store, name string, overlap, maxOverlap int, q work.Quality) work.Project {
 	t.Helper()
 	ctx := context.Background()
-	c, err := st.CreateOrg(ctx, store.OrgClient, "client "+t.Name()+name)
+	c, err := (&auth.Service{Store: st}).CreateOrg(ctx, auth.OrgClient, "client "+t.Name()+name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,11 +34,12 @@ func project(t *testing.T, st *store.Store, name string, overlap, maxOverlap int
 }
 
 // workers makes n workers of the built-in center.
-func workers(t *testing.T, st *store.Store, n int) []store.User {
+func workers(t *testing.T, st *store.Store, n int) []auth.User {
 	t.Helper()
-	out := make([]store.User, n)
+	out := make([]auth.User, n)
+	people := &auth.Service{Store: st}
 	for i := range out {
-		u, err := st.CreateUser(context.Background(), store.BuiltinCenterOrgID, fmt.Sprintf("w%03d", i), "worker")
+		u, err := people.CreateUser(context.Background(), auth.BuiltinCenterOrgID, fmt.Sprintf("w%03d", i), "worker")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -57,17 +57,6 @@ type OutboxRow struct {
 	Body json.RawMessage
 }
 
-// EnsureCenterOrg records the center's own organisation (its id is the
-// hub's) so its workers can belong to it.
-func (s *Store) EnsureCenterOrg(ctx context.Context, id, name string) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO orgs (id, kind, name, created_at) VALUES (?, 'center', ?, ?) ON CONFLICT (id) DO NOTHING`,
-		id, name, ts(s.now()))
-	if err != nil {
-		return fmt.Errorf("store: center org: %w", err)
-	}
-	return nil
-}
-
 // appendOutbox adds a record to the outbox inside the caller's transaction.
 func (s *Store) appendOutbox(ctx context.Context, tx *sql.Tx, id, kind string, body any) error {
 	raw, err := json.Marshal(body)
@@ -79,32 +68,6 @@ func (s *Store) appendOutbox(ctx context.Context, tx *sql.Tx, id, kind string, b
 	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (seq, id, kind, body, created_at)
 		VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM outbox), ?, ?, ?, ?)`, id, kind, string(raw), ts(s.now()))
 	return err
-}
-
-// EnrolCenterUser adds a person at the center (a worker, reviewer or
-// center manager) and, in the same transaction, the enrolment record that
-// will tell the hub.
-func (s *Store) EnrolCenterUser(ctx context.Context, centerID, name, role string) (User, error) {
-	u := User{ID: work.NewID(), OrgID: centerID, Name: name, Role: role, CreatedAt: s.now()}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
-			u.ID, centerID, name, role, ts(u.CreatedAt))
-		if s.d.isUniqueViolation(err) {
-			return problem.Public(ErrConflict, "someone named %q is enrolled already", name)
-		}
-		if err != nil {
-			return err
-		}
-		body := map[string]string{"worker_id": u.ID, "name": name}
-		if role != "worker" {
-			body["role"] = role // absent means worker, as centers before roles sent
-		}
-		return s.appendOutbox(ctx, tx, work.NewID(), "enrolment", body)
-	})
-	if err != nil {
-		return User{}, fmt.Errorf("store: enrol worker: %w", err)
-	}
-	return u, nil
 }
 
 // SaveGrants keeps leased tasks and their projects. A grant already held

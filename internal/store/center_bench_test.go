@@ -19,10 +19,7 @@ func BenchmarkCenterClaimSave(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	center := work.NewID()
-	if err := s.EnsureCenterOrg(ctx, center, "bench"); err != nil {
-		b.Fatal(err)
-	}
+	center := newOrg(b, s, "center", "bench").ID
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
 	proj := CenterProject{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
 	const leased = 5000
@@ -37,11 +34,7 @@ func BenchmarkCenterClaimSave(b *testing.B) {
 	}
 	var workers []string
 	for i := range slots {
-		u, err := s.EnrolCenterUser(ctx, center, fmt.Sprint("w", i), "worker")
-		if err != nil {
-			b.Fatal(err)
-		}
-		workers = append(workers, u.ID)
+		workers = append(workers, newUser(b, s, center, fmt.Sprint("w", i), "worker").ID)
 	}
 	b.ResetTimer()
 	for i := range b.N {

@@ -66,9 +66,9 @@ func (s *Store) CenterWorkerDay(ctx context.Context, workerID string, since time
 
 // Person is one of a village center's people as its manager sees them.
 type Person struct {
-	User    User
-	Login   string
-	Answers int // saved today
+	ID, Name, Role string
+	Login          string
+	Answers        int // saved today
 	// Skills are the hub's word on the worker's skills (active,
 	// suspended), as fed down to the center.
 	Skills []PersonSkill
@@ -90,7 +90,7 @@ type PersonCourse struct {
 // CenterPeople lists a center's people by name, with their answers saved
 // since a time, their skills and their training.
 func (s *Store) CenterPeople(ctx context.Context, since time.Time) ([]Person, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.org_id, u.name, u.role, u.created_at, coalesce(c.login, ''),
+	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.name, u.role, coalesce(c.login, ''),
 			(SELECT count(*) FROM center_work w WHERE w.worker_id = u.id AND w.state = 'saved' AND w.saved_at >= ?)
 		FROM users u LEFT JOIN credentials c ON c.user_id = u.id
 		WHERE u.role IN ('worker', 'reviewer', 'center_manager') ORDER BY u.name, u.id`, ts(since))
@@ -99,9 +99,7 @@ func (s *Store) CenterPeople(ctx context.Context, since time.Time) ([]Person, er
 	}
 	people, err := collect(rows, func(r scanner) (Person, error) {
 		var p Person
-		var created string
-		err := r.Scan(&p.User.ID, &p.User.OrgID, &p.User.Name, &p.User.Role, &created, &p.Login, &p.Answers)
-		p.User.CreatedAt = parseTS(created)
+		err := r.Scan(&p.ID, &p.Name, &p.Role, &p.Login, &p.Answers)
 		return p, err
 	})
 	if err != nil {
@@ -109,7 +107,7 @@ func (s *Store) CenterPeople(ctx context.Context, since time.Time) ([]Person, er
 	}
 	index := map[string]int{}
 	for i, p := range people {
-		index[p.User.ID] = i
+		index[p.ID] = i
 	}
 	rows, err = s.r.QueryContext(ctx, `SELECT worker_id, kind, language, status, reason FROM center_skills ORDER BY kind, language`)
 	if err != nil {

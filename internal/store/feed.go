@@ -34,7 +34,7 @@ type FeedEvent struct {
 func (s *Store) feedSkill(ctx context.Context, tx *sql.Tx, workerID, kind, language, status, reason, now string) error {
 	var org string
 	if err := tx.QueryRowContext(ctx, `SELECT o.id FROM users u JOIN orgs o ON o.id = u.org_id
-		WHERE u.id = ? AND o.kind = 'center' AND o.id <> ?`, workerID, BuiltinCenterOrgID).Scan(&org); err != nil {
+		WHERE u.id = ? AND o.kind = 'center' AND o.id <> ?`, workerID, builtinCenterOrgID).Scan(&org); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

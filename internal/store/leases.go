@@ -417,29 +417,6 @@ type UplinkResult struct {
 	Reason string
 }
 
-// UplinkEnrol stores a person enrolled at a center (a worker, reviewer or
-// center manager), under the id the center made for them.
-func (s *Store) UplinkEnrol(ctx context.Context, it UplinkItem, workerID, name, role string) (UplinkResult, error) {
-	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
-		var org string
-		err := tx.QueryRowContext(ctx, `SELECT org_id FROM users WHERE id = ?`, workerID).Scan(&org)
-		switch {
-		case err == nil && org != it.CenterID:
-			return UplinkResult{Status: UplinkRejected, Reason: "the worker id belongs to another organisation"}, nil
-		case errors.Is(err, sql.ErrNoRows):
-			err = s.d.savepoint(ctx, tx, func() error {
-				_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
-					workerID, it.CenterID, name, role, ts(s.now()))
-				return err
-			})
-			if s.d.isUniqueViolation(err) {
-				return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf("the center has another worker named %q", name)}, nil
-			}
-		}
-		return accepted, err
-	})
-}
-
 // UplinkAnswerArgs is one answer given at a center.
 type UplinkAnswerArgs struct {
 	// Project is the lease's project, as the caller loaded it to validate
@@ -582,7 +559,10 @@ func (s *Store) TouchCenter(ctx context.Context, centerID string, protocol int, 
 
 // CenterLink is what the hub knows of one center and its link.
 type CenterLink struct {
-	Org
+	ID          string     `json:"id"`
+	Kind        string     `json:"kind"`
+	Name        string     `json:"name"`
+	CreatedAt   time.Time  `json:"created_at"`
 	Protocol    int        `json:"protocol,omitempty"`
 	Version     string     `json:"version,omitempty"`
 	LastContact *time.Time `json:"last_contact,omitempty"`

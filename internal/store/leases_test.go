@@ -11,19 +11,14 @@ import (
 	"banyan/internal/work"
 )
 
-func centerWithWorkers(t *testing.T, s *Store, name string, n int) (Org, []string) {
+func centerWithWorkers(t *testing.T, s *Store, name string, n int) (testOrg, []string) {
 	t.Helper()
-	ctx := context.Background()
-	c, err := s.CreateOrg(ctx, OrgCenter, name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newOrg(t, s, "center", name)
 	var ids []string
 	for i := range n {
 		id := work.NewID()
-		res, err := s.UplinkEnrol(ctx, UplinkItem{ID: work.NewID(), CenterID: c.ID, Seq: int64(i), Kind: "enrolment"}, id, name+"-w"+string(rune('a'+i)), "worker")
-		if err != nil || res.Status != UplinkAccepted {
-			t.Fatalf("enrol: %+v, %v", res, err)
+		if st := enrol(t, s, UplinkItem{ID: work.NewID(), CenterID: c.ID, Seq: int64(i), Kind: "enrolment"}, id, name+"-w"+string(rune('a'+i))); st != UplinkAccepted {
+			t.Fatalf("enrol: %s", st)
 		}
 		ids = append(ids, id)
 	}
@@ -164,25 +159,11 @@ func TestLateResultIsSuperseded(t *testing.T) {
 	}
 }
 
-func TestEnrolmentReplaysAndClashes(t *testing.T) {
+// An unknown lease is ErrNotFound.
+func TestUnknownLease(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
 	ctx := context.Background()
-	c, _ := s.CreateOrg(ctx, OrgCenter, "c")
-	item := UplinkItem{ID: work.NewID(), CenterID: c.ID, Kind: "enrolment"}
-	wid := work.NewID()
-	if res, err := s.UplinkEnrol(ctx, item, wid, "meena", "worker"); err != nil || res.Status != UplinkAccepted {
-		t.Fatalf("enrol: %+v %v", res, err)
-	}
-	if res, _ := s.UplinkEnrol(ctx, item, wid, "meena", "worker"); res.Status != UplinkDuplicate {
-		t.Fatalf("replay: %+v", res)
-	}
-	if res, _ := s.UplinkEnrol(ctx, UplinkItem{ID: work.NewID(), CenterID: c.ID}, work.NewID(), "meena", "worker"); res.Status != UplinkRejected {
-		t.Fatalf("a second meena: %+v", res)
-	}
-	if _, err := s.User(ctx, wid); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := s.Lease(ctx, "x"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown lease: %v", err)
 	}
@@ -277,10 +258,7 @@ func TestCenterGivesBackWhatNobodyCanTake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	center := work.NewID()
-	if err := s.EnsureCenterOrg(ctx, center, "village"); err != nil {
-		t.Fatal(err)
-	}
+	center := newOrg(t, s, "center", "village").ID
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
 	proj := CenterProject{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
 	full := CenterGrant{LeaseID: work.NewID(), TaskKey: "k1", ProjectID: proj.ID, Epoch: 1, Slots: 3, Payload: []byte(`{"text":"x"}`), TTL: time.Hour}
@@ -290,11 +268,7 @@ func TestCenterGivesBackWhatNobodyCanTake(t *testing.T) {
 	}
 	var workers []string
 	for i := range 2 {
-		u, err := s.EnrolCenterUser(ctx, center, fmt.Sprint("w", i), "worker")
-		if err != nil {
-			t.Fatal(err)
-		}
-		workers = append(workers, u.ID)
+		workers = append(workers, newUser(t, s, center, fmt.Sprint("w", i), "worker").ID)
 	}
 	// Both workers answer the first grant's task; nobody answers the second.
 	for _, w := range workers {

@@ -41,7 +41,7 @@ func payAnswers(ctx context.Context, tx *sql.Tx, taskID, assignmentID, now strin
 		FROM assignments a JOIN projects p ON p.id = a.project_id JOIN rate_cards rc ON rc.project_id = a.project_id
 			JOIN users u ON u.id = a.worker_id JOIN orgs o ON o.id = u.org_id
 		WHERE a.task_id = ? AND a.state = 'submitted' AND a.flag IS NULL AND (? = '' OR a.id = ?)
-		ON CONFLICT (kind, ref) DO NOTHING`, now, BuiltinCenterOrgID, BuiltinCenterOrgID, now, taskID, assignmentID, assignmentID)
+		ON CONFLICT (kind, ref) DO NOTHING`, now, builtinCenterOrgID, builtinCenterOrgID, now, taskID, assignmentID, assignmentID)
 	return err
 }
 

@@ -14,10 +14,7 @@ import (
 func qualityProject(t *testing.T, s *Store, name string, overlap, maxOverlap int, q work.Quality) work.Project {
 	t.Helper()
 	ctx := context.Background()
-	c, err := s.CreateOrg(ctx, OrgClient, "client "+t.Name()+name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newOrg(t, s, "client", "client "+t.Name()+name)
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b","c"]}`))
 	if q.Language == "" {
 		q.Language = "en"

@@ -27,7 +27,7 @@ func course(t *testing.T, s *Store) work.Course {
 
 // courseTaskAndWorker makes a training course, a project with one task,
 // and a worker.
-func courseTaskAndWorker(t *testing.T, s *Store) (work.Course, work.Project, User) {
+func courseTaskAndWorker(t *testing.T, s *Store) (work.Course, work.Project, testUser) {
 	t.Helper()
 	c := course(t, s)
 	p := fixture(t, s, 1, 1)

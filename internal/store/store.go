@@ -44,6 +44,11 @@ var (
 	ErrConflict = problem.NewSentinel(problem.Conflict, "the record's state does not allow this now")
 )
 
+// builtinCenterOrgID is the hub's built-in center, made by the first
+// migration (auth.BuiltinCenterOrgID): the queries of domains still in this
+// package tell it apart from the village centers.
+const builtinCenterOrgID = "00000000-0000-7000-8000-000000000002"
+
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
@@ -65,8 +70,6 @@ type Store struct {
 	workScale float64
 	// projects holds recent project reads (see Project).
 	projects sync.Map
-	// tokens holds recent token lookups (see TokenByHash).
-	tokens sync.Map
 	// notifier is told of the events clients subscribe to (SetNotifier).
 	notifier Notifier
 	// swept is when a claim last returned timed-out work to the pool.

@@ -41,10 +41,7 @@ func newStore(t *testing.T) (*Store, *clock) {
 func fixture(t *testing.T, s *Store, overlap, maxOverlap int) work.Project {
 	t.Helper()
 	ctx := context.Background()
-	c, err := s.CreateOrg(ctx, OrgClient, "client "+t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newOrg(t, s, "client", "client "+t.Name())
 	schema, err := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b","c"]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -67,17 +64,59 @@ func tasksOf(n int) iter.Seq2[NewTask, error] {
 	}
 }
 
-func workers(t *testing.T, s *Store, n int) []User {
+func workers(t *testing.T, s *Store, n int) []testUser {
 	t.Helper()
-	out := make([]User, n)
+	out := make([]testUser, n)
 	for i := range out {
-		u, err := s.CreateUser(context.Background(), BuiltinCenterOrgID, fmt.Sprintf("w%03d", i), "worker")
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[i] = u
+		out[i] = newUser(t, s, builtinCenterOrgID, fmt.Sprintf("w%03d", i), "worker")
 	}
 	return out
+}
+
+// Organisations and users are auth's, which a test inside this package
+// cannot import; newOrg and newUser insert the rows a test needs as they
+// are.
+
+// testOrg is an organisation a test made.
+type testOrg struct{ ID string }
+
+// newOrg adds an organisation of a kind ("client", "center").
+func newOrg(t testing.TB, s *Store, kind, name string) testOrg {
+	t.Helper()
+	o := testOrg{ID: work.NewID()}
+	if _, err := s.w.Exec(`INSERT INTO orgs (id, kind, name, created_at) VALUES (?, ?, ?, ?)`, o.ID, kind, name, ts(s.now())); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// testUser is a person a test made.
+type testUser struct{ ID string }
+
+// newUser adds a person with a role to an organisation.
+func newUser(t testing.TB, s *Store, orgID, name, role string) testUser {
+	t.Helper()
+	u := testUser{ID: work.NewID()}
+	if _, err := s.w.Exec(`INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`, u.ID, orgID, name, role, ts(s.now())); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// enrol stores a center's enrolment of a worker once, as the hub's
+// receiver does (auth's UplinkEnrol, less its checks), and returns the
+// item's status.
+func enrol(t testing.TB, s *Store, it UplinkItem, workerID, name string) string {
+	t.Helper()
+	res, err := s.UplinkOnce(context.Background(), it, func(tx *Tx) (UplinkResult, error) {
+		_, err := tx.ExecContext(context.Background(), `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, 'worker', ?)`,
+			workerID, it.CenterID, name, ts(s.now()))
+		return accepted, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Status
 }
 
 // majority is a DecideFunc for tests: settle on agreement of the first
@@ -164,7 +203,7 @@ func TestClaimConcurrent(t *testing.T) {
 				}
 				if held[task.ID][w.ID] {
 					mu.Unlock()
-					errs <- fmt.Errorf("worker %s got task %s twice", w.Name, task.ID)
+					errs <- fmt.Errorf("worker %s got task %s twice", w.ID, task.ID)
 					return
 				}
 				held[task.ID][w.ID] = true
@@ -489,14 +528,14 @@ func BenchmarkClaimSubmit(b *testing.B) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	c, _ := s.CreateOrg(ctx, OrgClient, "bench")
+	c := newOrg(b, s, "client", "bench")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
 	p, _ := s.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60})
 	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(b.N+1)); err != nil {
 		b.Fatal(err)
 	}
-	u, _ := s.CreateUser(ctx, BuiltinCenterOrgID, "w", "worker")
+	u := newUser(b, s, builtinCenterOrgID, "w", "worker")
 	decide := majority(p)
 	b.ResetTimer()
 	for range b.N {

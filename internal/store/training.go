@@ -400,7 +400,7 @@ func (s *Store) feedCourse(ctx context.Context, tx *sql.Tx, courseID string) err
 	if err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM orgs WHERE kind = 'center' AND id <> ? ORDER BY id`, BuiltinCenterOrgID)
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM orgs WHERE kind = 'center' AND id <> ? ORDER BY id`, builtinCenterOrgID)
 	if err != nil {
 		return err
 	}

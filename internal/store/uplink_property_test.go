@@ -53,7 +53,7 @@ func TestUploadOrderAndReplaysDoNotMatter(t *testing.T) {
 				if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(6)); err != nil {
 					t.Fatal(err)
 				}
-				c, _ := s.CreateOrg(ctx, OrgCenter, "c")
+				c := newOrg(t, s, "center", "c")
 				leases, err := s.GrantLeases(ctx, LeaseRequest{CenterID: c.ID, Want: 12, TTL: time.Hour})
 				if err != nil || len(leases) != 6 {
 					t.Fatalf("grant: %d, %v", len(leases), err)
@@ -90,11 +90,7 @@ func TestUploadOrderAndReplaysDoNotMatter(t *testing.T) {
 				}
 				deliver := func(o op) string {
 					if o.enrol != nil {
-						res, err := s.UplinkEnrol(ctx, *o.enrol, o.worker, "w-"+o.worker[:8], "worker")
-						if err != nil {
-							t.Fatal(err)
-						}
-						return res.Status
+						return enrol(t, s, *o.enrol, o.worker, "w-"+o.worker[:8])
 					}
 					res, _, err := s.UplinkAnswer(ctx, *o.answer, majority(p))
 					if err != nil {

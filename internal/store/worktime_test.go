@@ -21,10 +21,7 @@ func centerStore(t *testing.T) (*Store, *clock, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	center := work.NewID()
-	if err := s.EnsureCenterOrg(ctx, center, "Melur"); err != nil {
-		t.Fatal(err)
-	}
+	center := newOrg(t, s, "center", "Melur").ID
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
 	proj := CenterProject{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
 	grants := []CenterGrant{{LeaseID: work.NewID(), TaskKey: "k", ProjectID: proj.ID, Epoch: 1, Slots: 2,
@@ -32,11 +29,7 @@ func centerStore(t *testing.T) (*Store, *clock, string) {
 	if err := s.SaveGrants(ctx, []CenterProject{proj}, grants); err != nil {
 		t.Fatal(err)
 	}
-	u, err := s.EnrolCenterUser(ctx, center, "asha", "worker")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, clk, u.ID
+	return s, clk, newUser(t, s, center, "asha", "worker").ID
 }
 
 // uploadedAnswer reads the answer record the center queued for the hub.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"banyan/internal/audit"
+	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -27,11 +28,12 @@ func FuzzUpload(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer st.Close()
-	center, err := st.CreateOrg(ctx, store.OrgCenter, "fuzz")
+	people := &auth.Service{Store: st}
+	center, err := people.CreateOrg(ctx, auth.OrgCenter, "fuzz")
 	if err != nil {
 		f.Fatal(err)
 	}
-	worker, _ := st.CreateUser(ctx, center.ID, "w", "worker")
+	worker, _ := people.CreateUser(ctx, center.ID, "w", "worker")
 	h := &Hub{Store: st, Dispatch: &dispatch.Service{Store: st}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), TrainingRate: 5000}
 	seed := func(kind string, body any) []byte {
 		b, _ := json.Marshal(body)

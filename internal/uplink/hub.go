@@ -55,7 +55,7 @@ type Hub struct {
 	Spans work.SpanLimits
 }
 
-type handlerFunc func(w http.ResponseWriter, r *http.Request, center store.Org) error
+type handlerFunc func(w http.ResponseWriter, r *http.Request, center auth.Org) error
 
 // Routes is the route table of /uplink/v1.
 func (h *Hub) Routes() map[string]handlerFunc {
@@ -102,7 +102,7 @@ func (h *Hub) wrap(fn handlerFunc) http.Handler {
 			fail(problem.New(http.StatusForbidden, "the uplink takes center tokens only (banyan admin center add)"))
 			return
 		}
-		center, err := h.Store.Org(r.Context(), p.OrgID)
+		center, err := h.Auth.Org(r.Context(), p.OrgID)
 		if err != nil {
 			fail(err)
 			return
@@ -176,7 +176,7 @@ func reply(w http.ResponseWriter, r *http.Request, v any) error {
 	return err
 }
 
-func (h *Hub) hello(w http.ResponseWriter, r *http.Request, center store.Org) error {
+func (h *Hub) hello(w http.ResponseWriter, r *http.Request, center auth.Org) error {
 	var in Hello
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -189,7 +189,7 @@ func (h *Hub) hello(w http.ResponseWriter, r *http.Request, center store.Org) er
 		HubTime: time.Now().UTC(), LeaseTTLSeconds: int(h.LeaseTTL / time.Second)})
 }
 
-func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center store.Org) error {
+func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center auth.Org) error {
 	var in LeaseRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -227,7 +227,7 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center store.Org) e
 	return reply(w, r, out)
 }
 
-func (h *Hub) heartbeat(w http.ResponseWriter, r *http.Request, center store.Org) error {
+func (h *Hub) heartbeat(w http.ResponseWriter, r *http.Request, center auth.Org) error {
 	var in Heartbeat
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -252,7 +252,7 @@ func (h *Hub) heartbeat(w http.ResponseWriter, r *http.Request, center store.Org
 // upload takes a center's records in order and answers each: accepted,
 // duplicate, superseded or rejected with the reason. An item that cannot
 // be read is rejected on its own; it does not fail the others.
-func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center store.Org) error {
+func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center auth.Org) error {
 	// The center stamps its clock as it sends; the hub reads its own as
 	// the request arrives, before the body (which can take long on a slow
 	// link) is read.
@@ -307,7 +307,7 @@ const centerSpanSlack = 5 * time.Second
 
 // item stores one uploaded record. offset is how far the center's clock
 // is ahead of the hub's.
-func (h *Hub) item(ctx context.Context, center store.Org, it Item, offset time.Duration) (store.UplinkResult, error) {
+func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Duration) (store.UplinkResult, error) {
 	ref := store.UplinkItem{ID: it.ID, CenterID: center.ID, Seq: it.Seq, Kind: it.Kind}
 	reject := func(format string, args ...any) (store.UplinkResult, error) {
 		reason := fmt.Sprintf(format, args...)
@@ -342,7 +342,7 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, offset time.D
 		default:
 			return reject("an enrolment's role is worker, reviewer or center_manager, not %q", b.Role)
 		}
-		return h.Store.UplinkEnrol(ctx, ref, b.WorkerID, strings.TrimSpace(b.Name), b.Role)
+		return h.Auth.UplinkEnrol(ctx, ref, b.WorkerID, strings.TrimSpace(b.Name), b.Role)
 	case KindAnswer:
 		var b AnswerBody
 		if err := strict(&b); err != nil || !work.ValidID(b.LeaseID) || !work.ValidID(b.WorkerID) {
@@ -473,7 +473,7 @@ func (h *Hub) item(ctx context.Context, center store.Org, it Item, offset time.D
 
 // file serves an attachment of a task the center holds a lease of, with
 // Range support so a download cut by the link resumes where it stopped.
-func (h *Hub) file(w http.ResponseWriter, r *http.Request, center store.Org) error {
+func (h *Hub) file(w http.ResponseWriter, r *http.Request, center auth.Org) error {
 	sum := r.PathValue("sha256")
 	if !blob.ValidSum(sum) {
 		return problem.New(http.StatusNotFound, "no such file")
@@ -491,7 +491,7 @@ func (h *Hub) file(w http.ResponseWriter, r *http.Request, center store.Org) err
 // maxFeed is how many feed events one reply carries.
 const maxFeed = 2000
 
-func (h *Hub) feed(w http.ResponseWriter, r *http.Request, center store.Org) error {
+func (h *Hub) feed(w http.ResponseWriter, r *http.Request, center auth.Org) error {
 	var in FeedRequest
 	if err := decode(w, r, &in); err != nil {
 		return err

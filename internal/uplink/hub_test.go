@@ -17,6 +17,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"banyan/internal/auth"
 	"banyan/internal/hub"
 	"banyan/internal/store"
 	"banyan/internal/uplink"
@@ -43,7 +44,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	srv := httptest.NewServer(h.Handler())
 	t.Cleanup(func() { srv.Close(); h.Close() })
-	c, err := h.Store.CreateOrg(ctx, store.OrgClient, "client")
+	c, err := h.Auth.CreateOrg(ctx, auth.OrgClient, "client")
 	if err != nil {
 		t.Fatal(err)
 	}

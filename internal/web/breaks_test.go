@@ -71,6 +71,6 @@ func TestGraphicCapPassesOn(t *testing.T) {
 // capped serves the rig's store and desk with a graphic cap.
 func capped(g *rig, n int) http.Handler {
 	mux := http.NewServeMux()
-	(&Web{Store: g.st, Desk: g.desk, Place: "center", GraphicCap: n, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
+	(&Web{Store: g.st, Auth: g.people, Desk: g.desk, Place: "center", GraphicCap: n, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
 	return mux
 }

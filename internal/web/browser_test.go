@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"banyan/internal/auth"
 	"banyan/internal/hub"
 	"banyan/internal/store"
 	"banyan/internal/web"
@@ -170,8 +171,8 @@ func (b *browserRig) audit(name string) {
 func (b *browserRig) clientFlow(h *hub.Hub, url, _ string) {
 	b.t.Helper()
 	ctx := context.Background()
-	org, _ := h.Store.CreateOrg(ctx, store.OrgClient, "Kaveri Foods")
-	admin, _ := h.Store.CreateUser(ctx, org.ID, "Rekha", "client_admin")
+	org, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "Kaveri Foods")
+	admin, _ := h.Auth.CreateUser(ctx, org.ID, "Rekha", "client_admin")
 	login, password, err := h.Auth.IssuePassword(ctx, admin, "")
 	if err != nil {
 		b.t.Fatal(err)
@@ -248,17 +249,17 @@ func (o browserOffice) Status(ctx context.Context) (web.OfficeStatus, error) {
 	return web.OfficeStatus{Queue: q, LastSync: time.Now().Add(-3 * time.Minute), Online: true}, err
 }
 
-func (o browserOffice) Enrol(ctx context.Context, name, login string) (store.User, string, string, error) {
-	u, err := o.st.CreateUser(ctx, store.BuiltinCenterOrgID, name, "worker")
+func (o browserOffice) Enrol(ctx context.Context, name, login string) (auth.User, string, string, error) {
+	u, err := o.h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, name, "worker")
 	if err != nil {
-		return store.User{}, "", "", err
+		return auth.User{}, "", "", err
 	}
 	login, pin, err := o.h.Auth.IssuePIN(ctx, u, login)
 	return u, login, pin, err
 }
 
 func (o browserOffice) ResetPIN(ctx context.Context, id string) (string, string, error) {
-	u, err := o.st.User(ctx, id)
+	u, err := o.h.Auth.User(ctx, id)
 	if err != nil {
 		return "", "", err
 	}
@@ -362,7 +363,7 @@ func TestDeskInBrowser(t *testing.T) {
 	}
 	defer h.Close()
 	st := h.Store
-	client, _ := st.CreateOrg(ctx, store.OrgClient, "Sahyadri News")
+	client, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "Sahyadri News")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam","abuse"]}`))
 	p, err := st.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "Comment moderation", Kind: work.Classify, Schema: schema,
 		Instructions: "Mark advertising as spam and insults as abuse; everything else is ok.",
@@ -400,7 +401,7 @@ func TestDeskInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	u, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "Kavya R", "worker")
+	u, _ := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "Kavya R", "worker")
 	login, pin, err := h.Auth.IssuePIN(ctx, u, "")
 	if err != nil {
 		t.Fatal(err)
@@ -476,13 +477,13 @@ func TestDeskInBrowser(t *testing.T) {
 	}
 	// The center manager's pages, served over the same store as a center
 	// would.
-	mgr, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "Manju", "center_manager")
+	mgr, _ := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "Manju", "center_manager")
 	mlogin, password, err := h.Auth.IssuePassword(ctx, mgr, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	(&web.Web{Store: st, Office: browserOffice{st, h}, Place: "center", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
+	(&web.Web{Store: st, Auth: h.Auth, Office: browserOffice{st, h}, Place: "center", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
 	csrv := httptest.NewServer(mux)
 	defer csrv.Close()
 	m := newBrowser(t, csrv.URL)

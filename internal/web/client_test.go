@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"banyan/internal/auth"
 	"banyan/internal/hub"
 	"banyan/internal/ledger"
-	"banyan/internal/store"
 )
 
 // A client admin on the hub's pages: makes a project from the classify
@@ -31,14 +31,14 @@ func TestClientPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	org, _ := h.Store.CreateOrg(ctx, store.OrgClient, "Sahyadri News")
-	admin, _ := h.Store.CreateUser(ctx, org.ID, "Rekha", "client_admin")
+	org, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "Sahyadri News")
+	admin, _ := h.Auth.CreateUser(ctx, org.ID, "Rekha", "client_admin")
 	login, password, err := h.Auth.IssuePassword(ctx, admin, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _ := h.Store.CreateOrg(ctx, store.OrgClient, "Other Co")
-	otherAdmin, _ := h.Store.CreateUser(ctx, other.ID, "Omar", "client_admin")
+	other, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "Other Co")
+	otherAdmin, _ := h.Auth.CreateUser(ctx, other.ID, "Omar", "client_admin")
 	ologin, opassword, _ := h.Auth.IssuePassword(ctx, otherAdmin, "")
 	srv := httptest.NewServer(h.Handler())
 	defer srv.Close()
@@ -137,7 +137,7 @@ func TestClientPages(t *testing.T) {
 	if _, err := ledger.SetRateCard(ctx, h.Store, ledger.RateCard{ProjectID: projectID, ClientPrice: 250, WorkerPay: 100, GSTBps: 1800}); err != nil {
 		t.Fatal(err)
 	}
-	w, _ := h.Store.CreateUser(ctx, store.BuiltinCenterOrgID, "Kavya", "worker")
+	w, _ := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "Kavya", "worker")
 	for range 3 {
 		o, err := h.Dispatch.Next(ctx, w.ID, "")
 		if err != nil {

@@ -122,7 +122,7 @@ func (wb *Web) signin(w http.ResponseWriter, r *http.Request, s *session) error 
 		wb.render(w, r, s, http.StatusTooManyRequests, "signin", data)
 		return nil
 	}
-	u, lang, err := wb.Store.CheckSecret(r.Context(), login, secret)
+	u, lang, err := wb.Auth.CheckSecret(r.Context(), login, secret)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && wb.homeOf(u.Role) == "") {
 		// The try stays counted: a failure.
 		wb.Log.Info("sign-in refused", "login_len", len(login))
@@ -138,11 +138,11 @@ func (wb *Web) signin(w http.ResponseWriter, r *http.Request, s *session) error 
 	}
 	// The browser's choice before signing in wins over an old one.
 	if c, err := r.Cookie(langCookie); err == nil && knownLang(c.Value) && c.Value != lang {
-		if err := wb.Store.SetLang(r.Context(), u.ID, c.Value); err != nil {
+		if err := wb.Auth.SetLang(r.Context(), u.ID, c.Value); err != nil {
 			return err
 		}
 	}
-	secretCookie, err := wb.Store.CreateSession(r.Context(), u.ID, wb.SessionTTL)
+	secretCookie, err := wb.Auth.CreateSession(r.Context(), u.ID, wb.SessionTTL)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func (wb *Web) homeOf(role string) string {
 }
 
 func (wb *Web) signout(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := wb.Store.EndSession(r.Context(), s.secret); err != nil {
+	if err := wb.Auth.EndSession(r.Context(), s.secret); err != nil {
 		return err
 	}
 	setCookie(w, r, sessionCookie, "", -time.Second)
@@ -186,7 +186,7 @@ func (wb *Web) chooseLang(w http.ResponseWriter, r *http.Request, s *session) er
 	}
 	setCookie(w, r, langCookie, lang, 365*24*time.Hour)
 	if s.secret != "" {
-		if err := wb.Store.SetLang(r.Context(), s.User.ID, lang); err != nil {
+		if err := wb.Auth.SetLang(r.Context(), s.User.ID, lang); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -22,7 +23,7 @@ type Office interface {
 	Status(ctx context.Context) (OfficeStatus, error)
 	// Enrol adds a worker (login "" makes one from the name) and gives
 	// them a PIN.
-	Enrol(ctx context.Context, name, login string) (user store.User, gotLogin, pin string, err error)
+	Enrol(ctx context.Context, name, login string) (user auth.User, gotLogin, pin string, err error)
 	// ResetPIN gives a worker of the center a fresh PIN.
 	ResetPIN(ctx context.Context, workerID string) (login, pin string, err error)
 }
@@ -75,9 +76,9 @@ func (wb *Web) showOffice(w http.ResponseWriter, r *http.Request, s *session, st
 	t := s.t
 	var views []personView
 	for _, p := range people {
-		v := personView{ID: p.User.ID, Name: p.User.Name, Role: t.Get("role." + p.User.Role), Login: p.Login,
-			Answers: t.Number(p.Answers), Worker: p.User.Role == "worker"}
-		if w, ok := wages[p.User.ID]; ok {
+		v := personView{ID: p.ID, Name: p.Name, Role: t.Get("role." + p.Role), Login: p.Login,
+			Answers: t.Number(p.Answers), Worker: p.Role == "worker"}
+		if w, ok := wages[p.ID]; ok {
 			v.Wage = t.Get("office.wage", t.Rupees(w.HourlyRate), t.Rupees(w.Minimum))
 		}
 		for _, k := range p.Skills {
@@ -139,7 +140,7 @@ func (wb *Web) resetPIN(w http.ResponseWriter, r *http.Request, s *session) erro
 	if !work.ValidID(id) {
 		return errPage(http.StatusNotFound, "error.notfound")
 	}
-	u, err := wb.Store.User(r.Context(), id)
+	u, err := wb.Auth.User(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.OrgID != s.User.OrgID || u.Role != "worker")) {
 		return errPage(http.StatusNotFound, "error.notfound")
 	}

@@ -13,13 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 )
 
 // fakeOffice enrols workers straight in the store, each with PIN 246810.
 type fakeOffice struct {
-	st  *store.Store
-	org string
+	st     *store.Store
+	people *auth.Service
+	org    string
 }
 
 func (o fakeOffice) Status(ctx context.Context) (OfficeStatus, error) {
@@ -27,27 +29,27 @@ func (o fakeOffice) Status(ctx context.Context) (OfficeStatus, error) {
 	return OfficeStatus{Queue: q, LastSync: time.Date(2026, 11, 23, 8, 30, 0, 0, time.Local), Online: true}, err
 }
 
-func (o fakeOffice) Enrol(ctx context.Context, name, login string) (store.User, string, string, error) {
-	if owner, _ := o.st.LoginOwner(ctx, login); owner != "" {
-		return store.User{}, "", "", store.ErrConflict
+func (o fakeOffice) Enrol(ctx context.Context, name, login string) (auth.User, string, string, error) {
+	if owner, _ := o.people.LoginOwner(ctx, login); owner != "" {
+		return auth.User{}, "", "", store.ErrConflict
 	}
-	u, err := o.st.CreateUser(ctx, o.org, name, "worker")
+	u, err := o.people.CreateUser(ctx, o.org, name, "worker")
 	if err != nil {
-		return store.User{}, "", "", err
+		return auth.User{}, "", "", err
 	}
-	return u, login, "246810", o.st.SetSecret(ctx, u.ID, login, "246810")
+	return u, login, "246810", o.people.SetSecret(ctx, u.ID, login, "246810")
 }
 
 func (o fakeOffice) ResetPIN(ctx context.Context, id string) (string, string, error) {
-	login, _ := o.st.Login(ctx, id)
-	return login, "135790", o.st.SetSecret(ctx, id, login, "135790")
+	login, _ := o.people.Login(ctx, id)
+	return login, "135790", o.people.SetSecret(ctx, id, login, "135790")
 }
 
 func TestCenterOffice(t *testing.T) {
 	g := newRig(t, classifyTask(ida))
-	u, _ := g.st.User(context.Background(), mustOwner(t, g.st, "asha"))
+	u, _ := g.people.User(context.Background(), mustOwner(t, g.people, "asha"))
 	mux := http.NewServeMux()
-	(&Web{Store: g.st, Desk: g.desk, Office: fakeOffice{g.st, u.OrgID}, Place: "center",
+	(&Web{Store: g.st, Auth: g.people, Desk: g.desk, Office: fakeOffice{g.st, g.people, u.OrgID}, Place: "center",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
 	g.srv.Close()
 	g.srv = httptest.NewServer(mux)
@@ -102,9 +104,9 @@ func TestCenterOffice(t *testing.T) {
 	}
 }
 
-func mustOwner(t *testing.T, st *store.Store, login string) string {
+func mustOwner(t *testing.T, people *auth.Service, login string) string {
 	t.Helper()
-	id, err := st.LoginOwner(context.Background(), login)
+	id, err := people.LoginOwner(context.Background(), login)
 	if err != nil || id == "" {
 		t.Fatalf("login %s: %q %v", login, id, err)
 	}

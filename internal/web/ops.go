@@ -8,8 +8,8 @@ import (
 	"net/url"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/ledger"
-	"banyan/internal/store"
 )
 
 // The hub staff's page: the clients, the village centers (last contact,
@@ -64,7 +64,7 @@ func (wb *Web) opsPage(w http.ResponseWriter, r *http.Request, s *session) error
 	}
 	var cv []centerView
 	for _, c := range centers.Items {
-		if c.ID == store.BuiltinCenterOrgID {
+		if c.ID == auth.BuiltinCenterOrgID {
 			continue // the hub's own workers: no link to watch
 		}
 		v := centerView{Name: c.Name, Version: c.Version, Contact: t.Get("office.never"), Backlog: t.Number(c.Backlog),

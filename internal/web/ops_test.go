@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/hub"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -40,7 +41,7 @@ func opsHub(t *testing.T) (*hub.Hub, *httptest.Server, string, string) {
 	}
 	t.Cleanup(func() { h.Close() })
 	st := h.Store
-	client, _ := st.CreateOrg(ctx, store.OrgClient, "Kaveri Foods")
+	client, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "Kaveri Foods")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, err := st.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "Reviews", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV, GoldRatio: 0.5}})
@@ -70,7 +71,7 @@ func opsHub(t *testing.T) (*hub.Hub, *httptest.Server, string, string) {
 	if _, _, err := h.AddCenter(ctx, "Melur"); err != nil {
 		t.Fatal(err)
 	}
-	w, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "Kavya", "worker")
+	w, _ := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "Kavya", "worker")
 	for range 6 {
 		o, err := h.Dispatch.Next(ctx, w.ID, "")
 		if err != nil {
@@ -84,7 +85,7 @@ func opsHub(t *testing.T) (*hub.Hub, *httptest.Server, string, string) {
 			t.Fatal(err)
 		}
 	}
-	staff, _ := st.CreateUser(ctx, store.HubOrgID, "Devi", "ops")
+	staff, _ := h.Auth.CreateUser(ctx, auth.HubOrgID, "Devi", "ops")
 	login, password, err := h.Auth.IssuePassword(ctx, staff, "")
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -143,10 +144,10 @@ func TestDeskCountsTrainingTime(t *testing.T) {
 	g.clk.skip(time.Minute)
 	g.answerCourseItem(page, "ok")
 	ctx := context.Background()
-	var asha store.User
-	orgs, _ := g.st.Orgs(ctx, store.OrgCenter, store.Page{Limit: 10})
+	var asha auth.User
+	orgs, _ := g.people.Orgs(ctx, auth.OrgCenter, store.Page{Limit: 10})
 	for _, o := range orgs {
-		us, _ := g.st.Users(ctx, o.ID, store.Page{Limit: 10})
+		us, _ := g.people.Users(ctx, o.ID, store.Page{Limit: 10})
 		for _, u := range us {
 			if u.Name == "Asha" {
 				asha = u

@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/blob"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -41,6 +42,9 @@ var staticFiles embed.FS
 // dispatcher or a center's leased queue).
 type Web struct {
 	Store *store.Store
+	// Auth signs people in and keeps their web sessions: the one Service
+	// of the hub or center.
+	Auth  *auth.Service
 	Desk  Desk
 	Blobs *blob.Store
 	Log   *slog.Logger
@@ -182,7 +186,7 @@ func (wb *Web) Register(mux *http.ServeMux) {
 
 // session is the request's signed-in person, language and CSRF token.
 type session struct {
-	store.WebSession
+	auth.WebSession
 	secret string
 	t      T
 }
@@ -199,7 +203,7 @@ func (wb *Web) wrap(rt Route) http.Handler {
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 		s := &session{t: newT(wb.browserLang(r))}
 		if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-			if ws, err := wb.Store.Session(r.Context(), c.Value); err == nil {
+			if ws, err := wb.Auth.Session(r.Context(), c.Value); err == nil {
 				s.WebSession, s.secret = ws, c.Value
 				if knownLang(ws.Lang) {
 					s.t = newT(ws.Lang)

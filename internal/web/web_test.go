@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -81,6 +82,7 @@ type rig struct {
 	client *http.Client
 	desk   *fakeDesk
 	st     *store.Store
+	people *auth.Service
 	clk    *testClock
 }
 
@@ -119,32 +121,33 @@ func newRig(t *testing.T, tasks ...Task) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	org, err := st.CreateOrg(ctx, store.OrgCenter, "village")
+	people := &auth.Service{Store: st}
+	org, err := people.CreateOrg(ctx, auth.OrgCenter, "village")
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := st.CreateUser(ctx, org.ID, "Asha", "worker")
+	u, err := people.CreateUser(ctx, org.ID, "Asha", "worker")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetSecret(ctx, u.ID, "asha", "123456"); err != nil {
+	if err := people.SetSecret(ctx, u.ID, "asha", "123456"); err != nil {
 		t.Fatal(err)
 	}
-	m, err := st.CreateUser(ctx, org.ID, "Manju", "center_manager")
+	m, err := people.CreateUser(ctx, org.ID, "Manju", "center_manager")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetSecret(ctx, m.ID, "manju", "secret-pass"); err != nil {
+	if err := people.SetSecret(ctx, m.ID, "manju", "secret-pass"); err != nil {
 		t.Fatal(err)
 	}
 	d := &fakeDesk{tasks: tasks, answers: map[string]string{}}
 	mux := http.NewServeMux()
-	(&Web{Store: st, Desk: d, Place: "center", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
+	(&Web{Store: st, Auth: people, Desk: d, Place: "center", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
-	return &rig{t: t, srv: srv, client: client, desk: d, st: st, clk: clk}
+	return &rig{t: t, srv: srv, client: client, desk: d, st: st, people: people, clk: clk}
 }
 
 func (g *rig) get(path string) (*http.Response, string) {

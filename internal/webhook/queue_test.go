@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 )
@@ -18,7 +19,8 @@ func TestQueue(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t, store.Options{})
 	q := &Queue{Store: st}
-	client, err := st.CreateOrg(ctx, store.OrgClient, "acme")
+	people := &auth.Service{Store: st}
+	client, err := people.CreateOrg(ctx, auth.OrgClient, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package store
+package auth
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"banyan/internal/problem"
+	"banyan/internal/store"
 )
 
 // Signing in to the web pages: credentials and sessions
@@ -42,14 +43,22 @@ const (
 	argonKeyLen    = 32
 )
 
-// hashing bounds the argon2id hashes computed at once: a shift's workers
-// signing in together must not ask for 19 MiB each at the same moment.
-var hashing = make(chan struct{}, max(2, runtime.NumCPU()))
+// bounded runs fn, which computes a secret's hash, while fewer than
+// max(2, NumCPU) others run through s: a shift's workers signing in
+// together must not ask for 19 MiB each at the same moment. The bound is a
+// field of the Service rather than package state: the composition root
+// makes one Service per process, so one bound holds for the process (a
+// second Service would have a bound of its own). It is made on first use,
+// so a Service literal needs no constructor.
+func (s *Service) bounded(fn func()) {
+	s.hashingOnce.Do(func() { s.hashing = make(chan struct{}, max(2, runtime.NumCPU())) })
+	s.hashing <- struct{}{}
+	defer func() { <-s.hashing }()
+	fn()
+}
 
 // argon2id hashes a secret with the given parameters.
 func argon2id(secret string, salt []byte, memKiB, passes uint32, lanes uint8) []byte {
-	hashing <- struct{}{}
-	defer func() { <-hashing }()
 	return argon2.IDKey([]byte(secret), salt, passes, memKiB, lanes, argonKeyLen)
 }
 
@@ -107,105 +116,110 @@ func secretMatches(stored, secret string) (ok, stale bool) {
 }
 
 // dummySecret is checked against when a login is unknown, so a wrong
-// login takes as long to refuse as a wrong secret.
+// login takes as long to refuse as a wrong secret. It is made once, at
+// start, when nothing else is hashing.
 var dummySecret, _ = encodeSecret("no such login")
 
 // SetSecret gives a person a login and a secret (a worker's PIN, anyone
 // else's password), replacing any they had, and ends their web sessions.
-// A login another person has is ErrConflict.
-func (s *Store) SetSecret(ctx context.Context, userID, login, secret string) error {
-	enc, err := encodeSecret(secret)
+// A login another person has is store.ErrConflict.
+func (s *Service) SetSecret(ctx context.Context, userID, login, secret string) error {
+	var enc string
+	var err error
+	s.bounded(func() { enc, err = encodeSecret(secret) })
 	if err != nil {
-		return fmt.Errorf("store: set secret: %w", err)
+		return fmt.Errorf("auth: set secret: %w", err)
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.Store.Write(ctx, func(tx *store.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE id = ?`, userID).Scan(&n); err != nil {
 			return err
 		}
 		if n == 0 {
-			return fmt.Errorf("user %s: %w", userID, ErrNotFound)
+			return fmt.Errorf("user %s: %w", userID, store.ErrNotFound)
 		}
 		var owner string
 		err := tx.QueryRowContext(ctx, `SELECT user_id FROM credentials WHERE login = ?`, login).Scan(&owner)
 		if err == nil && owner != userID {
-			return problem.Public(ErrConflict, "the login %q is taken", login)
+			return problem.Public(store.ErrConflict, "the login %q is taken", login)
 		}
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO credentials (user_id, login, secret_hash, updated_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (user_id) DO UPDATE SET login = excluded.login, secret_hash = excluded.secret_hash,
-				updated_at = excluded.updated_at`, userID, login, enc, ts(s.now())); err != nil {
+				updated_at = excluded.updated_at`, userID, login, enc, store.TimeText(s.Store.Now())); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE user_id = ?`, userID)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: set secret: %w", err)
+		return fmt.Errorf("auth: set secret: %w", err)
 	}
 	return nil
 }
 
 // Login returns the login a person signs in with, or "" when they have none.
-func (s *Store) Login(ctx context.Context, userID string) (string, error) {
+func (s *Service) Login(ctx context.Context, userID string) (string, error) {
 	var login string
-	err := s.r.QueryRowContext(ctx, `SELECT login FROM credentials WHERE user_id = ?`, userID).Scan(&login)
+	err := s.Store.Read(ctx).QueryRowContext(ctx, `SELECT login FROM credentials WHERE user_id = ?`, userID).Scan(&login)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("store: login of %s: %w", userID, err)
+		return "", fmt.Errorf("auth: login of %s: %w", userID, err)
 	}
 	return login, nil
 }
 
 // LoginOwner returns the id of the person with a login, "" if nobody.
-func (s *Store) LoginOwner(ctx context.Context, login string) (string, error) {
+func (s *Service) LoginOwner(ctx context.Context, login string) (string, error) {
 	var id string
-	err := s.r.QueryRowContext(ctx, `SELECT user_id FROM credentials WHERE login = ?`, login).Scan(&id)
+	err := s.Store.Read(ctx).QueryRowContext(ctx, `SELECT user_id FROM credentials WHERE login = ?`, login).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("store: login %q: %w", login, err)
+		return "", fmt.Errorf("auth: login %q: %w", login, err)
 	}
 	return id, nil
 }
 
 // CheckSecret returns the person a login and secret belong to, with the
-// language they last chose; a wrong login or secret is ErrNotFound, the
-// same for both.
-func (s *Store) CheckSecret(ctx context.Context, login, secret string) (User, string, error) {
+// language they last chose; a wrong login or secret is store.ErrNotFound,
+// the same for both.
+func (s *Service) CheckSecret(ctx context.Context, login, secret string) (User, string, error) {
 	var userID, stored, lang string
-	err := s.r.QueryRowContext(ctx, `SELECT user_id, secret_hash, lang FROM credentials WHERE login = ?`, login).
+	err := s.Store.Read(ctx).QueryRowContext(ctx, `SELECT user_id, secret_hash, lang FROM credentials WHERE login = ?`, login).
 		Scan(&userID, &stored, &lang)
 	if errors.Is(err, sql.ErrNoRows) {
-		secretMatches(dummySecret, secret)
-		return User{}, "", fmt.Errorf("store: sign in: %w", ErrNotFound)
+		s.bounded(func() { secretMatches(dummySecret, secret) })
+		return User{}, "", fmt.Errorf("auth: sign in: %w", store.ErrNotFound)
 	}
 	if err != nil {
-		return User{}, "", fmt.Errorf("store: sign in: %w", err)
+		return User{}, "", fmt.Errorf("auth: sign in: %w", err)
 	}
-	ok, stale := secretMatches(stored, secret)
+	var ok, stale bool
+	s.bounded(func() { ok, stale = secretMatches(stored, secret) })
 	if !ok {
-		return User{}, "", fmt.Errorf("store: sign in: %w", ErrNotFound)
+		return User{}, "", fmt.Errorf("auth: sign in: %w", store.ErrNotFound)
 	}
 	if stale {
 		// Stored by an earlier version (PBKDF2) or with other parameters:
 		// the secret is known right now, so it is stored anew. Only if
 		// the row still holds what was checked, so a secret changed
 		// meanwhile is not overwritten.
-		enc, err := encodeSecret(secret)
+		var enc string
+		s.bounded(func() { enc, err = encodeSecret(secret) })
 		if err != nil {
-			return User{}, "", fmt.Errorf("store: sign in: %w", err)
+			return User{}, "", fmt.Errorf("auth: sign in: %w", err)
 		}
-		if err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.Store.Write(ctx, func(tx *store.Tx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE credentials SET secret_hash = ? WHERE user_id = ? AND secret_hash = ?`, enc, userID, stored)
 			return err
 		}); err != nil {
-			return User{}, "", fmt.Errorf("store: sign in: store the secret anew: %w", err)
+			return User{}, "", fmt.Errorf("auth: sign in: store the secret anew: %w", err)
 		}
 	}
 	u, err := s.User(ctx, userID)
@@ -213,10 +227,13 @@ func (s *Store) CheckSecret(ctx context.Context, login, secret string) (User, st
 }
 
 // SetLang keeps the language a person chose.
-func (s *Store) SetLang(ctx context.Context, userID, lang string) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE credentials SET lang = ? WHERE user_id = ?`, lang, userID)
+func (s *Service) SetLang(ctx context.Context, userID, lang string) error {
+	err := s.Store.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE credentials SET lang = ? WHERE user_id = ?`, lang, userID)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("store: set language: %w", err)
+		return fmt.Errorf("auth: set language: %w", err)
 	}
 	return nil
 }
@@ -242,54 +259,56 @@ func randomText(n int) string {
 
 // CreateSession starts a web session for a person and returns the secret
 // for its cookie.
-func (s *Store) CreateSession(ctx context.Context, userID string, ttl time.Duration) (secret string, err error) {
+func (s *Service) CreateSession(ctx context.Context, userID string, ttl time.Duration) (secret string, err error) {
 	secret = randomText(32)
-	now := s.now()
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	now := s.Store.Now()
+	err = s.Store.Write(ctx, func(tx *store.Tx) error {
 		// Ended sessions go as new ones start, so the table stays small.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE expires_at <= ?`, ts(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE expires_at <= ?`, store.TimeText(now)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO web_sessions (id, user_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-			sessionKey(secret), userID, randomText(24), ts(now), ts(now.Add(ttl)))
+			sessionKey(secret), userID, randomText(24), store.TimeText(now), store.TimeText(now.Add(ttl)))
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("store: start session: %w", err)
+		return "", fmt.Errorf("auth: start session: %w", err)
 	}
 	return secret, nil
 }
 
 // Session returns the live session a cookie's secret names; an unknown or
-// ended one is ErrNotFound.
-func (s *Store) Session(ctx context.Context, secret string) (WebSession, error) {
+// ended one is store.ErrNotFound.
+func (s *Service) Session(ctx context.Context, secret string) (WebSession, error) {
 	var ws WebSession
 	var expires, created string
-	err := s.r.QueryRowContext(ctx, `SELECT ws.csrf, ws.expires_at, coalesce(c.lang, ''),
+	err := s.Store.Read(ctx).QueryRowContext(ctx, `SELECT ws.csrf, ws.expires_at, coalesce(c.lang, ''),
 			u.id, u.org_id, u.name, u.role, u.created_at
 		FROM web_sessions ws JOIN users u ON u.id = ws.user_id LEFT JOIN credentials c ON c.user_id = u.id
 		WHERE ws.id = ?`, sessionKey(secret)).
 		Scan(&ws.CSRF, &expires, &ws.Lang, &ws.User.ID, &ws.User.OrgID, &ws.User.Name, &ws.User.Role, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return WebSession{}, fmt.Errorf("store: session: %w", ErrNotFound)
+		return WebSession{}, fmt.Errorf("auth: session: %w", store.ErrNotFound)
 	}
 	if err != nil {
-		return WebSession{}, fmt.Errorf("store: session: %w", err)
+		return WebSession{}, fmt.Errorf("auth: session: %w", err)
 	}
-	ws.ExpiresAt = parseTS(expires)
-	ws.User.CreatedAt = parseTS(created)
-	if !s.now().Before(ws.ExpiresAt) {
-		return WebSession{}, fmt.Errorf("store: session ended: %w", ErrNotFound)
+	ws.ExpiresAt = store.ParseTimeText(expires)
+	ws.User.CreatedAt = store.ParseTimeText(created)
+	if !s.Store.Now().Before(ws.ExpiresAt) {
+		return WebSession{}, fmt.Errorf("auth: session ended: %w", store.ErrNotFound)
 	}
 	return ws, nil
 }
 
 // EndSession signs a browser out.
-func (s *Store) EndSession(ctx context.Context, secret string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM web_sessions WHERE id = ?`, sessionKey(secret)); err != nil {
-		return fmt.Errorf("store: end session: %w", err)
+func (s *Service) EndSession(ctx context.Context, secret string) error {
+	err := s.Store.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE id = ?`, sessionKey(secret))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("auth: end session: %w", err)
 	}
 	return nil
 }
-
-// MaxDraftBytes bounds one saved draft.

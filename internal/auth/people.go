@@ -1,0 +1,233 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"banyan/internal/problem"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// Organisations and the people in them.
+
+// Well-known organisations, made by the first migration.
+const (
+	HubOrgID           = "00000000-0000-7000-8000-000000000001"
+	BuiltinCenterOrgID = "00000000-0000-7000-8000-000000000002"
+)
+
+// Org kinds.
+const (
+	OrgHub    = "hub"
+	OrgClient = "client"
+	OrgCenter = "center"
+)
+
+// Org is the hub, a client company or a center.
+type Org struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// User is a person (or a center machine) who signs in with a token.
+type User struct {
+	ID        string    `json:"id"`
+	OrgID     string    `json:"org_id"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CreateOrg adds an organisation. A name already used by an org of the same
+// kind is store.ErrConflict.
+func (s *Service) CreateOrg(ctx context.Context, kind, name string) (Org, error) {
+	o := Org{ID: work.NewID(), Kind: kind, Name: name, CreatedAt: s.Store.Now()}
+	err := s.Store.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO orgs (id, kind, name, created_at) VALUES (?, ?, ?, ?)`,
+			o.ID, o.Kind, o.Name, store.TimeText(o.CreatedAt))
+		if tx.IsUniqueViolation(err) {
+			return problem.Public(store.ErrConflict, "a %s named %q already exists", kind, name)
+		}
+		return err
+	})
+	if err != nil {
+		return Org{}, fmt.Errorf("auth: create org: %w", err)
+	}
+	return o, nil
+}
+
+// EnsureCenterOrg records a center's own organisation in the center's
+// database (its id is the hub's), so its workers can belong to it. An org
+// already there is left as it is.
+func (s *Service) EnsureCenterOrg(ctx context.Context, id, name string) error {
+	err := s.Store.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO orgs (id, kind, name, created_at) VALUES (?, 'center', ?, ?) ON CONFLICT (id) DO NOTHING`,
+			id, name, store.TimeText(s.Store.Now()))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("auth: center org: %w", err)
+	}
+	return nil
+}
+
+// Org returns one organisation.
+func (s *Service) Org(ctx context.Context, id string) (Org, error) {
+	o, err := scanOrg(s.Store.Read(ctx).QueryRowContext(ctx, `SELECT id, kind, name, created_at FROM orgs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Org{}, fmt.Errorf("auth: org %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return Org{}, fmt.Errorf("auth: org %s: %w", id, err)
+	}
+	return o, nil
+}
+
+// Orgs lists organisations of one kind, by id.
+func (s *Service) Orgs(ctx context.Context, kind string, p store.Page) ([]Org, error) {
+	rows, err := s.Store.Read(ctx).QueryContext(ctx, `SELECT id, kind, name, created_at FROM orgs
+		WHERE kind = ? AND id > ? ORDER BY id LIMIT ?`, kind, p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list orgs: %w", err)
+	}
+	orgs, err := store.Collect(rows, scanOrg)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list orgs: %w", err)
+	}
+	return orgs, nil
+}
+
+func scanOrg(r store.Scanner) (Org, error) {
+	var o Org
+	var created string
+	err := r.Scan(&o.ID, &o.Kind, &o.Name, &created)
+	o.CreatedAt = store.ParseTimeText(created)
+	return o, err
+}
+
+// CreateUser adds a person to an organisation. A name already used in the
+// organisation is store.ErrConflict.
+func (s *Service) CreateUser(ctx context.Context, orgID, name, role string) (User, error) {
+	u := User{ID: work.NewID(), OrgID: orgID, Name: name, Role: role, CreatedAt: s.Store.Now()}
+	err := s.Store.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
+			u.ID, u.OrgID, u.Name, u.Role, store.TimeText(u.CreatedAt))
+		if tx.IsUniqueViolation(err) {
+			return problem.Public(store.ErrConflict, "a user named %q already exists in this organisation", name)
+		}
+		return err
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("auth: create user: %w", err)
+	}
+	return u, nil
+}
+
+const userCols = `id, org_id, name, role, created_at`
+
+func scanUser(r store.Scanner) (User, error) {
+	var u User
+	var created string
+	err := r.Scan(&u.ID, &u.OrgID, &u.Name, &u.Role, &created)
+	u.CreatedAt = store.ParseTimeText(created)
+	return u, err
+}
+
+// User returns one user.
+func (s *Service) User(ctx context.Context, id string) (User, error) {
+	u, err := scanUser(s.Store.Read(ctx).QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("auth: user %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("auth: user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// Users lists the users of one organisation, by id.
+func (s *Service) Users(ctx context.Context, orgID string, p store.Page) ([]User, error) {
+	rows, err := s.Store.Read(ctx).QueryContext(ctx, `SELECT `+userCols+` FROM users
+		WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID, p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list users: %w", err)
+	}
+	users, err := store.Collect(rows, scanUser)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list users: %w", err)
+	}
+	return users, nil
+}
+
+// CountUsers counts the users with a role in an organisation.
+func (s *Service) CountUsers(ctx context.Context, orgID, role string) (int, error) {
+	var n int
+	err := s.Store.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM users WHERE org_id = ? AND role = ?`, orgID, role).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("auth: count users: %w", err)
+	}
+	return n, nil
+}
+
+// Enrolment at village centers: a center adds its people in its own
+// database and tells the hub through the outbox; the hub stores each under
+// the id the center made for them.
+
+// kindEnrolment is the outbox kind of an enrolment (uplink.KindEnrolment).
+const kindEnrolment = "enrolment"
+
+// EnrolAtCenter adds a person at a village center (a worker, reviewer or
+// center manager) and, in the same transaction, the enrolment record that
+// will tell the hub (in center mode, see store.Options.Outbox). A name
+// already enrolled is store.ErrConflict.
+func (s *Service) EnrolAtCenter(ctx context.Context, centerID, name, role string) (User, error) {
+	u := User{ID: work.NewID(), OrgID: centerID, Name: name, Role: role}
+	body := map[string]string{"worker_id": u.ID, "name": name}
+	if role != string(Worker) {
+		body["role"] = role // absent means worker, as centers before roles sent
+	}
+	_, err := s.Store.Born(ctx, kindEnrolment, body, func(tx *store.Tx, _ string, now time.Time) error {
+		u.CreatedAt = now
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
+			u.ID, centerID, name, role, store.TimeText(now))
+		if tx.IsUniqueViolation(err) {
+			return problem.Public(store.ErrConflict, "someone named %q is enrolled already", name)
+		}
+		return err
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("auth: enrol at center: %w", err)
+	}
+	return u, nil
+}
+
+// UplinkEnrol stores, on the hub, a person a center enrolled (a worker,
+// reviewer or center manager) under the id the center made for them, once
+// per uploaded item. An id of another organisation's person, or a name the
+// center has for someone else, is rejected.
+func (s *Service) UplinkEnrol(ctx context.Context, it store.UplinkItem, userID, name, role string) (store.UplinkResult, error) {
+	return s.Store.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
+		var org string
+		err := tx.QueryRowContext(ctx, `SELECT org_id FROM users WHERE id = ?`, userID).Scan(&org)
+		switch {
+		case err == nil && org != it.CenterID:
+			return store.UplinkResult{Status: store.UplinkRejected, Reason: "the worker id belongs to another organisation"}, nil
+		case errors.Is(err, sql.ErrNoRows):
+			err = tx.Savepoint(ctx, func() error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
+					userID, it.CenterID, name, role, store.TimeText(s.Store.Now()))
+				return err
+			})
+			if tx.IsUniqueViolation(err) {
+				return store.UplinkResult{Status: store.UplinkRejected, Reason: fmt.Sprintf("the center has another worker named %q", name)}, nil
+			}
+		}
+		return store.UplinkResult{Status: store.UplinkAccepted}, err
+	})
+}
