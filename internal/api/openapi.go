@@ -14,9 +14,9 @@ import (
 	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
-	"banyan/internal/impact"
 	"banyan/internal/ledger"
 	"banyan/internal/problem"
+	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/webhook"
 	"banyan/internal/work"
@@ -108,7 +108,7 @@ var operations = map[string]apiOp{
 	"GET /api/v1/projects/{id}/rates":    {summary: "A project's rate card", tag: "money", status: 200, reply: store.RateCard{}},
 
 	"GET /api/v1/ledger":                     {summary: "Verify the ledger's chain and show its totals (hub staff)", tag: "money", status: 200, reply: ledgerOut{}},
-	"GET /api/v1/impact":                     {summary: "The impact report (hub staff)", tag: "money", query: periodQuery, status: 200, reply: impact.Report{}},
+	"GET /api/v1/impact":                     {summary: "The impact report (hub staff)", tag: "money", query: periodQuery, status: 200, reply: report.Impact{}},
 	"POST /api/v1/assignments/{id}/reject":   {summary: "Reject a held answer, with a reason", tag: "money", body: judgeIn{}, status: 200, reply: store.Approval{}},
 	"POST /api/v1/assignments/{id}/overturn": {summary: "Overturn a rejection within the rate card's window", tag: "money", body: judgeIn{}, status: 200, reply: store.Approval{}},
 	"POST /api/v1/tasks/{id}/reject":         {summary: "A client rejects a delivered result: rework and a credit note", tag: "money", body: rejectResultIn{}, status: 200, reply: reworkOut{}},

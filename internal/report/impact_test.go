@@ -1,16 +1,16 @@
-package impact_test
+package report_test
 
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"banyan/internal/dispatch"
-	"banyan/internal/impact"
+	"banyan/internal/report"
 	"banyan/internal/store"
+	"banyan/internal/store/storetest"
 	"banyan/internal/work"
 )
 
@@ -26,15 +26,11 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 // Twelve workers: six women, two with a disability, seven of a minority;
 // half at a village center. Ten of them started 45 days before the end of
 // the period, and five of those came back in its last days.
-func TestReport(t *testing.T) {
+func TestImpact(t *testing.T) {
 	ctx := context.Background()
 	end := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 	clk := &clock{t: end.AddDate(0, 0, -45)}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "i.db"), store.Options{Migrate: true, Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, store.Options{Now: clk.now})
 	c, _ := st.CreateOrg(ctx, store.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
@@ -102,7 +98,7 @@ func TestReport(t *testing.T) {
 		}
 		answer(id, i+1, took)
 	}
-	r, err := impact.Make(ctx, st, end.AddDate(0, 0, -10), end.AddDate(0, 0, -1))
+	r, err := report.MakeImpact(ctx, st, end.AddDate(0, 0, -10), end.AddDate(0, 0, -1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,15 @@
-// Package impact computes the report the business shows its funders: jobs,
-// workers, hours and earnings, who the workers are (from what they chose
-// to declare), whether they stay, and how many villages the work reaches.
-// Every figure is an aggregate, defined in the report itself; no figure is
-// shown for a person, and a group of fewer than MinGroup people is
-// suppressed, as is its complement, so it cannot be found by subtraction
-// from a total.
-package impact
+// Package report owns the reports the hub makes of its work: the impact
+// report the business shows its funders (and, later, the ops board's
+// figures and planning reports). A report reads across the domains'
+// tables and changes nothing.
+//
+// The impact report gives jobs, workers, hours and earnings, who the
+// workers are (from what they chose to declare), whether they stay, and
+// how many villages the work reaches. Every figure is an aggregate,
+// defined in the report itself; no figure is shown for a person, and a
+// group of fewer than MinGroup people is suppressed, as is its
+// complement, so it cannot be found by subtraction from a total.
+package report
 
 import (
 	"context"
@@ -22,8 +26,8 @@ const MinGroup = 5
 // JobHours is the active time in the period that makes a job.
 const JobHours = 20
 
-// Report is the impact report for a period.
-type Report struct {
+// Impact is the impact report for a period.
+type Impact struct {
 	From string `json:"from"` // first day, YYYY-MM-DD
 	To   string `json:"to"`   // last day
 	// ActiveWorkers, Jobs, HoursWorked: see Definitions.
@@ -85,19 +89,20 @@ func percentile(sorted []int64, p float64) int64 {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// Make computes the report for the days from..to (inclusive, UTC).
-func Make(ctx context.Context, st *store.Store, from, to time.Time) (Report, error) {
+// MakeImpact computes the impact report for the days from..to (inclusive,
+// UTC).
+func MakeImpact(ctx context.Context, st *store.Store, from, to time.Time) (Impact, error) {
 	from = from.UTC().Truncate(24 * time.Hour)
 	to = to.UTC().Truncate(24 * time.Hour)
 	if to.Before(from) {
-		return Report{}, fmt.Errorf("impact: the period ends (%s) before it starts (%s)", to.Format(time.DateOnly), from.Format(time.DateOnly))
+		return Impact{}, fmt.Errorf("report: impact: the period ends (%s) before it starts (%s)", to.Format(time.DateOnly), from.Format(time.DateOnly))
 	}
 	end := to.Add(24 * time.Hour)
 	ws, err := st.WorkersInPeriod(ctx, from, end)
 	if err != nil {
-		return Report{}, err
+		return Impact{}, err
 	}
-	r := Report{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), ActiveWorkers: len(ws), Definitions: definitions}
+	r := Impact{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), ActiveWorkers: len(ws), Definitions: definitions}
 	var pay []int64
 	var activeMS int64
 	villages := map[string]bool{}
@@ -155,7 +160,7 @@ func Make(ctx context.Context, st *store.Store, from, to time.Time) (Report, err
 		startTo := end.Add(-time.Duration(c.days) * day)
 		n, kept, err := st.Retention(ctx, startTo.Add(-30*day), startTo, end.Add(-30*day), end)
 		if err != nil {
-			return Report{}, err
+			return Impact{}, err
 		}
 		*c.dst = share(kept, n)
 	}
