@@ -13,11 +13,13 @@ package report
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
 
 	"banyan/internal/store"
+	"banyan/internal/work"
 )
 
 // MinGroup is the smallest group a figure may describe.
@@ -98,7 +100,7 @@ func MakeImpact(ctx context.Context, st *store.Store, from, to time.Time) (Impac
 		return Impact{}, fmt.Errorf("report: impact: the period ends (%s) before it starts (%s)", to.Format(time.DateOnly), from.Format(time.DateOnly))
 	}
 	end := to.Add(24 * time.Hour)
-	ws, err := st.WorkersInPeriod(ctx, from, end)
+	ws, err := workersInPeriod(ctx, st, from, end)
 	if err != nil {
 		return Impact{}, err
 	}
@@ -158,7 +160,7 @@ func MakeImpact(ctx context.Context, st *store.Store, from, to time.Time) (Impac
 		dst  **Share
 	}{{30, &r.Retention30}, {90, &r.Retention90}} {
 		startTo := end.Add(-time.Duration(c.days) * day)
-		n, kept, err := st.Retention(ctx, startTo.Add(-30*day), startTo, end.Add(-30*day), end)
+		n, kept, err := retention(ctx, st, startTo.Add(-30*day), startTo, end.Add(-30*day), end)
 		if err != nil {
 			return Impact{}, err
 		}
@@ -181,4 +183,75 @@ var definitions = map[string]string{
 	"retention_90":   "of the workers whose first answer fell 90 to 119 days before the end of the period, those who answered in the last 30 days of it",
 	"villages":       "village centers with at least one active worker in the period (a center is in one village); the hub's own workers are counted apart",
 	"suppressed":     fmt.Sprintf("a figure about fewer than %d people, or one whose complement is fewer than %d, is not shown", MinGroup, MinGroup),
+}
+
+// workerPeriod is one worker's part in the impact report's period: their
+// active time, pay, first answer ever, last answer in the period, their
+// center, and their latest self-declaration (zero when none).
+type workerPeriod struct {
+	WorkerID    string
+	OrgID       string
+	OrgKind     string
+	ActiveMS    int64
+	Answers     int
+	Earned      int64
+	FirstAnswer time.Time // ever
+	LastAnswer  time.Time // ever
+	Declaration work.Declaration
+	Declared    bool
+}
+
+// workersInPeriod lists every worker who answered or trained in [from,
+// to), with what the impact report needs of them. Their active time is the
+// task time the server measured (by when the work began) and their
+// accepted training spans.
+func workersInPeriod(ctx context.Context, st *store.Store, from, to time.Time) ([]workerPeriod, error) {
+	f, t := store.TimeText(from), store.TimeText(to)
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT u.id, u.org_id, o.kind,
+			(SELECT coalesce(sum(a.duration_ms), 0) FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted' AND a.created_at >= ? AND a.created_at < ?) +
+			(SELECT coalesce(sum(active_ms), 0) FROM activity v WHERE v.worker_id = u.id AND v.what = 'training' AND v.started_at >= ? AND v.started_at < ?),
+			(SELECT count(*) FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted' AND a.submitted_at >= ? AND a.submitted_at < ?),
+			(SELECT coalesce(sum(e.worker_pay), 0) FROM money_events e WHERE e.kind IN ('pay', 'bonus', 'training') AND e.worker_id = u.id AND e.created_at >= ? AND e.created_at < ?),
+			(SELECT coalesce(min(a.submitted_at), '') FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted'),
+			(SELECT coalesce(max(a.submitted_at), '') FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted' AND a.submitted_at < ?),
+			(SELECT d.body FROM declarations d WHERE d.worker_id = u.id ORDER BY d.declared_at DESC, d.id DESC LIMIT 1)
+		FROM users u JOIN orgs o ON o.id = u.org_id
+		WHERE u.role = 'worker' AND (
+			EXISTS (SELECT 1 FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted' AND a.submitted_at >= ? AND a.submitted_at < ?)
+			OR EXISTS (SELECT 1 FROM activity v WHERE v.worker_id = u.id AND v.what = 'training' AND v.started_at >= ? AND v.started_at < ?))
+		ORDER BY u.id`, f, t, f, t, f, t, f, t, t, f, t, f, t)
+	if err != nil {
+		return nil, fmt.Errorf("report: workers in period: %w", err)
+	}
+	ws, err := store.Collect(rows, func(r store.Scanner) (workerPeriod, error) {
+		var w workerPeriod
+		var first, last string
+		var body *string
+		if err := r.Scan(&w.WorkerID, &w.OrgID, &w.OrgKind, &w.ActiveMS, &w.Answers, &w.Earned, &first, &last, &body); err != nil {
+			return w, err
+		}
+		w.FirstAnswer, w.LastAnswer = store.ParseTimeText(first), store.ParseTimeText(last)
+		if body != nil && json.Unmarshal([]byte(*body), &w.Declaration) == nil {
+			w.Declared = true
+		}
+		return w, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("report: workers in period: %w", err)
+	}
+	return ws, nil
+}
+
+// retention counts the workers whose first answer fell in [startFrom,
+// startTo) and how many of them answered in [activeFrom, activeTo).
+func retention(ctx context.Context, st *store.Store, startFrom, startTo, activeFrom, activeTo time.Time) (cohort, retained int, err error) {
+	err = st.Read(ctx).QueryRowContext(ctx, `SELECT count(*), coalesce(sum(CASE WHEN EXISTS (
+				SELECT 1 FROM assignments b WHERE b.worker_id = f.worker_id AND b.state = 'submitted'
+				AND b.submitted_at >= ? AND b.submitted_at < ?) THEN 1 ELSE 0 END), 0)
+		FROM (SELECT worker_id, min(submitted_at) AS first FROM assignments WHERE state = 'submitted' GROUP BY worker_id) f
+		WHERE f.first >= ? AND f.first < ?`, store.TimeText(activeFrom), store.TimeText(activeTo), store.TimeText(startFrom), store.TimeText(startTo)).Scan(&cohort, &retained)
+	if err != nil {
+		return 0, 0, fmt.Errorf("report: retention: %w", err)
+	}
+	return cohort, retained, nil
 }
