@@ -54,9 +54,9 @@ func TestOpsFigures(t *testing.T) {
 		return b
 	}
 	soon := batch("soon", work.PurposeWork, 3, 2*time.Hour)
-	later := batch("later", work.PurposeWork, 2, 30*time.Hour)
+	batch("later", work.PurposeWork, 2, 30*time.Hour)
 	batch("far", work.PurposeWork, 2, 100*time.Hour)
-	gold := batch("gold", work.PurposeGold, 4, 0)
+	batch("gold", work.PurposeGold, 4, 0)
 
 	type figures struct {
 		due     []string // "name done/tasks last-hour"
@@ -100,75 +100,58 @@ func TestOpsFigures(t *testing.T) {
 	}
 
 	w, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "Kavya", "worker")
-	d := &dispatch.Service{Store: st}
-	// answer has the worker answer up to n tasks, a minute each, counting
-	// them by batch in into; false when there is no more work.
-	answer := func(n int, into map[string]int) bool {
-		t.Helper()
-		for range n {
-			o, err := d.Next(ctx, w.ID, "")
-			if errors.Is(err, dispatch.ErrNoWork) {
-				return false
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			clk.add(time.Minute)
-			if _, err := d.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"spam"}`), 60000); err != nil {
-				t.Fatal(err)
-			}
-			into[o.Task.BatchID]++
-		}
-		return true
-	}
-	// Three answers two hours back, five in the last half hour. Which
-	// batch each goes to is the dispatcher's choice: the board shows each
-	// unfinished batch due with its answers so far, those of the last hour
-	// apart.
-	before, lastHour := map[string]int{}, map[string]int{}
-	answer(3, before)
+	answer := answerer(t, st, clk, w.ID)
+	// Two hours back: two of the soonest batch's tasks and a gold one.
+	answer("wwg")
+	// In the last half hour: the soonest batch's last task, which takes
+	// it off the board, one of the next and a gold one.
 	clk.set(now.Add(-30 * time.Minute))
-	answer(5, lastHour)
+	answer("wwg")
 	clk.set(now)
-	var due []string
-	for _, b := range []work.Batch{soon, later} {
-		if done := before[b.ID] + lastHour[b.ID]; done < b.Tasks {
-			due = append(due, fmt.Sprintf("%s %d/%d %d", b.Name, done, b.Tasks, lastHour[b.ID]))
-		}
-	}
-	workDone := 8 - before[gold.ID] - lastHour[gold.ID]
-	check("after eight answers", read(), due, 11-workDone, 8)
+	check("after six answers", read(), []string{"later 1/2 1"}, 3+4, 6)
 
-	// Every task answered: nothing is due, only gold waits.
-	all := map[string]int{}
-	for k, v := range before {
-		all[k] += v
+	// Every task answered, and all the gold: nothing is due, only gold
+	// waits.
+	answer("gwgww")
+	if _, _, err := st.Claim(ctx, w.ID, "", 0.99); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the worker is still given work after every task: %v", err)
 	}
-	for k, v := range lastHour {
-		all[k] += v
-	}
-	for i := 0; answer(1, all); i++ {
-		if i > 20 {
-			t.Fatal("the worker is still given work after every task")
-		}
-	}
-	total := 0
-	for _, n := range all {
-		total += n
-	}
-	if total-all[gold.ID] != 7 || all[gold.ID] == 0 {
-		t.Fatalf("answers by batch %v: want the seven work tasks and some gold", all)
-	}
-	check("at the end", read(), nil, 4, int64(total))
+	check("at the end", read(), nil, 4, 11)
 
 	days, err := report.Days(ctx, st, now.Truncate(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(days) != 1 || days[0] != (report.DayStat{Day: "2026-11-20", Answers: total, GoldScored: all[gold.ID], GoldMean: 1}) {
-		t.Errorf("days %+v; want one day of %d answers, %d of them gold, all right", days, total, all[gold.ID])
+	if len(days) != 1 || days[0] != (report.DayStat{Day: "2026-11-20", Answers: 11, GoldScored: 4, GoldMean: 1}) {
+		t.Errorf("days %+v; want one day of 11 answers, 4 of them gold, all right", days)
 	}
 	if days, err := report.Days(ctx, st, now.AddDate(0, 0, 1)); err != nil || len(days) != 0 {
 		t.Errorf("days from tomorrow: %+v, %v; want none", days, err)
+	}
+}
+
+// answerer has a worker answer tasks, a minute each, in the order a
+// pattern gives: 'w' a task from the pool (the oldest first), 'g' a gold
+// task (every gold answer is right).
+func answerer(t *testing.T, st *store.Store, clk *clock, workerID string) func(pattern string) {
+	d := &dispatch.Service{Store: st}
+	return func(pattern string) {
+		t.Helper()
+		ctx := context.Background()
+		for _, c := range pattern {
+			draw := 0.99 // over the project's gold ratio
+			if c == 'g' {
+				draw = 0
+			}
+			a, _, err := st.Claim(ctx, workerID, "", draw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk.add(time.Minute)
+			out, err := d.Submit(ctx, workerID, a.ID, []byte(`{"label":"spam"}`), 60000)
+			if err != nil || out.Gold != (c == 'g') {
+				t.Fatalf("answer %c: %+v, %v", c, out, err)
+			}
+		}
 	}
 }
