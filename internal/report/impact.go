@@ -185,6 +185,31 @@ var definitions = map[string]string{
 	"suppressed":     fmt.Sprintf("a figure about fewer than %d people, or one whose complement is fewer than %d, is not shown", MinGroup, MinGroup),
 }
 
+// ActiveTime is the one definition of a worker's active time in a period,
+// which the impact report's hours and jobs rest on: the task time the
+// server measured for each answer given (counted on the day the work
+// began, when the task was offered) and the training spans the server
+// accepted (counted on the day each began). Nothing a worker's device
+// reports is in it. A worker's earnings statement and the hourly rates
+// checked against the minimum wage count the same time (the store's
+// WorkerEarnings and WorkerRates, in statements of their own).
+//
+// It is a SELECT to use as a subquery: one row per answer or span, with
+// worker_id, day (YYYY-MM-DD, UTC) and ms. Its parameters are
+// ActiveTimeArgs, in that order; a statement with parameters of its own
+// passes these where the subquery sits among them.
+const ActiveTime = `SELECT worker_id, substr(created_at, 1, 10) AS day, coalesce(duration_ms, 0) AS ms FROM assignments
+		WHERE state = 'submitted' AND created_at >= ? AND created_at < ?
+		UNION ALL
+		SELECT worker_id, substr(started_at, 1, 10), active_ms FROM activity
+		WHERE what = 'training' AND started_at >= ? AND started_at < ?`
+
+// ActiveTimeArgs are ActiveTime's parameters for the period [from, to).
+func ActiveTimeArgs(from, to time.Time) []any {
+	f, t := store.TimeText(from), store.TimeText(to)
+	return []any{f, t, f, t}
+}
+
 // workerPeriod is one worker's part in the impact report's period: their
 // active time, pay, first answer ever, last answer in the period, their
 // center, and their latest self-declaration (zero when none).
@@ -202,24 +227,25 @@ type workerPeriod struct {
 }
 
 // workersInPeriod lists every worker who answered or trained in [from,
-// to), with what the impact report needs of them. Their active time is the
-// task time the server measured (by when the work began) and their
-// accepted training spans.
+// to), with what the impact report needs of them; their active time is
+// ActiveTime's.
 func workersInPeriod(ctx context.Context, st *store.Store, from, to time.Time) ([]workerPeriod, error) {
 	f, t := store.TimeText(from), store.TimeText(to)
-	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT u.id, u.org_id, o.kind,
-			(SELECT coalesce(sum(a.duration_ms), 0) FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted' AND a.created_at >= ? AND a.created_at < ?) +
-			(SELECT coalesce(sum(active_ms), 0) FROM activity v WHERE v.worker_id = u.id AND v.what = 'training' AND v.started_at >= ? AND v.started_at < ?),
+	args := []any{f, t, f, t, t}
+	args = append(args, ActiveTimeArgs(from, to)...)
+	args = append(args, f, t, f, t)
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT u.id, u.org_id, o.kind, coalesce(act.ms, 0),
 			(SELECT count(*) FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted' AND a.submitted_at >= ? AND a.submitted_at < ?),
 			(SELECT coalesce(sum(e.worker_pay), 0) FROM money_events e WHERE e.kind IN ('pay', 'bonus', 'training') AND e.worker_id = u.id AND e.created_at >= ? AND e.created_at < ?),
 			(SELECT coalesce(min(a.submitted_at), '') FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted'),
 			(SELECT coalesce(max(a.submitted_at), '') FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted' AND a.submitted_at < ?),
 			(SELECT d.body FROM declarations d WHERE d.worker_id = u.id ORDER BY d.declared_at DESC, d.id DESC LIMIT 1)
 		FROM users u JOIN orgs o ON o.id = u.org_id
+			LEFT JOIN (SELECT worker_id, sum(ms) AS ms FROM (`+ActiveTime+`) t GROUP BY worker_id) act ON act.worker_id = u.id
 		WHERE u.role = 'worker' AND (
 			EXISTS (SELECT 1 FROM assignments a WHERE a.worker_id = u.id AND a.state = 'submitted' AND a.submitted_at >= ? AND a.submitted_at < ?)
 			OR EXISTS (SELECT 1 FROM activity v WHERE v.worker_id = u.id AND v.what = 'training' AND v.started_at >= ? AND v.started_at < ?))
-		ORDER BY u.id`, f, t, f, t, f, t, f, t, t, f, t, f, t)
+		ORDER BY u.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("report: workers in period: %w", err)
 	}

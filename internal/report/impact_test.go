@@ -130,3 +130,114 @@ func TestImpact(t *testing.T) {
 		t.Errorf("definitions missing")
 	}
 }
+
+// Active time is measured task time, counted on the day the task was
+// offered, and the training time the server credited, counted on the
+// day each span began: the impact report's hours are its sum.
+func TestActiveTime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	day1 := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	day2 := day1.AddDate(0, 0, 1)
+	clk := &clock{t: day1.Add(9 * time.Hour)}
+	st := storetest.Open(t, store.Options{Now: clk.now})
+	c, _ := st.CreateOrg(ctx, store.OrgClient, "client")
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
+	p, err := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
+		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 3600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+		for i := range 2 {
+			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {
+				return
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	course, err := st.CreateCourse(ctx, work.Course{Name: "basics", Purpose: work.Training, Kind: work.Classify, Language: "en",
+		Schema: schema, PassMark: 0.5}, func(yield func(store.CourseItemIn, error) bool) {
+		yield(store.CourseItemIn{Payload: []byte(`{"text":"x"}`), Answer: []byte(`{"label":"ok"}`)}, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := st.CreateUser(ctx, store.BuiltinCenterOrgID, "w", "worker")
+	d := &dispatch.Service{Store: st}
+	task := func(took time.Duration) {
+		t.Helper()
+		o, err := d.Next(ctx, u.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.add(took)
+		if _, err := d.Submit(ctx, u.ID, o.Assignment.ID, []byte(`{"label":"ok"}`), 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	train := func(took time.Duration) {
+		t.Helper()
+		if err := st.TouchCourse(ctx, u.ID, course.ID); err != nil {
+			t.Fatal(err)
+		}
+		clk.add(took)
+		if got, err := st.CreditTraining(ctx, u.ID, course.ID, work.SpanLimits{}, 0); err != nil || got != took {
+			t.Fatalf("training credited %v, %v; want %v", got, err, took)
+		}
+	}
+	task(20 * time.Minute) // day 1, 09:00
+	clk.set(day1.Add(10 * time.Hour))
+	train(5 * time.Minute)
+	clk.set(day1.Add(23*time.Hour + 50*time.Minute))
+	task(20 * time.Minute) // offered on day 1, answered on day 2
+	clk.set(day2.Add(9 * time.Hour))
+	train(7 * time.Minute)
+
+	for _, c := range []struct {
+		name     string
+		from, to time.Time
+		want     map[string]time.Duration // by day
+	}{
+		{"both days", day1, day2.AddDate(0, 0, 1), map[string]time.Duration{"2026-11-23": 45 * time.Minute, "2026-11-24": 7 * time.Minute}},
+		{"day 2", day2, day2.AddDate(0, 0, 1), map[string]time.Duration{"2026-11-24": 7 * time.Minute}},
+		{"day 1 until 10:03", day1, day1.Add(10*time.Hour + 3*time.Minute), map[string]time.Duration{"2026-11-23": 25 * time.Minute}},
+	} {
+		rows, err := st.Read(ctx).QueryContext(ctx, `SELECT worker_id, day, sum(ms) FROM (`+report.ActiveTime+`) t GROUP BY worker_id, day`,
+			report.ActiveTimeArgs(c.from, c.to)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]time.Duration{}
+		if _, err := store.Collect(rows, func(r store.Scanner) (bool, error) {
+			var worker, day string
+			var ms int64
+			err := r.Scan(&worker, &day, &ms)
+			if worker != u.ID {
+				t.Errorf("%s: active time of %s", c.name, worker)
+			}
+			got[day] = time.Duration(ms) * time.Millisecond
+			return true, err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: active time %v, want %v", c.name, got, c.want)
+		}
+	}
+	// The report's days are whole: day 2 holds its training and not the
+	// task offered the day before, though it was answered on day 2.
+	for _, c := range []struct {
+		from, to time.Time
+		want     time.Duration
+	}{{day1, day2, 52 * time.Minute}, {day2, day2, 7 * time.Minute}} {
+		r, err := report.MakeImpact(ctx, st, c.from, c.to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := float64(c.want.Milliseconds()) / 3.6e6; r.ActiveWorkers != 1 || r.HoursWorked != want {
+			t.Errorf("%s to %s: %d active, %v hours; want 1, %v", r.From, r.To, r.ActiveWorkers, r.HoursWorked, want)
+		}
+	}
+}
