@@ -1,14 +1,3 @@
-// Package report owns the reports the hub makes of its work: the impact
-// report the business shows its funders (and, later, the ops board's
-// figures and planning reports). A report reads across the domains'
-// tables and changes nothing.
-//
-// The impact report gives jobs, workers, hours and earnings, who the
-// workers are (from what they chose to declare), whether they stay, and
-// how many villages the work reaches. Every figure is an aggregate,
-// defined in the report itself; no figure is shown for a person, and a
-// group of fewer than MinGroup people is suppressed, as is its
-// complement, so it cannot be found by subtraction from a total.
 package report
 
 import (
