@@ -23,10 +23,10 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
-	"banyan/internal/impact"
 	"banyan/internal/ingest"
 	"banyan/internal/ledger"
 	"banyan/internal/problem"
+	"banyan/internal/report"
 	"banyan/internal/review"
 	"banyan/internal/store"
 	"banyan/internal/webhook"
@@ -159,7 +159,7 @@ func (a *API) Routes() []Route {
 		{Pattern: "GET /api/v1/projects/{id}/rates", Handle: a.getRates, Summary: "A project's rate card", Tag: "money", Reply: ledger.RateCard{}},
 		{Pattern: "GET /api/v1/ledger", Handle: a.ledgerState, Summary: "Verify the ledger's chain and show its totals (hub staff)", Tag: "money", Reply: ledgerOut{}},
 		{Pattern: "GET /api/v1/me/earnings", Handle: a.myEarnings, Summary: "The worker's earnings statement", Tag: "money", Query: periodQuery, Reply: ledger.Statement{}},
-		{Pattern: "GET /api/v1/impact", Handle: a.impactReport, Summary: "The impact report (hub staff)", Tag: "money", Query: periodQuery, Reply: impact.Report{}},
+		{Pattern: "GET /api/v1/impact", Handle: a.impactReport, Summary: "The impact report (hub staff)", Tag: "money", Query: periodQuery, Reply: report.Impact{}},
 		{Pattern: "POST /api/v1/assignments/{id}/reject", Handle: a.rejectAnswer, Summary: "Reject a held answer, with a reason", Tag: "money", Body: judgeIn{}, Reply: ledger.Approval{}},
 		{Pattern: "POST /api/v1/assignments/{id}/overturn", Handle: a.overturnRejection, Summary: "Overturn a rejection within the rate card's window", Tag: "money", Body: judgeIn{}, Reply: ledger.Approval{}},
 		{Pattern: "POST /api/v1/users/{id}/bonus", Handle: a.bonus, Summary: "Pay a worker a bonus (idempotency key required)", Tag: "money", Body: bonusIn{}, Status: 201, Reply: bonusOut{}},

@@ -8,6 +8,7 @@ import (
 	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/problem"
+	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -74,7 +75,7 @@ func (a *API) withdrawDeclaration(w http.ResponseWriter, r *http.Request, p auth
 	if p.Role != auth.Worker {
 		return problem.New(http.StatusForbidden, "a declaration is a worker's own")
 	}
-	n, err := a.Store.WithdrawDeclarations(r.Context(), p.UserID)
+	n, err := report.WithdrawDeclarations(r.Context(), a.Store, p.UserID)
 	if err != nil {
 		return err
 	}

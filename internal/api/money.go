@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"banyan/internal/auth"
-	"banyan/internal/impact"
 	"banyan/internal/ledger"
 	"banyan/internal/problem"
+	"banyan/internal/report"
 	"banyan/internal/store"
 )
 
@@ -220,7 +220,7 @@ func (a *API) impactReport(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	rep, err := impact.Make(r.Context(), a.Store, from, to)
+	rep, err := report.MakeImpact(r.Context(), a.Store, from, to)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/problem"
+	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/web"
 	"banyan/internal/work"
@@ -53,8 +54,8 @@ func (d desk) Pass(ctx context.Context, workerID, workID string) error {
 	return d.c.Store.CenterPass(ctx, workerID, workID)
 }
 
-func (d desk) Day(ctx context.Context, workerID string, since time.Time) (store.WorkerDay, error) {
-	return d.c.Store.CenterWorkerDay(ctx, workerID, since)
+func (d desk) Day(ctx context.Context, workerID string, since time.Time) (report.WorkerDay, error) {
+	return report.CenterWorkerDay(ctx, d.c.Store, workerID, since)
 }
 
 // office gives the center manager's pages the center's state, and enrols

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"banyan/internal/dispatch"
+	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/web"
 )
@@ -45,6 +46,6 @@ func (d desk) Pass(ctx context.Context, workerID, assignmentID string) error {
 	return d.h.Store.PassAssignment(ctx, workerID, assignmentID)
 }
 
-func (d desk) Day(ctx context.Context, workerID string, since time.Time) (store.WorkerDay, error) {
-	return d.h.Store.WorkerDay(ctx, workerID, since)
+func (d desk) Day(ctx context.Context, workerID string, since time.Time) (report.WorkerDay, error) {
+	return report.HubWorkerDay(ctx, d.h.Store, workerID, since)
 }

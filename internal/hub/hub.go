@@ -25,6 +25,7 @@ import (
 	"banyan/internal/ingest"
 	"banyan/internal/ledger"
 	"banyan/internal/metrics"
+	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/uplink"
 	"banyan/internal/web"
@@ -492,11 +493,11 @@ func (h *Hub) metrics() *metrics.Registry {
 		r := metrics.New()
 		h.refits = r.Counter("banyan_aggregation_runs_total", "Rounds of the Dawid–Skene re-fit this hub ran.")
 		r.Gauge("banyan_answers_total", "Answers stored, from the hub's workers and the centers'.", "counter", func(ctx context.Context) ([]metrics.Sample, error) {
-			n, err := h.Store.CountAnswers(ctx)
+			n, err := report.CountAnswers(ctx, h.Store)
 			return []metrics.Sample{{Value: float64(n)}}, err
 		})
 		r.Gauge("banyan_queue_tasks", "Tasks still wanting answers, by project.", "gauge", func(ctx context.Context) ([]metrics.Sample, error) {
-			d, err := h.Store.QueueDepths(ctx)
+			d, err := report.QueueDepths(ctx, h.Store)
 			var out []metrics.Sample
 			for p, n := range d {
 				out = append(out, metrics.Sample{Labels: map[string]string{"project": p}, Value: float64(n)})

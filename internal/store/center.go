@@ -358,6 +358,14 @@ func (s *Store) AckOutbox(ctx context.Context, acks map[string][2]string) error 
 	return nil
 }
 
+// OutboxWith counts outbox records whose body contains text: a check that
+// something erased is gone from the outbox too.
+func (s *Store) OutboxWith(ctx context.Context, text string) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE body LIKE ?`, "%"+text+"%").Scan(&n)
+	return n, err
+}
+
 // ActiveGrants lists the lease ids the center still works on.
 func (s *Store) ActiveGrants(ctx context.Context) ([]string, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT lease_id FROM center_grants WHERE state = 'active' ORDER BY lease_id`)

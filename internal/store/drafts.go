@@ -46,5 +46,3 @@ func (s *Store) DropDraft(ctx context.Context, workerID, assignmentID string) er
 	}
 	return nil
 }
-
-// WorkerDay is what a worker's home page shows of their own work.

@@ -23,7 +23,6 @@ const (
 	KindActivity      = "activity"
 	KindDeclaration   = "declaration"
 	KindReview        = "review"
-	KindWithdrawal    = "withdrawal"
 	KindAttemptAnswer = "attempt_answer"
 )
 
@@ -202,6 +201,14 @@ func centerWorker(ctx context.Context, tx *sql.Tx, centerID, workerID string) (U
 		return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf("user %s belongs to another organisation", workerID)}, false, nil
 	}
 	return UplinkResult{}, true, nil
+}
+
+// CenterWorker checks, inside an upload's transaction, that a worker named
+// in the upload belongs to the center. ok is false with the verdict to give
+// when not: retry while the enrolment may still be on its way, rejected
+// for another organisation's.
+func CenterWorker(ctx context.Context, tx *Tx, centerID, workerID string) (UplinkResult, bool, error) {
+	return centerWorker(ctx, tx.tx, centerID, workerID)
 }
 
 var accepted = UplinkResult{Status: UplinkAccepted}

@@ -71,6 +71,11 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 // sees what that transaction wrote, or the reader pool.
 func (s *Store) Read(ctx context.Context) Reader { return s.reader(ctx) }
 
+// HasOutbox says whether the store keeps an outbox (a village center's,
+// Options.Outbox): a record erased here must then be erased from the
+// outbox too, or blanked there once sent.
+func (s *Store) HasOutbox() bool { return s.outbox }
+
 // Scanner is a row, or rows at one row, to scan.
 type Scanner = scanner
 

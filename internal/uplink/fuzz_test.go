@@ -13,6 +13,7 @@ import (
 	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
+	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -46,7 +47,7 @@ func FuzzUpload(f *testing.F) {
 		"what": "training", "session": map[string]any{"id": work.NewID(), "worker_id": worker.ID, "course_id": work.NewID(),
 			"started_at": "2026-11-23T09:00:00Z", "last_seen_at": "2026-11-23T09:20:00Z"}}), "")
 	f.Add(seed(store.KindDeclaration, map[string]any{"worker_id": worker.ID, "declared_at": "2026-11-23T09:00:00Z", "gender": "woman"}), "")
-	f.Add(seed(store.KindWithdrawal, map[string]any{"worker_id": worker.ID}), "")
+	f.Add(seed(report.KindWithdrawal, map[string]any{"worker_id": worker.ID}), "")
 	f.Add(seed(store.KindReview, map[string]any{"assignment_id": work.NewID(), "reviewer_id": worker.ID, "verdict": "agree", "note": ""}), "")
 	f.Add(seed(audit.Kind, map[string]any{"actor": "center", "action": "user.added", "subject": worker.ID}), "")
 	f.Add([]byte(`{"items":[{"id":"x","kind":"nonsense","body":{}}]}`), "")

@@ -22,6 +22,7 @@ import (
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
 	"banyan/internal/problem"
+	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -403,12 +404,12 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 			return reject("declaration: %v", err)
 		}
 		return h.Store.UplinkDeclaration(ctx, ref, b)
-	case store.KindWithdrawal:
-		var b store.WithdrawalRecord
+	case report.KindWithdrawal:
+		var b report.WithdrawalRecord
 		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) {
 			return reject("a withdrawal needs worker_id")
 		}
-		return h.Store.UplinkWithdrawal(ctx, ref, b)
+		return report.UplinkWithdrawal(ctx, h.Store, ref, b)
 	case store.KindReview:
 		var b struct {
 			store.ReviewRecord

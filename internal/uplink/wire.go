@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"banyan/internal/audit"
+	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -141,15 +142,16 @@ type FeedReply struct {
 }
 
 // Item kinds: answers and enrolments, and the records of store's
-// Kind* constants (activity, declaration, review, audit,
-// attempt_answer), whose bodies are the store's *Record types.
+// Kind* constants (activity, declaration, review, attempt_answer), whose
+// bodies are the store's *Record types, and of the domains' (audit's
+// events, report's withdrawals), whose bodies are theirs.
 const (
 	KindAnswer    = "answer"
 	KindEnrolment = "enrolment"
 )
 
 // Kinds lists every item kind this hub takes.
-var Kinds = []string{KindAnswer, KindEnrolment, store.KindActivity, store.KindDeclaration, store.KindWithdrawal,
+var Kinds = []string{KindAnswer, KindEnrolment, store.KindActivity, store.KindDeclaration, report.KindWithdrawal,
 	store.KindReview, audit.Kind, store.KindAttemptAnswer}
 
 // Item is one record born at the center, with the id it was given there

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -34,7 +35,7 @@ type Desk interface {
 	// File returns an attachment of a task in the worker's hands.
 	File(ctx context.Context, workerID, assignmentID, field string) (store.TaskFile, error)
 	// Day is what the worker has done today, since the given time.
-	Day(ctx context.Context, workerID string, since time.Time) (store.WorkerDay, error)
+	Day(ctx context.Context, workerID string, since time.Time) (report.WorkerDay, error)
 	// Pass gives a task in the worker's hands back unanswered; they are
 	// not offered it again.
 	Pass(ctx context.Context, workerID, assignmentID string) error

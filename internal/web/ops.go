@@ -10,6 +10,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/ledger"
+	"banyan/internal/report"
 )
 
 // The hub staff's page: the clients, the village centers (last contact,
@@ -75,7 +76,7 @@ func (wb *Web) opsPage(w http.ResponseWriter, r *http.Request, s *session) error
 		cv = append(cv, v)
 	}
 
-	due, err := wb.Store.DueBatches(r.Context(), now.Add(boardHorizon), 100)
+	due, err := report.DueBatches(r.Context(), wb.Store, now.Add(boardHorizon), 100)
 	if err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func (wb *Web) opsPage(w http.ResponseWriter, r *http.Request, s *session) error
 		}
 	}
 	start := startOfDay(now).AddDate(0, 0, -(chartDays - 1))
-	days, err := wb.Store.Days(r.Context(), start.UTC())
+	days, err := report.Days(r.Context(), wb.Store, start.UTC())
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -67,8 +68,8 @@ func (d *fakeDesk) File(ctx context.Context, workerID, id, field string) (store.
 	return store.TaskFile{}, store.ErrNotFound
 }
 
-func (d *fakeDesk) Day(ctx context.Context, workerID string, since time.Time) (store.WorkerDay, error) {
-	return store.WorkerDay{Answers: len(d.answers), Accuracy: 0.915, Scored: 40}, nil
+func (d *fakeDesk) Day(ctx context.Context, workerID string, since time.Time) (report.WorkerDay, error) {
+	return report.WorkerDay{Answers: len(d.answers), Accuracy: 0.915, Scored: 40}, nil
 }
 
 // Assignment ids for the tests' tasks.

@@ -1,14 +1,16 @@
-package store
+package report
 
 import (
+	"banyan/internal/store"
 	"context"
 	"database/sql"
 	"fmt"
 	"time"
 )
 
-// What the hub's staff watch: batches against their deadlines, and the
-// work and its quality day by day.
+// The ops board's figures, what the hub's staff watch: batches against
+// their deadlines, and the work and its quality day by day; and the
+// counts the hub's metrics gauges read.
 
 // DueBatch is an unfinished batch with a deadline, with what is left of it
 // and how fast it went over the last hour.
@@ -22,27 +24,27 @@ type DueBatch struct {
 
 // DueBatches lists unfinished batches whose deadline falls before a time,
 // soonest first.
-func (s *Store) DueBatches(ctx context.Context, before time.Time, limit int) ([]DueBatch, error) {
-	now := s.now()
-	rows, err := s.r.QueryContext(ctx, `SELECT b.id, b.name, p.id, p.name, o.name, b.tasks,
+func DueBatches(ctx context.Context, st *store.Store, before time.Time, limit int) ([]DueBatch, error) {
+	now := st.Now()
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT b.id, b.name, p.id, p.name, o.name, b.tasks,
 			(SELECT count(*) FROM tasks t WHERE t.batch_id = b.id AND t.state IN ('done', 'failed')),
 			b.deadline,
 			(SELECT count(*) FROM results r WHERE r.batch_id = b.id AND r.created_at >= ?)
 		FROM batches b JOIN projects p ON p.id = b.project_id JOIN orgs o ON o.id = b.client_id
 		WHERE b.completed_at IS NULL AND b.deadline IS NOT NULL AND b.deadline < ? AND b.purpose = 'work'
-		ORDER BY b.deadline, b.id LIMIT ?`, ts(now.Add(-time.Hour)), ts(before), limit)
+		ORDER BY b.deadline, b.id LIMIT ?`, store.TimeText(now.Add(-time.Hour)), store.TimeText(before), limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: batches due: %w", err)
+		return nil, fmt.Errorf("report: batches due: %w", err)
 	}
-	out, err := collect(rows, func(r scanner) (DueBatch, error) {
+	out, err := store.Collect(rows, func(r store.Scanner) (DueBatch, error) {
 		var b DueBatch
 		var deadline string
 		err := r.Scan(&b.ID, &b.Name, &b.ProjectID, &b.ProjectName, &b.ClientName, &b.Tasks, &b.Done, &deadline, &b.LastHour)
-		b.Deadline = parseTS(deadline)
+		b.Deadline = store.ParseTimeText(deadline)
 		return b, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: batches due: %w", err)
+		return nil, fmt.Errorf("report: batches due: %w", err)
 	}
 	// Finished batches not yet noted as such drop out.
 	kept := out[:0]
@@ -65,39 +67,43 @@ type DayStat struct {
 }
 
 // Days returns the days since a time that had answers, oldest first.
-func (s *Store) Days(ctx context.Context, since time.Time) ([]DayStat, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT substr(submitted_at, 1, 10) AS day, count(*),
+func Days(ctx context.Context, st *store.Store, since time.Time) ([]DayStat, error) {
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT substr(submitted_at, 1, 10) AS day, count(*),
 			sum(CASE WHEN score IS NULL THEN 0 ELSE 1 END), avg(score)
 		FROM assignments WHERE state = 'submitted' AND submitted_at >= ?
-		GROUP BY substr(submitted_at, 1, 10) ORDER BY day`, ts(since))
+		GROUP BY substr(submitted_at, 1, 10) ORDER BY day`, store.TimeText(since))
 	if err != nil {
-		return nil, fmt.Errorf("store: days: %w", err)
+		return nil, fmt.Errorf("report: days: %w", err)
 	}
-	return collect(rows, func(r scanner) (DayStat, error) {
+	days, err := store.Collect(rows, func(r store.Scanner) (DayStat, error) {
 		var d DayStat
 		var mean sql.NullFloat64
 		err := r.Scan(&d.Day, &d.Answers, &d.GoldScored, &mean)
 		d.GoldMean = mean.Float64
 		return d, err
 	})
+	if err != nil {
+		return nil, fmt.Errorf("report: days: %w", err)
+	}
+	return days, nil
 }
 
 // QueueDepths counts each project's tasks still wanting answers.
-func (s *Store) QueueDepths(ctx context.Context) (map[string]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT project_id, count(*) FROM tasks WHERE state IN ('open', 'in_progress') GROUP BY project_id`)
+func QueueDepths(ctx context.Context, st *store.Store) (map[string]int, error) {
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT project_id, count(*) FROM tasks WHERE state IN ('open', 'in_progress') GROUP BY project_id`)
 	if err != nil {
-		return nil, fmt.Errorf("store: queue depths: %w", err)
+		return nil, fmt.Errorf("report: queue depths: %w", err)
 	}
 	type depth struct {
 		project string
 		n       int
 	}
-	list, err := collect(rows, func(r scanner) (depth, error) {
+	list, err := store.Collect(rows, func(r store.Scanner) (depth, error) {
 		var d depth
 		return d, r.Scan(&d.project, &d.n)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: queue depths: %w", err)
+		return nil, fmt.Errorf("report: queue depths: %w", err)
 	}
 	out := map[string]int{}
 	for _, d := range list {
@@ -107,8 +113,10 @@ func (s *Store) QueueDepths(ctx context.Context) (map[string]int, error) {
 }
 
 // CountAnswers counts every answer stored (hub workers' and centers').
-func (s *Store) CountAnswers(ctx context.Context) (int64, error) {
+func CountAnswers(ctx context.Context, st *store.Store) (int64, error) {
 	var n int64
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE state = 'submitted'`).Scan(&n)
-	return n, err
+	if err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE state = 'submitted'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("report: count answers: %w", err)
+	}
+	return n, nil
 }

@@ -1,0 +1,76 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"banyan/internal/store"
+)
+
+// A worker's self-declarations are what the impact report counts of who
+// the workers are. Declaring is voluntary, and so is staying declared: a
+// worker who withdraws their consent has every declaration they made
+// erased, wherever it is.
+
+// KindWithdrawal is the outbox kind of a withdrawal made at a village
+// center, which goes up so that the hub erases its copies too.
+const KindWithdrawal = "withdrawal"
+
+// WithdrawalRecord is a worker's withdrawal of consent to their
+// self-declarations: every one they made is erased, wherever it is. It is
+// also the body of the withdrawal a village center sends up.
+type WithdrawalRecord struct {
+	WorkerID string `json:"worker_id"`
+}
+
+// WithdrawDeclarations erases everything a worker declared about
+// themselves (their consent withdrawn) and returns how many declarations
+// went. At a village center the declarations' copies in the outbox go
+// too (blanked once sent, dropped before), and the withdrawal itself goes
+// up so the hub erases its copies.
+func WithdrawDeclarations(ctx context.Context, st *store.Store, workerID string) (int64, error) {
+	var n int64
+	_, err := st.Born(ctx, KindWithdrawal, WithdrawalRecord{WorkerID: workerID}, func(tx *store.Tx, id string, now time.Time) error {
+		var err error
+		n, err = eraseDeclarations(ctx, tx, workerID, st.HasOutbox())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("report: withdraw declarations: %w", err)
+	}
+	return n, nil
+}
+
+// UplinkWithdrawal erases, at the hub, the declarations of a center's
+// worker who withdrew consent there.
+func UplinkWithdrawal(ctx context.Context, st *store.Store, it store.UplinkItem, r WithdrawalRecord) (store.UplinkResult, error) {
+	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
+		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
+			return res, err
+		}
+		_, err := eraseDeclarations(ctx, tx, r.WorkerID, false)
+		return store.UplinkResult{Status: store.UplinkAccepted}, err
+	})
+}
+
+// eraseDeclarations deletes a worker's declarations and, when the store
+// keeps an outbox (a village center's), their copies in it: dropped while
+// unsent, blanked once sent.
+func eraseDeclarations(ctx context.Context, tx *store.Tx, workerID string, outbox bool) (int64, error) {
+	if outbox {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE kind = 'declaration' AND acked_at IS NULL
+			AND id IN (SELECT id FROM declarations WHERE worker_id = ?)`, workerID); err != nil {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET body = '{}' WHERE kind = 'declaration'
+			AND id IN (SELECT id FROM declarations WHERE worker_id = ?)`, workerID); err != nil {
+			return 0, err
+		}
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM declarations WHERE worker_id = ?`, workerID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,129 @@
+package report_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"banyan/internal/auth"
+	"banyan/internal/report"
+	"banyan/internal/store"
+	"banyan/internal/store/storetest"
+	"banyan/internal/work"
+)
+
+// At a village center a withdrawal erases the worker's declarations and
+// their copies in the outbox (dropped while unsent, blanked once sent),
+// and goes up itself.
+func TestWithdrawAtCenter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.Open(t, store.Options{Outbox: true})
+	center := work.NewID()
+	if err := (&auth.Service{Store: st}).EnsureCenterOrg(ctx, center, "Melur"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := (&auth.Service{Store: st}).CreateUser(ctx, center, "sunita", "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := (&auth.Service{Store: st}).CreateUser(ctx, center, "ravi", "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	declare := func(workerID string, d work.Declaration) string {
+		t.Helper()
+		id, err := st.RecordDeclaration(ctx, store.DeclarationRecord{WorkerID: workerID, Declaration: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	sent := declare(u.ID, work.Declaration{Gender: "woman", Disability: "yes"})
+	if err := st.AckOutbox(ctx, map[string][2]string{sent: {store.UplinkAccepted, ""}}); err != nil {
+		t.Fatal(err)
+	}
+	declare(u.ID, work.Declaration{Gender: "woman", Disability: "yes", Minority: "no"})
+	declare(other.ID, work.Declaration{Gender: "man"})
+
+	n, err := report.WithdrawDeclarations(ctx, st, u.ID)
+	if err != nil || n != 2 {
+		t.Fatalf("withdraw: %d, %v; want 2 erased", n, err)
+	}
+	if _, _, err := st.LatestDeclaration(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the worker's declaration is still there: %v", err)
+	}
+	if _, _, err := st.LatestDeclaration(ctx, other.ID); err != nil {
+		t.Errorf("another worker's declaration went too: %v", err)
+	}
+	if n, err := st.OutboxWith(ctx, "disability"); err != nil || n != 0 {
+		t.Errorf("%d outbox records still hold what was declared (%v)", n, err)
+	}
+	pending, err := st.PendingOutbox(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, o := range pending {
+		kinds = append(kinds, o.Kind)
+	}
+	// Left to go up: the other worker's declaration and the withdrawal.
+	if len(pending) != 2 || pending[0].Kind != store.KindDeclaration || pending[1].Kind != report.KindWithdrawal ||
+		string(pending[1].Body) != `{"worker_id":"`+u.ID+`"}` {
+		t.Fatalf("outbox after the withdrawal: %v", kinds)
+	}
+}
+
+// On the hub a withdrawal from a center erases its worker's declarations
+// once; it waits for a worker not enrolled yet and is refused for another
+// organisation's.
+func TestUplinkWithdrawal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.Open(t, store.Options{})
+	center, err := (&auth.Service{Store: st}).CreateOrg(ctx, auth.OrgCenter, "Melur")
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere, err := (&auth.Service{Store: st}).CreateOrg(ctx, auth.OrgCenter, "Kottur")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := (&auth.Service{Store: st}).CreateUser(ctx, center.ID, "sunita", "worker")
+	stranger, _ := (&auth.Service{Store: st}).CreateUser(ctx, elsewhere.ID, "ravi", "worker")
+	for _, id := range []string{u.ID, stranger.ID} {
+		if _, err := st.RecordDeclaration(ctx, store.DeclarationRecord{WorkerID: id, Declaration: work.Declaration{Gender: "woman"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	item := func() store.UplinkItem {
+		return store.UplinkItem{ID: work.NewID(), CenterID: center.ID, Kind: report.KindWithdrawal}
+	}
+	for _, c := range []struct {
+		name   string
+		item   store.UplinkItem
+		worker string
+		want   string
+	}{
+		{"not enrolled yet", item(), work.NewID(), store.UplinkRetry},
+		{"another organisation's worker", item(), stranger.ID, store.UplinkRejected},
+	} {
+		res, err := report.UplinkWithdrawal(ctx, st, c.item, report.WithdrawalRecord{WorkerID: c.worker})
+		if err != nil || res.Status != c.want {
+			t.Errorf("%s: %+v, %v; want %s", c.name, res, err, c.want)
+		}
+	}
+	if _, _, err := st.LatestDeclaration(ctx, stranger.ID); err != nil {
+		t.Errorf("another organisation's worker lost their declaration: %v", err)
+	}
+	it := item()
+	for i, want := range []string{store.UplinkAccepted, store.UplinkDuplicate} {
+		res, err := report.UplinkWithdrawal(ctx, st, it, report.WithdrawalRecord{WorkerID: u.ID})
+		if err != nil || res.Status != want {
+			t.Fatalf("withdrawal, sent %d times: %+v, %v; want %s", i+1, res, err, want)
+		}
+	}
+	if _, _, err := st.LatestDeclaration(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the hub still has the declaration: %v", err)
+	}
+}
