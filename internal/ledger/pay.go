@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/report"
 	"banyan/internal/store"
 )
 
@@ -41,16 +42,10 @@ func WorkerEarnings(ctx context.Context, st *store.Store, workerID string, from,
 	if err != nil {
 		return nil, fmt.Errorf("ledger: earnings: %w", err)
 	}
-	// Active time is the task time the server measured (by the day the
-	// work began) and the accepted training spans; the day is the first
-	// ten characters of either's UTC time.
-	rows, err = st.Read(ctx).QueryContext(ctx, `SELECT day, sum(ms) FROM (
-			SELECT substr(created_at, 1, 10) AS day, coalesce(duration_ms, 0) AS ms FROM assignments
-			WHERE worker_id = ? AND state = 'submitted' AND created_at >= ? AND created_at < ?
-			UNION ALL
-			SELECT substr(started_at, 1, 10), active_ms FROM activity
-			WHERE worker_id = ? AND what = 'training' AND started_at >= ? AND started_at < ?) t
-		GROUP BY day`, workerID, store.TimeText(from), store.TimeText(to), workerID, store.TimeText(from), store.TimeText(to))
+	// Active time is report.ActiveTime, the one definition the impact
+	// report and the minimum-wage check share.
+	rows, err = st.Read(ctx).QueryContext(ctx, `SELECT day, sum(ms) FROM (`+report.ActiveTime+`) t WHERE worker_id = ? GROUP BY day`,
+		append(report.ActiveTimeArgs(from, to), workerID)...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: active time: %w", err)
 	}
@@ -88,17 +83,13 @@ type WorkerRate struct {
 // time the server measured and accepted training spans — with their pay
 // over the same days.
 func WorkerRates(ctx context.Context, st *store.Store, from, to time.Time) ([]WorkerRate, error) {
+	args := append([]any{store.TimeText(from), store.TimeText(to)}, report.ActiveTimeArgs(from, to)...)
 	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT u.id, u.name, o.name, act.ms,
 			(SELECT coalesce(sum(e.worker_pay), 0) FROM money_events e
 			 WHERE e.kind IN ('pay', 'bonus', 'training') AND e.worker_id = u.id AND e.created_at >= ? AND e.created_at < ?)
-		FROM (SELECT worker_id, sum(ms) AS ms FROM (
-				SELECT worker_id, coalesce(duration_ms, 0) AS ms FROM assignments
-				WHERE state = 'submitted' AND created_at >= ? AND created_at < ?
-				UNION ALL
-				SELECT worker_id, active_ms FROM activity WHERE what = 'training' AND started_at >= ? AND started_at < ?) t
-			GROUP BY worker_id HAVING sum(ms) > 0) act
+		FROM (SELECT worker_id, sum(ms) AS ms FROM (`+report.ActiveTime+`) t GROUP BY worker_id HAVING sum(ms) > 0) act
 		JOIN users u ON u.id = act.worker_id JOIN orgs o ON o.id = u.org_id
-		ORDER BY u.name, u.id`, store.TimeText(from), store.TimeText(to), store.TimeText(from), store.TimeText(to), store.TimeText(from), store.TimeText(to))
+		ORDER BY u.name, u.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: worker rates: %w", err)
 	}

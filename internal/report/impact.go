@@ -181,8 +181,8 @@ var definitions = map[string]string{
 // began, when the task was offered) and the training spans the server
 // accepted (counted on the day each began). Nothing a worker's device
 // reports is in it. A worker's earnings statement and the hourly rates
-// checked against the minimum wage count the same time (the store's
-// WorkerEarnings and WorkerRates, in statements of their own).
+// checked against the minimum wage read it too (ledger's WorkerEarnings
+// and WorkerRates).
 //
 // It is a SELECT to use as a subquery: one row per answer or span, with
 // worker_id, day (YYYY-MM-DD, UTC) and ms. Its parameters are
