@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"banyan/internal/audit"
+	"banyan/internal/feed"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/work"
 )
 
@@ -135,22 +137,23 @@ type FeedRequest struct {
 // Reset means the cursor was not one the hub gave: the events are a full
 // snapshot and the center must forget what it had.
 type FeedReply struct {
-	Events []store.FeedEvent `json:"events"`
-	Next   int64             `json:"next"`
-	Reset  bool              `json:"reset,omitempty"`
+	Events []feed.Event `json:"events"`
+	Next   int64        `json:"next"`
+	Reset  bool         `json:"reset,omitempty"`
 }
 
-// Item kinds: answers and enrolments, and the records of store's
-// Kind* constants (activity, declaration, review, audit,
-// attempt_answer), whose bodies are the store's *Record types.
+// Item kinds: answers and enrolments, and the records of the store's,
+// audit's and training's Kind* constants (activity, declaration,
+// withdrawal, review, audit, attempt_answer), whose bodies are their
+// *Record types.
 const (
 	KindAnswer    = "answer"
 	KindEnrolment = "enrolment"
 )
 
 // Kinds lists every item kind this hub takes.
-var Kinds = []string{KindAnswer, KindEnrolment, store.KindActivity, store.KindDeclaration, store.KindWithdrawal,
-	store.KindReview, audit.Kind, store.KindAttemptAnswer}
+var Kinds = []string{KindAnswer, KindEnrolment, training.KindActivity, store.KindDeclaration, store.KindWithdrawal,
+	store.KindReview, audit.Kind, training.KindAttemptAnswer}
 
 // Item is one record born at the center, with the id it was given there
 // and its place in the center's sequence.
