@@ -171,6 +171,6 @@ func ClearSkills(ctx context.Context, tx *store.Tx) error {
 func ApplySkill(ctx context.Context, tx *store.Tx, f store.FeedSkill, _ time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO center_skills (worker_id, kind, language, status, reason, qualified) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (worker_id, kind, language) DO UPDATE SET status = excluded.status, reason = excluded.reason, qualified = excluded.qualified`,
-		f.WorkerID, f.Kind, f.Language, f.Status, f.Reason, f.Qualified)
+		f.WorkerID, f.Kind, f.Language, f.Status, f.Reason, store.BoolInt(f.Qualified))
 	return err
 }
