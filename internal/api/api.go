@@ -29,6 +29,7 @@ import (
 	"banyan/internal/report"
 	"banyan/internal/review"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/webhook"
 	"banyan/internal/work"
 )
@@ -49,9 +50,9 @@ type API struct {
 	// Blobs keeps the files tasks name.
 	Blobs *blob.Store
 	// AnswerItem scores a worker's answer to a course item; nil means
-	// Store.AnswerItem. A village center sets Store.CenterAnswerItem, which
-	// also queues the answer for the hub.
-	AnswerItem func(ctx context.Context, attemptID, workerID, itemID string, answer work.Answer) (store.ItemOutcome, error)
+	// training.AnswerItem. A village center sets
+	// training.CenterAnswerItem, which also queues the answer for the hub.
+	AnswerItem func(ctx context.Context, st *store.Store, attemptID, workerID, itemID string, answer work.Answer) (training.ItemOutcome, error)
 	// MinimumWage is the floor, in paise per hour of active task time,
 	// under which an earnings statement is marked (0: none).
 	MinimumWage int64

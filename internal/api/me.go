@@ -10,6 +10,7 @@ import (
 	"banyan/internal/problem"
 	"banyan/internal/report"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/work"
 )
 
@@ -29,7 +30,7 @@ func (a *API) recordActivity(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err := in.Validate(); err != nil {
 		return problem.New(http.StatusUnprocessableEntity, "%v", err)
 	}
-	id, err := a.Store.RecordSpan(r.Context(), store.ActivityRecord{WorkerID: p.UserID, Activity: in}, a.Spans, a.TrainingRate)
+	id, err := training.RecordSpan(r.Context(), a.Store, training.ActivityRecord{WorkerID: p.UserID, Activity: in}, a.Spans, a.TrainingRate)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/problem"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/work"
 )
 
@@ -75,7 +76,7 @@ func (a *API) createCourse(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if c.Schema, err = work.DecodeSchema(kind, in.Schema); err != nil {
 		return err
 	}
-	items := make([]store.CourseItemIn, len(in.Items))
+	items := make([]training.CourseItemIn, len(in.Items))
 	for i, it := range in.Items {
 		var payload map[string]any
 		if err := json.Unmarshal(it.Payload, &payload); err != nil || payload == nil {
@@ -91,9 +92,9 @@ func (a *API) createCourse(w http.ResponseWriter, r *http.Request, p auth.Princi
 			return bad("items[%d].answer: %v", i, err)
 		}
 		canon, _ := json.Marshal(ans)
-		items[i] = store.CourseItemIn{Payload: it.Payload, Answer: canon, Explanation: it.Explanation}
+		items[i] = training.CourseItemIn{Payload: it.Payload, Answer: canon, Explanation: it.Explanation}
 	}
-	c, err = a.Store.CreateCourse(r.Context(), c, func(yield func(store.CourseItemIn, error) bool) {
+	c, err = training.CreateCourse(r.Context(), a.Store, c, func(yield func(training.CourseItemIn, error) bool) {
 		for _, it := range items {
 			if !yield(it, nil) {
 				return
@@ -120,7 +121,7 @@ func (a *API) listCourses(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	cs, err := a.Store.Courses(r.Context(), pg)
+	cs, err := training.Courses(r.Context(), a.Store, pg)
 	if err != nil {
 		return err
 	}
@@ -135,7 +136,7 @@ func (a *API) getCourse(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	c, err := a.Store.Course(r.Context(), id)
+	c, err := training.Course(r.Context(), a.Store, id)
 	if err != nil {
 		return hidden(err, "course")
 	}
@@ -150,16 +151,16 @@ func (a *API) startAttempt(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	if _, err := a.Store.Course(r.Context(), id); errors.Is(err, store.ErrNotFound) {
+	if _, err := training.Course(r.Context(), a.Store, id); errors.Is(err, store.ErrNotFound) {
 		return errNotVisible("course")
 	} else if err != nil {
 		return err
 	}
-	at, err := a.Store.StartAttempt(r.Context(), id, p.UserID)
+	at, err := training.StartAttempt(r.Context(), a.Store, id, p.UserID)
 	if err != nil {
 		return err
 	}
-	if err := a.Store.TouchCourse(r.Context(), p.UserID, id); err != nil {
+	if err := training.TouchCourse(r.Context(), a.Store, p.UserID, id); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, at)
@@ -172,7 +173,7 @@ func (a *API) ownAttempt(r *http.Request, p auth.Principal, staffMayRead bool) (
 	if err != nil {
 		return work.Attempt{}, err
 	}
-	at, err := a.Store.Attempt(r.Context(), id)
+	at, err := training.Attempt(r.Context(), a.Store, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && at.WorkerID != p.UserID && !(staffMayRead && p.IsHubStaff())) {
 		return work.Attempt{}, errNotVisible("attempt")
 	}
@@ -192,11 +193,11 @@ func (a *API) nextItem(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if err != nil {
 		return err
 	}
-	c, err := a.Store.Course(r.Context(), at.CourseID)
+	c, err := training.Course(r.Context(), a.Store, at.CourseID)
 	if err != nil {
 		return err
 	}
-	it, err := a.Store.NextItem(r.Context(), at.ID)
+	it, err := training.NextItem(r.Context(), a.Store, at.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -226,7 +227,7 @@ func (a *API) answerItem(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if !work.ValidID(in.ItemID) {
 		return problem.New(http.StatusUnprocessableEntity, "item_id: required, from the item you were shown")
 	}
-	c, err := a.Store.Course(r.Context(), at.CourseID)
+	c, err := training.Course(r.Context(), a.Store, at.CourseID)
 	if err != nil {
 		return err
 	}
@@ -238,15 +239,15 @@ func (a *API) answerItem(w http.ResponseWriter, r *http.Request, p auth.Principa
 	// one closes it); a finished attempt's is refused below, and does not
 	// open a session again.
 	if at.State == work.AttemptOpen {
-		if err := a.Store.TouchCourse(r.Context(), p.UserID, at.CourseID); err != nil {
+		if err := training.TouchCourse(r.Context(), a.Store, p.UserID, at.CourseID); err != nil {
 			return err
 		}
 	}
 	answerItem := a.AnswerItem
 	if answerItem == nil {
-		answerItem = a.Store.AnswerItem
+		answerItem = training.AnswerItem
 	}
-	out, err := answerItem(r.Context(), at.ID, p.UserID, in.ItemID, ans)
+	out, err := answerItem(r.Context(), a.Store, at.ID, p.UserID, in.ItemID, ans)
 	if err != nil {
 		return err
 	}
@@ -280,7 +281,7 @@ func (a *API) reinstate(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	if err := a.Store.Reinstate(r.Context(), u.ID, in.Kind, in.Language); errors.Is(err, store.ErrNotFound) {
+	if err := training.Reinstate(r.Context(), a.Store, u.ID, in.Kind, in.Language); errors.Is(err, store.ErrNotFound) {
 		return problem.New(http.StatusConflict, "the worker is not suspended from %s in %q", in.Kind, in.Language)
 	} else if err != nil {
 		return err
@@ -317,7 +318,7 @@ func (a *API) suspend(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if strings.TrimSpace(in.Reason) == "" {
 		return problem.New(http.StatusUnprocessableEntity, "reason: say why; the worker and their center see it")
 	}
-	if err := a.Store.Suspend(r.Context(), u.ID, in.Kind, in.Language, strings.TrimSpace(in.Reason)); err != nil {
+	if err := training.Suspend(r.Context(), a.Store, u.ID, in.Kind, in.Language, strings.TrimSpace(in.Reason)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -23,8 +23,11 @@ import (
 	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/blob"
+	"banyan/internal/feed"
+	"banyan/internal/ledger"
 	"banyan/internal/problem"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/uplink"
 	"banyan/internal/web"
 	"banyan/internal/work"
@@ -145,7 +148,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 		return nil, err
 	}
 	c := &Center{Config: cfg, Store: st, Auth: &auth.Service{Store: st}, Log: log, Blobs: blobs, nudge: make(chan struct{}, 1)}
-	c.Sync = &uplink.Syncer{Store: st, Client: client, Log: log, Want: c.want, Blobs: blobs, CacheBytes: cfg.CacheMB << 20}
+	c.Sync = &uplink.Syncer{Store: st, Client: client, Log: log, Want: c.want, Blobs: blobs, CacheBytes: cfg.CacheMB << 20,
+		FeedKinds: feedKinds()}
 	orgs, err := c.Auth.Orgs(ctx, auth.OrgCenter, store.Page{Limit: 10})
 	if err != nil {
 		st.Close()
@@ -245,18 +249,33 @@ func (c *Center) AddPerson(ctx context.Context, name string, role auth.Role) (au
 	return u, secret, nil
 }
 
+// feedKinds is how the center keeps each kind of event on its down feed:
+// skills (forgotten before a snapshot brings them all again), project
+// changes, courses, the hub's verdicts on qualifications, wage warnings
+// and recalled leases.
+func feedKinds() feed.Kinds {
+	return feed.Kinds{
+		{Name: "skill", Clear: training.ClearSkills, Apply: feed.ApplyOf(training.ApplySkill)},
+		{Name: "project", Apply: feed.ApplyOf(store.ApplyFeedProject)},
+		{Name: "course", Apply: feed.ApplyOf(training.ApplyCourse)},
+		{Name: "attempt", Apply: feed.ApplyOf(training.ApplyAttempt)},
+		{Name: "wage", Apply: feed.ApplyOf(ledger.ApplyWage)},
+		{Name: "recall", Apply: feed.ApplyOf(store.ApplyFeedRecall)},
+	}
+}
+
 // Handler is the center's LAN surface: the worker API (the same calls as
 // the hub's, lanRoutes), the center's status and reviews, and the pages.
 func (c *Center) Handler() http.Handler {
 	mux := http.NewServeMux()
-	a := &api.API{Store: c.Store, Auth: c.Auth, Log: c.Log, AnswerItem: c.Store.CenterAnswerItem}
+	a := &api.API{Store: c.Store, Auth: c.Auth, Log: c.Log, AnswerItem: training.CenterAnswerItem}
 	viaAPI, own := c.lanRoutes(a)
 	a.Mount(mux, viaAPI)
 	for _, rt := range own {
 		mux.Handle(rt.Pattern, c.wrap(rt))
 	}
 	(&web.Web{Store: c.Store, Auth: c.Auth, Desk: desk{c}, Blobs: c.Blobs, Log: c.Log, Place: "center",
-		AnswerItem: c.Store.CenterAnswerItem, Office: office{c}}).Register(mux)
+		AnswerItem: training.CenterAnswerItem, Office: office{c}}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	return mux
 }

@@ -19,9 +19,11 @@ import (
 	"banyan/internal/api/apitest"
 	"banyan/internal/auth"
 	"banyan/internal/center"
+	"banyan/internal/feed"
 	"banyan/internal/hub"
 	"banyan/internal/sim"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/uplink"
 	"banyan/internal/work"
 )
@@ -471,7 +473,7 @@ func TestSuspensionReachesTheCenter(t *testing.T) {
 	if status, _ := g.call(tok, "POST", "/api/v1/work/next", nil); status != 200 {
 		t.Fatalf("before the suspension: %d", status)
 	}
-	if err := g.hub.Store.Suspend(ctx, u.ID, "classify", "en", "copied answers"); err != nil {
+	if err := training.Suspend(ctx, g.hub.Store, u.ID, "classify", "en", "copied answers"); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.center.Sync.Once(ctx); err != nil {
@@ -483,7 +485,7 @@ func TestSuspensionReachesTheCenter(t *testing.T) {
 		t.Fatalf("after the suspension reached the center: %d, want 204", status)
 	}
 	// A cursor from a hub restored from an older backup: full resync.
-	if err := g.center.Store.ApplyFeed(ctx, nil, 1<<40, false); err != nil {
+	if err := g.center.Sync.FeedKinds.Apply(ctx, g.center.Store, nil, 1<<40, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.center.Sync.Once(ctx); err != nil {
@@ -492,7 +494,7 @@ func TestSuspensionReachesTheCenter(t *testing.T) {
 	if status, _ := g.call(tok, "POST", "/api/v1/work/next", nil); status != http.StatusNoContent {
 		t.Fatalf("after a resync: %d, want 204", status)
 	}
-	if c, _ := g.center.Store.FeedCursor(ctx); c >= 1<<40 {
+	if c, _ := feed.Cursor(ctx, g.center.Store); c >= 1<<40 {
 		t.Fatalf("the cursor was not reset: %d", c)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/store"
+	"banyan/internal/training"
 )
 
 // Leases are sized to each active worker's pace over the horizon, and
@@ -66,5 +67,5 @@ func TestLeasesSizedToPaceAndSkills(t *testing.T) {
 
 // upl suspends a center worker on the hub once their enrolment is there.
 func (g *rig) upl(workerID string) error {
-	return g.hub.Store.Suspend(context.Background(), workerID, "classify", "en", "complaint from the client")
+	return training.Suspend(context.Background(), g.hub.Store, workerID, "classify", "en", "complaint from the client")
 }

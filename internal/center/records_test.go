@@ -12,17 +12,18 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/work"
 )
 
 func (g *rig) course(name, purpose, language string, items ...string) work.Course {
 	g.t.Helper()
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	c, err := g.hub.Store.CreateCourse(context.Background(), work.Course{Name: name, Purpose: purpose, Kind: work.Classify, Language: language,
+	c, err := training.CreateCourse(context.Background(), g.hub.Store, work.Course{Name: name, Purpose: purpose, Kind: work.Classify, Language: language,
 		Schema: schema, Instructions: "Spam sells.", PassMark: 0.5, CooldownSeconds: 3600},
-		func(yield func(store.CourseItemIn, error) bool) {
+		func(yield func(training.CourseItemIn, error) bool) {
 			for i, label := range items {
-				if !yield(store.CourseItemIn{Payload: []byte(fmt.Sprintf(`{"text":"item %d"}`, i)),
+				if !yield(training.CourseItemIn{Payload: []byte(fmt.Sprintf(`{"text":"item %d"}`, i)),
 					Answer: []byte(`{"label":"` + label + `"}`), Explanation: "because " + label}, nil) {
 					return
 				}
@@ -75,7 +76,7 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 	t.Parallel()
 	g := newRig(t, 2)
 	ctx := context.Background()
-	training := g.course("spam basics", work.Training, "en", "spam", "ok")
+	trainingCourse := g.course("spam basics", work.Training, "en", "spam", "ok")
 	// In Hindi, so the English tasks below are open to all.
 	qual := g.course("spam test", work.Qualification, "hi", "spam", "ok")
 	worker, tok, _ := g.center.EnrolWorker(ctx, "sunita")
@@ -91,7 +92,7 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 	// Training teaches at once, from the copy the center holds. The worker
 	// spends four minutes in it, a request a minute.
 	began := g.now()
-	last := g.takeCourseSlowly(tok, training.ID, time.Minute, "spam", "spam")
+	last := g.takeCourseSlowly(tok, trainingCourse.ID, time.Minute, "spam", "spam")
 	if last["expected"] == nil || last["explanation"] != "because ok" {
 		t.Fatalf("training reply: %v", last)
 	}
@@ -152,7 +153,7 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 		t.Fatalf("records left in the outbox: %+v", q)
 	}
 	hub := g.hub.Store
-	a, err := hub.Attempt(ctx, attemptID)
+	a, err := training.Attempt(ctx, hub, attemptID)
 	if err != nil || a.State != work.AttemptPassed || a.Answered != 2 {
 		t.Fatalf("the qualification on the hub: %+v %v", a, err)
 	}
@@ -161,7 +162,7 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 		t.Fatalf("the worker's skills on the hub: %+v", skills)
 	}
 	// The verdict came back down.
-	if a, err := g.center.Store.Attempt(ctx, attemptID); err != nil || a.State != work.AttemptPassed {
+	if a, err := training.Attempt(ctx, g.center.Store, attemptID); err != nil || a.State != work.AttemptPassed {
 		t.Fatalf("the qualification at the center: %+v %v", a, err)
 	}
 	// The session went up before the span, and the hub took the span.

@@ -22,11 +22,13 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
+	"banyan/internal/feed"
 	"banyan/internal/ingest"
 	"banyan/internal/ledger"
 	"banyan/internal/metrics"
 	"banyan/internal/report"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/uplink"
 	"banyan/internal/web"
 	"banyan/internal/webhook"
@@ -254,6 +256,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 	}, nil
 }
 
+// feedSnapshot is what a center starting its down feed afresh gets, in
+// this order: its workers' skills, the projects of its active leases, and
+// every course. (Its leases themselves are reconciled by the heartbeat.)
+func feedSnapshot() feed.Kinds {
+	return feed.Kinds{
+		{Name: "skill", Snapshot: feed.SnapshotOf(training.SkillSnapshot)},
+		{Name: "project", Snapshot: feed.SnapshotOf(store.FeedProjects)},
+		{Name: "course", Snapshot: feed.SnapshotOf(training.CourseSnapshot)},
+	}
+}
+
 // Close closes the database.
 func (h *Hub) Close() error { return h.Store.Close() }
 
@@ -271,7 +284,8 @@ func (h *Hub) Handler() http.Handler {
 	a.Register(mux)
 	up := &uplink.Hub{Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log, Version: h.Config.Version, LeaseTTL: h.Config.LeaseTTL,
 		Blobs: h.Blobs, TrainingRate: h.Config.TrainingRate,
-		Spans: work.SpanLimits{DailyCap: h.Config.DailyTimeCap, Skew: h.Config.CenterClockSkew}}
+		Spans:     work.SpanLimits{DailyCap: h.Config.DailyTimeCap, Skew: h.Config.CenterClockSkew},
+		FeedKinds: feedSnapshot()}
 	up.Register(mux)
 	(&web.Web{Store: h.Store, Auth: h.Auth, Desk: desk{h}, Blobs: h.Blobs, Log: h.Log, Place: "hub", API: a, MinimumWage: h.Config.MinWage,
 		TrainingRate: h.Config.TrainingRate, Spans: work.SpanLimits{DailyCap: h.Config.DailyTimeCap}}).Register(mux)

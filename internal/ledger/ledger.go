@@ -19,11 +19,12 @@
 // currency's minor unit (paise), never floats.
 //
 // The package holds its rules and its SQL: rate cards, approvals and
-// rejections, bonuses, payees and payouts, earnings and the minimum-wage
-// warnings, invoices and statements, and the chain's tables. The money
-// events of a settling task (charge, pay, gold bonus, paid training) are
-// written inside the settle path's transaction, which is still the store's
-// (store/money.go), until the settle path moves to dispatch.
+// rejections, bonuses, paid training time, payees and payouts, earnings
+// and the minimum-wage warnings (and a village center's copy of them),
+// invoices and statements, and the chain's tables. The money events of a
+// settling task (charge, pay, gold bonus) are written inside the settle
+// path's transaction, which is still the store's (store/money.go), until
+// the settle path moves to dispatch.
 package ledger
 
 import (

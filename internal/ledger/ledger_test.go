@@ -16,6 +16,7 @@ import (
 	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
+	"banyan/internal/training"
 	"banyan/internal/work"
 )
 
@@ -372,26 +373,26 @@ func TestGoldBonusAndTrainingPay(t *testing.T) {
 	// Gold comes first (ratio 1); "ok" is right for g1 only.
 	f.work(t, w.ID, 3)
 	// Ninety minutes in a course the hub served, a request every five.
-	course, err := st.CreateCourse(ctx, work.Course{Name: "basics", Purpose: work.Training, Kind: work.Classify, Language: "en",
-		Schema: schema, PassMark: 0.5}, func(yield func(store.CourseItemIn, error) bool) {
-		yield(store.CourseItemIn{Payload: []byte(`{"text":"x"}`), Answer: []byte(`{"label":"ok"}`)}, nil)
+	course, err := training.CreateCourse(ctx, st, work.Course{Name: "basics", Purpose: work.Training, Kind: work.Classify, Language: "en",
+		Schema: schema, PassMark: 0.5}, func(yield func(training.CourseItemIn, error) bool) {
+		yield(training.CourseItemIn{Payload: []byte(`{"text":"x"}`), Answer: []byte(`{"label":"ok"}`)}, nil)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := clk.now()
 	for range 19 {
-		if err := st.TouchCourse(ctx, w.ID, course.ID); err != nil {
+		if err := training.TouchCourse(ctx, st, w.ID, course.ID); err != nil {
 			t.Fatal(err)
 		}
 		clk.add(5 * time.Minute)
 	}
-	span := store.ActivityRecord{WorkerID: w.ID, Activity: work.Activity{StartedAt: start.Format(time.RFC3339), ActiveMS: 90 * 60 * 1000, What: work.ActivityTraining}}
-	if _, err := st.RecordSpan(ctx, span, work.SpanLimits{}, 5000); err != nil {
+	span := training.ActivityRecord{WorkerID: w.ID, Activity: work.Activity{StartedAt: start.Format(time.RFC3339), ActiveMS: 90 * 60 * 1000, What: work.ActivityTraining}}
+	if _, err := training.RecordSpan(ctx, st, span, work.SpanLimits{}, 5000); err != nil {
 		t.Fatal(err)
 	}
 	var se *work.SpanError
-	if _, err := st.RecordSpan(ctx, span, work.SpanLimits{}, 5000); !errors.As(err, &se) {
+	if _, err := training.RecordSpan(ctx, st, span, work.SpanLimits{}, 5000); !errors.As(err, &se) {
 		t.Fatalf("the same span again: got %v, want it refused", err)
 	}
 	ledger.Post(ctx, st)

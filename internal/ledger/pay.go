@@ -149,9 +149,34 @@ func CenterPayout(ctx context.Context, st *store.Store, centerID string, from, t
 	return lines, share, nil
 }
 
+// PayTraining pays an accepted span of training time at an hourly rate
+// (minor units per hour; 0 pays nothing), once per span, inside the
+// transaction that accepted it (training's).
+func PayTraining(ctx context.Context, tx *store.Tx, activityID, workerID string, activeMS, hourly int64, now string) error {
+	amount := (activeMS*hourly + 1_800_000) / 3_600_000
+	if amount <= 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO money_events (id, kind, ref, worker_id, currency, worker_pay, created_at)
+		VALUES (?, 'training', ?, ?, 'INR', ?, ?) ON CONFLICT (kind, ref) DO NOTHING`, now+":training:"+activityID, activityID, workerID, amount, now)
+	if err != nil {
+		return fmt.Errorf("ledger: pay training: %w", err)
+	}
+	return nil
+}
+
+// FeedWage is a feed event: whether a center's worker is paid under the
+// minimum wage per active hour (rates in minor units).
+type FeedWage struct {
+	WorkerID   string `json:"worker_id"`
+	Below      bool   `json:"below"`
+	HourlyRate int64  `json:"hourly_rate"`
+	Minimum    int64  `json:"minimum"`
+}
+
 // NoteWage records, on the hub, whether a worker is under the minimum
 // wage, and tells the worker's village center when that changed.
-func NoteWage(ctx context.Context, st *store.Store, w store.FeedWage) error {
+func NoteWage(ctx context.Context, st *store.Store, w FeedWage) error {
 	err := st.Write(ctx, func(tx *store.Tx) error {
 		var below bool
 		var rate int64
@@ -188,21 +213,30 @@ func NoteWage(ctx context.Context, st *store.Store, w store.FeedWage) error {
 	return nil
 }
 
+// ApplyWage keeps, at a center, what the hub last said of a worker's pay
+// against the minimum wage, for WageWarnings.
+func ApplyWage(ctx context.Context, tx *store.Tx, f FeedWage, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO center_wage (worker_id, below, hourly_rate, minimum, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (worker_id) DO UPDATE SET below = excluded.below, hourly_rate = excluded.hourly_rate,
+			minimum = excluded.minimum, updated_at = excluded.updated_at`, f.WorkerID, store.BoolInt(f.Below), f.HourlyRate, f.Minimum, store.TimeText(now))
+	return err
+}
+
 // WageWarnings returns, at a center, the workers the hub says are paid
 // under the minimum wage.
-func WageWarnings(ctx context.Context, st *store.Store) (map[string]store.FeedWage, error) {
+func WageWarnings(ctx context.Context, st *store.Store) (map[string]FeedWage, error) {
 	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT worker_id, hourly_rate, minimum FROM center_wage WHERE below = 1`)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: wage warnings: %w", err)
 	}
-	list, err := store.Collect(rows, func(r store.Scanner) (store.FeedWage, error) {
-		w := store.FeedWage{Below: true}
+	list, err := store.Collect(rows, func(r store.Scanner) (FeedWage, error) {
+		w := FeedWage{Below: true}
 		return w, r.Scan(&w.WorkerID, &w.HourlyRate, &w.Minimum)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: wage warnings: %w", err)
 	}
-	out := map[string]store.FeedWage{}
+	out := map[string]FeedWage{}
 	for _, w := range list {
 		out[w.WorkerID] = w
 	}

@@ -129,7 +129,7 @@ func WageCheck(ctx context.Context, st *store.Store, now time.Time, minimumWage 
 	under := map[string]bool{}
 	for _, u := range low {
 		under[u.WorkerID] = true
-		if err := NoteWage(ctx, st, store.FeedWage{WorkerID: u.WorkerID, Below: true, HourlyRate: u.HourlyRate, Minimum: minimumWage}); err != nil {
+		if err := NoteWage(ctx, st, FeedWage{WorkerID: u.WorkerID, Below: true, HourlyRate: u.HourlyRate, Minimum: minimumWage}); err != nil {
 			return err
 		}
 	}
@@ -139,7 +139,7 @@ func WageCheck(ctx context.Context, st *store.Store, now time.Time, minimumWage 
 	}
 	for _, id := range alerted {
 		if !under[id] {
-			if err := NoteWage(ctx, st, store.FeedWage{WorkerID: id, Below: false, Minimum: minimumWage}); err != nil {
+			if err := NoteWage(ctx, st, FeedWage{WorkerID: id, Below: false, Minimum: minimumWage}); err != nil {
 				return err
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
+	"banyan/internal/training"
 	"banyan/internal/work"
 )
 
@@ -159,9 +160,9 @@ func TestActiveTime(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	course, err := st.CreateCourse(ctx, work.Course{Name: "basics", Purpose: work.Training, Kind: work.Classify, Language: "en",
-		Schema: schema, PassMark: 0.5}, func(yield func(store.CourseItemIn, error) bool) {
-		yield(store.CourseItemIn{Payload: []byte(`{"text":"x"}`), Answer: []byte(`{"label":"ok"}`)}, nil)
+	course, err := training.CreateCourse(ctx, st, work.Course{Name: "basics", Purpose: work.Training, Kind: work.Classify, Language: "en",
+		Schema: schema, PassMark: 0.5}, func(yield func(training.CourseItemIn, error) bool) {
+		yield(training.CourseItemIn{Payload: []byte(`{"text":"x"}`), Answer: []byte(`{"label":"ok"}`)}, nil)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -181,11 +182,11 @@ func TestActiveTime(t *testing.T) {
 	}
 	train := func(took time.Duration) {
 		t.Helper()
-		if err := st.TouchCourse(ctx, u.ID, course.ID); err != nil {
+		if err := training.TouchCourse(ctx, st, u.ID, course.ID); err != nil {
 			t.Fatal(err)
 		}
 		clk.add(took)
-		if got, err := st.CreditTraining(ctx, u.ID, course.ID, work.SpanLimits{}, 0); err != nil || got != took {
+		if got, err := training.CreditTraining(ctx, st, u.ID, course.ID, work.SpanLimits{}, 0); err != nil || got != took {
 			t.Fatalf("training credited %v, %v; want %v", got, err, took)
 		}
 	}

@@ -57,6 +57,13 @@ type OutboxRow struct {
 	Body json.RawMessage
 }
 
+// AppendOutbox adds a record born at a center to the outbox inside a
+// domain's transaction (training's spans and course answers), to go up to
+// the hub. It moves with the outbox to the center's own store.
+func (s *Store) AppendOutbox(ctx context.Context, tx *Tx, id, kind string, body any) error {
+	return s.appendOutbox(ctx, tx.tx, id, kind, body)
+}
+
 // appendOutbox adds a record to the outbox inside the caller's transaction.
 func (s *Store) appendOutbox(ctx context.Context, tx *sql.Tx, id, kind string, body any) error {
 	raw, err := json.Marshal(body)

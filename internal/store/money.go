@@ -3,14 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 )
 
 // The money events the settle path writes in its own transaction: a
-// delivered result's charge, approved answers' pay, a gold answer's bonus,
-// paid training time. They stay beside the settle path (assign.go) until
-// it moves to dispatch; rate cards, approvals, the ledger's chain and what
-// is read back from it are the ledger package's.
+// delivered result's charge, approved answers' pay, a gold answer's bonus.
+// They stay beside the settle path (assign.go) until it moves to
+// dispatch; rate cards, approvals, paid training time, the ledger's chain
+// and what is read back from it are the ledger package's.
 
 // chargeDelivery records, in the transaction that settles a task, the
 // client's charge for its result. Event ids begin with the time, so the
@@ -55,31 +54,6 @@ func goldBonus(ctx context.Context, tx *sql.Tx, assignmentID, now string) error 
 		WHERE a.id = ? AND rc.gold_bonus > 0
 		ON CONFLICT (kind, ref) DO NOTHING`, now, now, assignmentID)
 	return err
-}
-
-// payTraining pays an accepted span of training time at an hourly rate
-// (minor units per hour; 0 pays nothing), once per span, inside the
-// transaction that accepted it.
-func payTraining(ctx context.Context, tx *sql.Tx, activityID, workerID string, activeMS, hourly int64, now string) error {
-	amount := (activeMS*hourly + 1_800_000) / 3_600_000
-	if amount <= 0 {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO money_events (id, kind, ref, worker_id, currency, worker_pay, created_at)
-		VALUES (?, 'training', ?, ?, 'INR', ?, ?) ON CONFLICT (kind, ref) DO NOTHING`, now+":training:"+activityID, activityID, workerID, amount, now)
-	if err != nil {
-		return fmt.Errorf("pay training: %w", err)
-	}
-	return nil
-}
-
-// FeedWage is a feed event: whether a center's worker is paid under the
-// minimum wage per active hour (rates in minor units).
-type FeedWage struct {
-	WorkerID   string `json:"worker_id"`
-	Below      bool   `json:"below"`
-	HourlyRate int64  `json:"hourly_rate"`
-	Minimum    int64  `json:"minimum"`
 }
 
 // boolInt stores a flag as 0 or 1, which every engine takes.

@@ -30,7 +30,8 @@ type FeedProject struct {
 }
 
 // FeedTo appends an event to one center's feed inside a domain's
-// transaction.
+// transaction. The append stays in the store while the settle path and
+// recalls, which append too, are here; it moves to feed with them.
 func (s *Store) FeedTo(ctx context.Context, tx *Tx, centerID, kind string, body any, now string) error {
 	return s.feedTo(ctx, tx.tx, centerID, kind, body, now)
 }
@@ -48,6 +49,47 @@ func (s *Store) feedTo(ctx context.Context, tx *sql.Tx, centerID, kind string, b
 	_, err = tx.ExecContext(ctx, `INSERT INTO feed (seq, center_id, kind, body, created_at)
 		VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM feed), ?, ?, ?, ?)`, centerID, kind, string(raw), now)
 	return err
+}
+
+// The project and recall kinds of the down feed (package feed): the
+// hub's composition root lists FeedProjects in a center's snapshot, a
+// center's lists the appliers. They leave the store with project changes
+// and recalls.
+
+// FeedProjects is the projects of the center's active leases, by id, as a
+// center starting its feed afresh gets them.
+func FeedProjects(ctx context.Context, r Reader, centerID string) ([]FeedProject, error) {
+	rows, err := r.QueryContext(ctx, `SELECT p.id, p.name, p.instructions, p.min_answer_ms FROM projects p
+		WHERE p.id IN (SELECT t.project_id FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.center_id = ? AND l.state = 'active')
+		ORDER BY p.id`, centerID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(r scanner) (FeedProject, error) {
+		var f FeedProject
+		return f, r.Scan(&f.ID, &f.Name, &f.Instructions, &f.MinAnswerMS)
+	})
+}
+
+// ApplyFeedProject keeps, at a center, a project change the hub sent. A
+// project the center has no task of yet arrives with its first grant; only
+// known ones are updated.
+func ApplyFeedProject(ctx context.Context, tx *Tx, f FeedProject, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE center_projects SET instructions = ?, min_answer_ms = ?, updated_at = ? WHERE id = ?`,
+		f.Instructions, f.MinAnswerMS, ts(now), f.ID)
+	return err
+}
+
+// ApplyFeedRecall ends, at a center, the grants of the leases the hub took
+// back: no new work starts on them. Work in a worker's hands may still be
+// saved, and goes up like any other answer.
+func ApplyFeedRecall(ctx context.Context, tx *Tx, f FeedRecall, _ time.Time) error {
+	for _, id := range f.LeaseIDs {
+		if _, err := tx.ExecContext(ctx, `UPDATE center_grants SET state = 'gone' WHERE lease_id = ?`, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // recall ends the given active leases: their unused slots go back to the

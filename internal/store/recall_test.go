@@ -11,15 +11,22 @@ import (
 	"banyan/internal/work"
 )
 
+// feedKinds reads the center's feed as it stands, by kind.
 func feedKinds(t *testing.T, s *Store, centerID string) map[string][]json.RawMessage {
 	t.Helper()
-	events, _, _, err := s.Feed(context.Background(), centerID, 1, 1000)
+	rows, err := s.r.QueryContext(context.Background(), `SELECT kind, body FROM feed WHERE center_id = ? ORDER BY seq`, centerID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string][]json.RawMessage{}
-	for _, e := range events {
-		out[e.Kind] = append(out[e.Kind], e.Body)
+	err = eachRow(rows, func(r scanner) error {
+		var kind, body string
+		err := r.Scan(&kind, &body)
+		out[kind] = append(out[kind], json.RawMessage(body))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -155,20 +162,23 @@ func TestProjectChangeReachesCenters(t *testing.T) {
 	if _, err := s.UpdateProject(ctx, work.NewID(), ProjectChange{Instructions: &text}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown project: %v", err)
 	}
-	// A resync brings the project as it is now.
-	events, _, reset, err := s.Feed(ctx, holder.ID, 1<<40, 100)
-	if err != nil || !reset {
-		t.Fatalf("resync: %v %v", reset, err)
+	// A resync brings the project as it is now (the feed's reset and its
+	// snapshot are package feed's tests).
+	snap, err := FeedProjects(ctx, s.r, holder.ID)
+	if err != nil {
+		t.Fatalf("resync: %v", err)
 	}
 	found := false
-	for _, e := range events {
-		var f FeedProject
-		if e.Kind == "project" && json.Unmarshal(e.Body, &f) == nil && f.Instructions == text {
+	for _, f := range snap {
+		if f.Instructions == text {
 			found = true
 		}
 	}
 	if !found {
 		t.Fatal("the resync snapshot lacks the changed project")
+	}
+	if other, _ := FeedProjects(ctx, s.r, other.ID); len(other) != 0 {
+		t.Fatalf("a resync of a center without the project's tasks brings %d projects", len(other))
 	}
 }
 

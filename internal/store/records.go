@@ -13,27 +13,17 @@ import (
 )
 
 // This file keeps the records born where workers are, besides answers:
-// active time, self-declarations, reviews of answers, audit events and
-// training answers. At a center (Options.Outbox) each is written with its
+// self-declarations and reviews of answers, and the means the domains'
+// records (audit events, training's spans and course answers) are born
+// and received with. At a center (Options.Outbox) each is written with its
 // outbox row in one transaction; on the hub the Uplink* functions store
 // what centers send, once per id.
 
 // Outbox record kinds, as they travel up.
 const (
-	KindActivity      = "activity"
-	KindDeclaration   = "declaration"
-	KindReview        = "review"
-	KindAttemptAnswer = "attempt_answer"
+	KindDeclaration = "declaration"
+	KindReview      = "review"
 )
-
-// ActivityRecord is a span of a worker's declared time (see spans.go).
-// From a village center it carries the course session it lies in, as the
-// center recorded it, so the hub learns of the session with the span.
-type ActivityRecord struct {
-	WorkerID string `json:"worker_id"`
-	work.Activity
-	Session *CourseSessionRecord `json:"session,omitempty"`
-}
 
 // DeclarationRecord is a worker's self-declaration.
 type DeclarationRecord struct {
@@ -49,15 +39,6 @@ type ReviewRecord struct {
 	Verdict      string       `json:"verdict"`
 	Answer       *work.Answer `json:"answer,omitempty"`
 	Note         string       `json:"note"`
-}
-
-// AttemptAnswerRecord is a worker's answer to one course item.
-type AttemptAnswerRecord struct {
-	AttemptID string      `json:"attempt_id"`
-	CourseID  string      `json:"course_id"`
-	WorkerID  string      `json:"worker_id"`
-	ItemID    string      `json:"item_id"`
-	Answer    work.Answer `json:"answer"`
 }
 
 // born writes a record with insert and, in center mode, its outbox row,
@@ -249,77 +230,6 @@ func (s *Store) UplinkReview(ctx context.Context, it UplinkItem, r ReviewRecord)
 		}
 		return accepted, err
 	})
-}
-
-// UplinkAttemptAnswer scores, on the hub, a worker's answer to a course
-// item given at a center; the attempt is made on the hub, under the
-// center's id for it, with its first answer. When a qualification
-// finishes, its verdict goes back to the center on its feed (and the skill
-// with it, when passed).
-func (s *Store) UplinkAttemptAnswer(ctx context.Context, it UplinkItem, r AttemptAnswerRecord) (UplinkResult, error) {
-	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
-		if res, ok, err := centerWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
-			return res, err
-		}
-		var items int
-		err := tx.QueryRowContext(ctx, `SELECT items FROM courses WHERE id = ?`, r.CourseID).Scan(&items)
-		if errors.Is(err, sql.ErrNoRows) {
-			return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf("course %s is not on this hub", r.CourseID)}, nil
-		}
-		if err != nil {
-			return UplinkResult{}, err
-		}
-		var owner, course string
-		err = tx.QueryRowContext(ctx, `SELECT worker_id, course_id FROM attempts WHERE id = ?`, r.AttemptID).Scan(&owner, &course)
-		if errors.Is(err, sql.ErrNoRows) {
-			_, err = tx.ExecContext(ctx, `INSERT INTO attempts (id, course_id, worker_id, state, created_at) VALUES (?, ?, ?, 'open', ?)`,
-				r.AttemptID, r.CourseID, r.WorkerID, ts(s.now()))
-			owner, course = r.WorkerID, r.CourseID
-		}
-		if err != nil {
-			return UplinkResult{}, err
-		}
-		if owner != r.WorkerID || course != r.CourseID {
-			return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf("attempt %s is another worker's or another course's", r.AttemptID)}, nil
-		}
-		out, err := s.answerItem(ctx, tx, r.AttemptID, r.WorkerID, r.ItemID, r.Answer)
-		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
-			return UplinkResult{Status: UplinkRejected, Reason: err.Error()}, nil
-		}
-		if err != nil {
-			return UplinkResult{}, err
-		}
-		if out.Attempt.State == work.AttemptPassed || out.Attempt.State == work.AttemptFailed {
-			if err := s.feedTo(ctx, tx, it.CenterID, "attempt", out.Attempt, ts(s.now())); err != nil {
-				return UplinkResult{}, err
-			}
-		}
-		return accepted, nil
-	})
-}
-
-// CenterAnswerItem is AnswerItem at a center: the answer is scored
-// against what the center holds (training items carry their answers;
-// qualification items do not, and are scored on the hub) and goes up
-// with its outbox row, in one transaction.
-func (s *Store) CenterAnswerItem(ctx context.Context, attemptID, workerID, itemID string, answer work.Answer) (ItemOutcome, error) {
-	var out ItemOutcome
-	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
-		if out, err = s.answerItem(ctx, tx, attemptID, workerID, itemID, answer); err != nil {
-			return err
-		}
-		if out.Attempt.State != work.AttemptOpen {
-			if err := closeSession(ctx, tx, workerID, out.Attempt.CourseID, s.now()); err != nil {
-				return err
-			}
-		}
-		return s.appendOutbox(ctx, tx, work.NewID(), KindAttemptAnswer, AttemptAnswerRecord{
-			AttemptID: attemptID, CourseID: out.Attempt.CourseID, WorkerID: workerID, ItemID: itemID, Answer: answer})
-	})
-	if err != nil {
-		return ItemOutcome{}, fmt.Errorf("store: answer item: %w", err)
-	}
-	return out, nil
 }
 
 // AnswerReviews lists the reviews of one answer, oldest first.

@@ -1,10 +1,13 @@
 package store
 
 import (
-	"banyan/internal/work"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
+
+	"banyan/internal/work"
 )
 
 // Skill statuses.
@@ -59,4 +62,46 @@ func ShiftSkill(ctx context.Context, tx *Tx, workerID string, kind work.Kind, la
 	_, err := tx.ExecContext(ctx, `UPDATE worker_skills SET alpha = alpha + ?, beta = beta - ?, updated_at = ?
 		WHERE worker_id = ? AND kind = ? AND language = ?`, d, d, now, workerID, string(kind), language)
 	return err
+}
+
+// FeedSkill is a feed event: a center worker's skill changed on the hub.
+// It is declared here because the settle path that suspends a worker
+// (assign.go) sends it too; it moves to training, which applies it at a
+// center, once the settle path leaves the store.
+type FeedSkill struct {
+	WorkerID string `json:"worker_id"`
+	Kind     string `json:"kind"`
+	Language string `json:"language"`
+	Status   string `json:"status"`
+	Reason   string `json:"reason,omitempty"`
+	// Qualified says the worker passed the skill's qualification.
+	Qualified bool `json:"qualified,omitempty"`
+}
+
+// FeedSkill is feedSkill inside a domain's transaction: training's
+// qualifications, suspensions and reinstatements tell the worker's center
+// as the settle path's suspensions do. It moves out of the store with the
+// settle path.
+func (s *Store) FeedSkill(ctx context.Context, tx *Tx, workerID, kind, language, status, reason, now string) error {
+	return s.feedSkill(ctx, tx.tx, workerID, kind, language, status, reason, now)
+}
+
+// feedSkill appends a skill change to the feed of the worker's center,
+// when the worker belongs to a village center (not the hub's own).
+func (s *Store) feedSkill(ctx context.Context, tx *sql.Tx, workerID, kind, language, status, reason, now string) error {
+	var org string
+	if err := tx.QueryRowContext(ctx, `SELECT o.id FROM users u JOIN orgs o ON o.id = u.org_id
+		WHERE u.id = ? AND o.kind = 'center' AND o.id <> ?`, workerID, builtinCenterOrgID).Scan(&org); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	}
+	var qualified bool
+	if err := tx.QueryRowContext(ctx, `SELECT qualified FROM worker_skills WHERE worker_id = ? AND kind = ? AND language = ?`,
+		workerID, kind, language).Scan(&qualified); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	return s.feedTo(ctx, tx, org, "skill", FeedSkill{WorkerID: workerID, Kind: kind, Language: language, Status: status, Reason: reason,
+		Qualified: qualified}, now)
 }

@@ -302,6 +302,11 @@ func (s *Store) now() time.Time { return s.tm().UTC().Truncate(time.Microsecond)
 // Now is the store's clock (a center's may be days off the hub's).
 func (s *Store) Now() time.Time { return s.now() }
 
+// CenterMode says whether this is a village center's store
+// (Options.Outbox): records born here go up to the hub through the outbox,
+// and a worker's task time is the center's own work, not assignments.
+func (s *Store) CenterMode() bool { return s.outbox }
+
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // ts formats a time for storage. Stored times sort as text.

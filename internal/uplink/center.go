@@ -18,6 +18,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"banyan/internal/blob"
+	"banyan/internal/feed"
 	"banyan/internal/store"
 )
 
@@ -162,6 +163,9 @@ type Syncer struct {
 	// total size (0: no cap).
 	Blobs      *blob.Store
 	CacheBytes int64
+	// FeedKinds are the down feed's kinds, with how the center keeps
+	// each; an event of a kind not listed is skipped.
+	FeedKinds feed.Kinds
 
 	mu       sync.Mutex
 	lastSync time.Time
@@ -244,7 +248,7 @@ func (s *Syncer) round(ctx context.Context) error {
 // pullFeed reads the down feed from the center's cursor and applies it.
 func (s *Syncer) pullFeed(ctx context.Context) error {
 	for {
-		cursor, err := s.Store.FeedCursor(ctx)
+		cursor, err := feed.Cursor(ctx, s.Store)
 		if err != nil {
 			return err
 		}
@@ -252,7 +256,7 @@ func (s *Syncer) pullFeed(ctx context.Context) error {
 		if err := s.Client.post(ctx, "/uplink/v1/feed", FeedRequest{Cursor: cursor}, &fr); err != nil {
 			return fmt.Errorf("feed: %w", err)
 		}
-		if err := s.Store.ApplyFeed(ctx, fr.Events, fr.Next, fr.Reset); err != nil {
+		if err := s.FeedKinds.Apply(ctx, s.Store, fr.Events, fr.Next, fr.Reset); err != nil {
 			return err
 		}
 		if len(fr.Events) < maxFeed || fr.Reset {

@@ -15,6 +15,7 @@ import (
 	"banyan/internal/dispatch"
 	"banyan/internal/report"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/work"
 )
 
@@ -42,8 +43,8 @@ func FuzzUpload(f *testing.F) {
 		return up
 	}
 	f.Add(seed(KindAnswer, AnswerBody{LeaseID: work.NewID(), Epoch: 1, WorkerID: worker.ID, Answer: json.RawMessage(`{"label":"ok"}`)}), "")
-	f.Add(seed(store.KindActivity, map[string]any{"worker_id": worker.ID, "started_at": "2026-11-23T09:00:00Z", "active_ms": 60000, "what": "training"}), "")
-	f.Add(seed(store.KindActivity, map[string]any{"worker_id": worker.ID, "started_at": "2026-11-23T09:05:00Z", "active_ms": 60000,
+	f.Add(seed(training.KindActivity, map[string]any{"worker_id": worker.ID, "started_at": "2026-11-23T09:00:00Z", "active_ms": 60000, "what": "training"}), "")
+	f.Add(seed(training.KindActivity, map[string]any{"worker_id": worker.ID, "started_at": "2026-11-23T09:05:00Z", "active_ms": 60000,
 		"what": "training", "session": map[string]any{"id": work.NewID(), "worker_id": worker.ID, "course_id": work.NewID(),
 			"started_at": "2026-11-23T09:00:00Z", "last_seen_at": "2026-11-23T09:20:00Z"}}), "")
 	f.Add(seed(store.KindDeclaration, map[string]any{"worker_id": worker.ID, "declared_at": "2026-11-23T09:00:00Z", "gender": "woman"}), "")

@@ -21,9 +21,11 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
+	"banyan/internal/feed"
 	"banyan/internal/problem"
 	"banyan/internal/report"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/work"
 )
 
@@ -54,6 +56,9 @@ type Hub struct {
 	// arrival: the daily cap, and the clock skew allowed a center once its
 	// times are put on the hub's clock.
 	Spans work.SpanLimits
+	// FeedKinds are the down feed's kinds, with what a snapshot of each
+	// holds for a center starting its feed afresh.
+	FeedKinds feed.Kinds
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, center auth.Org) error
@@ -372,8 +377,8 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 			WorkerID: b.WorkerID, Answer: answer, DurationMS: max(0, b.DurationMS), StartedAt: started, ReportedMS: max(0, b.ReportedMS),
 			SampleDraw: rand.Float64()}, dispatch.Decider(p))
 		return res, err
-	case store.KindActivity:
-		var b store.ActivityRecord
+	case training.KindActivity:
+		var b training.ActivityRecord
 		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) {
 			return reject("activity needs worker_id, started_at, active_ms and what")
 		}
@@ -394,7 +399,7 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 		}
 		lim := h.Spans
 		lim.Slack = centerSpanSlack
-		return h.Store.UplinkSpan(ctx, ref, b, lim, h.TrainingRate)
+		return training.UplinkSpan(ctx, h.Store, ref, b, lim, h.TrainingRate)
 	case store.KindDeclaration:
 		var b store.DeclarationRecord
 		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) || b.DeclaredAt.IsZero() {
@@ -449,15 +454,15 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 		return h.Store.UplinkOnce(ctx, ref, func(tx *store.Tx) (store.UplinkResult, error) {
 			return store.UplinkResult{Status: store.UplinkAccepted}, audit.Append(ctx, tx, ref.ID, center.ID, b, h.Store.Now())
 		})
-	case store.KindAttemptAnswer:
+	case training.KindAttemptAnswer:
 		var b struct {
-			store.AttemptAnswerRecord
+			training.AttemptAnswerRecord
 			Answer json.RawMessage `json:"answer"`
 		}
 		if err := strict(&b); err != nil || !work.ValidID(b.AttemptID) || !work.ValidID(b.CourseID) || !work.ValidID(b.WorkerID) || !work.ValidID(b.ItemID) {
 			return reject("a course answer needs attempt_id, course_id, worker_id, item_id and answer")
 		}
-		c, err := h.Store.Course(ctx, b.CourseID)
+		c, err := training.Course(ctx, h.Store, b.CourseID)
 		if errors.Is(err, store.ErrNotFound) {
 			return reject("course %s is not on this hub", b.CourseID)
 		}
@@ -467,7 +472,7 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 		if b.AttemptAnswerRecord.Answer, err = work.ParseAnswer(c.Kind, c.Schema, b.Answer); err != nil {
 			return reject("course answer: %v", err)
 		}
-		return h.Store.UplinkAttemptAnswer(ctx, ref, b.AttemptAnswerRecord)
+		return training.UplinkAttemptAnswer(ctx, h.Store, ref, b.AttemptAnswerRecord)
 	}
 	return reject("unknown kind %q (this hub takes %s)", it.Kind, strings.Join(Kinds, ", "))
 }
@@ -497,12 +502,12 @@ func (h *Hub) feed(w http.ResponseWriter, r *http.Request, center auth.Org) erro
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	events, next, reset, err := h.Store.Feed(r.Context(), center.ID, in.Cursor, maxFeed)
+	events, next, reset, err := h.FeedKinds.Read(r.Context(), h.Store, center.ID, in.Cursor, maxFeed)
 	if err != nil {
 		return err
 	}
 	if events == nil {
-		events = []store.FeedEvent{}
+		events = []feed.Event{}
 	}
 	return reply(w, r, FeedReply{Events: events, Next: next, Reset: reset})
 }

@@ -20,6 +20,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/hub"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/uplink"
 	"banyan/internal/work"
 )
@@ -328,9 +329,9 @@ func TestCenterSpansChecked(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	course, err := f.h.Store.CreateCourse(ctx, work.Course{Name: "basics", Purpose: work.Training, Kind: work.Classify, Language: "en",
-		Schema: schema, PassMark: 0.5}, func(yield func(store.CourseItemIn, error) bool) {
-		yield(store.CourseItemIn{Payload: []byte(`{"text":"x"}`), Answer: []byte(`{"label":"ok"}`)}, nil)
+	course, err := training.CreateCourse(ctx, f.h.Store, work.Course{Name: "basics", Purpose: work.Training, Kind: work.Classify, Language: "en",
+		Schema: schema, PassMark: 0.5}, func(yield func(training.CourseItemIn, error) bool) {
+		yield(training.CourseItemIn{Payload: []byte(`{"text":"x"}`), Answer: []byte(`{"label":"ok"}`)}, nil)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -338,9 +339,9 @@ func TestCenterSpansChecked(t *testing.T) {
 	w := work.NewID()
 	now := time.Now().UTC()
 	body := func(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
-	session := &store.CourseSessionRecord{ID: work.NewID(), WorkerID: w, CourseID: course.ID, StartedAt: now.Add(-time.Hour), LastSeenAt: now.Add(-30 * time.Minute)}
-	span := func(from time.Time, d time.Duration, what string, s *store.CourseSessionRecord) uplink.Item {
-		return uplink.Item{ID: work.NewID(), Kind: "activity", Body: body(store.ActivityRecord{WorkerID: w,
+	session := &training.CourseSessionRecord{ID: work.NewID(), WorkerID: w, CourseID: course.ID, StartedAt: now.Add(-time.Hour), LastSeenAt: now.Add(-30 * time.Minute)}
+	span := func(from time.Time, d time.Duration, what string, s *training.CourseSessionRecord) uplink.Item {
+		return uplink.Item{ID: work.NewID(), Kind: "activity", Body: body(training.ActivityRecord{WorkerID: w,
 			Activity: work.Activity{StartedAt: from.Format(time.RFC3339Nano), ActiveMS: d.Milliseconds(), What: what}, Session: s})}
 	}
 	type sent struct {

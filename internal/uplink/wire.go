@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"banyan/internal/audit"
+	"banyan/internal/feed"
 	"banyan/internal/report"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/work"
 )
 
@@ -136,23 +138,23 @@ type FeedRequest struct {
 // Reset means the cursor was not one the hub gave: the events are a full
 // snapshot and the center must forget what it had.
 type FeedReply struct {
-	Events []store.FeedEvent `json:"events"`
-	Next   int64             `json:"next"`
-	Reset  bool              `json:"reset,omitempty"`
+	Events []feed.Event `json:"events"`
+	Next   int64        `json:"next"`
+	Reset  bool         `json:"reset,omitempty"`
 }
 
-// Item kinds: answers and enrolments, and the records of store's
-// Kind* constants (activity, declaration, review, attempt_answer), whose
-// bodies are the store's *Record types, and of the domains' (audit's
-// events, report's withdrawals), whose bodies are theirs.
+// Item kinds: answers and enrolments, and the records of the store's,
+// audit's, report's and training's Kind* constants (activity, declaration,
+// withdrawal, review, audit, attempt_answer), whose bodies are their
+// *Record types.
 const (
 	KindAnswer    = "answer"
 	KindEnrolment = "enrolment"
 )
 
 // Kinds lists every item kind this hub takes.
-var Kinds = []string{KindAnswer, KindEnrolment, store.KindActivity, store.KindDeclaration, report.KindWithdrawal,
-	store.KindReview, audit.Kind, store.KindAttemptAnswer}
+var Kinds = []string{KindAnswer, KindEnrolment, training.KindActivity, store.KindDeclaration, report.KindWithdrawal,
+	store.KindReview, audit.Kind, training.KindAttemptAnswer}
 
 // Item is one record born at the center, with the id it was given there
 // and its place in the center's sequence.

@@ -20,6 +20,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/hub"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/web"
 	"banyan/internal/work"
 )
@@ -389,11 +390,11 @@ func TestDeskInBrowser(t *testing.T) {
 		items := [][3]string{{`{"text":"Free gold coins, click"}`, `{"label":"spam"}`, "It sells something nobody asked for."},
 			{`{"text":"The market opens at nine"}`, `{"label":"ok"}`, "Plain news."},
 			{`{"text":"Nobody wants you here, fool"}`, `{"label":"abuse"}`, "It insults a person."}}
-		if _, err := st.CreateCourse(ctx, work.Course{Name: "Comment moderation: " + purpose, Purpose: purpose, Kind: work.Classify,
+		if _, err := training.CreateCourse(ctx, st, work.Course{Name: "Comment moderation: " + purpose, Purpose: purpose, Kind: work.Classify,
 			Language: "en", Schema: schema, Instructions: p.Instructions, PassMark: 0.66, CooldownSeconds: 600},
-			func(yield func(store.CourseItemIn, error) bool) {
+			func(yield func(training.CourseItemIn, error) bool) {
 				for _, it := range items {
-					if !yield(store.CourseItemIn{Payload: []byte(it[0]), Answer: []byte(it[1]), Explanation: it[2]}, nil) {
+					if !yield(training.CourseItemIn{Payload: []byte(it[0]), Answer: []byte(it[1]), Explanation: it[2]}, nil) {
 						return
 					}
 				}

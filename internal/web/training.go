@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/work"
 )
 
@@ -17,14 +18,14 @@ import (
 // it passes or fails at the end (at a center, when the hub has scored it).
 
 // AnswerItemFunc scores a worker's answer to a course item (the hub's
-// Store.AnswerItem, or a center's Store.CenterAnswerItem).
-type AnswerItemFunc func(ctx context.Context, attemptID, workerID, itemID string, answer work.Answer) (store.ItemOutcome, error)
+// training.AnswerItem, or a center's training.CenterAnswerItem).
+type AnswerItemFunc func(ctx context.Context, st *store.Store, attemptID, workerID, itemID string, answer work.Answer) (training.ItemOutcome, error)
 
 func (wb *Web) answerItemFunc() AnswerItemFunc {
 	if wb.AnswerItem != nil {
 		return wb.AnswerItem
 	}
-	return wb.Store.AnswerItem
+	return training.AnswerItem
 }
 
 type courseView struct {
@@ -38,7 +39,7 @@ func (wb *Web) training(w http.ResponseWriter, r *http.Request, s *session) erro
 	var views []courseView
 	after := ""
 	for {
-		cs, err := wb.Store.Courses(r.Context(), store.Page{After: after, Limit: 200})
+		cs, err := training.Courses(r.Context(), wb.Store, store.Page{After: after, Limit: 200})
 		if err != nil {
 			return err
 		}
@@ -63,17 +64,17 @@ func (wb *Web) startCourse(w http.ResponseWriter, r *http.Request, s *session) e
 	if !work.ValidID(id) {
 		return errPage(http.StatusNotFound, "error.notfound")
 	}
-	if _, err := wb.Store.Course(r.Context(), id); errors.Is(err, store.ErrNotFound) {
+	if _, err := training.Course(r.Context(), wb.Store, id); errors.Is(err, store.ErrNotFound) {
 		return errPage(http.StatusNotFound, "error.notfound")
 	} else if err != nil {
 		return err
 	}
-	at, err := wb.Store.StartAttempt(r.Context(), id, s.User.ID)
+	at, err := training.StartAttempt(r.Context(), wb.Store, id, s.User.ID)
 	if err == nil {
 		// Opening a course starts the worker's session of it.
-		err = wb.Store.TouchCourse(r.Context(), s.User.ID, id)
+		err = training.TouchCourse(r.Context(), wb.Store, s.User.ID, id)
 	}
-	if errors.Is(err, store.ErrCoolingDown) {
+	if errors.Is(err, training.ErrCoolingDown) {
 		last, lerr := wb.lastAttempt(r.Context(), id, s.User.ID)
 		when := "—"
 		if lerr == nil && last.RetryAfter != nil {
@@ -91,7 +92,7 @@ func (wb *Web) startCourse(w http.ResponseWriter, r *http.Request, s *session) e
 // lastAttempt finds a worker's latest attempt at a course, for the date
 // they may try again.
 func (wb *Web) lastAttempt(ctx context.Context, courseID, workerID string) (work.Attempt, error) {
-	return wb.Store.LastAttempt(ctx, courseID, workerID)
+	return training.LastAttempt(ctx, wb.Store, courseID, workerID)
 }
 
 // ownAttempt is the attempt in the path, if it is the worker's.
@@ -100,14 +101,14 @@ func (wb *Web) ownAttempt(r *http.Request, s *session) (work.Attempt, work.Cours
 	if !work.ValidID(id) {
 		return work.Attempt{}, work.Course{}, errPage(http.StatusNotFound, "error.notfound")
 	}
-	at, err := wb.Store.Attempt(r.Context(), id)
+	at, err := training.Attempt(r.Context(), wb.Store, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && at.WorkerID != s.User.ID) {
 		return work.Attempt{}, work.Course{}, errPage(http.StatusNotFound, "error.notfound")
 	}
 	if err != nil {
 		return work.Attempt{}, work.Course{}, err
 	}
-	c, err := wb.Store.Course(r.Context(), at.CourseID)
+	c, err := training.Course(r.Context(), wb.Store, at.CourseID)
 	return at, c, err
 }
 
@@ -127,7 +128,7 @@ func (wb *Web) showItem(w http.ResponseWriter, r *http.Request, s *session, at w
 	if at.State != work.AttemptOpen {
 		return wb.showAttemptEnd(w, r, s, at, c)
 	}
-	it, err := wb.Store.NextItem(r.Context(), at.ID)
+	it, err := training.NextItem(r.Context(), wb.Store, at.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return wb.showAttemptEnd(w, r, s, at, c)
 	}
@@ -190,7 +191,7 @@ func (wb *Web) answerItem(w http.ResponseWriter, r *http.Request, s *session) er
 	checked, err := work.Check(c.Kind, c.Schema, ans)
 	var ae *work.AnswerError
 	if errors.As(err, &ae) {
-		it, nerr := wb.Store.NextItem(r.Context(), at.ID)
+		it, nerr := training.NextItem(r.Context(), wb.Store, at.ID)
 		if nerr != nil {
 			return nerr
 		}
@@ -209,7 +210,7 @@ func (wb *Web) answerItem(w http.ResponseWriter, r *http.Request, s *session) er
 	if at.State == work.AttemptOpen && c.Purpose == work.Training {
 		wb.trainingTime(r.Context(), s, c.ID)
 	}
-	out, err := wb.answerItemFunc()(r.Context(), at.ID, s.User.ID, itemID, checked)
+	out, err := wb.answerItemFunc()(r.Context(), wb.Store, at.ID, s.User.ID, itemID, checked)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
 		// Sent twice, or the attempt moved on: show where it is now.
 		http.Redirect(w, r, "/desk/attempts/"+at.ID, http.StatusSeeOther)
@@ -259,7 +260,7 @@ func answerText(a work.Answer) string {
 // course the desk's requests keep), and pays it where the rate is known.
 // Time refused (overlapping task time, past the daily cap) is not counted.
 func (wb *Web) trainingTime(ctx context.Context, s *session, courseID string) {
-	_, err := wb.Store.CreditTraining(withoutCancel(ctx), s.User.ID, courseID, wb.Spans, wb.TrainingRate)
+	_, err := training.CreditTraining(withoutCancel(ctx), wb.Store, s.User.ID, courseID, wb.Spans, wb.TrainingRate)
 	var se *work.SpanError
 	switch {
 	case errors.As(err, &se):

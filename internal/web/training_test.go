@@ -12,6 +12,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/work"
 )
 
@@ -21,13 +22,13 @@ func makeCourse(t *testing.T, st *store.Store, name, purpose string) work.Course
 	if err := s.Validate(work.Classify); err != nil {
 		t.Fatal(err)
 	}
-	items := []store.CourseItemIn{
+	items := []training.CourseItemIn{
 		{Payload: []byte(`{"text":"Free gold coins, click"}`), Answer: []byte(`{"label":"spam"}`), Explanation: "It sells something nobody asked for."},
 		{Payload: []byte(`{"text":"The market opens at nine"}`), Answer: []byte(`{"label":"ok"}`), Explanation: "Plain news."},
 	}
-	c, err := st.CreateCourse(context.Background(), work.Course{Name: name, Purpose: purpose, Kind: work.Classify, Language: "en",
+	c, err := training.CreateCourse(context.Background(), st, work.Course{Name: name, Purpose: purpose, Kind: work.Classify, Language: "en",
 		Schema: s, Instructions: "Spam sells; the rest is ok.", PassMark: 1, CooldownSeconds: 3600},
-		func(yield func(store.CourseItemIn, error) bool) {
+		func(yield func(training.CourseItemIn, error) bool) {
 			for _, it := range items {
 				if !yield(it, nil) {
 					return

@@ -58,7 +58,7 @@ type Web struct {
 	// the hub, which has no such pages.
 	Office Office
 	// AnswerItem scores a course item's answer; nil means
-	// Store.AnswerItem (a center sets Store.CenterAnswerItem).
+	// training.AnswerItem (a center sets training.CenterAnswerItem).
 	AnswerItem AnswerItemFunc
 	// TrainingRate pays training time on the desk, in paise per hour (0:
 	// unpaid; a center leaves it 0 and the hub pays what goes up).

@@ -1,4 +1,4 @@
-package store
+package training
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"banyan/internal/ledger"
+	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -16,6 +18,19 @@ import (
 // their other spans, their measured task time (assignments on the hub,
 // center_work at a center) and their course sessions. Only stored spans are
 // paid or counted.
+
+// KindActivity is the outbox kind of a span recorded at a village center;
+// its body is an ActivityRecord.
+const KindActivity = "activity"
+
+// ActivityRecord is a span of a worker's declared time. From a village
+// center it carries the course session it lies in, as the center recorded
+// it, so the hub learns of the session with the span.
+type ActivityRecord struct {
+	WorkerID string `json:"worker_id"`
+	work.Activity
+	Session *CourseSessionRecord `json:"session,omitempty"`
+}
 
 // CourseSessionRecord is a course session as it travels up from a center,
 // in the span it holds.
@@ -45,8 +60,8 @@ func (r sessionRow) end() time.Time {
 
 // lockWorkerTime makes the rest of tx the only one changing the worker's
 // time, so two spans checked at once cannot both pass.
-func (s *Store) lockWorkerTime(ctx context.Context, tx *sql.Tx, workerID string) error {
-	return s.d.serialize(ctx, tx, "time:"+workerID)
+func lockWorkerTime(ctx context.Context, tx *store.Tx, workerID string) error {
+	return tx.Serialize(ctx, "time:"+workerID)
 }
 
 // TouchCourse notes the worker starting an attempt at a course or
@@ -54,16 +69,16 @@ func (s *Store) lockWorkerTime(ctx context.Context, tx *sql.Tx, workerID string)
 // starts one. Only those requests keep a session alive — reading an item
 // or an attempt again does not — so a device cannot keep one open by
 // polling.
-func (s *Store) TouchCourse(ctx context.Context, workerID, courseID string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockWorkerTime(ctx, tx, workerID); err != nil {
+func TouchCourse(ctx context.Context, st *store.Store, workerID, courseID string) error {
+	err := st.Write(ctx, func(tx *store.Tx) error {
+		if err := lockWorkerTime(ctx, tx, workerID); err != nil {
 			return err
 		}
-		_, err := s.touchSession(ctx, tx, workerID, courseID, s.now())
+		_, err := touchSession(ctx, tx, workerID, courseID, st.Now())
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: course session of %s: %w", workerID, err)
+		return fmt.Errorf("training: course session of %s: %w", workerID, err)
 	}
 	return nil
 }
@@ -71,7 +86,7 @@ func (s *Store) TouchCourse(ctx context.Context, workerID, courseID string) erro
 // touchSession goes on with the worker's live session of the course at
 // now, or starts one, and returns it as it was before this request (a new
 // one starts and was last seen at now).
-func (s *Store) touchSession(ctx context.Context, tx *sql.Tx, workerID, courseID string, now time.Time) (sessionRow, error) {
+func touchSession(ctx context.Context, tx *store.Tx, workerID, courseID string, now time.Time) (sessionRow, error) {
 	var r sessionRow
 	var started, seen string
 	var credited sql.NullString
@@ -82,28 +97,28 @@ func (s *Store) touchSession(ctx context.Context, tx *sql.Tx, workerID, courseID
 		return r, err
 	}
 	if err == nil {
-		r.WorkerID, r.CourseID, r.StartedAt, r.LastSeenAt = workerID, courseID, parseTS(started), parseTS(seen)
-		if t := parseNullTS(credited); t != nil {
+		r.WorkerID, r.CourseID, r.StartedAt, r.LastSeenAt = workerID, courseID, store.ParseTimeText(started), store.ParseTimeText(seen)
+		if t := store.ParseNullTimeText(credited); t != nil {
 			r.creditedTo = *t
 		}
 		if gap := now.Sub(r.LastSeenAt); gap >= 0 && gap <= work.SessionIdle {
-			_, err := tx.ExecContext(ctx, `UPDATE course_sessions SET last_seen_at = ? WHERE id = ?`, ts(now), r.ID)
+			_, err := tx.ExecContext(ctx, `UPDATE course_sessions SET last_seen_at = ? WHERE id = ?`, store.TimeText(now), r.ID)
 			return r, err
 		}
 	}
 	r = sessionRow{CourseSessionRecord: CourseSessionRecord{ID: work.NewID(), WorkerID: workerID, CourseID: courseID,
 		StartedAt: now, LastSeenAt: now}}
 	_, err = tx.ExecContext(ctx, `INSERT INTO course_sessions (id, worker_id, course_id, started_at, last_seen_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, r.ID, workerID, courseID, ts(now), ts(now), ts(now))
+		VALUES (?, ?, ?, ?, ?, ?)`, r.ID, workerID, courseID, store.TimeText(now), store.TimeText(now), store.TimeText(now))
 	return r, err
 }
 
 // closeSession ends the worker's live session of a course at now: their
 // attempt at it finished.
-func closeSession(ctx context.Context, tx *sql.Tx, workerID, courseID string, now time.Time) error {
+func closeSession(ctx context.Context, tx *store.Tx, workerID, courseID string, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE course_sessions SET closed_at = ?, last_seen_at = ?
 		WHERE worker_id = ? AND course_id = ? AND closed_at IS NULL AND last_seen_at >= ?`,
-		ts(now), ts(now), workerID, courseID, ts(now.Add(-work.SessionIdle)))
+		store.TimeText(now), store.TimeText(now), workerID, courseID, store.TimeText(now.Add(-work.SessionIdle)))
 	return err
 }
 
@@ -111,14 +126,14 @@ func closeSession(ctx context.Context, tx *sql.Tx, workerID, courseID string, no
 // the intervals their accepted spans and measured task time take, the
 // active time already on from's UTC day, and their course sessions near
 // the span.
-func (s *Store) spanFacts(ctx context.Context, tx *sql.Tx, workerID string, from, to time.Time) (work.SpanFacts, []sessionRow, error) {
+func spanFacts(ctx context.Context, st *store.Store, tx *store.Tx, workerID string, from, to time.Time) (work.SpanFacts, []sessionRow, error) {
 	var f work.SpanFacts
 	day := from.UTC().Truncate(24 * time.Hour)
 	// Task time: the server's measure, from the offer (or, at a center,
 	// from its restart after it).
 	tasks := `SELECT created_at, coalesce(duration_ms, 0) FROM assignments
 		WHERE worker_id = ? AND state = 'submitted' AND created_at >= ? AND created_at < ?`
-	if s.outbox {
+	if st.CenterMode() {
 		tasks = `SELECT coalesce(timed_from, created_at), coalesce(duration_ms, 0) FROM center_work
 			WHERE worker_id = ? AND state = 'saved' AND created_at >= ? AND created_at < ?`
 	}
@@ -134,15 +149,15 @@ func (s *Store) spanFacts(ctx context.Context, tx *sql.Tx, workerID string, from
 		{tasks, "task time", minTime(from.Add(-24*time.Hour), day), maxTime(to, day.Add(24*time.Hour))},
 		{spans, "training", minTime(from.Add(-work.MaxActivityMS*time.Millisecond), day), maxTime(to, day.Add(24*time.Hour))},
 	} {
-		rows, err := tx.QueryContext(ctx, q.query, workerID, ts(q.from), ts(q.to))
+		rows, err := tx.QueryContext(ctx, q.query, workerID, store.TimeText(q.from), store.TimeText(q.to))
 		if err != nil {
 			return f, nil, err
 		}
-		got, err := collect(rows, func(r scanner) (work.Interval, error) {
+		got, err := store.Collect(rows, func(r store.Scanner) (work.Interval, error) {
 			var start string
 			var ms int64
 			err := r.Scan(&start, &ms)
-			t := parseTS(start)
+			t := store.ParseTimeText(start)
 			return work.Interval{From: t, To: t.Add(time.Duration(ms) * time.Millisecond), What: q.what}, err
 		})
 		if err != nil {
@@ -160,22 +175,22 @@ func (s *Store) spanFacts(ctx context.Context, tx *sql.Tx, workerID string, from
 	// A task in the worker's hands now is busy time too, from its offer
 	// until now (or its limit): a worker does not train with a task open.
 	held := `SELECT created_at, expires_at FROM assignments WHERE worker_id = ? AND state = 'active' AND created_at < ?`
-	if s.outbox {
+	if st.CenterMode() {
 		held = `SELECT coalesce(timed_from, created_at), expires_at FROM center_work WHERE worker_id = ? AND state = 'active' AND created_at < ?`
 	}
-	rows, err := tx.QueryContext(ctx, held, workerID, ts(to))
+	rows, err := tx.QueryContext(ctx, held, workerID, store.TimeText(to))
 	if err != nil {
 		return f, nil, err
 	}
-	now := s.now()
-	active, err := collect(rows, func(r scanner) (work.Interval, error) {
+	now := st.Now()
+	active, err := store.Collect(rows, func(r store.Scanner) (work.Interval, error) {
 		var from, until string
 		err := r.Scan(&from, &until)
-		end := parseTS(until)
+		end := store.ParseTimeText(until)
 		if end.After(now) {
 			end = now
 		}
-		return work.Interval{From: parseTS(from), To: end, What: "task in hand"}, err
+		return work.Interval{From: store.ParseTimeText(from), To: end, What: "task in hand"}, err
 	})
 	if err != nil {
 		return f, nil, err
@@ -187,16 +202,16 @@ func (s *Store) spanFacts(ctx context.Context, tx *sql.Tx, workerID string, from
 	}
 	rows, err = tx.QueryContext(ctx, `SELECT id, course_id, started_at, last_seen_at, closed_at FROM course_sessions
 		WHERE worker_id = ? AND started_at <= ? AND last_seen_at >= ? ORDER BY started_at`,
-		workerID, ts(to.Add(time.Second)), ts(from.Add(-work.SessionIdle-time.Second)))
+		workerID, store.TimeText(to.Add(time.Second)), store.TimeText(from.Add(-work.SessionIdle-time.Second)))
 	if err != nil {
 		return f, nil, err
 	}
-	sessions, err := collect(rows, func(r scanner) (sessionRow, error) {
+	sessions, err := store.Collect(rows, func(r store.Scanner) (sessionRow, error) {
 		var x sessionRow
 		var started, seen string
 		var closed sql.NullString
 		err := r.Scan(&x.ID, &x.CourseID, &started, &seen, &closed)
-		x.WorkerID, x.StartedAt, x.LastSeenAt, x.ClosedAt = workerID, parseTS(started), parseTS(seen), parseNullTS(closed)
+		x.WorkerID, x.StartedAt, x.LastSeenAt, x.ClosedAt = workerID, store.ParseTimeText(started), store.ParseTimeText(seen), store.ParseNullTimeText(closed)
 		return x, err
 	})
 	if err != nil {
@@ -226,16 +241,16 @@ func maxTime(a, b time.Time) time.Time {
 // it may stand, stores it under id; at a center the session that holds it
 // goes into the outbox first, then the span. A refusal is a
 // *work.SpanError and writes nothing.
-func (s *Store) recordSpan(ctx context.Context, tx *sql.Tx, id string, r ActivityRecord, lim work.SpanLimits) error {
-	if err := s.lockWorkerTime(ctx, tx, r.WorkerID); err != nil {
+func recordSpan(ctx context.Context, st *store.Store, tx *store.Tx, id string, r ActivityRecord, lim work.SpanLimits) error {
+	if err := lockWorkerTime(ctx, tx, r.WorkerID); err != nil {
 		return err
 	}
 	from, to := r.Span()
-	facts, sessions, err := s.spanFacts(ctx, tx, r.WorkerID, from, to)
+	facts, sessions, err := spanFacts(ctx, st, tx, r.WorkerID, from, to)
 	if err != nil {
 		return err
 	}
-	in, err := work.CheckSpan(r.Activity, s.now(), lim, facts)
+	in, err := work.CheckSpan(r.Activity, st.Now(), lim, facts)
 	if err != nil {
 		return err
 	}
@@ -244,10 +259,10 @@ func (s *Store) recordSpan(ctx context.Context, tx *sql.Tx, id string, r Activit
 		sessionID = sessions[in].ID
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO activity (id, worker_id, started_at, active_ms, what, created_at, session_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, r.WorkerID, ts(from), r.ActiveMS, r.What, ts(s.now()), sessionID); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, r.WorkerID, store.TimeText(from), r.ActiveMS, r.What, store.TimeText(st.Now()), sessionID); err != nil {
 		return err
 	}
-	if !s.outbox {
+	if !st.CenterMode() {
 		return nil
 	}
 	// Up it goes with the session it lies in, as it stands now.
@@ -255,27 +270,27 @@ func (s *Store) recordSpan(ctx context.Context, tx *sql.Tx, id string, r Activit
 		r.Session = &sessions[in].CourseSessionRecord
 	}
 	r.StartedAt = from.UTC().Format(time.RFC3339Nano)
-	return s.appendOutbox(ctx, tx, id, KindActivity, r)
+	return st.AppendOutbox(ctx, tx, id, KindActivity, r)
 }
 
 // RecordSpan stores a span of declared time from a worker's own device
 // once work.CheckSpan allows it, and pays training time at hourly (minor
 // units an hour; 0: not paid here — a center, whose spans are paid when
 // they reach the hub). A refusal is a *work.SpanError and stores nothing.
-func (s *Store) RecordSpan(ctx context.Context, r ActivityRecord, lim work.SpanLimits, hourly int64) (string, error) {
+func RecordSpan(ctx context.Context, st *store.Store, r ActivityRecord, lim work.SpanLimits, hourly int64) (string, error) {
 	id := work.NewID()
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.recordSpan(ctx, tx, id, r, lim); err != nil {
+	err := st.Write(ctx, func(tx *store.Tx) error {
+		if err := recordSpan(ctx, st, tx, id, r, lim); err != nil {
 			return err
 		}
-		return payTraining(ctx, tx, id, r.WorkerID, r.ActiveMS, hourly, ts(s.now()))
+		return ledger.PayTraining(ctx, tx, id, r.WorkerID, r.ActiveMS, hourly, store.TimeText(st.Now()))
 	})
 	var se *work.SpanError
 	if errors.As(err, &se) {
 		return "", se
 	}
 	if err != nil {
-		return "", fmt.Errorf("store: record span of %s: %w", r.WorkerID, err)
+		return "", fmt.Errorf("training: record span of %s: %w", r.WorkerID, err)
 	}
 	return id, nil
 }
@@ -287,15 +302,15 @@ func (s *Store) RecordSpan(ctx context.Context, r ActivityRecord, lim work.SpanL
 // notes the request in the session. It returns the time credited; a span
 // refused by work.CheckSpan (overlapping task time, say) is a
 // *work.SpanError, and is not offered again.
-func (s *Store) CreditTraining(ctx context.Context, workerID, courseID string, lim work.SpanLimits, hourly int64) (time.Duration, error) {
+func CreditTraining(ctx context.Context, st *store.Store, workerID, courseID string, lim work.SpanLimits, hourly int64) (time.Duration, error) {
 	var credited time.Duration
 	var refused error
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockWorkerTime(ctx, tx, workerID); err != nil {
+	err := st.Write(ctx, func(tx *store.Tx) error {
+		if err := lockWorkerTime(ctx, tx, workerID); err != nil {
 			return err
 		}
-		now := s.now()
-		sess, err := s.touchSession(ctx, tx, workerID, courseID, now)
+		now := st.Now()
+		sess, err := touchSession(ctx, tx, workerID, courseID, now)
 		if err != nil || !sess.LastSeenAt.Before(now) {
 			return err // a new session: nothing to count yet
 		}
@@ -305,13 +320,13 @@ func (s *Store) CreditTraining(ctx context.Context, workerID, courseID string, l
 		if ms < 1 {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE course_sessions SET credited_to = ? WHERE id = ?`, ts(now), sess.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE course_sessions SET credited_to = ? WHERE id = ?`, store.TimeText(now), sess.ID); err != nil {
 			return err
 		}
 		id := work.NewID()
 		r := ActivityRecord{WorkerID: workerID, Activity: work.Activity{StartedAt: from.UTC().Format(time.RFC3339Nano),
 			ActiveMS: ms, What: work.ActivityTraining}}
-		err = s.d.savepoint(ctx, tx, func() error { return s.recordSpan(ctx, tx, id, r, lim) })
+		err = tx.Savepoint(ctx, func() error { return recordSpan(ctx, st, tx, id, r, lim) })
 		var se *work.SpanError
 		if errors.As(err, &se) {
 			refused = se
@@ -321,10 +336,10 @@ func (s *Store) CreditTraining(ctx context.Context, workerID, courseID string, l
 			return err
 		}
 		credited = time.Duration(ms) * time.Millisecond
-		return payTraining(ctx, tx, id, workerID, ms, hourly, ts(now))
+		return ledger.PayTraining(ctx, tx, id, workerID, ms, hourly, store.TimeText(now))
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: credit training of %s: %w", workerID, err)
+		return 0, fmt.Errorf("training: credit training of %s: %w", workerID, err)
 	}
 	return credited, refused
 }
@@ -333,12 +348,12 @@ func (s *Store) CreditTraining(ctx context.Context, workerID, courseID string, l
 // lies in (its times already on the hub's clock), or widens the one stored
 // under its id: it comes again with each span in it. reason is why it
 // cannot be taken, if it cannot.
-func (s *Store) receiveSession(ctx context.Context, tx *sql.Tx, workerID string, r CourseSessionRecord, lim work.SpanLimits) (reason string, err error) {
+func receiveSession(ctx context.Context, st *store.Store, tx *store.Tx, workerID string, r CourseSessionRecord, lim work.SpanLimits) (reason string, err error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM courses WHERE id = ?`, r.CourseID).Scan(&n); err != nil {
 		return "", err
 	}
-	switch now := s.now(); {
+	switch now := st.Now(); {
 	case !work.ValidID(r.ID) || r.WorkerID != workerID:
 		return "the span's course session must be the worker's, with a UUID", nil
 	case n == 0:
@@ -350,7 +365,7 @@ func (s *Store) receiveSession(ctx context.Context, tx *sql.Tx, workerID string,
 	}
 	var closed any
 	if r.ClosedAt != nil {
-		closed = ts(*r.ClosedAt)
+		closed = store.TimeText(*r.ClosedAt)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO course_sessions (id, worker_id, course_id, started_at, last_seen_at, closed_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -359,7 +374,7 @@ func (s *Store) receiveSession(ctx context.Context, tx *sql.Tx, workerID string,
 			last_seen_at = CASE WHEN excluded.last_seen_at > course_sessions.last_seen_at THEN excluded.last_seen_at ELSE course_sessions.last_seen_at END,
 			closed_at = coalesce(excluded.closed_at, course_sessions.closed_at)
 		WHERE course_sessions.worker_id = excluded.worker_id`,
-		r.ID, r.WorkerID, r.CourseID, ts(r.StartedAt), ts(r.LastSeenAt), closed, ts(s.now()))
+		r.ID, r.WorkerID, r.CourseID, store.TimeText(r.StartedAt), store.TimeText(r.LastSeenAt), closed, store.TimeText(st.Now()))
 	return "", err
 }
 
@@ -367,25 +382,25 @@ func (s *Store) receiveSession(ctx context.Context, tx *sql.Tx, workerID string,
 // already on the hub's clock), with the course session it lies in, once
 // work.CheckSpan allows it, and pays training time at hourly. A refused
 // span is answered rejected with the reason, for good.
-func (s *Store) UplinkSpan(ctx context.Context, it UplinkItem, r ActivityRecord, lim work.SpanLimits, hourly int64) (UplinkResult, error) {
-	return s.uplinkOnce(ctx, it, func(tx *sql.Tx) (UplinkResult, error) {
-		if res, ok, err := centerWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
+func UplinkSpan(ctx context.Context, st *store.Store, it store.UplinkItem, r ActivityRecord, lim work.SpanLimits, hourly int64) (store.UplinkResult, error) {
+	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
+		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
 			return res, err
 		}
 		if r.Session != nil {
-			reason, err := s.receiveSession(ctx, tx, r.WorkerID, *r.Session, lim)
+			reason, err := receiveSession(ctx, st, tx, r.WorkerID, *r.Session, lim)
 			if err != nil || reason != "" {
-				return UplinkResult{Status: UplinkRejected, Reason: reason}, err
+				return store.UplinkResult{Status: store.UplinkRejected, Reason: reason}, err
 			}
 		}
-		err := s.d.savepoint(ctx, tx, func() error { return s.recordSpan(ctx, tx, it.ID, r, lim) })
+		err := tx.Savepoint(ctx, func() error { return recordSpan(ctx, st, tx, it.ID, r, lim) })
 		var se *work.SpanError
 		if errors.As(err, &se) {
-			return UplinkResult{Status: UplinkRejected, Reason: se.Error()}, nil
+			return store.UplinkResult{Status: store.UplinkRejected, Reason: se.Error()}, nil
 		}
 		if err != nil {
-			return UplinkResult{}, err
+			return store.UplinkResult{}, err
 		}
-		return accepted, payTraining(ctx, tx, it.ID, r.WorkerID, r.ActiveMS, hourly, ts(s.now()))
+		return store.UplinkResult{Status: store.UplinkAccepted}, ledger.PayTraining(ctx, tx, it.ID, r.WorkerID, r.ActiveMS, hourly, store.TimeText(st.Now()))
 	})
 }

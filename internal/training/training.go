@@ -1,4 +1,17 @@
-package store
+// Package training owns how workers learn and prove a skill: courses and
+// their items, attempts at them and the scoring of each answer,
+// qualifications that grant a skill (and a hand suspension or
+// reinstatement of one), the course sessions a worker's requests keep,
+// and the training time declared or counted in them, checked against the
+// worker's other time and paid. At a village center the same rules run on
+// the center's copy of the courses; what is born there (answers to course
+// items, spans of time) goes up through the outbox, and the hub scores
+// qualifications and sends the verdicts and skills back down the feed.
+//
+// The package holds its rules and its SQL. It reaches what is still the
+// store's (the outbox, the uplink's once-only receipt, the feed's append)
+// through the store's exported seams.
+package training
 
 import (
 	"context"
@@ -11,6 +24,7 @@ import (
 
 	"banyan/internal/problem"
 	"banyan/internal/quality"
+	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -25,19 +39,20 @@ type CourseItemIn struct {
 	Explanation string
 }
 
-// CreateCourse stores a course and its items in one transaction.
-func (s *Store) CreateCourse(ctx context.Context, c work.Course, items iter.Seq2[CourseItemIn, error]) (work.Course, error) {
+// CreateCourse stores a course and its items in one transaction, and sends
+// it down every village center's feed.
+func CreateCourse(ctx context.Context, st *store.Store, c work.Course, items iter.Seq2[CourseItemIn, error]) (work.Course, error) {
 	schema, err := json.Marshal(c.Schema)
 	if err != nil {
 		return work.Course{}, err
 	}
-	c.ID, c.CreatedAt = work.NewID(), s.now()
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	c.ID, c.CreatedAt = work.NewID(), st.Now()
+	err = st.Write(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO courses (id, name, purpose, kind, language, schema, instructions,
 				pass_mark, cooldown_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.Name, c.Purpose, string(c.Kind), c.Language, string(schema), c.Instructions, c.PassMark, c.CooldownSeconds, ts(c.CreatedAt))
-		if s.d.isUniqueViolation(err) {
-			return problem.Public(ErrConflict, "a course named %q, or a qualification for %s in %q, exists already", c.Name, c.Kind, c.Language)
+			c.ID, c.Name, c.Purpose, string(c.Kind), c.Language, string(schema), c.Instructions, c.PassMark, c.CooldownSeconds, store.TimeText(c.CreatedAt))
+		if tx.IsUniqueViolation(err) {
+			return problem.Public(store.ErrConflict, "a course named %q, or a qualification for %s in %q, exists already", c.Name, c.Kind, c.Language)
 		}
 		if err != nil {
 			return err
@@ -58,17 +73,17 @@ func (s *Store) CreateCourse(ctx context.Context, c work.Course, items iter.Seq2
 		if _, err = tx.ExecContext(ctx, `UPDATE courses SET items = ? WHERE id = ?`, c.Items, c.ID); err != nil {
 			return err
 		}
-		return s.feedCourse(ctx, tx, c.ID)
+		return feedCourse(ctx, st, tx, c.ID)
 	})
 	if err != nil {
-		return work.Course{}, fmt.Errorf("store: create course: %w", err)
+		return work.Course{}, fmt.Errorf("training: create course: %w", err)
 	}
 	return c, nil
 }
 
 const courseCols = `id, name, purpose, kind, language, schema, instructions, pass_mark, cooldown_seconds, items, created_at`
 
-func scanCourse(r scanner) (work.Course, error) {
+func scanCourse(r store.Scanner) (work.Course, error) {
 	var c work.Course
 	var kind, schema, created string
 	if err := r.Scan(&c.ID, &c.Name, &c.Purpose, &kind, &c.Language, &schema, &c.Instructions, &c.PassMark,
@@ -76,43 +91,43 @@ func scanCourse(r scanner) (work.Course, error) {
 		return c, err
 	}
 	c.Kind = work.Kind(kind)
-	c.CreatedAt = parseTS(created)
+	c.CreatedAt = store.ParseTimeText(created)
 	sc, err := work.DecodeSchema(c.Kind, []byte(schema))
 	c.Schema = sc
 	return c, err
 }
 
 // Course returns one course.
-func (s *Store) Course(ctx context.Context, id string) (work.Course, error) {
-	c, err := scanCourse(s.r.QueryRowContext(ctx, `SELECT `+courseCols+` FROM courses WHERE id = ?`, id))
+func Course(ctx context.Context, st *store.Store, id string) (work.Course, error) {
+	c, err := scanCourse(st.Read(ctx).QueryRowContext(ctx, `SELECT `+courseCols+` FROM courses WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, fmt.Errorf("store: course %s: %w", id, ErrNotFound)
+		return c, fmt.Errorf("training: course %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return c, fmt.Errorf("store: course %s: %w", id, err)
+		return c, fmt.Errorf("training: course %s: %w", id, err)
 	}
 	return c, nil
 }
 
 // Courses lists every course by id.
-func (s *Store) Courses(ctx context.Context, p Page) ([]work.Course, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+courseCols+` FROM courses WHERE id > ? ORDER BY id LIMIT ?`, p.After, p.Limit)
+func Courses(ctx context.Context, st *store.Store, p store.Page) ([]work.Course, error) {
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT `+courseCols+` FROM courses WHERE id > ? ORDER BY id LIMIT ?`, p.After, p.Limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: list courses: %w", err)
+		return nil, fmt.Errorf("training: list courses: %w", err)
 	}
-	return collect(rows, scanCourse)
+	return store.Collect(rows, scanCourse)
 }
 
 const attemptCols = `a.id, a.course_id, a.worker_id, a.answered, c.items, a.score, a.state, a.created_at, a.finished_at, c.cooldown_seconds`
 
-func scanAttempt(r scanner) (work.Attempt, error) {
+func scanAttempt(r store.Scanner) (work.Attempt, error) {
 	var a work.Attempt
 	var created string
 	var finished sql.NullString
 	var cooldown int
 	err := r.Scan(&a.ID, &a.CourseID, &a.WorkerID, &a.Answered, &a.Items, &a.Score, &a.State, &created, &finished, &cooldown)
-	a.CreatedAt = parseTS(created)
-	a.FinishedAt = parseNullTS(finished)
+	a.CreatedAt = store.ParseTimeText(created)
+	a.FinishedAt = store.ParseNullTimeText(finished)
 	if a.State == work.AttemptFailed && a.FinishedAt != nil {
 		t := a.FinishedAt.Add(time.Duration(cooldown) * time.Second)
 		a.RetryAfter = &t
@@ -123,9 +138,9 @@ func scanAttempt(r scanner) (work.Attempt, error) {
 // StartAttempt opens an attempt at a course for a worker, or returns the
 // worker's attempt still open. A worker who failed a qualification waits
 // out its cool-down first (ErrCoolingDown).
-func (s *Store) StartAttempt(ctx context.Context, courseID, workerID string) (work.Attempt, error) {
+func StartAttempt(ctx context.Context, st *store.Store, courseID, workerID string) (work.Attempt, error) {
 	var a work.Attempt
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := st.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		a, err = scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id
 			WHERE a.course_id = ? AND a.worker_id = ? AND a.state = 'open'`, courseID, workerID))
@@ -137,13 +152,13 @@ func (s *Store) StartAttempt(ctx context.Context, courseID, workerID string) (wo
 		}
 		last, err := scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id
 			WHERE a.course_id = ? AND a.worker_id = ? ORDER BY a.created_at DESC, a.id DESC LIMIT 1`, courseID, workerID))
-		if err == nil && last.RetryAfter != nil && s.now().Before(*last.RetryAfter) {
+		if err == nil && last.RetryAfter != nil && st.Now().Before(*last.RetryAfter) {
 			return problem.Public(ErrCoolingDown, "worker %s may try course %s again after %s", workerID, courseID, last.RetryAfter.Format(time.RFC3339))
 		}
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		id, now := work.NewID(), ts(s.now())
+		id, now := work.NewID(), store.TimeText(st.Now())
 		if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (id, course_id, worker_id, state, created_at) VALUES (?, ?, ?, 'open', ?)`,
 			id, courseID, workerID, now); err != nil {
 			return err
@@ -155,49 +170,49 @@ func (s *Store) StartAttempt(ctx context.Context, courseID, workerID string) (wo
 		return a, err
 	}
 	if err != nil {
-		return a, fmt.Errorf("store: start attempt: %w", err)
+		return a, fmt.Errorf("training: start attempt: %w", err)
 	}
 	return a, nil
 }
 
 // LastAttempt returns a worker's latest attempt at a course.
-func (s *Store) LastAttempt(ctx context.Context, courseID, workerID string) (work.Attempt, error) {
-	a, err := scanAttempt(s.r.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id
+func LastAttempt(ctx context.Context, st *store.Store, courseID, workerID string) (work.Attempt, error) {
+	a, err := scanAttempt(st.Read(ctx).QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id
 		WHERE a.course_id = ? AND a.worker_id = ? ORDER BY a.created_at DESC, a.id DESC LIMIT 1`, courseID, workerID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return work.Attempt{}, fmt.Errorf("store: attempt at %s: %w", courseID, ErrNotFound)
+		return work.Attempt{}, fmt.Errorf("training: attempt at %s: %w", courseID, store.ErrNotFound)
 	}
 	if err != nil {
-		return work.Attempt{}, fmt.Errorf("store: attempt at %s: %w", courseID, err)
+		return work.Attempt{}, fmt.Errorf("training: attempt at %s: %w", courseID, err)
 	}
 	return a, nil
 }
 
 // Attempt returns one attempt.
-func (s *Store) Attempt(ctx context.Context, id string) (work.Attempt, error) {
-	a, err := scanAttempt(s.r.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id WHERE a.id = ?`, id))
+func Attempt(ctx context.Context, st *store.Store, id string) (work.Attempt, error) {
+	a, err := scanAttempt(st.Read(ctx).QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id WHERE a.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return a, fmt.Errorf("store: attempt %s: %w", id, ErrNotFound)
+		return a, fmt.Errorf("training: attempt %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return a, fmt.Errorf("store: attempt %s: %w", id, err)
+		return a, fmt.Errorf("training: attempt %s: %w", id, err)
 	}
 	return a, nil
 }
 
-// NextItem returns the attempt's first unanswered item, or ErrNotFound
-// when every item is answered.
-func (s *Store) NextItem(ctx context.Context, attemptID string) (work.CourseItem, error) {
+// NextItem returns the attempt's first unanswered item, or
+// store.ErrNotFound when every item is answered.
+func NextItem(ctx context.Context, st *store.Store, attemptID string) (work.CourseItem, error) {
 	var it work.CourseItem
 	var payload string
-	err := s.r.QueryRowContext(ctx, `SELECT i.id, i.seq, i.payload FROM course_items i JOIN attempts a ON a.course_id = i.course_id
+	err := st.Read(ctx).QueryRowContext(ctx, `SELECT i.id, i.seq, i.payload FROM course_items i JOIN attempts a ON a.course_id = i.course_id
 		WHERE a.id = ? AND NOT EXISTS (SELECT 1 FROM attempt_answers x WHERE x.attempt_id = a.id AND x.item_id = i.id)
 		ORDER BY i.seq LIMIT 1`, attemptID).Scan(&it.ID, &it.Seq, &payload)
 	if errors.Is(err, sql.ErrNoRows) {
-		return it, fmt.Errorf("store: attempt %s has no item left: %w", attemptID, ErrNotFound)
+		return it, fmt.Errorf("training: attempt %s has no item left: %w", attemptID, store.ErrNotFound)
 	}
 	if err != nil {
-		return it, fmt.Errorf("store: next item of attempt %s: %w", attemptID, err)
+		return it, fmt.Errorf("training: next item of attempt %s: %w", attemptID, err)
 	}
 	it.Payload = json.RawMessage(payload)
 	return it, nil
@@ -216,17 +231,17 @@ type ItemOutcome struct {
 // at the course's pass mark and grants the skill (reinstating a worker
 // suspended from it, with a fresh record); a failed one starts the
 // cool-down.
-func (s *Store) AnswerItem(ctx context.Context, attemptID, workerID, itemID string, answer work.Answer) (ItemOutcome, error) {
+func AnswerItem(ctx context.Context, st *store.Store, attemptID, workerID, itemID string, answer work.Answer) (ItemOutcome, error) {
 	var out ItemOutcome
-	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
-		if out, err = s.answerItem(ctx, tx, attemptID, workerID, itemID, answer); err != nil || out.Attempt.State == work.AttemptOpen {
+	err := st.Write(ctx, func(tx *store.Tx) (err error) {
+		if out, err = answerItem(ctx, st, tx, attemptID, workerID, itemID, answer); err != nil || out.Attempt.State == work.AttemptOpen {
 			return err
 		}
 		// The attempt is over: so is the worker's session of the course.
-		return closeSession(ctx, tx, workerID, out.Attempt.CourseID, s.now())
+		return closeSession(ctx, tx, workerID, out.Attempt.CourseID, st.Now())
 	})
 	if err != nil {
-		return ItemOutcome{}, fmt.Errorf("store: answer item: %w", err)
+		return ItemOutcome{}, fmt.Errorf("training: answer item: %w", err)
 	}
 	return out, nil
 }
@@ -236,7 +251,7 @@ func (s *Store) AnswerItem(ctx context.Context, attemptID, workerID, itemID stri
 // village center: those answers stay on the hub) scores 0 for now, and a
 // qualification finished with such items stays "done" until the hub has
 // scored it.
-func (s *Store) answerItem(ctx context.Context, tx *sql.Tx, attemptID, workerID, itemID string, answer work.Answer) (ItemOutcome, error) {
+func answerItem(ctx context.Context, st *store.Store, tx *store.Tx, attemptID, workerID, itemID string, answer work.Answer) (ItemOutcome, error) {
 	var out ItemOutcome
 	raw, err := json.Marshal(answer)
 	if err != nil {
@@ -244,13 +259,13 @@ func (s *Store) answerItem(ctx context.Context, tx *sql.Tx, attemptID, workerID,
 	}
 	a, err := scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN courses c ON c.id = a.course_id WHERE a.id = ?`, attemptID))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && a.WorkerID != workerID) {
-		return out, fmt.Errorf("attempt %s: %w", attemptID, ErrNotFound)
+		return out, fmt.Errorf("attempt %s: %w", attemptID, store.ErrNotFound)
 	}
 	if err != nil {
 		return out, err
 	}
 	if a.State != work.AttemptOpen {
-		return out, problem.Public(ErrConflict, "attempt %s is %s already", attemptID, a.State)
+		return out, problem.Public(store.ErrConflict, "attempt %s is %s already", attemptID, a.State)
 	}
 	c, err := scanCourse(tx.QueryRowContext(ctx, `SELECT `+courseCols+` FROM courses WHERE id = ?`, a.CourseID))
 	if err != nil {
@@ -260,7 +275,7 @@ func (s *Store) answerItem(ctx context.Context, tx *sql.Tx, attemptID, workerID,
 	err = tx.QueryRowContext(ctx, `SELECT answer, explanation FROM course_items WHERE id = ? AND course_id = ?`, itemID, c.ID).
 		Scan(&expected, &out.Explanation)
 	if errors.Is(err, sql.ErrNoRows) {
-		return out, fmt.Errorf("item %s is not part of this course: %w", itemID, ErrNotFound)
+		return out, fmt.Errorf("item %s is not part of this course: %w", itemID, store.ErrNotFound)
 	}
 	if err != nil {
 		return out, err
@@ -272,14 +287,14 @@ func (s *Store) answerItem(ctx context.Context, tx *sql.Tx, attemptID, workerID,
 		}
 		out.Score = work.Score(c.Kind, c.Schema, out.Expected, answer)
 	}
-	now := ts(s.now())
-	err = s.d.savepoint(ctx, tx, func() error {
+	now := store.TimeText(st.Now())
+	err = tx.Savepoint(ctx, func() error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO attempt_answers (attempt_id, item_id, answer, score, created_at) VALUES (?, ?, ?, ?, ?)`,
 			attemptID, itemID, string(raw), out.Score, now)
 		return err
 	})
-	if s.d.isUniqueViolation(err) {
-		return out, problem.Public(ErrConflict, "item %s is answered already in this attempt", itemID)
+	if tx.IsUniqueViolation(err) {
+		return out, problem.Public(store.ErrConflict, "item %s is answered already in this attempt", itemID)
 	}
 	if err != nil {
 		return out, err
@@ -299,7 +314,7 @@ func (s *Store) answerItem(ctx context.Context, tx *sql.Tx, attemptID, workerID,
 			state = work.AttemptFailed
 			if a.Score/float64(c.Items) >= c.PassMark {
 				state = work.AttemptPassed
-				if err := s.qualify(ctx, tx, workerID, c, now); err != nil {
+				if err := qualify(ctx, st, tx, workerID, c, now); err != nil {
 					return out, err
 				}
 			}
@@ -315,7 +330,7 @@ func (s *Store) answerItem(ctx context.Context, tx *sql.Tx, attemptID, workerID,
 
 // qualify grants the course's skill. A worker who was suspended from it
 // starts a fresh record: the qualification is their new evidence.
-func (s *Store) qualify(ctx context.Context, tx *sql.Tx, workerID string, c work.Course, now string) error {
+func qualify(ctx context.Context, st *store.Store, tx *store.Tx, workerID string, c work.Course, now string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO worker_skills (worker_id, kind, language, alpha, beta, scored, status, reason, qualified, updated_at)
 		VALUES (?, ?, ?, ?, ?, 0, 'active', '', 1, ?)
 		ON CONFLICT (worker_id, kind, language) DO UPDATE SET qualified = 1, updated_at = excluded.updated_at,
@@ -327,129 +342,43 @@ func (s *Store) qualify(ctx context.Context, tx *sql.Tx, workerID string, c work
 	if err != nil {
 		return err
 	}
-	return s.feedSkill(ctx, tx, workerID, string(c.Kind), c.Language, SkillActive, "", now)
+	return st.FeedSkill(ctx, tx, workerID, string(c.Kind), c.Language, store.SkillActive, "", now)
 }
 
 // Reinstate lifts a suspension by hand (for skills with no qualification to
 // retake), with a fresh record.
-func (s *Store) Reinstate(ctx context.Context, workerID, kind, language string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		now := ts(s.now())
+func Reinstate(ctx context.Context, st *store.Store, workerID, kind, language string) error {
+	return st.Write(ctx, func(tx *store.Tx) error {
+		now := store.TimeText(st.Now())
 		res, err := tx.ExecContext(ctx, `UPDATE worker_skills SET status = 'active', reason = '', alpha = ?, beta = ?, scored = 0, updated_at = ?
 			WHERE worker_id = ? AND kind = ? AND language = ? AND status = 'suspended'`,
 			quality.SkillPrior.Alpha, quality.SkillPrior.Beta, now, workerID, kind, language)
 		if err != nil {
-			return fmt.Errorf("store: reinstate: %w", err)
+			return fmt.Errorf("training: reinstate: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("store: worker %s is not suspended from %s in %q: %w", workerID, kind, language, ErrNotFound)
+			return fmt.Errorf("training: worker %s is not suspended from %s in %q: %w", workerID, kind, language, store.ErrNotFound)
 		}
-		return s.feedSkill(ctx, tx, workerID, kind, language, SkillActive, "", now)
+		return st.FeedSkill(ctx, tx, workerID, kind, language, store.SkillActive, "", now)
 	})
 }
 
-// FeedCourse is a feed event: a course for the center's workers. Training
-// items carry their answers and explanations (they are there to teach);
-// qualification items do not: those answers stay on the hub, which scores
-// the attempts.
-type FeedCourse struct {
-	work.Course
-	Items []FeedCourseItem `json:"items"`
-}
-
-// FeedCourseItem is one item of a FeedCourse.
-type FeedCourseItem struct {
-	ID          string          `json:"id"`
-	Seq         int             `json:"seq"`
-	Payload     json.RawMessage `json:"payload"`
-	Answer      json.RawMessage `json:"answer,omitempty"`
-	Explanation string          `json:"explanation,omitempty"`
-}
-
-// courseEvent builds the feed event of one course.
-func courseEvent(ctx context.Context, q interface {
-	querier
-	rowQuerier
-}, courseID string) (FeedCourse, error) {
-	c, err := scanCourse(q.QueryRowContext(ctx, `SELECT `+courseCols+` FROM courses WHERE id = ?`, courseID))
-	if err != nil {
-		return FeedCourse{}, err
-	}
-	rows, err := q.QueryContext(ctx, `SELECT id, seq, payload, answer, explanation FROM course_items WHERE course_id = ? ORDER BY seq`, courseID)
-	if err != nil {
-		return FeedCourse{}, err
-	}
-	items, err := collect(rows, func(r scanner) (FeedCourseItem, error) {
-		var it FeedCourseItem
-		var payload, answer string
-		err := r.Scan(&it.ID, &it.Seq, &payload, &answer, &it.Explanation)
-		it.Payload = json.RawMessage(payload)
-		if c.Purpose == work.Training {
-			it.Answer = json.RawMessage(answer)
-		} else {
-			it.Explanation = ""
-		}
-		return it, err
-	})
-	return FeedCourse{Course: c, Items: items}, err
-}
-
-// feedCourse sends a new course to every village center.
-func (s *Store) feedCourse(ctx context.Context, tx *sql.Tx, courseID string) error {
-	ev, err := courseEvent(ctx, tx, courseID)
-	if err != nil {
-		return err
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM orgs WHERE kind = 'center' AND id <> ? ORDER BY id`, builtinCenterOrgID)
-	if err != nil {
-		return err
-	}
-	centers, err := collect(rows, func(r scanner) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	})
-	if err != nil {
-		return err
-	}
-	now := ts(s.now())
-	for _, c := range centers {
-		if err := s.feedTo(ctx, tx, c, "course", ev, now); err != nil {
+// Suspend suspends a worker from a skill by hand, with the reason (hub
+// staff acting on a complaint, say). A village center hears of it through
+// its feed.
+func Suspend(ctx context.Context, st *store.Store, workerID, kind, language, reason string) error {
+	err := st.Write(ctx, func(tx *store.Tx) error {
+		now := store.TimeText(st.Now())
+		if _, err := tx.ExecContext(ctx, `INSERT INTO worker_skills (worker_id, kind, language, alpha, beta, scored, status, reason, updated_at)
+			VALUES (?, ?, ?, 3, 1, 0, 'suspended', ?, ?)
+			ON CONFLICT (worker_id, kind, language) DO UPDATE SET status = 'suspended', reason = excluded.reason, updated_at = excluded.updated_at`,
+			workerID, kind, language, reason, now); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// applyCourse keeps a course the hub sent, at a center.
-func applyCourse(ctx context.Context, tx *sql.Tx, f FeedCourse) error {
-	schema, err := json.Marshal(f.Schema)
+		return st.FeedSkill(ctx, tx, workerID, kind, language, store.SkillSuspended, reason, now)
+	})
 	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO courses (id, name, purpose, kind, language, schema, instructions,
-			pass_mark, cooldown_seconds, items, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET name = excluded.name, instructions = excluded.instructions`,
-		f.ID, f.Name, f.Purpose, string(f.Kind), f.Language, string(schema), f.Instructions, f.PassMark, f.CooldownSeconds,
-		len(f.Items), ts(f.CreatedAt)); err != nil {
-		return err
-	}
-	for _, it := range f.Items {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO course_items (id, course_id, seq, payload, answer, explanation) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`, it.ID, f.ID, it.Seq, string(it.Payload), string(it.Answer), it.Explanation); err != nil {
-			return err
-		}
+		return fmt.Errorf("training: suspend %s: %w", workerID, err)
 	}
 	return nil
-}
-
-// applyAttempt records, at a center, the hub's verdict on a qualification
-// attempt made there.
-func applyAttempt(ctx context.Context, tx *sql.Tx, a work.Attempt) error {
-	var finished any
-	if a.FinishedAt != nil {
-		finished = ts(*a.FinishedAt)
-	}
-	_, err := tx.ExecContext(ctx, `UPDATE attempts SET state = ?, score = ?, answered = ?, finished_at = ? WHERE id = ?`,
-		a.State, a.Score, a.Answered, finished, a.ID)
-	return err
 }

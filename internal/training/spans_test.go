@@ -1,4 +1,4 @@
-package store
+package training_test
 
 import (
 	"context"
@@ -8,36 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/dispatch"
+	"banyan/internal/store"
+	"banyan/internal/training"
 	"banyan/internal/work"
 )
 
-// course makes a one-item training course.
-func course(t *testing.T, s *Store) work.Course {
-	t.Helper()
-	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
-	c, err := s.CreateCourse(context.Background(), work.Course{Name: "basics", Purpose: work.Training, Kind: work.Classify, Language: "en",
-		Schema: schema, PassMark: 0.5}, func(yield func(CourseItemIn, error) bool) {
-		yield(CourseItemIn{Payload: []byte(`{"text":"x"}`), Answer: []byte(`{"label":"a"}`)}, nil)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// courseTaskAndWorker makes a training course, a project with one task,
-// and a worker.
-func courseTaskAndWorker(t *testing.T, s *Store) (work.Course, work.Project, testUser) {
-	t.Helper()
-	c := course(t, s)
-	p := fixture(t, s, 1, 1)
-	if _, err := s.CreateBatch(context.Background(), p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
-		t.Fatal(err)
-	}
-	return c, p, workers(t, s, 1)[0]
-}
-
-func training(from time.Time, d time.Duration) work.Activity {
+func trainingSpan(from time.Time, d time.Duration) work.Activity {
 	return work.Activity{StartedAt: from.UTC().Format(time.RFC3339Nano), ActiveMS: d.Milliseconds(), What: work.ActivityTraining}
 }
 
@@ -49,16 +26,16 @@ func TestCreditTraining(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	c := course(t, s)
-	w := workers(t, s, 1)[0]
+	w := worker(t, s, "w000")
 	credit := func() time.Duration {
 		t.Helper()
-		d, err := s.CreditTraining(ctx, w.ID, c.ID, work.SpanLimits{}, 5000)
+		d, err := training.CreditTraining(ctx, s, w.ID, c.ID, work.SpanLimits{}, 5000)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return d
 	}
-	if err := s.TouchCourse(ctx, w.ID, c.ID); err != nil { // opens the course
+	if err := training.TouchCourse(ctx, s, w.ID, c.ID); err != nil { // opens the course
 		t.Fatal(err)
 	}
 	clk.add(3 * time.Minute)
@@ -79,9 +56,9 @@ func TestCreditTraining(t *testing.T) {
 	}
 	var spans, sessions int
 	var paid int64
-	s.r.QueryRow(`SELECT count(*) FROM activity WHERE worker_id = ?`, w.ID).Scan(&spans)
-	s.r.QueryRow(`SELECT count(*) FROM course_sessions WHERE worker_id = ?`, w.ID).Scan(&sessions)
-	s.r.QueryRow(`SELECT coalesce(sum(worker_pay), 0) FROM money_events WHERE kind = 'training' AND worker_id = ?`, w.ID).Scan(&paid)
+	s.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM activity WHERE worker_id = ?`, w.ID).Scan(&spans)
+	s.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM course_sessions WHERE worker_id = ?`, w.ID).Scan(&sessions)
+	s.Read(ctx).QueryRowContext(ctx, `SELECT coalesce(sum(worker_pay), 0) FROM money_events WHERE kind = 'training' AND worker_id = ?`, w.ID).Scan(&paid)
 	// Six minutes at ₹50.00 an hour, paid span by span: 250 + 167 + 83.
 	if spans != 3 || sessions != 2 || paid != 500 {
 		t.Fatalf("got %d spans in %d sessions paid %d paise; want 3 in 2, 500", spans, sessions, paid)
@@ -100,7 +77,7 @@ func TestRecordSpanRefusals(t *testing.T) {
 	// In the course from 09:00 to 10:00, a request every five minutes;
 	// meanwhile a task from 09:20, measured as 40 s.
 	for i := range 13 {
-		if err := s.TouchCourse(ctx, w.ID, c.ID); err != nil {
+		if err := training.TouchCourse(ctx, s, w.ID, c.ID); err != nil {
 			t.Fatal(err)
 		}
 		if i == 4 {
@@ -109,8 +86,8 @@ func TestRecordSpanRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			clk.add(40 * time.Second)
-			if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"},
-				OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, SampleDraw: 1}, majority(p)); err != nil {
+			if _, err := s.Submit(ctx, store.SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"},
+				OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, SampleDraw: 1}, dispatch.Decider(p)); err != nil {
 				t.Fatal(err)
 			}
 			clk.add(-40 * time.Second)
@@ -124,15 +101,15 @@ func TestRecordSpanRefusals(t *testing.T) {
 		lim  work.SpanLimits
 		ok   bool
 	}{
-		{name: "over the task", span: training(t0.Add(15*time.Minute), 10*time.Minute)},
-		{name: "before the task", span: training(t0, 20*time.Minute), ok: true},
-		{name: "over the span just taken", span: training(t0.Add(10*time.Minute), 5*time.Minute)},
-		{name: "outside the session", span: training(t0.Add(-time.Hour), 30*time.Minute)},
-		{name: "past a cap of 50 minutes", span: training(t0.Add(25*time.Minute), 35*time.Minute), lim: work.SpanLimits{DailyCap: 50 * time.Minute}},
-		{name: "after the task", span: training(t0.Add(25*time.Minute), 35*time.Minute), ok: true},
+		{name: "over the task", span: trainingSpan(t0.Add(15*time.Minute), 10*time.Minute)},
+		{name: "before the task", span: trainingSpan(t0, 20*time.Minute), ok: true},
+		{name: "over the span just taken", span: trainingSpan(t0.Add(10*time.Minute), 5*time.Minute)},
+		{name: "outside the session", span: trainingSpan(t0.Add(-time.Hour), 30*time.Minute)},
+		{name: "past a cap of 50 minutes", span: trainingSpan(t0.Add(25*time.Minute), 35*time.Minute), lim: work.SpanLimits{DailyCap: 50 * time.Minute}},
+		{name: "after the task", span: trainingSpan(t0.Add(25*time.Minute), 35*time.Minute), ok: true},
 	}
 	for _, tc := range cases {
-		id, err := s.RecordSpan(ctx, ActivityRecord{WorkerID: w.ID, Activity: tc.span}, tc.lim, 5000)
+		id, err := training.RecordSpan(ctx, s, training.ActivityRecord{WorkerID: w.ID, Activity: tc.span}, tc.lim, 5000)
 		var se *work.SpanError
 		if tc.ok != (err == nil) || (!tc.ok && !errors.As(err, &se)) {
 			t.Fatalf("%s: got %q, %v; want taken: %v", tc.name, id, err, tc.ok)
@@ -140,8 +117,8 @@ func TestRecordSpanRefusals(t *testing.T) {
 	}
 	var spans int
 	var paid int64
-	s.r.QueryRow(`SELECT count(*) FROM activity WHERE worker_id = ?`, w.ID).Scan(&spans)
-	s.r.QueryRow(`SELECT coalesce(sum(worker_pay), 0) FROM money_events WHERE kind = 'training' AND worker_id = ?`, w.ID).Scan(&paid)
+	s.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM activity WHERE worker_id = ?`, w.ID).Scan(&spans)
+	s.Read(ctx).QueryRowContext(ctx, `SELECT coalesce(sum(worker_pay), 0) FROM money_events WHERE kind = 'training' AND worker_id = ?`, w.ID).Scan(&paid)
 	// 55 minutes at ₹50.00 an hour: 1667 + 2917.
 	if spans != 2 || paid != 1667+2917 {
 		t.Fatalf("got %d spans paid %d paise; want 2, %d", spans, paid, 1667+2917)
@@ -158,22 +135,22 @@ func TestCenterSendsTheSessionFirst(t *testing.T) {
 	c := course(t, s)
 	t0 := clk.now()
 	for range 3 {
-		if err := s.TouchCourse(ctx, worker, c.ID); err != nil {
+		if err := training.TouchCourse(ctx, s, worker, c.ID); err != nil {
 			t.Fatal(err)
 		}
 		clk.add(4 * time.Minute)
 	}
-	if _, err := s.RecordSpan(ctx, ActivityRecord{WorkerID: worker, Activity: training(t0, 8*time.Minute)}, work.SpanLimits{}, 0); err != nil {
+	if _, err := training.RecordSpan(ctx, s, training.ActivityRecord{WorkerID: worker, Activity: trainingSpan(t0, 8*time.Minute)}, work.SpanLimits{}, 0); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := s.PendingOutbox(ctx, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var spans []ActivityRecord
+	var spans []training.ActivityRecord
 	for _, r := range rows {
-		if r.Kind == KindActivity {
-			var a ActivityRecord
+		if r.Kind == training.KindActivity {
+			var a training.ActivityRecord
 			if err := json.Unmarshal(r.Body, &a); err != nil {
 				t.Fatal(err)
 			}
@@ -197,12 +174,12 @@ func TestSpanRefusedOverATaskInHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 4 {
-		if err := s.TouchCourse(ctx, w.ID, c.ID); err != nil {
+		if err := training.TouchCourse(ctx, s, w.ID, c.ID); err != nil {
 			t.Fatal(err)
 		}
 		clk.add(5 * time.Minute)
 	}
-	_, err := s.RecordSpan(ctx, ActivityRecord{WorkerID: w.ID, Activity: training(t0, 10*time.Minute)}, work.SpanLimits{}, 0)
+	_, err := training.RecordSpan(ctx, s, training.ActivityRecord{WorkerID: w.ID, Activity: trainingSpan(t0, 10*time.Minute)}, work.SpanLimits{}, 0)
 	var se *work.SpanError
 	if !errors.As(err, &se) || !strings.Contains(se.Reason, "task in hand") {
 		t.Fatalf("training over a task in hand: %v; want it refused", err)

@@ -1,0 +1,100 @@
+package training
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// Answers to course items given at a village center: scored there against
+// what the center holds, and sent up to the hub, which scores them again
+// against every answer (a qualification's stay on the hub) and sends the
+// verdict back down the feed.
+
+// KindAttemptAnswer is the outbox kind of an answer to a course item given
+// at a village center; its body is an AttemptAnswerRecord.
+const KindAttemptAnswer = "attempt_answer"
+
+// AttemptAnswerRecord is a worker's answer to one course item.
+type AttemptAnswerRecord struct {
+	AttemptID string      `json:"attempt_id"`
+	CourseID  string      `json:"course_id"`
+	WorkerID  string      `json:"worker_id"`
+	ItemID    string      `json:"item_id"`
+	Answer    work.Answer `json:"answer"`
+}
+
+// CenterAnswerItem is AnswerItem at a center: the answer is scored
+// against what the center holds (training items carry their answers;
+// qualification items do not, and are scored on the hub) and goes up
+// with its outbox row, in one transaction.
+func CenterAnswerItem(ctx context.Context, st *store.Store, attemptID, workerID, itemID string, answer work.Answer) (ItemOutcome, error) {
+	var out ItemOutcome
+	err := st.Write(ctx, func(tx *store.Tx) (err error) {
+		if out, err = answerItem(ctx, st, tx, attemptID, workerID, itemID, answer); err != nil {
+			return err
+		}
+		if out.Attempt.State != work.AttemptOpen {
+			if err := closeSession(ctx, tx, workerID, out.Attempt.CourseID, st.Now()); err != nil {
+				return err
+			}
+		}
+		return st.AppendOutbox(ctx, tx, work.NewID(), KindAttemptAnswer, AttemptAnswerRecord{
+			AttemptID: attemptID, CourseID: out.Attempt.CourseID, WorkerID: workerID, ItemID: itemID, Answer: answer})
+	})
+	if err != nil {
+		return ItemOutcome{}, fmt.Errorf("training: answer item: %w", err)
+	}
+	return out, nil
+}
+
+// UplinkAttemptAnswer scores, on the hub, a worker's answer to a course
+// item given at a center; the attempt is made on the hub, under the
+// center's id for it, with its first answer. When a qualification
+// finishes, its verdict goes back to the center on its feed (and the skill
+// with it, when passed).
+func UplinkAttemptAnswer(ctx context.Context, st *store.Store, it store.UplinkItem, r AttemptAnswerRecord) (store.UplinkResult, error) {
+	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
+		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
+			return res, err
+		}
+		var items int
+		err := tx.QueryRowContext(ctx, `SELECT items FROM courses WHERE id = ?`, r.CourseID).Scan(&items)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.UplinkResult{Status: store.UplinkRejected, Reason: fmt.Sprintf("course %s is not on this hub", r.CourseID)}, nil
+		}
+		if err != nil {
+			return store.UplinkResult{}, err
+		}
+		var owner, course string
+		err = tx.QueryRowContext(ctx, `SELECT worker_id, course_id FROM attempts WHERE id = ?`, r.AttemptID).Scan(&owner, &course)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, `INSERT INTO attempts (id, course_id, worker_id, state, created_at) VALUES (?, ?, ?, 'open', ?)`,
+				r.AttemptID, r.CourseID, r.WorkerID, store.TimeText(st.Now()))
+			owner, course = r.WorkerID, r.CourseID
+		}
+		if err != nil {
+			return store.UplinkResult{}, err
+		}
+		if owner != r.WorkerID || course != r.CourseID {
+			return store.UplinkResult{Status: store.UplinkRejected, Reason: fmt.Sprintf("attempt %s is another worker's or another course's", r.AttemptID)}, nil
+		}
+		out, err := answerItem(ctx, st, tx, r.AttemptID, r.WorkerID, r.ItemID, r.Answer)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+			return store.UplinkResult{Status: store.UplinkRejected, Reason: err.Error()}, nil
+		}
+		if err != nil {
+			return store.UplinkResult{}, err
+		}
+		if out.Attempt.State == work.AttemptPassed || out.Attempt.State == work.AttemptFailed {
+			if err := st.FeedTo(ctx, tx, it.CenterID, "attempt", out.Attempt, store.TimeText(st.Now())); err != nil {
+				return store.UplinkResult{}, err
+			}
+		}
+		return store.UplinkResult{Status: store.UplinkAccepted}, nil
+	})
+}

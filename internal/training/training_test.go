@@ -1,0 +1,108 @@
+package training_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"banyan/internal/auth"
+	"banyan/internal/store"
+	"banyan/internal/store/storetest"
+	"banyan/internal/training"
+	"banyan/internal/work"
+)
+
+// clock is a test's clock, moved by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// newStore is a hub's store on a clock of the test's own, on the engine
+// the run names.
+func newStore(t *testing.T) (*store.Store, *clock) {
+	t.Helper()
+	c := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	return storetest.Open(t, store.Options{Now: c.now}), c
+}
+
+// centerStore is a village center's store on its own clock, holding one
+// leased task with two places, and one enrolled worker.
+func centerStore(t *testing.T) (*store.Store, *clock, string) {
+	t.Helper()
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	s := storetest.Open(t, store.Options{Outbox: true, Now: clk.now})
+	center := work.NewID()
+	if err := (&auth.Service{Store: s}).EnsureCenterOrg(ctx, center, "Melur"); err != nil {
+		t.Fatal(err)
+	}
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
+	proj := store.CenterProject{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
+	grants := []store.CenterGrant{{LeaseID: work.NewID(), TaskKey: "k", ProjectID: proj.ID, Epoch: 1, Slots: 2,
+		Payload: []byte(`{"text":"x"}`), TTL: 72 * time.Hour}}
+	if err := s.SaveGrants(ctx, []store.CenterProject{proj}, grants); err != nil {
+		t.Fatal(err)
+	}
+	u, err := (&auth.Service{Store: s}).EnrolAtCenter(ctx, center, "asha", "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, clk, u.ID
+}
+
+// course makes a one-item training course.
+func course(t *testing.T, s *store.Store) work.Course {
+	t.Helper()
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
+	c, err := training.CreateCourse(context.Background(), s, work.Course{Name: "basics", Purpose: work.Training, Kind: work.Classify, Language: "en",
+		Schema: schema, PassMark: 0.5}, func(yield func(training.CourseItemIn, error) bool) {
+		yield(training.CourseItemIn{Payload: []byte(`{"text":"x"}`), Answer: []byte(`{"label":"a"}`)}, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// courseTaskAndWorker makes a training course, a client's classify
+// project with one task, and a worker.
+func courseTaskAndWorker(t *testing.T, s *store.Store) (work.Course, work.Project, auth.User) {
+	t.Helper()
+	ctx := context.Background()
+	c := course(t, s)
+	client, err := (&auth.Service{Store: s}).CreateOrg(ctx, auth.OrgClient, "client "+t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b","c"]}`))
+	p, err := s.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "p", Kind: work.Classify, Schema: schema,
+		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+		yield(store.NewTask{ExternalID: "0", Payload: []byte(`{"text":"item 0"}`)}, nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c, p, worker(t, s, "w000")
+}
+
+// worker makes one of the hub's own workers.
+func worker(t *testing.T, s *store.Store, name string) auth.User {
+	t.Helper()
+	u, err := (&auth.Service{Store: s}).CreateUser(context.Background(), auth.BuiltinCenterOrgID, name, "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
