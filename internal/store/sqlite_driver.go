@@ -23,6 +23,9 @@ const sqliteDriverName = "banyan-sqlite"
 // encryptedDriverName opens SQLite databases encrypted at rest: the same
 // SQLite, compiled to Go by another project (github.com/ncruces/go-sqlite3),
 // whose "adiantum" VFS encrypts every page, the WAL and temporary files.
+// Plain databases stay on modernc.org/sqlite: measured against it, this
+// build fell short on a large import (docs/performance.md, "One SQLite
+// engine").
 const encryptedDriverName = "banyan-sqlite-encrypted"
 
 func init() {
