@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"time"
 
+	"banyan/internal/dispatch"
 	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -225,7 +226,7 @@ func correctGold(ctx context.Context, st *store.Store, tx *store.Tx, taskID, pro
 		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET score = ? WHERE id = ?`, c.new, c.id); err != nil {
 			return err
 		}
-		if err := store.ShiftSkill(ctx, tx, c.worker, p.Kind, p.Language, c.new-c.old, now); err != nil {
+		if err := dispatch.ShiftSkill(ctx, tx, c.worker, p.Kind, p.Language, c.new-c.old, now); err != nil {
 			return err
 		}
 	}

@@ -95,7 +95,7 @@ func TestRecordSpanRefusals(t *testing.T) {
 	t.Parallel()
 	s, clk := newStore(t)
 	ctx := context.Background()
-	c, p, w := courseTaskAndWorker(t, s)
+	c, _, w := courseTaskAndWorker(t, s)
 	t0 := clk.now() // 09:00
 	// In the course from 09:00 to 10:00, a request every five minutes;
 	// meanwhile a task from 09:20, measured as 40 s.
@@ -104,15 +104,9 @@ func TestRecordSpanRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i == 4 {
-			a, _, err := s.Claim(ctx, w.ID, "", 1)
-			if err != nil {
-				t.Fatal(err)
-			}
+			a := holdTask(t, s, w.ID)
 			clk.add(40 * time.Second)
-			if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"},
-				OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, SampleDraw: 1}, majority(p)); err != nil {
-				t.Fatal(err)
-			}
+			answerTask(t, s, a, work.Answer{Label: "a"})
 			clk.add(-40 * time.Second)
 		}
 		clk.add(5 * time.Minute)
@@ -193,9 +187,7 @@ func TestSpanRefusedOverATaskInHand(t *testing.T) {
 	ctx := context.Background()
 	c, _, w := courseTaskAndWorker(t, s)
 	t0 := clk.now()
-	if _, _, err := s.Claim(ctx, w.ID, "", 1); err != nil { // held from 09:00, for its minute
-		t.Fatal(err)
-	}
+	holdTask(t, s, w.ID) // held from 09:00, for its minute
 	for range 4 {
 		if err := s.TouchCourse(ctx, w.ID, c.ID); err != nil {
 			t.Fatal(err)

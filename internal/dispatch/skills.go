@@ -1,16 +1,11 @@
-package store
+package dispatch
 
 import (
+	"banyan/internal/store"
 	"banyan/internal/work"
 	"context"
 	"fmt"
 	"time"
-)
-
-// Skill statuses.
-const (
-	SkillActive    = "active"
-	SkillSuspended = "suspended"
 )
 
 // WorkerSkill is a worker's standing at one kind of task in one language.
@@ -33,20 +28,20 @@ type WorkerSkill struct {
 }
 
 // Skills lists a worker's skills.
-func (s *Store) Skills(ctx context.Context, workerID string) ([]WorkerSkill, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT worker_id, kind, language, alpha, beta, scored, status, reason, qualified,
+func Skills(ctx context.Context, st *store.Store, workerID string) ([]WorkerSkill, error) {
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT worker_id, kind, language, alpha, beta, scored, status, reason, qualified,
 			coalesce(ds_accuracy, 0), ds_labels, updated_at
 		FROM worker_skills WHERE worker_id = ? ORDER BY kind, language`, workerID)
 	if err != nil {
-		return nil, fmt.Errorf("store: skills of %s: %w", workerID, err)
+		return nil, fmt.Errorf("dispatch: skills of %s: %w", workerID, err)
 	}
-	return collect(rows, func(r scanner) (WorkerSkill, error) {
+	return store.Collect(rows, func(r store.Scanner) (WorkerSkill, error) {
 		var k WorkerSkill
 		var updated string
 		err := r.Scan(&k.WorkerID, &k.Kind, &k.Language, &k.Alpha, &k.Beta, &k.Scored, &k.Status, &k.Reason, &k.Qualified,
 			&k.DSAccuracy, &k.DSLabels, &updated)
 		k.Accuracy = k.Alpha / (k.Alpha + k.Beta)
-		k.UpdatedAt = parseTS(updated)
+		k.UpdatedAt = store.ParseTimeText(updated)
 		return k, err
 	})
 }
@@ -55,7 +50,7 @@ func (s *Store) Skills(ctx context.Context, workerID string) ([]WorkerSkill, err
 // alpha up and beta down by d, as when a gold answer is scored again d
 // better than before (a contest upheld). A worker without that skill is
 // left as they are.
-func ShiftSkill(ctx context.Context, tx *Tx, workerID string, kind work.Kind, language string, d float64, now string) error {
+func ShiftSkill(ctx context.Context, tx *store.Tx, workerID string, kind work.Kind, language string, d float64, now string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE worker_skills SET alpha = alpha + ?, beta = beta - ?, updated_at = ?
 		WHERE worker_id = ? AND kind = ? AND language = ?`, d, d, now, workerID, string(kind), language)
 	return err
