@@ -1,12 +1,13 @@
 package dispatch
 
 import (
-	"banyan/internal/store"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"banyan/internal/store"
 )
 
 // WorkerPace is an active center worker's recent pace.

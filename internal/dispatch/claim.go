@@ -1,14 +1,15 @@
 package dispatch
 
 import (
-	"banyan/internal/store"
-	"banyan/internal/work"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"banyan/internal/store"
+	"banyan/internal/work"
 )
 
 // sweepEvery is how often handing out work first returns timed-out

@@ -1,11 +1,12 @@
 package dispatch
 
 import (
-	"banyan/internal/store"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"banyan/internal/store"
 )
 
 // A worker's unsent answer to an assignment, kept between pages.

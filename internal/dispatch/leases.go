@@ -1,8 +1,6 @@
 package dispatch
 
 import (
-	"banyan/internal/store"
-	"banyan/internal/work"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -13,6 +11,9 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"banyan/internal/store"
+	"banyan/internal/work"
 )
 
 // Lease states.

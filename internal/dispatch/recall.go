@@ -1,15 +1,16 @@
 package dispatch
 
 import (
-	"banyan/internal/problem"
-	"banyan/internal/store"
-	"banyan/internal/work"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"banyan/internal/problem"
+	"banyan/internal/store"
+	"banyan/internal/work"
 )
 
 // recall ends the given active leases: their unused slots go back to the
@@ -93,6 +94,11 @@ func (s *Service) RecallNearDeadline(ctx context.Context, margin, silence time.D
 	}
 	return n, nil
 }
+
+// CancelBatch, UpdateProject and ProjectChange are changes to a client's
+// project; they are here because both recall or notify centers' leases,
+// and move on to the project package when the project domain leaves the
+// store.
 
 // CancelBatch stops a batch: its unfinished tasks fail (no result, no
 // more answers wanted), hub workers' assignments on them end, and centers'

@@ -1,11 +1,6 @@
 package dispatch
 
 import (
-	"banyan/internal/ledger"
-	"banyan/internal/problem"
-	"banyan/internal/quality"
-	"banyan/internal/store"
-	"banyan/internal/work"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -13,6 +8,12 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+
+	"banyan/internal/ledger"
+	"banyan/internal/problem"
+	"banyan/internal/quality"
+	"banyan/internal/store"
+	"banyan/internal/work"
 )
 
 // Verdict is what the submit logic decides about a task once an answer is

@@ -1,11 +1,12 @@
 package dispatch
 
 import (
-	"banyan/internal/store"
-	"banyan/internal/work"
 	"context"
 	"fmt"
 	"time"
+
+	"banyan/internal/store"
+	"banyan/internal/work"
 )
 
 // WorkerSkill is a worker's standing at one kind of task in one language.

@@ -2,7 +2,8 @@
 // a worker got wrong and their contests, and the batch quality report a
 // client reads (the blind review sample's accuracy with its interval, gold
 // pass rates, agreement). The review queue and blind audits are still
-// written by the settle path in store (assign.go) and move here with it.
+// written by dispatch's settle path (settle.go), as tasks go to review and
+// reviewers resolve them.
 package review
 
 import (
