@@ -142,7 +142,7 @@ func (a *API) Routes() []Route {
 		{Pattern: "POST /api/v1/users/{id}/pin", Handle: a.issuePIN, Summary: "Issue a worker's sign-in PIN; shown once", Tag: "orgs", Body: issueSignInIn{}, Optional: true, Status: 201, Reply: signInOut{}},
 		{Pattern: "POST /api/v1/users/{id}/password", Handle: a.issuePassword, Summary: "Issue a sign-in password; shown once", Tag: "orgs", Body: issueSignInIn{}, Optional: true, Status: 201, Reply: signInOut{}},
 		{Pattern: "DELETE /api/v1/tokens/{id}", Handle: a.revokeToken, Summary: "Revoke a token", Tag: "orgs", Status: 204},
-		{Pattern: "GET /api/v1/users/{id}/skills", Handle: a.userSkills, Summary: "A worker's skills and accuracy", Tag: "quality", Reply: listPage[store.WorkerSkill]{}},
+		{Pattern: "GET /api/v1/users/{id}/skills", Handle: a.userSkills, Summary: "A worker's skills and accuracy", Tag: "quality", Reply: listPage[dispatch.WorkerSkill]{}},
 		{Pattern: "POST /api/v1/users/{id}/skills/reinstate", Handle: a.reinstate, Summary: "Reinstate a suspended worker's skill", Tag: "quality", Body: reinstateIn{}, Status: 204},
 		{Pattern: "POST /api/v1/users/{id}/skills/suspend", Handle: a.suspend, Summary: "Suspend a worker from a skill", Tag: "quality", Body: suspendIn{}, Status: 204},
 		{Pattern: "GET /api/v1/users/{id}/gold-misses", Handle: a.goldMisses, Summary: "Gold tasks a worker got wrong", Tag: "quality", Reply: listPage[review.GoldMiss]{}},

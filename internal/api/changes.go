@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -47,7 +48,7 @@ func (a *API) updateProject(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if in.MinAnswerMS != nil && (*in.MinAnswerMS < 0 || *in.MinAnswerMS > 3_600_000) {
 		return problem.New(http.StatusUnprocessableEntity, "min_answer_ms: from 0 to 3600000")
 	}
-	out, err := a.Store.UpdateProject(r.Context(), pr.ID, store.ProjectChange{Name: in.Name, Instructions: in.Instructions, MinAnswerMS: in.MinAnswerMS})
+	out, err := a.Dispatch.UpdateProject(r.Context(), pr.ID, dispatch.ProjectChange{Name: in.Name, Instructions: in.Instructions, MinAnswerMS: in.MinAnswerMS})
 	if err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func (a *API) cancelBatch(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if !p.CanManageClient(b.ClientID) {
 		return errForbidden
 	}
-	b, err = a.Store.CancelBatch(r.Context(), b.ID)
+	b, err = a.Dispatch.CancelBatch(r.Context(), b.ID)
 	if err != nil {
 		return err
 	}
@@ -104,7 +105,7 @@ func (a *API) recallFromCenter(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if in.Reason == "" {
 		in.Reason = "recalled by hub staff"
 	}
-	n, err := a.Store.RecallFromCenter(r.Context(), org.ID, in.BatchID, in.Reason)
+	n, err := a.Dispatch.RecallFromCenter(r.Context(), org.ID, in.BatchID, in.Reason)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/problem"
 	"banyan/internal/store"
 )
@@ -326,9 +327,9 @@ func (a *API) userSkills(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	skills, err := a.Store.Skills(r.Context(), u.ID)
+	skills, err := dispatch.Skills(r.Context(), a.Store, u.ID)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, listPage[store.WorkerSkill]{Items: skills})
+	return writeJSON(w, http.StatusOK, listPage[dispatch.WorkerSkill]{Items: skills})
 }

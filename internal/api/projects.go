@@ -527,12 +527,12 @@ func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p auth.Princip
 	items := make([]reviewItem, len(ts))
 	for i, t := range ts {
 		items[i] = reviewItem{Task: t, Answers: []work.Assignment{}}
-		if t.ReviewReason == store.ReviewSample {
+		if t.ReviewReason == dispatch.ReviewSample {
 			// A sampled task is reviewed blind, so the verdict measures the
 			// delivered answer without being led by it.
 			continue
 		}
-		answers, err := a.Store.TaskAnswers(r.Context(), t.ID)
+		answers, err := a.Dispatch.TaskAnswers(r.Context(), t.ID)
 		if err != nil {
 			return err
 		}

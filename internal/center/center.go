@@ -23,6 +23,7 @@ import (
 	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/blob"
+	"banyan/internal/dispatch"
 	"banyan/internal/feed"
 	"banyan/internal/ledger"
 	"banyan/internal/problem"
@@ -190,7 +191,7 @@ const defaultAnswerTime = 2 * time.Minute
 // Ahead tasks, and skills none of them may do are left out.
 func (c *Center) want(ctx context.Context) (uplink.Demand, error) {
 	now := c.Store.Now()
-	pace, err := c.Store.CenterPace(ctx, now.Add(-ActiveWindow))
+	pace, err := dispatch.CenterPace(ctx, c.Store, now.Add(-ActiveWindow))
 	if err != nil {
 		return uplink.Demand{}, err
 	}
@@ -207,7 +208,7 @@ func (c *Center) want(ctx context.Context) (uplink.Demand, error) {
 	if len(ids) == 0 {
 		return d, nil
 	}
-	d.Exclude, err = c.Store.CenterClosedSkills(ctx, ids)
+	d.Exclude, err = dispatch.CenterClosedSkills(ctx, c.Store, ids)
 	return d, err
 }
 

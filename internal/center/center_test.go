@@ -202,7 +202,7 @@ func (g *rig) check() {
 	g.t.Helper()
 	ctx := context.Background()
 	for id, label := range g.oracle {
-		a, err := g.hub.Store.Assignment(ctx, id)
+		a, err := g.hub.Dispatch.Assignment(ctx, id)
 		if err != nil {
 			g.t.Fatalf("answer %s the worker was told was saved is not on the hub: %v", id, err)
 		}

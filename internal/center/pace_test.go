@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
-	"banyan/internal/store"
+	"banyan/internal/dispatch"
 	"banyan/internal/training"
 )
 
@@ -52,7 +52,7 @@ func TestLeasesSizedToPaceAndSkills(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, _ = g.center.Sync.Want(ctx)
-	if len(d.Exclude) != 1 || d.Exclude[0] != (store.Skill{Kind: "classify", Language: "en"}) {
+	if len(d.Exclude) != 1 || d.Exclude[0] != (dispatch.Skill{Kind: "classify", Language: "en"}) {
 		t.Fatalf("closed skills: %+v", d.Exclude)
 	}
 	before, _ := g.center.Store.CenterQueue(ctx)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/dispatch"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -22,7 +23,7 @@ func TestFeedCarriesChangesAndRecalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := "New rule: links to loan apps are spam."
-	if _, err := g.hub.Store.UpdateProject(ctx, g.proj.ID, store.ProjectChange{Instructions: &text}); err != nil {
+	if _, err := g.hub.Dispatch.UpdateProject(ctx, g.proj.ID, dispatch.ProjectChange{Instructions: &text}); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.center.Sync.Once(ctx); err != nil {
@@ -40,7 +41,7 @@ func TestFeedCarriesChangesAndRecalls(t *testing.T) {
 	// The center is closing for a festival: it asks for no new work, and
 	// the hub takes back what it holds.
 	g.center.Config.Ahead = 0
-	n, err := g.hub.Store.RecallFromCenter(ctx, g.center.ID, "", "the center is closing for the festival")
+	n, err := g.hub.Dispatch.RecallFromCenter(ctx, g.center.ID, "", "the center is closing for the festival")
 	if err != nil || n != 3 {
 		t.Fatalf("recall: %d %v", n, err)
 	}
@@ -63,7 +64,7 @@ func TestFeedCarriesChangesAndRecalls(t *testing.T) {
 	if err := g.center.Sync.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
-	a, err := g.hub.Store.Assignment(ctx, held)
+	a, err := g.hub.Dispatch.Assignment(ctx, held)
 	if err != nil || a.Answer == nil || a.Answer.Label != "spam" {
 		t.Fatalf("the answer on the hub: %+v %v", a, err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"banyan/internal/audit"
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/training"
@@ -157,7 +158,7 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 	if err != nil || a.State != work.AttemptPassed || a.Answered != 2 {
 		t.Fatalf("the qualification on the hub: %+v %v", a, err)
 	}
-	skills, _ := hub.Skills(ctx, worker.ID)
+	skills, _ := dispatch.Skills(ctx, hub, worker.ID)
 	if len(skills) != 1 || !skills[0].Qualified || skills[0].Language != "hi" {
 		t.Fatalf("the worker's skills on the hub: %+v", skills)
 	}

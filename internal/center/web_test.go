@@ -104,7 +104,7 @@ func TestDeskAtCenterOffline(t *testing.T) {
 		t.Fatalf("after the link came back %d records wait", q.Pending)
 	}
 	for _, id := range ids {
-		a, err := g.hub.Store.Assignment(ctx, id)
+		a, err := g.hub.Dispatch.Assignment(ctx, id)
 		if err != nil || a.Answer == nil || a.Answer.Label != "spam" {
 			t.Fatalf("answer %s on the hub: %+v %v", id, a.Answer, err)
 		}

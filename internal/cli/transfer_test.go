@@ -71,7 +71,7 @@ func TestImportExport(t *testing.T) {
 
 	// One task answered, so the export has a result.
 	w, _ := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "w", "worker")
-	a, _, err := h.Store.Claim(ctx, w.ID, p.ID, 1)
+	a, _, err := h.Dispatch.Claim(ctx, w.ID, p.ID, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,13 @@
-// Package dispatch hands a hub's workers their next task and takes their
-// answers back: it validates each answer against the project's schema,
-// has the store record it (measuring its working time from the offer),
-// and settles the task through the decision it builds from the quality
-// package (Decider); it also runs the periodic Dawid–Skene re-fit. The
-// claims, leases and settling SQL still live in the store and move here
-// with the house's rebuild (docs/architecture.md). Workers who talk to the
-// hub directly belong to its built-in center.
+// Package dispatch owns the work path and its SQL: handing a hub's workers
+// their next task (claims, the sweep of timed-out assignments), taking
+// their answers back and settling tasks from them (validation, working
+// time, gold scoring, the decision built from the quality package, review,
+// the result and, through the ledger package, its charge and pay), the
+// leases and grants that carry work to village centers and the answers
+// they upload, recalls, a center's capacity, workers' skills, drafts, and
+// the periodic Dawid–Skene re-fit. It is the one answer path the API, the
+// desk, the uplink and the center call. Workers who talk to the hub
+// directly belong to its built-in center.
 package dispatch
 
 import (
@@ -13,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
+	"time"
 
 	"banyan/internal/problem"
 	"banyan/internal/quality"
@@ -23,9 +27,28 @@ import (
 // ErrNoWork means there is no task for this worker right now.
 var ErrNoWork = problem.NewSentinel(problem.NotFound, "no task available")
 
-// Service hands out work and takes answers.
+// Service hands out work and takes answers. Use it by pointer: it keeps
+// the time it last swept timed-out work back to the pool.
 type Service struct {
 	Store *store.Store
+	// LeaseGrace is how long past its TTL a center's lease is kept before
+	// its task is handed out again; 0 means DefaultLeaseGrace.
+	LeaseGrace time.Duration
+
+	// swept is when a claim last returned timed-out work to the pool.
+	sweepMu sync.Mutex
+	swept   time.Time
+}
+
+// DefaultLeaseGrace is the grace of a center's lease past its TTL.
+const DefaultLeaseGrace = time.Hour
+
+// leaseGrace is the grace in force.
+func (s *Service) leaseGrace() time.Duration {
+	if s.LeaseGrace <= 0 {
+		return DefaultLeaseGrace
+	}
+	return s.LeaseGrace
 }
 
 // Offer is a task given to a worker, with what they need to do it.
@@ -37,7 +60,7 @@ type Offer struct {
 
 // Next gives the worker their next task; projectID "" means any project.
 func (s *Service) Next(ctx context.Context, workerID, projectID string) (Offer, error) {
-	a, t, err := s.Store.Claim(ctx, workerID, projectID, rand.Float64())
+	a, t, err := s.Claim(ctx, workerID, projectID, rand.Float64())
 	if errors.Is(err, store.ErrNotFound) {
 		return Offer{}, ErrNoWork
 	}
@@ -53,26 +76,26 @@ func (s *Service) Next(ctx context.Context, workerID, projectID string) (Offer, 
 
 // Submit validates the worker's answer to their assignment and records it.
 // A bad answer is rejected with a *work.AnswerError before anything is
-// written. The working time is measured by the store from the assignment's
-// own timestamp; reportedMS, the time the worker's client reports, is kept
+// written. The working time is measured from the assignment's own
+// timestamp; reportedMS, the time the worker's client reports, is kept
 // as information only.
-func (s *Service) Submit(ctx context.Context, workerID, assignmentID string, raw []byte, reportedMS int64) (store.SubmitOutcome, error) {
-	a, err := s.Store.Assignment(ctx, assignmentID)
+func (s *Service) Submit(ctx context.Context, workerID, assignmentID string, raw []byte, reportedMS int64) (SubmitOutcome, error) {
+	a, err := s.Assignment(ctx, assignmentID)
 	if err != nil {
-		return store.SubmitOutcome{}, err
+		return SubmitOutcome{}, err
 	}
 	if a.WorkerID != workerID {
-		return store.SubmitOutcome{}, fmt.Errorf("assignment %s: %w", assignmentID, store.ErrNotFound)
+		return SubmitOutcome{}, fmt.Errorf("assignment %s: %w", assignmentID, store.ErrNotFound)
 	}
 	p, err := s.Store.Project(ctx, a.ProjectID)
 	if err != nil {
-		return store.SubmitOutcome{}, err
+		return SubmitOutcome{}, err
 	}
 	answer, err := work.ParseAnswer(p.Kind, p.Schema, raw)
 	if err != nil {
-		return store.SubmitOutcome{}, err
+		return SubmitOutcome{}, err
 	}
-	return s.Store.Submit(ctx, store.SubmitArgs{Project: p, AssignmentID: assignmentID, WorkerID: workerID, Answer: answer,
+	return s.Record(ctx, SubmitArgs{Project: p, AssignmentID: assignmentID, WorkerID: workerID, Answer: answer,
 		OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, ReportedMS: max(reportedMS, 0), SampleDraw: rand.Float64()}, Decider(p))
 }
 
@@ -87,7 +110,7 @@ const TextAgreement = 0.05
 // estimated accuracy and settles when every key's posterior reaches the
 // project's confidence target (quality.DecideWeighted). Either way the
 // result is composed from the winning values.
-func Decider(p work.Project) store.DecideFunc {
+func Decider(p work.Project) DecideFunc {
 	classes := map[string]int{}
 	if p.Kind == work.Classify {
 		if p.Schema.Multi {
@@ -103,7 +126,7 @@ func Decider(p work.Project) store.DecideFunc {
 			classes[f.Name] = len(f.Options) + 1 // the options, or empty
 		}
 	}
-	return func(given []store.Given) (store.Verdict, error) {
+	return func(given []Given) (Verdict, error) {
 		answers := make([]work.Answer, len(given))
 		ballots := make([]quality.Ballot, len(given))
 		acc := make([]float64, len(given))
@@ -124,11 +147,11 @@ func Decider(p work.Project) store.DecideFunc {
 			}
 		}
 		var d quality.Decision
-		reason := store.ReviewDisagreement
+		reason := ReviewDisagreement
 		if p.Method == work.MethodDS {
 			d = quality.DecideWeighted(ballots, acc, quality.WeightedPolicy{
 				Overlap: p.Overlap, MaxOverlap: p.MaxOverlap, Target: p.ConfidenceTarget, Classes: classes})
-			reason = store.ReviewLowConfidence
+			reason = ReviewLowConfidence
 		} else {
 			d = quality.Decide(ballots, quality.Policy{Overlap: p.Overlap, MaxOverlap: p.MaxOverlap})
 		}
@@ -136,16 +159,16 @@ func Decider(p work.Project) store.DecideFunc {
 		if d.Winners != nil {
 			var err error
 			if res, err = work.Compose(p.Kind, p.Schema, d.Winners, answers); err != nil {
-				return store.Verdict{}, err
+				return Verdict{}, err
 			}
 		}
 		switch d.Outcome {
 		case quality.Settled:
-			return store.Verdict{State: work.TaskDone, Result: res, Confidence: d.Confidence, Wanted: d.Want}, nil
+			return Verdict{State: work.TaskDone, Result: res, Confidence: d.Confidence, Wanted: d.Want}, nil
 		case quality.NeedsReview:
-			return store.Verdict{State: work.TaskNeedsReview, Result: res, Wanted: d.Want, ReviewReason: reason}, nil
+			return Verdict{State: work.TaskNeedsReview, Result: res, Wanted: d.Want, ReviewReason: reason}, nil
 		}
-		return store.Verdict{State: work.TaskInProgress, Wanted: d.Want}, nil
+		return Verdict{State: work.TaskInProgress, Wanted: d.Want}, nil
 	}
 }
 
@@ -163,5 +186,5 @@ func (s *Service) Resolve(ctx context.Context, reviewerID, taskID string, raw []
 	if err != nil {
 		return work.Answer{}, err
 	}
-	return answer, s.Store.Resolve(ctx, taskID, reviewerID, answer)
+	return answer, s.ResolveAnswer(ctx, taskID, reviewerID, answer)
 }

@@ -3,7 +3,6 @@ package dispatch
 import (
 	"testing"
 
-	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -32,9 +31,9 @@ func TestDecider(t *testing.T) {
 		{"still split at max", []work.Answer{a("Om", "10"), a("Om", "11"), a("Om", "12")}, work.TaskNeedsReview, 3, work.Answer{}},
 	}
 	for _, tc := range tests {
-		given := make([]store.Given, len(tc.answers))
+		given := make([]Given, len(tc.answers))
 		for i, a := range tc.answers {
-			given[i] = store.Given{WorkerID: string(rune('a' + i)), Answer: a, Accuracy: 0.75}
+			given[i] = Given{WorkerID: string(rune('a' + i)), Answer: a, Accuracy: 0.75}
 		}
 		v, err := decide(given)
 		if err != nil {
@@ -53,7 +52,7 @@ func TestTranscriptionsAgreeWithinEditDistance(t *testing.T) {
 	t.Parallel()
 	schema, _ := work.DecodeSchema(work.Transcribe, []byte(`{"inputs":["audio_url"]}`))
 	decide := Decider(work.Project{Kind: work.Transcribe, Schema: schema, Overlap: 2, MaxOverlap: 3})
-	given := []store.Given{
+	given := []Given{
 		{WorkerID: "a", Answer: work.Answer{Text: "Please deliver the parcel to the back door before noon."}, Accuracy: 0.75},
 		{WorkerID: "b", Answer: work.Answer{Text: "please deliver the parcel to the back door before noon"}, Accuracy: 0.75},
 	}

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,7 +46,7 @@ func (s *Service) Refit(ctx context.Context, projectID string) (RefitReport, err
 		return RefitReport{}, err
 	}
 	builders := map[string]*quality.LabelsBuilder{}
-	err = s.Store.ProjectAnswers(ctx, p.ID, func(task, worker string, a work.Answer) error {
+	err = s.projectAnswers(ctx, p.ID, func(task, worker string, a work.Answer) error {
 		for key, v := range work.Votes(p.Kind, p.Schema, a) {
 			b, ok := builders[key]
 			if !ok {
@@ -94,11 +95,11 @@ func (s *Service) Refit(ctx context.Context, projectID string) (RefitReport, err
 	if rep.Labels == 0 {
 		return RefitReport{}, fmt.Errorf("project %s: %w", p.ID, ErrNothingToFit)
 	}
-	estimates := make(map[string]store.RefitEstimate, len(n))
+	estimates := make(map[string]refitEstimate, len(n))
 	for w, c := range n {
-		estimates[w] = store.RefitEstimate{Accuracy: sum[w] / float64(c), Labels: c}
+		estimates[w] = refitEstimate{Accuracy: sum[w] / float64(c), Labels: c}
 	}
-	if err := s.Store.SaveRefit(ctx, p, estimates); err != nil {
+	if err := s.saveRefit(ctx, p, estimates); err != nil {
 		return RefitReport{}, err
 	}
 	rep.Tasks, rep.Workers, rep.Seconds = len(tasks), len(n), time.Since(start).Seconds()
@@ -109,7 +110,7 @@ func (s *Service) Refit(ctx context.Context, projectID string) (RefitReport, err
 // re-fit. A project that fails is logged and the others still run. The
 // hub runs it on a schedule, on one hub at a time.
 func (s *Service) RefitDue(ctx context.Context, log *slog.Logger) error {
-	ids, err := s.Store.ProjectsToRefit(ctx)
+	ids, err := s.projectsToRefit(ctx)
 	if err != nil {
 		return err
 	}
@@ -125,4 +126,72 @@ func (s *Service) RefitDue(ctx context.Context, log *slog.Logger) error {
 		log.Debug("re-fit", "project", id, "labels", rep.Labels, "workers", rep.Workers, "seconds", rep.Seconds)
 	}
 	return nil
+}
+
+// projectAnswers calls fn with every counted answer given to the project's
+// tasks (gold included), task by task.
+func (s *Service) projectAnswers(ctx context.Context, projectID string, fn func(taskID, workerID string, a work.Answer) error) error {
+	rows, err := s.Store.Read(ctx).QueryContext(ctx, `SELECT a.task_id, a.worker_id, a.answer FROM assignments a
+		WHERE a.project_id = ? AND a.state = 'submitted' AND a.flag IS NULL ORDER BY a.task_id`, projectID)
+	if err != nil {
+		return fmt.Errorf("dispatch: answers of project %s: %w", projectID, err)
+	}
+	return store.EachRow(rows, func(r store.Scanner) error {
+		var task, worker, raw string
+		if err := r.Scan(&task, &worker, &raw); err != nil {
+			return err
+		}
+		var a work.Answer
+		if err := json.Unmarshal([]byte(raw), &a); err != nil {
+			return err
+		}
+		return fn(task, worker, a)
+	})
+}
+
+// refitEstimate is one worker's accuracy as a re-fit estimated it.
+type refitEstimate struct {
+	Accuracy float64
+	Labels   int
+}
+
+// saveRefit records a re-fit of project p: each worker's estimated accuracy
+// at the project's skill and how many labels it rests on, and when the
+// project was re-fitted.
+func (s *Service) saveRefit(ctx context.Context, p work.Project, estimates map[string]refitEstimate) error {
+	err := s.Store.Write(ctx, func(tx *store.Tx) error {
+		now := store.TimeText(s.Store.Now())
+		for worker, e := range estimates {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO worker_skills (worker_id, kind, language, alpha, beta, scored, status, reason,
+					ds_accuracy, ds_labels, updated_at)
+				VALUES (?, ?, ?, ?, ?, 0, 'active', '', ?, ?, ?)
+				ON CONFLICT (worker_id, kind, language) DO UPDATE SET ds_accuracy = excluded.ds_accuracy,
+					ds_labels = excluded.ds_labels, updated_at = excluded.updated_at`,
+				worker, string(p.Kind), p.Language, quality.SkillPrior.Alpha, quality.SkillPrior.Beta, e.Accuracy, e.Labels, now); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE projects SET refitted_at = ? WHERE id = ?`, now, p.ID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("dispatch: save re-fit of project %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// projectsToRefit lists the projects settled by method ds that have had
+// answers since their last re-fit.
+func (s *Service) projectsToRefit(ctx context.Context) ([]string, error) {
+	rows, err := s.Store.Read(ctx).QueryContext(ctx, `SELECT p.id FROM projects p WHERE p.method = 'ds' AND EXISTS (
+			SELECT 1 FROM assignments a WHERE a.project_id = p.id AND a.state = 'submitted'
+			  AND (p.refitted_at IS NULL OR a.submitted_at > p.refitted_at))
+		ORDER BY p.id`)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: projects to re-fit: %w", err)
+	}
+	return store.Collect(rows, func(r store.Scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
 }

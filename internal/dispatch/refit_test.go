@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 
 	"banyan/internal/auth"
 	"banyan/internal/store"
+	"banyan/internal/store/storetest"
 	"banyan/internal/work"
 )
 
@@ -17,11 +17,7 @@ import (
 func TestRefitSeparatesWorkers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, store.Options{})
 	svc := &Service{Store: st}
 	people := &auth.Service{Store: st}
 	c, _ := people.CreateOrg(ctx, auth.OrgClient, "c")
@@ -53,7 +49,7 @@ func TestRefitSeparatesWorkers(t *testing.T) {
 	decide := Decider(p)
 	for i, w := range ws {
 		for {
-			a, task, err := st.Claim(ctx, w.ID, p.ID, 1)
+			a, task, err := svc.Claim(ctx, w.ID, p.ID, 1)
 			if err != nil {
 				break
 			}
@@ -63,7 +59,7 @@ func TestRefitSeparatesWorkers(t *testing.T) {
 			if rng.Float64() > skill[i] {
 				label = schema.Labels[rng.IntN(4)]
 			}
-			if _, err := st.Submit(ctx, store.SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: label},
+			if _, err := svc.Record(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: label},
 				ReportedMS: 1000, SampleDraw: 1}, decide); err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +74,7 @@ func TestRefitSeparatesWorkers(t *testing.T) {
 	}
 	acc := map[string]float64{}
 	for _, w := range ws {
-		sk, err := st.Skills(ctx, w.ID)
+		sk, err := Skills(ctx, st, w.ID)
 		if err != nil || len(sk) != 1 {
 			t.Fatalf("skills of %s: %+v, %v", w.Name, sk, err)
 		}
@@ -87,7 +83,7 @@ func TestRefitSeparatesWorkers(t *testing.T) {
 	if acc["w0"] < 0.85 || acc["w3"] > 0.6 || acc["w1"] < acc["w3"]+0.3 {
 		t.Fatalf("re-fit accuracies %v: want the random worker far below the careful ones", acc)
 	}
-	if ids, _ := st.ProjectsToRefit(ctx); len(ids) != 0 {
+	if ids, _ := svc.projectsToRefit(ctx); len(ids) != 0 {
 		t.Fatalf("projects still due a re-fit right after one: %v", ids)
 	}
 }

@@ -43,7 +43,7 @@ func (d desk) File(ctx context.Context, workerID, assignmentID, field string) (s
 }
 
 func (d desk) Pass(ctx context.Context, workerID, assignmentID string) error {
-	return d.h.Store.PassAssignment(ctx, workerID, assignmentID)
+	return d.h.Dispatch.PassAssignment(ctx, workerID, assignmentID)
 }
 
 func (d desk) Day(ctx context.Context, workerID string, since time.Time) (report.WorkerDay, error) {

@@ -235,7 +235,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Migrate: !cfg.NoMigrate, LeaseGrace: cfg.LeaseGrace, MaxConns: cfg.DBConns,
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Migrate: !cfg.NoMigrate, MaxConns: cfg.DBConns,
 		WorkTimeScale: cfg.WorkTimeScale, Now: cfg.Now})
 	if err != nil {
 		return nil, err
@@ -246,7 +246,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 		Config:     cfg,
 		Store:      st,
 		Auth:       &auth.Service{Store: st},
-		Dispatch:   &dispatch.Service{Store: st},
+		Dispatch:   &dispatch.Service{Store: st, LeaseGrace: cfg.LeaseGrace},
 		Log:        log,
 		Blobs:      blobs,
 		spool:      spool,
@@ -452,7 +452,7 @@ func (h *Hub) Beat(ctx context.Context) error {
 // recallNearDeadlines recalls leases of batches near their deadline from
 // silent centers.
 func (h *Hub) recallNearDeadlines(ctx context.Context) error {
-	n, err := h.Store.RecallNearDeadline(ctx, h.Config.RecallMargin, h.Config.RecallSilence)
+	n, err := h.Dispatch.RecallNearDeadline(ctx, h.Config.RecallMargin, h.Config.RecallSilence)
 	if n > 0 {
 		h.Log.Info("leases recalled from silent centers ahead of batch deadlines", "leases", n)
 	}

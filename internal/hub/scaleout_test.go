@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/hub"
 	"banyan/internal/store"
 	"banyan/internal/testpg"
@@ -131,7 +132,7 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 	pairs := map[[2]string]bool{}
 	perTask := map[string]int{}
 	for _, id := range accepted {
-		a, err := st.Assignment(ctx, id)
+		a, err := (&dispatch.Service{Store: st}).Assignment(ctx, id)
 		if err != nil || a.State != work.AssignmentSubmitted {
 			t.Fatalf("accepted answer %s: %+v %v", id, a, err)
 		}

@@ -192,7 +192,7 @@ func TestWebhooksStayWithTheirClient(t *testing.T) {
 			t.Fatalf("client %s: the worker got a task of batch %s, want the older batch %s", name, o.Task.BatchID, sides[name].batches[0].ID)
 		}
 		h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"spam"}`), 4000)
-		if _, err := st.CancelBatch(ctx, sides[name].batches[1].ID); err != nil {
+		if _, err := h.Dispatch.CancelBatch(ctx, sides[name].batches[1].ID); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // Approval of answers: a settled task's counted answers are approved and
 // paid at once, or, when the project's rate card says to wait, held until
 // due and then approved unless a reviewer rejected them first (the hold is
-// written by the settle path, store's approveOrHold). A rejection carries
+// written by the settle path, ApproveOrHold). A rejection carries
 // its reason and may be overturned within the rate card's window, which
 // pays the answer after all.
 
@@ -46,7 +46,7 @@ func ApproveDue(ctx context.Context, st *store.Store, limit int) (int, error) {
 			if k, _ := res.RowsAffected(); k == 0 {
 				continue
 			}
-			if err := store.PayAnswers(ctx, tx, d.task, d.id, now); err != nil {
+			if err := PayAnswers(ctx, tx, d.task, d.id, now); err != nil {
 				return err
 			}
 			n++
@@ -137,7 +137,7 @@ func OverturnRejection(ctx context.Context, st *store.Store, assignmentID, by, r
 		if err := tx.QueryRowContext(ctx, `SELECT task_id FROM approvals WHERE assignment_id = ?`, assignmentID).Scan(&taskID); err != nil {
 			return err
 		}
-		if err := store.PayAnswers(ctx, tx, taskID, assignmentID, store.TimeText(now)); err != nil {
+		if err := PayAnswers(ctx, tx, taskID, assignmentID, store.TimeText(now)); err != nil {
 			return err
 		}
 		out, err = approval(ctx, tx, assignmentID)

@@ -412,7 +412,7 @@ func TestRejectedResultCreditedAndRedone(t *testing.T) {
 	a, _ := f.people.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	b, _ := f.people.CreateUser(ctx, auth.BuiltinCenterOrgID, "ravi", "worker")
 	ids := f.work(t, a.ID, 2)
-	first, _ := f.st.Assignment(ctx, ids[0])
+	first, _ := f.d.Assignment(ctx, ids[0])
 	if err := f.st.RejectResult(ctx, first.TaskID, "client-admin", "the label is wrong"); err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +424,7 @@ func TestRejectedResultCreditedAndRedone(t *testing.T) {
 		t.Errorf("the worker whose result was rejected got the task again")
 	}
 	redo := f.work(t, b.ID, 1)
-	if r, _ := f.st.Assignment(ctx, redo[0]); r.TaskID != first.TaskID {
+	if r, _ := f.d.Assignment(ctx, redo[0]); r.TaskID != first.TaskID {
 		t.Fatalf("the rework went to task %s, want %s", r.TaskID, first.TaskID)
 	}
 	ledger.Post(ctx, f.st)

@@ -114,7 +114,7 @@ func TestOpsFigures(t *testing.T) {
 	// Every task answered, and all the gold: nothing is due, only gold
 	// waits.
 	answer("gwgww")
-	if _, _, err := st.Claim(ctx, w.ID, "", 0.99); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := (&dispatch.Service{Store: st}).Claim(ctx, w.ID, "", 0.99); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the worker is still given work after every task: %v", err)
 	}
 	check("at the end", read(), nil, 4, 11)
@@ -144,7 +144,7 @@ func answerer(t *testing.T, st *store.Store, clk *clock, workerID string) func(p
 			if c == 'g' {
 				draw = 0
 			}
-			a, _, err := st.Claim(ctx, workerID, "", draw)
+			a, _, err := d.Claim(ctx, workerID, "", draw)
 			if err != nil {
 				t.Fatal(err)
 			}

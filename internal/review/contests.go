@@ -2,7 +2,8 @@
 // a worker got wrong and their contests, and the batch quality report a
 // client reads (the blind review sample's accuracy with its interval, gold
 // pass rates, agreement). The review queue and blind audits are still
-// written by the settle path in store (assign.go) and move here with it.
+// written by dispatch's settle path (settle.go), as tasks go to review and
+// reviewers resolve them.
 package review
 
 import (
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"time"
 
+	"banyan/internal/dispatch"
 	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -225,7 +227,7 @@ func correctGold(ctx context.Context, st *store.Store, tx *store.Tx, taskID, pro
 		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET score = ? WHERE id = ?`, c.new, c.id); err != nil {
 			return err
 		}
-		if err := store.ShiftSkill(ctx, tx, c.worker, p.Kind, p.Language, c.new-c.old, now); err != nil {
+		if err := dispatch.ShiftSkill(ctx, tx, c.worker, p.Kind, p.Language, c.new-c.old, now); err != nil {
 			return err
 		}
 	}

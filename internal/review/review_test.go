@@ -73,6 +73,7 @@ func tasks(n int, text, gold string) iter.Seq2[store.NewTask, error] {
 func TestReviewSampleAudits(t *testing.T) {
 	t.Parallel()
 	st := storetest.Open(t, store.Options{})
+	d := &dispatch.Service{Store: st}
 	ctx := context.Background()
 	p := project(t, st, "audit", 1, 1, work.Quality{ReviewRate: 0.5})
 	b, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(4))
@@ -81,7 +82,7 @@ func TestReviewSampleAudits(t *testing.T) {
 	}
 	ws := workers(t, st, 2)
 	for i := range 4 {
-		a, _, err := st.Claim(ctx, ws[0].ID, "", 1)
+		a, _, err := d.Claim(ctx, ws[0].ID, "", 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +90,7 @@ func TestReviewSampleAudits(t *testing.T) {
 		if i%2 == 0 {
 			draw = 0.1 // sampled
 		}
-		out, err := st.Submit(ctx, store.SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5000, SampleDraw: draw}, dispatch.Decider(p))
+		out, err := d.Record(ctx, dispatch.SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5000, SampleDraw: draw}, dispatch.Decider(p))
 		want := work.TaskDone
 		if i%2 == 0 {
 			want = work.TaskNeedsReview
@@ -99,12 +100,12 @@ func TestReviewSampleAudits(t *testing.T) {
 		}
 	}
 	queue, _ := st.ProjectTasks(ctx, p.ID, work.TaskNeedsReview, store.Page{Limit: 10})
-	if len(queue) != 2 || queue[0].ReviewReason != store.ReviewSample {
+	if len(queue) != 2 || queue[0].ReviewReason != dispatch.ReviewSample {
 		t.Fatalf("review queue: %+v", queue)
 	}
 	// The reviewer agrees once and corrects once.
-	st.Resolve(ctx, queue[0].ID, ws[1].ID, work.Answer{Label: "a"})
-	st.Resolve(ctx, queue[1].ID, ws[1].ID, work.Answer{Label: "c"})
+	d.ResolveAnswer(ctx, queue[0].ID, ws[1].ID, work.Answer{Label: "a"})
+	d.ResolveAnswer(ctx, queue[1].ID, ws[1].ID, work.Answer{Label: "c"})
 	b, _ = st.Batch(ctx, b.ID)
 	rep, err := review.BatchQuality(ctx, st, b, p)
 	if err != nil {
@@ -123,7 +124,7 @@ func TestReviewSampleAudits(t *testing.T) {
 	if rep.AgreementRate != 0.75 {
 		t.Fatalf("agreement rate %v, want 0.75", rep.AgreementRate)
 	}
-	skills, _ := st.Skills(ctx, ws[0].ID)
+	skills, _ := dispatch.Skills(ctx, st, ws[0].ID)
 	if len(skills) != 1 || skills[0].Scored != 2 {
 		t.Fatalf("the reviews should have scored the worker twice: %+v", skills)
 	}
@@ -134,6 +135,7 @@ func TestReviewSampleAudits(t *testing.T) {
 func TestContestCorrectsGold(t *testing.T) {
 	t.Parallel()
 	st := storetest.Open(t, store.Options{})
+	d := &dispatch.Service{Store: st}
 	ctx := context.Background()
 	p := project(t, st, "contest", 1, 1, work.Quality{GoldRatio: 0.5})
 	if _, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "w", Purpose: work.PurposeWork}, tasksOf(5)); err != nil {
@@ -146,11 +148,11 @@ func TestContestCorrectsGold(t *testing.T) {
 	given := map[string]string{ws[0].ID: "b", ws[1].ID: "a"}
 	assignment := map[string]string{}
 	for _, w := range ws {
-		a, _, err := st.Claim(ctx, w.ID, "", 0)
+		a, _, err := d.Claim(ctx, w.ID, "", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := st.Submit(ctx, store.SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: given[w.ID]}, ReportedMS: 5000, SampleDraw: 1}, dispatch.Decider(p))
+		out, err := d.Record(ctx, dispatch.SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: given[w.ID]}, ReportedMS: 5000, SampleDraw: 1}, dispatch.Decider(p))
 		if err != nil || !out.Gold {
 			t.Fatalf("gold answer: %+v, %v", out, err)
 		}
@@ -173,9 +175,9 @@ func TestContestCorrectsGold(t *testing.T) {
 	if _, err := review.OpenContest(ctx, st, assignment[ws[0].ID], ws[0].ID, "again"); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second contest: got %v, want store.ErrConflict", err)
 	}
-	before := map[string]store.WorkerSkill{}
+	before := map[string]dispatch.WorkerSkill{}
 	for _, w := range ws {
-		sk, _ := st.Skills(ctx, w.ID)
+		sk, _ := dispatch.Skills(ctx, st, w.ID)
 		before[w.ID] = sk[0]
 	}
 	corrected := work.Answer{Label: "b"}
@@ -186,7 +188,7 @@ func TestContestCorrectsGold(t *testing.T) {
 		t.Fatalf("deciding twice: got %v, want store.ErrConflict", err)
 	}
 	for w, delta := range map[string]float64{ws[0].ID: 1, ws[1].ID: -1} {
-		sk, _ := st.Skills(ctx, w)
+		sk, _ := dispatch.Skills(ctx, st, w)
 		if sk[0].Alpha != before[w].Alpha+delta || sk[0].Beta != before[w].Beta-delta {
 			t.Fatalf("worker %s: alpha/beta %v/%v, want %v/%v", w, sk[0].Alpha, sk[0].Beta, before[w].Alpha+delta, before[w].Beta-delta)
 		}

@@ -5,36 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"banyan/internal/problem"
 )
-
-// An answer's approval starts here, in the settling transaction; the rest
-// of its life (held answers approved when due, rejections, overturns) is
-// the ledger package's.
-
-// approveOrHold acts, in the settling transaction, on a task's counted
-// answers.
-func (s *Store) approveOrHold(ctx context.Context, tx *sql.Tx, taskID, now string) error {
-	var wait int
-	err := tx.QueryRowContext(ctx, `SELECT rc.approve_after_seconds FROM tasks t JOIN rate_cards rc ON rc.project_id = t.project_id
-		WHERE t.id = ?`, taskID).Scan(&wait)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil // no prices: nothing to pay
-	}
-	if err != nil {
-		return err
-	}
-	if wait == 0 {
-		return payAnswers(ctx, tx, taskID, "", now)
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO approvals (assignment_id, task_id, state, due_at)
-		SELECT a.id, a.task_id, 'pending', ? FROM assignments a
-		WHERE a.task_id = ? AND a.state = 'submitted' AND a.flag IS NULL
-		ON CONFLICT (assignment_id) DO NOTHING`, ts(parseTS(now).Add(time.Duration(wait)*time.Second)), taskID)
-	return err
-}
 
 // Idempotent returns the reply stored for an idempotency key, if any:
 // found is false for a new key. A key used by another person or for

@@ -102,30 +102,8 @@ func (s *Store) CenterPeople(ctx context.Context, since time.Time) ([]Person, er
 	return people, nil
 }
 
-// PassAssignment gives a worker's live assignment back to the pool
-// unanswered: they passed on it (a disturbing item past their shift's
-// cap). The worker is not offered that task again.
-func (s *Store) PassAssignment(ctx context.Context, workerID, assignmentID string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var taskID string
-		err := tx.QueryRowContext(ctx, `UPDATE assignments SET state = 'expired'
-			WHERE id = ? AND worker_id = ? AND state = 'active' RETURNING task_id`, assignmentID, workerID).Scan(&taskID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("live assignment %s: %w", assignmentID, ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - 1 WHERE id = ? AND holders > 0`, taskID)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: pass assignment: %w", err)
-	}
-	return nil
-}
-
-// CenterPass is PassAssignment at a village center.
+// CenterPass gives a worker's live work back to the center's pool
+// unanswered, as dispatch.PassAssignment does on the hub.
 func (s *Store) CenterPass(ctx context.Context, workerID, workID string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var leaseID string

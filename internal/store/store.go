@@ -61,9 +61,6 @@ type Store struct {
 	r  *sql.DB // readers
 	d  dialect
 	tm func() time.Time
-	// leaseGrace is how long past its TTL a center's lease is kept before
-	// its task goes back to the pool.
-	leaseGrace time.Duration
 	// outbox is center mode (Options.Outbox).
 	outbox bool
 	// workScale multiplies measured working time (Options.WorkTimeScale).
@@ -72,9 +69,6 @@ type Store struct {
 	projects sync.Map
 	// notifier is told of the events clients subscribe to (SetNotifier).
 	notifier Notifier
-	// swept is when a claim last returned timed-out work to the pool.
-	sweepMu sync.Mutex
-	swept   time.Time
 }
 
 // Options tune how a store is opened.
@@ -87,9 +81,6 @@ type Options struct {
 	AllowPending bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// LeaseGrace is how long past its TTL a center's lease is kept before
-	// its task is handed out again; 0 means DefaultLeaseGrace.
-	LeaseGrace time.Duration
 	// MaxConns caps the connections to PostgreSQL; 0 means
 	// DefaultPostgresConns. SQLite has one writer and a few readers.
 	MaxConns int
@@ -116,9 +107,6 @@ const KeySize = 32
 
 // DefaultPostgresConns is a hub's connection cap on PostgreSQL.
 const DefaultPostgresConns = 32
-
-// DefaultLeaseGrace is the grace of a center's lease past its TTL.
-const DefaultLeaseGrace = time.Hour
 
 // Open opens the database named by dsn: a file path (SQLite), a URL
 // beginning sqlite:, or a postgres:// URL.
@@ -182,7 +170,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 
-	s := &Store{w: w, r: r, g: newGroupCommit(w), d: sqliteDialect{}, tm: opt.Now, leaseGrace: opt.LeaseGrace, outbox: opt.Outbox}
+	s := &Store{w: w, r: r, g: newGroupCommit(w), d: sqliteDialect{}, tm: opt.Now, outbox: opt.Outbox}
 	if err := s.start(ctx, opt); err != nil {
 		if strings.Contains(err.Error(), "file is not a database") {
 			if opt.Key != nil {
@@ -209,7 +197,7 @@ func openPostgres(ctx context.Context, dsn string, opt Options) (*Store, error) 
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{w: db, r: db, d: pgDialect{}, tm: opt.Now, leaseGrace: opt.LeaseGrace, outbox: opt.Outbox}
+	s := &Store{w: db, r: db, d: pgDialect{}, tm: opt.Now, outbox: opt.Outbox}
 	if err := s.start(ctx, opt); err != nil {
 		return nil, fmt.Errorf("store: open PostgreSQL at %s: %w", RedactDSN(dsn), err)
 	}
@@ -221,9 +209,6 @@ func openPostgres(ctx context.Context, dsn string, opt Options) (*Store, error) 
 func (s *Store) start(ctx context.Context, opt Options) error {
 	if s.tm == nil {
 		s.tm = time.Now
-	}
-	if s.leaseGrace <= 0 {
-		s.leaseGrace = DefaultLeaseGrace
 	}
 	s.workScale = opt.WorkTimeScale
 	if s.workScale <= 0 {

@@ -146,3 +146,13 @@ func ParseNullTimeText(s sql.NullString) *time.Time { return parseNullTS(s) }
 
 // BoolInt keeps a flag as 0 or 1, which every engine takes.
 func BoolInt(b bool) int { return boolInt(b) }
+
+// LockSkip is the clause that locks the rows of table (an alias) a SELECT
+// picks and skips those another transaction holds (PostgreSQL), so
+// concurrent hand-outs pick different rows; empty on SQLite, which has one
+// writer.
+func (t *Tx) LockSkip(table string) string { return t.d.lockSkip(table) }
+
+// ForUpdateOf is ForUpdate for a join: only the rows of the table named
+// by alias are locked.
+func (t *Tx) ForUpdateOf(alias string) string { return t.d.forUpdateOf(alias) }

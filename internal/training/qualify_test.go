@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/feed"
 	"banyan/internal/store"
 	"banyan/internal/training"
@@ -105,9 +106,9 @@ func TestQualificationGrantsTheSkill(t *testing.T) {
 	if last, err := training.LastAttempt(ctx, s, c.ID, w.ID); err != nil || last.ID != a.ID {
 		t.Fatalf("last attempt: %+v %v", last, err)
 	}
-	skill := func() store.WorkerSkill {
+	skill := func() dispatch.WorkerSkill {
 		t.Helper()
-		sk, err := s.Skills(ctx, w.ID)
+		sk, err := dispatch.Skills(ctx, s, w.ID)
 		if err != nil || len(sk) != 1 {
 			t.Fatalf("skills: %+v %v", sk, err)
 		}

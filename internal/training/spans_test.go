@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"banyan/internal/dispatch"
-	"banyan/internal/store"
 	"banyan/internal/training"
 	"banyan/internal/work"
 )
@@ -81,12 +80,12 @@ func TestRecordSpanRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i == 4 {
-			a, _, err := s.Claim(ctx, w.ID, "", 1)
+			a, _, err := (&dispatch.Service{Store: s}).Claim(ctx, w.ID, "", 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			clk.add(40 * time.Second)
-			if _, err := s.Submit(ctx, store.SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"},
+			if _, err := (&dispatch.Service{Store: s}).Record(ctx, dispatch.SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"},
 				OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, SampleDraw: 1}, dispatch.Decider(p)); err != nil {
 				t.Fatal(err)
 			}
@@ -170,7 +169,7 @@ func TestSpanRefusedOverATaskInHand(t *testing.T) {
 	ctx := context.Background()
 	c, _, w := courseTaskAndWorker(t, s)
 	t0 := clk.now()
-	if _, _, err := s.Claim(ctx, w.ID, "", 1); err != nil { // held from 09:00, for its minute
+	if _, _, err := (&dispatch.Service{Store: s}).Claim(ctx, w.ID, "", 1); err != nil { // held from 09:00, for its minute
 		t.Fatal(err)
 	}
 	for range 4 {

@@ -206,7 +206,7 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center auth.Org) er
 	if len(in.Skills) > 1000 || len(in.Exclude) > 1000 {
 		return problem.New(http.StatusUnprocessableEntity, "skills, exclude: at most 1000 each")
 	}
-	leases, err := h.Store.GrantLeases(r.Context(), store.LeaseRequest{CenterID: center.ID, Want: in.Want, Skills: in.Skills,
+	leases, err := h.Dispatch.GrantLeases(r.Context(), dispatch.LeaseRequest{CenterID: center.ID, Want: in.Want, Skills: in.Skills,
 		Exclude: in.Exclude, TTL: h.LeaseTTL, GoldDraw: rand.Float64})
 	if err != nil {
 		return err
@@ -241,7 +241,7 @@ func (h *Hub) heartbeat(w http.ResponseWriter, r *http.Request, center auth.Org)
 	if len(in.LeaseIDs) > maxWant*4 {
 		return problem.New(http.StatusUnprocessableEntity, "lease_ids: at most %d in one heartbeat", maxWant*4)
 	}
-	renewed, gone, err := h.Store.RenewLeases(r.Context(), center.ID, in.LeaseIDs, h.LeaseTTL)
+	renewed, gone, err := h.Dispatch.RenewLeases(r.Context(), center.ID, in.LeaseIDs, h.LeaseTTL)
 	if err != nil {
 		return err
 	}
@@ -354,7 +354,7 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 		if err := strict(&b); err != nil || !work.ValidID(b.LeaseID) || !work.ValidID(b.WorkerID) {
 			return reject("an answer needs lease_id, epoch, worker_id, answer and duration_ms")
 		}
-		l, err := h.Store.Lease(ctx, b.LeaseID)
+		l, err := h.Dispatch.Lease(ctx, b.LeaseID)
 		if errors.Is(err, store.ErrNotFound) {
 			return reject("lease %s is not one of this center's", b.LeaseID)
 		}
@@ -373,7 +373,7 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 		if !b.StartedAt.IsZero() {
 			started = b.StartedAt.Add(-offset)
 		}
-		res, _, err := h.Store.UplinkAnswer(ctx, store.UplinkAnswerArgs{Project: p, Item: ref, LeaseID: b.LeaseID, Epoch: b.Epoch,
+		res, _, err := h.Dispatch.UplinkAnswer(ctx, dispatch.UplinkAnswerArgs{Project: p, Item: ref, LeaseID: b.LeaseID, Epoch: b.Epoch,
 			WorkerID: b.WorkerID, Answer: answer, DurationMS: max(0, b.DurationMS), StartedAt: started, ReportedMS: max(0, b.ReportedMS),
 			SampleDraw: rand.Float64()}, dispatch.Decider(p))
 		return res, err
@@ -427,7 +427,7 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 			return reject("review: %v", err)
 		}
 		if len(b.Answer) > 0 && string(b.Answer) != "null" {
-			a, err := h.Store.Assignment(ctx, b.AssignmentID)
+			a, err := h.Dispatch.Assignment(ctx, b.AssignmentID)
 			if errors.Is(err, store.ErrNotFound) {
 				return store.UplinkResult{Status: store.UplinkRetry, Reason: "the answer under review has not arrived yet"}, nil
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/hub"
 	"banyan/internal/store"
 	"banyan/internal/training"
@@ -210,7 +211,7 @@ func TestUplinkLeaseAndUpload(t *testing.T) {
 	}
 	var hb uplink.HeartbeatReply
 	f.call("/uplink/v1/heartbeat", uplink.Heartbeat{LeaseIDs: []string{g.LeaseID, lr.Grants[1].LeaseID}}, &hb, uplink.Protocol, f.token)
-	if len(hb.Renewed) != 1 || hb.Renewed[0] != lr.Grants[1].LeaseID || hb.Gone[g.LeaseID] != store.LeaseReturned {
+	if len(hb.Renewed) != 1 || hb.Renewed[0] != lr.Grants[1].LeaseID || hb.Gone[g.LeaseID] != dispatch.LeaseReturned {
 		t.Fatalf("heartbeat: %+v; the settled task's lease should be gone as returned", hb)
 	}
 	res, err := f.h.Store.Results(context.Background(), store.ResultScope{ProjectID: f.project.ID}, store.Page{Limit: 10})
@@ -307,7 +308,7 @@ func TestCenterClockPutOnHubClock(t *testing.T) {
 			if got := f.call("/uplink/v1/upload", up, &reply, uplink.Protocol, f.token); got != 200 || reply.Statuses[1] != "accepted" {
 				t.Fatalf("upload: %d %+v", got, reply)
 			}
-			a, err := f.h.Store.Assignment(context.Background(), id)
+			a, err := f.h.Dispatch.Assignment(context.Background(), id)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"banyan/internal/audit"
+	"banyan/internal/dispatch"
 	"banyan/internal/feed"
 	"banyan/internal/report"
 	"banyan/internal/store"
@@ -58,7 +59,7 @@ type HelloReply struct {
 }
 
 // Skill is a kind of task in a language.
-type Skill = store.Skill
+type Skill = dispatch.Skill
 
 // LeaseRequest asks for Want answers' worth of tasks the center's workers
 // can do (a task brings as many slots as it still wants answers): of the

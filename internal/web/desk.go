@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -262,7 +263,7 @@ func (wb *Web) showNext(w http.ResponseWriter, r *http.Request, s *session, noti
 	}
 	var filled *work.Answer
 	suggested := false
-	if draft, err := wb.Store.Draft(r.Context(), s.User.ID, t.AssignmentID); err != nil {
+	if draft, err := dispatch.Draft(r.Context(), wb.Store, s.User.ID, t.AssignmentID); err != nil {
 		return err
 	} else if draft != "" {
 		var a work.Answer
@@ -340,7 +341,7 @@ func (wb *Web) answer(w http.ResponseWriter, r *http.Request, s *session) error 
 	if isGraphic(t) {
 		wb.breaks.graphic(s.secret, 1)
 	}
-	if err := wb.Store.DropDraft(withoutCancel(r.Context()), s.User.ID, id); err != nil {
+	if err := dispatch.DropDraft(withoutCancel(r.Context()), wb.Store, s.User.ID, id); err != nil {
 		wb.Log.Warn("draft not dropped", "err", err)
 	}
 	return wb.showNext(w, r, s, "")
@@ -360,7 +361,7 @@ func (wb *Web) draft(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err != nil {
 		return err
 	}
-	if err := wb.Store.SaveDraft(r.Context(), s.User.ID, id, string(raw)); err != nil {
+	if err := dispatch.SaveDraft(r.Context(), wb.Store, s.User.ID, id, string(raw)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -1,4 +1,4 @@
-package store
+package dispatch
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"banyan/internal/store"
 )
 
 // WorkerPace is an active center worker's recent pace.
@@ -20,37 +22,37 @@ type WorkerPace struct {
 // CenterPace lists the center's active workers (enrolled, answering or
 // training since `since`) with their median answer time, so the center
 // can lease as much work as they will do before the next sync is likely.
-func (s *Store) CenterPace(ctx context.Context, since time.Time) ([]WorkerPace, error) {
-	at := ts(since)
-	rows, err := s.r.QueryContext(ctx, `SELECT u.id FROM users u WHERE u.role = 'worker' AND (u.created_at >= ?
+func CenterPace(ctx context.Context, st *store.Store, since time.Time) ([]WorkerPace, error) {
+	at := store.TimeText(since)
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT u.id FROM users u WHERE u.role = 'worker' AND (u.created_at >= ?
 			OR EXISTS (SELECT 1 FROM center_work w WHERE w.worker_id = u.id AND w.created_at >= ?)
 			OR EXISTS (SELECT 1 FROM attempts a WHERE a.worker_id = u.id AND a.created_at >= ?))
 		ORDER BY u.id`, at, at, at)
 	if err != nil {
-		return nil, fmt.Errorf("store: center pace: %w", err)
+		return nil, fmt.Errorf("dispatch: center pace: %w", err)
 	}
-	ids, err := collect(rows, func(r scanner) (string, error) {
+	ids, err := store.Collect(rows, func(r store.Scanner) (string, error) {
 		var id string
 		return id, r.Scan(&id)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: center pace: %w", err)
+		return nil, fmt.Errorf("dispatch: center pace: %w", err)
 	}
-	rows, err = s.r.QueryContext(ctx, `SELECT worker_id, duration_ms FROM center_work
+	rows, err = st.Read(ctx).QueryContext(ctx, `SELECT worker_id, duration_ms FROM center_work
 		WHERE state = 'saved' AND saved_at >= ? AND duration_ms > 0`, at)
 	if err != nil {
-		return nil, fmt.Errorf("store: center pace: %w", err)
+		return nil, fmt.Errorf("dispatch: center pace: %w", err)
 	}
 	type obs struct {
 		worker string
 		ms     int64
 	}
-	all, err := collect(rows, func(r scanner) (obs, error) {
+	all, err := store.Collect(rows, func(r store.Scanner) (obs, error) {
 		var o obs
 		return o, r.Scan(&o.worker, &o.ms)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: center pace: %w", err)
+		return nil, fmt.Errorf("dispatch: center pace: %w", err)
 	}
 	times := map[string][]int64{}
 	for _, o := range all {
@@ -71,7 +73,7 @@ func (s *Store) CenterPace(ctx context.Context, since time.Time) ([]WorkerPace, 
 // CenterClosedSkills lists the skills none of the given workers may do at
 // the center: each is suspended from it, or it has a qualification none
 // of them has passed. The center asks the hub for no work in them.
-func (s *Store) CenterClosedSkills(ctx context.Context, workers []string) ([]Skill, error) {
+func CenterClosedSkills(ctx context.Context, st *store.Store, workers []string) ([]Skill, error) {
 	if len(workers) == 0 {
 		return nil, nil
 	}
@@ -80,7 +82,7 @@ func (s *Store) CenterClosedSkills(ctx context.Context, workers []string) ([]Ski
 	for i, w := range workers {
 		args[i] = w
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT k.kind, k.language FROM (
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT k.kind, k.language FROM (
 			SELECT kind, language FROM courses WHERE purpose = 'qualification'
 			UNION SELECT kind, language FROM center_skills) k
 		WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id IN (`+in+`)
@@ -91,9 +93,9 @@ func (s *Store) CenterClosedSkills(ctx context.Context, workers []string) ([]Ski
 			                AND c.language = k.language AND c.qualified = 1)))
 		ORDER BY 1, 2`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: closed skills: %w", err)
+		return nil, fmt.Errorf("dispatch: closed skills: %w", err)
 	}
-	return collect(rows, func(r scanner) (Skill, error) {
+	return store.Collect(rows, func(r store.Scanner) (Skill, error) {
 		var k Skill
 		return k, r.Scan(&k.Kind, &k.Language)
 	})

@@ -1,4 +1,4 @@
-package store
+package dispatch
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -45,7 +46,7 @@ type Lease struct {
 	TaskKey string `json:"task_key"`
 	// Files are the task's attachments, which the center fetches with
 	// the lease.
-	Files []TaskFile `json:"files,omitempty"`
+	Files []store.TaskFile `json:"files,omitempty"`
 	// Deadline is the SLA deadline of the task's batch, if it has one.
 	Deadline *time.Time `json:"deadline,omitempty"`
 }
@@ -85,7 +86,7 @@ type LeaseRequest struct {
 
 // expireLeases ends leases past their TTL and grace, giving their unused
 // slots back to the pool.
-func (s *Store) expireLeases(ctx context.Context, tx *sql.Tx, cutoff string) error {
+func (s *Service) expireLeases(ctx context.Context, tx *store.Tx, cutoff string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - (
 			SELECT coalesce(sum(l.slots - l.used), 0) FROM leases l
 			WHERE l.task_id = tasks.id AND l.state = 'active' AND l.expires_at <= ? AND l.used < l.slots)
@@ -99,13 +100,13 @@ func (s *Store) expireLeases(ctx context.Context, tx *sql.Tx, cutoff string) err
 // releaseLeases returns the unused slots of a task's active leases, when
 // the task settles or goes to review.
 // Most tasks have none, so that case is one statement.
-func releaseLeases(ctx context.Context, tx *sql.Tx, taskID string) error {
+func releaseLeases(ctx context.Context, tx *store.Tx, taskID string) error {
 	rows, err := tx.QueryContext(ctx, `UPDATE leases SET state = 'returned' WHERE task_id = ? AND state = 'active'
 		RETURNING CASE WHEN slots > used THEN slots - used ELSE 0 END`, taskID)
 	if err != nil {
 		return err
 	}
-	free, err := collect(rows, func(r scanner) (int, error) {
+	free, err := store.Collect(rows, func(r store.Scanner) (int, error) {
 		var n int
 		return n, r.Scan(&n)
 	})
@@ -125,7 +126,7 @@ func releaseLeases(ctx context.Context, tx *sql.Tx, taskID string) error {
 
 // endLease ends one active lease in the given state: its unused slots go
 // back to the task's pool at once.
-func endLease(ctx context.Context, tx *sql.Tx, leaseID, taskID, state, reason string) error {
+func endLease(ctx context.Context, tx *store.Tx, leaseID, taskID, state, reason string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - (
 			SELECT CASE WHEN slots > used THEN slots - used ELSE 0 END FROM leases WHERE id = ?) WHERE id = ?`, leaseID, taskID); err != nil {
 		return err
@@ -147,13 +148,13 @@ const centerRoom = `(SELECT count(*) FROM users u WHERE u.org_id = ? AND u.role 
 // as many of the answers it still wants as the center's workers can give
 // (centerRoom), and mixes in gold at each project's
 // ratio. Every grant increments the task's lease_epoch. Leases past their
-// TTL plus the store's grace are expired first, so their tasks can be
+// TTL plus the service's grace (LeaseGrace) are expired first, so their tasks can be
 // granted again.
-func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, error) {
+func (s *Service) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, error) {
 	var out []Lease
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		now := s.now()
-		if err := s.expireLeases(ctx, tx, ts(now.Add(-s.leaseGrace))); err != nil {
+	err := s.Store.Write(ctx, func(tx *store.Tx) error {
+		now := s.Store.Now()
+		if err := s.expireLeases(ctx, tx, store.TimeText(now.Add(-s.leaseGrace()))); err != nil {
 			return err
 		}
 		// A center is granted no more places on a task than it has
@@ -187,7 +188,7 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 			q += ` AND NOT (p.kind = ? AND p.language = ?)`
 			args = append(args, sk.Kind, sk.Language)
 		}
-		q += ` ORDER BY t.id LIMIT ?` + s.d.lockSkip("t")
+		q += ` ORDER BY t.id LIMIT ?` + tx.LockSkip("t")
 		args = append(args, req.Want)
 		type pick struct {
 			task, project        string
@@ -198,7 +199,7 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 		if err != nil {
 			return err
 		}
-		picks, err := collect(rows, func(r scanner) (pick, error) {
+		picks, err := store.Collect(rows, func(r store.Scanner) (pick, error) {
 			var p pick
 			return p, r.Scan(&p.task, &p.project, &p.slots, &p.goldRatio, &p.overlap, &p.room)
 		})
@@ -247,17 +248,17 @@ func (s *Store) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, err
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: grant leases to center %s: %w", req.CenterID, err)
+		return nil, fmt.Errorf("dispatch: grant leases to center %s: %w", req.CenterID, err)
 	}
 	return out, nil
 }
 
-func (s *Store) grant(ctx context.Context, tx *sql.Tx, taskID, centerID string, slots int, now time.Time, ttl time.Duration) (Lease, error) {
+func (s *Service) grant(ctx context.Context, tx *store.Tx, taskID, centerID string, slots int, now time.Time, ttl time.Duration) (Lease, error) {
 	l := Lease{ID: work.NewID(), TaskID: taskID, CenterID: centerID, Slots: slots, State: LeaseActive,
 		GrantedAt: now, ExpiresAt: now.Add(ttl), TaskKey: TaskKey(centerID, taskID)}
 	var payload, batchID string
 	err := tx.QueryRowContext(ctx, `UPDATE tasks SET lease_epoch = lease_epoch + 1, holders = holders + ?, state = 'in_progress', updated_at = ?
-		WHERE id = ? RETURNING lease_epoch, project_id, payload, batch_id`, slots, ts(now), taskID).Scan(&l.Epoch, &l.ProjectID, &payload, &batchID)
+		WHERE id = ? RETURNING lease_epoch, project_id, payload, batch_id`, slots, store.TimeText(now), taskID).Scan(&l.Epoch, &l.ProjectID, &payload, &batchID)
 	if err != nil {
 		return Lease{}, err
 	}
@@ -266,8 +267,8 @@ func (s *Store) grant(ctx context.Context, tx *sql.Tx, taskID, centerID string, 
 	if err := tx.QueryRowContext(ctx, `SELECT deadline FROM batches WHERE id = ?`, batchID).Scan(&deadline); err != nil {
 		return Lease{}, err
 	}
-	l.Deadline = parseNullTS(deadline)
-	if l.Files, err = taskFiles(ctx, tx, taskID); err != nil {
+	l.Deadline = store.ParseNullTimeText(deadline)
+	if l.Files, err = store.TaskFilesIn(ctx, tx, taskID); err != nil {
 		return Lease{}, err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT a.worker_id FROM assignments a JOIN users u ON u.id = a.worker_id
@@ -275,35 +276,35 @@ func (s *Store) grant(ctx context.Context, tx *sql.Tx, taskID, centerID string, 
 	if err != nil {
 		return Lease{}, err
 	}
-	if l.Exclude, err = collect(rows, func(r scanner) (string, error) {
+	if l.Exclude, err = store.Collect(rows, func(r store.Scanner) (string, error) {
 		var id string
 		return id, r.Scan(&id)
 	}); err != nil {
 		return Lease{}, err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO leases (id, task_id, center_id, epoch, slots, state, granted_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, 'active', ?, ?)`, l.ID, taskID, centerID, l.Epoch, slots, ts(now), ts(l.ExpiresAt))
+		VALUES (?, ?, ?, ?, ?, 'active', ?, ?)`, l.ID, taskID, centerID, l.Epoch, slots, store.TimeText(now), store.TimeText(l.ExpiresAt))
 	return l, err
 }
 
 const leaseCols = `l.id, l.task_id, t.project_id, l.center_id, l.epoch, l.slots, l.used, l.state, l.granted_at, l.expires_at`
 
-func scanLease(r scanner) (Lease, error) {
+func scanLease(r store.Scanner) (Lease, error) {
 	var l Lease
 	var granted, expires string
 	err := r.Scan(&l.ID, &l.TaskID, &l.ProjectID, &l.CenterID, &l.Epoch, &l.Slots, &l.Used, &l.State, &granted, &expires)
-	l.GrantedAt, l.ExpiresAt = parseTS(granted), parseTS(expires)
+	l.GrantedAt, l.ExpiresAt = store.ParseTimeText(granted), store.ParseTimeText(expires)
 	return l, err
 }
 
 // Lease returns one lease.
-func (s *Store) Lease(ctx context.Context, id string) (Lease, error) {
-	l, err := scanLease(s.reader(ctx).QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.id = ?`, id))
+func (s *Service) Lease(ctx context.Context, id string) (Lease, error) {
+	l, err := scanLease(s.Store.Read(ctx).QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return l, fmt.Errorf("store: lease %s: %w", id, ErrNotFound)
+		return l, fmt.Errorf("dispatch: lease %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return l, fmt.Errorf("store: lease %s: %w", id, err)
+		return l, fmt.Errorf("dispatch: lease %s: %w", id, err)
 	}
 	return l, nil
 }
@@ -315,10 +316,10 @@ func (s *Store) Lease(ctx context.Context, id string) (Lease, error) {
 // active lease it does not name was granted but never reached it (the
 // reply was lost, or the center died before saving it), and its task goes
 // back to the pool now rather than after the TTL.
-func (s *Store) RenewLeases(ctx context.Context, centerID string, ids []string, ttl time.Duration) (renewed []string, gone map[string]string, err error) {
+func (s *Service) RenewLeases(ctx context.Context, centerID string, ids []string, ttl time.Duration) (renewed []string, gone map[string]string, err error) {
 	gone = map[string]string{}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		now := s.now()
+	err = s.Store.Write(ctx, func(tx *store.Tx) error {
+		now := s.Store.Now()
 		named := make(map[string]bool, len(ids))
 		for _, id := range ids {
 			named[id] = true
@@ -328,7 +329,7 @@ func (s *Store) RenewLeases(ctx context.Context, centerID string, ids []string, 
 			return err
 		}
 		type lost struct{ id, task string }
-		held, err := collect(rows, func(r scanner) (lost, error) {
+		held, err := store.Collect(rows, func(r store.Scanner) (lost, error) {
 			var l lost
 			return l, r.Scan(&l.id, &l.task)
 		})
@@ -357,7 +358,7 @@ func (s *Store) RenewLeases(ctx context.Context, centerID string, ids []string, 
 				gone[id] = state
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE leases SET expires_at = ? WHERE id = ?`, ts(now.Add(ttl)), id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE leases SET expires_at = ? WHERE id = ?`, store.TimeText(now.Add(ttl)), id); err != nil {
 				return err
 			}
 			renewed = append(renewed, id)
@@ -365,56 +366,9 @@ func (s *Store) RenewLeases(ctx context.Context, centerID string, ids []string, 
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: renew leases of center %s: %w", centerID, err)
+		return nil, nil, fmt.Errorf("dispatch: renew leases of center %s: %w", centerID, err)
 	}
 	return renewed, gone, nil
-}
-
-// Upload statuses, answered per item.
-const (
-	UplinkAccepted   = "accepted"
-	UplinkDuplicate  = "duplicate"
-	UplinkSuperseded = "superseded"
-	UplinkRejected   = "rejected"
-	// UplinkRetry means "not yet": nothing was stored, and the center
-	// should send the item again later (its worker's enrolment has not
-	// arrived, say). It is the only answer that is not final.
-	UplinkRetry = "retry"
-)
-
-// UplinkItem is one record a center uploads, by the id it made for it.
-type UplinkItem struct {
-	ID       string
-	CenterID string
-	Seq      int64
-	Kind     string
-}
-
-// rowQuerier is a *sql.DB or a *sql.Tx.
-type rowQuerier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// uplinkSeen returns the stored status of an item already received.
-func uplinkSeen(ctx context.Context, q rowQuerier, id string) (string, bool, error) {
-	var status string
-	err := q.QueryRowContext(ctx, `SELECT status FROM uplink_items WHERE id = ?`, id).Scan(&status)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	return status, err == nil, err
-}
-
-func (s *Store) recordItem(ctx context.Context, tx *sql.Tx, it UplinkItem, status, reason string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO uplink_items (id, center_id, seq, kind, status, reason, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, it.ID, it.CenterID, it.Seq, it.Kind, status, reason, ts(s.now()))
-	return err
-}
-
-// UplinkResult is the hub's reply to one uploaded item.
-type UplinkResult struct {
-	Status string
-	Reason string
 }
 
 // UplinkAnswerArgs is one answer given at a center.
@@ -422,7 +376,7 @@ type UplinkAnswerArgs struct {
 	// Project is the lease's project, as the caller loaded it to validate
 	// the answer.
 	Project  work.Project
-	Item     UplinkItem
+	Item     store.UplinkItem
 	LeaseID  string
 	Epoch    int
 	WorkerID string
@@ -447,60 +401,60 @@ type UplinkAnswerArgs struct {
 // flagged late. A replay is
 // "duplicate"; an answer that can never be applied is "rejected" with the
 // reason.
-func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide DecideFunc) (UplinkResult, SubmitOutcome, error) {
-	var res UplinkResult
+func (s *Service) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide DecideFunc) (store.UplinkResult, SubmitOutcome, error) {
+	var res store.UplinkResult
 	var out SubmitOutcome
 	raw, err := json.Marshal(in.Answer)
 	if err != nil {
 		return res, out, err
 	}
-	res, err = s.uplinkOnce(ctx, in.Item, func(tx *sql.Tx) (UplinkResult, error) {
-		reject := func(format string, args ...any) (UplinkResult, error) {
-			return UplinkResult{Status: UplinkRejected, Reason: fmt.Sprintf(format, args...)}, nil
+	res, err = s.Store.UplinkOnce(ctx, in.Item, func(tx *store.Tx) (store.UplinkResult, error) {
+		reject := func(format string, args ...any) (store.UplinkResult, error) {
+			return store.UplinkResult{Status: store.UplinkRejected, Reason: fmt.Sprintf(format, args...)}, nil
 		}
 		// Locked: two chunks of one center in flight at once must not both
 		// take the lease's last slot.
-		l, err := scanLease(tx.QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.id = ?`+s.d.forUpdateOf("l"), in.LeaseID))
+		l, err := scanLease(tx.QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.id = ?`+tx.ForUpdateOf("l"), in.LeaseID))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && l.CenterID != in.Item.CenterID) {
 			return reject("lease %s is not one of this center's", in.LeaseID)
 		}
 		if err != nil {
-			return UplinkResult{}, err
+			return store.UplinkResult{}, err
 		}
 		if l.ProjectID != in.Project.ID {
-			return UplinkResult{}, fmt.Errorf("lease %s is not of project %s", l.ID, in.Project.ID)
+			return store.UplinkResult{}, fmt.Errorf("lease %s is not of project %s", l.ID, in.Project.ID)
 		}
-		if res, ok, err := centerWorker(ctx, tx, in.Item.CenterID, in.WorkerID); !ok || err != nil {
+		if res, ok, err := store.CenterWorker(ctx, tx, in.Item.CenterID, in.WorkerID); !ok || err != nil {
 			return res, err
 		}
 		var taken int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE task_id = ? AND worker_id = ?`,
 			l.TaskID, in.WorkerID).Scan(&taken); err != nil {
-			return UplinkResult{}, err
+			return store.UplinkResult{}, err
 		}
 		if taken > 0 {
 			return reject("worker %s has answered this task already", in.WorkerID)
 		}
 		var epoch int
 		if err := tx.QueryRowContext(ctx, `SELECT lease_epoch FROM tasks WHERE id = ?`, l.TaskID).Scan(&epoch); err != nil {
-			return UplinkResult{}, err
+			return store.UplinkResult{}, err
 		}
-		res := accepted
+		res := store.UplinkResult{Status: store.UplinkAccepted}
 		if in.Epoch != l.Epoch || l.Epoch != epoch {
-			res = UplinkResult{Status: UplinkSuperseded, Reason: fmt.Sprintf("answered under lease epoch %d; the task is at epoch %d", in.Epoch, epoch)}
+			res = store.UplinkResult{Status: store.UplinkSuperseded, Reason: fmt.Sprintf("answered under lease epoch %d; the task is at epoch %d", in.Epoch, epoch)}
 		}
 		holders := 0
 		if l.State == LeaseActive && l.Used < l.Slots {
 			holders = 1
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE leases SET used = used + 1 WHERE id = ?`, l.ID); err != nil {
-			return UplinkResult{}, err
+			return store.UplinkResult{}, err
 		}
-		nowT := s.now()
-		now := ts(nowT)
+		nowT := s.Store.Now()
+		now := store.TimeText(nowT)
 		// The center measured the working time; no answer given under this
 		// lease can have taken longer than the lease has existed.
-		worked := min(max(in.DurationMS, 0), s.workedMS(l.GrantedAt, nowT, time.Duration(math.MaxInt64)))
+		worked := min(max(in.DurationMS, 0), s.Store.WorkedMS(l.GrantedAt, nowT, time.Duration(math.MaxInt64)))
 		// The work is placed where the center says it began, on the hub's
 		// clock, if that lies inside the lease's span, and must fit between
 		// there and now; else it is taken to have ended now.
@@ -511,114 +465,19 @@ func (s *Store) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide De
 				started = l.GrantedAt
 			}
 		}
-		worked = min(worked, s.workedMS(started, nowT, time.Duration(math.MaxInt64)))
+		worked = min(worked, s.Store.WorkedMS(started, nowT, time.Duration(math.MaxInt64)))
 		if _, err := tx.ExecContext(ctx, `INSERT INTO assignments (id, task_id, project_id, worker_id, state, answer,
 				created_at, expires_at, submitted_at, duration_ms, reported_ms)
 			VALUES (?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?)`,
-			in.Item.ID, l.TaskID, l.ProjectID, in.WorkerID, string(raw), ts(started), now, now, worked, in.ReportedMS); err != nil {
-			return UplinkResult{}, err
+			in.Item.ID, l.TaskID, l.ProjectID, in.WorkerID, string(raw), store.TimeText(started), now, now, worked, in.ReportedMS); err != nil {
+			return store.UplinkResult{}, err
 		}
 		out, err = s.applyAnswer(ctx, tx, applyArgs{assignmentID: in.Item.ID, taskID: l.TaskID, project: in.Project,
 			workerID: in.WorkerID, answer: in.Answer, durationMS: worked, sampleDraw: in.SampleDraw, holders: holders}, decide)
 		return res, err
 	})
 	if err != nil {
-		return UplinkResult{}, SubmitOutcome{}, err
+		return store.UplinkResult{}, SubmitOutcome{}, err
 	}
 	return res, out, nil
-}
-
-// UplinkSeen returns the status first given to an item, if it was
-// received before.
-func (s *Store) UplinkSeen(ctx context.Context, id string) (string, bool, error) {
-	status, seen, err := uplinkSeen(ctx, s.reader(ctx), id)
-	if err != nil {
-		return "", false, fmt.Errorf("store: uplink item %s: %w", id, err)
-	}
-	return status, seen, nil
-}
-
-// RecordRejected notes an item refused before it reached the store (bad
-// shape, unknown kind), so a replay gets the same answer.
-func (s *Store) RecordRejected(ctx context.Context, it UplinkItem, reason string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.recordItem(ctx, tx, it, UplinkRejected, reason) })
-}
-
-// TouchCenter records a center's contact: its protocol and version, and
-// the backlog of records it says are waiting to upload.
-func (s *Store) TouchCenter(ctx context.Context, centerID string, protocol int, version string, backlog int) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO center_links (center_id, protocol, version, last_contact, backlog)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (center_id) DO UPDATE SET protocol = excluded.protocol, version = excluded.version,
-			last_contact = excluded.last_contact, backlog = excluded.backlog`, centerID, protocol, version, ts(s.now()), backlog)
-	if err != nil {
-		return fmt.Errorf("store: touch center %s: %w", centerID, err)
-	}
-	return nil
-}
-
-// CenterLink is what the hub knows of one center and its link.
-type CenterLink struct {
-	ID          string     `json:"id"`
-	Kind        string     `json:"kind"`
-	Name        string     `json:"name"`
-	CreatedAt   time.Time  `json:"created_at"`
-	Protocol    int        `json:"protocol,omitempty"`
-	Version     string     `json:"version,omitempty"`
-	LastContact *time.Time `json:"last_contact,omitempty"`
-	// Backlog is how many records the center said were waiting to upload,
-	// at its last contact.
-	Backlog int `json:"backlog"`
-	// LeasedTasks counts the center's active leases.
-	LeasedTasks int `json:"leased_tasks"`
-	// Answers counts the answers received from the center's workers.
-	Answers int `json:"answers"`
-}
-
-// CenterLinks lists centers with their link state, by id.
-func (s *Store) CenterLinks(ctx context.Context, p Page) ([]CenterLink, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.kind, o.name, o.created_at,
-			coalesce(c.protocol, 0), coalesce(c.version, ''), c.last_contact, coalesce(c.backlog, 0),
-			(SELECT count(*) FROM leases l WHERE l.center_id = o.id AND l.state = 'active'),
-			(SELECT count(*) FROM uplink_items i WHERE i.center_id = o.id AND i.kind = 'answer' AND i.status IN ('accepted', 'superseded'))
-		FROM orgs o LEFT JOIN center_links c ON c.center_id = o.id
-		WHERE o.kind = 'center' AND o.id > ? ORDER BY o.id LIMIT ?`, p.After, p.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: list centers: %w", err)
-	}
-	return collect(rows, func(r scanner) (CenterLink, error) {
-		var c CenterLink
-		var created string
-		var contact sql.NullString
-		err := r.Scan(&c.ID, &c.Kind, &c.Name, &created, &c.Protocol, &c.Version, &contact, &c.Backlog, &c.LeasedTasks, &c.Answers)
-		c.CreatedAt = parseTS(created)
-		c.LastContact = parseNullTS(contact)
-		return c, err
-	})
-}
-
-// AnswersPresent counts how many of the given answer ids the hub holds.
-func (s *Store) AnswersPresent(ctx context.Context, ids []string) (int, error) {
-	n := 0
-	for _, id := range ids {
-		var one int
-		err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE id = ? AND state = 'submitted'`, id).Scan(&one)
-		if err != nil {
-			return 0, fmt.Errorf("store: answer %s: %w", id, err)
-		}
-		n += one
-	}
-	return n, nil
-}
-
-// AnswersFromOrg counts the answers the hub holds from one organisation's
-// workers.
-func (s *Store) AnswersFromOrg(ctx context.Context, orgID string) (int, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM assignments a JOIN users u ON u.id = a.worker_id
-		WHERE u.org_id = ? AND a.state = 'submitted'`, orgID).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("store: answers from %s: %w", orgID, err)
-	}
-	return n, nil
 }

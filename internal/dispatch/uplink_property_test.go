@@ -1,4 +1,4 @@
-package store
+package dispatch
 
 import (
 	"context"
@@ -8,27 +8,28 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
 // uplinkCase is one center's records: enrolments, then answers, as the
 // center made them.
 type uplinkCase struct {
-	enrol  []UplinkItem
+	enrol  []store.UplinkItem
 	names  map[string]string // enrolment item id → worker id
 	answer []UplinkAnswerArgs
 }
 
 // finalState is what a delivery leaves on the hub: every stored answer id,
 // and each task's result and the answers it rests on.
-func finalState(t *testing.T, s *Store, p work.Project) string {
+func finalState(t *testing.T, s *tstore, p work.Project) string {
 	t.Helper()
-	rows, _ := s.r.Query(`SELECT id FROM assignments WHERE state = 'submitted' ORDER BY id`)
-	ids, _ := collect(rows, func(r scanner) (string, error) {
+	rows, _ := s.query(`SELECT id FROM assignments WHERE state = 'submitted' ORDER BY id`)
+	ids, _ := store.Collect(rows, func(r store.Scanner) (string, error) {
 		var id string
 		return id, r.Scan(&id)
 	})
-	res, _ := s.Results(context.Background(), ResultScope{ProjectID: p.ID}, Page{Limit: 1000})
+	res, _ := s.Results(context.Background(), store.ResultScope{ProjectID: p.ID}, store.Page{Limit: 1000})
 	var out []string
 	for _, r := range res {
 		out = append(out, fmt.Sprintf("%s=%s/%d", r.ExternalID, r.Answer.Label, r.Answers))
@@ -50,7 +51,7 @@ func TestUploadOrderAndReplaysDoNotMatter(t *testing.T) {
 				s, _ := newStore(t)
 				ctx := context.Background()
 				p := fixture(t, s, 2, 2)
-				if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(6)); err != nil {
+				if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(6)); err != nil {
 					t.Fatal(err)
 				}
 				c := newOrg(t, s, "center", "c")
@@ -71,19 +72,19 @@ func TestUploadOrderAndReplaysDoNotMatter(t *testing.T) {
 				}
 				workers := []string{id("worker", 1), id("worker", 2), id("worker", 3)}
 				type op struct {
-					enrol  *UplinkItem
+					enrol  *store.UplinkItem
 					worker string
 					answer *UplinkAnswerArgs
 				}
 				var ops []op
 				for i, w := range workers {
-					it := UplinkItem{ID: id("enrol", i), CenterID: c.ID, Seq: int64(i), Kind: "enrolment"}
+					it := store.UplinkItem{ID: id("enrol", i), CenterID: c.ID, Seq: int64(i), Kind: "enrolment"}
 					ops = append(ops, op{enrol: &it, worker: w})
 				}
 				for li, l := range leases {
 					for k := range 2 {
 						w := workers[(li+k)%3]
-						a := UplinkAnswerArgs{Project: p, Item: UplinkItem{ID: id("answer", li*2+k+100), CenterID: c.ID, Seq: int64(10 + li*2 + k), Kind: "answer"},
+						a := UplinkAnswerArgs{Project: p, Item: store.UplinkItem{ID: id("answer", li*2+k+100), CenterID: c.ID, Seq: int64(10 + li*2 + k), Kind: "answer"},
 							LeaseID: l.ID, Epoch: l.Epoch, WorkerID: w, Answer: work.Answer{Label: "a"}, DurationMS: 1000, SampleDraw: 1}
 						ops = append(ops, op{answer: &a})
 					}
@@ -100,7 +101,7 @@ func TestUploadOrderAndReplaysDoNotMatter(t *testing.T) {
 				}
 				if round == 0 {
 					for _, o := range ops {
-						if st := deliver(o); st != UplinkAccepted {
+						if st := deliver(o); st != store.UplinkAccepted {
 							t.Fatalf("in order: %s", st)
 						}
 					}
@@ -130,9 +131,9 @@ func TestUploadOrderAndReplaysDoNotMatter(t *testing.T) {
 					var again []op
 					for _, o := range pending {
 						switch deliver(o) {
-						case UplinkRetry:
+						case store.UplinkRetry:
 							again = append(again, o)
-						case UplinkRejected:
+						case store.UplinkRejected:
 							t.Fatalf("an item was rejected after a reorder")
 						}
 					}

@@ -1,23 +1,24 @@
-package store
+package dispatch
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"banyan/internal/store"
+	"banyan/internal/store/storetest"
 	"banyan/internal/work"
 )
 
-func centerWithWorkers(t *testing.T, s *Store, name string, n int) (testOrg, []string) {
+func centerWithWorkers(t *testing.T, s *tstore, name string, n int) (testOrg, []string) {
 	t.Helper()
 	c := newOrg(t, s, "center", name)
 	var ids []string
 	for i := range n {
 		id := work.NewID()
-		if st := enrol(t, s, UplinkItem{ID: work.NewID(), CenterID: c.ID, Seq: int64(i), Kind: "enrolment"}, id, name+"-w"+string(rune('a'+i))); st != UplinkAccepted {
+		if st := enrol(t, s, store.UplinkItem{ID: work.NewID(), CenterID: c.ID, Seq: int64(i), Kind: "enrolment"}, id, name+"-w"+string(rune('a'+i))); st != store.UplinkAccepted {
 			t.Fatalf("enrol: %s", st)
 		}
 		ids = append(ids, id)
@@ -25,8 +26,8 @@ func centerWithWorkers(t *testing.T, s *Store, name string, n int) (testOrg, []s
 	return c, ids
 }
 
-func answerItem(center string, seq int64) UplinkItem {
-	return UplinkItem{ID: work.NewID(), CenterID: center, Seq: seq, Kind: "answer"}
+func answerItem(center string, seq int64) store.UplinkItem {
+	return store.UplinkItem{ID: work.NewID(), CenterID: center, Seq: seq, Kind: "answer"}
 }
 
 // Leases reserve a task's answers for a center; the answers come up once
@@ -36,7 +37,7 @@ func TestLeaseAndUpload(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 2)
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(3)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(3)); err != nil {
 		t.Fatal(err)
 	}
 	c, ws := centerWithWorkers(t, s, "village-1", 2)
@@ -58,33 +59,33 @@ func TestLeaseAndUpload(t *testing.T) {
 	item := answerItem(c.ID, 10)
 	args := UplinkAnswerArgs{Project: p, Item: item, LeaseID: l.ID, Epoch: l.Epoch, WorkerID: ws[0], Answer: work.Answer{Label: "a"}, DurationMS: 4000, SampleDraw: 1}
 	res, _, err := s.UplinkAnswer(ctx, args, majority(p))
-	if err != nil || res.Status != UplinkAccepted {
+	if err != nil || res.Status != store.UplinkAccepted {
 		t.Fatalf("first answer: %+v, %v", res, err)
 	}
 	res, _, err = s.UplinkAnswer(ctx, args, majority(p))
-	if err != nil || res.Status != UplinkDuplicate {
+	if err != nil || res.Status != store.UplinkDuplicate {
 		t.Fatalf("replay: %+v, %v; want duplicate", res, err)
 	}
 	again := args
 	again.Item = answerItem(c.ID, 11)
-	if res, _, _ := s.UplinkAnswer(ctx, again, majority(p)); res.Status != UplinkRejected {
+	if res, _, _ := s.UplinkAnswer(ctx, again, majority(p)); res.Status != store.UplinkRejected {
 		t.Fatalf("same worker twice: %+v, want rejected", res)
 	}
 	stranger := args
 	stranger.Item, stranger.WorkerID = answerItem(c.ID, 12), hubWorker.ID
-	if res, _, _ := s.UplinkAnswer(ctx, stranger, majority(p)); res.Status != UplinkRejected {
+	if res, _, _ := s.UplinkAnswer(ctx, stranger, majority(p)); res.Status != store.UplinkRejected {
 		t.Fatalf("a worker of another org: %+v, want rejected", res)
 	}
 	other, _ := centerWithWorkers(t, s, "village-2", 1)
 	foreign := args
 	foreign.Item = answerItem(other.ID, 1)
-	if res, _, _ := s.UplinkAnswer(ctx, foreign, majority(p)); res.Status != UplinkRejected {
+	if res, _, _ := s.UplinkAnswer(ctx, foreign, majority(p)); res.Status != store.UplinkRejected {
 		t.Fatalf("another center's lease: %+v, want rejected", res)
 	}
 	second := args
 	second.Item, second.WorkerID = answerItem(c.ID, 13), ws[1]
 	res, out, err := s.UplinkAnswer(ctx, second, majority(p))
-	if err != nil || res.Status != UplinkAccepted || out.TaskState != work.TaskDone {
+	if err != nil || res.Status != store.UplinkAccepted || out.TaskState != work.TaskDone {
 		t.Fatalf("second worker: %+v %+v %v; want accepted and the task done", res, out, err)
 	}
 	got, _ := s.Lease(ctx, l.ID)
@@ -92,7 +93,7 @@ func TestLeaseAndUpload(t *testing.T) {
 		t.Fatalf("lease after its task settled: %+v", got)
 	}
 	var holders int
-	s.r.QueryRow(`SELECT holders FROM tasks WHERE id = ?`, l.TaskID).Scan(&holders)
+	s.queryRow(`SELECT holders FROM tasks WHERE id = ?`, l.TaskID).Scan(&holders)
 	if holders != 0 {
 		t.Fatalf("holders after the task settled: %d", holders)
 	}
@@ -105,7 +106,7 @@ func TestLateResultIsSuperseded(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 3)
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	a, aw := centerWithWorkers(t, s, "A", 2)
@@ -130,7 +131,7 @@ func TestLateResultIsSuperseded(t *testing.T) {
 	if _, gone, _ := s.RenewLeases(ctx, a.ID, []string{la[0].ID}, time.Hour); gone[la[0].ID] != LeaseExpired {
 		t.Fatalf("A's lease after expiry: %v", gone)
 	}
-	up := func(c string, l Lease, w string, label string) (UplinkResult, SubmitOutcome) {
+	up := func(c string, l Lease, w string, label string) (store.UplinkResult, SubmitOutcome) {
 		res, out, err := s.UplinkAnswer(ctx, UplinkAnswerArgs{Project: p, Item: answerItem(c, 1), LeaseID: l.ID, Epoch: l.Epoch,
 			WorkerID: w, Answer: work.Answer{Label: label}, DurationMS: 3000, SampleDraw: 1}, majority(p))
 		if err != nil {
@@ -139,32 +140,32 @@ func TestLateResultIsSuperseded(t *testing.T) {
 		return res, out
 	}
 	res, out := up(b.ID, lb[0], bw[0], "a")
-	if res.Status != UplinkAccepted || !out.Counted {
+	if res.Status != store.UplinkAccepted || !out.Counted {
 		t.Fatalf("B's answer: %+v %+v", res, out)
 	}
 	// A's answer is late: an extra judgment beside B's place still held,
 	// which it must not settle the task under.
 	res, out = up(a.ID, la[0], aw[0], "a")
-	if res.Status != UplinkSuperseded || !out.Counted || out.TaskState != work.TaskInProgress {
+	if res.Status != store.UplinkSuperseded || !out.Counted || out.TaskState != work.TaskInProgress {
 		t.Fatalf("A's late answer: %+v %+v; want superseded, counted, the task still open for B", res, out)
 	}
 	res, out = up(b.ID, lb[0], bw[1], "b")
-	if res.Status != UplinkAccepted || !out.Counted || out.TaskState != work.TaskDone {
+	if res.Status != store.UplinkAccepted || !out.Counted || out.TaskState != work.TaskDone {
 		t.Fatalf("B's holder's answer: %+v %+v; want accepted, counted, settling the task", res, out)
 	}
 	var n int
-	s.r.QueryRow(`SELECT count(*) FROM assignments WHERE state = 'submitted'`).Scan(&n)
+	s.queryRow(`SELECT count(*) FROM assignments WHERE state = 'submitted'`).Scan(&n)
 	if n != 3 {
 		t.Fatalf("%d answers stored, want all 3", n)
 	}
 }
 
-// An unknown lease is ErrNotFound.
+// An unknown lease is store.ErrNotFound.
 func TestUnknownLease(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
 	ctx := context.Background()
-	if _, err := s.Lease(ctx, "x"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Lease(ctx, "x"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown lease: %v", err)
 	}
 }
@@ -176,7 +177,7 @@ func TestLostGrantsReturn(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := centerWithWorkers(t, s, "c", 1)
@@ -205,7 +206,7 @@ func TestGrantsFitTheCenter(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 3, 3)
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	c, ws := centerWithWorkers(t, s, "village", 2)
@@ -220,7 +221,7 @@ func TestGrantsFitTheCenter(t *testing.T) {
 	for i, w := range ws {
 		args := UplinkAnswerArgs{Project: p, Item: answerItem(c.ID, int64(10+i)), LeaseID: l.ID, Epoch: l.Epoch, WorkerID: w,
 			Answer: work.Answer{Label: "a"}, DurationMS: 4000, SampleDraw: 1}
-		if res, _, err := s.UplinkAnswer(ctx, args, majority(p)); err != nil || res.Status != UplinkAccepted {
+		if res, _, err := s.UplinkAnswer(ctx, args, majority(p)); err != nil || res.Status != store.UplinkAccepted {
 			t.Fatalf("answer %d: %+v, %v", i, res, err)
 		}
 	}
@@ -240,7 +241,7 @@ func TestGrantsFitTheCenter(t *testing.T) {
 	}
 	// A center the hub knows no worker of yet is not capped.
 	fresh, _ := centerWithWorkers(t, s, "new-village", 0)
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "c", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "c", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.GrantLeases(ctx, LeaseRequest{CenterID: fresh.ID, Want: 10, TTL: time.Hour}); err != nil || len(got) != 1 || got[0].Slots != 3 {
@@ -248,66 +249,23 @@ func TestGrantsFitTheCenter(t *testing.T) {
 	}
 }
 
-// A center gives back a grant its workers cannot take a place of, once
-// the answers it has are acknowledged, and keeps one they still can.
-func TestCenterGivesBackWhatNobodyCanTake(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "center.db"), Options{Migrate: true, Outbox: true, Key: testKey()})
+// The reads an upload makes inside InOneTx go through its transaction:
+// with one connection in the pool they still finish.
+func TestReadsInsideOneTxUseIt(t *testing.T) {
+	st := storetest.Open(t, store.Options{MaxConns: 1})
+	d := &Service{Store: st}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := st.InOneTx(ctx, func(ctx context.Context) error {
+		if _, err := d.Lease(ctx, work.NewID()); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("lease: %v", err)
+		}
+		if _, err := d.Assignment(ctx, work.NewID()); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("assignment: %v", err)
+		}
+		return nil
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	center := newOrg(t, s, "center", "village").ID
-	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
-	proj := CenterProject{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
-	full := CenterGrant{LeaseID: work.NewID(), TaskKey: "k1", ProjectID: proj.ID, Epoch: 1, Slots: 3, Payload: []byte(`{"text":"x"}`), TTL: time.Hour}
-	open := CenterGrant{LeaseID: work.NewID(), TaskKey: "k2", ProjectID: proj.ID, Epoch: 1, Slots: 3, Payload: []byte(`{"text":"y"}`), TTL: time.Hour}
-	if err := s.SaveGrants(ctx, []CenterProject{proj}, []CenterGrant{full, open}); err != nil {
-		t.Fatal(err)
-	}
-	var workers []string
-	for i := range 2 {
-		workers = append(workers, newUser(t, s, center, fmt.Sprint("w", i), "worker").ID)
-	}
-	// Both workers answer the first grant's task; nobody answers the second.
-	for _, w := range workers {
-		o, err := s.CenterClaim(ctx, w, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.CenterSave(ctx, o.WorkID, w, work.Answer{Label: "a"}, 3000); err != nil {
-			t.Fatal(err)
-		}
-	}
-	active := func() []string {
-		ids, err := s.ActiveGrants(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ids
-	}
-	if err := s.DropGrants(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := active(); len(got) != 2 {
-		t.Fatalf("before the hub acknowledged the answers: %d active grants, want both kept", len(got))
-	}
-	rows, err := s.PendingOutboxAfter(ctx, 0, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acks := map[string][2]string{}
-	for _, r := range rows {
-		acks[r.ID] = [2]string{"accepted", ""}
-	}
-	if err := s.AckOutbox(ctx, acks); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DropGrants(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := active(); len(got) != 1 || got[0] != open.LeaseID {
-		t.Fatalf("after the acknowledgement: active grants %v, want only %s (the one the workers can still take)", got, open.LeaseID)
+		t.Fatalf("reads inside one transaction, one connection: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package store
+package dispatch
 
 import (
 	"context"
@@ -8,18 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
 // feedKinds reads the center's feed as it stands, by kind.
-func feedKinds(t *testing.T, s *Store, centerID string) map[string][]json.RawMessage {
+func feedKinds(t *testing.T, s *tstore, centerID string) map[string][]json.RawMessage {
 	t.Helper()
-	rows, err := s.r.QueryContext(context.Background(), `SELECT kind, body FROM feed WHERE center_id = ? ORDER BY seq`, centerID)
+	rows, err := s.Read(context.Background()).QueryContext(context.Background(), `SELECT kind, body FROM feed WHERE center_id = ? ORDER BY seq`, centerID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string][]json.RawMessage{}
-	err = eachRow(rows, func(r scanner) error {
+	err = store.EachRow(rows, func(r store.Scanner) error {
 		var kind, body string
 		err := r.Scan(&kind, &body)
 		out[kind] = append(out[kind], json.RawMessage(body))
@@ -39,7 +40,7 @@ func TestRecallNearDeadline(t *testing.T) {
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
 	due := clock.now().Add(6 * time.Hour)
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "urgent", Purpose: work.PurposeWork, Deadline: &due}, tasksOf(2)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "urgent", Purpose: work.PurposeWork, Deadline: &due}, tasksOf(2)); err != nil {
 		t.Fatal(err)
 	}
 	silent, _ := centerWithWorkers(t, s, "silent", 1)
@@ -90,7 +91,7 @@ func TestCancelBatch(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 2)
-	b, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(3))
+	b, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +119,10 @@ func TestCancelBatch(t *testing.T) {
 	if got, _ := s.Assignment(ctx, a.ID); got.State != work.AssignmentExpired {
 		t.Fatalf("hub assignment after cancel: %s", got.State)
 	}
-	if _, _, err := s.Claim(ctx, w.ID, "", 1); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.Claim(ctx, w.ID, "", 1); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("claim from a cancelled batch: %v", err)
 	}
-	if _, err := s.CancelBatch(ctx, b.ID); !errors.Is(err, ErrConflict) {
+	if _, err := s.CancelBatch(ctx, b.ID); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second cancel: %v", err)
 	}
 	if got := feedKinds(t, s, c.ID)["recall"]; len(got) != 1 {
@@ -134,7 +135,7 @@ func TestProjectChangeReachesCenters(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
 		t.Fatal(err)
 	}
 	holder, _ := centerWithWorkers(t, s, "holder", 1)
@@ -159,12 +160,12 @@ func TestProjectChangeReachesCenters(t *testing.T) {
 	if ev := feedKinds(t, s, other.ID)["project"]; len(ev) != 0 {
 		t.Fatalf("a center without the project's tasks heard of it: %d", len(ev))
 	}
-	if _, err := s.UpdateProject(ctx, work.NewID(), ProjectChange{Instructions: &text}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UpdateProject(ctx, work.NewID(), ProjectChange{Instructions: &text}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown project: %v", err)
 	}
 	// A resync brings the project as it is now (the feed's reset and its
 	// snapshot are package feed's tests).
-	snap, err := FeedProjects(ctx, s.r, holder.ID)
+	snap, err := store.FeedProjects(ctx, s.Read(ctx), holder.ID)
 	if err != nil {
 		t.Fatalf("resync: %v", err)
 	}
@@ -177,7 +178,7 @@ func TestProjectChangeReachesCenters(t *testing.T) {
 	if !found {
 		t.Fatal("the resync snapshot lacks the changed project")
 	}
-	if other, _ := FeedProjects(ctx, s.r, other.ID); len(other) != 0 {
+	if other, _ := store.FeedProjects(ctx, s.Read(ctx), other.ID); len(other) != 0 {
 		t.Fatalf("a resync of a center without the project's tasks brings %d projects", len(other))
 	}
 }
@@ -189,7 +190,7 @@ func TestBatchProgressAndCompletion(t *testing.T) {
 	s, clock := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
-	b, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2))
+	b, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func TestBatchProgressAndCompletion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5000, SampleDraw: 1}, majority(p)); err != nil {
+		if _, err := s.Record(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5000, SampleDraw: 1}, majority(p)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -212,16 +213,16 @@ func TestBatchProgressAndCompletion(t *testing.T) {
 	done := clock.now()
 	// Stamped by the answer that settled the last task, not by a read.
 	var stamped string
-	s.r.QueryRow(`SELECT coalesce(completed_at, '') FROM batches WHERE id = ?`, b.ID).Scan(&stamped)
-	if stamped != ts(done) {
-		t.Fatalf("completed_at right after the last task settled: %q, want %q", stamped, ts(done))
+	s.queryRow(`SELECT coalesce(completed_at, '') FROM batches WHERE id = ?`, b.ID).Scan(&stamped)
+	if stamped != store.TimeText(done) {
+		t.Fatalf("completed_at right after the last task settled: %q, want %q", stamped, store.TimeText(done))
 	}
 	clock.add(time.Hour)
 	got, err := s.Batch(ctx, b.ID)
 	if err != nil || got.TasksDone != 2 || got.CompletedAt == nil || !got.CompletedAt.Equal(done) {
 		t.Fatalf("after both: %+v %v (want completed at %s)", got, err, done)
 	}
-	list, _ := s.Batches(ctx, p.ID, Page{Limit: 10})
+	list, _ := s.Batches(ctx, p.ID, store.Page{Limit: 10})
 	if len(list) != 1 || list[0].CompletedAt == nil || !list[0].CompletedAt.Equal(done) {
 		t.Fatalf("listed: %+v", list)
 	}
@@ -238,23 +239,23 @@ func TestCompletionSweepCoversEveryBatch(t *testing.T) {
 	p := fixture(t, s, 1, 1)
 	const n = 600
 	for i := range n {
-		if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: fmt.Sprint("b", i), Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+		if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: fmt.Sprint("b", i), Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	open, err := s.CreateBatch(ctx, p, BatchSpec{Name: "still open", Purpose: work.PurposeWork}, tasksOf(2))
+	open, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "still open", Purpose: work.PurposeWork}, tasksOf(2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	settled := clock.now()
-	if _, err := s.w.Exec(`UPDATE tasks SET state = 'done', updated_at = ? WHERE batch_id <> ?`, ts(settled), open.ID); err != nil {
+	if _, err := s.exec(`UPDATE tasks SET state = 'done', updated_at = ? WHERE batch_id <> ?`, store.TimeText(settled), open.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.w.Exec(`UPDATE tasks SET state = 'done', updated_at = ? WHERE id = (SELECT min(id) FROM tasks WHERE batch_id = ?)`, ts(settled), open.ID); err != nil {
+	if _, err := s.exec(`UPDATE tasks SET state = 'done', updated_at = ? WHERE id = (SELECT min(id) FROM tasks WHERE batch_id = ?)`, store.TimeText(settled), open.ID); err != nil {
 		t.Fatal(err)
 	}
 	clock.add(time.Hour)
-	list, err := s.Batches(ctx, p.ID, Page{Limit: n + 1})
+	list, err := s.Batches(ctx, p.ID, store.Page{Limit: n + 1})
 	if err != nil || len(list) != n+1 {
 		t.Fatalf("listed %d batches, %v", len(list), err)
 	}
@@ -267,7 +268,7 @@ func TestCompletionSweepCoversEveryBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stamped int
-	s.r.QueryRow(`SELECT count(*) FROM batches WHERE completed_at = ?`, ts(settled)).Scan(&stamped)
+	s.queryRow(`SELECT count(*) FROM batches WHERE completed_at = ?`, store.TimeText(settled)).Scan(&stamped)
 	got, _ := s.Batch(ctx, open.ID)
 	if stamped != n || got.CompletedAt != nil {
 		t.Fatalf("after the sweep: %d of %d batches stamped at their last settling, the open one %v", stamped, n, got.CompletedAt)

@@ -1,10 +1,11 @@
-package store
+package dispatch
 
 import (
 	"context"
 	"errors"
 	"testing"
 
+	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -16,19 +17,19 @@ func TestDrafts(t *testing.T) {
 	org := newOrg(t, s, "center", "village")
 	asha := newUser(t, s, org.ID, "Asha", "worker")
 	ravi := newUser(t, s, org.ID, "Ravi", "worker")
-	if err := s.SaveDraft(ctx, asha.ID, "a1", `{"label":"ok"}`); err != nil {
+	if err := SaveDraft(ctx, s.Store, asha.ID, "a1", `{"label":"ok"}`); err != nil {
 		t.Fatal(err)
 	}
 	// Another worker cannot overwrite or read it.
-	s.SaveDraft(ctx, ravi.ID, "a1", `{"label":"spam"}`)
-	if d, _ := s.Draft(ctx, asha.ID, "a1"); d != `{"label":"ok"}` {
+	SaveDraft(ctx, s.Store, ravi.ID, "a1", `{"label":"spam"}`)
+	if d, _ := Draft(ctx, s.Store, asha.ID, "a1"); d != `{"label":"ok"}` {
 		t.Errorf("draft %q", d)
 	}
-	if d, _ := s.Draft(ctx, ravi.ID, "a1"); d != "" {
+	if d, _ := Draft(ctx, s.Store, ravi.ID, "a1"); d != "" {
 		t.Errorf("another worker reads the draft: %q", d)
 	}
-	s.DropDraft(ctx, asha.ID, "a1")
-	if d, _ := s.Draft(ctx, asha.ID, "a1"); d != "" {
+	DropDraft(ctx, s.Store, asha.ID, "a1")
+	if d, _ := Draft(ctx, s.Store, asha.ID, "a1"); d != "" {
 		t.Errorf("dropped draft: %q", d)
 	}
 }
@@ -38,7 +39,7 @@ func TestPassAssignment(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 2)
@@ -47,13 +48,13 @@ func TestPassAssignment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PassAssignment(ctx, w2.ID, a.ID); !errors.Is(err, ErrNotFound) {
+	if err := s.PassAssignment(ctx, w2.ID, a.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("another worker passing it: %v", err)
 	}
 	if err := s.PassAssignment(ctx, w1.ID, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PassAssignment(ctx, w1.ID, a.ID); !errors.Is(err, ErrNotFound) {
+	if err := s.PassAssignment(ctx, w1.ID, a.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("passing it twice: %v", err)
 	}
 	_, second, err := s.Claim(ctx, w1.ID, "", 1)

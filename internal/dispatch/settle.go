@@ -1,4 +1,4 @@
-package store
+package dispatch
 
 import (
 	"context"
@@ -9,228 +9,12 @@ import (
 	"reflect"
 	"time"
 
+	"banyan/internal/ledger"
 	"banyan/internal/problem"
 	"banyan/internal/quality"
+	"banyan/internal/store"
 	"banyan/internal/work"
 )
-
-// ErrAssignmentClosed means an answer came for an assignment whose task no
-// longer takes answers.
-var ErrAssignmentClosed = problem.NewSentinel(problem.Conflict,
-	"this assignment timed out and its task no longer takes answers; ask for the next task")
-
-// sweepEvery is how often handing out work first returns timed-out
-// assignments and leases to the pool. Sweeping on every claim kept the
-// pool exact to the microsecond at the cost of four statements a claim;
-// a place that timed out now waits up to this long to be handed out again.
-const sweepEvery = time.Second
-
-// sweepDue says whether a claim at now should sweep, and if so notes that
-// it did. A clock that went back sweeps at once.
-func (s *Store) sweepDue(now time.Time) bool {
-	s.sweepMu.Lock()
-	defer s.sweepMu.Unlock()
-	if now.Sub(s.swept) < sweepEvery && !now.Before(s.swept) {
-		return false
-	}
-	s.swept = now
-	return true
-}
-
-// expireAssignments returns assignments past their time limit to the pool.
-// It runs inside a transaction that hands out work (see sweepDue).
-func (s *Store) expireAssignments(ctx context.Context, tx *sql.Tx, now string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - (
-			SELECT count(*) FROM assignments a
-			WHERE a.task_id = tasks.id AND a.state = 'active' AND a.expires_at <= ?)
-		WHERE id IN (SELECT task_id FROM assignments WHERE state = 'active' AND expires_at <= ?)`, now, now); err != nil {
-		return fmt.Errorf("expire assignments: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE assignments SET state = 'expired' WHERE state = 'active' AND expires_at <= ?`, now); err != nil {
-		return fmt.Errorf("expire assignments: %w", err)
-	}
-	return nil
-}
-
-const assignmentCols = `id, task_id, project_id, worker_id, state, answer, created_at, expires_at, submitted_at, duration_ms, flag`
-
-func scanAssignment(r scanner) (work.Assignment, error) {
-	var a work.Assignment
-	var answer, submitted sql.NullString
-	var created, expires string
-	var dur sql.NullInt64
-	var flag sql.NullString
-	if err := r.Scan(&a.ID, &a.TaskID, &a.ProjectID, &a.WorkerID, &a.State, &answer, &created, &expires, &submitted, &dur, &flag); err != nil {
-		return work.Assignment{}, err
-	}
-	if answer.Valid {
-		a.Answer = new(work.Answer)
-		if err := json.Unmarshal([]byte(answer.String), a.Answer); err != nil {
-			return work.Assignment{}, fmt.Errorf("stored answer of assignment %s: %w", a.ID, err)
-		}
-	}
-	a.CreatedAt = parseTS(created)
-	a.ExpiresAt = parseTS(expires)
-	a.SubmittedAt = parseNullTS(submitted)
-	a.DurationMS = dur.Int64
-	a.Flag = flag.String
-	return a, nil
-}
-
-// Claim hands a worker their next task: the worker's live assignment if they
-// have one, else the oldest task in the pool that still wants answers and
-// that this worker has never held, in a project whose skill the worker is
-// not suspended from. projectID "" means any project. When the chosen
-// task's project mixes in gold (gold_ratio) and goldDraw, a number drawn
-// uniformly from [0, 1) by the caller, falls under the ratio, a gold task of
-// that project the worker has not seen is handed out instead. It returns
-// ErrNotFound when there is no work for the worker.
-//
-// Claim is one write transaction, so under any number of concurrent callers
-// a task never has more live assignments than it wants answers, and a
-// worker never holds the same task twice (the unique index on task and
-// worker backs this up).
-func (s *Store) Claim(ctx context.Context, workerID, projectID string, goldDraw float64) (work.Assignment, work.Task, error) {
-	var a work.Assignment
-	var t work.Task
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		nowT := s.now()
-		now := ts(nowT)
-		if s.sweepDue(nowT) {
-			if err := s.expireAssignments(ctx, tx, now); err != nil {
-				return err
-			}
-			if err := s.expireLeases(ctx, tx, ts(nowT.Add(-s.leaseGrace))); err != nil {
-				return err
-			}
-		}
-		// One query asks both whether the worker holds a live assignment
-		// and whether any of their skills are restricted (suspended, or
-		// not yet qualified where a qualification exists).
-		var live sql.NullString
-		var restricted int
-		if err := tx.QueryRowContext(ctx, `SELECT
-				(SELECT id FROM assignments WHERE worker_id = ? AND state = 'active' AND (? = '' OR project_id = ?) ORDER BY id LIMIT 1),
-				(SELECT count(*) FROM worker_skills WHERE worker_id = ? AND status = 'suspended') +
-				(SELECT count(*) FROM courses c WHERE c.purpose = 'qualification' AND NOT EXISTS (
-					SELECT 1 FROM worker_skills s WHERE s.worker_id = ? AND s.kind = c.kind AND s.language = c.language AND s.qualified = 1))`,
-			workerID, projectID, projectID, workerID, workerID).Scan(&live, &restricted); err != nil {
-			return err
-		}
-		var err error
-		if live.Valid {
-			if a, err = scanAssignment(tx.QueryRowContext(ctx, `SELECT `+assignmentCols+` FROM assignments WHERE id = ?`, live.String)); err != nil {
-				return err
-			}
-			t, err = scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = ?`, a.TaskID))
-			return err
-		}
-		pick, err := s.pickTask(ctx, tx, workerID, projectID, restricted > 0)
-		if err != nil {
-			return err
-		}
-		if pick.goldRatio > 0 && goldDraw < pick.goldRatio {
-			var goldID string
-			err := tx.QueryRowContext(ctx, `SELECT t.id FROM tasks t
-				WHERE t.project_id = ? AND t.gold = 1
-				  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = ?)
-				ORDER BY random() LIMIT 1`, pick.projectID, workerID).Scan(&goldID)
-			if err == nil {
-				pick.taskID = goldID
-			} else if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-		}
-		a = work.Assignment{ID: work.NewID(), TaskID: pick.taskID, ProjectID: pick.projectID, WorkerID: workerID,
-			State: work.AssignmentActive, CreatedAt: nowT, ExpiresAt: nowT.Add(time.Duration(pick.seconds) * time.Second)}
-		t, err = scanTask(tx.QueryRowContext(ctx, `UPDATE tasks SET holders = holders + 1, state = 'in_progress', updated_at = ?
-			WHERE id = ? RETURNING `+taskCols, now, pick.taskID))
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO assignments (id, task_id, project_id, worker_id, state, created_at, expires_at)
-			VALUES (?, ?, ?, ?, 'active', ?, ?)`, a.ID, a.TaskID, a.ProjectID, a.WorkerID, now, ts(a.ExpiresAt))
-		return err
-	})
-	if errors.Is(err, ErrNotFound) {
-		return work.Assignment{}, work.Task{}, err
-	}
-	if err != nil {
-		return work.Assignment{}, work.Task{}, fmt.Errorf("store: claim task for worker %s: %w", workerID, err)
-	}
-	return a, t, nil
-}
-
-type picked struct {
-	taskID, projectID string
-	seconds           int
-	goldRatio         float64
-}
-
-// pickTask finds the oldest pool task for the worker. The common case, a
-// worker with no restriction, is one query that walks the pool index from
-// its oldest end. A worker suspended from a skill, or not yet qualified for
-// a skill that has a qualification, is served project by project from the
-// projects whose skill they hold.
-func (s *Store) pickTask(ctx context.Context, tx *sql.Tx, workerID, projectID string, restricted bool) (picked, error) {
-	const pool = `SELECT t.id, p.id, p.assignment_seconds, p.gold_ratio FROM tasks t JOIN projects p ON p.id = t.project_id
-		WHERE t.state IN ('open', 'in_progress') AND t.gold = 0 AND t.wanted - t.answers - t.holders > 0
-		  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = ?)`
-	one := func(project string) (picked, error) {
-		q, args := pool, []any{workerID}
-		if project != "" {
-			q += ` AND t.project_id = ?`
-			args = append(args, project)
-		}
-		var pk picked
-		err := tx.QueryRowContext(ctx, q+` ORDER BY t.id LIMIT 1`+s.d.lockSkip("t"), args...).
-			Scan(&pk.taskID, &pk.projectID, &pk.seconds, &pk.goldRatio)
-		if errors.Is(err, sql.ErrNoRows) {
-			return pk, fmt.Errorf("no task for worker %s: %w", workerID, ErrNotFound)
-		}
-		return pk, err
-	}
-	if !restricted {
-		return one(projectID)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT p.id FROM projects p
-		WHERE (? = '' OR p.id = ?)
-		  AND NOT EXISTS (SELECT 1 FROM worker_skills s WHERE s.worker_id = ? AND s.kind = p.kind
-		                  AND s.language = p.language AND s.status = 'suspended')
-		  AND (NOT EXISTS (SELECT 1 FROM courses c WHERE c.purpose = 'qualification' AND c.kind = p.kind AND c.language = p.language)
-		       OR EXISTS (SELECT 1 FROM worker_skills s WHERE s.worker_id = ? AND s.kind = p.kind
-		                  AND s.language = p.language AND s.qualified = 1))
-		ORDER BY p.id`, projectID, projectID, workerID, workerID)
-	if err != nil {
-		return picked{}, err
-	}
-	projects, err := collect(rows, func(r scanner) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	})
-	if err != nil {
-		return picked{}, err
-	}
-	for _, id := range projects {
-		pk, err := one(id)
-		if !errors.Is(err, ErrNotFound) {
-			return pk, err
-		}
-	}
-	return picked{}, fmt.Errorf("no task for worker %s: %w", workerID, ErrNotFound)
-}
-
-// Assignment returns one assignment.
-func (s *Store) Assignment(ctx context.Context, id string) (work.Assignment, error) {
-	a, err := scanAssignment(s.reader(ctx).QueryRowContext(ctx, `SELECT `+assignmentCols+` FROM assignments WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return work.Assignment{}, fmt.Errorf("store: assignment %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return work.Assignment{}, fmt.Errorf("store: assignment %s: %w", id, err)
-	}
-	return a, nil
-}
 
 // Verdict is what the submit logic decides about a task once an answer is
 // in: its next state, and its result when it is done.
@@ -284,12 +68,12 @@ type SubmitOutcome struct {
 // SubmitArgs is one answer to record.
 type SubmitArgs struct {
 	// Project is the assignment's project, as the caller loaded it to
-	// validate the answer; Submit does not read it again.
+	// validate the answer; Record does not read it again.
 	Project                work.Project
 	AssignmentID, WorkerID string
 	Answer                 work.Answer
 	// OfferedAt and ExpiresAt are the assignment's own times, as the
-	// caller loaded it; Submit measures the working time from them (and
+	// caller loaded it; Record measures the working time from them (and
 	// reads the row itself when they do not match it).
 	OfferedAt, ExpiresAt time.Time
 	// ReportedMS is the time the worker's client says the answer took. It
@@ -300,8 +84,8 @@ type SubmitArgs struct {
 	SampleDraw float64
 }
 
-// Submit records a worker's answer to their assignment and, in the same
-// transaction, acts on it:
+// Record records a worker's answer to their assignment, already validated
+// (Submit validates it), and, in the same transaction, acts on it:
 //   - an answer to a gold task is scored against the known answer and
 //     updates the worker's skill, which may suspend them;
 //   - an answer faster than the project's floor is kept, flagged, and the
@@ -314,19 +98,19 @@ type SubmitArgs struct {
 // kept, and counts only as an extra judgment that leaves every current
 // holder's place alone (see applyLate). Submitting the same answer twice is
 // harmless.
-func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (SubmitOutcome, error) {
+func (s *Service) Record(ctx context.Context, in SubmitArgs, decide DecideFunc) (SubmitOutcome, error) {
 	var out SubmitOutcome
 	raw, err := json.Marshal(in.Answer)
 	if err != nil {
-		return out, fmt.Errorf("store: submit: %w", err)
+		return out, fmt.Errorf("dispatch: submit: %w", err)
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		nowT := s.now()
-		now := ts(nowT)
+	err = s.Store.Write(ctx, func(tx *store.Tx) error {
+		nowT := s.Store.Now()
+		now := store.TimeText(nowT)
 		// The working time is the server's: from the offer (the
 		// assignment's own timestamp) to now, at most the assignment's
 		// limit.
-		worked := s.workedMS(in.OfferedAt, nowT, in.ExpiresAt.Sub(in.OfferedAt))
+		worked := s.Store.WorkedMS(in.OfferedAt, nowT, in.ExpiresAt.Sub(in.OfferedAt))
 		// The common case, an answer to a live assignment, is one
 		// statement; anything else (a repeat, a timed-out assignment, a
 		// stranger's or unknown id, times that are not the row's) is
@@ -334,7 +118,7 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 		var taskID string
 		err := tx.QueryRowContext(ctx, `UPDATE assignments SET state = 'submitted', answer = ?, submitted_at = ?, duration_ms = ?, reported_ms = ?
 			WHERE id = ? AND worker_id = ? AND project_id = ? AND state = 'active' AND created_at = ? AND expires_at = ? RETURNING task_id`,
-			string(raw), now, worked, in.ReportedMS, in.AssignmentID, in.WorkerID, in.Project.ID, ts(in.OfferedAt), ts(in.ExpiresAt)).Scan(&taskID)
+			string(raw), now, worked, in.ReportedMS, in.AssignmentID, in.WorkerID, in.Project.ID, store.TimeText(in.OfferedAt), store.TimeText(in.ExpiresAt)).Scan(&taskID)
 		if err == nil {
 			out, err = s.applyAnswer(ctx, tx, applyArgs{assignmentID: in.AssignmentID, taskID: taskID, project: in.Project,
 				workerID: in.WorkerID, answer: in.Answer, durationMS: worked, sampleDraw: in.SampleDraw, holders: 1}, decide)
@@ -345,9 +129,9 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 		}
 		// Locked, so the same answer sent twice at once (through two hubs)
 		// is applied once.
-		a, err := scanAssignment(tx.QueryRowContext(ctx, `SELECT `+assignmentCols+` FROM assignments WHERE id = ?`+s.d.forUpdate(), in.AssignmentID))
+		a, err := scanAssignment(tx.QueryRowContext(ctx, `SELECT `+assignmentCols+` FROM assignments WHERE id = ?`+tx.ForUpdate(), in.AssignmentID))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && a.WorkerID != in.WorkerID) {
-			return fmt.Errorf("assignment %s: %w", in.AssignmentID, ErrNotFound)
+			return fmt.Errorf("assignment %s: %w", in.AssignmentID, store.ErrNotFound)
 		}
 		if err != nil {
 			return err
@@ -360,7 +144,7 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 				out.Duplicate, out.Counted, out.Flag = true, a.Flag == "", a.Flag
 				return nil
 			}
-			return problem.Public(ErrConflict, "assignment %s already has a different answer", in.AssignmentID)
+			return problem.Public(store.ErrConflict, "assignment %s already has a different answer", in.AssignmentID)
 		}
 		// An assignment that timed out holds no place any more: its
 		// answer is late, and applyAnswer decides whether there is room
@@ -369,7 +153,7 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 		if a.State == work.AssignmentActive {
 			holders = 1
 		}
-		worked = s.workedMS(a.CreatedAt, nowT, a.ExpiresAt.Sub(a.CreatedAt))
+		worked = s.Store.WorkedMS(a.CreatedAt, nowT, a.ExpiresAt.Sub(a.CreatedAt))
 		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET state = 'submitted', answer = ?, submitted_at = ?, duration_ms = ?, reported_ms = ?
 			WHERE id = ?`, string(raw), now, worked, in.ReportedMS, a.ID); err != nil {
 			return err
@@ -379,7 +163,7 @@ func (s *Store) Submit(ctx context.Context, in SubmitArgs, decide DecideFunc) (S
 		return err
 	})
 	if err != nil {
-		return SubmitOutcome{}, fmt.Errorf("store: submit assignment %s: %w", in.AssignmentID, err)
+		return SubmitOutcome{}, fmt.Errorf("dispatch: submit assignment %s: %w", in.AssignmentID, err)
 	}
 	return out, nil
 }
@@ -403,9 +187,9 @@ type applyArgs struct {
 // flagged and its place goes back to the pool; otherwise the task is
 // re-decided. It is shared by hub workers' answers and answers uploaded by
 // centers.
-func (s *Store) applyAnswer(ctx context.Context, tx *sql.Tx, in applyArgs, decide DecideFunc) (SubmitOutcome, error) {
+func (s *Service) applyAnswer(ctx context.Context, tx *store.Tx, in applyArgs, decide DecideFunc) (SubmitOutcome, error) {
 	var out SubmitOutcome
-	now := ts(s.now())
+	now := store.TimeText(s.Store.Now())
 	p := in.project
 	var state string
 	// holding is how many places others still hold on the task.
@@ -459,11 +243,11 @@ func (s *Store) applyAnswer(ctx context.Context, tx *sql.Tx, in applyArgs, decid
 		out.Counted = true
 		// A gold answer is work like any other (the worker cannot tell):
 		// it is paid as it is scored.
-		if err := payAnswers(ctx, tx, in.taskID, in.assignmentID, now); err != nil {
+		if err := ledger.PayAnswers(ctx, tx, in.taskID, in.assignmentID, now); err != nil {
 			return out, fmt.Errorf("pay the answer: %w", err)
 		}
 		if out.Score >= 1 {
-			if err := goldBonus(ctx, tx, in.assignmentID, now); err != nil {
+			if err := ledger.GoldBonus(ctx, tx, in.assignmentID, now); err != nil {
 				return out, fmt.Errorf("gold bonus: %w", err)
 			}
 		}
@@ -536,7 +320,7 @@ type lateOutcome struct {
 // them). Otherwise it is kept, flagged late, neither counted nor paid. An
 // answer to a gold task is scored as always; a too-fast answer is flagged
 // as always, and, holding no place, gives none back.
-func (s *Store) applyLate(ctx context.Context, tx *sql.Tx, in applyArgs, now string) (lateOutcome, error) {
+func (s *Service) applyLate(ctx context.Context, tx *store.Tx, in applyArgs, now string) (lateOutcome, error) {
 	var l lateOutcome
 	var answers int
 	// Touching the row locks it, as the counted path's update does.
@@ -569,7 +353,7 @@ func (s *Store) applyLate(ctx context.Context, tx *sql.Tx, in applyArgs, now str
 }
 
 // toReview sends a task to review, keeping the answers' best guess.
-func (s *Store) toReview(ctx context.Context, tx *sql.Tx, taskID, reason string, proposed *work.Answer, now string) error {
+func (s *Service) toReview(ctx context.Context, tx *store.Tx, taskID, reason string, proposed *work.Answer, now string) error {
 	if err := releaseLeases(ctx, tx, taskID); err != nil {
 		return err
 	}
@@ -589,9 +373,9 @@ func (s *Store) toReview(ctx context.Context, tx *sql.Tx, taskID, reason string,
 // scoreWorker adds one scored answer to the worker's skill for the
 // project's kind and language, and suspends the worker from that skill when
 // it falls under the project's minimum.
-func (s *Store) scoreWorker(ctx context.Context, tx *sql.Tx, workerID string, p work.Project, score float64, source, now string) error {
+func (s *Service) scoreWorker(ctx context.Context, tx *store.Tx, workerID string, p work.Project, score float64, source, now string) error {
 	sk := quality.SkillPrior
-	status := SkillActive
+	status := store.SkillActive
 	err := tx.QueryRowContext(ctx, `SELECT alpha, beta, scored, status FROM worker_skills WHERE worker_id = ? AND kind = ? AND language = ?`,
 		workerID, string(p.Kind), p.Language).Scan(&sk.Alpha, &sk.Beta, &sk.N, &status)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -599,8 +383,8 @@ func (s *Store) scoreWorker(ctx context.Context, tx *sql.Tx, workerID string, p 
 	}
 	sk = sk.Update(score)
 	reason := ""
-	if status == SkillActive && sk.Below(p.MinAccuracy, p.MinGold) {
-		status = SkillSuspended
+	if status == store.SkillActive && sk.Below(p.MinAccuracy, p.MinGold) {
+		status = store.SkillSuspended
 		reason = fmt.Sprintf("estimated accuracy %.2f after %d scored answers (last from %s) is below project %q's minimum of %.2f; retrain before taking %s work in %q again",
 			sk.Mean(), sk.N, source, p.Name, p.MinAccuracy, p.Kind, p.Language)
 	}
@@ -615,13 +399,13 @@ func (s *Store) scoreWorker(ctx context.Context, tx *sql.Tx, workerID string, p 
 		return err
 	}
 	// Just suspended: a worker at a village center must hear of it too.
-	return s.feedSkill(ctx, tx, workerID, string(p.Kind), p.Language, SkillSuspended, reason, now)
+	return s.Store.FeedSkill(ctx, tx, workerID, string(p.Kind), p.Language, store.SkillSuspended, reason, now)
 }
 
 // taskAnswers reads every counted answer to a task, oldest first, with
 // each worker's estimated accuracy at the project's skill; withExtra false
 // leaves out late answers counted as extra judgments.
-func (s *Store) taskAnswers(ctx context.Context, tx *sql.Tx, taskID string, p work.Project, withExtra bool) ([]Given, error) {
+func (s *Service) taskAnswers(ctx context.Context, tx *store.Tx, taskID string, p work.Project, withExtra bool) ([]Given, error) {
 	extra := 0
 	if withExtra {
 		extra = 1
@@ -636,7 +420,7 @@ func (s *Store) taskAnswers(ctx context.Context, tx *sql.Tx, taskID string, p wo
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(r scanner) (Given, error) {
+	return store.Collect(rows, func(r store.Scanner) (Given, error) {
 		var g Given
 		var raw string
 		var alpha, beta, dsAcc float64
@@ -650,18 +434,18 @@ func (s *Store) taskAnswers(ctx context.Context, tx *sql.Tx, taskID string, p wo
 }
 
 // TaskAnswers returns every answer submitted to a task, oldest first.
-func (s *Store) TaskAnswers(ctx context.Context, taskID string) ([]work.Assignment, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+assignmentCols+` FROM assignments
+func (s *Service) TaskAnswers(ctx context.Context, taskID string) ([]work.Assignment, error) {
+	rows, err := s.Store.Read(ctx).QueryContext(ctx, `SELECT `+assignmentCols+` FROM assignments
 		WHERE task_id = ? AND state = 'submitted' ORDER BY submitted_at, id`, taskID)
 	if err != nil {
-		return nil, fmt.Errorf("store: answers of task %s: %w", taskID, err)
+		return nil, fmt.Errorf("dispatch: answers of task %s: %w", taskID, err)
 	}
-	return collect(rows, scanAssignment)
+	return store.Collect(rows, scanAssignment)
 }
 
 // finish stores a task's result and marks the task and, when it was the
 // last, its batch done.
-func (s *Store) finish(ctx context.Context, tx *sql.Tx, taskID string, result work.Answer, confidence float64, answers int, source, reviewerID, now string) error {
+func (s *Service) finish(ctx context.Context, tx *store.Tx, taskID string, result work.Answer, confidence float64, answers int, source, reviewerID, now string) error {
 	raw, err := json.Marshal(result)
 	if err != nil {
 		return err
@@ -682,49 +466,50 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, taskID string, result wo
 	}
 	// The result is delivered and its answers approved: the client is
 	// charged and every counted answer paid, in this same transaction.
-	if err := chargeDelivery(ctx, tx, taskID, now); err != nil {
+	if err := ledger.ChargeDelivery(ctx, tx, taskID, now); err != nil {
 		return fmt.Errorf("charge the result: %w", err)
 	}
-	if err := s.resultReady(ctx, tx, taskID, result, confidence); err != nil {
+	if err := s.Store.ResultReady(ctx, tx, taskID, result, confidence); err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
-	if err := s.approveOrHold(ctx, tx, taskID, now); err != nil {
+	if err := ledger.ApproveOrHold(ctx, tx, taskID, now); err != nil {
 		return fmt.Errorf("approve the answers: %w", err)
 	}
 	// The batch's progress is counted when it is read (migration 0010);
 	// its completion is stamped here, after the last result's event.
-	if err := s.completeIfDone(ctx, tx, batchID, now); err != nil {
+	if err := s.Store.CompleteIfDone(ctx, tx, batchID, now); err != nil {
 		return fmt.Errorf("batch completion: %w", err)
 	}
 	return releaseLeases(ctx, tx, taskID)
 }
 
-// Resolve settles a task by a reviewer's decision. The task must be
+// ResolveAnswer settles a task by a reviewer's answer, already validated
+// (Resolve validates it). The task must be
 // waiting for review (or at least not final, and not gold). The verdict
 // counts toward the accuracy of every worker who answered the task, and
 // when the task was sampled at random it is also recorded as an audit of
 // what the workers' answers would have delivered.
-func (s *Store) Resolve(ctx context.Context, taskID, reviewerID string, result work.Answer) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+func (s *Service) ResolveAnswer(ctx context.Context, taskID, reviewerID string, result work.Answer) error {
+	err := s.Store.Write(ctx, func(tx *store.Tx) error {
 		var state, batchID, projectID string
 		var answers, gold int
 		var reason, proposed sql.NullString
 		err := tx.QueryRowContext(ctx, `SELECT state, batch_id, project_id, answers, gold, review_reason, proposed FROM tasks WHERE id = ?`, taskID).
 			Scan(&state, &batchID, &projectID, &answers, &gold, &reason, &proposed)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("task %s: %w", taskID, ErrNotFound)
+			return fmt.Errorf("task %s: %w", taskID, store.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
 		if work.TaskState(state).Final() || gold == 1 {
-			return problem.Public(ErrConflict, "task %s is already %s", taskID, state)
+			return problem.Public(store.ErrConflict, "task %s is already %s", taskID, state)
 		}
-		p, err := scanProject(tx.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, projectID))
+		p, err := store.ScanProject(tx.QueryRowContext(ctx, `SELECT `+store.ProjectColumns+` FROM projects WHERE id = ?`, projectID))
 		if err != nil {
 			return err
 		}
-		now := ts(s.now())
+		now := store.TimeText(s.Store.Now())
 		given, err := s.taskAnswers(ctx, tx, taskID, p, true)
 		if err != nil {
 			return err
@@ -751,7 +536,7 @@ func (s *Store) Resolve(ctx context.Context, taskID, reviewerID string, result w
 		return s.finish(ctx, tx, taskID, result, 1, answers, work.SourceReview, reviewerID, now)
 	})
 	if err != nil {
-		return fmt.Errorf("store: resolve task %s: %w", taskID, err)
+		return fmt.Errorf("dispatch: resolve task %s: %w", taskID, err)
 	}
 	return nil
 }

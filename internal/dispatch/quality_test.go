@@ -1,4 +1,4 @@
-package store
+package dispatch
 
 import (
 	"context"
@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
-func qualityProject(t *testing.T, s *Store, name string, overlap, maxOverlap int, q work.Quality) work.Project {
+func qualityProject(t *testing.T, s *tstore, name string, overlap, maxOverlap int, q work.Quality) work.Project {
 	t.Helper()
 	ctx := context.Background()
 	c := newOrg(t, s, "client", "client "+t.Name()+name)
@@ -33,10 +34,10 @@ func qualityProject(t *testing.T, s *Store, name string, overlap, maxOverlap int
 	return p
 }
 
-func goldOf(n int, label string) iter.Seq2[NewTask, error] {
-	return func(yield func(NewTask, error) bool) {
+func goldOf(n int, label string) iter.Seq2[store.NewTask, error] {
+	return func(yield func(store.NewTask, error) bool) {
 		for i := range n {
-			if !yield(NewTask{Payload: []byte(fmt.Sprintf(`{"text":"gold %d"}`, i)), Gold: []byte(`{"label":"` + label + `"}`)}, nil) {
+			if !yield(store.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"gold %d"}`, i)), Gold: []byte(`{"label":"` + label + `"}`)}, nil) {
 				return
 			}
 		}
@@ -52,16 +53,16 @@ func TestGoldScoresAndSuspends(t *testing.T) {
 	ctx := context.Background()
 	p := qualityProject(t, s, "gold", 1, 1, work.Quality{GoldRatio: 0.2, MinAccuracy: 0.6, MinGold: 3})
 	other := qualityProject(t, s, "other", 1, 1, work.Quality{Language: "hi"})
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "work", Purpose: work.PurposeWork}, tasksOf(10)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "work", Purpose: work.PurposeWork}, tasksOf(10)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "gold", Purpose: work.PurposeGold}, goldOf(5, "a")); err != nil {
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "gold", Purpose: work.PurposeGold}, goldOf(5, "a")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateBatch(ctx, other, BatchSpec{Name: "work", Purpose: work.PurposeWork}, tasksOf(3)); err != nil {
+	if _, err := s.CreateBatch(ctx, other, store.BatchSpec{Name: "work", Purpose: work.PurposeWork}, tasksOf(3)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "mixed", Purpose: work.PurposeWork}, goldOf(1, "a")); err == nil {
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "mixed", Purpose: work.PurposeWork}, goldOf(1, "a")); err == nil {
 		t.Fatalf("a work batch with a known answer: got nil error")
 	}
 	w := workers(t, s, 1)[0]
@@ -70,7 +71,7 @@ func TestGoldScoresAndSuspends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5000, SampleDraw: 1}, majority(p))
+	out, err := s.Record(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5000, SampleDraw: 1}, majority(p))
 	if err != nil || out.Gold {
 		t.Fatalf("ordinary task: got %+v, %v", out, err)
 	}
@@ -88,30 +89,30 @@ func TestGoldScoresAndSuspends(t *testing.T) {
 			t.Fatalf("gold task %s handed to the same worker twice", task.ID)
 		}
 		seen[task.ID] = true
-		out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"}, ReportedMS: 5000, SampleDraw: 1}, majority(p))
+		out, err := s.Record(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"}, ReportedMS: 5000, SampleDraw: 1}, majority(p))
 		if err != nil || !out.Gold || out.Score != 0 {
 			t.Fatalf("gold answer %d: got %+v, %v; want a gold score of 0", i, out, err)
 		}
 	}
-	skills, err := s.Skills(ctx, w.ID)
+	skills, err := Skills(ctx, s.Store, w.ID)
 	if err != nil || len(skills) != 1 {
 		t.Fatalf("skills: %+v, %v", skills, err)
 	}
 	sk := skills[0]
-	if sk.Status != SkillSuspended || sk.Scored != 3 || sk.Reason == "" || sk.Accuracy > 0.6 {
+	if sk.Status != store.SkillSuspended || sk.Scored != 3 || sk.Reason == "" || sk.Accuracy > 0.6 {
 		t.Fatalf("after 3 wrong gold answers: %+v, want suspended with a reason", sk)
 	}
 	// No more work from the suspended skill, but the other project's skill
 	// (another language) is still open to the worker.
-	if _, _, err := s.Claim(ctx, w.ID, p.ID, 0.5); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("claim in a suspended skill: got %v, want ErrNotFound", err)
+	if _, _, err := s.Claim(ctx, w.ID, p.ID, 0.5); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("claim in a suspended skill: got %v, want store.ErrNotFound", err)
 	}
 	_, task, err = s.Claim(ctx, w.ID, "", 0.5)
 	if err != nil || task.ProjectID != other.ID {
 		t.Fatalf("claim with one skill suspended: got %v in %s, want a task of the other project", err, task.ProjectID)
 	}
 	// Gold never shows in results or batch progress of work.
-	res, _ := s.Results(ctx, ResultScope{ProjectID: p.ID}, Page{Limit: 100})
+	res, _ := s.Results(ctx, store.ResultScope{ProjectID: p.ID}, store.Page{Limit: 100})
 	if len(res) != 1 {
 		t.Fatalf("got %d results, want only the one ordinary task", len(res))
 	}
@@ -123,12 +124,12 @@ func TestGoldOnlyMixesIn(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := qualityProject(t, s, "gold", 1, 1, work.Quality{GoldRatio: 0.5})
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "gold", Purpose: work.PurposeGold}, goldOf(5, "a")); err != nil {
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "gold", Purpose: work.PurposeGold}, goldOf(5, "a")); err != nil {
 		t.Fatal(err)
 	}
 	w := workers(t, s, 1)[0]
-	if _, _, err := s.Claim(ctx, w.ID, "", 0); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("got %v, want ErrNotFound when only gold is left", err)
+	if _, _, err := s.Claim(ctx, w.ID, "", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("got %v, want store.ErrNotFound when only gold is left", err)
 	}
 }
 
@@ -140,20 +141,20 @@ func TestTooFastAnswersDoNotCount(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	p := qualityProject(t, s, "fast", 2, 3, work.Quality{MinAnswerMS: 20000})
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 3)
 	a, task, _ := s.Claim(ctx, ws[0].ID, "", 1)
 	clk.add(300 * time.Millisecond)
 	// Posted at once, claiming a minute of work.
-	out, err := s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"},
+	out, err := s.Record(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"},
 		OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, ReportedMS: 60000, SampleDraw: 1}, majority(p))
 	if err != nil || out.Counted || out.Flag != work.FlagTooFast {
 		t.Fatalf("fast answer reported as a minute: got %+v, %v; want flagged and not counted", out, err)
 	}
 	var measured, reported int64
-	s.r.QueryRow(`SELECT duration_ms, reported_ms FROM assignments WHERE id = ?`, a.ID).Scan(&measured, &reported)
+	s.queryRow(`SELECT duration_ms, reported_ms FROM assignments WHERE id = ?`, a.ID).Scan(&measured, &reported)
 	if measured != 300 || reported != 60000 {
 		t.Fatalf("got %d ms measured and %d reported; want 300 measured, 60000 kept as reported", measured, reported)
 	}
@@ -168,11 +169,11 @@ func TestTooFastAnswersDoNotCount(t *testing.T) {
 		}
 		// Reported as instant, measured as 25 s: it counts.
 		clk.add(25 * time.Second)
-		s.Submit(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"},
+		s.Record(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"},
 			OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, ReportedMS: 1, SampleDraw: 1}, majority(p))
 	}
 	got, _ = s.Task(ctx, task.ID)
-	res, _ := s.Results(ctx, ResultScope{ProjectID: p.ID}, Page{Limit: 10})
+	res, _ := s.Results(ctx, store.ResultScope{ProjectID: p.ID}, store.Page{Limit: 10})
 	if got.State != work.TaskDone || len(res) != 1 || res[0].Answer.Label != "b" || res[0].Answers != 2 {
 		t.Fatalf("got %s with %+v; want done on b from the 2 counted answers", got.State, res)
 	}
