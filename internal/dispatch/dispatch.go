@@ -5,9 +5,11 @@
 // the result and, through the ledger package, its charge and pay), the
 // leases and grants that carry work to village centers and the answers
 // they upload, recalls, a center's capacity, workers' skills, drafts, and
-// the periodic Dawid–Skene re-fit. It is the one answer path the API, the
-// desk, the uplink and the center call. Workers who talk to the hub
-// directly belong to its built-in center.
+// the periodic Dawid–Skene re-fit. The hub's API, the hub's desk and the
+// uplink's answer receiver all answer through it; a village center still
+// answers through its own local store (store.CenterClaim, CenterSave), and
+// its answers come here when they reach the hub. Workers who talk to the
+// hub directly belong to its built-in center.
 package dispatch
 
 import (

@@ -1,8 +1,9 @@
 // Package store owns Banyan's persistence: the schema and its numbered
 // migrations, opening either engine, and the transactions that change
 // state, which domain packages run their own statements on (Tx, Write,
-// Read in tx.go). It still holds the queries of most domains, which move
-// to their packages one at a time (docs/architecture.md). One schema and
+// Read in tx.go). It still holds the project domain's queries, a village
+// center's local store and the records born there, which move to their
+// packages in turn (docs/architecture.md). One schema and
 // one set of queries serve every engine; what differs between engines
 // lives in dialect.go.
 //
