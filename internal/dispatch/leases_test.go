@@ -123,7 +123,7 @@ func TestLateResultIsSuperseded(t *testing.T) {
 		t.Fatalf("renew: %v %v %v", renewed, gone, err)
 	}
 	// A goes silent past TTL and grace.
-	clk.add(time.Hour + DefaultLeaseGrace + time.Minute)
+	clk.Add(time.Hour + DefaultLeaseGrace + time.Minute)
 	lb, err := s.GrantLeases(ctx, LeaseRequest{CenterID: b.ID, Want: 5, TTL: time.Hour})
 	if err != nil || len(lb) != 1 || lb[0].Epoch != 2 {
 		t.Fatalf("re-lease to B: %+v %v", lb, err)

@@ -146,7 +146,7 @@ func TestTooFastAnswersDoNotCount(t *testing.T) {
 	}
 	ws := workers(t, s, 3)
 	a, task, _ := s.Claim(ctx, ws[0].ID, "", 1)
-	clk.add(300 * time.Millisecond)
+	clk.Add(300 * time.Millisecond)
 	// Posted at once, claiming a minute of work.
 	out, err := s.Record(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[0].ID, Answer: work.Answer{Label: "a"},
 		OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, ReportedMS: 60000, SampleDraw: 1}, majority(p))
@@ -168,7 +168,7 @@ func TestTooFastAnswersDoNotCount(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Reported as instant, measured as 25 s: it counts.
-		clk.add(25 * time.Second)
+		clk.Add(25 * time.Second)
 		s.Record(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"},
 			OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, ReportedMS: 1, SampleDraw: 1}, majority(p))
 	}

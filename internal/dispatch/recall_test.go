@@ -39,7 +39,7 @@ func TestRecallNearDeadline(t *testing.T) {
 	s, clock := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
-	due := clock.now().Add(6 * time.Hour)
+	due := clock.Now().Add(6 * time.Hour)
 	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "urgent", Purpose: work.PurposeWork, Deadline: &due}, tasksOf(2)); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestRecallNearDeadline(t *testing.T) {
 	if err != nil || len(lb) != 1 {
 		t.Fatalf("grant to busy: %+v %v", lb, err)
 	}
-	clock.add(3 * time.Hour)
+	clock.Add(3 * time.Hour)
 	if err := s.TouchCenter(ctx, busy.ID, 1, "test", 0); err != nil {
 		t.Fatal(err)
 	}
@@ -208,16 +208,16 @@ func TestBatchProgressAndCompletion(t *testing.T) {
 	if got, _ := s.Batch(ctx, b.ID); got.TasksDone != 1 || got.CompletedAt != nil {
 		t.Fatalf("after one of two: %+v", got)
 	}
-	clock.add(time.Minute)
+	clock.Add(time.Minute)
 	answer()
-	done := clock.now()
+	done := clock.Now()
 	// Stamped by the answer that settled the last task, not by a read.
 	var stamped string
 	s.queryRow(`SELECT coalesce(completed_at, '') FROM batches WHERE id = ?`, b.ID).Scan(&stamped)
 	if stamped != store.TimeText(done) {
 		t.Fatalf("completed_at right after the last task settled: %q, want %q", stamped, store.TimeText(done))
 	}
-	clock.add(time.Hour)
+	clock.Add(time.Hour)
 	got, err := s.Batch(ctx, b.ID)
 	if err != nil || got.TasksDone != 2 || got.CompletedAt == nil || !got.CompletedAt.Equal(done) {
 		t.Fatalf("after both: %+v %v (want completed at %s)", got, err, done)
@@ -247,14 +247,14 @@ func TestCompletionSweepCoversEveryBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	settled := clock.now()
+	settled := clock.Now()
 	if _, err := s.exec(`UPDATE tasks SET state = 'done', updated_at = ? WHERE batch_id <> ?`, store.TimeText(settled), open.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.exec(`UPDATE tasks SET state = 'done', updated_at = ? WHERE id = (SELECT min(id) FROM tasks WHERE batch_id = ?)`, store.TimeText(settled), open.ID); err != nil {
 		t.Fatal(err)
 	}
-	clock.add(time.Hour)
+	clock.Add(time.Hour)
 	list, err := s.Batches(ctx, p.ID, store.Page{Limit: n + 1})
 	if err != nil || len(list) != n+1 {
 		t.Fatalf("listed %d batches, %v", len(list), err)

@@ -18,19 +18,6 @@ import (
 	"banyan/internal/work"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // tstore is a hub's store with its dispatch service, as the tests of
 // claims, leases and settling use them together.
 type tstore struct {
@@ -38,10 +25,10 @@ type tstore struct {
 	*Service
 }
 
-func newStore(t *testing.T) (*tstore, *clock) {
+func newStore(t *testing.T) (*tstore, *storetest.Clock) {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	st := storetest.Open(t, store.Options{Now: c.now})
+	c := storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	st := storetest.Open(t, store.Options{Now: c.Now})
 	return &tstore{Store: st, Service: &Service{Store: st}}, c
 }
 
@@ -292,7 +279,7 @@ func TestAssignmentTimesOut(t *testing.T) {
 	if _, _, err := s.Claim(ctx, ws[1].ID, "", 1); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("claim while held: got %v, want store.ErrNotFound", err)
 	}
-	clk.add(61 * time.Second)
+	clk.Add(61 * time.Second)
 	a2, _, err := s.Claim(ctx, ws[1].ID, "", 1)
 	if err != nil {
 		t.Fatalf("claim after timeout: %v", err)
@@ -382,7 +369,7 @@ func TestLateAnswerNeverDisplacesTheHolder(t *testing.T) {
 			p := fixture(t, s, tc.overlap, tc.maxOverlap)
 			if _, err := s.Exec(ctx, `INSERT INTO rate_cards (project_id, currency, client_price, worker_pay, center_share, gst_bps,
 					approve_after_seconds, overturn_seconds, gold_bonus, updated_at) VALUES (?, 'INR', 500, 300, 0, 0, 0, 0, 0, ?)`,
-				p.ID, store.TimeText(clk.now())); err != nil { // the rate card (the ledger's) pays counted answers
+				p.ID, store.TimeText(clk.Now())); err != nil { // the rate card (the ledger's) pays counted answers
 				t.Fatal(err)
 			}
 			if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
@@ -395,7 +382,7 @@ func TestLateAnswerNeverDisplacesTheHolder(t *testing.T) {
 				t.Fatal(err)
 			}
 			as = append(as, a0)
-			clk.add(2 * time.Minute) // worker 0's minute runs out
+			clk.Add(2 * time.Minute) // worker 0's minute runs out
 			for i := 1; i <= tc.holders; i++ {
 				a, _, err := s.Claim(ctx, ws[i].ID, "", 1)
 				if err != nil {

@@ -43,7 +43,7 @@ func TestHubBoundsCenterWorkTime(t *testing.T) {
 				t.Fatalf("lease: %v %v", ls, err)
 			}
 			granted := ls[0].GrantedAt
-			clk.add(20 * time.Minute)
+			clk.Add(20 * time.Minute)
 			var started time.Time
 			if tc.started != 0 {
 				started = granted.Add(tc.started)

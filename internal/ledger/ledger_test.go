@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -221,20 +220,20 @@ func TestInvoice(t *testing.T) {
 // answer reports are not read.
 func TestStatementAndMinimumWage(t *testing.T) {
 	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	f := newFixtureAt(t, 7, clk.now)
+	clk := storetest.NewClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	f := newFixtureAt(t, 7, clk.Now)
 	w, _ := f.people.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	for range 7 {
 		o, err := f.d.Next(ctx, w.ID, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		clk.add(15 * time.Minute) // counted as the assignment's 10
+		clk.Add(15 * time.Minute) // counted as the assignment's 10
 		if _, err := f.d.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"ok"}`), 4000); err != nil {
 			t.Fatal(err)
 		}
 	}
-	today := clk.now()
+	today := clk.Now()
 	s, err := ledger.MakeStatement(ctx, f.st, w.ID, today.AddDate(0, 0, -6), today, 5000)
 	if err != nil {
 		t.Fatal(err)
@@ -253,20 +252,12 @@ func TestStatementAndMinimumWage(t *testing.T) {
 	}
 }
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // Answers held for an hour: one rejected, then its rejection overturned;
 // the others approved when due; a bonus paid once however often it is sent.
 func TestHeldAnswersAndBonus(t *testing.T) {
 	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	st := storetest.Open(t, store.Options{Now: clk.now})
+	clk := storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	st := storetest.Open(t, store.Options{Now: clk.Now})
 	people := &auth.Service{Store: st}
 	c, _ := people.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
@@ -294,7 +285,7 @@ func TestHeldAnswersAndBonus(t *testing.T) {
 	if n, _ := ledger.ApproveDue(ctx, st, 100); n != 0 {
 		t.Fatalf("approved %d before their time", n)
 	}
-	clk.add(61 * time.Minute)
+	clk.Add(61 * time.Minute)
 	if n, err := ledger.ApproveDue(ctx, st, 100); n != 2 || err != nil {
 		t.Fatalf("approved %d (%v), want the two not rejected", n, err)
 	}
@@ -324,8 +315,8 @@ func TestHeldAnswersAndBonus(t *testing.T) {
 // A rejection not overturned within its window stays.
 func TestOverturnWindowCloses(t *testing.T) {
 	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	st := storetest.Open(t, store.Options{Now: clk.now})
+	clk := storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	st := storetest.Open(t, store.Options{Now: clk.Now})
 	people := &auth.Service{Store: st}
 	c, _ := people.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
@@ -339,7 +330,7 @@ func TestOverturnWindowCloses(t *testing.T) {
 	f := &fixture{st: st, d: &dispatch.Service{Store: st}, p: p}
 	id := f.work(t, w.ID, 1)[0]
 	ledger.RejectAnswer(ctx, st, id, "rev", "wrong")
-	clk.add(2 * time.Minute)
+	clk.Add(2 * time.Minute)
 	if _, err := ledger.OverturnRejection(ctx, st, id, "lead", "too late"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("overturning after the window: %v", err)
 	}
@@ -353,8 +344,8 @@ func TestOverturnWindowCloses(t *testing.T) {
 // span sent again overlaps itself and is refused.
 func TestGoldBonusAndTrainingPay(t *testing.T) {
 	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	st := storetest.Open(t, store.Options{Now: clk.now})
+	clk := storetest.NewClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	st := storetest.Open(t, store.Options{Now: clk.Now})
 	people := &auth.Service{Store: st}
 	c, _ := people.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
@@ -380,12 +371,12 @@ func TestGoldBonusAndTrainingPay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := clk.now()
+	start := clk.Now()
 	for range 19 {
 		if err := training.TouchCourse(ctx, st, w.ID, course.ID); err != nil {
 			t.Fatal(err)
 		}
-		clk.add(5 * time.Minute)
+		clk.Add(5 * time.Minute)
 	}
 	span := training.ActivityRecord{WorkerID: w.ID, Activity: work.Activity{StartedAt: start.Format(time.RFC3339), ActiveMS: 90 * 60 * 1000, What: work.ActivityTraining}}
 	if _, err := training.RecordSpan(ctx, st, span, work.SpanLimits{}, 5000); err != nil {

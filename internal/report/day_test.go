@@ -20,8 +20,8 @@ func TestHubWorkerDay(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	morning := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	clk := &clock{t: morning.Add(-time.Hour)}
-	st := storetest.Open(t, store.Options{Now: clk.now})
+	clk := storetest.NewClock(morning.Add(-time.Hour))
+	st := storetest.Open(t, store.Options{Now: clk.Now})
 	client, _ := (&auth.Service{Store: st}).CreateOrg(ctx, auth.OrgClient, "Kaveri Foods")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, err := st.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "Reviews", Kind: work.Classify, Schema: schema,
@@ -54,7 +54,7 @@ func TestHubWorkerDay(t *testing.T) {
 	}
 	answer := answerer(t, st, clk, w.ID)
 	answer("wg") // yesterday
-	clk.set(morning.Add(9 * time.Hour))
+	clk.Set(morning.Add(9 * time.Hour))
 	answer("wgww")
 	day, err := report.HubWorkerDay(ctx, st, w.ID, morning)
 	if err != nil {
@@ -73,8 +73,8 @@ func TestHubWorkerDay(t *testing.T) {
 func TestCenterWorkerDay(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	st := storetest.Open(t, store.Options{Outbox: true, Now: clk.now})
+	clk := storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	st := storetest.Open(t, store.Options{Outbox: true, Now: clk.Now})
 	center := work.NewID()
 	if err := (&auth.Service{Store: st}).EnsureCenterOrg(ctx, center, "Melur"); err != nil {
 		t.Fatal(err)
@@ -99,20 +99,20 @@ func TestCenterWorkerDay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		clk.add(time.Minute)
+		clk.Add(time.Minute)
 		if _, err := st.CenterSave(ctx, o.WorkID, u.ID, work.Answer{Label: "a"}, 60000); err != nil {
 			t.Fatal(err)
 		}
 	}
 	save()
-	clk.add(time.Minute)
-	since := clk.now()
+	clk.Add(time.Minute)
+	since := clk.Now()
 	save()
 	save()
 	for _, c := range []struct {
 		since time.Time
 		want  int
-	}{{since.Add(-time.Hour), 3}, {since, 2}, {clk.now().Add(time.Second), 0}} {
+	}{{since.Add(-time.Hour), 3}, {since, 2}, {clk.Now().Add(time.Second), 0}} {
 		day, err := report.CenterWorkerDay(ctx, st, u.ID, c.since)
 		if err != nil || day != (report.WorkerDay{Answers: c.want}) {
 			t.Errorf("since %v: %+v, %v; want %d answers, unpriced", c.since, day, err, c.want)

@@ -3,7 +3,6 @@ package report_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,23 +16,14 @@ import (
 	"banyan/internal/work"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // Twelve workers: six women, two with a disability, seven of a minority;
 // half at a village center. Ten of them started 45 days before the end of
 // the period, and five of those came back in its last days.
 func TestImpact(t *testing.T) {
 	ctx := context.Background()
 	end := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
-	clk := &clock{t: end.AddDate(0, 0, -45)}
-	st := storetest.Open(t, store.Options{Now: clk.now})
+	clk := storetest.NewClock(end.AddDate(0, 0, -45))
+	st := storetest.Open(t, store.Options{Now: clk.Now})
 	c, _ := (&auth.Service{Store: st}).CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
@@ -56,7 +46,7 @@ func TestImpact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			clk.add(took)
+			clk.Add(took)
 			if _, err := d.Submit(ctx, workerID, o.Assignment.ID, []byte(`{"label":"ok"}`), 3000); err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +80,7 @@ func TestImpact(t *testing.T) {
 	// The period: the last 10 days. Worker i answers i+1 tasks; the
 	// first one's task takes 21 hours of measured time (a job), every
 	// other answer none.
-	clk.set(end.AddDate(0, 0, -3))
+	clk.Set(end.AddDate(0, 0, -3))
 	for i, id := range ids {
 		if i >= 5 && i < 10 {
 			continue // five of the first ten did not come back
@@ -142,8 +132,8 @@ func TestActiveTime(t *testing.T) {
 	ctx := context.Background()
 	day1 := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
 	day2 := day1.AddDate(0, 0, 1)
-	clk := &clock{t: day1.Add(9 * time.Hour)}
-	st := storetest.Open(t, store.Options{Now: clk.now})
+	clk := storetest.NewClock(day1.Add(9 * time.Hour))
+	st := storetest.Open(t, store.Options{Now: clk.Now})
 	c, _ := (&auth.Service{Store: st}).CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, err := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
@@ -175,7 +165,7 @@ func TestActiveTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		clk.add(took)
+		clk.Add(took)
 		if _, err := d.Submit(ctx, u.ID, o.Assignment.ID, []byte(`{"label":"ok"}`), 1000); err != nil {
 			t.Fatal(err)
 		}
@@ -185,17 +175,17 @@ func TestActiveTime(t *testing.T) {
 		if err := training.TouchCourse(ctx, st, u.ID, course.ID); err != nil {
 			t.Fatal(err)
 		}
-		clk.add(took)
+		clk.Add(took)
 		if got, err := training.CreditTraining(ctx, st, u.ID, course.ID, work.SpanLimits{}, 0); err != nil || got != took {
 			t.Fatalf("training credited %v, %v; want %v", got, err, took)
 		}
 	}
 	task(20 * time.Minute) // day 1, 09:00
-	clk.set(day1.Add(10 * time.Hour))
+	clk.Set(day1.Add(10 * time.Hour))
 	train(5 * time.Minute)
-	clk.set(day1.Add(23*time.Hour + 50*time.Minute))
+	clk.Set(day1.Add(23*time.Hour + 50*time.Minute))
 	task(20 * time.Minute) // offered on day 1, answered on day 2
-	clk.set(day2.Add(9 * time.Hour))
+	clk.Set(day2.Add(9 * time.Hour))
 	train(7 * time.Minute)
 
 	for _, c := range []struct {

@@ -22,8 +22,8 @@ func TestOpsFigures(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	clk := &clock{t: now.Add(-2 * time.Hour)}
-	st := storetest.Open(t, store.Options{Now: clk.now})
+	clk := storetest.NewClock(now.Add(-2 * time.Hour))
+	st := storetest.Open(t, store.Options{Now: clk.Now})
 	client, _ := (&auth.Service{Store: st}).CreateOrg(ctx, auth.OrgClient, "Kaveri Foods")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
 	p, err := st.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "Reviews", Kind: work.Classify, Schema: schema,
@@ -106,9 +106,9 @@ func TestOpsFigures(t *testing.T) {
 	answer("wwg")
 	// In the last half hour: the soonest batch's last task, which takes
 	// it off the board, one of the next and a gold one.
-	clk.set(now.Add(-30 * time.Minute))
+	clk.Set(now.Add(-30 * time.Minute))
 	answer("wwg")
-	clk.set(now)
+	clk.Set(now)
 	check("after six answers", read(), []string{"later 1/2 1"}, 3+4, 6)
 
 	// Every task answered, and all the gold: nothing is due, only gold
@@ -134,7 +134,7 @@ func TestOpsFigures(t *testing.T) {
 // answerer has a worker answer tasks, a minute each, in the order a
 // pattern gives: 'w' a task from the pool (the oldest first), 'g' a gold
 // task (every gold answer is right).
-func answerer(t *testing.T, st *store.Store, clk *clock, workerID string) func(pattern string) {
+func answerer(t *testing.T, st *store.Store, clk *storetest.Clock, workerID string) func(pattern string) {
 	d := &dispatch.Service{Store: st}
 	return func(pattern string) {
 		t.Helper()
@@ -148,7 +148,7 @@ func answerer(t *testing.T, st *store.Store, clk *clock, workerID string) func(p
 			if err != nil {
 				t.Fatal(err)
 			}
-			clk.add(time.Minute)
+			clk.Add(time.Minute)
 			out, err := d.Submit(ctx, workerID, a.ID, []byte(`{"label":"spam"}`), 60000)
 			if err != nil || out.Gold != (c == 'g') {
 				t.Fatalf("answer %c: %+v, %v", c, out, err)

@@ -82,7 +82,7 @@ func TestQualificationGrantsTheSkill(t *testing.T) {
 	if _, err := training.StartAttempt(ctx, s, c.ID, w.ID); !errors.Is(err, training.ErrCoolingDown) {
 		t.Fatalf("again at once: %v; want the cool-down", err)
 	}
-	clk.add(time.Hour)
+	clk.Add(time.Hour)
 	a, err := training.StartAttempt(ctx, s, c.ID, w.ID)
 	if err != nil || a.State != work.AttemptOpen {
 		t.Fatalf("after the cool-down: %+v %v; want a fresh attempt", a, err)
@@ -241,7 +241,7 @@ func TestCoursesReachACenter(t *testing.T) {
 	if answers != 2 {
 		t.Fatalf("%d course answers in the outbox; want 2", answers)
 	}
-	finished := clk.now()
+	finished := clk.Now()
 	verdict, _ := json.Marshal(work.Attempt{ID: a.ID, State: work.AttemptFailed, Score: 1, Answered: 2, FinishedAt: &finished})
 	if err := down.Apply(ctx, at, []feed.Event{{Seq: next, Kind: "attempt", Body: verdict}}, next+1, false); err != nil {
 		t.Fatal(err)

@@ -37,19 +37,19 @@ func TestCreditTraining(t *testing.T) {
 	if err := training.TouchCourse(ctx, s, w.ID, c.ID); err != nil { // opens the course
 		t.Fatal(err)
 	}
-	clk.add(3 * time.Minute)
+	clk.Add(3 * time.Minute)
 	if d := credit(); d != 3*time.Minute {
 		t.Fatalf("first answer: %v credited, want 3m", d)
 	}
-	clk.add(2 * time.Minute)
+	clk.Add(2 * time.Minute)
 	if d := credit(); d != 2*time.Minute {
 		t.Fatalf("second answer: %v credited, want 2m", d)
 	}
-	clk.add(11 * time.Minute) // walked away: the session ended
+	clk.Add(11 * time.Minute) // walked away: the session ended
 	if d := credit(); d != 0 {
 		t.Fatalf("after a break: %v credited, want none (a new session begins)", d)
 	}
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	if d := credit(); d != time.Minute {
 		t.Fatalf("in the new session: %v credited, want 1m", d)
 	}
@@ -72,7 +72,7 @@ func TestRecordSpanRefusals(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	c, p, w := courseTaskAndWorker(t, s)
-	t0 := clk.now() // 09:00
+	t0 := clk.Now() // 09:00
 	// In the course from 09:00 to 10:00, a request every five minutes;
 	// meanwhile a task from 09:20, measured as 40 s.
 	for i := range 13 {
@@ -84,16 +84,16 @@ func TestRecordSpanRefusals(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			clk.add(40 * time.Second)
+			clk.Add(40 * time.Second)
 			if _, err := (&dispatch.Service{Store: s}).Record(ctx, dispatch.SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "a"},
 				OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, SampleDraw: 1}, dispatch.Decider(p)); err != nil {
 				t.Fatal(err)
 			}
-			clk.add(-40 * time.Second)
+			clk.Add(-40 * time.Second)
 		}
-		clk.add(5 * time.Minute)
+		clk.Add(5 * time.Minute)
 	}
-	clk.add(time.Hour) // 11:05
+	clk.Add(time.Hour) // 11:05
 	cases := []struct {
 		name string
 		span work.Activity
@@ -132,12 +132,12 @@ func TestCenterSendsTheSessionFirst(t *testing.T) {
 	s, clk, worker := centerStore(t)
 	ctx := context.Background()
 	c := course(t, s)
-	t0 := clk.now()
+	t0 := clk.Now()
 	for range 3 {
 		if err := training.TouchCourse(ctx, s, worker, c.ID); err != nil {
 			t.Fatal(err)
 		}
-		clk.add(4 * time.Minute)
+		clk.Add(4 * time.Minute)
 	}
 	if _, err := training.RecordSpan(ctx, s, training.ActivityRecord{WorkerID: worker, Activity: trainingSpan(t0, 8*time.Minute)}, work.SpanLimits{}, 0); err != nil {
 		t.Fatal(err)
@@ -168,7 +168,7 @@ func TestSpanRefusedOverATaskInHand(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	c, _, w := courseTaskAndWorker(t, s)
-	t0 := clk.now()
+	t0 := clk.Now()
 	if _, _, err := (&dispatch.Service{Store: s}).Claim(ctx, w.ID, "", 1); err != nil { // held from 09:00, for its minute
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestSpanRefusedOverATaskInHand(t *testing.T) {
 		if err := training.TouchCourse(ctx, s, w.ID, c.ID); err != nil {
 			t.Fatal(err)
 		}
-		clk.add(5 * time.Minute)
+		clk.Add(5 * time.Minute)
 	}
 	_, err := training.RecordSpan(ctx, s, training.ActivityRecord{WorkerID: w.ID, Activity: trainingSpan(t0, 10*time.Minute)}, work.SpanLimits{}, 0)
 	var se *work.SpanError

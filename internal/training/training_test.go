@@ -2,7 +2,6 @@ package training_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,34 +12,21 @@ import (
 	"banyan/internal/work"
 )
 
-// clock is a test's clock, moved by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // newStore is a hub's store on a clock of the test's own, on the engine
 // the run names.
-func newStore(t *testing.T) (*store.Store, *clock) {
+func newStore(t *testing.T) (*store.Store, *storetest.Clock) {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	return storetest.Open(t, store.Options{Now: c.now}), c
+	c := storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	return storetest.Open(t, store.Options{Now: c.Now}), c
 }
 
 // centerStore is a village center's store on its own clock, holding one
 // leased task with two places, and one enrolled worker.
-func centerStore(t *testing.T) (*store.Store, *clock, string) {
+func centerStore(t *testing.T) (*store.Store, *storetest.Clock, string) {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	s := storetest.Open(t, store.Options{Outbox: true, Now: clk.now})
+	clk := storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	s := storetest.Open(t, store.Options{Outbox: true, Now: clk.Now})
 	center := work.NewID()
 	if err := (&auth.Service{Store: s}).EnsureCenterOrg(ctx, center, "Melur"); err != nil {
 		t.Fatal(err)
