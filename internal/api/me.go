@@ -49,7 +49,7 @@ func (a *API) declare(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err := in.Validate(time.Now().Year()); err != nil {
 		return problem.New(http.StatusUnprocessableEntity, "%v", err)
 	}
-	if _, err := a.Store.RecordDeclaration(r.Context(), store.DeclarationRecord{WorkerID: p.UserID, Declaration: in}); err != nil {
+	if _, err := report.RecordDeclaration(r.Context(), a.Store, report.DeclarationRecord{WorkerID: p.UserID, Declaration: in}); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, in)
@@ -60,7 +60,7 @@ func (a *API) myDeclaration(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if p.Role != auth.Worker {
 		return problem.New(http.StatusForbidden, "a declaration is a worker's own")
 	}
-	d, at, err := a.Store.LatestDeclaration(r.Context(), p.UserID)
+	d, at, err := report.LatestDeclaration(r.Context(), a.Store, p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(http.StatusNotFound, "you have declared nothing; every question is optional")
 	}

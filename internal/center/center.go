@@ -27,6 +27,7 @@ import (
 	"banyan/internal/feed"
 	"banyan/internal/ledger"
 	"banyan/internal/problem"
+	"banyan/internal/review"
 	"banyan/internal/store"
 	"banyan/internal/training"
 	"banyan/internal/uplink"
@@ -436,7 +437,7 @@ func (c *Center) review(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	rec := store.ReviewRecord{AssignmentID: in.AssignmentID, ReviewerID: p.UserID, Verdict: in.Verdict, Note: in.Note}
+	rec := review.ReviewRecord{AssignmentID: in.AssignmentID, ReviewerID: p.UserID, Verdict: in.Verdict, Note: in.Note}
 	if len(in.Answer) > 0 && string(in.Answer) != "null" {
 		if in.Verdict == work.VerdictAgree {
 			return problem.New(http.StatusUnprocessableEntity, "answer: give a corrected answer only when you disagree")
@@ -447,7 +448,7 @@ func (c *Center) review(w http.ResponseWriter, r *http.Request, p auth.Principal
 		}
 		rec.Answer = &ans
 	}
-	id, err := c.Store.RecordReview(r.Context(), rec)
+	id, err := review.RecordReview(r.Context(), c.Store, rec)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/ledger"
+	"banyan/internal/report"
+	"banyan/internal/review"
 	"banyan/internal/store"
 	"banyan/internal/training"
 	"banyan/internal/work"
@@ -171,10 +173,10 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 	if err != nil || len(days) != 1 || days[0].ActiveMS != 240_000 {
 		t.Fatalf("active time on the hub: %+v %v; want the four minutes of training", days, err)
 	}
-	if d, _, err := hub.LatestDeclaration(ctx, worker.ID); err != nil || d.Gender != "woman" || d.FirstJob != "yes" {
+	if d, _, err := report.LatestDeclaration(ctx, hub, worker.ID); err != nil || d.Gender != "woman" || d.FirstJob != "yes" {
 		t.Fatalf("declaration on the hub: %+v %v", d, err)
 	}
-	rv, _ := hub.AnswerReviews(ctx, answered)
+	rv, _ := review.AnswerReviews(ctx, hub, answered)
 	if len(rv) != 1 || rv[0].ReviewerID != reviewer.ID || rv[0].Verdict != "disagree" || rv[0].Answer == nil || rv[0].Answer.Label != "ok" {
 		t.Fatalf("reviews on the hub: %+v", rv)
 	}
@@ -227,7 +229,7 @@ func TestDeclarationWithdrawnEverywhere(t *testing.T) {
 	if err := g.center.Sync.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := g.hub.Store.LatestDeclaration(ctx, worker.ID); err != nil {
+	if _, _, err := report.LatestDeclaration(ctx, g.hub.Store, worker.ID); err != nil {
 		t.Fatalf("the hub did not get the declaration: %v", err)
 	}
 	// A second declaration, not yet sent, then the withdrawal.
@@ -235,13 +237,13 @@ func TestDeclarationWithdrawnEverywhere(t *testing.T) {
 	if status, out := g.call(tok, "DELETE", "/api/v1/me/declaration", nil); status != 200 || out["erased"] != float64(2) {
 		t.Fatalf("withdraw: %d %v", status, out)
 	}
-	if _, _, err := g.center.Store.LatestDeclaration(ctx, worker.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := report.LatestDeclaration(ctx, g.center.Store, worker.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the center still has a declaration: %v", err)
 	}
 	if err := g.center.Sync.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := g.hub.Store.LatestDeclaration(ctx, worker.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := report.LatestDeclaration(ctx, g.hub.Store, worker.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the hub still has a declaration after the withdrawal: %v", err)
 	}
 	if n, err := g.center.Store.OutboxWith(ctx, "disability"); err != nil || n != 0 {

@@ -2,16 +2,86 @@ package report
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"banyan/internal/store"
+	"banyan/internal/work"
 )
 
 // A worker's self-declarations are what the impact report counts of who
 // the workers are. Declaring is voluntary, and so is staying declared: a
 // worker who withdraws their consent has every declaration they made
 // erased, wherever it is.
+
+// KindDeclaration is the outbox kind of a self-declaration made at a
+// village center, which goes up so that the hub counts it too.
+const KindDeclaration = "declaration"
+
+// DeclarationRecord is a worker's self-declaration. It is also the body of
+// the declaration a village center sends up.
+type DeclarationRecord struct {
+	WorkerID   string    `json:"worker_id"`
+	DeclaredAt time.Time `json:"declared_at"`
+	work.Declaration
+}
+
+// RecordDeclaration stores a worker's self-declaration, made now, and
+// returns its id; the latest counts. At a village center it goes up too.
+func RecordDeclaration(ctx context.Context, st *store.Store, r DeclarationRecord) (string, error) {
+	r.DeclaredAt = st.Now()
+	id, err := st.Born(ctx, KindDeclaration, r, func(tx *store.Tx, id string, now time.Time) error {
+		return insertDeclaration(ctx, tx, id, r, now)
+	})
+	if err != nil {
+		return "", fmt.Errorf("report: record declaration: %w", err)
+	}
+	return id, nil
+}
+
+// LatestDeclaration returns a worker's latest self-declaration, and when
+// it was made; store.ErrNotFound if they have made none.
+func LatestDeclaration(ctx context.Context, st *store.Store, workerID string) (work.Declaration, time.Time, error) {
+	var d work.Declaration
+	var body, at string
+	err := st.Read(ctx).QueryRowContext(ctx, `SELECT body, declared_at FROM declarations WHERE worker_id = ?
+		ORDER BY declared_at DESC, id DESC LIMIT 1`, workerID).Scan(&body, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, time.Time{}, fmt.Errorf("report: declaration of %s: %w", workerID, store.ErrNotFound)
+	}
+	if err != nil {
+		return d, time.Time{}, fmt.Errorf("report: declaration of %s: %w", workerID, err)
+	}
+	if err := json.Unmarshal([]byte(body), &d); err != nil {
+		return d, time.Time{}, fmt.Errorf("report: declaration of %s: %w", workerID, err)
+	}
+	return d, store.ParseTimeText(at), nil
+}
+
+// UplinkDeclaration stores, at the hub, a self-declaration made at a
+// center by one of its workers.
+func UplinkDeclaration(ctx context.Context, st *store.Store, it store.UplinkItem, r DeclarationRecord) (store.UplinkResult, error) {
+	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
+		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
+			return res, err
+		}
+		return store.UplinkResult{Status: store.UplinkAccepted}, insertDeclaration(ctx, tx, it.ID, r, st.Now())
+	})
+}
+
+// insertDeclaration writes one declaration with the given id.
+func insertDeclaration(ctx context.Context, tx *store.Tx, id string, r DeclarationRecord, now time.Time) error {
+	body, err := json.Marshal(r.Declaration)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO declarations (id, worker_id, body, declared_at, created_at) VALUES (?, ?, ?, ?, ?)`,
+		id, r.WorkerID, string(body), store.TimeText(r.DeclaredAt), store.TimeText(now))
+	return err
+}
 
 // KindWithdrawal is the outbox kind of a withdrawal made at a village
 // center, which goes up so that the hub erases its copies too.

@@ -33,7 +33,7 @@ func TestWithdrawAtCenter(t *testing.T) {
 	}
 	declare := func(workerID string, d work.Declaration) string {
 		t.Helper()
-		id, err := st.RecordDeclaration(ctx, store.DeclarationRecord{WorkerID: workerID, Declaration: d})
+		id, err := report.RecordDeclaration(ctx, st, report.DeclarationRecord{WorkerID: workerID, Declaration: d})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,10 +50,10 @@ func TestWithdrawAtCenter(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("withdraw: %d, %v; want 2 erased", n, err)
 	}
-	if _, _, err := st.LatestDeclaration(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := report.LatestDeclaration(ctx, st, u.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the worker's declaration is still there: %v", err)
 	}
-	if _, _, err := st.LatestDeclaration(ctx, other.ID); err != nil {
+	if _, _, err := report.LatestDeclaration(ctx, st, other.ID); err != nil {
 		t.Errorf("another worker's declaration went too: %v", err)
 	}
 	if n, err := st.OutboxWith(ctx, "disability"); err != nil || n != 0 {
@@ -68,7 +68,7 @@ func TestWithdrawAtCenter(t *testing.T) {
 		kinds = append(kinds, o.Kind)
 	}
 	// Left to go up: the other worker's declaration and the withdrawal.
-	if len(pending) != 2 || pending[0].Kind != store.KindDeclaration || pending[1].Kind != report.KindWithdrawal ||
+	if len(pending) != 2 || pending[0].Kind != report.KindDeclaration || pending[1].Kind != report.KindWithdrawal ||
 		string(pending[1].Body) != `{"worker_id":"`+u.ID+`"}` {
 		t.Fatalf("outbox after the withdrawal: %v", kinds)
 	}
@@ -92,7 +92,7 @@ func TestUplinkWithdrawal(t *testing.T) {
 	u, _ := (&auth.Service{Store: st}).CreateUser(ctx, center.ID, "sunita", "worker")
 	stranger, _ := (&auth.Service{Store: st}).CreateUser(ctx, elsewhere.ID, "ravi", "worker")
 	for _, id := range []string{u.ID, stranger.ID} {
-		if _, err := st.RecordDeclaration(ctx, store.DeclarationRecord{WorkerID: id, Declaration: work.Declaration{Gender: "woman"}}); err != nil {
+		if _, err := report.RecordDeclaration(ctx, st, report.DeclarationRecord{WorkerID: id, Declaration: work.Declaration{Gender: "woman"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -113,7 +113,7 @@ func TestUplinkWithdrawal(t *testing.T) {
 			t.Errorf("%s: %+v, %v; want %s", c.name, res, err, c.want)
 		}
 	}
-	if _, _, err := st.LatestDeclaration(ctx, stranger.ID); err != nil {
+	if _, _, err := report.LatestDeclaration(ctx, st, stranger.ID); err != nil {
 		t.Errorf("another organisation's worker lost their declaration: %v", err)
 	}
 	it := item()
@@ -123,7 +123,7 @@ func TestUplinkWithdrawal(t *testing.T) {
 			t.Fatalf("withdrawal, sent %d times: %+v, %v; want %s", i+1, res, err, want)
 		}
 	}
-	if _, _, err := st.LatestDeclaration(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := report.LatestDeclaration(ctx, st, u.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the hub still has the declaration: %v", err)
 	}
 }

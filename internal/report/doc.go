@@ -1,11 +1,12 @@
 // Package report owns the reports the hub makes of its work, with their
 // SQL: the impact report the business shows its funders (impact.go), with
-// the self-declarations it counts and their withdrawal
+// the self-declarations it counts, their recording (at the hub or a
+// village center, and as a center sends them up) and their withdrawal
 // (declarations.go); the ops board's figures and the hub's gauges' counts
 // (ops.go); and what a worker's home page shows of their day (day.go).
 // Planning reports join it. A report reads across the domains' tables on
-// the store's read side and changes nothing; withdrawing declarations is
-// the one write.
+// the store's read side and changes nothing; recording and withdrawing
+// declarations are the writes.
 //
 // The impact report gives jobs, workers, hours and earnings, who the
 // workers are (from what they chose to declare), whether they stay, and

@@ -70,7 +70,7 @@ func TestImpact(t *testing.T) {
 		if i < 7 {
 			dec.Minority = "yes"
 		}
-		if _, err := st.RecordDeclaration(ctx, store.DeclarationRecord{WorkerID: u.ID, Declaration: dec}); err != nil {
+		if _, err := report.RecordDeclaration(ctx, st, report.DeclarationRecord{WorkerID: u.ID, Declaration: dec}); err != nil {
 			t.Fatal(err)
 		}
 		if i < 10 {

@@ -1,9 +1,10 @@
 // Package review owns what is checked after workers answer: gold answers
-// a worker got wrong and their contests, and the batch quality report a
-// client reads (the blind review sample's accuracy with its interval, gold
-// pass rates, agreement). The review queue and blind audits are still
-// written by dispatch's settle path (settle.go), as tasks go to review and
-// reviewers resolve them.
+// a worker got wrong and their contests, a village center's reviews of its
+// workers' answers (reviews.go: born at the center, received at the hub),
+// and the batch quality report a client reads (the blind review sample's
+// accuracy with its interval, gold pass rates, agreement). The review
+// queue and blind audits are still written by dispatch's settle path
+// (settle.go), as tasks go to review and reviewers resolve them.
 package review
 
 import (

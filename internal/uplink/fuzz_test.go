@@ -14,6 +14,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/report"
+	"banyan/internal/review"
 	"banyan/internal/store"
 	"banyan/internal/training"
 	"banyan/internal/work"
@@ -47,9 +48,9 @@ func FuzzUpload(f *testing.F) {
 	f.Add(seed(training.KindActivity, map[string]any{"worker_id": worker.ID, "started_at": "2026-11-23T09:05:00Z", "active_ms": 60000,
 		"what": "training", "session": map[string]any{"id": work.NewID(), "worker_id": worker.ID, "course_id": work.NewID(),
 			"started_at": "2026-11-23T09:00:00Z", "last_seen_at": "2026-11-23T09:20:00Z"}}), "")
-	f.Add(seed(store.KindDeclaration, map[string]any{"worker_id": worker.ID, "declared_at": "2026-11-23T09:00:00Z", "gender": "woman"}), "")
+	f.Add(seed(report.KindDeclaration, map[string]any{"worker_id": worker.ID, "declared_at": "2026-11-23T09:00:00Z", "gender": "woman"}), "")
 	f.Add(seed(report.KindWithdrawal, map[string]any{"worker_id": worker.ID}), "")
-	f.Add(seed(store.KindReview, map[string]any{"assignment_id": work.NewID(), "reviewer_id": worker.ID, "verdict": "agree", "note": ""}), "")
+	f.Add(seed(review.KindReview, map[string]any{"assignment_id": work.NewID(), "reviewer_id": worker.ID, "verdict": "agree", "note": ""}), "")
 	f.Add(seed(audit.Kind, map[string]any{"actor": "center", "action": "user.added", "subject": worker.ID}), "")
 	f.Add([]byte(`{"items":[{"id":"x","kind":"nonsense","body":{}}]}`), "")
 	f.Add([]byte{0x1f, 0x8b, 0, 0}, "gzip")

@@ -24,6 +24,7 @@ import (
 	"banyan/internal/feed"
 	"banyan/internal/problem"
 	"banyan/internal/report"
+	"banyan/internal/review"
 	"banyan/internal/store"
 	"banyan/internal/training"
 	"banyan/internal/work"
@@ -400,24 +401,24 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 		lim := h.Spans
 		lim.Slack = centerSpanSlack
 		return training.UplinkSpan(ctx, h.Store, ref, b, lim, h.TrainingRate)
-	case store.KindDeclaration:
-		var b store.DeclarationRecord
+	case report.KindDeclaration:
+		var b report.DeclarationRecord
 		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) || b.DeclaredAt.IsZero() {
 			return reject("a declaration needs worker_id, declared_at and its answers")
 		}
 		if err := b.Declaration.Validate(time.Now().Year()); err != nil {
 			return reject("declaration: %v", err)
 		}
-		return h.Store.UplinkDeclaration(ctx, ref, b)
+		return report.UplinkDeclaration(ctx, h.Store, ref, b)
 	case report.KindWithdrawal:
 		var b report.WithdrawalRecord
 		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) {
 			return reject("a withdrawal needs worker_id")
 		}
 		return report.UplinkWithdrawal(ctx, h.Store, ref, b)
-	case store.KindReview:
+	case review.KindReview:
 		var b struct {
-			store.ReviewRecord
+			review.ReviewRecord
 			Answer json.RawMessage `json:"answer,omitempty"`
 		}
 		if err := strict(&b); err != nil || !work.ValidID(b.AssignmentID) || !work.ValidID(b.ReviewerID) {
@@ -444,7 +445,7 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 			}
 			b.ReviewRecord.Answer = &ans
 		}
-		return h.Store.UplinkReview(ctx, ref, b.ReviewRecord)
+		return review.UplinkReview(ctx, h.Store, ref, b.ReviewRecord)
 	case audit.Kind:
 		var b audit.Record
 		if err := strict(&b); err != nil || b.Action == "" || len(b.Action) > 100 || len(b.Actor) > 200 ||

@@ -19,6 +19,7 @@ import (
 	"banyan/internal/dispatch"
 	"banyan/internal/feed"
 	"banyan/internal/report"
+	"banyan/internal/review"
 	"banyan/internal/store"
 	"banyan/internal/training"
 	"banyan/internal/work"
@@ -154,8 +155,8 @@ const (
 )
 
 // Kinds lists every item kind this hub takes.
-var Kinds = []string{KindAnswer, KindEnrolment, training.KindActivity, store.KindDeclaration, report.KindWithdrawal,
-	store.KindReview, audit.Kind, training.KindAttemptAnswer}
+var Kinds = []string{KindAnswer, KindEnrolment, training.KindActivity, report.KindDeclaration, report.KindWithdrawal,
+	review.KindReview, audit.Kind, training.KindAttemptAnswer}
 
 // Item is one record born at the center, with the id it was given there
 // and its place in the center's sequence.

@@ -1,0 +1,116 @@
+package review
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"banyan/internal/problem"
+	"banyan/internal/store"
+	"banyan/internal/work"
+)
+
+// A village center's reviewers check their fellow workers' saved answers
+// there; each check is a review of one answer, born at the center and sent
+// up to the hub.
+
+// KindReview is the outbox kind of a review made at a village center,
+// which goes up so that the hub keeps it too.
+const KindReview = "review"
+
+// ReviewRecord is a reviewer's check of one answer. It is also the body of
+// the review a village center sends up.
+type ReviewRecord struct {
+	AssignmentID string       `json:"assignment_id"`
+	ReviewerID   string       `json:"reviewer_id"`
+	Verdict      string       `json:"verdict"`
+	Answer       *work.Answer `json:"answer,omitempty"`
+	Note         string       `json:"note"`
+}
+
+// RecordReview stores a reviewer's check of an answer and returns its id;
+// store.ErrConflict if the reviewer has reviewed that answer already. At a
+// village center it goes up too.
+func RecordReview(ctx context.Context, st *store.Store, r ReviewRecord) (string, error) {
+	id, err := st.Born(ctx, KindReview, r, func(tx *store.Tx, id string, now time.Time) error {
+		return insertReview(ctx, tx, id, r, now)
+	})
+	if err != nil {
+		return "", fmt.Errorf("review: record review: %w", err)
+	}
+	return id, nil
+}
+
+// UplinkReview stores, at the hub, a center reviewer's check of one of the
+// center's answers. The answer must have arrived first (it is earlier in
+// the center's outbox); until then the review waits.
+func UplinkReview(ctx context.Context, st *store.Store, it store.UplinkItem, r ReviewRecord) (store.UplinkResult, error) {
+	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
+		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.ReviewerID); !ok || err != nil {
+			return res, err
+		}
+		var org string
+		err := tx.QueryRowContext(ctx, `SELECT u.org_id FROM assignments a JOIN users u ON u.id = a.worker_id WHERE a.id = ?`,
+			r.AssignmentID).Scan(&org)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.UplinkResult{Status: store.UplinkRetry, Reason: fmt.Sprintf("answer %s has not arrived yet", r.AssignmentID)}, nil
+		}
+		if err != nil {
+			return store.UplinkResult{}, err
+		}
+		if org != it.CenterID {
+			return store.UplinkResult{Status: store.UplinkRejected, Reason: "a center reviews its own workers' answers only"}, nil
+		}
+		err = insertReview(ctx, tx, it.ID, r, st.Now())
+		if errors.Is(err, store.ErrConflict) {
+			return store.UplinkResult{Status: store.UplinkRejected, Reason: err.Error()}, nil
+		}
+		return store.UplinkResult{Status: store.UplinkAccepted}, err
+	})
+}
+
+// AnswerReviews lists the reviews of one answer, oldest first.
+func AnswerReviews(ctx context.Context, st *store.Store, assignmentID string) ([]ReviewRecord, error) {
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT assignment_id, reviewer_id, verdict, answer, note FROM answer_reviews
+		WHERE assignment_id = ? ORDER BY created_at, id`, assignmentID)
+	if err != nil {
+		return nil, fmt.Errorf("review: reviews of %s: %w", assignmentID, err)
+	}
+	return store.Collect(rows, func(r store.Scanner) (ReviewRecord, error) {
+		var rv ReviewRecord
+		var answer sql.NullString
+		if err := r.Scan(&rv.AssignmentID, &rv.ReviewerID, &rv.Verdict, &answer, &rv.Note); err != nil {
+			return rv, err
+		}
+		if answer.Valid {
+			rv.Answer = &work.Answer{}
+			return rv, json.Unmarshal([]byte(answer.String), rv.Answer)
+		}
+		return rv, nil
+	})
+}
+
+// insertReview writes one review with the given id; store.ErrConflict if
+// the reviewer has reviewed the answer already.
+func insertReview(ctx context.Context, tx *store.Tx, id string, r ReviewRecord, now time.Time) error {
+	var answer sql.NullString
+	if r.Answer != nil {
+		raw, err := json.Marshal(r.Answer)
+		if err != nil {
+			return err
+		}
+		answer = sql.NullString{String: string(raw), Valid: true}
+	}
+	err := tx.Savepoint(ctx, func() error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO answer_reviews (id, assignment_id, reviewer_id, verdict, answer, note, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, r.AssignmentID, r.ReviewerID, r.Verdict, answer, r.Note, store.TimeText(now))
+		return err
+	})
+	if tx.IsUniqueViolation(err) {
+		return problem.Public(store.ErrConflict, "the reviewer has reviewed this answer already")
+	}
+	return err
+}
