@@ -9,6 +9,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/ledger"
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/store"
 )
 
@@ -191,7 +192,7 @@ func (a *API) rejectResult(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return err
 	}
 	return a.once(w, r, p, "reject result "+id, in.Key, func() (int, any, error) {
-		err := a.Store.RejectResult(r.Context(), id, p.UserID, in.Reason)
+		err := project.RejectResult(r.Context(), a.Store, id, p.UserID, in.Reason)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/quality"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -176,7 +177,7 @@ func Decider(p work.Project) DecideFunc {
 
 // Resolve settles a task by a reviewer's answer, validated like any other.
 func (s *Service) Resolve(ctx context.Context, reviewerID, taskID string, raw []byte) (work.Answer, error) {
-	t, err := s.Store.Task(ctx, taskID)
+	t, err := project.Task(ctx, s.Store, taskID)
 	if err != nil {
 		return work.Answer{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -108,7 +109,7 @@ func (s *Service) CancelBatch(ctx context.Context, batchID string) (work.Batch, 
 	var b work.Batch
 	err := s.Store.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		if b, err = store.ScanBatch(tx.QueryRowContext(ctx, `SELECT `+store.BatchColumns+` FROM batches WHERE id = ?`, batchID)); err != nil {
+		if b, err = project.ScanBatch(tx.QueryRowContext(ctx, `SELECT `+project.BatchColumns+` FROM batches WHERE id = ?`, batchID)); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return store.ErrNotFound
 			}
@@ -132,10 +133,10 @@ func (s *Service) CancelBatch(ctx context.Context, batchID string) (work.Batch, 
 		if _, err := tx.ExecContext(ctx, `UPDATE batches SET cancelled_at = ? WHERE id = ?`, store.TimeText(now), batchID); err != nil {
 			return err
 		}
-		if err := s.Store.TasksFailed(ctx, tx, batchID); err != nil {
+		if err := project.TasksFailed(ctx, s.Store, tx, batchID); err != nil {
 			return err
 		}
-		if err := s.Store.CompleteIfDone(ctx, tx, batchID, store.TimeText(now)); err != nil {
+		if err := project.CompleteIfDone(ctx, s.Store, tx, batchID, store.TimeText(now)); err != nil {
 			return err
 		}
 		b.CancelledAt = &now

@@ -343,10 +343,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 // reader is what a read should use: the open transaction inside
 // InOneTx, so a read sees what the same transaction wrote, or else the
 // reader pool.
-func (s *Store) reader(ctx context.Context) interface {
-	querier
-	rowQuerier
-} {
+func (s *Store) reader(ctx context.Context) Reader {
 	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
 		return tx
 	}

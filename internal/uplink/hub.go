@@ -23,6 +23,7 @@ import (
 	"banyan/internal/dispatch"
 	"banyan/internal/feed"
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/training"
@@ -484,7 +485,7 @@ func (h *Hub) file(w http.ResponseWriter, r *http.Request, center auth.Org) erro
 	if !blob.ValidSum(sum) {
 		return problem.New(http.StatusNotFound, "no such file")
 	}
-	f, err := h.Store.CenterFile(r.Context(), center.ID, sum)
+	f, err := project.CenterFile(r.Context(), h.Store, center.ID, sum)
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(http.StatusNotFound, "no such file among this center's leases")
 	}
