@@ -22,7 +22,7 @@ func (a *API) once(w http.ResponseWriter, r *http.Request, p auth.Principal, rou
 		return problem.New(http.StatusBadRequest, "idempotency key: at most 200 characters")
 	}
 	if key != "" {
-		status, reply, found, err := a.Store.Idempotent(r.Context(), key, p.UserID, route)
+		status, reply, found, err := ledger.Idempotent(r.Context(), a.Store, key, p.UserID, route)
 		if err != nil {
 			return err
 		}
@@ -43,7 +43,7 @@ func (a *API) once(w http.ResponseWriter, r *http.Request, p auth.Principal, rou
 		return err
 	}
 	if key != "" {
-		if err := a.Store.RememberReply(r.Context(), key, p.UserID, route, status, body); err != nil {
+		if err := ledger.RememberReply(r.Context(), a.Store, key, p.UserID, route, status, body); err != nil {
 			return err
 		}
 	}
