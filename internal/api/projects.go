@@ -192,7 +192,7 @@ func (a *API) visibleProject(r *http.Request, p auth.Principal) (work.Project, e
 	if err != nil {
 		return work.Project{}, err
 	}
-	pr, err := a.Store.Project(r.Context(), id)
+	pr, err := a.Dispatch.Project(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.CanReadClient(pr.ClientID)) {
 		return work.Project{}, errNotVisible("project")
 	}
@@ -421,7 +421,7 @@ func (a *API) visibleTask(r *http.Request, p auth.Principal) (work.Task, work.Pr
 	if err != nil {
 		return work.Task{}, work.Project{}, hidden(err, "task")
 	}
-	pr, err := a.Store.Project(r.Context(), t.ProjectID)
+	pr, err := a.Dispatch.Project(r.Context(), t.ProjectID)
 	if err != nil {
 		return work.Task{}, work.Project{}, err
 	}
@@ -445,7 +445,7 @@ func (a *API) visibleBatchProject(r *http.Request, p auth.Principal) (work.Batch
 	if err != nil {
 		return work.Batch{}, work.Project{}, err
 	}
-	pr, err := a.Store.Project(r.Context(), b.ProjectID)
+	pr, err := a.Dispatch.Project(r.Context(), b.ProjectID)
 	return b, pr, err
 }
 
@@ -513,7 +513,7 @@ func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	pr, err := a.Store.Project(r.Context(), id)
+	pr, err := a.Dispatch.Project(r.Context(), id)
 	if err != nil {
 		return hidden(err, "project")
 	}

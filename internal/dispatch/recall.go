@@ -187,7 +187,7 @@ func (s *Service) UpdateProject(ctx context.Context, id string, c ProjectChange)
 			}
 		}
 		var err error
-		if p, err = store.ScanProject(tx.QueryRowContext(ctx, `SELECT `+store.ProjectColumns+` FROM projects WHERE id = ?`, id)); err != nil {
+		if p, err = project.ScanProject(tx.QueryRowContext(ctx, `SELECT `+project.ProjectColumns+` FROM projects WHERE id = ?`, id)); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return store.ErrNotFound
 			}
@@ -213,7 +213,7 @@ func (s *Service) UpdateProject(ctx context.Context, id string, c ProjectChange)
 		}
 		return nil
 	})
-	s.Store.ForgetProject(id)
+	s.projects().Forget(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return p, fmt.Errorf("dispatch: project %s: %w", id, store.ErrNotFound)
 	}

@@ -506,7 +506,7 @@ func (s *Service) ResolveAnswer(ctx context.Context, taskID, reviewerID string, 
 		if work.TaskState(state).Final() || gold == 1 {
 			return problem.Public(store.ErrConflict, "task %s is already %s", taskID, state)
 		}
-		p, err := store.ScanProject(tx.QueryRowContext(ctx, `SELECT `+store.ProjectColumns+` FROM projects WHERE id = ?`, projectID))
+		p, err := project.ScanProject(tx.QueryRowContext(ctx, `SELECT `+project.ProjectColumns+` FROM projects WHERE id = ?`, projectID))
 		if err != nil {
 			return err
 		}

@@ -49,10 +49,10 @@ func CreateProject(ctx context.Context, st *store.Store, p work.Project) (work.P
 
 // Projects lists projects by id; clientID "" lists every client's.
 func Projects(ctx context.Context, st *store.Store, clientID string, p store.Page) ([]work.Project, error) {
-	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT `+store.ProjectColumns+` FROM projects
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT `+ProjectColumns+` FROM projects
 		WHERE (? = '' OR client_id = ?) AND id > ? ORDER BY id LIMIT ?`, clientID, clientID, p.After, p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("project: list: %w", err)
 	}
-	return store.Collect(rows, store.ScanProject)
+	return store.Collect(rows, ScanProject)
 }

@@ -60,3 +60,32 @@ func TestCreateBatchAllOrNothing(t *testing.T) {
 		t.Fatalf("after a failed batch: %d batches and %d tasks remain, want none", len(bs), n)
 	}
 }
+
+// A kept read is reused until Forget, and an unknown project is
+// store.ErrNotFound.
+func TestCacheKeepsAndForgets(t *testing.T) {
+	t.Parallel()
+	st := storetest.Open(t, store.Options{})
+	ctx := context.Background()
+	p := newProject(t, st, 1, 1)
+	c := &project.Cache{Store: st}
+	if got, err := c.Project(ctx, p.ID); err != nil || got.Name != "p" {
+		t.Fatalf("first read: %+v, %v", got, err)
+	}
+	if err := st.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE projects SET name = 'renamed' WHERE id = ?`, p.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Project(ctx, p.ID); got.Name != "p" {
+		t.Fatalf("kept read: name %q, want the kept %q", got.Name, "p")
+	}
+	c.Forget(p.ID)
+	if got, _ := c.Project(ctx, p.ID); got.Name != "renamed" {
+		t.Fatalf("after Forget: name %q, want %q", got.Name, "renamed")
+	}
+	if _, err := c.Project(ctx, work.NewID()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown project: %v, want ErrNotFound", err)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"banyan/internal/problem"
-	"banyan/internal/work"
 )
 
 // The seams below are what the dispatch package reaches of the domains
@@ -26,18 +25,6 @@ const (
 	SkillActive    = "active"
 	SkillSuspended = "suspended"
 )
-
-// ProjectColumns are the columns ScanProject reads, in its order. They
-// move with the project domain.
-const ProjectColumns = projectCols
-
-// ScanProject reads one project selected with ProjectColumns. It moves
-// with the project domain.
-func ScanProject(r Scanner) (work.Project, error) { return scanProject(r) }
-
-// ForgetProject drops the project's cached read (see Project) after a
-// change to it. It moves with the project domain.
-func (s *Store) ForgetProject(id string) { s.projects.Delete(id) }
 
 // WorkedMS is the working time, in milliseconds, between from and to,
 // scaled by Options.WorkTimeScale, at most limit (a negative span counts

@@ -29,7 +29,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -66,8 +65,6 @@ type Store struct {
 	outbox bool
 	// workScale multiplies measured working time (Options.WorkTimeScale).
 	workScale float64
-	// projects holds recent project reads (see Project).
-	projects sync.Map
 	// notifier is told of the events clients subscribe to (SetNotifier).
 	notifier Notifier
 }

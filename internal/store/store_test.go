@@ -54,11 +54,8 @@ func newProject(t testing.TB, s *Store, clientID, schema string, overlap, maxOve
 		id, clientID, string(work.Classify), schema, overlap, maxOverlap, ts(s.now())); err != nil {
 		t.Fatal(err)
 	}
-	p, err := scanProject(s.r.QueryRow(`SELECT `+projectCols+` FROM projects WHERE id = ?`, id))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return work.Project{ID: id, ClientID: clientID, Name: "p", Kind: work.Classify, Overlap: overlap, MaxOverlap: maxOverlap,
+		AssignmentSeconds: 60}
 }
 
 func workers(t *testing.T, s *Store, n int) []testUser {

@@ -217,7 +217,7 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center auth.Org) er
 	for _, l := range leases {
 		p, ok := projects[l.ProjectID]
 		if !ok {
-			pr, err := h.Store.Project(r.Context(), l.ProjectID)
+			pr, err := h.Dispatch.Project(r.Context(), l.ProjectID)
 			if err != nil {
 				return err
 			}
@@ -362,7 +362,7 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 		if err != nil {
 			return store.UplinkResult{}, err
 		}
-		p, err := h.Store.Project(ctx, l.ProjectID)
+		p, err := h.Dispatch.Project(ctx, l.ProjectID)
 		if err != nil {
 			return store.UplinkResult{}, err
 		}
@@ -435,7 +435,7 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 			if err != nil {
 				return store.UplinkResult{}, err
 			}
-			p, err := h.Store.Project(ctx, a.ProjectID)
+			p, err := h.Dispatch.Project(ctx, a.ProjectID)
 			if err != nil {
 				return store.UplinkResult{}, err
 			}
