@@ -7,8 +7,8 @@ import (
 )
 
 // The seams below are what the dispatch package reaches of the domains
-// still in this package (projects and their tasks, the feed, the center's
-// local store) while it settles answers. Each goes when its domain moves
+// still in this package (the feed, the center's local store) while it
+// settles answers. Each goes when its domain moves
 // out, as said on it.
 
 // ErrAssignmentClosed means an answer came for an assignment whose task no
