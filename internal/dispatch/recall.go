@@ -98,8 +98,8 @@ func (s *Service) RecallNearDeadline(ctx context.Context, margin, silence time.D
 
 // CancelBatch, UpdateProject and ProjectChange are changes to a client's
 // project; they are here because both recall or notify centers' leases,
-// and move on to the project package when the project domain leaves the
-// store.
+// and move on to the project package once dispatch reaches projects
+// through an interface (project importing dispatch would cycle).
 
 // CancelBatch stops a batch: its unfinished tasks fail (no result, no
 // more answers wanted), hub workers' assignments on them end, and centers'
