@@ -9,6 +9,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/ledger"
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/store"
 )
 
@@ -21,7 +22,7 @@ func (a *API) once(w http.ResponseWriter, r *http.Request, p auth.Principal, rou
 		return problem.New(http.StatusBadRequest, "idempotency key: at most 200 characters")
 	}
 	if key != "" {
-		status, reply, found, err := a.Store.Idempotent(r.Context(), key, p.UserID, route)
+		status, reply, found, err := ledger.Idempotent(r.Context(), a.Store, key, p.UserID, route)
 		if err != nil {
 			return err
 		}
@@ -42,7 +43,7 @@ func (a *API) once(w http.ResponseWriter, r *http.Request, p auth.Principal, rou
 		return err
 	}
 	if key != "" {
-		if err := a.Store.RememberReply(r.Context(), key, p.UserID, route, status, body); err != nil {
+		if err := ledger.RememberReply(r.Context(), a.Store, key, p.UserID, route, status, body); err != nil {
 			return err
 		}
 	}
@@ -191,7 +192,7 @@ func (a *API) rejectResult(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return err
 	}
 	return a.once(w, r, p, "reject result "+id, in.Key, func() (int, any, error) {
-		err := a.Store.RejectResult(r.Context(), id, p.UserID, in.Reason)
+		err := project.RejectResult(r.Context(), a.Store, id, p.UserID, in.Reason)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -100,7 +100,7 @@ func (a *API) decideContest(w http.ResponseWriter, r *http.Request, p auth.Princ
 	}
 	var corrected *work.Answer
 	if in.Upheld {
-		pr, err := a.Store.Project(r.Context(), c.ProjectID)
+		pr, err := a.Dispatch.Project(r.Context(), c.ProjectID)
 		if err != nil {
 			return err
 		}

@@ -22,6 +22,7 @@ import (
 	"banyan/internal/blob"
 	"banyan/internal/ingest"
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/store"
 )
 
@@ -151,7 +152,7 @@ func (a *API) readMultipart(r *http.Request, body io.Reader, boundary, formatHin
 // attach checks that every row names files the zip holds, stores those
 // files in the blob store, and returns the tasks with their attachments.
 // On an error, files it added to the store are removed again.
-func (a *API) attach(spool *ingest.Spool, b *bundle, fields []string) (tasks []store.NewTask, err error) {
+func (a *API) attach(spool *ingest.Spool, b *bundle, fields []string) (tasks []project.NewTask, err error) {
 	var added []string
 	defer func() {
 		if err != nil {
@@ -242,7 +243,7 @@ func (a *API) assignmentFile(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if p.Role != auth.Worker {
 		return errForbidden
 	}
-	f, err := a.Store.AssignmentFile(r.Context(), r.PathValue("id"), p.UserID, r.PathValue("field"))
+	f, err := project.AssignmentFile(r.Context(), a.Store, r.PathValue("id"), p.UserID, r.PathValue("field"))
 	if err != nil {
 		return hidden(err, "file")
 	}
@@ -250,8 +251,8 @@ func (a *API) assignmentFile(w http.ResponseWriter, r *http.Request, p auth.Prin
 }
 
 // each yields the tasks of a list.
-func each(list []store.NewTask) iter.Seq2[store.NewTask, error] {
-	return func(yield func(store.NewTask, error) bool) {
+func each(list []project.NewTask) iter.Seq2[project.NewTask, error] {
+	return func(yield func(project.NewTask, error) bool) {
 		for _, t := range list {
 			if !yield(t, nil) {
 				return

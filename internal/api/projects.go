@@ -16,6 +16,7 @@ import (
 	"banyan/internal/dispatch"
 	"banyan/internal/ingest"
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/review"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -155,7 +156,7 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request, pr auth.Prin
 		return err
 	}
 	p.ClientID = o.ID
-	p, err = a.Store.CreateProject(r.Context(), p)
+	p, err = project.CreateProject(r.Context(), a.Store, p)
 	if err != nil {
 		return err
 	}
@@ -177,7 +178,7 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	ps, err := a.Store.Projects(r.Context(), clientID, pg)
+	ps, err := project.Projects(r.Context(), a.Store, clientID, pg)
 	if err != nil {
 		return err
 	}
@@ -191,7 +192,7 @@ func (a *API) visibleProject(r *http.Request, p auth.Principal) (work.Project, e
 	if err != nil {
 		return work.Project{}, err
 	}
-	pr, err := a.Store.Project(r.Context(), id)
+	pr, err := a.Dispatch.Project(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.CanReadClient(pr.ClientID)) {
 		return work.Project{}, errNotVisible("project")
 	}
@@ -231,7 +232,7 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, p auth.Principal, p
 	if name, err = validName("name", name); err != nil {
 		return err
 	}
-	spec := store.BatchSpec{Name: name, Purpose: purpose}
+	spec := project.BatchSpec{Name: name, Purpose: purpose}
 	if d := r.URL.Query().Get("deadline"); d != "" {
 		t, err := time.Parse(time.RFC3339, d)
 		if err != nil {
@@ -257,7 +258,7 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, p auth.Principal, p
 	formatHint := r.URL.Query().Get("format")
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var spool *ingest.Spool
-	var tasks iter.Seq2[store.NewTask, error]
+	var tasks iter.Seq2[project.NewTask, error]
 	if mt == "multipart/form-data" {
 		// Rows with a zip of the files they name.
 		if ce := r.Header.Get("Content-Encoding"); ce != "" && ce != "identity" {
@@ -312,7 +313,7 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, p auth.Principal, p
 	if tasks == nil {
 		tasks = spool.All()
 	}
-	b, err := a.Store.CreateBatch(r.Context(), pr, spec, tasks)
+	b, err := project.CreateBatch(r.Context(), a.Store, pr, spec, tasks)
 	if err != nil {
 		return err
 	}
@@ -329,7 +330,7 @@ func (a *API) listBatches(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	bs, err := a.Store.Batches(r.Context(), pr.ID, pg)
+	bs, err := project.Batches(r.Context(), a.Store, pr.ID, pg)
 	if err != nil {
 		return err
 	}
@@ -341,7 +342,7 @@ func (a *API) visibleBatch(r *http.Request, p auth.Principal) (work.Batch, error
 	if err != nil {
 		return work.Batch{}, err
 	}
-	b, err := a.Store.Batch(r.Context(), id)
+	b, err := project.Batch(r.Context(), a.Store, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.CanReadClient(b.ClientID)) {
 		return work.Batch{}, errNotVisible("batch")
 	}
@@ -369,7 +370,7 @@ func (a *API) getBatch(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if err != nil {
 		return err
 	}
-	counts, answers, err := a.Store.StateCounts(r.Context(), b.ID)
+	counts, answers, err := project.StateCounts(r.Context(), a.Store, b.ID)
 	if err != nil {
 		return err
 	}
@@ -394,7 +395,7 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	ts, err := a.Store.Tasks(r.Context(), b.ID, state, pg)
+	ts, err := project.Tasks(r.Context(), a.Store, b.ID, state, pg)
 	if err != nil {
 		return err
 	}
@@ -416,11 +417,11 @@ func (a *API) visibleTask(r *http.Request, p auth.Principal) (work.Task, work.Pr
 	if err != nil {
 		return work.Task{}, work.Project{}, err
 	}
-	t, err := a.Store.Task(r.Context(), id)
+	t, err := project.Task(r.Context(), a.Store, id)
 	if err != nil {
 		return work.Task{}, work.Project{}, hidden(err, "task")
 	}
-	pr, err := a.Store.Project(r.Context(), t.ProjectID)
+	pr, err := a.Dispatch.Project(r.Context(), t.ProjectID)
 	if err != nil {
 		return work.Task{}, work.Project{}, err
 	}
@@ -444,7 +445,7 @@ func (a *API) visibleBatchProject(r *http.Request, p auth.Principal) (work.Batch
 	if err != nil {
 		return work.Batch{}, work.Project{}, err
 	}
-	pr, err := a.Store.Project(r.Context(), b.ProjectID)
+	pr, err := a.Dispatch.Project(r.Context(), b.ProjectID)
 	return b, pr, err
 }
 
@@ -453,7 +454,7 @@ func (a *API) batchResults(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	return a.writeResults(w, r, pr, store.ResultScope{BatchID: b.ID})
+	return a.writeResults(w, r, pr, project.ResultScope{BatchID: b.ID})
 }
 
 func (a *API) projectResults(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -461,13 +462,13 @@ func (a *API) projectResults(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
-	return a.writeResults(w, r, pr, store.ResultScope{ProjectID: pr.ID})
+	return a.writeResults(w, r, pr, project.ResultScope{ProjectID: pr.ID})
 }
 
 // writeResults streams results as JSONL (the default) or CSV (?format=csv).
 // Once the first byte is out an error can no longer become a problem
 // response, so it ends the stream early and is logged.
-func (a *API) writeResults(w http.ResponseWriter, r *http.Request, pr work.Project, scope store.ResultScope) error {
+func (a *API) writeResults(w http.ResponseWriter, r *http.Request, pr work.Project, scope project.ResultScope) error {
 	format := ingest.JSONL
 	if f := r.URL.Query().Get("format"); f != "" {
 		var err error
@@ -491,7 +492,7 @@ func (a *API) writeResults(w http.ResponseWriter, r *http.Request, pr work.Proje
 	w.Header().Set("Content-Disposition", `attachment; filename="results-`+pr.ID+"."+ext+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	err := ingest.WriteResults(w, format, pr, func(after string) ([]work.Result, error) {
-		return a.Store.Results(r.Context(), scope, store.Page{After: after, Limit: 1000})
+		return project.Results(r.Context(), a.Store, scope, store.Page{After: after, Limit: 1000})
 	})
 	if err != nil {
 		a.Log.Error("results export ended early", "project", pr.ID, "err", err)
@@ -512,7 +513,7 @@ func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	pr, err := a.Store.Project(r.Context(), id)
+	pr, err := a.Dispatch.Project(r.Context(), id)
 	if err != nil {
 		return hidden(err, "project")
 	}
@@ -520,7 +521,7 @@ func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	ts, err := a.Store.ProjectTasks(r.Context(), pr.ID, work.TaskNeedsReview, pg)
+	ts, err := project.ProjectTasks(r.Context(), a.Store, pr.ID, work.TaskNeedsReview, pg)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -91,7 +92,7 @@ func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	out.ExpiresAt = o.Assignment.ExpiresAt
 	out.Task.Payload = o.Task.Payload
 	if len(o.Project.Schema.Files) > 0 {
-		files, err := a.Store.TaskFiles(r.Context(), o.Task.ID)
+		files, err := project.TaskFiles(r.Context(), a.Store, o.Task.ID)
 		if err != nil {
 			return err
 		}

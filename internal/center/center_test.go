@@ -21,6 +21,7 @@ import (
 	"banyan/internal/center"
 	"banyan/internal/feed"
 	"banyan/internal/hub"
+	"banyan/internal/project"
 	"banyan/internal/sim"
 	"banyan/internal/store"
 	"banyan/internal/training"
@@ -62,15 +63,15 @@ func newRigShifted(t testing.TB, tasks int, shift time.Duration) *rig {
 	ctx := context.Background()
 	c, _ := g.hub.Auth.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, err := g.hub.Store.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "mod", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, g.hub.Store, work.Project{ClientID: c.ID, Name: "mod", Kind: work.Classify, Schema: schema,
 		Overlap: 2, MaxOverlap: 3, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV, MinGold: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	g.proj = p
-	_, err = g.hub.Store.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	_, err = project.CreateBatch(ctx, g.hub.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range tasks {
-			if !yield(store.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"post %d"}`, i))}, nil) {
+			if !yield(project.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"post %d"}`, i))}, nil) {
 				return
 			}
 		}
@@ -211,7 +212,7 @@ func (g *rig) check() {
 		}
 	}
 	var n int
-	res, _ := g.hub.Store.Results(ctx, store.ResultScope{ProjectID: g.proj.ID}, store.Page{Limit: 1000})
+	res, _ := project.Results(ctx, g.hub.Store, project.ResultScope{ProjectID: g.proj.ID}, store.Page{Limit: 1000})
 	for _, r := range res {
 		n += r.Answers
 	}
@@ -280,7 +281,7 @@ func TestCenterWorksOfflineAndLosesNothing(t *testing.T) {
 		t.Fatalf("outbox still holds %d records", q.Pending)
 	}
 	g.check()
-	res, _ := g.hub.Store.Results(ctx, store.ResultScope{ProjectID: g.proj.ID}, store.Page{Limit: 100})
+	res, _ := project.Results(ctx, g.hub.Store, project.ResultScope{ProjectID: g.proj.ID}, store.Page{Limit: 100})
 	if len(res) != 6 {
 		t.Fatalf("the hub delivered %d results, want 6", len(res))
 	}
@@ -443,7 +444,7 @@ func TestCutAtEveryBoundary(t *testing.T) {
 				}
 				g.check()
 				var reserved int
-				res, _ := g.hub.Store.Results(ctx, store.ResultScope{ProjectID: g.proj.ID}, store.Page{Limit: 100})
+				res, _ := project.Results(ctx, g.hub.Store, project.ResultScope{ProjectID: g.proj.ID}, store.Page{Limit: 100})
 				if len(res) != 4 {
 					t.Fatalf("%d of 4 tasks settled", len(res))
 				}

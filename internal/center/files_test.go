@@ -14,6 +14,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/center"
+	"banyan/internal/project"
 	"banyan/internal/sim"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -27,24 +28,24 @@ func (g *rig) filesProject(files ...[]byte) {
 	if g.proj.ID == "" {
 		c, _ := g.hub.Auth.CreateOrg(ctx, auth.OrgClient, "client")
 		schema, _ := work.DecodeSchema(work.Transcribe, []byte(`{"inputs":["audio"],"files":["audio"]}`))
-		p, err := g.hub.Store.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "calls", Kind: work.Transcribe, Schema: schema,
+		p, err := project.CreateProject(ctx, g.hub.Store, work.Project{ClientID: c.ID, Name: "calls", Kind: work.Transcribe, Schema: schema,
 			Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
 		if err != nil {
 			g.t.Fatal(err)
 		}
 		g.proj = p
 	}
-	var tasks []store.NewTask
+	var tasks []project.NewTask
 	for i, data := range files {
 		sum, size, _, err := g.hub.Blobs.Put(bytes.NewReader(data), 1<<30)
 		if err != nil {
 			g.t.Fatal(err)
 		}
 		name := "call" + string(rune('a'+i)) + ".ogg"
-		tasks = append(tasks, store.NewTask{Payload: []byte(`{"audio":"` + name + `"}`),
+		tasks = append(tasks, project.NewTask{Payload: []byte(`{"audio":"` + name + `"}`),
 			Files: []store.TaskFile{{Field: "audio", Name: name, SHA256: sum, Size: size, MediaType: "audio/ogg"}}})
 	}
-	_, err := g.hub.Store.CreateBatch(ctx, g.proj, store.BatchSpec{Name: "calls", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	_, err := project.CreateBatch(ctx, g.hub.Store, g.proj, project.BatchSpec{Name: "calls", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for _, t := range tasks {
 			if !yield(t, nil) {
 				return

@@ -11,7 +11,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/center"
-	"banyan/internal/store"
+	"banyan/internal/project"
 	"banyan/internal/work"
 )
 
@@ -27,15 +27,15 @@ func TestEncryptedCenter(t *testing.T) {
 	ctx := context.Background()
 	c, _ := g.hub.Auth.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, err := g.hub.Store.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "mod", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, g.hub.Store, work.Project{ClientID: c.ID, Name: "mod", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	g.proj = p
-	if _, err := g.hub.Store.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	if _, err := project.CreateBatch(ctx, g.hub.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for range 6 {
-			if !yield(store.NewTask{Payload: []byte(`{"text":"MARKER-POST"}`)}, nil) {
+			if !yield(project.NewTask{Payload: []byte(`{"text":"MARKER-POST"}`)}, nil) {
 				return
 			}
 		}

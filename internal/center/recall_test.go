@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"banyan/internal/dispatch"
-	"banyan/internal/store"
+	"banyan/internal/project"
 	"banyan/internal/work"
 )
 
@@ -80,9 +80,9 @@ func TestCenterOffersSoonestDueFirst(t *testing.T) {
 	g := newRig(t, 2) // two tasks with no deadline
 	ctx := context.Background()
 	due := time.Now().Add(24 * time.Hour)
-	b, err := g.hub.Store.CreateBatch(ctx, g.proj, store.BatchSpec{Name: "urgent", Purpose: work.PurposeWork, Deadline: &due},
-		func(yield func(store.NewTask, error) bool) {
-			yield(store.NewTask{Payload: []byte(`{"text":"urgent post"}`)}, nil)
+	b, err := project.CreateBatch(ctx, g.hub.Store, g.proj, project.BatchSpec{Name: "urgent", Purpose: work.PurposeWork, Deadline: &due},
+		func(yield func(project.NewTask, error) bool) {
+			yield(project.NewTask{Payload: []byte(`{"text":"urgent post"}`)}, nil)
 		})
 	if err != nil {
 		t.Fatal(err)

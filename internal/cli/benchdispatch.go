@@ -14,6 +14,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/hub"
+	"banyan/internal/project"
 	"banyan/internal/sim"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -95,16 +96,16 @@ func benchDispatch(ctx context.Context, args []string, out, errOut io.Writer) er
 		return err
 	}
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, err := st.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "bench", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, st, work.Project{ClientID: client.ID, Name: "bench", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(errOut, "loading %d tasks…\n", *tasks)
 	t0 := time.Now()
-	_, err = st.CreateBatch(ctx, p, store.BatchSpec{Name: "bench", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	_, err = project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "bench", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range *tasks {
-			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":"post %d"}`, i)}, nil) {
+			if !yield(project.NewTask{Payload: fmt.Appendf(nil, `{"text":"post %d"}`, i)}, nil) {
 				return
 			}
 		}

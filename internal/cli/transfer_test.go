@@ -14,6 +14,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/hub"
+	"banyan/internal/project"
 	"banyan/internal/work"
 )
 
@@ -36,7 +37,7 @@ func TestImportExport(t *testing.T) {
 	}
 	client, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "acme")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, err := h.Store.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "mod", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, h.Store, work.Project{ClientID: client.ID, Name: "mod", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
 	if err != nil {
 		t.Fatal(err)

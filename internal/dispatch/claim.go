@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -115,7 +116,7 @@ func (s *Service) Claim(ctx context.Context, workerID, projectID string, goldDra
 			if a, err = scanAssignment(tx.QueryRowContext(ctx, `SELECT `+assignmentCols+` FROM assignments WHERE id = ?`, live.String)); err != nil {
 				return err
 			}
-			t, err = store.ScanTask(tx.QueryRowContext(ctx, `SELECT `+store.TaskColumns+` FROM tasks WHERE id = ?`, a.TaskID))
+			t, err = project.ScanTask(tx.QueryRowContext(ctx, `SELECT `+project.TaskColumns+` FROM tasks WHERE id = ?`, a.TaskID))
 			return err
 		}
 		pick, err := pickTask(ctx, tx, workerID, projectID, restricted > 0)
@@ -136,8 +137,8 @@ func (s *Service) Claim(ctx context.Context, workerID, projectID string, goldDra
 		}
 		a = work.Assignment{ID: work.NewID(), TaskID: pick.taskID, ProjectID: pick.projectID, WorkerID: workerID,
 			State: work.AssignmentActive, CreatedAt: nowT, ExpiresAt: nowT.Add(time.Duration(pick.seconds) * time.Second)}
-		t, err = store.ScanTask(tx.QueryRowContext(ctx, `UPDATE tasks SET holders = holders + 1, state = 'in_progress', updated_at = ?
-			WHERE id = ? RETURNING `+store.TaskColumns, now, pick.taskID))
+		t, err = project.ScanTask(tx.QueryRowContext(ctx, `UPDATE tasks SET holders = holders + 1, state = 'in_progress', updated_at = ?
+			WHERE id = ? RETURNING `+project.TaskColumns, now, pick.taskID))
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -39,7 +40,7 @@ func TestPassAssignment(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 2)

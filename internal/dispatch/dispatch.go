@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/quality"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -33,13 +34,36 @@ var ErrNoWork = problem.NewSentinel(problem.NotFound, "no task available")
 // the time it last swept timed-out work back to the pool.
 type Service struct {
 	Store *store.Store
+	// Projects is the process's reads of projects, shared with the other
+	// surfaces that read them; nil means one of the service's own, made
+	// on first use.
+	Projects *project.Cache
 	// LeaseGrace is how long past its TTL a center's lease is kept before
 	// its task is handed out again; 0 means DefaultLeaseGrace.
 	LeaseGrace time.Duration
 
+	// projectsOnce makes Projects when it was not given.
+	projectsOnce sync.Once
+
 	// swept is when a claim last returned timed-out work to the pool.
 	sweepMu sync.Mutex
 	swept   time.Time
+}
+
+// Project returns one project through the process's reads of projects
+// (Projects).
+func (s *Service) Project(ctx context.Context, id string) (work.Project, error) {
+	return s.projects().Project(ctx, id)
+}
+
+// projects is Projects, made on first use if it was not given.
+func (s *Service) projects() *project.Cache {
+	s.projectsOnce.Do(func() {
+		if s.Projects == nil {
+			s.Projects = &project.Cache{Store: s.Store}
+		}
+	})
+	return s.Projects
 }
 
 // DefaultLeaseGrace is the grace of a center's lease past its TTL.
@@ -69,7 +93,7 @@ func (s *Service) Next(ctx context.Context, workerID, projectID string) (Offer, 
 	if err != nil {
 		return Offer{}, err
 	}
-	p, err := s.Store.Project(ctx, t.ProjectID)
+	p, err := s.Project(ctx, t.ProjectID)
 	if err != nil {
 		return Offer{}, err
 	}
@@ -89,7 +113,7 @@ func (s *Service) Submit(ctx context.Context, workerID, assignmentID string, raw
 	if a.WorkerID != workerID {
 		return SubmitOutcome{}, fmt.Errorf("assignment %s: %w", assignmentID, store.ErrNotFound)
 	}
-	p, err := s.Store.Project(ctx, a.ProjectID)
+	p, err := s.Project(ctx, a.ProjectID)
 	if err != nil {
 		return SubmitOutcome{}, err
 	}
@@ -176,11 +200,11 @@ func Decider(p work.Project) DecideFunc {
 
 // Resolve settles a task by a reviewer's answer, validated like any other.
 func (s *Service) Resolve(ctx context.Context, reviewerID, taskID string, raw []byte) (work.Answer, error) {
-	t, err := s.Store.Task(ctx, taskID)
+	t, err := project.Task(ctx, s.Store, taskID)
 	if err != nil {
 		return work.Answer{}, err
 	}
-	p, err := s.Store.Project(ctx, t.ProjectID)
+	p, err := s.Project(ctx, t.ProjectID)
 	if err != nil {
 		return work.Answer{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -268,7 +269,7 @@ func (s *Service) grant(ctx context.Context, tx *store.Tx, taskID, centerID stri
 		return Lease{}, err
 	}
 	l.Deadline = store.ParseNullTimeText(deadline)
-	if l.Files, err = store.TaskFilesIn(ctx, tx, taskID); err != nil {
+	if l.Files, err = project.TaskFilesIn(ctx, tx, taskID); err != nil {
 		return Lease{}, err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT a.worker_id FROM assignments a JOIN users u ON u.id = a.worker_id

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/work"
@@ -37,7 +38,7 @@ func TestLeaseAndUpload(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 2)
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(3)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(3)); err != nil {
 		t.Fatal(err)
 	}
 	c, ws := centerWithWorkers(t, s, "village-1", 2)
@@ -106,7 +107,7 @@ func TestLateResultIsSuperseded(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 3)
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	a, aw := centerWithWorkers(t, s, "A", 2)
@@ -177,7 +178,7 @@ func TestLostGrantsReturn(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := centerWithWorkers(t, s, "c", 1)
@@ -206,7 +207,7 @@ func TestGrantsFitTheCenter(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 3, 3)
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	c, ws := centerWithWorkers(t, s, "village", 2)
@@ -241,7 +242,7 @@ func TestGrantsFitTheCenter(t *testing.T) {
 	}
 	// A center the hub knows no worker of yet is not capped.
 	fresh, _ := centerWithWorkers(t, s, "new-village", 0)
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "c", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "c", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.GrantLeases(ctx, LeaseRequest{CenterID: fresh.ID, Want: 10, TTL: time.Hour}); err != nil || len(got) != 1 || got[0].Slots != 3 {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -26,7 +27,7 @@ func qualityProject(t *testing.T, s *tstore, name string, overlap, maxOverlap in
 	if q.MinGold == 0 {
 		q.MinGold = 3
 	}
-	p, err := s.CreateProject(ctx, work.Project{ClientID: c.ID, Name: name, Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, s.Store, work.Project{ClientID: c.ID, Name: name, Kind: work.Classify, Schema: schema,
 		Overlap: overlap, MaxOverlap: maxOverlap, AssignmentSeconds: 60, Quality: q})
 	if err != nil {
 		t.Fatal(err)
@@ -34,10 +35,10 @@ func qualityProject(t *testing.T, s *tstore, name string, overlap, maxOverlap in
 	return p
 }
 
-func goldOf(n int, label string) iter.Seq2[store.NewTask, error] {
-	return func(yield func(store.NewTask, error) bool) {
+func goldOf(n int, label string) iter.Seq2[project.NewTask, error] {
+	return func(yield func(project.NewTask, error) bool) {
 		for i := range n {
-			if !yield(store.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"gold %d"}`, i)), Gold: []byte(`{"label":"` + label + `"}`)}, nil) {
+			if !yield(project.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"gold %d"}`, i)), Gold: []byte(`{"label":"` + label + `"}`)}, nil) {
 				return
 			}
 		}
@@ -53,16 +54,16 @@ func TestGoldScoresAndSuspends(t *testing.T) {
 	ctx := context.Background()
 	p := qualityProject(t, s, "gold", 1, 1, work.Quality{GoldRatio: 0.2, MinAccuracy: 0.6, MinGold: 3})
 	other := qualityProject(t, s, "other", 1, 1, work.Quality{Language: "hi"})
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "work", Purpose: work.PurposeWork}, tasksOf(10)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "work", Purpose: work.PurposeWork}, tasksOf(10)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "gold", Purpose: work.PurposeGold}, goldOf(5, "a")); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "gold", Purpose: work.PurposeGold}, goldOf(5, "a")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateBatch(ctx, other, store.BatchSpec{Name: "work", Purpose: work.PurposeWork}, tasksOf(3)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, other, project.BatchSpec{Name: "work", Purpose: work.PurposeWork}, tasksOf(3)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "mixed", Purpose: work.PurposeWork}, goldOf(1, "a")); err == nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "mixed", Purpose: work.PurposeWork}, goldOf(1, "a")); err == nil {
 		t.Fatalf("a work batch with a known answer: got nil error")
 	}
 	w := workers(t, s, 1)[0]
@@ -75,7 +76,7 @@ func TestGoldScoresAndSuspends(t *testing.T) {
 	if err != nil || out.Gold {
 		t.Fatalf("ordinary task: got %+v, %v", out, err)
 	}
-	if _, err := s.Task(ctx, task.ID); err != nil {
+	if _, err := project.Task(ctx, s.Store, task.ID); err != nil {
 		t.Fatal(err)
 	}
 	// Draws under the ratio: gold, each answered wrong.
@@ -112,7 +113,7 @@ func TestGoldScoresAndSuspends(t *testing.T) {
 		t.Fatalf("claim with one skill suspended: got %v in %s, want a task of the other project", err, task.ProjectID)
 	}
 	// Gold never shows in results or batch progress of work.
-	res, _ := s.Results(ctx, store.ResultScope{ProjectID: p.ID}, store.Page{Limit: 100})
+	res, _ := project.Results(ctx, s.Store, project.ResultScope{ProjectID: p.ID}, store.Page{Limit: 100})
 	if len(res) != 1 {
 		t.Fatalf("got %d results, want only the one ordinary task", len(res))
 	}
@@ -124,7 +125,7 @@ func TestGoldOnlyMixesIn(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := qualityProject(t, s, "gold", 1, 1, work.Quality{GoldRatio: 0.5})
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "gold", Purpose: work.PurposeGold}, goldOf(5, "a")); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "gold", Purpose: work.PurposeGold}, goldOf(5, "a")); err != nil {
 		t.Fatal(err)
 	}
 	w := workers(t, s, 1)[0]
@@ -141,7 +142,7 @@ func TestTooFastAnswersDoNotCount(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	p := qualityProject(t, s, "fast", 2, 3, work.Quality{MinAnswerMS: 20000})
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 3)
@@ -158,7 +159,7 @@ func TestTooFastAnswersDoNotCount(t *testing.T) {
 	if measured != 300 || reported != 60000 {
 		t.Fatalf("got %d ms measured and %d reported; want 300 measured, 60000 kept as reported", measured, reported)
 	}
-	got, _ := s.Task(ctx, task.ID)
+	got, _ := project.Task(ctx, s.Store, task.ID)
 	if got.Answers != 0 || got.Wanted != 3 {
 		t.Fatalf("after a flagged answer: %d answers, wanting %d; want 0 and 3", got.Answers, got.Wanted)
 	}
@@ -172,8 +173,8 @@ func TestTooFastAnswersDoNotCount(t *testing.T) {
 		s.Record(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w.ID, Answer: work.Answer{Label: "b"},
 			OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, ReportedMS: 1, SampleDraw: 1}, majority(p))
 	}
-	got, _ = s.Task(ctx, task.ID)
-	res, _ := s.Results(ctx, store.ResultScope{ProjectID: p.ID}, store.Page{Limit: 10})
+	got, _ = project.Task(ctx, s.Store, task.ID)
+	res, _ := project.Results(ctx, s.Store, project.ResultScope{ProjectID: p.ID}, store.Page{Limit: 10})
 	if got.State != work.TaskDone || len(res) != 1 || res[0].Answer.Label != "b" || res[0].Answers != 2 {
 		t.Fatalf("got %s with %+v; want done on b from the 2 counted answers", got.State, res)
 	}

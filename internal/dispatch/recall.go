@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -97,8 +98,8 @@ func (s *Service) RecallNearDeadline(ctx context.Context, margin, silence time.D
 
 // CancelBatch, UpdateProject and ProjectChange are changes to a client's
 // project; they are here because both recall or notify centers' leases,
-// and move on to the project package when the project domain leaves the
-// store.
+// and move on to the project package once dispatch reaches projects
+// through an interface (project importing dispatch would cycle).
 
 // CancelBatch stops a batch: its unfinished tasks fail (no result, no
 // more answers wanted), hub workers' assignments on them end, and centers'
@@ -108,7 +109,7 @@ func (s *Service) CancelBatch(ctx context.Context, batchID string) (work.Batch, 
 	var b work.Batch
 	err := s.Store.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		if b, err = store.ScanBatch(tx.QueryRowContext(ctx, `SELECT `+store.BatchColumns+` FROM batches WHERE id = ?`, batchID)); err != nil {
+		if b, err = project.ScanBatch(tx.QueryRowContext(ctx, `SELECT `+project.BatchColumns+` FROM batches WHERE id = ?`, batchID)); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return store.ErrNotFound
 			}
@@ -132,10 +133,10 @@ func (s *Service) CancelBatch(ctx context.Context, batchID string) (work.Batch, 
 		if _, err := tx.ExecContext(ctx, `UPDATE batches SET cancelled_at = ? WHERE id = ?`, store.TimeText(now), batchID); err != nil {
 			return err
 		}
-		if err := s.Store.TasksFailed(ctx, tx, batchID); err != nil {
+		if err := project.TasksFailed(ctx, s.Store, tx, batchID); err != nil {
 			return err
 		}
-		if err := s.Store.CompleteIfDone(ctx, tx, batchID, store.TimeText(now)); err != nil {
+		if err := project.CompleteIfDone(ctx, s.Store, tx, batchID, store.TimeText(now)); err != nil {
 			return err
 		}
 		b.CancelledAt = &now
@@ -186,7 +187,7 @@ func (s *Service) UpdateProject(ctx context.Context, id string, c ProjectChange)
 			}
 		}
 		var err error
-		if p, err = store.ScanProject(tx.QueryRowContext(ctx, `SELECT `+store.ProjectColumns+` FROM projects WHERE id = ?`, id)); err != nil {
+		if p, err = project.ScanProject(tx.QueryRowContext(ctx, `SELECT `+project.ProjectColumns+` FROM projects WHERE id = ?`, id)); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return store.ErrNotFound
 			}
@@ -212,7 +213,7 @@ func (s *Service) UpdateProject(ctx context.Context, id string, c ProjectChange)
 		}
 		return nil
 	})
-	s.Store.ForgetProject(id)
+	s.projects().Forget(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return p, fmt.Errorf("dispatch: project %s: %w", id, store.ErrNotFound)
 	}

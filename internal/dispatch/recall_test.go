@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -40,7 +41,7 @@ func TestRecallNearDeadline(t *testing.T) {
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
 	due := clock.Now().Add(6 * time.Hour)
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "urgent", Purpose: work.PurposeWork, Deadline: &due}, tasksOf(2)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "urgent", Purpose: work.PurposeWork, Deadline: &due}, tasksOf(2)); err != nil {
 		t.Fatal(err)
 	}
 	silent, _ := centerWithWorkers(t, s, "silent", 1)
@@ -91,7 +92,7 @@ func TestCancelBatch(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 2)
-	b, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(3))
+	b, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func TestCancelBatch(t *testing.T) {
 	if err != nil || out.CancelledAt == nil {
 		t.Fatalf("cancel: %+v %v", out, err)
 	}
-	counts, _, _ := s.StateCounts(ctx, b.ID)
+	counts, _, _ := project.StateCounts(ctx, s.Store, b.ID)
 	if counts[work.TaskFailed] != 3 {
 		t.Fatalf("states after cancel: %v", counts)
 	}
@@ -135,7 +136,7 @@ func TestProjectChangeReachesCenters(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2)); err != nil {
 		t.Fatal(err)
 	}
 	holder, _ := centerWithWorkers(t, s, "holder", 1)
@@ -190,7 +191,7 @@ func TestBatchProgressAndCompletion(t *testing.T) {
 	s, clock := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
-	b, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2))
+	b, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func TestBatchProgressAndCompletion(t *testing.T) {
 		}
 	}
 	answer()
-	if got, _ := s.Batch(ctx, b.ID); got.TasksDone != 1 || got.CompletedAt != nil {
+	if got, _ := project.Batch(ctx, s.Store, b.ID); got.TasksDone != 1 || got.CompletedAt != nil {
 		t.Fatalf("after one of two: %+v", got)
 	}
 	clock.Add(time.Minute)
@@ -218,11 +219,11 @@ func TestBatchProgressAndCompletion(t *testing.T) {
 		t.Fatalf("completed_at right after the last task settled: %q, want %q", stamped, store.TimeText(done))
 	}
 	clock.Add(time.Hour)
-	got, err := s.Batch(ctx, b.ID)
+	got, err := project.Batch(ctx, s.Store, b.ID)
 	if err != nil || got.TasksDone != 2 || got.CompletedAt == nil || !got.CompletedAt.Equal(done) {
 		t.Fatalf("after both: %+v %v (want completed at %s)", got, err, done)
 	}
-	list, _ := s.Batches(ctx, p.ID, store.Page{Limit: 10})
+	list, _ := project.Batches(ctx, s.Store, p.ID, store.Page{Limit: 10})
 	if len(list) != 1 || list[0].CompletedAt == nil || !list[0].CompletedAt.Equal(done) {
 		t.Fatalf("listed: %+v", list)
 	}
@@ -239,11 +240,11 @@ func TestCompletionSweepCoversEveryBatch(t *testing.T) {
 	p := fixture(t, s, 1, 1)
 	const n = 600
 	for i := range n {
-		if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: fmt.Sprint("b", i), Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+		if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: fmt.Sprint("b", i), Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	open, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "still open", Purpose: work.PurposeWork}, tasksOf(2))
+	open, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "still open", Purpose: work.PurposeWork}, tasksOf(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +256,7 @@ func TestCompletionSweepCoversEveryBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Add(time.Hour)
-	list, err := s.Batches(ctx, p.ID, store.Page{Limit: n + 1})
+	list, err := project.Batches(ctx, s.Store, p.ID, store.Page{Limit: n + 1})
 	if err != nil || len(list) != n+1 {
 		t.Fatalf("listed %d batches, %v", len(list), err)
 	}
@@ -264,12 +265,12 @@ func TestCompletionSweepCoversEveryBatch(t *testing.T) {
 			t.Fatalf("reading batch %s stamped it complete", b.Name)
 		}
 	}
-	if err := s.CheckCompletions(ctx); err != nil {
+	if err := project.CheckCompletions(ctx, s.Store); err != nil {
 		t.Fatal(err)
 	}
 	var stamped int
 	s.queryRow(`SELECT count(*) FROM batches WHERE completed_at = ?`, store.TimeText(settled)).Scan(&stamped)
-	got, _ := s.Batch(ctx, open.ID)
+	got, _ := project.Batch(ctx, s.Store, open.ID)
 	if stamped != n || got.CompletedAt != nil {
 		t.Fatalf("after the sweep: %d of %d batches stamped at their last settling, the open one %v", stamped, n, got.CompletedAt)
 	}

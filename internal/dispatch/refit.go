@@ -41,7 +41,7 @@ const maxRefitClasses = 64
 // their labels each holds.
 func (s *Service) Refit(ctx context.Context, projectID string) (RefitReport, error) {
 	start := time.Now()
-	p, err := s.Store.Project(ctx, projectID)
+	p, err := s.Project(ctx, projectID)
 	if err != nil {
 		return RefitReport{}, err
 	}

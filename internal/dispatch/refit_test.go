@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"banyan/internal/auth"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/work"
@@ -22,17 +23,17 @@ func TestRefitSeparatesWorkers(t *testing.T) {
 	people := &auth.Service{Store: st}
 	c, _ := people.CreateOrg(ctx, auth.OrgClient, "c")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b","c","d"]}`))
-	p, err := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, st, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 4, MaxOverlap: 4, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodDS, ConfidenceTarget: 0.999, MinGold: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	truth := make([]string, 150)
 	rng := rand.New(rand.NewPCG(5, 5))
-	_, err = st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	_, err = project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range truth {
 			truth[i] = schema.Labels[rng.IntN(4)]
-			if !yield(store.NewTask{ExternalID: fmt.Sprint(i), Payload: []byte(fmt.Sprintf(`{"text":"t%d","i":%d}`, i, i))}, nil) {
+			if !yield(project.NewTask{ExternalID: fmt.Sprint(i), Payload: []byte(fmt.Sprintf(`{"text":"t%d","i":%d}`, i, i))}, nil) {
 				return
 			}
 		}

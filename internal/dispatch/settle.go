@@ -11,6 +11,7 @@ import (
 
 	"banyan/internal/ledger"
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/quality"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -469,7 +470,7 @@ func (s *Service) finish(ctx context.Context, tx *store.Tx, taskID string, resul
 	if err := ledger.ChargeDelivery(ctx, tx, taskID, now); err != nil {
 		return fmt.Errorf("charge the result: %w", err)
 	}
-	if err := s.Store.ResultReady(ctx, tx, taskID, result, confidence); err != nil {
+	if err := project.ResultReady(ctx, s.Store, tx, taskID, result, confidence); err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
 	if err := ledger.ApproveOrHold(ctx, tx, taskID, now); err != nil {
@@ -477,7 +478,7 @@ func (s *Service) finish(ctx context.Context, tx *store.Tx, taskID string, resul
 	}
 	// The batch's progress is counted when it is read (migration 0010);
 	// its completion is stamped here, after the last result's event.
-	if err := s.Store.CompleteIfDone(ctx, tx, batchID, now); err != nil {
+	if err := project.CompleteIfDone(ctx, s.Store, tx, batchID, now); err != nil {
 		return fmt.Errorf("batch completion: %w", err)
 	}
 	return releaseLeases(ctx, tx, taskID)
@@ -505,7 +506,7 @@ func (s *Service) ResolveAnswer(ctx context.Context, taskID, reviewerID string, 
 		if work.TaskState(state).Final() || gold == 1 {
 			return problem.Public(store.ErrConflict, "task %s is already %s", taskID, state)
 		}
-		p, err := store.ScanProject(tx.QueryRowContext(ctx, `SELECT `+store.ProjectColumns+` FROM projects WHERE id = ?`, projectID))
+		p, err := project.ScanProject(tx.QueryRowContext(ctx, `SELECT `+project.ProjectColumns+` FROM projects WHERE id = ?`, projectID))
 		if err != nil {
 			return err
 		}

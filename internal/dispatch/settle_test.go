@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/work"
@@ -56,7 +57,7 @@ func fixture(t *testing.T, s *tstore, overlap, maxOverlap int) work.Project {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := s.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, s.Store, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: overlap, MaxOverlap: maxOverlap, AssignmentSeconds: 60})
 	if err != nil {
 		t.Fatal(err)
@@ -64,10 +65,10 @@ func fixture(t *testing.T, s *tstore, overlap, maxOverlap int) work.Project {
 	return p
 }
 
-func tasksOf(n int) iter.Seq2[store.NewTask, error] {
-	return func(yield func(store.NewTask, error) bool) {
+func tasksOf(n int) iter.Seq2[project.NewTask, error] {
+	return func(yield func(project.NewTask, error) bool) {
 		for i := range n {
-			if !yield(store.NewTask{ExternalID: fmt.Sprint(i), Payload: []byte(fmt.Sprintf(`{"text":"item %d"}`, i))}, nil) {
+			if !yield(project.NewTask{ExternalID: fmt.Sprint(i), Payload: []byte(fmt.Sprintf(`{"text":"item %d"}`, i))}, nil) {
 				return
 			}
 		}
@@ -161,7 +162,7 @@ func TestClaimConcurrent(t *testing.T) {
 	ctx := context.Background()
 	p := fixture(t, s, 3, 3)
 	const tasks, nWorkers = 60, 120
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(tasks)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(tasks)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, nWorkers)
@@ -219,11 +220,11 @@ func TestClaimConcurrent(t *testing.T) {
 	// last task. On PostgreSQL the last few, settled side by side, may
 	// each have seen another still open: the completion sweep stamps it.
 	if onPostgres() {
-		if err := s.CheckCompletions(ctx); err != nil {
+		if err := project.CheckCompletions(ctx, s.Store); err != nil {
 			t.Fatal(err)
 		}
 	}
-	b, err := s.Batches(ctx, p.ID, store.Page{Limit: 10})
+	b, err := project.Batches(ctx, s.Store, p.ID, store.Page{Limit: 10})
 	if err != nil || len(b) != 1 || b[0].TasksDone != tasks || b[0].CompletedAt == nil {
 		t.Fatalf("got batches %+v, %v; want one completed batch of %d", b, err, tasks)
 	}
@@ -235,7 +236,7 @@ func TestClaimRespectsOverlapWhileHeld(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 4)
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(5)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(5)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 150)
@@ -263,7 +264,7 @@ func TestAssignmentTimesOut(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 1, 1)
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 2)
@@ -372,7 +373,7 @@ func TestLateAnswerNeverDisplacesTheHolder(t *testing.T) {
 				p.ID, store.TimeText(clk.Now())); err != nil { // the rate card (the ledger's) pays counted answers
 				t.Fatal(err)
 			}
-			if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+			if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 				t.Fatal(err)
 			}
 			ws := workers(t, s, 3)
@@ -392,7 +393,7 @@ func TestLateAnswerNeverDisplacesTheHolder(t *testing.T) {
 			}
 			for i, st := range tc.steps {
 				out := submitLabel(t, s, p, as[st.who], st.label)
-				task, _ := s.Task(ctx, as[0].TaskID)
+				task, _ := project.Task(ctx, s.Store, as[0].TaskID)
 				if out.Counted != st.counted || out.Flag != st.flag || task.State != st.state {
 					t.Fatalf("step %d (worker %d): got counted %v, flag %q, task %s; want %v, %q, %s",
 						i, st.who, out.Counted, out.Flag, task.State, st.counted, st.flag, st.state)
@@ -420,7 +421,7 @@ func TestSubmitIdempotent(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 3, 3)
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 2)
@@ -438,7 +439,7 @@ func TestSubmitIdempotent(t *testing.T) {
 	if _, err := s.Record(ctx, SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: ws[1].ID, Answer: work.Answer{Label: "a"}, ReportedMS: 5, SampleDraw: 1}, majority(p)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another worker's assignment: got %v, want store.ErrNotFound", err)
 	}
-	task, _ := s.Task(ctx, a.TaskID)
+	task, _ := project.Task(ctx, s.Store, a.TaskID)
 	if task.Answers != 1 {
 		t.Fatalf("got %d answers counted, want 1", task.Answers)
 	}
@@ -449,7 +450,7 @@ func TestDisagreementGoesToReview(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	p := fixture(t, s, 2, 3)
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 		t.Fatal(err)
 	}
 	ws := workers(t, s, 4)
@@ -465,7 +466,7 @@ func TestDisagreementGoesToReview(t *testing.T) {
 	if _, _, err := s.Claim(ctx, ws[3].ID, "", 1); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("claim of a task in review: got %v, want store.ErrNotFound", err)
 	}
-	queue, err := s.ProjectTasks(ctx, p.ID, work.TaskNeedsReview, store.Page{Limit: 10})
+	queue, err := project.ProjectTasks(ctx, s.Store, p.ID, work.TaskNeedsReview, store.Page{Limit: 10})
 	if err != nil || len(queue) != 1 {
 		t.Fatalf("review queue: got %d, %v; want 1 task", len(queue), err)
 	}
@@ -475,7 +476,7 @@ func TestDisagreementGoesToReview(t *testing.T) {
 	if err := s.ResolveAnswer(ctx, queue[0].ID, ws[3].ID, work.Answer{Label: "b"}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("resolve twice: got %v, want store.ErrConflict", err)
 	}
-	res, err := s.Results(ctx, store.ResultScope{ProjectID: p.ID}, store.Page{Limit: 10})
+	res, err := project.Results(ctx, s.Store, project.ResultScope{ProjectID: p.ID}, store.Page{Limit: 10})
 	if err != nil || len(res) != 1 || res[0].Answer.Label != "b" || res[0].Source != work.SourceReview {
 		t.Fatalf("results: got %+v, %v; want one reviewed result b", res, err)
 	}
@@ -487,9 +488,9 @@ func BenchmarkClaimSubmit(b *testing.B) {
 	ctx := context.Background()
 	c := newOrg(b, s, "client", "bench")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
-	p, _ := s.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
+	p, _ := project.CreateProject(ctx, s.Store, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60})
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(b.N+1)); err != nil {
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(b.N+1)); err != nil {
 		b.Fatal(err)
 	}
 	u := newUser(b, s, auth.BuiltinCenterOrgID, "w", "worker")

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -29,7 +30,7 @@ func finalState(t *testing.T, s *tstore, p work.Project) string {
 		var id string
 		return id, r.Scan(&id)
 	})
-	res, _ := s.Results(context.Background(), store.ResultScope{ProjectID: p.ID}, store.Page{Limit: 1000})
+	res, _ := project.Results(context.Background(), s.Store, project.ResultScope{ProjectID: p.ID}, store.Page{Limit: 1000})
 	var out []string
 	for _, r := range res {
 		out = append(out, fmt.Sprintf("%s=%s/%d", r.ExternalID, r.Answer.Label, r.Answers))
@@ -51,7 +52,7 @@ func TestUploadOrderAndReplaysDoNotMatter(t *testing.T) {
 				s, _ := newStore(t)
 				ctx := context.Background()
 				p := fixture(t, s, 2, 2)
-				if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(6)); err != nil {
+				if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(6)); err != nil {
 					t.Fatal(err)
 				}
 				c := newOrg(t, s, "center", "c")

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"banyan/internal/store"
+	"banyan/internal/project"
 	"banyan/internal/work"
 )
 
@@ -34,7 +34,7 @@ func TestHubBoundsCenterWorkTime(t *testing.T) {
 			s, clk := newStore(t)
 			ctx := context.Background()
 			p := fixture(t, s, 1, 1)
-			if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
+			if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(1)); err != nil {
 				t.Fatal(err)
 			}
 			c, ws := centerWithWorkers(t, s, "A", 1)

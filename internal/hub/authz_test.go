@@ -16,6 +16,7 @@ import (
 	"banyan/internal/api/apitest"
 	"banyan/internal/auth"
 	"banyan/internal/ledger"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/web"
 	"banyan/internal/webhook"
@@ -113,16 +114,16 @@ func newAuthzRig(t *testing.T) *authzRig {
 	issue(rWorker, worker)
 
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, err := st.CreateProject(ctx, work.Project{ClientID: a.ID, Name: "Project " + marker, Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, st, work.Project{ClientID: a.ID, Name: "Project " + marker, Kind: work.Classify, Schema: schema,
 		Instructions: "instructions " + marker, Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600,
 		Quality: work.Quality{Language: "en", Method: work.MethodMV}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300})
-	batch, _ := st.CreateBatch(ctx, p, store.BatchSpec{Name: "Batch " + marker, Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	batch, _ := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "Batch " + marker, Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range 3 {
-			if !yield(store.NewTask{ExternalID: fmt.Sprintf("ext-%s-%d", marker, i), Payload: fmt.Appendf(nil, `{"text":"task %s %d"}`, marker, i)}, nil) {
+			if !yield(project.NewTask{ExternalID: fmt.Sprintf("ext-%s-%d", marker, i), Payload: fmt.Appendf(nil, `{"text":"task %s %d"}`, marker, i)}, nil) {
 				return
 			}
 		}

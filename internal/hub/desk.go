@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"banyan/internal/dispatch"
+	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/web"
@@ -26,7 +27,7 @@ func (d desk) Next(ctx context.Context, workerID string) (web.Task, error) {
 	t := web.Task{AssignmentID: o.Assignment.ID, ExpiresAt: o.Assignment.ExpiresAt, Payload: o.Task.Payload,
 		Kind: o.Project.Kind, Schema: o.Project.Schema, Instructions: o.Project.Instructions}
 	if len(o.Project.Schema.Files) > 0 {
-		if t.Files, err = d.h.Store.TaskFiles(ctx, o.Task.ID); err != nil {
+		if t.Files, err = project.TaskFiles(ctx, d.h.Store, o.Task.ID); err != nil {
 			return web.Task{}, err
 		}
 	}
@@ -39,7 +40,7 @@ func (d desk) Answer(ctx context.Context, workerID, assignmentID string, raw []b
 }
 
 func (d desk) File(ctx context.Context, workerID, assignmentID, field string) (store.TaskFile, error) {
-	return d.h.Store.AssignmentFile(ctx, assignmentID, workerID, field)
+	return project.AssignmentFile(ctx, d.h.Store, assignmentID, workerID, field)
 }
 
 func (d desk) Pass(ctx context.Context, workerID, assignmentID string) error {

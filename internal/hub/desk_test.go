@@ -15,6 +15,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/ledger"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -33,9 +34,9 @@ func TestDeskOnHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 5
-	if _, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	if _, err := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range n {
-			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":"post %d"}`, i)}, nil) {
+			if !yield(project.NewTask{Payload: fmt.Appendf(nil, `{"text":"post %d"}`, i)}, nil) {
 				return
 			}
 		}
@@ -97,7 +98,7 @@ func TestDeskOnHub(t *testing.T) {
 	if !strings.Contains(page, "No work right now") {
 		t.Fatalf("after %d answers:\n%s", n, page)
 	}
-	results, err := st.Results(ctx, store.ResultScope{ProjectID: p.ID}, store.Page{Limit: 100})
+	results, err := project.Results(ctx, st, project.ResultScope{ProjectID: p.ID}, store.Page{Limit: 100})
 	if err != nil || len(results) != n {
 		t.Fatalf("%d results, want %d (%v)", len(results), n, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -41,7 +42,7 @@ func classifyProject(t *testing.T, st *store.Store, clientID, name string) work.
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := st.CreateProject(context.Background(), work.Project{ClientID: clientID, Name: name, Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(context.Background(), st, work.Project{ClientID: clientID, Name: name, Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
 	if err != nil {
 		t.Fatal(err)

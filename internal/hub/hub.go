@@ -26,6 +26,7 @@ import (
 	"banyan/internal/ingest"
 	"banyan/internal/ledger"
 	"banyan/internal/metrics"
+	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/training"
@@ -246,7 +247,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 		Config:     cfg,
 		Store:      st,
 		Auth:       &auth.Service{Store: st},
-		Dispatch:   &dispatch.Service{Store: st, LeaseGrace: cfg.LeaseGrace},
+		Dispatch:   &dispatch.Service{Store: st, LeaseGrace: cfg.LeaseGrace, Projects: &project.Cache{Store: st}},
 		Log:        log,
 		Blobs:      blobs,
 		spool:      spool,

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"banyan/internal/auth"
-	"banyan/internal/store"
+	"banyan/internal/project"
 	"banyan/internal/work"
 )
 
@@ -21,9 +21,9 @@ func TestMetrics(t *testing.T) {
 	h := openTestHub(t, nil)
 	client, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "client")
 	p := classifyProject(t, h.Store, client.ID, "p")
-	h.Store.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	project.CreateBatch(ctx, h.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range 3 {
-			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":"SECRET-PAYLOAD-%d"}`, i)}, nil) {
+			if !yield(project.NewTask{Payload: fmt.Appendf(nil, `{"text":"SECRET-PAYLOAD-%d"}`, i)}, nil) {
 				return
 			}
 		}

@@ -11,7 +11,7 @@ import (
 	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/ledger"
-	"banyan/internal/store"
+	"banyan/internal/project"
 	"banyan/internal/work"
 )
 
@@ -24,9 +24,9 @@ func TestPayoutFile(t *testing.T) {
 	client, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "client")
 	p := classifyProject(t, st, client.ID, "p")
 	ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, CenterShare: 40})
-	st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range 5 {
-			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {
+			if !yield(project.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {
 				return
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/hub"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/testpg"
 	"banyan/internal/uplink"
@@ -48,15 +49,15 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 	st := hubs[0].Store
 	client, _ := hubs[0].Auth.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, err := st.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "mod", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, st, work.Project{ClientID: client.ID, Name: "mod", Kind: work.Classify, Schema: schema,
 		Overlap: 3, MaxOverlap: 3, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const tasks, workers = 300, 200
-	_, err = st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	_, err = project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range tasks {
-			if !yield(store.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"post %d"}`, i))}, nil) {
+			if !yield(project.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"post %d"}`, i))}, nil) {
 				return
 			}
 		}
@@ -143,7 +144,7 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 		pairs[key] = true
 		perTask[a.TaskID]++
 	}
-	all, err := st.ProjectTasks(ctx, p.ID, work.TaskDone, store.Page{Limit: 500})
+	all, err := project.ProjectTasks(ctx, st, p.ID, work.TaskDone, store.Page{Limit: 500})
 	if err != nil || len(all) != tasks {
 		t.Fatalf("done tasks: %d of %d, %v", len(all), tasks, err)
 	}
@@ -159,8 +160,8 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = center
-	_, err = st.CreateBatch(ctx, p, store.BatchSpec{Name: "c", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
-		yield(store.NewTask{Payload: []byte(`{"text":"village post"}`)}, nil)
+	_, err = project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "c", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
+		yield(project.NewTask{Payload: []byte(`{"text":"village post"}`)}, nil)
 	})
 	if err != nil {
 		t.Fatal(err)

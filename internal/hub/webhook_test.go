@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
-	"banyan/internal/store"
+	"banyan/internal/project"
 	"banyan/internal/webhook"
 	"banyan/internal/work"
 )
@@ -75,9 +75,9 @@ func TestWebhookDeliveries(t *testing.T) {
 	if code, out := call("POST", "/api/v1/webhooks", `{"url": "`+recv.URL+`", "events": ["result.maybe"]}`); code != 422 {
 		t.Errorf("an unknown event: %d %v", code, out)
 	}
-	st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range 2 {
-			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {
+			if !yield(project.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {
 				return
 			}
 		}
@@ -172,8 +172,8 @@ func TestWebhooksStayWithTheirClient(t *testing.T) {
 		p := classifyProject(t, st, c.ID, "project MARKER-"+name)
 		s := &side{client: c, project: p}
 		for _, b := range []string{"done", "cancelled"} {
-			batch, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: b + " MARKER-" + name, Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
-				yield(store.NewTask{ExternalID: "ext-MARKER-" + name, Payload: []byte(`{"text":"text MARKER-` + name + `"}`)}, nil)
+			batch, err := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: b + " MARKER-" + name, Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
+				yield(project.NewTask{ExternalID: "ext-MARKER-" + name, Payload: []byte(`{"text":"text MARKER-` + name + `"}`)}, nil)
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -198,7 +198,7 @@ func TestWebhooksStayWithTheirClient(t *testing.T) {
 	}
 	for _, s := range sides {
 		for _, b := range s.batches {
-			if _, err := st.Batch(ctx, b.ID); err != nil {
+			if _, err := project.Batch(ctx, st, b.ID); err != nil {
 				t.Fatal(err)
 			}
 		}

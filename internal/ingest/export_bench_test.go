@@ -12,6 +12,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/ingest"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -33,13 +34,13 @@ func BenchmarkExportResults(b *testing.B) {
 	people := &auth.Service{Store: s}
 	c, _ := people.CreateOrg(ctx, auth.OrgClient, "c")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, err := s.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema, Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60})
+	p, err := project.CreateProject(ctx, s, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema, Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60})
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, err = s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	_, err = project.CreateBatch(ctx, s, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range n {
-			if !yield(store.NewTask{ExternalID: fmt.Sprint("p", i), Payload: fmt.Appendf(nil, `{"text":"post %d"}`, i)}, nil) {
+			if !yield(project.NewTask{ExternalID: fmt.Sprint("p", i), Payload: fmt.Appendf(nil, `{"text":"post %d"}`, i)}, nil) {
 				return
 			}
 		}
@@ -68,7 +69,7 @@ func BenchmarkExportResults(b *testing.B) {
 	for range b.N {
 		var w countWriter
 		err := ingest.WriteResults(&w, ingest.CSV, p, func(after string) ([]work.Result, error) {
-			return s.Results(ctx, store.ResultScope{ProjectID: p.ID}, store.Page{After: after, Limit: 1000})
+			return project.Results(ctx, s, project.ResultScope{ProjectID: p.ID}, store.Page{After: after, Limit: 1000})
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -24,7 +24,7 @@ import (
 	"unicode/utf8"
 
 	"banyan/internal/problem"
-	"banyan/internal/store"
+	"banyan/internal/project"
 	"banyan/internal/work"
 )
 
@@ -129,10 +129,10 @@ func (s *Spool) Close() error {
 }
 
 // All yields the spooled tasks in file order.
-func (s *Spool) All() iter.Seq2[store.NewTask, error] {
-	return func(yield func(store.NewTask, error) bool) {
+func (s *Spool) All() iter.Seq2[project.NewTask, error] {
+	return func(yield func(project.NewTask, error) bool) {
 		if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-			yield(store.NewTask{}, err)
+			yield(project.NewTask{}, err)
 			return
 		}
 		r := bufio.NewReaderSize(s.f, 1<<16)
@@ -142,17 +142,17 @@ func (s *Spool) All() iter.Seq2[store.NewTask, error] {
 				return
 			}
 			if err != nil {
-				yield(store.NewTask{}, fmt.Errorf("read spool: %w", err))
+				yield(project.NewTask{}, fmt.Errorf("read spool: %w", err))
 				return
 			}
 			ext, rest, _ := bytes.Cut(bytes.TrimSuffix(line, []byte("\n")), []byte("\t"))
 			payload, gold, _ := bytes.Cut(rest, []byte("\t"))
 			var id string
 			if err := json.Unmarshal(ext, &id); err != nil {
-				yield(store.NewTask{}, fmt.Errorf("read spool: %w", err))
+				yield(project.NewTask{}, fmt.Errorf("read spool: %w", err))
 				return
 			}
-			t := store.NewTask{ExternalID: id, Payload: payload}
+			t := project.NewTask{ExternalID: id, Payload: payload}
 			if len(gold) > 0 {
 				t.Gold = gold
 			}

@@ -13,6 +13,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/ledger"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/training"
@@ -43,7 +44,7 @@ func newFixtureAt(t *testing.T, n int, now func() time.Time) *fixture {
 	people := &auth.Service{Store: st}
 	c, _ := people.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, err := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, st, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
 	if err != nil {
 		t.Fatal(err)
@@ -51,9 +52,9 @@ func newFixtureAt(t *testing.T, n int, now func() time.Time) *fixture {
 	if _, err := ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, CenterShare: 50, GSTBps: 1800}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	if _, err := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range n {
-			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {
+			if !yield(project.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {
 				return
 			}
 		}
@@ -261,12 +262,12 @@ func TestHeldAnswersAndBonus(t *testing.T) {
 	people := &auth.Service{Store: st}
 	c, _ := people.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
+	p, _ := project.CreateProject(ctx, st, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
 	ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, ApproveAfterSeconds: 3600, OverturnSeconds: 7200})
-	st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range 3 {
-			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {
+			if !yield(project.NewTask{Payload: fmt.Appendf(nil, `{"text":"t%d"}`, i)}, nil) {
 				return
 			}
 		}
@@ -320,11 +321,11 @@ func TestOverturnWindowCloses(t *testing.T) {
 	people := &auth.Service{Store: st}
 	c, _ := people.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
+	p, _ := project.CreateProject(ctx, st, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
 	ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, ApproveAfterSeconds: 60, OverturnSeconds: 60})
-	st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
-		yield(store.NewTask{Payload: []byte(`{"text":"x"}`)}, nil)
+	project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
+		yield(project.NewTask{Payload: []byte(`{"text":"x"}`)}, nil)
 	})
 	w, _ := people.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	f := &fixture{st: st, d: &dispatch.Service{Store: st}, p: p}
@@ -349,15 +350,15 @@ func TestGoldBonusAndTrainingPay(t *testing.T) {
 	people := &auth.Service{Store: st}
 	c, _ := people.CreateOrg(ctx, auth.OrgClient, "client")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, _ := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
+	p, _ := project.CreateProject(ctx, st, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV, GoldRatio: 1}})
 	ledger.SetRateCard(ctx, st, ledger.RateCard{ProjectID: p.ID, ClientPrice: 500, WorkerPay: 300, GoldBonus: 200})
-	st.CreateBatch(ctx, p, store.BatchSpec{Name: "work", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
-		yield(store.NewTask{Payload: []byte(`{"text":"w"}`)}, nil)
+	project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "work", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
+		yield(project.NewTask{Payload: []byte(`{"text":"w"}`)}, nil)
 	})
-	st.CreateBatch(ctx, p, store.BatchSpec{Name: "gold", Purpose: work.PurposeGold}, func(yield func(store.NewTask, error) bool) {
-		yield(store.NewTask{Payload: []byte(`{"text":"g1"}`), Gold: []byte(`{"label":"ok"}`)}, nil)
-		yield(store.NewTask{Payload: []byte(`{"text":"g2"}`), Gold: []byte(`{"label":"spam"}`)}, nil)
+	project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "gold", Purpose: work.PurposeGold}, func(yield func(project.NewTask, error) bool) {
+		yield(project.NewTask{Payload: []byte(`{"text":"g1"}`), Gold: []byte(`{"label":"ok"}`)}, nil)
+		yield(project.NewTask{Payload: []byte(`{"text":"g2"}`), Gold: []byte(`{"label":"spam"}`)}, nil)
 	})
 	w, _ := people.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	f := &fixture{st: st, d: &dispatch.Service{Store: st}, p: p}
@@ -404,10 +405,10 @@ func TestRejectedResultCreditedAndRedone(t *testing.T) {
 	b, _ := f.people.CreateUser(ctx, auth.BuiltinCenterOrgID, "ravi", "worker")
 	ids := f.work(t, a.ID, 2)
 	first, _ := f.d.Assignment(ctx, ids[0])
-	if err := f.st.RejectResult(ctx, first.TaskID, "client-admin", "the label is wrong"); err != nil {
+	if err := project.RejectResult(ctx, f.st, first.TaskID, "client-admin", "the label is wrong"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.st.RejectResult(ctx, first.TaskID, "client-admin", "again"); !errors.Is(err, store.ErrConflict) {
+	if err := project.RejectResult(ctx, f.st, first.TaskID, "client-admin", "again"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("rejecting a task with no result: %v", err)
 	}
 	// Asha may not redo it; Ravi does.

@@ -8,6 +8,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/ledger"
+	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
@@ -24,7 +25,7 @@ func TestHubWorkerDay(t *testing.T) {
 	st := storetest.Open(t, store.Options{Now: clk.Now})
 	client, _ := (&auth.Service{Store: st}).CreateOrg(ctx, auth.OrgClient, "Kaveri Foods")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, err := st.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "Reviews", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, st, work.Project{ClientID: client.ID, Name: "Reviews", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV, GoldRatio: 0.5}})
 	if err != nil {
 		t.Fatal(err)
@@ -33,9 +34,9 @@ func TestHubWorkerDay(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, purpose := range []string{work.PurposeWork, work.PurposeGold} {
-		_, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: purpose, Purpose: purpose}, func(yield func(store.NewTask, error) bool) {
+		_, err := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: purpose, Purpose: purpose}, func(yield func(project.NewTask, error) bool) {
 			for i := range 6 {
-				nt := store.NewTask{Payload: fmt.Appendf(nil, `{"text":"%s %d"}`, purpose, i)}
+				nt := project.NewTask{Payload: fmt.Appendf(nil, `{"text":"%s %d"}`, purpose, i)}
 				if purpose == work.PurposeGold {
 					nt.Gold = []byte(`{"label":"spam"}`)
 				}

@@ -9,6 +9,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
+	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
@@ -26,21 +27,21 @@ func TestOpsFigures(t *testing.T) {
 	st := storetest.Open(t, store.Options{Now: clk.Now})
 	client, _ := (&auth.Service{Store: st}).CreateOrg(ctx, auth.OrgClient, "Kaveri Foods")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, err := st.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "Reviews", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, st, work.Project{ClientID: client.ID, Name: "Reviews", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV, GoldRatio: 0.5}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	batch := func(name, purpose string, n int, due time.Duration) work.Batch {
 		t.Helper()
-		spec := store.BatchSpec{Name: name, Purpose: purpose}
+		spec := project.BatchSpec{Name: name, Purpose: purpose}
 		if due != 0 {
 			d := now.Add(due)
 			spec.Deadline = &d
 		}
-		b, err := st.CreateBatch(ctx, p, spec, func(yield func(store.NewTask, error) bool) {
+		b, err := project.CreateBatch(ctx, st, p, spec, func(yield func(project.NewTask, error) bool) {
 			for i := range n {
-				nt := store.NewTask{Payload: fmt.Appendf(nil, `{"text":"%s %d"}`, name, i)}
+				nt := project.NewTask{Payload: fmt.Appendf(nil, `{"text":"%s %d"}`, name, i)}
 				if purpose == work.PurposeGold {
 					nt.Gold = []byte(`{"label":"spam"}`)
 				}

@@ -17,6 +17,7 @@ import (
 
 	"banyan/internal/dispatch"
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -183,7 +184,7 @@ func DecideContest(ctx context.Context, st *store.Store, contestID, reviewerID s
 }
 
 func correctGold(ctx context.Context, st *store.Store, tx *store.Tx, taskID, projectID string, corrected work.Answer, now string) error {
-	p, err := st.Project(ctx, projectID)
+	p, err := project.Project(ctx, st, projectID)
 	if err != nil {
 		return err
 	}

@@ -9,14 +9,15 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
+	"banyan/internal/project"
 	"banyan/internal/review"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/work"
 )
 
-// project makes a classification project (labels a, b, c) of a new client.
-func project(t *testing.T, st *store.Store, name string, overlap, maxOverlap int, q work.Quality) work.Project {
+// newProject makes a classification project (labels a, b, c) of a new client.
+func newProject(t *testing.T, st *store.Store, name string, overlap, maxOverlap int, q work.Quality) work.Project {
 	t.Helper()
 	ctx := context.Background()
 	c, err := (&auth.Service{Store: st}).CreateOrg(ctx, auth.OrgClient, "client "+t.Name()+name)
@@ -25,7 +26,7 @@ func project(t *testing.T, st *store.Store, name string, overlap, maxOverlap int
 	}
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b","c"]}`))
 	q.Language, q.Method, q.MinGold = "en", work.MethodMV, 3
-	p, err := st.CreateProject(ctx, work.Project{ClientID: c.ID, Name: name, Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, st, work.Project{ClientID: c.ID, Name: name, Kind: work.Classify, Schema: schema,
 		Overlap: overlap, MaxOverlap: maxOverlap, AssignmentSeconds: 60, Quality: q})
 	if err != nil {
 		t.Fatal(err)
@@ -49,15 +50,15 @@ func workers(t *testing.T, st *store.Store, n int) []auth.User {
 }
 
 // tasksOf is n work tasks; goldOf is n gold tasks whose answer is label.
-func tasksOf(n int) iter.Seq2[store.NewTask, error] { return tasks(n, "item", "") }
-func goldOf(n int, label string) iter.Seq2[store.NewTask, error] {
+func tasksOf(n int) iter.Seq2[project.NewTask, error] { return tasks(n, "item", "") }
+func goldOf(n int, label string) iter.Seq2[project.NewTask, error] {
 	return tasks(n, "gold", `{"label":"`+label+`"}`)
 }
 
-func tasks(n int, text, gold string) iter.Seq2[store.NewTask, error] {
-	return func(yield func(store.NewTask, error) bool) {
+func tasks(n int, text, gold string) iter.Seq2[project.NewTask, error] {
+	return func(yield func(project.NewTask, error) bool) {
 		for i := range n {
-			t := store.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"%s %d"}`, text, i))}
+			t := project.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"%s %d"}`, text, i))}
 			if gold != "" {
 				t.Gold = []byte(gold)
 			} else {
@@ -75,8 +76,8 @@ func TestReviewSampleAudits(t *testing.T) {
 	st := storetest.Open(t, store.Options{})
 	d := &dispatch.Service{Store: st}
 	ctx := context.Background()
-	p := project(t, st, "audit", 1, 1, work.Quality{ReviewRate: 0.5})
-	b, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(4))
+	p := newProject(t, st, "audit", 1, 1, work.Quality{ReviewRate: 0.5})
+	b, err := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, tasksOf(4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,14 +100,14 @@ func TestReviewSampleAudits(t *testing.T) {
 			t.Fatalf("task %d: got %+v, %v; want %s", i, out, err, want)
 		}
 	}
-	queue, _ := st.ProjectTasks(ctx, p.ID, work.TaskNeedsReview, store.Page{Limit: 10})
+	queue, _ := project.ProjectTasks(ctx, st, p.ID, work.TaskNeedsReview, store.Page{Limit: 10})
 	if len(queue) != 2 || queue[0].ReviewReason != dispatch.ReviewSample {
 		t.Fatalf("review queue: %+v", queue)
 	}
 	// The reviewer agrees once and corrects once.
 	d.ResolveAnswer(ctx, queue[0].ID, ws[1].ID, work.Answer{Label: "a"})
 	d.ResolveAnswer(ctx, queue[1].ID, ws[1].ID, work.Answer{Label: "c"})
-	b, _ = st.Batch(ctx, b.ID)
+	b, _ = project.Batch(ctx, st, b.ID)
 	rep, err := review.BatchQuality(ctx, st, b, p)
 	if err != nil {
 		t.Fatal(err)
@@ -137,11 +138,11 @@ func TestContestCorrectsGold(t *testing.T) {
 	st := storetest.Open(t, store.Options{})
 	d := &dispatch.Service{Store: st}
 	ctx := context.Background()
-	p := project(t, st, "contest", 1, 1, work.Quality{GoldRatio: 0.5})
-	if _, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "w", Purpose: work.PurposeWork}, tasksOf(5)); err != nil {
+	p := newProject(t, st, "contest", 1, 1, work.Quality{GoldRatio: 0.5})
+	if _, err := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "w", Purpose: work.PurposeWork}, tasksOf(5)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "g", Purpose: work.PurposeGold}, goldOf(1, "a")); err != nil { // the truth is really "b"
+	if _, err := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "g", Purpose: work.PurposeGold}, goldOf(1, "a")); err != nil { // the truth is really "b"
 		t.Fatal(err)
 	}
 	ws := workers(t, st, 2)

@@ -43,38 +43,26 @@ type dialect interface {
 	// running the job of that name now; ran says whether it did. A SQLite
 	// database has one hub process.
 	runAlone(ctx context.Context, db *sql.DB, job string, fn func(context.Context) error) (ran bool, err error)
-	// insertTasks is the statement that stores one chunk of a new batch.
-	insertTasks(c *taskChunk) (query string, args []any)
+	// insertRows is the statement that inserts n rows at once (see
+	// Tx.InsertRows); cols are a column's one value or, as a []string,
+	// its value in each row.
+	insertRows(head string, n int, cols []any) (query string, args []any)
 }
 
-// taskChunk is up to insertChunk new tasks of one batch: what varies by
-// task, and what every task of the batch shares (project, batch, state,
-// wanted, gold, created).
-type taskChunk struct {
-	ids, externalIDs, payloads []string
-	fixed                      [6]any
-}
-
-func (c *taskChunk) add(id, externalID, payload string) {
-	c.ids = append(c.ids, id)
-	c.externalIDs = append(c.externalIDs, externalID)
-	c.payloads = append(c.payloads, payload)
-}
-
-func (c *taskChunk) reset() {
-	c.ids, c.externalIDs, c.payloads = c.ids[:0], c.externalIDs[:0], c.payloads[:0]
-}
-
-const insertTasksHead = `INSERT INTO tasks (id, project_id, batch_id, external_id, payload, state, wanted, gold, created_at, updated_at) `
-
-// SQLite takes the chunk as one statement of many rows.
-func (sqliteDialect) insertTasks(c *taskChunk) (string, []any) {
-	args := make([]any, 0, len(c.ids)*10)
-	for i := range c.ids {
-		f := c.fixed
-		args = append(args, c.ids[i], f[0], f[1], c.externalIDs[i], c.payloads[i], f[2], f[3], f[4], f[5], f[5])
+// SQLite takes the rows as one statement of many rows.
+func (sqliteDialect) insertRows(head string, n int, cols []any) (string, []any) {
+	args := make([]any, 0, n*len(cols))
+	for i := range n {
+		for _, c := range cols {
+			if each, ok := c.([]string); ok {
+				args = append(args, each[i])
+			} else {
+				args = append(args, c)
+			}
+		}
 	}
-	return insertTasksHead + `VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", len(c.ids)), ","), args
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + "),"
+	return head + `VALUES ` + strings.TrimSuffix(strings.Repeat(row, n), ","), args
 }
 
 type sqliteDialect struct{}

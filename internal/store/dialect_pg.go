@@ -29,13 +29,26 @@ func (pgDialect) isUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
-// PostgreSQL takes the chunk as three arrays: a statement with a few
-// parameters is planned and bound far faster than one with thousands.
-func (pgDialect) insertTasks(c *taskChunk) (string, []any) {
-	f := c.fixed
-	return insertTasksHead + `SELECT u.id, ?, ?, u.ext, u.payload, ?, ?, ?, ?, ?
-		FROM unnest(?::text[], ?::text[], ?::text[]) AS u(id, ext, payload)`,
-		[]any{f[0], f[1], f[2], f[3], f[4], f[5], f[5], c.ids, c.externalIDs, c.payloads}
+// PostgreSQL takes the rows as one array per column that varies: a
+// statement with a few parameters is planned and bound far faster than
+// one with thousands.
+func (pgDialect) insertRows(head string, _ int, cols []any) (string, []any) {
+	var sel, arrays, names []string
+	var shared, each []any
+	for i, c := range cols {
+		if v, ok := c.([]string); ok {
+			name := "c" + strconv.Itoa(i)
+			sel = append(sel, "u."+name)
+			names = append(names, name)
+			arrays = append(arrays, "?::text[]")
+			each = append(each, v)
+		} else {
+			sel = append(sel, "?")
+			shared = append(shared, c)
+		}
+	}
+	return head + `SELECT ` + strings.Join(sel, ", ") + ` FROM unnest(` + strings.Join(arrays, ", ") + `) AS u(` +
+		strings.Join(names, ", ") + `)`, append(shared, each...)
 }
 
 func (pgDialect) lockSkip(table string) string { return " FOR UPDATE OF " + table + " SKIP LOCKED" }

@@ -24,14 +24,15 @@ func TestEncryptedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newOrg(t, s, "client", "MARKER-CLIENT-NAME")
-	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
-	p, err := s.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema, Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60})
-	if err != nil {
+	p := newProject(t, s, c.ID, `{"inputs":["text"],"labels":["a","b"]}`, 1, 1)
+	b := work.NewID()
+	now := ts(s.now())
+	if _, err := s.w.Exec(`INSERT INTO batches (id, purpose, project_id, client_id, name, tasks, created_at) VALUES (?, ?, ?, ?, 'b', 1, ?)`,
+		b, work.PurposeWork, p.ID, c.ID, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateBatch(ctx, p, BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(NewTask, error) bool) {
-		yield(NewTask{Payload: []byte(`{"text":"MARKER-PAYLOAD"}`)}, nil)
-	}); err != nil {
+	if _, err := s.w.Exec(`INSERT INTO tasks (id, project_id, batch_id, external_id, payload, state, wanted, gold, created_at, updated_at)
+		VALUES (?, ?, ?, '', ?, 'open', 1, 0, ?, ?)`, work.NewID(), p.ID, b, `{"text":"MARKER-PAYLOAD"}`, now, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {

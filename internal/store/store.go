@@ -29,7 +29,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -66,8 +65,6 @@ type Store struct {
 	outbox bool
 	// workScale multiplies measured working time (Options.WorkTimeScale).
 	workScale float64
-	// projects holds recent project reads (see Project).
-	projects sync.Map
 	// notifier is told of the events clients subscribe to (SetNotifier).
 	notifier Notifier
 }
@@ -343,10 +340,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 // reader is what a read should use: the open transaction inside
 // InOneTx, so a read sees what the same transaction wrote, or else the
 // reader pool.
-func (s *Store) reader(ctx context.Context) interface {
-	querier
-	rowQuerier
-} {
+func (s *Store) reader(ctx context.Context) Reader {
 	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
 		return tx
 	}

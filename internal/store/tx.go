@@ -156,3 +156,25 @@ func (t *Tx) LockSkip(table string) string { return t.d.lockSkip(table) }
 // ForUpdateOf is ForUpdate for a join: only the rows of the table named
 // by alias are locked.
 func (t *Tx) ForUpdateOf(alias string) string { return t.d.forUpdateOf(alias) }
+
+// InsertRows runs head, an "INSERT INTO table (columns) " clause, for n
+// rows given column by column in the clause's order: a []string of n
+// values is a column that varies by row, any other value is the same in
+// every row. Each engine gets the statement it runs fastest.
+func (t *Tx) InsertRows(ctx context.Context, head string, n int, cols ...any) error {
+	if n == 0 {
+		return nil
+	}
+	q, args := t.d.insertRows(head, n, cols)
+	_, err := t.tx.ExecContext(ctx, q, args...)
+	return err
+}
+
+// Notify tells the store's notifier, if any, of event inside tx (see
+// Notifier).
+func (s *Store) Notify(ctx context.Context, tx *Tx, event string, build func() (clientID string, body any, ok bool, err error)) error {
+	if s.notifier == nil {
+		return nil
+	}
+	return s.notifier.Notify(ctx, tx, event, build)
+}

@@ -185,11 +185,11 @@ func TestReadsInsideOneTxUseIt(t *testing.T) {
 	}
 	defer s.Close()
 	p := fixture(t, s, 1, 1)
-	s.projects.Clear()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = s.InOneTx(ctx, func(ctx context.Context) error {
-		if _, err := s.Project(ctx, p.ID); err != nil {
+		var name string
+		if err := s.Read(ctx).QueryRowContext(ctx, `SELECT name FROM projects WHERE id = ?`, p.ID).Scan(&name); err != nil {
 			return err
 		}
 		if _, _, err := s.UplinkSeen(ctx, work.NewID()); err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/training"
@@ -70,13 +71,13 @@ func courseTaskAndWorker(t *testing.T, s *store.Store) (work.Course, work.Projec
 		t.Fatal(err)
 	}
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b","c"]}`))
-	p, err := s.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "p", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, s, work.Project{ClientID: client.ID, Name: "p", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
-		yield(store.NewTask{ExternalID: "0", Payload: []byte(`{"text":"item 0"}`)}, nil)
+	if _, err := project.CreateBatch(ctx, s, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
+		yield(project.NewTask{ExternalID: "0", Payload: []byte(`{"text":"item 0"}`)}, nil)
 	}); err != nil {
 		t.Fatal(err)
 	}

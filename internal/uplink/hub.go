@@ -23,6 +23,7 @@ import (
 	"banyan/internal/dispatch"
 	"banyan/internal/feed"
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/review"
 	"banyan/internal/store"
@@ -217,7 +218,7 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center auth.Org) er
 	for _, l := range leases {
 		p, ok := projects[l.ProjectID]
 		if !ok {
-			pr, err := h.Store.Project(r.Context(), l.ProjectID)
+			pr, err := h.Dispatch.Project(r.Context(), l.ProjectID)
 			if err != nil {
 				return err
 			}
@@ -362,7 +363,7 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 		if err != nil {
 			return store.UplinkResult{}, err
 		}
-		p, err := h.Store.Project(ctx, l.ProjectID)
+		p, err := h.Dispatch.Project(ctx, l.ProjectID)
 		if err != nil {
 			return store.UplinkResult{}, err
 		}
@@ -435,7 +436,7 @@ func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Du
 			if err != nil {
 				return store.UplinkResult{}, err
 			}
-			p, err := h.Store.Project(ctx, a.ProjectID)
+			p, err := h.Dispatch.Project(ctx, a.ProjectID)
 			if err != nil {
 				return store.UplinkResult{}, err
 			}
@@ -485,7 +486,7 @@ func (h *Hub) file(w http.ResponseWriter, r *http.Request, center auth.Org) erro
 	if !blob.ValidSum(sum) {
 		return problem.New(http.StatusNotFound, "no such file")
 	}
-	f, err := h.Store.CenterFile(r.Context(), center.ID, sum)
+	f, err := project.CenterFile(r.Context(), h.Store, center.ID, sum)
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(http.StatusNotFound, "no such file among this center's leases")
 	}

@@ -20,6 +20,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/hub"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/training"
 	"banyan/internal/uplink"
@@ -51,14 +52,14 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, err := h.Store.CreateProject(ctx, work.Project{ClientID: c.ID, Name: "mod", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, h.Store, work.Project{ClientID: c.ID, Name: "mod", Kind: work.Classify, Schema: schema,
 		Overlap: 2, MaxOverlap: 3, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV, MinGold: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.Store.CreateBatch(ctx, p, store.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	_, err = project.CreateBatch(ctx, h.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range 4 {
-			if !yield(store.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"post %d"}`, i))}, nil) {
+			if !yield(project.NewTask{Payload: []byte(fmt.Sprintf(`{"text":"post %d"}`, i))}, nil) {
 				return
 			}
 		}
@@ -214,7 +215,7 @@ func TestUplinkLeaseAndUpload(t *testing.T) {
 	if len(hb.Renewed) != 1 || hb.Renewed[0] != lr.Grants[1].LeaseID || hb.Gone[g.LeaseID] != dispatch.LeaseReturned {
 		t.Fatalf("heartbeat: %+v; the settled task's lease should be gone as returned", hb)
 	}
-	res, err := f.h.Store.Results(context.Background(), store.ResultScope{ProjectID: f.project.ID}, store.Page{Limit: 10})
+	res, err := project.Results(context.Background(), f.h.Store, project.ResultScope{ProjectID: f.project.ID}, store.Page{Limit: 10})
 	if err != nil || len(res) != 1 || res[0].Answer.Label != "spam" || res[0].Answers != 2 {
 		t.Fatalf("results on the hub: %+v, %v", res, err)
 	}

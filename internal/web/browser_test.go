@@ -19,6 +19,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/hub"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/training"
 	"banyan/internal/web"
@@ -366,7 +367,7 @@ func TestDeskInBrowser(t *testing.T) {
 	st := h.Store
 	client, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "Sahyadri News")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam","abuse"]}`))
-	p, err := st.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "Comment moderation", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, st, work.Project{ClientID: client.ID, Name: "Comment moderation", Kind: work.Classify, Schema: schema,
 		Instructions: "Mark advertising as spam and insults as abuse; everything else is ok.",
 		Overlap:      1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV}})
 	if err != nil {
@@ -376,9 +377,9 @@ func TestDeskInBrowser(t *testing.T) {
 	comments := []string{"Great match yesterday, well played!", "Cheap loans, call now", "The road to the school needs repair",
 		"You people are idiots", "Buy followers here", "Rain expected in the evening", "Lovely photo of the temple",
 		"Win a free phone!!!", "When does the bus leave?", "Thank you for the update"}
-	if _, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "comments", Purpose: work.PurposeWork}, func(yield func(store.NewTask, error) bool) {
+	if _, err := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "comments", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range n {
-			if !yield(store.NewTask{Payload: fmt.Appendf(nil, `{"text":%q}`, comments[i])}, nil) {
+			if !yield(project.NewTask{Payload: fmt.Appendf(nil, `{"text":%q}`, comments[i])}, nil) {
 				return
 			}
 		}
@@ -472,7 +473,7 @@ func TestDeskInBrowser(t *testing.T) {
 		b.setLang(l.Code)
 		b.audit("desk-nowork-" + l.Code)
 	}
-	results, err := st.Results(ctx, store.ResultScope{ProjectID: p.ID}, store.Page{Limit: 100})
+	results, err := project.Results(ctx, st, project.ResultScope{ProjectID: p.ID}, store.Page{Limit: 100})
 	if err != nil || len(results) != n {
 		t.Fatalf("%d results, want %d (%v)", len(results), n, err)
 	}

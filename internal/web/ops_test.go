@@ -16,7 +16,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/hub"
-	"banyan/internal/store"
+	"banyan/internal/project"
 	"banyan/internal/work"
 )
 
@@ -43,16 +43,16 @@ func opsHub(t *testing.T) (*hub.Hub, *httptest.Server, string, string) {
 	st := h.Store
 	client, _ := h.Auth.CreateOrg(ctx, auth.OrgClient, "Kaveri Foods")
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["ok","spam"]}`))
-	p, err := st.CreateProject(ctx, work.Project{ClientID: client.ID, Name: "Reviews", Kind: work.Classify, Schema: schema,
+	p, err := project.CreateProject(ctx, st, work.Project{ClientID: client.ID, Name: "Reviews", Kind: work.Classify, Schema: schema,
 		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 600, Quality: work.Quality{Language: "en", Method: work.MethodMV, GoldRatio: 0.5}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	due := time.Now().Add(2 * time.Hour)
-	tasks := func(n int, gold bool) func(yield func(store.NewTask, error) bool) {
-		return func(yield func(store.NewTask, error) bool) {
+	tasks := func(n int, gold bool) func(yield func(project.NewTask, error) bool) {
+		return func(yield func(project.NewTask, error) bool) {
 			for i := range n {
-				nt := store.NewTask{Payload: fmt.Appendf(nil, `{"text":"review %d"}`, i)}
+				nt := project.NewTask{Payload: fmt.Appendf(nil, `{"text":"review %d"}`, i)}
 				if gold {
 					nt.Gold = []byte(`{"label":"spam"}`)
 				}
@@ -62,10 +62,10 @@ func opsHub(t *testing.T) (*hub.Hub, *httptest.Server, string, string) {
 			}
 		}
 	}
-	if _, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "Diwali reviews", Purpose: work.PurposeWork, Deadline: &due}, tasks(50, false)); err != nil {
+	if _, err := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "Diwali reviews", Purpose: work.PurposeWork, Deadline: &due}, tasks(50, false)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateBatch(ctx, p, store.BatchSpec{Name: "gold", Purpose: work.PurposeGold}, tasks(4, true)); err != nil {
+	if _, err := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "gold", Purpose: work.PurposeGold}, tasks(4, true)); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := h.AddCenter(ctx, "Melur"); err != nil {

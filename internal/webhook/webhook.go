@@ -6,6 +6,7 @@
 package webhook
 
 import (
+	"banyan/internal/project"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -154,7 +155,7 @@ func (h *Sender) Deliver(ctx context.Context, d Delivery) (Delivery, error) {
 // DeliverDue sends every delivery whose time has come (after noting
 // batches found complete).
 func (h *Sender) DeliverDue(ctx context.Context) error {
-	if err := h.Queue.Store.CheckCompletions(ctx); err != nil {
+	if err := project.CheckCompletions(ctx, h.Queue.Store); err != nil {
 		return err
 	}
 	for {
