@@ -1,10 +1,10 @@
 // Package store owns Banyan's persistence: the schema and its numbered
 // migrations, opening either engine, and the transactions that change
 // state, which domain packages run their own statements on (Tx, Write,
-// Read in tx.go). It still holds the project domain's queries, a village
-// center's local store and the records born there, which move to their
-// packages in turn (docs/architecture.md). One schema and
-// one set of queries serve every engine; what differs between engines
+// Read in tx.go). It still holds a village center's local store, the
+// outbox and the uplink's once-per-id bookkeeping, and the feed's append,
+// which move to their packages in turn (docs/architecture.md). One schema
+// and one set of queries serve every engine; what differs between engines
 // lives in dialect.go.
 //
 // SQLite is the default. It is opened the way an embedded database should
