@@ -7,11 +7,13 @@ build:            ## go build -o banyan ./cmd/banyan
 test:             ## go test ./...
 	go test ./...
 
-test-pg:          ## the store's tests on PostgreSQL (set BANYAN_TEST_POSTGRES_URL)
-	BANYAN_TEST_ENGINE=postgres go test -count=1 ./internal/store/
+SQL_PKGS = ./internal/store/... ./internal/audit/ ./internal/auth/ ./internal/dispatch/ ./internal/feed/ ./internal/ledger/ ./internal/project/ ./internal/report/ ./internal/review/ ./internal/training/ ./internal/webhook/
 
-test-encrypted:   ## the store's tests on SQLite encrypted at rest
-	BANYAN_TEST_ENGINE=encrypted go test -count=1 ./internal/store/
+test-pg:          ## the tests of every package with SQL, on PostgreSQL (set BANYAN_TEST_POSTGRES_URL)
+	BANYAN_TEST_ENGINE=postgres go test -count=1 $(SQL_PKGS)
+
+test-encrypted:   ## the tests of every package with SQL, on SQLite encrypted at rest
+	BANYAN_TEST_ENGINE=encrypted go test -count=1 $(SQL_PKGS)
 
 race:             ## the packages that run concurrent code, under the race detector
 	go test -race ./internal/store/ ./internal/api/ ./internal/dispatch/ ./internal/sim/ ./internal/uplink/ ./internal/center/ ./internal/cli/
