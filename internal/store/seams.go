@@ -6,10 +6,9 @@ import (
 	"banyan/internal/problem"
 )
 
-// The seams below are what the dispatch package reaches of the domains
-// still in this package (the feed, the center's local store) while it
-// settles answers. Each goes when its domain moves
-// out, as said on it.
+// The seams below are what the domain packages still reach of what is left
+// here (the feed's append, the center's local store). Each goes when that
+// moves out, as said on it.
 
 // ErrAssignmentClosed means an answer came for an assignment whose task no
 // longer takes answers. The center's local store (center.go) returns it;
@@ -17,10 +16,9 @@ import (
 var ErrAssignmentClosed = problem.NewSentinel(problem.Conflict,
 	"this assignment timed out and its task no longer takes answers; ask for the next task")
 
-// Skill statuses, as worker_skills keeps them. Dispatch suspends workers;
-// training (qualifications) and the feed (a manual suspension) write them
-// too, and both still live in this package: the statuses move to dispatch
-// once those have moved.
+// Skill statuses, as worker_skills keeps them. Dispatch suspends workers,
+// training qualifies, suspends and reinstates them, and the feed's append
+// (skills.go) tells their center; the statuses move out with that append.
 const (
 	SkillActive    = "active"
 	SkillSuspended = "suspended"
