@@ -13,14 +13,6 @@ import (
 	"banyan/internal/work"
 )
 
-// uplinkCase is one center's records: enrolments, then answers, as the
-// center made them.
-type uplinkCase struct {
-	enrol  []store.UplinkItem
-	names  map[string]string // enrolment item id → worker id
-	answer []UplinkAnswerArgs
-}
-
 // finalState is what a delivery leaves on the hub: every stored answer id,
 // and each task's result and the answers it rests on.
 func finalState(t *testing.T, s *tstore, p work.Project) string {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -21,17 +20,6 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
-}
-
-func newStore(t *testing.T) (*Store, *clock) {
-	t.Helper()
-	c := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	s, err := Open(context.Background(), testDSN(t), Options{Migrate: true, Now: c.now, Key: testKey()})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, c
 }
 
 // fixture makes a client with a classify project. Projects are the
@@ -56,15 +44,6 @@ func newProject(t testing.TB, s *Store, clientID, schema string, overlap, maxOve
 	}
 	return work.Project{ID: id, ClientID: clientID, Name: "p", Kind: work.Classify, Overlap: overlap, MaxOverlap: maxOverlap,
 		AssignmentSeconds: 60}
-}
-
-func workers(t *testing.T, s *Store, n int) []testUser {
-	t.Helper()
-	out := make([]testUser, n)
-	for i := range out {
-		out[i] = newUser(t, s, builtinCenterOrgID, fmt.Sprintf("w%03d", i), "worker")
-	}
-	return out
 }
 
 // Organisations and users are auth's, which a test inside this package

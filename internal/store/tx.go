@@ -145,7 +145,12 @@ func (s *Store) Exec(ctx context.Context, query string, args ...any) (sql.Result
 func ParseNullTimeText(s sql.NullString) *time.Time { return parseNullTS(s) }
 
 // BoolInt keeps a flag as 0 or 1, which every engine takes.
-func BoolInt(b bool) int { return boolInt(b) }
+func BoolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // LockSkip is the clause that locks the rows of table (an alias) a SELECT
 // picks and skips those another transaction holds (PostgreSQL), so
