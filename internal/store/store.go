@@ -31,8 +31,6 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
 	"banyan/internal/problem"
 )
 
@@ -130,11 +128,9 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	// fail while another process holds the file.
 	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"}
 	q := url.Values{}
-	driverName := sqliteDriverName
 	if opt.Key != nil {
 		// The key goes in the connection string, which lives in this
 		// process's memory only; temporary tables stay in memory too.
-		driverName = encryptedDriverName
 		q.Set("vfs", "adiantum")
 		q.Set("hexkey", hex.EncodeToString(opt.Key))
 		pragmas = append(pragmas, "temp_store(memory)")
@@ -150,7 +146,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	}
 	wq.Add("_pragma", "cache_size(-32768)")
 	wq.Set("_txlock", "immediate")
-	w, err := sql.Open(driverName, "file:"+abs+"?"+wq.Encode())
+	w, err := sql.Open(sqliteDriverName, "file:"+abs+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
@@ -159,7 +155,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 
 	q.Add("_pragma", "query_only(1)")
-	r, err := sql.Open(driverName, "file:"+abs+"?"+q.Encode())
+	r, err := sql.Open(sqliteDriverName, "file:"+abs+"?"+q.Encode())
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s for reading: %w", abs, err)
@@ -494,7 +490,7 @@ func EncryptCopy(ctx context.Context, src, dst string, key []byte) error {
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	db, err := sql.Open(encryptedDriverName, "file:"+absSrc+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open(sqliteDriverName, "file:"+absSrc+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return fmt.Errorf("store: open %s: %w", absSrc, err)
 	}
