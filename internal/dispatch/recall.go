@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"banyan/internal/feed"
 	"banyan/internal/problem"
 	"banyan/internal/project"
 	"banyan/internal/store"
@@ -47,7 +48,7 @@ func (s *Service) recall(ctx context.Context, tx *store.Tx, where string, args [
 		ids := byCenter[c]
 		for len(ids) > 0 { // keep each event small enough for a slow link
 			n := min(len(ids), 500)
-			if err := s.Store.FeedTo(ctx, tx, c, "recall", store.FeedRecall{LeaseIDs: ids[:n], Reason: reason}, now); err != nil {
+			if err := feed.Append(ctx, tx, c, "recall", store.FeedRecall{LeaseIDs: ids[:n], Reason: reason}, now); err != nil {
 				return 0, err
 			}
 			ids = ids[n:]
@@ -207,7 +208,7 @@ func (s *Service) UpdateProject(ctx context.Context, id string, c ProjectChange)
 		}
 		now := store.TimeText(s.Store.Now())
 		for _, c := range centers {
-			if err := s.Store.FeedTo(ctx, tx, c, "project", store.FeedProject{ID: p.ID, Name: p.Name, Instructions: p.Instructions, MinAnswerMS: p.MinAnswerMS}, now); err != nil {
+			if err := feed.Append(ctx, tx, c, "project", store.FeedProject{ID: p.ID, Name: p.Name, Instructions: p.Instructions, MinAnswerMS: p.MinAnswerMS}, now); err != nil {
 				return err
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/feed"
 	"banyan/internal/report"
 	"banyan/internal/store"
 )
@@ -205,7 +206,7 @@ func NoteWage(ctx context.Context, st *store.Store, w FeedWage) error {
 		if err != nil {
 			return err
 		}
-		return st.FeedTo(ctx, tx, org, "wage", w, now)
+		return feed.Append(ctx, tx, org, "wage", w, now)
 	})
 	if err != nil {
 		return fmt.Errorf("ledger: wage alert: %w", err)

@@ -23,14 +23,8 @@ type FeedProject struct {
 	MinAnswerMS  int64  `json:"min_answer_ms"`
 }
 
-// FeedTo appends an event to one center's feed inside a domain's
-// transaction. The append stays in the store while the settle path and
-// recalls, which append too, are here; it moves to feed with them.
-func (s *Store) FeedTo(ctx context.Context, tx *Tx, centerID, kind string, body any, now string) error {
-	return s.feedTo(ctx, tx.tx, centerID, kind, body, now)
-}
-
-// feedTo appends an event to one center's feed.
+// feedTo appends an event to one center's feed, as feed.Append does,
+// for feedSkill (skills.go).
 func (s *Store) feedTo(ctx context.Context, tx *sql.Tx, centerID, kind string, body any, now string) error {
 	raw, err := json.Marshal(body)
 	if err != nil {

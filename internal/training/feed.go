@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/feed"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -78,7 +79,7 @@ func feedCourse(ctx context.Context, st *store.Store, tx *store.Tx, courseID str
 	}
 	now := store.TimeText(st.Now())
 	for _, c := range centers {
-		if err := st.FeedTo(ctx, tx, c, "course", ev, now); err != nil {
+		if err := feed.Append(ctx, tx, c, "course", ev, now); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"banyan/internal/feed"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -91,7 +92,7 @@ func UplinkAttemptAnswer(ctx context.Context, st *store.Store, it store.UplinkIt
 			return store.UplinkResult{}, err
 		}
 		if out.Attempt.State == work.AttemptPassed || out.Attempt.State == work.AttemptFailed {
-			if err := st.FeedTo(ctx, tx, it.CenterID, "attempt", out.Attempt, store.TimeText(st.Now())); err != nil {
+			if err := feed.Append(ctx, tx, it.CenterID, "attempt", out.Attempt, store.TimeText(st.Now())); err != nil {
 				return store.UplinkResult{}, err
 			}
 		}
