@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"time"
 )
 
@@ -21,22 +19,6 @@ type FeedProject struct {
 	Name         string `json:"name"`
 	Instructions string `json:"instructions"`
 	MinAnswerMS  int64  `json:"min_answer_ms"`
-}
-
-// feedTo appends an event to one center's feed, as feed.Append does,
-// for feedSkill (skills.go).
-func (s *Store) feedTo(ctx context.Context, tx *sql.Tx, centerID, kind string, body any, now string) error {
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	// The feed numbers its events itself (max + 1): one writer at a time.
-	if err := s.d.serialize(ctx, tx, "feed"); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO feed (seq, center_id, kind, body, created_at)
-		VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM feed), ?, ?, ?, ?)`, centerID, kind, string(raw), now)
-	return err
 }
 
 // The project and recall kinds of the down feed (package feed): the

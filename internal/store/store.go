@@ -42,11 +42,6 @@ var (
 	ErrConflict = problem.NewSentinel(problem.Conflict, "the record's state does not allow this now")
 )
 
-// builtinCenterOrgID is the hub's built-in center, made by the first
-// migration (auth.BuiltinCenterOrgID): the queries of domains still in this
-// package tell it apart from the village centers.
-const builtinCenterOrgID = "00000000-0000-7000-8000-000000000002"
-
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 

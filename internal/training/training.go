@@ -22,6 +22,7 @@ import (
 	"iter"
 	"time"
 
+	"banyan/internal/dispatch"
 	"banyan/internal/problem"
 	"banyan/internal/quality"
 	"banyan/internal/store"
@@ -342,7 +343,7 @@ func qualify(ctx context.Context, st *store.Store, tx *store.Tx, workerID string
 	if err != nil {
 		return err
 	}
-	return st.FeedSkill(ctx, tx, workerID, string(c.Kind), c.Language, store.SkillActive, "", now)
+	return dispatch.SkillChanged(ctx, tx, workerID, string(c.Kind), c.Language, dispatch.SkillActive, "", now)
 }
 
 // Reinstate lifts a suspension by hand (for skills with no qualification to
@@ -359,7 +360,7 @@ func Reinstate(ctx context.Context, st *store.Store, workerID, kind, language st
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("training: worker %s is not suspended from %s in %q: %w", workerID, kind, language, store.ErrNotFound)
 		}
-		return st.FeedSkill(ctx, tx, workerID, kind, language, store.SkillActive, "", now)
+		return dispatch.SkillChanged(ctx, tx, workerID, kind, language, dispatch.SkillActive, "", now)
 	})
 }
 
@@ -375,7 +376,7 @@ func Suspend(ctx context.Context, st *store.Store, workerID, kind, language, rea
 			workerID, kind, language, reason, now); err != nil {
 			return err
 		}
-		return st.FeedSkill(ctx, tx, workerID, kind, language, store.SkillSuspended, reason, now)
+		return dispatch.SkillChanged(ctx, tx, workerID, kind, language, dispatch.SkillSuspended, reason, now)
 	})
 	if err != nil {
 		return fmt.Errorf("training: suspend %s: %w", workerID, err)
