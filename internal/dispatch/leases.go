@@ -47,7 +47,7 @@ type Lease struct {
 	TaskKey string `json:"task_key"`
 	// Files are the task's attachments, which the center fetches with
 	// the lease.
-	Files []store.TaskFile `json:"files,omitempty"`
+	Files []project.TaskFile `json:"files,omitempty"`
 	// Deadline is the SLA deadline of the task's batch, if it has one.
 	Deadline *time.Time `json:"deadline,omitempty"`
 }

@@ -18,9 +18,9 @@ import (
 	"banyan/internal/audit"
 	"banyan/internal/dispatch"
 	"banyan/internal/feed"
+	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/review"
-	"banyan/internal/store"
 	"banyan/internal/training"
 	"banyan/internal/work"
 )
@@ -109,7 +109,7 @@ type Grant struct {
 
 // File is one attachment of a leased task: its input field, its name in
 // the upload, its SHA-256, size and media type.
-type File = store.TaskFile
+type File = project.TaskFile
 
 // LeaseReply carries the grants.
 type LeaseReply struct {
