@@ -8,9 +8,11 @@
 // items, spans of time) goes up through the outbox, and the hub scores
 // qualifications and sends the verdicts and skills back down the feed.
 //
-// The package holds its rules and its SQL. It reaches what is still the
-// store's (the outbox, the uplink's once-only receipt, the feed's append)
-// through the store's exported seams.
+// The package holds its rules and its SQL. It appends to a center's feed
+// with feed.Append and tells a center of a skill change through dispatch
+// (SkillChanged), which owns workers' skills; it reaches what is still the
+// store's (the outbox, the uplink's once-only receipt) through the store's
+// exported seams.
 package training
 
 import (
