@@ -317,7 +317,7 @@ func answerItem(ctx context.Context, st *store.Store, tx *store.Tx, attemptID, w
 			state = work.AttemptFailed
 			if a.Score/float64(c.Items) >= c.PassMark {
 				state = work.AttemptPassed
-				if err := qualify(ctx, st, tx, workerID, c, now); err != nil {
+				if err := qualify(ctx, tx, workerID, c, now); err != nil {
 					return out, err
 				}
 			}
@@ -333,7 +333,7 @@ func answerItem(ctx context.Context, st *store.Store, tx *store.Tx, attemptID, w
 
 // qualify grants the course's skill. A worker who was suspended from it
 // starts a fresh record: the qualification is their new evidence.
-func qualify(ctx context.Context, st *store.Store, tx *store.Tx, workerID string, c work.Course, now string) error {
+func qualify(ctx context.Context, tx *store.Tx, workerID string, c work.Course, now string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO worker_skills (worker_id, kind, language, alpha, beta, scored, status, reason, qualified, updated_at)
 		VALUES (?, ?, ?, ?, ?, 0, 'active', '', 1, ?)
 		ON CONFLICT (worker_id, kind, language) DO UPDATE SET qualified = 1, updated_at = excluded.updated_at,
