@@ -43,6 +43,11 @@ type Service struct {
 	// LeaseGrace is how long past its TTL a center's lease is kept before
 	// its task is handed out again; 0 means DefaultLeaseGrace.
 	LeaseGrace time.Duration
+	// WorkTimeScale multiplies the working time the service measures
+	// (from an offer to its answer, and the span a center's lease gives
+	// its answers); 0 means 1. It is for simulations only (see
+	// work.WorkedMS): a real hub leaves it at 1.
+	WorkTimeScale float64
 
 	// projectsOnce makes Projects when it was not given.
 	projectsOnce sync.Once

@@ -455,7 +455,7 @@ func (s *Service) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide 
 		now := store.TimeText(nowT)
 		// The center measured the working time; no answer given under this
 		// lease can have taken longer than the lease has existed.
-		worked := min(max(in.DurationMS, 0), s.Store.WorkedMS(l.GrantedAt, nowT, time.Duration(math.MaxInt64)))
+		worked := min(max(in.DurationMS, 0), work.WorkedMS(l.GrantedAt, nowT, time.Duration(math.MaxInt64), s.WorkTimeScale))
 		// The work is placed where the center says it began, on the hub's
 		// clock, if that lies inside the lease's span, and must fit between
 		// there and now; else it is taken to have ended now.
@@ -466,7 +466,7 @@ func (s *Service) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide 
 				started = l.GrantedAt
 			}
 		}
-		worked = min(worked, s.Store.WorkedMS(started, nowT, time.Duration(math.MaxInt64)))
+		worked = min(worked, work.WorkedMS(started, nowT, time.Duration(math.MaxInt64), s.WorkTimeScale))
 		if _, err := tx.ExecContext(ctx, `INSERT INTO assignments (id, task_id, project_id, worker_id, state, answer,
 				created_at, expires_at, submitted_at, duration_ms, reported_ms)
 			VALUES (?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?)`,

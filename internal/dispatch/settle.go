@@ -111,7 +111,7 @@ func (s *Service) Record(ctx context.Context, in SubmitArgs, decide DecideFunc) 
 		// The working time is the server's: from the offer (the
 		// assignment's own timestamp) to now, at most the assignment's
 		// limit.
-		worked := s.Store.WorkedMS(in.OfferedAt, nowT, in.ExpiresAt.Sub(in.OfferedAt))
+		worked := work.WorkedMS(in.OfferedAt, nowT, in.ExpiresAt.Sub(in.OfferedAt), s.WorkTimeScale)
 		// The common case, an answer to a live assignment, is one
 		// statement; anything else (a repeat, a timed-out assignment, a
 		// stranger's or unknown id, times that are not the row's) is
@@ -154,7 +154,7 @@ func (s *Service) Record(ctx context.Context, in SubmitArgs, decide DecideFunc) 
 		if a.State == work.AssignmentActive {
 			holders = 1
 		}
-		worked = s.Store.WorkedMS(a.CreatedAt, nowT, a.ExpiresAt.Sub(a.CreatedAt))
+		worked = work.WorkedMS(a.CreatedAt, nowT, a.ExpiresAt.Sub(a.CreatedAt), s.WorkTimeScale)
 		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET state = 'submitted', answer = ?, submitted_at = ?, duration_ms = ?, reported_ms = ?
 			WHERE id = ?`, string(raw), now, worked, in.ReportedMS, a.ID); err != nil {
 			return err

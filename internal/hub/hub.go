@@ -107,7 +107,7 @@ type Config struct {
 	// Version is the build's version, told to centers.
 	Version string `json:"-"`
 	// WorkTimeScale multiplies measured working time; simulations only
-	// (see store.Options.WorkTimeScale), so it has no flag.
+	// (see dispatch.Service.WorkTimeScale), so it has no flag.
 	WorkTimeScale float64 `json:"-"`
 	// Now is the clock the hub's store keeps time by (offers, answers,
 	// spans, money); nil means time.Now. Tests set it.
@@ -236,8 +236,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Migrate: !cfg.NoMigrate, MaxConns: cfg.DBConns,
-		WorkTimeScale: cfg.WorkTimeScale, Now: cfg.Now})
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Migrate: !cfg.NoMigrate, MaxConns: cfg.DBConns, Now: cfg.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +246,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 		Config:     cfg,
 		Store:      st,
 		Auth:       &auth.Service{Store: st},
-		Dispatch:   &dispatch.Service{Store: st, LeaseGrace: cfg.LeaseGrace, Projects: &project.Cache{Store: st}},
+		Dispatch:   &dispatch.Service{Store: st, LeaseGrace: cfg.LeaseGrace, WorkTimeScale: cfg.WorkTimeScale, Projects: &project.Cache{Store: st}},
 		Log:        log,
 		Blobs:      blobs,
 		spool:      spool,

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"banyan/internal/problem"
+	"banyan/internal/work"
 )
 
 // Sentinel errors, matched with errors.Is. A caller is told a conflict's
@@ -79,11 +80,9 @@ type Options struct {
 	// declarations, reviews, audit events, training answers) is written
 	// with an outbox row in the same transaction, to go up to the hub.
 	Outbox bool
-	// WorkTimeScale multiplies the working time this store measures
-	// (from an offer to its answer, and the span a center's lease gives
-	// its answers); 0 means 1. It is for simulations only: the demo runs
-	// its workers thousands of times faster than life and measures their
-	// time as life would. A real hub or center leaves it at 1.
+	// WorkTimeScale multiplies the working time a center's local store
+	// measures (from an offer to its answer); 0 means 1. It is for
+	// simulations only (see work.WorkedMS): a real center leaves it at 1.
 	WorkTimeScale float64
 	// Key, when given, encrypts a SQLite database at rest: every page,
 	// the WAL and temporary files (Adiantum, a cipher made for disk
@@ -263,10 +262,9 @@ func (s *Store) Close() error {
 }
 
 // workedMS is the working time, in milliseconds, between from and to by
-// this store's clock, at most limit (a negative span counts as none).
+// this store's clock, at most limit (work.WorkedMS at the store's scale).
 func (s *Store) workedMS(from, to time.Time, limit time.Duration) int64 {
-	d := time.Duration(float64(to.Sub(from)) * s.workScale)
-	return min(max(d, 0), max(limit, 0)).Milliseconds()
+	return work.WorkedMS(from, to, limit, s.workScale)
 }
 
 // now returns the store's clock reading in UTC, at microsecond precision,
