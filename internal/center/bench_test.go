@@ -51,11 +51,11 @@ func catchUp(b *testing.B, chunk int) {
 	saved := 0
 	for _, w := range ids {
 		for {
-			o, err := g.center.Store.CenterClaim(ctx, w, time.Hour)
+			o, err := g.center.Local.Claim(ctx, w, time.Hour)
 			if err != nil {
 				break
 			}
-			if _, err := g.center.Store.CenterSave(ctx, o.WorkID, w, work.Answer{Label: []string{"ok", "spam"}[saved%2]}, 4000+int64(saved%997)); err != nil {
+			if _, err := g.center.Local.Save(ctx, o.WorkID, w, work.Answer{Label: []string{"ok", "spam"}[saved%2]}, 4000+int64(saved%997)); err != nil {
 				b.Fatal(err)
 			}
 			saved++
@@ -93,7 +93,7 @@ func catchUp(b *testing.B, chunk int) {
 	b.StopTimer()
 	up, down := g.link.Bytes()
 	up, down = up-up0, down-down0
-	q, _ := g.center.Store.CenterQueue(ctx)
+	q, _ := g.center.Local.Queue(ctx)
 	if q.Pending != 0 {
 		b.Fatalf("%d records still pending", q.Pending)
 	}

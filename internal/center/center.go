@@ -66,7 +66,7 @@ type Config struct {
 	// agreeing with the hub's.
 	Now func() time.Time `json:"-"`
 	// WorkTimeScale multiplies measured working time; simulations only
-	// (see store.Options.WorkTimeScale).
+	// (see Local.WorkTimeScale).
 	WorkTimeScale float64 `json:"-"`
 }
 
@@ -106,9 +106,12 @@ func (c Config) Validate() error {
 type Center struct {
 	Config Config
 	Store  *store.Store
-	Auth   *auth.Service
-	Sync   *uplink.Syncer
-	Log    *slog.Logger
+	// Local is the center's local store: leased tasks and the work on
+	// them.
+	Local *Local
+	Auth  *auth.Service
+	Sync  *uplink.Syncer
+	Log   *slog.Logger
 	// Blobs keeps the attachments of leased tasks.
 	Blobs *blob.Store
 	ID    string
@@ -131,8 +134,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 		}
 		cfg.Key = key
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "center.db"), store.Options{Migrate: true, Now: cfg.Now, Outbox: true, Key: cfg.Key,
-		WorkTimeScale: cfg.WorkTimeScale})
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "center.db"), store.Options{Migrate: true, Now: cfg.Now, Outbox: true, Key: cfg.Key})
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +151,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 		st.Close()
 		return nil, err
 	}
-	c := &Center{Config: cfg, Store: st, Auth: &auth.Service{Store: st}, Log: log, Blobs: blobs, nudge: make(chan struct{}, 1)}
-	c.Sync = &uplink.Syncer{Store: st, Client: client, Log: log, Want: c.want, Blobs: blobs, CacheBytes: cfg.CacheMB << 20,
-		FeedKinds: feedKinds()}
+	local := &Local{Store: st, WorkTimeScale: cfg.WorkTimeScale, Feed: feedKinds()}
+	c := &Center{Config: cfg, Store: st, Local: local, Auth: &auth.Service{Store: st}, Log: log, Blobs: blobs, nudge: make(chan struct{}, 1)}
+	c.Sync = &uplink.Syncer{Local: local, Store: st, Client: client, Log: log, Want: c.want, Blobs: blobs, CacheBytes: cfg.CacheMB << 20}
 	orgs, err := c.Auth.Orgs(ctx, auth.OrgCenter, store.Page{Limit: 10})
 	if err != nil {
 		st.Close()
@@ -312,7 +314,7 @@ func (c *Center) next(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if p.Role != auth.Worker {
 		return problem.New(http.StatusForbidden, "only workers take tasks")
 	}
-	o, err := c.Store.CenterClaim(r.Context(), p.UserID, c.Config.Hold)
+	o, err := c.Local.Claim(r.Context(), p.UserID, c.Config.Hold)
 	if errors.Is(err, store.ErrNotFound) {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -340,7 +342,7 @@ func (c *Center) answer(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err := dec.Decode(&in); err != nil {
 		return problem.New(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
 	}
-	proj, err := c.Store.CenterWorkProject(r.Context(), id, p.UserID)
+	proj, err := c.Local.WorkProject(r.Context(), id, p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(http.StatusNotFound, "no such assignment")
 	}
@@ -353,7 +355,7 @@ func (c *Center) answer(w http.ResponseWriter, r *http.Request, p auth.Principal
 	}
 	// in.DurationMS is the client's figure: kept, never used; the center
 	// measures the working time itself.
-	dup, err := c.Store.CenterSave(r.Context(), id, p.UserID, ans, max(0, in.DurationMS))
+	dup, err := c.Local.Save(r.Context(), id, p.UserID, ans, max(0, in.DurationMS))
 	if err != nil {
 		return err
 	}
@@ -372,7 +374,7 @@ func (c *Center) file(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if p.Role != auth.Worker {
 		return problem.New(http.StatusForbidden, "only workers fetch task files")
 	}
-	f, err := c.Store.CenterWorkFile(r.Context(), r.PathValue("id"), p.UserID, r.PathValue("field"))
+	f, err := c.Local.WorkFile(r.Context(), r.PathValue("id"), p.UserID, r.PathValue("field"))
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(http.StatusNotFound, "no such file for a task in your hands")
 	}
@@ -386,7 +388,7 @@ func (c *Center) status(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if p.Role != auth.CenterManager && p.Role != auth.Worker {
 		return problem.New(http.StatusForbidden, "the center's status is for its people")
 	}
-	q, err := c.Store.CenterQueue(r.Context())
+	q, err := c.Local.Queue(r.Context())
 	if err != nil {
 		return err
 	}
@@ -403,7 +405,7 @@ func (c *Center) reviewNext(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if !canReview(p) {
 		return problem.New(http.StatusForbidden, "reviews are for the center's reviewers and managers")
 	}
-	it, err := c.Store.CenterReviewNext(r.Context(), p.UserID)
+	it, err := c.Local.ReviewNext(r.Context(), p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -430,7 +432,7 @@ func (c *Center) review(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err := work.CheckReview(in.Verdict, in.Note); err != nil {
 		return problem.New(http.StatusUnprocessableEntity, "%v", err)
 	}
-	proj, err := c.Store.SavedWorkProject(r.Context(), in.AssignmentID, p.UserID)
+	proj, err := c.Local.SavedWorkProject(r.Context(), in.AssignmentID, p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(http.StatusNotFound, "no saved answer %q of another worker here", in.AssignmentID)
 	}
@@ -463,7 +465,7 @@ func (c *Center) Serve(ctx context.Context, ln net.Listener) error {
 	// Offers in workers' hands count their time from now: the time the
 	// center was down was not work. (Only when it starts serving: the CLI
 	// opens a running center's database to add people, and must not.)
-	if err := c.Store.RestartWorkClocks(ctx); err != nil {
+	if err := c.Local.RestartWorkClocks(ctx); err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,

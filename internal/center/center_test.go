@@ -236,7 +236,7 @@ func TestCenterWorksOfflineAndLosesNothing(t *testing.T) {
 	if err := g.center.Sync.Once(ctx); err != nil {
 		t.Fatalf("first sync: %v", err)
 	}
-	q, _ := g.center.Store.CenterQueue(ctx)
+	q, _ := g.center.Local.Queue(ctx)
 	if q.ActiveGrants != 6 || q.Pending != 0 {
 		t.Fatalf("after the first sync: %+v; want all 6 tasks leased and the enrolments sent", q)
 	}
@@ -276,7 +276,7 @@ func TestCenterWorksOfflineAndLosesNothing(t *testing.T) {
 	if err := g.center.Sync.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
-	q, _ = g.center.Store.CenterQueue(ctx)
+	q, _ = g.center.Local.Queue(ctx)
 	if q.Pending != 0 {
 		t.Fatalf("outbox still holds %d records", q.Pending)
 	}
@@ -481,12 +481,12 @@ func TestSuspensionReachesTheCenter(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The task in hand expires or is answered; a new one is not offered.
-	g.center.Store.CenterSave(ctx, mustWork(t, g, tok), u.ID, work.Answer{Label: "ok"}, 3000)
+	g.center.Local.Save(ctx, mustWork(t, g, tok), u.ID, work.Answer{Label: "ok"}, 3000)
 	if status, _ := g.call(tok, "POST", "/api/v1/work/next", nil); status != http.StatusNoContent {
 		t.Fatalf("after the suspension reached the center: %d, want 204", status)
 	}
 	// A cursor from a hub restored from an older backup: full resync.
-	if err := g.center.Sync.FeedKinds.Apply(ctx, g.center.Store, nil, 1<<40, false); err != nil {
+	if err := g.center.Local.ApplyFeed(ctx, nil, 1<<40, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.center.Sync.Once(ctx); err != nil {

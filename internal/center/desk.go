@@ -20,7 +20,7 @@ import (
 type desk struct{ c *Center }
 
 func (d desk) Next(ctx context.Context, workerID string) (web.Task, error) {
-	o, err := d.c.Store.CenterClaim(ctx, workerID, d.c.Config.Hold)
+	o, err := d.c.Local.Claim(ctx, workerID, d.c.Config.Hold)
 	if errors.Is(err, store.ErrNotFound) {
 		return web.Task{}, web.ErrNoWork
 	}
@@ -32,7 +32,7 @@ func (d desk) Next(ctx context.Context, workerID string) (web.Task, error) {
 }
 
 func (d desk) Answer(ctx context.Context, workerID, workID string, raw []byte) error {
-	proj, err := d.c.Store.CenterWorkProject(ctx, workID, workerID)
+	proj, err := d.c.Local.WorkProject(ctx, workID, workerID)
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (d desk) Answer(ctx context.Context, workerID, workID string, raw []byte) e
 	if err != nil {
 		return err
 	}
-	if _, err := d.c.Store.CenterSave(ctx, workID, workerID, ans, 0); err != nil {
+	if _, err := d.c.Local.Save(ctx, workID, workerID, ans, 0); err != nil {
 		return err
 	}
 	d.c.Nudge()
@@ -48,11 +48,11 @@ func (d desk) Answer(ctx context.Context, workerID, workID string, raw []byte) e
 }
 
 func (d desk) File(ctx context.Context, workerID, workID, field string) (project.TaskFile, error) {
-	return d.c.Store.CenterWorkFile(ctx, workID, workerID, field)
+	return d.c.Local.WorkFile(ctx, workID, workerID, field)
 }
 
 func (d desk) Pass(ctx context.Context, workerID, workID string) error {
-	return d.c.Store.CenterPass(ctx, workerID, workID)
+	return d.c.Local.Pass(ctx, workerID, workID)
 }
 
 func (d desk) Day(ctx context.Context, workerID string, since time.Time) (report.WorkerDay, error) {
@@ -64,16 +64,20 @@ func (d desk) Day(ctx context.Context, workerID string, since time.Time) (report
 type office struct{ c *Center }
 
 func (o office) Status(ctx context.Context) (web.OfficeStatus, error) {
-	q, err := o.c.Store.CenterQueue(ctx)
+	q, err := o.c.Local.Queue(ctx)
 	if err != nil {
 		return web.OfficeStatus{}, err
 	}
-	st := web.OfficeStatus{Queue: q}
+	st := web.OfficeStatus{Pending: q.Pending, Sent: q.Sent, ActiveGrants: q.ActiveGrants, FreeSlots: q.FreeSlots, FilesMissing: q.FilesMissing}
 	if o.c.Sync != nil {
 		s := o.c.Sync.State()
 		st.LastSync, st.Online, st.LastError = s.LastSync, s.Online, s.LastError
 	}
 	return st, nil
+}
+
+func (o office) People(ctx context.Context, since time.Time) ([]web.Person, error) {
+	return o.c.Local.People(ctx, since)
 }
 
 func (o office) Enrol(ctx context.Context, name, login string) (auth.User, string, string, error) {

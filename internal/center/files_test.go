@@ -107,7 +107,7 @@ func attachmentDownloadResumes(t *testing.T, encrypted bool) {
 	if err := g.center.Sync.Once(ctx); err == nil {
 		t.Fatal("a 300 kB download crossed a link that cuts at 100 kB")
 	}
-	q, _ := g.center.Store.CenterQueue(ctx)
+	q, _ := g.center.Local.Queue(ctx)
 	if q.ActiveGrants != 1 || q.FilesMissing != 1 {
 		t.Fatalf("after the cut: %+v", q)
 	}
@@ -141,7 +141,7 @@ func attachmentDownloadResumes(t *testing.T, encrypted bool) {
 	if after-before > rest+int64(rounds)*20_000 {
 		t.Fatalf("%d bytes came down after the cut for the %d left", after-before, rest)
 	}
-	q, _ = g.center.Store.CenterQueue(ctx)
+	q, _ = g.center.Local.Queue(ctx)
 	if q.FilesMissing != 0 || q.CacheBytes != int64(len(recording)) {
 		t.Fatalf("after the download: %+v", q)
 	}
@@ -210,7 +210,7 @@ func TestAttachmentCacheEvictsFinishedFirst(t *testing.T) {
 	if _, err := g.center.Blobs.Size(sha(second)); err != nil {
 		t.Fatalf("a needed file was evicted: %v", err)
 	}
-	q, _ := g.center.Store.CenterQueue(ctx)
+	q, _ := g.center.Local.Queue(ctx)
 	if q.FilesMissing != 1 {
 		t.Fatalf("files missing: %+v", q)
 	}

@@ -91,7 +91,7 @@ func Encrypt(ctx context.Context, dataDir string, key []byte) error {
 	if err != nil {
 		return fmt.Errorf("center: %w", err)
 	}
-	before, err := plain.CenterQueue(ctx)
+	before, err := (&Local{Store: plain}).Queue(ctx)
 	plain.Close()
 	if err != nil {
 		return fmt.Errorf("center: %w", err)
@@ -103,7 +103,7 @@ func Encrypt(ctx context.Context, dataDir string, key []byte) error {
 	if err != nil {
 		return fmt.Errorf("center: the encrypted copy does not open: %w", err)
 	}
-	after, err := enc.CenterQueue(ctx)
+	after, err := (&Local{Store: enc}).Queue(ctx)
 	enc.Close()
 	if err != nil || after != before {
 		return fmt.Errorf("center: the encrypted copy differs from the database (%+v, want %+v): %v", after, before, err)

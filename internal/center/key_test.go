@@ -131,7 +131,7 @@ func TestEncryptExistingCenter(t *testing.T) {
 	if err := g.center.Sync.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := g.center.Store.CenterQueue(ctx)
+	before, _ := g.center.Local.Queue(ctx)
 	if before.FilesMissing != 0 || before.CacheBytes == 0 {
 		t.Fatalf("before: %+v", before)
 	}
@@ -175,7 +175,7 @@ func TestEncryptExistingCenter(t *testing.T) {
 		t.Fatalf("start with the key: %v", err)
 	}
 	defer c.Close()
-	if after, _ := c.Store.CenterQueue(ctx); after != before {
+	if after, _ := c.Local.Queue(ctx); after != before {
 		t.Fatalf("after: %+v, want %+v", after, before)
 	}
 	desk := httptest.NewServer(c.Handler())

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"banyan/internal/center"
 	"banyan/internal/store"
 )
 
@@ -143,9 +144,9 @@ func TestKillNineLoop(t *testing.T) {
 	for i := range 4 {
 		tokens = append(tokens, run(t, bin, append([]string{"center", "worker", "add", fmt.Sprintf("w%d", i)}, centerArgs...)...))
 	}
-	center := &proc{t: t, bin: bin, url: centerURL, log: logf,
+	centerProc := &proc{t: t, bin: bin, url: centerURL, log: logf,
 		args: append([]string{"center", "--addr", centerAddr, "--sync-interval", "100ms", "--ahead", "30"}, centerArgs...)}
-	center.start()
+	centerProc.start()
 
 	// Workers answer at the center, retrying through kills; an answer goes
 	// in the oracle once the center has said it is saved.
@@ -199,7 +200,7 @@ func TestKillNineLoop(t *testing.T) {
 		time.Sleep(time.Duration(100+rng.IntN(300)) * time.Millisecond)
 		victim := hub
 		if rng.IntN(2) == 0 {
-			victim = center
+			victim = centerProc
 		}
 		victim.kill()
 		time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond)
@@ -234,7 +235,7 @@ func TestKillNineLoop(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	center.stop()
+	centerProc.stop()
 	hub.stop()
 	if len(oracle) == 0 {
 		t.Fatalf("no answer was saved during the run")
@@ -261,7 +262,7 @@ func TestKillNineLoop(t *testing.T) {
 	if found != len(ids) {
 		t.Fatalf("%d of the %d answers workers were told were saved are on the hub", found, len(ids))
 	}
-	saved, err := cs.CenterSaved(bg)
+	saved, err := (&center.Local{Store: cs}).Saved(bg)
 	if err != nil {
 		t.Fatal(err)
 	}

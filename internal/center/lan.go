@@ -7,7 +7,6 @@ import (
 
 	"banyan/internal/api"
 	"banyan/internal/auth"
-	"banyan/internal/store"
 	"banyan/internal/uplink"
 	"banyan/internal/work"
 )
@@ -88,9 +87,9 @@ func OpenAPI() ([]byte, error) {
 
 // Status is the center's queue and uplink.
 type Status struct {
-	CenterID string             `json:"center_id"`
-	Queue    store.CenterStatus `json:"queue"`
-	Uplink   uplink.SyncState   `json:"uplink"`
+	CenterID string              `json:"center_id"`
+	Queue    uplink.CenterStatus `json:"queue"`
+	Uplink   uplink.SyncState    `json:"uplink"`
 }
 
 // ReviewItem is an answer of another worker for a center reviewer to check.

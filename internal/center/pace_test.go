@@ -30,7 +30,7 @@ func TestLeasesSizedToPaceAndSkills(t *testing.T) {
 	if err := g.center.Sync.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
-	q, _ := g.center.Store.CenterQueue(ctx)
+	q, _ := g.center.Local.Queue(ctx)
 	if q.FreeSlots < 10 || q.FreeSlots > 11 {
 		t.Fatalf("leased after the first sync: %+v", q)
 	}
@@ -55,11 +55,11 @@ func TestLeasesSizedToPaceAndSkills(t *testing.T) {
 	if len(d.Exclude) != 1 || d.Exclude[0] != (dispatch.Skill{Kind: "classify", Language: "en"}) {
 		t.Fatalf("closed skills: %+v", d.Exclude)
 	}
-	before, _ := g.center.Store.CenterQueue(ctx)
+	before, _ := g.center.Local.Queue(ctx)
 	if err := g.center.Sync.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
-	after, _ := g.center.Store.CenterQueue(ctx)
+	after, _ := g.center.Local.Queue(ctx)
 	if after.ActiveGrants > before.ActiveGrants {
 		t.Fatalf("leased %d more tasks of a skill nobody may do", after.ActiveGrants-before.ActiveGrants)
 	}

@@ -48,7 +48,7 @@ func TestFeedCarriesChangesAndRecalls(t *testing.T) {
 	if err := g.center.Sync.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
-	q, _ := g.center.Store.CenterQueue(ctx)
+	q, _ := g.center.Local.Queue(ctx)
 	if q.ActiveGrants != 0 {
 		t.Fatalf("grants after the recall: %+v", q)
 	}

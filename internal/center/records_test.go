@@ -147,7 +147,7 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	q, _ := g.center.Store.CenterQueue(ctx)
+	q, _ := g.center.Local.Queue(ctx)
 	if q.Pending != 0 {
 		rows, _ := g.center.Store.PendingOutbox(ctx, 10)
 		for _, r := range rows {
@@ -319,7 +319,7 @@ func TestCenterPurgesDeliveredTasks(t *testing.T) {
 	if err := g.center.Sync.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := g.center.Store.CenterPayloadsKept(ctx); n != 2 {
+	if n, _ := g.center.Local.PayloadsKept(ctx); n != 2 {
 		t.Fatalf("%d tasks held before the work, want 2", n)
 	}
 	g.work(tok1, "spam")
@@ -329,7 +329,7 @@ func TestCenterPurgesDeliveredTasks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := g.center.Store.CenterPayloadsKept(ctx); err != nil || n != 0 {
+	if n, err := g.center.Local.PayloadsKept(ctx); err != nil || n != 0 {
 		t.Errorf("%d delivered tasks still hold the client's data (%v)", n, err)
 	}
 	if n, _ := g.center.Store.OutboxWith(ctx, `"label"`); n != 0 {

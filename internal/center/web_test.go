@@ -99,7 +99,7 @@ func TestDeskAtCenterOffline(t *testing.T) {
 	if err := g.center.Sync.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
-	q, _ := g.center.Store.CenterQueue(ctx)
+	q, _ := g.center.Local.Queue(ctx)
 	if q.Pending != 0 {
 		t.Fatalf("after the link came back %d records wait", q.Pending)
 	}

@@ -169,7 +169,7 @@ func demoCenter(ctx context.Context, h *hub.Hub, hubAddr, dataDir string, timeSc
 			return u.ID, tok, err
 		},
 		Pending: func(ctx context.Context) (int, error) {
-			q, err := c.Store.CenterQueue(ctx)
+			q, err := c.Local.Queue(ctx)
 			return q.Pending, err
 		},
 		OnHub: func(ctx context.Context, ids []string) (int, int, error) {

@@ -32,6 +32,14 @@ import (
 // ErrNoWork means there is no task for this worker right now.
 var ErrNoWork = problem.NewSentinel(problem.NotFound, "no task available")
 
+// ErrAssignmentClosed means an answer came for an assignment whose task no
+// longer takes answers. The hub keeps every late answer (see Record), so
+// only a village center's local store returns it, for work that timed out
+// after its task got all its answers; it is declared with the answer path
+// so that the worker desk, which hub and center both serve, can tell it.
+var ErrAssignmentClosed = problem.NewSentinel(problem.Conflict,
+	"this assignment timed out and its task no longer takes answers; ask for the next task")
+
 // Service hands out work and takes answers. Use it by pointer: it keeps
 // the time it last swept timed-out work back to the pool.
 type Service struct {

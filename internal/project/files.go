@@ -10,11 +10,14 @@ import (
 )
 
 // TaskFile is one attachment of a task: the input field that names it,
-// the name it had in the upload, and the stored file. It is declared in
-// the store (files.go) while the village center's local store, which
-// keeps the files of its grants and cannot import this package, is
-// there; the declaration moves here when that store leaves.
-type TaskFile = store.TaskFile
+// the name it had in the upload, and the stored file.
+type TaskFile struct {
+	Field     string `json:"field"`
+	Name      string `json:"name"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	MediaType string `json:"media_type"`
+}
 
 // TaskFilesIn lists a task's attachments, by field, through r: the
 // store's reader, or a transaction (a lease carries them).

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/center"
 	"banyan/internal/ledger"
 	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
+	"banyan/internal/uplink"
 	"banyan/internal/work"
 )
 
@@ -76,32 +78,33 @@ func TestCenterWorkerDay(t *testing.T) {
 	ctx := context.Background()
 	clk := storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 	st := storetest.Open(t, store.Options{Outbox: true, Now: clk.Now})
-	center := work.NewID()
-	if err := (&auth.Service{Store: st}).EnsureCenterOrg(ctx, center, "Melur"); err != nil {
+	centerID := work.NewID()
+	if err := (&auth.Service{Store: st}).EnsureCenterOrg(ctx, centerID, "Melur"); err != nil {
 		t.Fatal(err)
 	}
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
-	proj := store.CenterProject{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
-	var grants []store.CenterGrant
+	proj := uplink.Project{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
+	var grants []uplink.Grant
 	for i := range 3 {
-		grants = append(grants, store.CenterGrant{LeaseID: work.NewID(), TaskKey: fmt.Sprint("k", i), ProjectID: proj.ID, Epoch: 1, Slots: 1,
-			Payload: []byte(`{"text":"x"}`), TTL: 72 * time.Hour})
+		grants = append(grants, uplink.Grant{LeaseID: work.NewID(), TaskKey: fmt.Sprint("k", i), Project: proj, Epoch: 1, Slots: 1,
+			Payload: []byte(`{"text":"x"}`)})
 	}
-	if err := st.SaveGrants(ctx, []store.CenterProject{proj}, grants); err != nil {
+	local := &center.Local{Store: st}
+	if err := local.SaveGrants(ctx, 72*time.Hour, grants); err != nil {
 		t.Fatal(err)
 	}
-	u, err := (&auth.Service{Store: st}).EnrolAtCenter(ctx, center, "asha", "worker")
+	u, err := (&auth.Service{Store: st}).EnrolAtCenter(ctx, centerID, "asha", "worker")
 	if err != nil {
 		t.Fatal(err)
 	}
 	save := func() {
 		t.Helper()
-		o, err := st.CenterClaim(ctx, u.ID, 10*time.Minute)
+		o, err := local.Claim(ctx, u.ID, 10*time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
 		clk.Add(time.Minute)
-		if _, err := st.CenterSave(ctx, o.WorkID, u.ID, work.Answer{Label: "a"}, 60000); err != nil {
+		if _, err := local.Save(ctx, o.WorkID, u.ID, work.Answer{Label: "a"}, 60000); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,11 +1,10 @@
 // Package store owns Banyan's persistence: the schema and its numbered
 // migrations, opening either engine, and the transactions that change
 // state, which domain packages run their own statements on (Tx, Write,
-// Read in tx.go). It still holds a village center's local store, the
-// outbox and the uplink's once-per-id bookkeeping, which move to their
-// packages in turn (docs/architecture.md). One schema and one set of
-// queries serve every engine; what differs between engines lives in
-// dialect.go.
+// Read in tx.go). It still holds a village center's outbox and the
+// uplink's once-per-id bookkeeping, which move to their packages in turn
+// (docs/architecture.md). One schema and one set of queries serve every
+// engine; what differs between engines lives in dialect.go.
 //
 // SQLite is the default. It is opened the way an embedded database should
 // be: busy_timeout first, WAL, synchronous=FULL (an answer a worker was told
@@ -32,7 +31,6 @@ import (
 	"time"
 
 	"banyan/internal/problem"
-	"banyan/internal/work"
 )
 
 // Sentinel errors, matched with errors.Is. A caller is told a conflict's
@@ -57,8 +55,6 @@ type Store struct {
 	tm func() time.Time
 	// outbox is center mode (Options.Outbox).
 	outbox bool
-	// workScale multiplies measured working time (Options.WorkTimeScale).
-	workScale float64
 	// notifier is told of the events clients subscribe to (SetNotifier).
 	notifier Notifier
 }
@@ -80,10 +76,6 @@ type Options struct {
 	// declarations, reviews, audit events, training answers) is written
 	// with an outbox row in the same transaction, to go up to the hub.
 	Outbox bool
-	// WorkTimeScale multiplies the working time a center's local store
-	// measures (from an offer to its answer); 0 means 1. It is for
-	// simulations only (see work.WorkedMS): a real center leaves it at 1.
-	WorkTimeScale float64
 	// Key, when given, encrypts a SQLite database at rest: every page,
 	// the WAL and temporary files (Adiantum, a cipher made for disk
 	// encryption). It is KeySize bytes, kept off the disk the database is
@@ -198,10 +190,6 @@ func (s *Store) start(ctx context.Context, opt Options) error {
 	if s.tm == nil {
 		s.tm = time.Now
 	}
-	s.workScale = opt.WorkTimeScale
-	if s.workScale <= 0 {
-		s.workScale = 1
-	}
 	if err := s.w.PingContext(ctx); err != nil {
 		s.Close()
 		return err
@@ -259,12 +247,6 @@ func (s *Store) Close() error {
 		return s.w.Close()
 	}
 	return errors.Join(s.w.Close(), s.r.Close())
-}
-
-// workedMS is the working time, in milliseconds, between from and to by
-// this store's clock, at most limit (work.WorkedMS at the store's scale).
-func (s *Store) workedMS(from, to time.Time, limit time.Duration) int64 {
-	return work.WorkedMS(from, to, limit, s.workScale)
 }
 
 // now returns the store's clock reading in UTC, at microsecond precision,

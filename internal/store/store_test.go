@@ -2,25 +2,10 @@ package store
 
 import (
 	"context"
-	"sync"
 	"testing"
-	"time"
 
 	"banyan/internal/work"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fixture makes a client with a classify project. Projects are the
 // project package's, which a test inside this package cannot import; the
@@ -46,9 +31,8 @@ func newProject(t testing.TB, s *Store, clientID, schema string, overlap, maxOve
 		AssignmentSeconds: 60}
 }
 
-// Organisations and users are auth's, which a test inside this package
-// cannot import; newOrg and newUser insert the rows a test needs as they
-// are.
+// Organisations are auth's, which a test inside this package cannot
+// import; newOrg inserts the row a test needs as it is.
 
 // testOrg is an organisation a test made.
 type testOrg struct{ ID string }
@@ -61,19 +45,6 @@ func newOrg(t testing.TB, s *Store, kind, name string) testOrg {
 		t.Fatal(err)
 	}
 	return o
-}
-
-// testUser is a person a test made.
-type testUser struct{ ID string }
-
-// newUser adds a person with a role to an organisation.
-func newUser(t testing.TB, s *Store, orgID, name, role string) testUser {
-	t.Helper()
-	u := testUser{ID: work.NewID()}
-	if _, err := s.w.Exec(`INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`, u.ID, orgID, name, role, ts(s.now())); err != nil {
-		t.Fatal(err)
-	}
-	return u
 }
 
 func TestMigrationsApplyOnce(t *testing.T) {

@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/center"
 	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/training"
+	"banyan/internal/uplink"
 	"banyan/internal/work"
 )
 
@@ -28,18 +30,18 @@ func centerStore(t *testing.T) (*store.Store, *storetest.Clock, string) {
 	ctx := context.Background()
 	clk := storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 	s := storetest.Open(t, store.Options{Outbox: true, Now: clk.Now})
-	center := work.NewID()
-	if err := (&auth.Service{Store: s}).EnsureCenterOrg(ctx, center, "Melur"); err != nil {
+	centerID := work.NewID()
+	if err := (&auth.Service{Store: s}).EnsureCenterOrg(ctx, centerID, "Melur"); err != nil {
 		t.Fatal(err)
 	}
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
-	proj := store.CenterProject{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
-	grants := []store.CenterGrant{{LeaseID: work.NewID(), TaskKey: "k", ProjectID: proj.ID, Epoch: 1, Slots: 2,
-		Payload: []byte(`{"text":"x"}`), TTL: 72 * time.Hour}}
-	if err := s.SaveGrants(ctx, []store.CenterProject{proj}, grants); err != nil {
+	proj := uplink.Project{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
+	grants := []uplink.Grant{{LeaseID: work.NewID(), TaskKey: "k", Project: proj, Epoch: 1, Slots: 2,
+		Payload: []byte(`{"text":"x"}`)}}
+	if err := (&center.Local{Store: s}).SaveGrants(ctx, 72*time.Hour, grants); err != nil {
 		t.Fatal(err)
 	}
-	u, err := (&auth.Service{Store: s}).EnrolAtCenter(ctx, center, "asha", "worker")
+	u, err := (&auth.Service{Store: s}).EnrolAtCenter(ctx, centerID, "asha", "worker")
 	if err != nil {
 		t.Fatal(err)
 	}

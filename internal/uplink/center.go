@@ -147,9 +147,67 @@ func (c *Client) Hello(ctx context.Context, backlog int) (HelloReply, error) {
 // that, while the round trip per request is spread over many records.
 const DefaultChunk = 1000
 
+// Local is what the syncer needs of a village center's local store
+// (center.Local): its counts, its leased tasks and their files, its down
+// feed and its clock.
+type Local interface {
+	// Now is the center's clock.
+	Now() time.Time
+	// Queue counts the center's workers, leased work, outbox and cached
+	// files.
+	Queue(ctx context.Context) (CenterStatus, error)
+	// ActiveGrants lists the lease ids the center still works on.
+	ActiveGrants(ctx context.Context) ([]string, error)
+	// DropGrants stops work on leases the hub says are gone, and on
+	// leases that are done.
+	DropGrants(ctx context.Context, ids []string) error
+	// SaveGrants keeps granted tasks and their projects; each lease runs
+	// out ttl after its receipt, by the center's clock.
+	SaveGrants(ctx context.Context, ttl time.Duration, grants []Grant) error
+	// MissingFiles lists up to limit attachments that active grants need
+	// and the center has not fetched, those of the earliest grants first.
+	MissingFiles(ctx context.Context, limit int) ([]File, error)
+	// AddBlob records a fetched, verified file.
+	AddBlob(ctx context.Context, sum string, size int64) error
+	// EvictableBlobs lists up to limit files no active grant needs, least
+	// recently used first.
+	EvictableBlobs(ctx context.Context, limit int) ([]CachedFile, error)
+	// DropBlob forgets a file before it is deleted from disk.
+	DropBlob(ctx context.Context, sum string) error
+	// FeedCursor is where the center's down feed continues from.
+	FeedCursor(ctx context.Context) (int64, error)
+	// ApplyFeed keeps the feed's events and the cursor to continue from;
+	// reset means the events are a full snapshot.
+	ApplyFeed(ctx context.Context, events []feed.Event, next int64, reset bool) error
+}
+
+// CenterStatus counts a center's workers, leased work, outbox and cached
+// files: what its syncer sizes its requests by, and its LAN API shows.
+type CenterStatus struct {
+	Workers      int `json:"workers"`
+	ActiveGrants int `json:"active_grants"`
+	FreeSlots    int `json:"free_slots"`
+	Pending      int `json:"outbox_pending"`
+	Sent         int `json:"outbox_acknowledged"`
+	// FilesMissing counts attachments active grants need that are not
+	// fetched yet; their tasks wait for them.
+	FilesMissing int `json:"files_missing"`
+	// CacheBytes is the size of the attachments on disk.
+	CacheBytes int64 `json:"cache_bytes"`
+}
+
+// CachedFile is an attachment in a center's cache.
+type CachedFile struct {
+	SHA256 string
+	Size   int64
+}
+
 // Syncer moves a center's records up and its leases down. Every step is
 // idempotent, so a cut at any point costs at most a repeat of one chunk.
 type Syncer struct {
+	// Local is the center's local store.
+	Local Local
+	// Store is the center's database, whose outbox goes up.
 	Store  *store.Store
 	Client *Client
 	Log    *slog.Logger
@@ -163,9 +221,6 @@ type Syncer struct {
 	// total size (0: no cap).
 	Blobs      *blob.Store
 	CacheBytes int64
-	// FeedKinds are the down feed's kinds, with how the center keeps
-	// each; an event of a kind not listed is skipped.
-	FeedKinds feed.Kinds
 
 	mu       sync.Mutex
 	lastSync time.Time
@@ -205,7 +260,7 @@ func (s *Syncer) Once(ctx context.Context) error {
 }
 
 func (s *Syncer) round(ctx context.Context) error {
-	q, err := s.Store.CenterQueue(ctx)
+	q, err := s.Local.Queue(ctx)
 	if err != nil {
 		return err
 	}
@@ -219,7 +274,7 @@ func (s *Syncer) round(ctx context.Context) error {
 	if err := s.Upload(ctx); err != nil {
 		return err
 	}
-	ids, err := s.Store.ActiveGrants(ctx)
+	ids, err := s.Local.ActiveGrants(ctx)
 	if err != nil {
 		return err
 	}
@@ -233,7 +288,7 @@ func (s *Syncer) round(ctx context.Context) error {
 	for id := range hb.Gone {
 		gone = append(gone, id)
 	}
-	if err := s.Store.DropGrants(ctx, gone); err != nil {
+	if err := s.Local.DropGrants(ctx, gone); err != nil {
 		return err
 	}
 	if err := s.pullFeed(ctx); err != nil {
@@ -248,7 +303,7 @@ func (s *Syncer) round(ctx context.Context) error {
 // pullFeed reads the down feed from the center's cursor and applies it.
 func (s *Syncer) pullFeed(ctx context.Context) error {
 	for {
-		cursor, err := feed.Cursor(ctx, s.Store)
+		cursor, err := s.Local.FeedCursor(ctx)
 		if err != nil {
 			return err
 		}
@@ -256,7 +311,7 @@ func (s *Syncer) pullFeed(ctx context.Context) error {
 		if err := s.Client.post(ctx, "/uplink/v1/feed", FeedRequest{Cursor: cursor}, &fr); err != nil {
 			return fmt.Errorf("feed: %w", err)
 		}
-		if err := s.FeedKinds.Apply(ctx, s.Store, fr.Events, fr.Next, fr.Reset); err != nil {
+		if err := s.Local.ApplyFeed(ctx, fr.Events, fr.Next, fr.Reset); err != nil {
 			return err
 		}
 		if len(fr.Events) < maxFeed || fr.Reset {
@@ -333,7 +388,7 @@ func (s *Syncer) Upload(ctx context.Context) error {
 
 // send uploads one chunk and records the hub's answers.
 func (s *Syncer) send(ctx context.Context, rows []store.OutboxRow) error {
-	up := Upload{Items: make([]Item, len(rows)), Clock: s.Store.Now()}
+	up := Upload{Items: make([]Item, len(rows)), Clock: s.Local.Now()}
 	for i, r := range rows {
 		up.Items[i] = Item{ID: r.ID, Seq: r.Seq, Kind: r.Kind, Body: r.Body}
 	}
@@ -370,7 +425,7 @@ func (s *Syncer) lease(ctx context.Context) error {
 	}
 	// Bounded, so a round always ends; the next round asks again.
 	for range 100 {
-		q, err := s.Store.CenterQueue(ctx)
+		q, err := s.Local.Queue(ctx)
 		if err != nil {
 			return err
 		}
@@ -397,28 +452,18 @@ func (s *Syncer) lease(ctx context.Context) error {
 // for: about a minute of reply at 64 kbit/s.
 const LeaseChunk = 1000
 
-// saveGrants keeps granted tasks and their projects at the center.
+// saveGrants keeps granted tasks and their projects at the center. The
+// leases run out by the center's own clock: hub and center clocks may
+// disagree by days, so only the span is trusted.
 func (s *Syncer) saveGrants(ctx context.Context, in []Grant) error {
-	seen := map[string]bool{}
-	var projects []store.CenterProject
-	grants := make([]store.CenterGrant, len(in))
-	for i, g := range in {
-		if !seen[g.Project.ID] {
-			seen[g.Project.ID] = true
-			projects = append(projects, store.CenterProject{ID: g.Project.ID, Kind: g.Project.Kind, Language: g.Project.Language,
-				Instructions: g.Project.Instructions, Schema: g.Project.Schema, MinAnswerMS: g.Project.MinAnswerMS})
-		}
-		// The lease runs out by the center's own clock: hub and center
-		// clocks may disagree by days, so only the span is trusted.
-		grants[i] = store.CenterGrant{LeaseID: g.LeaseID, TaskKey: g.TaskKey, ProjectID: g.Project.ID, Epoch: g.Epoch, Slots: g.Slots,
-			Payload: g.Payload, TTL: s.ttl, Exclude: g.Exclude, Due: time.Duration(g.DueInSeconds) * time.Second, Files: g.Files}
+	for _, g := range in {
 		for _, f := range g.Files {
 			if !blob.ValidSum(f.SHA256) {
 				return fmt.Errorf("leases: grant %s names a file with a malformed hash", g.LeaseID)
 			}
 		}
 	}
-	return s.Store.SaveGrants(ctx, projects, grants)
+	return s.Local.SaveGrants(ctx, s.ttl, in)
 }
 
 // Demand is how much work a center wants.
@@ -515,13 +560,13 @@ func (s *Syncer) fetchFiles(ctx context.Context) error {
 		return nil
 	}
 	// The cache's size is read once; after that this loop keeps count.
-	q, err := s.Store.CenterQueue(ctx)
+	q, err := s.Local.Queue(ctx)
 	if err != nil {
 		return err
 	}
 	used := q.CacheBytes
 	for {
-		missing, err := s.Store.MissingFiles(ctx, 50)
+		missing, err := s.Local.MissingFiles(ctx, 50)
 		if err != nil || len(missing) == 0 {
 			return err
 		}
@@ -535,7 +580,7 @@ func (s *Syncer) fetchFiles(ctx context.Context) error {
 			if err := s.Client.Fetch(ctx, s.Blobs, f.SHA256); err != nil {
 				return err
 			}
-			if err := s.Store.AddCenterBlob(ctx, f.SHA256, f.Size); err != nil {
+			if err := s.Local.AddBlob(ctx, f.SHA256, f.Size); err != nil {
 				return err
 			}
 			used += f.Size
@@ -550,7 +595,7 @@ func (s *Syncer) makeRoom(ctx context.Context, used, need int64) (int64, error) 
 		return used, nil
 	}
 	for used+need > s.CacheBytes {
-		victims, err := s.Store.EvictableBlobs(ctx, 20)
+		victims, err := s.Local.EvictableBlobs(ctx, 20)
 		if err != nil {
 			return used, err
 		}
@@ -561,7 +606,7 @@ func (s *Syncer) makeRoom(ctx context.Context, used, need int64) (int64, error) 
 			if used+need <= s.CacheBytes {
 				break
 			}
-			if err := s.Store.DropCenterBlob(ctx, v.SHA256); err != nil {
+			if err := s.Local.DropBlob(ctx, v.SHA256); err != nil {
 				return used, err
 			}
 			if err := s.Blobs.Remove(v.SHA256); err != nil {

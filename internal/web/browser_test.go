@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"banyan/internal/auth"
+	"banyan/internal/center"
 	"banyan/internal/hub"
 	"banyan/internal/project"
 	"banyan/internal/store"
@@ -242,13 +243,18 @@ func TestOpsInBrowser(t *testing.T) {
 
 // browserOffice is a center office over the hub's store, for the pages.
 type browserOffice struct {
-	st *store.Store
-	h  *hub.Hub
+	local *center.Local
+	h     *hub.Hub
 }
 
 func (o browserOffice) Status(ctx context.Context) (web.OfficeStatus, error) {
-	q, err := o.st.CenterQueue(ctx)
-	return web.OfficeStatus{Queue: q, LastSync: time.Now().Add(-3 * time.Minute), Online: true}, err
+	q, err := o.local.Queue(ctx)
+	return web.OfficeStatus{Pending: q.Pending, Sent: q.Sent, ActiveGrants: q.ActiveGrants, FreeSlots: q.FreeSlots, FilesMissing: q.FilesMissing,
+		LastSync: time.Now().Add(-3 * time.Minute), Online: true}, err
+}
+
+func (o browserOffice) People(ctx context.Context, since time.Time) ([]web.Person, error) {
+	return o.local.People(ctx, since)
 }
 
 func (o browserOffice) Enrol(ctx context.Context, name, login string) (auth.User, string, string, error) {
@@ -485,7 +491,7 @@ func TestDeskInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	(&web.Web{Store: st, Auth: h.Auth, Office: browserOffice{st, h}, Place: "center", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
+	(&web.Web{Store: st, Auth: h.Auth, Office: browserOffice{&center.Local{Store: st}, h}, Place: "center", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
 	csrv := httptest.NewServer(mux)
 	defer csrv.Close()
 	m := newBrowser(t, csrv.URL)

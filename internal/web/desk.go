@@ -31,7 +31,7 @@ type Desk interface {
 	// Answer records an answer (raw is the JSON of a work.Answer); the
 	// desk's server measures how long it took from its own offer.
 	// A wrong answer is a *work.AnswerError; an assignment that no
-	// longer takes answers is store.ErrAssignmentClosed or
+	// longer takes answers is dispatch.ErrAssignmentClosed or
 	// store.ErrNotFound.
 	Answer(ctx context.Context, workerID, assignmentID string, raw []byte) error
 	// File returns an attachment of a task in the worker's hands.
@@ -334,7 +334,7 @@ func (wb *Web) answer(w http.ResponseWriter, r *http.Request, s *session) error 
 		v["ErrorDetail"] = ae.Reason
 		wb.render(w, r, s, http.StatusUnprocessableEntity, "task", v)
 		return nil
-	case errors.Is(err, store.ErrAssignmentClosed), errors.Is(err, store.ErrNotFound), errors.As(err, &ae):
+	case errors.Is(err, dispatch.ErrAssignmentClosed), errors.Is(err, store.ErrNotFound), errors.As(err, &ae):
 		return wb.showNext(w, r, s, s.t.Get("task.closed"))
 	case err != nil:
 		return err

@@ -21,6 +21,9 @@ import (
 type Office interface {
 	// Status is the center's queue and its link to the hub.
 	Status(ctx context.Context) (OfficeStatus, error)
+	// People lists the center's people by name, with their answers
+	// saved since a time, their skills and their training.
+	People(ctx context.Context, since time.Time) ([]Person, error)
 	// Enrol adds a worker (login "" makes one from the name) and gives
 	// them a PIN.
 	Enrol(ctx context.Context, name, login string) (user auth.User, gotLogin, pin string, err error)
@@ -30,10 +33,40 @@ type Office interface {
 
 // OfficeStatus is a center's queue and uplink.
 type OfficeStatus struct {
-	Queue     store.CenterStatus
+	// Pending counts records waiting to go up, Sent those the hub
+	// acknowledged.
+	Pending, Sent int
+	// ActiveGrants counts the leased tasks the center works on,
+	// FreeSlots their places free to take, FilesMissing the attachments
+	// they wait for.
+	ActiveGrants, FreeSlots, FilesMissing int
+
 	LastSync  time.Time
 	Online    bool
 	LastError string
+}
+
+// Person is one of a village center's people as its manager sees them.
+type Person struct {
+	ID, Name, Role string
+	Login          string
+	Answers        int // saved today
+	// Skills are the hub's word on the worker's skills (active,
+	// suspended), as fed down to the center.
+	Skills []PersonSkill
+	// Courses are the worker's latest attempt at each course.
+	Courses []PersonCourse
+}
+
+// PersonSkill is a worker's standing at one kind of work in one language.
+type PersonSkill struct {
+	Kind, Language, Status, Reason string
+}
+
+// PersonCourse is a worker's latest attempt at a course.
+type PersonCourse struct {
+	Name, Purpose, State string
+	Answered, Items      int
 }
 
 func (wb *Web) manager(s *session) error {
@@ -65,7 +98,7 @@ func (wb *Web) showOffice(w http.ResponseWriter, r *http.Request, s *session, st
 	if err != nil {
 		return err
 	}
-	people, err := wb.Store.CenterPeople(r.Context(), startOfDay(time.Now()))
+	people, err := wb.Office.People(r.Context(), startOfDay(time.Now()))
 	if err != nil {
 		return err
 	}
@@ -99,9 +132,9 @@ func (wb *Web) showOffice(w http.ResponseWriter, r *http.Request, s *session, st
 	}
 	data := map[string]any{
 		"Title": t.Get("office.title"), "Link": link, "Online": st.Online, "LastSync": last,
-		"Backlog": t.Number(st.Queue.Pending), "Sent": t.Number(st.Queue.Sent),
-		"Grants": t.Number(st.Queue.ActiveGrants), "Free": t.Number(st.Queue.FreeSlots),
-		"Missing": t.Number(st.Queue.FilesMissing), "People": views,
+		"Backlog": t.Number(st.Pending), "Sent": t.Number(st.Sent),
+		"Grants": t.Number(st.ActiveGrants), "Free": t.Number(st.FreeSlots),
+		"Missing": t.Number(st.FilesMissing), "People": views,
 	}
 	for k, v := range extra {
 		data[k] = v

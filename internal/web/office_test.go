@@ -19,14 +19,29 @@ import (
 
 // fakeOffice enrols workers straight in the store, each with PIN 246810.
 type fakeOffice struct {
-	st     *store.Store
 	people *auth.Service
 	org    string
 }
 
 func (o fakeOffice) Status(ctx context.Context) (OfficeStatus, error) {
-	q, err := o.st.CenterQueue(ctx)
-	return OfficeStatus{Queue: q, LastSync: time.Date(2026, 11, 23, 8, 30, 0, 0, time.Local), Online: true}, err
+	return OfficeStatus{LastSync: time.Date(2026, 11, 23, 8, 30, 0, 0, time.Local), Online: true}, nil
+}
+
+// People lists the office's organisation's people with their logins.
+func (o fakeOffice) People(ctx context.Context, since time.Time) ([]Person, error) {
+	users, err := o.people.Users(ctx, o.org, store.Page{Limit: 100})
+	if err != nil {
+		return nil, err
+	}
+	var people []Person
+	for _, u := range users {
+		login, err := o.people.Login(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		people = append(people, Person{ID: u.ID, Name: u.Name, Role: u.Role, Login: login})
+	}
+	return people, nil
 }
 
 func (o fakeOffice) Enrol(ctx context.Context, name, login string) (auth.User, string, string, error) {
@@ -49,7 +64,7 @@ func TestCenterOffice(t *testing.T) {
 	g := newRig(t, classifyTask(ida))
 	u, _ := g.people.User(context.Background(), mustOwner(t, g.people, "asha"))
 	mux := http.NewServeMux()
-	(&Web{Store: g.st, Auth: g.people, Desk: g.desk, Office: fakeOffice{g.st, g.people, u.OrgID}, Place: "center",
+	(&Web{Store: g.st, Auth: g.people, Desk: g.desk, Office: fakeOffice{g.people, u.OrgID}, Place: "center",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
 	g.srv.Close()
 	g.srv = httptest.NewServer(mux)
