@@ -10,6 +10,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
+	"banyan/internal/uplink"
 	"banyan/internal/work"
 )
 
@@ -119,7 +120,7 @@ func TestEnsureCenterOrg(t *testing.T) {
 func TestEnrolAtCenter(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a := &auth.Service{Store: storetest.Open(t, store.Options{Outbox: true})}
+	a := &auth.Service{Store: storetest.Open(t, store.Options{Outbox: uplink.AppendOutbox})}
 	const center = "01900000-0000-7000-8000-00000000c0de"
 	if err := a.EnsureCenterOrg(ctx, center, "Melur"); err != nil {
 		t.Fatal(err)
@@ -138,7 +139,7 @@ func TestEnrolAtCenter(t *testing.T) {
 	if _, err := a.EnrolAtCenter(ctx, center, "Asha", "worker"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("a second Asha: %v, want a conflict", err)
 	}
-	rows, err := a.Store.PendingOutbox(ctx, 10)
+	rows, err := (&uplink.Outbox{Store: a.Store}).Pending(ctx, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

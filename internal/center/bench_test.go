@@ -64,7 +64,7 @@ func catchUp(b *testing.B, chunk int) {
 	if saved != answers {
 		b.Fatalf("saved %d answers offline, want %d", saved, answers)
 	}
-	rows, err := g.center.Store.PendingOutbox(ctx, answers+10)
+	rows, err := g.center.Sync.Outbox.Pending(ctx, answers+10)
 	if err != nil {
 		b.Fatal(err)
 	}

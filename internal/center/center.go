@@ -134,7 +134,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 		}
 		cfg.Key = key
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "center.db"), store.Options{Migrate: true, Now: cfg.Now, Outbox: true, Key: cfg.Key})
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "center.db"), store.Options{Migrate: true, Now: cfg.Now, Outbox: uplink.AppendOutbox, Key: cfg.Key})
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 	}
 	local := &Local{Store: st, WorkTimeScale: cfg.WorkTimeScale, Feed: feedKinds()}
 	c := &Center{Config: cfg, Store: st, Local: local, Auth: &auth.Service{Store: st}, Log: log, Blobs: blobs, nudge: make(chan struct{}, 1)}
-	c.Sync = &uplink.Syncer{Local: local, Store: st, Client: client, Log: log, Want: c.want, Blobs: blobs, CacheBytes: cfg.CacheMB << 20}
+	c.Sync = &uplink.Syncer{Local: local, Outbox: &uplink.Outbox{Store: st}, Client: client, Log: log, Want: c.want, Blobs: blobs, CacheBytes: cfg.CacheMB << 20}
 	orgs, err := c.Auth.Orgs(ctx, auth.OrgCenter, store.Page{Limit: 10})
 	if err != nil {
 		st.Close()

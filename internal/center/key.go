@@ -13,6 +13,7 @@ import (
 
 	"banyan/internal/blob"
 	"banyan/internal/store"
+	"banyan/internal/uplink"
 )
 
 // A center's database can be encrypted at rest, so a stolen PC gives away
@@ -87,7 +88,7 @@ func Encrypt(ctx context.Context, dataDir string, key []byte) error {
 	}
 	// The plain database must open, and hold what it holds, before and
 	// after: the queue's counts are compared.
-	plain, err := store.Open(ctx, db, store.Options{Migrate: true, Outbox: true})
+	plain, err := store.Open(ctx, db, store.Options{Migrate: true, Outbox: uplink.AppendOutbox})
 	if err != nil {
 		return fmt.Errorf("center: %w", err)
 	}
@@ -99,7 +100,7 @@ func Encrypt(ctx context.Context, dataDir string, key []byte) error {
 	if err := store.EncryptCopy(ctx, db, db+".encrypting", key); err != nil {
 		return err
 	}
-	enc, err := store.Open(ctx, db+".encrypting", store.Options{Outbox: true, Key: key})
+	enc, err := store.Open(ctx, db+".encrypting", store.Options{Outbox: uplink.AppendOutbox, Key: key})
 	if err != nil {
 		return fmt.Errorf("center: the encrypted copy does not open: %w", err)
 	}

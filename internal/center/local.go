@@ -277,7 +277,7 @@ func (l *Local) Save(ctx context.Context, workID, workerID string, answer work.A
 			held, leaseID); err != nil {
 			return err
 		}
-		return l.Store.AppendOutbox(ctx, tx, workID, "answer", map[string]any{
+		return uplink.AppendOutbox(ctx, tx, now, workID, "answer", map[string]any{
 			"lease_id": leaseID, "epoch": epoch, "worker_id": workerID, "answer": json.RawMessage(raw), "duration_ms": worked,
 			"started_at": from, "reported_ms": reportedMS,
 		})

@@ -19,7 +19,7 @@ import (
 // clock, with one center organisation.
 func localStore(t testing.TB, clk *storetest.Clock) (*center.Local, *auth.Service, string) {
 	t.Helper()
-	opt := store.Options{Outbox: true}
+	opt := store.Options{Outbox: uplink.AppendOutbox}
 	if clk != nil {
 		opt.Now = clk.Now
 	}
@@ -92,7 +92,8 @@ func TestCenterGivesBackWhatNobodyCanTake(t *testing.T) {
 	if got := active(); len(got) != 2 {
 		t.Fatalf("before the hub acknowledged the answers: %d active grants, want both kept", len(got))
 	}
-	rows, err := l.Store.PendingOutboxAfter(ctx, 0, 100)
+	outbox := &uplink.Outbox{Store: l.Store}
+	rows, err := outbox.PendingAfter(ctx, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestCenterGivesBackWhatNobodyCanTake(t *testing.T) {
 	for _, r := range rows {
 		acks[r.ID] = [2]string{"accepted", ""}
 	}
-	if err := l.Store.AckOutbox(ctx, acks); err != nil {
+	if err := outbox.Ack(ctx, acks); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.DropGrants(ctx, nil); err != nil {

@@ -149,7 +149,7 @@ func TestEverythingBornAtTheCenterGoesUp(t *testing.T) {
 	}
 	q, _ := g.center.Local.Queue(ctx)
 	if q.Pending != 0 {
-		rows, _ := g.center.Store.PendingOutbox(ctx, 10)
+		rows, _ := g.center.Sync.Outbox.Pending(ctx, 10)
 		for _, r := range rows {
 			t.Logf("pending %s %s", r.Kind, r.Body)
 		}
@@ -246,7 +246,7 @@ func TestDeclarationWithdrawnEverywhere(t *testing.T) {
 	if _, _, err := report.LatestDeclaration(ctx, g.hub.Store, worker.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the hub still has a declaration after the withdrawal: %v", err)
 	}
-	if n, err := g.center.Store.OutboxWith(ctx, "disability"); err != nil || n != 0 {
+	if n, err := g.center.Sync.Outbox.CountWith(ctx, "disability"); err != nil || n != 0 {
 		t.Errorf("%d outbox records still hold what was declared (%v)", n, err)
 	}
 }
@@ -332,7 +332,7 @@ func TestCenterPurgesDeliveredTasks(t *testing.T) {
 	if n, err := g.center.Local.PayloadsKept(ctx); err != nil || n != 0 {
 		t.Errorf("%d delivered tasks still hold the client's data (%v)", n, err)
 	}
-	if n, _ := g.center.Store.OutboxWith(ctx, `"label"`); n != 0 {
+	if n, _ := g.center.Sync.Outbox.CountWith(ctx, `"label"`); n != 0 {
 		t.Errorf("%d acknowledged answers still in the outbox", n)
 	}
 	g.check()

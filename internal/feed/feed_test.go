@@ -12,6 +12,7 @@ import (
 	"banyan/internal/feed"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
+	"banyan/internal/uplink"
 )
 
 // note is an event body of the tests' own kinds.
@@ -138,7 +139,7 @@ func TestReadResetsWithASnapshot(t *testing.T) {
 func TestApply(t *testing.T) {
 	t.Parallel()
 	clk := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	st := storetest.Open(t, store.Options{Outbox: true, Now: func() time.Time { return clk }})
+	st := storetest.Open(t, store.Options{Outbox: uplink.AppendOutbox, Now: func() time.Time { return clk }})
 	ctx := context.Background()
 	if c, err := feed.Cursor(ctx, st); err != nil || c != 0 {
 		t.Fatalf("cursor before the first read: %d %v; want 0", c, err)

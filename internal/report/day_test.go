@@ -77,7 +77,7 @@ func TestCenterWorkerDay(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clk := storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
-	st := storetest.Open(t, store.Options{Outbox: true, Now: clk.Now})
+	st := storetest.Open(t, store.Options{Outbox: uplink.AppendOutbox, Now: clk.Now})
 	centerID := work.NewID()
 	if err := (&auth.Service{Store: st}).EnsureCenterOrg(ctx, centerID, "Melur"); err != nil {
 		t.Fatal(err)

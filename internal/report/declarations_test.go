@@ -9,6 +9,7 @@ import (
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
+	"banyan/internal/uplink"
 	"banyan/internal/work"
 )
 
@@ -18,7 +19,8 @@ import (
 func TestWithdrawAtCenter(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := storetest.Open(t, store.Options{Outbox: true})
+	st := storetest.Open(t, store.Options{Outbox: uplink.AppendOutbox})
+	outbox := &uplink.Outbox{Store: st}
 	center := work.NewID()
 	if err := (&auth.Service{Store: st}).EnsureCenterOrg(ctx, center, "Melur"); err != nil {
 		t.Fatal(err)
@@ -40,7 +42,7 @@ func TestWithdrawAtCenter(t *testing.T) {
 		return id
 	}
 	sent := declare(u.ID, work.Declaration{Gender: "woman", Disability: "yes"})
-	if err := st.AckOutbox(ctx, map[string][2]string{sent: {store.UplinkAccepted, ""}}); err != nil {
+	if err := outbox.Ack(ctx, map[string][2]string{sent: {store.UplinkAccepted, ""}}); err != nil {
 		t.Fatal(err)
 	}
 	declare(u.ID, work.Declaration{Gender: "woman", Disability: "yes", Minority: "no"})
@@ -56,10 +58,10 @@ func TestWithdrawAtCenter(t *testing.T) {
 	if _, _, err := report.LatestDeclaration(ctx, st, other.ID); err != nil {
 		t.Errorf("another worker's declaration went too: %v", err)
 	}
-	if n, err := st.OutboxWith(ctx, "disability"); err != nil || n != 0 {
+	if n, err := outbox.CountWith(ctx, "disability"); err != nil || n != 0 {
 		t.Errorf("%d outbox records still hold what was declared (%v)", n, err)
 	}
-	pending, err := st.PendingOutbox(ctx, 100)
+	pending, err := outbox.Pending(ctx, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

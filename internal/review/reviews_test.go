@@ -8,6 +8,7 @@ import (
 	"banyan/internal/review"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
+	"banyan/internal/uplink"
 	"banyan/internal/work"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestRecordReviewOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := storetest.Open(t, store.Options{Outbox: true})
+	st := storetest.Open(t, store.Options{Outbox: uplink.AppendOutbox})
 	people := workers(t, st, 2)
 	answer := work.NewID()
 	first := review.ReviewRecord{AssignmentID: answer, ReviewerID: people[0].ID, Verdict: work.VerdictDisagree,
@@ -41,7 +42,7 @@ func TestRecordReviewOnce(t *testing.T) {
 		got[0].Note != "it is b" || got[1].ReviewerID != people[1].ID || got[1].Answer != nil {
 		t.Fatalf("reviews: %+v", got)
 	}
-	pending, err := st.PendingOutbox(ctx, 100)
+	pending, err := (&uplink.Outbox{Store: st}).Pending(ctx, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

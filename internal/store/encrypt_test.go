@@ -19,7 +19,7 @@ func TestEncryptedAtRest(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "center.db")
 	key := bytes.Repeat([]byte{7}, KeySize)
-	s, err := Open(ctx, path, Options{Migrate: true, Outbox: true, Key: key})
+	s, err := Open(ctx, path, Options{Migrate: true, Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestEncryptedAtRest(t *testing.T) {
 		}
 	}
 
-	s, err = Open(ctx, path, Options{Migrate: true, Outbox: true, Key: key})
+	s, err = Open(ctx, path, Options{Migrate: true, Key: key})
 	if err != nil {
 		t.Fatalf("reopen with the key: %v", err)
 	}

@@ -24,7 +24,7 @@ func (s *Store) born(ctx context.Context, kind string, body any, insert func(tx 
 		if err := insert(tx, id, ts(s.now())); err != nil {
 			return err
 		}
-		if s.outbox {
+		if s.outbox != nil {
 			return s.appendOutbox(ctx, tx, id, kind, body)
 		}
 		return nil

@@ -1,10 +1,11 @@
 // Package store owns Banyan's persistence: the schema and its numbered
 // migrations, opening either engine, and the transactions that change
 // state, which domain packages run their own statements on (Tx, Write,
-// Read in tx.go). It still holds a village center's outbox and the
-// uplink's once-per-id bookkeeping, which move to their packages in turn
-// (docs/architecture.md). One schema and one set of queries serve every
-// engine; what differs between engines lives in dialect.go.
+// Read in tx.go). A village center's store appends to the center's outbox
+// through a hook its composition root sets (Options.Outbox). It still
+// holds the uplink's once-per-id bookkeeping, which moves to its package
+// in turn (docs/architecture.md). One schema and one set of queries serve
+// every engine; what differs between engines lives in dialect.go.
 //
 // SQLite is the default. It is opened the way an embedded database should
 // be: busy_timeout first, WAL, synchronous=FULL (an answer a worker was told
@@ -53,8 +54,8 @@ type Store struct {
 	r  *sql.DB // readers
 	d  dialect
 	tm func() time.Time
-	// outbox is center mode (Options.Outbox).
-	outbox bool
+	// outbox appends to a center's outbox (Options.Outbox); nil on a hub.
+	outbox func(ctx context.Context, tx *Tx, now time.Time, id, kind string, body any) error
 	// notifier is told of the events clients subscribe to (SetNotifier).
 	notifier Notifier
 }
@@ -72,10 +73,11 @@ type Options struct {
 	// MaxConns caps the connections to PostgreSQL; 0 means
 	// DefaultPostgresConns. SQLite has one writer and a few readers.
 	MaxConns int
-	// Outbox is center mode: every record born here (activity,
+	// Outbox is center mode: it appends a record to the center's outbox
+	// (uplink.AppendOutbox), and every record born here (activity,
 	// declarations, reviews, audit events, training answers) is written
-	// with an outbox row in the same transaction, to go up to the hub.
-	Outbox bool
+	// with it in the same transaction, to go up to the hub. nil on a hub.
+	Outbox func(ctx context.Context, tx *Tx, now time.Time, id, kind string, body any) error
 	// Key, when given, encrypts a SQLite database at rest: every page,
 	// the WAL and temporary files (Adiantum, a cipher made for disk
 	// encryption). It is KeySize bytes, kept off the disk the database is
@@ -259,7 +261,7 @@ func (s *Store) Now() time.Time { return s.now() }
 // CenterMode says whether this is a village center's store
 // (Options.Outbox): records born here go up to the hub through the outbox,
 // and a worker's task time is the center's own work, not assignments.
-func (s *Store) CenterMode() bool { return s.outbox }
+func (s *Store) CenterMode() bool { return s.outbox != nil }
 
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 

@@ -74,7 +74,23 @@ func (s *Store) Read(ctx context.Context) Reader { return s.reader(ctx) }
 // HasOutbox says whether the store keeps an outbox (a village center's,
 // Options.Outbox): a record erased here must then be erased from the
 // outbox too, or blanked there once sent.
-func (s *Store) HasOutbox() bool { return s.outbox }
+func (s *Store) HasOutbox() bool { return s.outbox != nil }
+
+// AppendOutbox adds a record born at a center to the outbox inside a
+// domain's transaction (training's spans and course answers), to go up to
+// the hub, through Options.Outbox. A hub keeps no outbox: there it does
+// nothing.
+func (s *Store) AppendOutbox(ctx context.Context, tx *Tx, id, kind string, body any) error {
+	if s.outbox == nil {
+		return nil
+	}
+	return s.outbox(ctx, tx, s.now(), id, kind, body)
+}
+
+// appendOutbox is AppendOutbox on the caller's *sql.Tx.
+func (s *Store) appendOutbox(ctx context.Context, tx *sql.Tx, id, kind string, body any) error {
+	return s.AppendOutbox(ctx, &Tx{tx: tx, d: s.d}, id, kind, body)
+}
 
 // Scanner is a row, or rows at one row, to scan.
 type Scanner = scanner

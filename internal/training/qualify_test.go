@@ -12,6 +12,7 @@ import (
 	"banyan/internal/feed"
 	"banyan/internal/store"
 	"banyan/internal/training"
+	"banyan/internal/uplink"
 	"banyan/internal/work"
 )
 
@@ -231,7 +232,7 @@ func TestCoursesReachACenter(t *testing.T) {
 	if a.State != work.AttemptDone || a.Score != 0 {
 		t.Fatalf("a qualification finished at the center: %+v; want done, unscored until the hub scores it", a)
 	}
-	rows, _ := at.PendingOutbox(ctx, 100)
+	rows, _ := (&uplink.Outbox{Store: at}).Pending(ctx, 100)
 	var answers int
 	for _, r := range rows {
 		if r.Kind == training.KindAttemptAnswer {

@@ -10,6 +10,7 @@ import (
 
 	"banyan/internal/dispatch"
 	"banyan/internal/training"
+	"banyan/internal/uplink"
 	"banyan/internal/work"
 )
 
@@ -142,7 +143,7 @@ func TestCenterSendsTheSessionFirst(t *testing.T) {
 	if _, err := training.RecordSpan(ctx, s, training.ActivityRecord{WorkerID: worker, Activity: trainingSpan(t0, 8*time.Minute)}, work.SpanLimits{}, 0); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.PendingOutbox(ctx, 100)
+	rows, err := (&uplink.Outbox{Store: s}).Pending(ctx, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func centerStore(t *testing.T) (*store.Store, *storetest.Clock, string) {
 	t.Helper()
 	ctx := context.Background()
 	clk := storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
-	s := storetest.Open(t, store.Options{Outbox: true, Now: clk.Now})
+	s := storetest.Open(t, store.Options{Outbox: uplink.AppendOutbox, Now: clk.Now})
 	centerID := work.NewID()
 	if err := (&auth.Service{Store: s}).EnsureCenterOrg(ctx, centerID, "Melur"); err != nil {
 		t.Fatal(err)

@@ -19,7 +19,6 @@ import (
 
 	"banyan/internal/blob"
 	"banyan/internal/feed"
-	"banyan/internal/store"
 )
 
 // Client calls a hub's uplink as a center.
@@ -205,10 +204,10 @@ type CachedFile struct {
 // Syncer moves a center's records up and its leases down. Every step is
 // idempotent, so a cut at any point costs at most a repeat of one chunk.
 type Syncer struct {
-	// Local is the center's local store.
-	Local Local
-	// Store is the center's database, whose outbox goes up.
-	Store  *store.Store
+	// Local is the center's local store; Outbox is the queue of records
+	// that go up.
+	Local  Local
+	Outbox *Outbox
 	Client *Client
 	Log    *slog.Logger
 	// Want says how many tasks the center should hold leased in all, and
@@ -358,7 +357,7 @@ func (s *Syncer) Upload(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		rows, err := s.Store.PendingOutboxAfter(ctx, after, size)
+		rows, err := s.Outbox.PendingAfter(ctx, after, size)
 		if err != nil {
 			<-slots
 			fail(err)
@@ -387,7 +386,7 @@ func (s *Syncer) Upload(ctx context.Context) error {
 }
 
 // send uploads one chunk and records the hub's answers.
-func (s *Syncer) send(ctx context.Context, rows []store.OutboxRow) error {
+func (s *Syncer) send(ctx context.Context, rows []OutboxRow) error {
 	up := Upload{Items: make([]Item, len(rows)), Clock: s.Local.Now()}
 	for i, r := range rows {
 		up.Items[i] = Item{ID: r.ID, Seq: r.Seq, Kind: r.Kind, Body: r.Body}
@@ -413,7 +412,7 @@ func (s *Syncer) send(ctx context.Context, rows []store.OutboxRow) error {
 		}
 		acks[rows[i].ID] = [2]string{status, reason}
 	}
-	return s.Store.AckOutbox(ctx, acks)
+	return s.Outbox.Ack(ctx, acks)
 }
 
 // lease asks for work when the center holds fewer free slots than it
