@@ -1,9 +1,11 @@
 // Package center is the composition root of a village center: its own
-// SQLite store, the worker API it serves on the center's LAN, and the
-// uplink syncer that moves records up and leases down whenever the link
-// allows. Workers keep working while the uplink is down; an answer a
-// worker was told is saved is in the center's database, with its outbox
-// record, before the reply goes out.
+// SQLite store and the local store on it (Local: the tasks the center
+// leased, its workers' work on them, their saved answers, reviews and
+// people), the worker API it serves on the center's LAN, and the uplink
+// syncer that moves records up and leases down whenever the link allows.
+// Workers keep working while the uplink is down; an answer a worker was
+// told is saved is in the center's database, with its outbox record,
+// before the reply goes out.
 package center
 
 import (

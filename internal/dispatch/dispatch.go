@@ -9,7 +9,7 @@
 // recall (appended with feed.Append), drafts, and the periodic Dawid–Skene
 // re-fit. The hub's API, the hub's desk and the
 // uplink's answer receiver all answer through it; a village center still
-// answers through its own local store (store.CenterClaim, CenterSave), and
+// answers through its own local store (center.Local's Claim and Save), and
 // its answers come here when they reach the hub. Workers who talk to the
 // hub directly belong to its built-in center.
 package dispatch
