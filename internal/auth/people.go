@@ -9,6 +9,7 @@ import (
 
 	"banyan/internal/problem"
 	"banyan/internal/store"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -179,20 +180,17 @@ func (s *Service) CountUsers(ctx context.Context, orgID, role string) (int, erro
 // database and tells the hub through the outbox; the hub stores each under
 // the id the center made for them.
 
-// kindEnrolment is the outbox kind of an enrolment (uplink.KindEnrolment).
-const kindEnrolment = "enrolment"
-
 // EnrolAtCenter adds a person at a village center (a worker, reviewer or
 // center manager) and, in the same transaction, the enrolment record that
 // will tell the hub (in center mode, see store.Options.Outbox). A name
 // already enrolled is store.ErrConflict.
 func (s *Service) EnrolAtCenter(ctx context.Context, centerID, name, role string) (User, error) {
 	u := User{ID: work.NewID(), OrgID: centerID, Name: name, Role: role}
-	body := map[string]string{"worker_id": u.ID, "name": name}
+	body := wire.Enrolment{WorkerID: u.ID, Name: name}
 	if role != string(Worker) {
-		body["role"] = role // absent means worker, as centers before roles sent
+		body.Role = role // absent means worker, as centers before roles sent
 	}
-	_, err := s.Store.Born(ctx, kindEnrolment, body, func(tx *store.Tx, _ string, now time.Time) error {
+	_, err := s.Store.Born(ctx, wire.KindEnrolment, body, func(tx *store.Tx, _ string, now time.Time) error {
 		u.CreatedAt = now
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
 			u.ID, centerID, name, role, store.TimeText(now))

@@ -25,7 +25,7 @@ import (
 	"banyan/internal/sim"
 	"banyan/internal/store"
 	"banyan/internal/training"
-	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -290,7 +290,7 @@ func TestCenterWorksOfflineAndLosesNothing(t *testing.T) {
 	for _, l := range links {
 		if l.ID == g.center.ID {
 			seen = true
-			if l.LastContact == nil || l.Answers != 12 || l.Backlog != 0 || l.Protocol != uplink.Protocol {
+			if l.LastContact == nil || l.Answers != 12 || l.Backlog != 0 || l.Protocol != wire.Protocol {
 				t.Fatalf("the hub's view of the center: %+v", l)
 			}
 		}

@@ -28,28 +28,28 @@ const (
 // Lease is a center's hold on one task. Its id is the only name the center
 // knows the task by: task ids date their upload and would tell gold apart.
 type Lease struct {
-	ID        string    `json:"id"`
-	TaskID    string    `json:"-"`
-	ProjectID string    `json:"project_id"`
-	CenterID  string    `json:"-"`
-	Epoch     int       `json:"epoch"`
-	Slots     int       `json:"slots"`
-	Used      int       `json:"used"`
-	State     string    `json:"state"`
-	GrantedAt time.Time `json:"granted_at"`
-	ExpiresAt time.Time `json:"expires_at"`
+	ID        string
+	TaskID    string
+	ProjectID string
+	CenterID  string
+	Epoch     int
+	Slots     int
+	Used      int
+	State     string
+	GrantedAt time.Time
+	ExpiresAt time.Time
 	// Payload is the task's input, sent with the grant.
-	Payload json.RawMessage `json:"payload,omitempty"`
+	Payload json.RawMessage
 	// Exclude lists the center's workers who answered the task already,
 	// under an earlier lease: the center must not offer it to them.
-	Exclude []string `json:"exclude,omitempty"`
+	Exclude []string
 	// TaskKey names the task for this center only (see TaskKey).
-	TaskKey string `json:"task_key"`
+	TaskKey string
 	// Files are the task's attachments, which the center fetches with
 	// the lease.
-	Files []store.TaskFile `json:"files,omitempty"`
+	Files []store.TaskFile
 	// Deadline is the SLA deadline of the task's batch, if it has one.
-	Deadline *time.Time `json:"deadline,omitempty"`
+	Deadline *time.Time
 }
 
 // TaskKey names a task to one center: stable across that center's leases
@@ -63,8 +63,8 @@ func TaskKey(centerID, taskID string) string {
 
 // Skill names a kind of task in a language.
 type Skill struct {
-	Kind     string `json:"kind"`
-	Language string `json:"language"`
+	Kind     string
+	Language string
 }
 
 // LeaseRequest is what a center asks for.

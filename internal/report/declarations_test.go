@@ -9,6 +9,7 @@ import (
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -68,7 +69,7 @@ func TestWithdrawAtCenter(t *testing.T) {
 		kinds = append(kinds, o.Kind)
 	}
 	// Left to go up: the other worker's declaration and the withdrawal.
-	if len(pending) != 2 || pending[0].Kind != report.KindDeclaration || pending[1].Kind != report.KindWithdrawal ||
+	if len(pending) != 2 || pending[0].Kind != wire.KindDeclaration || pending[1].Kind != wire.KindWithdrawal ||
 		string(pending[1].Body) != `{"worker_id":"`+u.ID+`"}` {
 		t.Fatalf("outbox after the withdrawal: %v", kinds)
 	}
@@ -97,7 +98,7 @@ func TestUplinkWithdrawal(t *testing.T) {
 		}
 	}
 	item := func() store.UplinkItem {
-		return store.UplinkItem{ID: work.NewID(), CenterID: center.ID, Kind: report.KindWithdrawal}
+		return store.UplinkItem{ID: work.NewID(), CenterID: center.ID, Kind: wire.KindWithdrawal}
 	}
 	for _, c := range []struct {
 		name   string
@@ -108,7 +109,7 @@ func TestUplinkWithdrawal(t *testing.T) {
 		{"not enrolled yet", item(), work.NewID(), store.UplinkRetry},
 		{"another organisation's worker", item(), stranger.ID, store.UplinkRejected},
 	} {
-		res, err := report.UplinkWithdrawal(ctx, st, c.item, report.WithdrawalRecord{WorkerID: c.worker})
+		res, err := report.UplinkWithdrawal(ctx, st, c.item, wire.Withdrawal{WorkerID: c.worker})
 		if err != nil || res.Status != c.want {
 			t.Errorf("%s: %+v, %v; want %s", c.name, res, err, c.want)
 		}
@@ -118,7 +119,7 @@ func TestUplinkWithdrawal(t *testing.T) {
 	}
 	it := item()
 	for i, want := range []string{store.UplinkAccepted, store.UplinkDuplicate} {
-		res, err := report.UplinkWithdrawal(ctx, st, it, report.WithdrawalRecord{WorkerID: u.ID})
+		res, err := report.UplinkWithdrawal(ctx, st, it, wire.Withdrawal{WorkerID: u.ID})
 		if err != nil || res.Status != want {
 			t.Fatalf("withdrawal, sent %d times: %+v, %v; want %s", i+1, res, err, want)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"banyan/internal/problem"
 	"banyan/internal/store"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -17,25 +18,30 @@ import (
 // there; each check is a review of one answer, born at the center and sent
 // up to the hub.
 
-// KindReview is the outbox kind of a review made at a village center,
-// which goes up so that the hub keeps it too.
-const KindReview = "review"
-
-// ReviewRecord is a reviewer's check of one answer. It is also the body of
-// the review a village center sends up.
+// ReviewRecord is a reviewer's check of one answer, with the answer they
+// would have given, if any. A village center sends it up as a
+// wire.Review, so that the hub keeps it too.
 type ReviewRecord struct {
-	AssignmentID string       `json:"assignment_id"`
-	ReviewerID   string       `json:"reviewer_id"`
-	Verdict      string       `json:"verdict"`
-	Answer       *work.Answer `json:"answer,omitempty"`
-	Note         string       `json:"note"`
+	AssignmentID string
+	ReviewerID   string
+	Verdict      string
+	Answer       *work.Answer
+	Note         string
 }
 
 // RecordReview stores a reviewer's check of an answer and returns its id;
 // store.ErrConflict if the reviewer has reviewed that answer already. At a
 // village center it goes up too.
 func RecordReview(ctx context.Context, st *store.Store, r ReviewRecord) (string, error) {
-	id, err := st.Born(ctx, KindReview, r, func(tx *store.Tx, id string, now time.Time) error {
+	up := wire.Review{AssignmentID: r.AssignmentID, ReviewerID: r.ReviewerID, Verdict: r.Verdict, Note: r.Note}
+	if r.Answer != nil {
+		raw, err := json.Marshal(r.Answer)
+		if err != nil {
+			return "", fmt.Errorf("review: record review: %w", err)
+		}
+		up.Answer = raw
+	}
+	id, err := st.Born(ctx, wire.KindReview, up, func(tx *store.Tx, id string, now time.Time) error {
 		return insertReview(ctx, tx, id, r, now)
 	})
 	if err != nil {

@@ -3,10 +3,12 @@ package training
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"banyan/internal/store"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -14,19 +16,6 @@ import (
 // what the center holds, and sent up to the hub, which scores them again
 // against every answer (a qualification's stay on the hub) and sends the
 // verdict back down the feed.
-
-// KindAttemptAnswer is the outbox kind of an answer to a course item given
-// at a village center; its body is an AttemptAnswerRecord.
-const KindAttemptAnswer = "attempt_answer"
-
-// AttemptAnswerRecord is a worker's answer to one course item.
-type AttemptAnswerRecord struct {
-	AttemptID string      `json:"attempt_id"`
-	CourseID  string      `json:"course_id"`
-	WorkerID  string      `json:"worker_id"`
-	ItemID    string      `json:"item_id"`
-	Answer    work.Answer `json:"answer"`
-}
 
 // CenterAnswerItem is AnswerItem at a center: the answer is scored
 // against what the center holds (training items carry their answers;
@@ -43,8 +32,12 @@ func CenterAnswerItem(ctx context.Context, st *store.Store, attemptID, workerID,
 				return err
 			}
 		}
-		return st.AppendOutbox(ctx, tx, work.NewID(), KindAttemptAnswer, AttemptAnswerRecord{
-			AttemptID: attemptID, CourseID: out.Attempt.CourseID, WorkerID: workerID, ItemID: itemID, Answer: answer})
+		raw, err := json.Marshal(answer)
+		if err != nil {
+			return err
+		}
+		return st.AppendOutbox(ctx, tx, work.NewID(), wire.KindAttemptAnswer, wire.AttemptAnswer{
+			AttemptID: attemptID, CourseID: out.Attempt.CourseID, WorkerID: workerID, ItemID: itemID, Answer: raw})
 	})
 	if err != nil {
 		return ItemOutcome{}, fmt.Errorf("training: answer item: %w", err)
@@ -53,11 +46,11 @@ func CenterAnswerItem(ctx context.Context, st *store.Store, attemptID, workerID,
 }
 
 // UplinkAttemptAnswer scores, on the hub, a worker's answer to a course
-// item given at a center; the attempt is made on the hub, under the
-// center's id for it, with its first answer. When a qualification
-// finishes, its verdict goes back to the center on its feed (and the skill
-// with it, when passed).
-func UplinkAttemptAnswer(ctx context.Context, st *store.Store, it store.UplinkItem, r AttemptAnswerRecord) (store.UplinkResult, error) {
+// item given at a center (answer is r's, read against the course); the
+// attempt is made on the hub, under the center's id for it, with its first
+// answer. When a qualification finishes, its verdict goes back to the
+// center on its feed (and the skill with it, when passed).
+func UplinkAttemptAnswer(ctx context.Context, st *store.Store, it store.UplinkItem, r wire.AttemptAnswer, answer work.Answer) (store.UplinkResult, error) {
 	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
 		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
 			return res, err
@@ -83,7 +76,7 @@ func UplinkAttemptAnswer(ctx context.Context, st *store.Store, it store.UplinkIt
 		if owner != r.WorkerID || course != r.CourseID {
 			return store.UplinkResult{Status: store.UplinkRejected, Reason: fmt.Sprintf("attempt %s is another worker's or another course's", r.AttemptID)}, nil
 		}
-		out, err := answerItem(ctx, st, tx, r.AttemptID, r.WorkerID, r.ItemID, r.Answer)
+		out, err := answerItem(ctx, st, tx, r.AttemptID, r.WorkerID, r.ItemID, answer)
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
 			return store.UplinkResult{Status: store.UplinkRejected, Reason: err.Error()}, nil
 		}
