@@ -482,3 +482,29 @@ func (s *Service) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide 
 	}
 	return res, out, nil
 }
+
+// AnswersPresent counts how many of the given answer ids the hub holds.
+func AnswersPresent(ctx context.Context, st *store.Store, ids []string) (int, error) {
+	n := 0
+	for _, id := range ids {
+		var one int
+		err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE id = ? AND state = 'submitted'`, id).Scan(&one)
+		if err != nil {
+			return 0, fmt.Errorf("dispatch: answer %s: %w", id, err)
+		}
+		n += one
+	}
+	return n, nil
+}
+
+// AnswersFromOrg counts the answers the hub holds from one organisation's
+// workers.
+func AnswersFromOrg(ctx context.Context, st *store.Store, orgID string) (int, error) {
+	var n int
+	err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM assignments a JOIN users u ON u.id = a.worker_id
+		WHERE u.org_id = ? AND a.state = 'submitted'`, orgID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("dispatch: answers from %s: %w", orgID, err)
+	}
+	return n, nil
+}

@@ -219,7 +219,7 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 	if got[wire.StatusAccepted] != 1 || got[wire.StatusDuplicate] != 1 {
 		t.Fatalf("the same answer sent to both hubs: %v, want one accepted and one duplicate", got)
 	}
-	if n, _ := st.AnswersFromOrg(ctx, center.ID); n != 1 {
+	if n, _ := dispatch.AnswersFromOrg(ctx, st, center.ID); n != 1 {
 		t.Fatalf("the hub holds %d answers from the center, want 1", n)
 	}
 }

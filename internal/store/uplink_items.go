@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // What the hub keeps of the items centers upload (each once, by the id
@@ -85,70 +84,4 @@ func (s *Store) TouchCenter(ctx context.Context, centerID string, protocol int, 
 		return fmt.Errorf("store: touch center %s: %w", centerID, err)
 	}
 	return nil
-}
-
-// CenterLink is what the hub knows of one center and its link.
-type CenterLink struct {
-	ID          string     `json:"id"`
-	Kind        string     `json:"kind"`
-	Name        string     `json:"name"`
-	CreatedAt   time.Time  `json:"created_at"`
-	Protocol    int        `json:"protocol,omitempty"`
-	Version     string     `json:"version,omitempty"`
-	LastContact *time.Time `json:"last_contact,omitempty"`
-	// Backlog is how many records the center said were waiting to upload,
-	// at its last contact.
-	Backlog int `json:"backlog"`
-	// LeasedTasks counts the center's active leases.
-	LeasedTasks int `json:"leased_tasks"`
-	// Answers counts the answers received from the center's workers.
-	Answers int `json:"answers"`
-}
-
-// CenterLinks lists centers with their link state, by id.
-func (s *Store) CenterLinks(ctx context.Context, p Page) ([]CenterLink, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.kind, o.name, o.created_at,
-			coalesce(c.protocol, 0), coalesce(c.version, ''), c.last_contact, coalesce(c.backlog, 0),
-			(SELECT count(*) FROM leases l WHERE l.center_id = o.id AND l.state = 'active'),
-			(SELECT count(*) FROM uplink_items i WHERE i.center_id = o.id AND i.kind = 'answer' AND i.status IN ('accepted', 'superseded'))
-		FROM orgs o LEFT JOIN center_links c ON c.center_id = o.id
-		WHERE o.kind = 'center' AND o.id > ? ORDER BY o.id LIMIT ?`, p.After, p.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: list centers: %w", err)
-	}
-	return collect(rows, func(r scanner) (CenterLink, error) {
-		var c CenterLink
-		var created string
-		var contact sql.NullString
-		err := r.Scan(&c.ID, &c.Kind, &c.Name, &created, &c.Protocol, &c.Version, &contact, &c.Backlog, &c.LeasedTasks, &c.Answers)
-		c.CreatedAt = parseTS(created)
-		c.LastContact = parseNullTS(contact)
-		return c, err
-	})
-}
-
-// AnswersPresent counts how many of the given answer ids the hub holds.
-func (s *Store) AnswersPresent(ctx context.Context, ids []string) (int, error) {
-	n := 0
-	for _, id := range ids {
-		var one int
-		err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE id = ? AND state = 'submitted'`, id).Scan(&one)
-		if err != nil {
-			return 0, fmt.Errorf("store: answer %s: %w", id, err)
-		}
-		n += one
-	}
-	return n, nil
-}
-
-// AnswersFromOrg counts the answers the hub holds from one organisation's
-// workers.
-func (s *Store) AnswersFromOrg(ctx context.Context, orgID string) (int, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM assignments a JOIN users u ON u.id = a.worker_id
-		WHERE u.org_id = ? AND a.state = 'submitted'`, orgID).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("store: answers from %s: %w", orgID, err)
-	}
-	return n, nil
 }
