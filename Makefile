@@ -7,7 +7,7 @@ build:            ## go build -o banyan ./cmd/banyan
 test:             ## go test ./...
 	go test ./...
 
-SQL_PKGS = ./internal/store/... ./internal/audit/ ./internal/auth/ ./internal/dispatch/ ./internal/feed/ ./internal/ledger/ ./internal/project/ ./internal/report/ ./internal/review/ ./internal/training/ ./internal/webhook/
+SQL_PKGS = ./internal/store/... ./internal/audit/ ./internal/auth/ ./internal/dispatch/ ./internal/feed/ ./internal/ledger/ ./internal/project/ ./internal/report/ ./internal/review/ ./internal/training/ ./internal/webhook/ ./internal/uplink/
 
 test-pg:          ## the tests of every package with SQL, on PostgreSQL (set BANYAN_TEST_POSTGRES_URL)
 	BANYAN_TEST_ENGINE=postgres go test -count=1 $(SQL_PKGS)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
@@ -58,15 +59,14 @@ func LatestDeclaration(ctx context.Context, st *store.Store, workerID string) (w
 	return d, store.ParseTimeText(at), nil
 }
 
-// UplinkDeclaration stores, at the hub, a self-declaration made at a
-// center by one of its workers.
-func UplinkDeclaration(ctx context.Context, st *store.Store, it store.UplinkItem, r wire.Declaration) (store.UplinkResult, error) {
-	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
-		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
-			return res, err
-		}
-		return store.UplinkResult{Status: store.UplinkAccepted}, insertDeclaration(ctx, tx, it.ID, DeclarationRecord(r), st.Now())
-	})
+// ReceiveDeclaration stores, at the hub, a self-declaration made at a
+// center by one of its workers, under id, inside the upload's transaction
+// tx.
+func ReceiveDeclaration(ctx context.Context, st *store.Store, tx *store.Tx, centerID, id string, r wire.Declaration) (wire.Verdict, error) {
+	if v, ok, err := auth.CenterWorker(ctx, tx, centerID, r.WorkerID); !ok || err != nil {
+		return v, err
+	}
+	return wire.Verdict{Status: wire.StatusAccepted}, insertDeclaration(ctx, tx, id, DeclarationRecord(r), st.Now())
 }
 
 // insertDeclaration writes one declaration with the given id.
@@ -98,16 +98,14 @@ func WithdrawDeclarations(ctx context.Context, st *store.Store, workerID string)
 	return n, nil
 }
 
-// UplinkWithdrawal erases, at the hub, the declarations of a center's
-// worker who withdrew consent there.
-func UplinkWithdrawal(ctx context.Context, st *store.Store, it store.UplinkItem, r wire.Withdrawal) (store.UplinkResult, error) {
-	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
-		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
-			return res, err
-		}
-		_, err := eraseDeclarations(ctx, tx, r.WorkerID, false)
-		return store.UplinkResult{Status: store.UplinkAccepted}, err
-	})
+// ReceiveWithdrawal erases, at the hub, the declarations of a center's
+// worker who withdrew consent there, inside the upload's transaction tx.
+func ReceiveWithdrawal(ctx context.Context, tx *store.Tx, centerID string, r wire.Withdrawal) (wire.Verdict, error) {
+	if v, ok, err := auth.CenterWorker(ctx, tx, centerID, r.WorkerID); !ok || err != nil {
+		return v, err
+	}
+	_, err := eraseDeclarations(ctx, tx, r.WorkerID, false)
+	return wire.Verdict{Status: wire.StatusAccepted}, err
 }
 
 // eraseDeclarations deletes a worker's declarations and, when the store

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/uplink/wire"
@@ -50,32 +51,31 @@ func RecordReview(ctx context.Context, st *store.Store, r ReviewRecord) (string,
 	return id, nil
 }
 
-// UplinkReview stores, at the hub, a center reviewer's check of one of the
-// center's answers. The answer must have arrived first (it is earlier in
-// the center's outbox); until then the review waits.
-func UplinkReview(ctx context.Context, st *store.Store, it store.UplinkItem, r ReviewRecord) (store.UplinkResult, error) {
-	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
-		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.ReviewerID); !ok || err != nil {
-			return res, err
-		}
-		var org string
-		err := tx.QueryRowContext(ctx, `SELECT u.org_id FROM assignments a JOIN users u ON u.id = a.worker_id WHERE a.id = ?`,
-			r.AssignmentID).Scan(&org)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.UplinkResult{Status: store.UplinkRetry, Reason: fmt.Sprintf("answer %s has not arrived yet", r.AssignmentID)}, nil
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		if org != it.CenterID {
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: "a center reviews its own workers' answers only"}, nil
-		}
-		err = insertReview(ctx, tx, it.ID, r, st.Now())
-		if errors.Is(err, store.ErrConflict) {
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: err.Error()}, nil
-		}
-		return store.UplinkResult{Status: store.UplinkAccepted}, err
-	})
+// ReceiveReview stores, at the hub, a center reviewer's check of one of
+// the center's answers, under id, inside the upload's transaction tx. The
+// answer must have arrived first (it is earlier in the center's outbox);
+// until then the review waits.
+func ReceiveReview(ctx context.Context, st *store.Store, tx *store.Tx, centerID, id string, r ReviewRecord) (wire.Verdict, error) {
+	if v, ok, err := auth.CenterWorker(ctx, tx, centerID, r.ReviewerID); !ok || err != nil {
+		return v, err
+	}
+	var org string
+	err := tx.QueryRowContext(ctx, `SELECT u.org_id FROM assignments a JOIN users u ON u.id = a.worker_id WHERE a.id = ?`,
+		r.AssignmentID).Scan(&org)
+	if errors.Is(err, sql.ErrNoRows) {
+		return wire.Verdict{Status: wire.StatusRetry, Reason: fmt.Sprintf("answer %s has not arrived yet", r.AssignmentID)}, nil
+	}
+	if err != nil {
+		return wire.Verdict{}, err
+	}
+	if org != centerID {
+		return wire.Verdict{Status: wire.StatusRejected, Reason: "a center reviews its own workers' answers only"}, nil
+	}
+	err = insertReview(ctx, tx, id, r, st.Now())
+	if errors.Is(err, store.ErrConflict) {
+		return wire.Verdict{Status: wire.StatusRejected, Reason: err.Error()}, nil
+	}
+	return wire.Verdict{Status: wire.StatusAccepted}, err
 }
 
 // AnswerReviews lists the reviews of one answer, oldest first.

@@ -2,10 +2,9 @@
 // migrations, opening either engine, and the transactions that change
 // state, which domain packages run their own statements on (Tx, Write,
 // Read in tx.go). It still holds a village center's local store, the
-// outbox and the uplink's once-per-id bookkeeping, and the feed's append,
-// which move to their packages in turn (docs/architecture.md). One schema
-// and one set of queries serve every engine; what differs between engines
-// lives in dialect.go.
+// outbox, and the feed's append, which move to their packages in turn
+// (docs/architecture.md). One schema and one set of queries serve every
+// engine; what differs between engines lives in dialect.go.
 //
 // SQLite is the default. It is opened the way an embedded database should
 // be: busy_timeout first, WAL, synchronous=FULL (an answer a worker was told

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
 	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
@@ -45,49 +46,48 @@ func CenterAnswerItem(ctx context.Context, st *store.Store, attemptID, workerID,
 	return out, nil
 }
 
-// UplinkAttemptAnswer scores, on the hub, a worker's answer to a course
-// item given at a center (answer is r's, read against the course); the
-// attempt is made on the hub, under the center's id for it, with its first
-// answer. When a qualification finishes, its verdict goes back to the
-// center on its feed (and the skill with it, when passed).
-func UplinkAttemptAnswer(ctx context.Context, st *store.Store, it store.UplinkItem, r wire.AttemptAnswer, answer work.Answer) (store.UplinkResult, error) {
-	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
-		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
-			return res, err
+// ReceiveAttemptAnswer scores, on the hub, a worker's answer to a course
+// item given at a center (answer is r's, read against the course), inside
+// the upload's transaction tx; the attempt is made on the hub, under the
+// center's id for it, with its first answer. When a qualification
+// finishes, its verdict goes back to the center on its feed (and the skill
+// with it, when passed).
+func ReceiveAttemptAnswer(ctx context.Context, st *store.Store, tx *store.Tx, centerID string, r wire.AttemptAnswer, answer work.Answer) (wire.Verdict, error) {
+	if v, ok, err := auth.CenterWorker(ctx, tx, centerID, r.WorkerID); !ok || err != nil {
+		return v, err
+	}
+	var items int
+	err := tx.QueryRowContext(ctx, `SELECT items FROM courses WHERE id = ?`, r.CourseID).Scan(&items)
+	if errors.Is(err, sql.ErrNoRows) {
+		return wire.Verdict{Status: wire.StatusRejected, Reason: fmt.Sprintf("course %s is not on this hub", r.CourseID)}, nil
+	}
+	if err != nil {
+		return wire.Verdict{}, err
+	}
+	var owner, course string
+	err = tx.QueryRowContext(ctx, `SELECT worker_id, course_id FROM attempts WHERE id = ?`, r.AttemptID).Scan(&owner, &course)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = tx.ExecContext(ctx, `INSERT INTO attempts (id, course_id, worker_id, state, created_at) VALUES (?, ?, ?, 'open', ?)`,
+			r.AttemptID, r.CourseID, r.WorkerID, store.TimeText(st.Now()))
+		owner, course = r.WorkerID, r.CourseID
+	}
+	if err != nil {
+		return wire.Verdict{}, err
+	}
+	if owner != r.WorkerID || course != r.CourseID {
+		return wire.Verdict{Status: wire.StatusRejected, Reason: fmt.Sprintf("attempt %s is another worker's or another course's", r.AttemptID)}, nil
+	}
+	out, err := answerItem(ctx, st, tx, r.AttemptID, r.WorkerID, r.ItemID, answer)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+		return wire.Verdict{Status: wire.StatusRejected, Reason: err.Error()}, nil
+	}
+	if err != nil {
+		return wire.Verdict{}, err
+	}
+	if out.Attempt.State == work.AttemptPassed || out.Attempt.State == work.AttemptFailed {
+		if err := st.FeedTo(ctx, tx, centerID, "attempt", out.Attempt, store.TimeText(st.Now())); err != nil {
+			return wire.Verdict{}, err
 		}
-		var items int
-		err := tx.QueryRowContext(ctx, `SELECT items FROM courses WHERE id = ?`, r.CourseID).Scan(&items)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: fmt.Sprintf("course %s is not on this hub", r.CourseID)}, nil
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		var owner, course string
-		err = tx.QueryRowContext(ctx, `SELECT worker_id, course_id FROM attempts WHERE id = ?`, r.AttemptID).Scan(&owner, &course)
-		if errors.Is(err, sql.ErrNoRows) {
-			_, err = tx.ExecContext(ctx, `INSERT INTO attempts (id, course_id, worker_id, state, created_at) VALUES (?, ?, ?, 'open', ?)`,
-				r.AttemptID, r.CourseID, r.WorkerID, store.TimeText(st.Now()))
-			owner, course = r.WorkerID, r.CourseID
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		if owner != r.WorkerID || course != r.CourseID {
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: fmt.Sprintf("attempt %s is another worker's or another course's", r.AttemptID)}, nil
-		}
-		out, err := answerItem(ctx, st, tx, r.AttemptID, r.WorkerID, r.ItemID, answer)
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: err.Error()}, nil
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		if out.Attempt.State == work.AttemptPassed || out.Attempt.State == work.AttemptFailed {
-			if err := st.FeedTo(ctx, tx, it.CenterID, "attempt", out.Attempt, store.TimeText(st.Now())); err != nil {
-				return store.UplinkResult{}, err
-			}
-		}
-		return store.UplinkResult{Status: store.UplinkAccepted}, nil
-	})
+	}
+	return wire.Verdict{Status: wire.StatusAccepted}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/uplink/wire"
@@ -371,31 +372,30 @@ func receiveSession(ctx context.Context, st *store.Store, tx *store.Tx, workerID
 	return "", err
 }
 
-// UplinkSpan stores, on the hub, a span a center recorded (its times
-// already on the hub's clock), with the course session it lies in, once
-// work.CheckSpan allows it, and pays training time at hourly. A refused
-// span is answered rejected with the reason, for good.
-func UplinkSpan(ctx context.Context, st *store.Store, it store.UplinkItem, r wire.Activity, lim work.SpanLimits, hourly int64) (store.UplinkResult, error) {
-	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
-		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
-			return res, err
+// ReceiveSpan stores, on the hub, a span a center recorded under id (its
+// times already on the hub's clock), with the course session it lies in,
+// once work.CheckSpan allows it, and pays training time at hourly; all
+// inside the upload's transaction tx. A refused span is answered rejected
+// with the reason, for good.
+func ReceiveSpan(ctx context.Context, st *store.Store, tx *store.Tx, centerID, id string, r wire.Activity, lim work.SpanLimits, hourly int64) (wire.Verdict, error) {
+	if v, ok, err := auth.CenterWorker(ctx, tx, centerID, r.WorkerID); !ok || err != nil {
+		return v, err
+	}
+	if r.Session != nil {
+		reason, err := receiveSession(ctx, st, tx, r.WorkerID, *r.Session, lim)
+		if err != nil || reason != "" {
+			return wire.Verdict{Status: wire.StatusRejected, Reason: reason}, err
 		}
-		if r.Session != nil {
-			reason, err := receiveSession(ctx, st, tx, r.WorkerID, *r.Session, lim)
-			if err != nil || reason != "" {
-				return store.UplinkResult{Status: store.UplinkRejected, Reason: reason}, err
-			}
-		}
-		err := tx.Savepoint(ctx, func() error {
-			return recordSpan(ctx, st, tx, it.ID, ActivityRecord{WorkerID: r.WorkerID, Activity: r.Activity}, lim)
-		})
-		var se *work.SpanError
-		if errors.As(err, &se) {
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: se.Error()}, nil
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		return store.UplinkResult{Status: store.UplinkAccepted}, ledger.PayTraining(ctx, tx, it.ID, r.WorkerID, r.ActiveMS, hourly, store.TimeText(st.Now()))
+	}
+	err := tx.Savepoint(ctx, func() error {
+		return recordSpan(ctx, st, tx, id, ActivityRecord{WorkerID: r.WorkerID, Activity: r.Activity}, lim)
 	})
+	var se *work.SpanError
+	if errors.As(err, &se) {
+		return wire.Verdict{Status: wire.StatusRejected, Reason: se.Error()}, nil
+	}
+	if err != nil {
+		return wire.Verdict{}, err
+	}
+	return wire.Verdict{Status: wire.StatusAccepted}, ledger.PayTraining(ctx, tx, id, r.WorkerID, r.ActiveMS, hourly, store.TimeText(st.Now()))
 }

@@ -34,7 +34,7 @@ func FuzzUpload(f *testing.F) {
 		f.Fatal(err)
 	}
 	worker, _ := people.CreateUser(ctx, center.ID, "w", "worker")
-	h := &Hub{Store: st, Dispatch: &dispatch.Service{Store: st}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), TrainingRate: 5000}
+	h := &Hub{Store: st, Auth: people, Dispatch: &dispatch.Service{Store: st}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), TrainingRate: 5000}
 	seed := func(kind string, body any) []byte {
 		b, _ := json.Marshal(body)
 		up, _ := json.Marshal(wire.Upload{Items: []wire.Item{{ID: work.NewID(), Seq: 1, Kind: kind, Body: b}}})

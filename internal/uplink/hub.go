@@ -17,17 +17,13 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
 	"banyan/internal/feed"
 	"banyan/internal/problem"
 	"banyan/internal/project"
-	"banyan/internal/report"
-	"banyan/internal/review"
 	"banyan/internal/store"
-	"banyan/internal/training"
 	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
@@ -191,7 +187,7 @@ func (h *Hub) hello(w http.ResponseWriter, r *http.Request, center auth.Org) err
 		return err
 	}
 	v, _ := strconv.Atoi(r.Header.Get(wire.ProtocolHeader))
-	if err := h.Store.TouchCenter(r.Context(), center.ID, v, in.Version, in.Backlog); err != nil {
+	if err := h.touchCenter(r.Context(), center.ID, v, in.Version, in.Backlog); err != nil {
 		return err
 	}
 	return reply(w, r, wire.HelloReply{Protocol: wire.Protocol, HubVersion: h.Version, CenterID: center.ID, CenterName: center.Name,
@@ -261,7 +257,7 @@ func (h *Hub) heartbeat(w http.ResponseWriter, r *http.Request, center auth.Org)
 		return err
 	}
 	v, _ := strconv.Atoi(r.Header.Get(wire.ProtocolHeader))
-	if err := h.Store.TouchCenter(r.Context(), center.ID, v, "", in.Backlog); err != nil {
+	if err := h.touchCenter(r.Context(), center.ID, v, "", in.Backlog); err != nil {
 		return err
 	}
 	if renewed == nil {
@@ -297,16 +293,16 @@ func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center auth.Org) er
 	// the center's retry starts clean.
 	err := h.Store.InOneTx(r.Context(), func(ctx context.Context) error {
 		for i, it := range in.Items {
-			res, err := h.item(ctx, center, it, offset)
+			v, err := h.item(ctx, center, it, offset)
 			if err != nil {
 				return fmt.Errorf("uplink: item %d (%s): %w", i, it.ID, err)
 			}
-			out.Statuses[i] = res.Status
-			if res.Status != wire.StatusAccepted && res.Reason != "" {
+			out.Statuses[i] = v.Status
+			if v.Status != wire.StatusAccepted && v.Reason != "" {
 				if out.Reasons == nil {
 					out.Reasons = map[int]string{}
 				}
-				out.Reasons[i] = res.Reason
+				out.Reasons[i] = v.Reason
 			}
 		}
 		return nil
@@ -315,182 +311,11 @@ func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center auth.Org) er
 		return err
 	}
 	v, _ := strconv.Atoi(r.Header.Get(wire.ProtocolHeader))
-	if err := h.Store.TouchCenter(r.Context(), center.ID, v, "", in.Backlog); err != nil {
+	if err := h.touchCenter(r.Context(), center.ID, v, "", in.Backlog); err != nil {
 		return err
 	}
 	return reply(w, r, out)
 }
-
-// centerSpanSlack is how much a center's span may overlap other time on
-// the hub: each upload's clock reading reaches the hub a link's latency
-// late, so spans that touched at the center can seem to overlap by that.
-const centerSpanSlack = 5 * time.Second
-
-// item stores one uploaded record. offset is how far the center's clock
-// is ahead of the hub's.
-func (h *Hub) item(ctx context.Context, center auth.Org, it wire.Item, offset time.Duration) (store.UplinkResult, error) {
-	ref := store.UplinkItem{ID: it.ID, CenterID: center.ID, Seq: it.Seq, Kind: it.Kind}
-	reject := func(format string, args ...any) (store.UplinkResult, error) {
-		reason := fmt.Sprintf(format, args...)
-		if work.ValidID(it.ID) {
-			if err := h.Store.RecordRejected(ctx, ref, reason); err != nil {
-				return store.UplinkResult{}, err
-			}
-		}
-		return store.UplinkResult{Status: store.UplinkRejected, Reason: reason}, nil
-	}
-	if !work.ValidID(it.ID) {
-		return reject("id %q is not a UUID made at the center", it.ID)
-	}
-	if status, seen, err := h.Store.UplinkSeen(ctx, it.ID); err != nil || seen {
-		return store.UplinkResult{Status: store.UplinkDuplicate, Reason: "first answered " + status}, err
-	}
-	strict := func(v any) error {
-		dec := json.NewDecoder(bytes.NewReader(it.Body))
-		dec.DisallowUnknownFields()
-		return dec.Decode(v)
-	}
-	switch it.Kind {
-	case wire.KindEnrolment:
-		var b wire.Enrolment
-		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) || strings.TrimSpace(b.Name) == "" {
-			return reject("an enrolment needs worker_id (a UUID) and name")
-		}
-		switch b.Role {
-		case "":
-			b.Role = string(auth.Worker)
-		case string(auth.Worker), string(auth.Reviewer), string(auth.CenterManager):
-		default:
-			return reject("an enrolment's role is worker, reviewer or center_manager, not %q", b.Role)
-		}
-		return h.Auth.UplinkEnrol(ctx, ref, b.WorkerID, strings.TrimSpace(b.Name), b.Role)
-	case wire.KindAnswer:
-		var b wire.Answer
-		if err := strict(&b); err != nil || !work.ValidID(b.LeaseID) || !work.ValidID(b.WorkerID) {
-			return reject("an answer needs lease_id, epoch, worker_id, answer and duration_ms")
-		}
-		l, err := h.Dispatch.Lease(ctx, b.LeaseID)
-		if errors.Is(err, store.ErrNotFound) {
-			return reject("lease %s is not one of this center's", b.LeaseID)
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		p, err := h.Dispatch.Project(ctx, l.ProjectID)
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		answer, err := work.ParseAnswer(p.Kind, p.Schema, b.Answer)
-		if err != nil {
-			return reject("%v", err)
-		}
-		var started time.Time
-		if !b.StartedAt.IsZero() {
-			started = b.StartedAt.Add(-offset)
-		}
-		res, _, err := h.Dispatch.UplinkAnswer(ctx, dispatch.UplinkAnswerArgs{Project: p, Item: ref, LeaseID: b.LeaseID, Epoch: b.Epoch,
-			WorkerID: b.WorkerID, Answer: answer, DurationMS: max(0, b.DurationMS), StartedAt: started, ReportedMS: max(0, b.ReportedMS),
-			SampleDraw: rand.Float64()}, dispatch.Decider(p))
-		return res, err
-	case wire.KindActivity:
-		var b wire.Activity
-		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) {
-			return reject("activity needs worker_id, started_at, active_ms and what")
-		}
-		if err := b.Activity.Validate(); err != nil {
-			return reject("activity: %v", err)
-		}
-		// On the hub's clock, with the session it lies in, then checked as
-		// any span (allowing the slack of the link's latency); training
-		// time is paid once per span, whichever hub stores it.
-		from, _ := b.Span()
-		b.StartedAt = from.Add(-offset).UTC().Format(time.RFC3339Nano)
-		if s := b.Session; s != nil {
-			s.StartedAt, s.LastSeenAt = s.StartedAt.Add(-offset), s.LastSeenAt.Add(-offset)
-			if s.ClosedAt != nil {
-				closed := s.ClosedAt.Add(-offset)
-				s.ClosedAt = &closed
-			}
-		}
-		lim := h.Spans
-		lim.Slack = centerSpanSlack
-		return training.UplinkSpan(ctx, h.Store, ref, b, lim, h.TrainingRate)
-	case wire.KindDeclaration:
-		var b wire.Declaration
-		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) || b.DeclaredAt.IsZero() {
-			return reject("a declaration needs worker_id, declared_at and its answers")
-		}
-		if err := b.Declaration.Validate(time.Now().Year()); err != nil {
-			return reject("declaration: %v", err)
-		}
-		return report.UplinkDeclaration(ctx, h.Store, ref, b)
-	case wire.KindWithdrawal:
-		var b wire.Withdrawal
-		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) {
-			return reject("a withdrawal needs worker_id")
-		}
-		return report.UplinkWithdrawal(ctx, h.Store, ref, b)
-	case wire.KindReview:
-		var b wire.Review
-		if err := strict(&b); err != nil || !work.ValidID(b.AssignmentID) || !work.ValidID(b.ReviewerID) {
-			return reject("a review needs assignment_id, reviewer_id, verdict and note")
-		}
-		if err := work.CheckReview(b.Verdict, b.Note); err != nil {
-			return reject("review: %v", err)
-		}
-		r := review.ReviewRecord{AssignmentID: b.AssignmentID, ReviewerID: b.ReviewerID, Verdict: b.Verdict, Note: b.Note}
-		if len(b.Answer) > 0 && string(b.Answer) != "null" {
-			a, err := h.Dispatch.Assignment(ctx, b.AssignmentID)
-			if errors.Is(err, store.ErrNotFound) {
-				return store.UplinkResult{Status: store.UplinkRetry, Reason: "the answer under review has not arrived yet"}, nil
-			}
-			if err != nil {
-				return store.UplinkResult{}, err
-			}
-			p, err := h.Dispatch.Project(ctx, a.ProjectID)
-			if err != nil {
-				return store.UplinkResult{}, err
-			}
-			ans, err := work.ParseAnswer(p.Kind, p.Schema, b.Answer)
-			if err != nil {
-				return reject("review: answer: %v", err)
-			}
-			r.Answer = &ans
-		}
-		return review.UplinkReview(ctx, h.Store, ref, r)
-	case wire.KindAudit:
-		var b wire.Audit
-		if err := strict(&b); err != nil || b.Action == "" || len(b.Action) > 100 || len(b.Actor) > 200 ||
-			len(b.Subject) > 200 || len(b.Detail) > 2000 || b.At.IsZero() {
-			return reject("an audit event needs actor, action (at most 100 bytes), subject, detail and at")
-		}
-		return h.Store.UplinkOnce(ctx, ref, func(tx *store.Tx) (store.UplinkResult, error) {
-			return store.UplinkResult{Status: store.UplinkAccepted}, audit.Append(ctx, tx, ref.ID, center.ID, audit.Record(b), h.Store.Now())
-		})
-	case wire.KindAttemptAnswer:
-		var b wire.AttemptAnswer
-		if err := strict(&b); err != nil || !work.ValidID(b.AttemptID) || !work.ValidID(b.CourseID) || !work.ValidID(b.WorkerID) || !work.ValidID(b.ItemID) {
-			return reject("a course answer needs attempt_id, course_id, worker_id, item_id and answer")
-		}
-		c, err := training.Course(ctx, h.Store, b.CourseID)
-		if errors.Is(err, store.ErrNotFound) {
-			return reject("course %s is not on this hub", b.CourseID)
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		answer, err := work.ParseAnswer(c.Kind, c.Schema, b.Answer)
-		if err != nil {
-			return reject("course answer: %v", err)
-		}
-		return training.UplinkAttemptAnswer(ctx, h.Store, ref, b, answer)
-	}
-	return reject("unknown kind %q (this hub takes %s)", it.Kind, strings.Join(Kinds, ", "))
-}
-
-// Kinds lists every item kind this hub takes.
-var Kinds = []string{wire.KindAnswer, wire.KindEnrolment, wire.KindActivity, wire.KindDeclaration, wire.KindWithdrawal,
-	wire.KindReview, wire.KindAudit, wire.KindAttemptAnswer}
 
 // file serves an attachment of a task the center holds a lease of, with
 // Range support so a download cut by the link resumes where it stopped.
