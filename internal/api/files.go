@@ -23,7 +23,6 @@ import (
 	"banyan/internal/ingest"
 	"banyan/internal/problem"
 	"banyan/internal/project"
-	"banyan/internal/store"
 )
 
 // MaxFileBytes caps one attachment.
@@ -161,7 +160,7 @@ func (a *API) attach(spool *ingest.Spool, b *bundle, fields []string) (tasks []p
 			}
 		}
 	}()
-	stored := map[string]store.TaskFile{} // by ingest.FileKey of the name
+	stored := map[string]project.TaskFile{} // by ingest.FileKey of the name
 	row := 0
 	for t, err := range spool.All() {
 		if err != nil {
@@ -209,7 +208,7 @@ func (a *API) attach(spool *ingest.Spool, b *bundle, fields []string) (tasks []p
 				if created {
 					added = append(added, sum)
 				}
-				f = store.TaskFile{Name: name, SHA256: sum, Size: size, MediaType: mediaType(name)}
+				f = project.TaskFile{Name: name, SHA256: sum, Size: size, MediaType: mediaType(name)}
 				stored[key] = f
 			}
 			f.Field = field

@@ -10,7 +10,6 @@ import (
 	"banyan/internal/dispatch"
 	"banyan/internal/problem"
 	"banyan/internal/project"
-	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -25,7 +24,7 @@ type OfferFile struct {
 
 // OfferFiles lists a task's attachments as a worker sees them, each at
 // its URL under the assignment.
-func OfferFiles(assignmentID string, files []store.TaskFile) []OfferFile {
+func OfferFiles(assignmentID string, files []project.TaskFile) []OfferFile {
 	out := make([]OfferFile, len(files))
 	for i, f := range files {
 		out[i] = OfferFile{Field: f.Field, Name: f.Name, MediaType: f.MediaType, Size: f.Size,

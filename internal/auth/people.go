@@ -176,6 +176,22 @@ func (s *Service) CountUsers(ctx context.Context, orgID, role string) (int, erro
 	return n, nil
 }
 
+// VillageCenterOf is the village center the user belongs to, read through
+// r (a domain's open transaction, say). ok is false for a user of the
+// hub's built-in center or of any other kind of organisation, and for a
+// user the hub does not know.
+func VillageCenterOf(ctx context.Context, r store.Reader, userID string) (centerID string, ok bool, err error) {
+	err = r.QueryRowContext(ctx, `SELECT o.id FROM users u JOIN orgs o ON o.id = u.org_id
+		WHERE u.id = ? AND o.kind = 'center' AND o.id <> ?`, userID, BuiltinCenterOrgID).Scan(&centerID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("auth: village center of %s: %w", userID, err)
+	}
+	return centerID, true, nil
+}
+
 // Enrolment at village centers: a center adds its people in its own
 // database and tells the hub through the outbox; the hub stores each under
 // the id the center made for them.

@@ -63,6 +63,40 @@ func TestOrgsAndUsers(t *testing.T) {
 	}
 }
 
+// A user's village center is their organisation when it is a center
+// other than the hub's built-in one; anyone else has none.
+func TestVillageCenterOf(t *testing.T) {
+	t.Parallel()
+	a, _ := newService(t)
+	ctx := context.Background()
+	village, err := a.CreateOrg(ctx, auth.OrgCenter, "Village")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := a.CreateOrg(ctx, auth.OrgClient, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		userID string
+		want   string
+		wantOK bool
+	}{
+		{"a village center's worker", newUser(t, a, village.ID, "Kavya", "worker").ID, village.ID, true},
+		{"the built-in center's worker", newUser(t, a, auth.BuiltinCenterOrgID, "Ravi", "worker").ID, "", false},
+		{"a client's user", newUser(t, a, client.ID, "Meera", "client_admin").ID, "", false},
+		{"an unknown user", "no-such-user", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok, err := auth.VillageCenterOf(ctx, a.Store.Read(ctx), tc.userID)
+			if err != nil || got != tc.want || ok != tc.wantOK {
+				t.Fatalf("got %q, %v, %v; want %q, %v", got, ok, err, tc.want, tc.wantOK)
+			}
+		})
+	}
+}
+
 // A center's own organisation, recorded in its database, keeps the hub's
 // id; recording it again changes nothing.
 func TestEnsureCenterOrg(t *testing.T) {

@@ -258,11 +258,11 @@ func (c *Center) AddPerson(ctx context.Context, name string, role auth.Role) (au
 func feedKinds() feed.Kinds {
 	return feed.Kinds{
 		{Name: "skill", Clear: training.ClearSkills, Apply: feed.ApplyOf(training.ApplySkill)},
-		{Name: "project", Apply: feed.ApplyOf(store.ApplyFeedProject)},
+		{Name: "project", Apply: feed.ApplyOf(applyProject)},
 		{Name: "course", Apply: feed.ApplyOf(training.ApplyCourse)},
 		{Name: "attempt", Apply: feed.ApplyOf(training.ApplyAttempt)},
 		{Name: "wage", Apply: feed.ApplyOf(ledger.ApplyWage)},
-		{Name: "recall", Apply: feed.ApplyOf(store.ApplyFeedRecall)},
+		{Name: "recall", Apply: feed.ApplyOf(applyRecall)},
 	}
 }
 

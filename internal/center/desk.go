@@ -8,6 +8,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/problem"
+	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/web"
@@ -46,7 +47,7 @@ func (d desk) Answer(ctx context.Context, workerID, workID string, raw []byte) e
 	return nil
 }
 
-func (d desk) File(ctx context.Context, workerID, workID, field string) (store.TaskFile, error) {
+func (d desk) File(ctx context.Context, workerID, workID, field string) (project.TaskFile, error) {
 	return d.c.Store.CenterWorkFile(ctx, workID, workerID, field)
 }
 

@@ -16,7 +16,6 @@ import (
 	"banyan/internal/center"
 	"banyan/internal/project"
 	"banyan/internal/sim"
-	"banyan/internal/store"
 	"banyan/internal/work"
 )
 
@@ -43,7 +42,7 @@ func (g *rig) filesProject(files ...[]byte) {
 		}
 		name := "call" + string(rune('a'+i)) + ".ogg"
 		tasks = append(tasks, project.NewTask{Payload: []byte(`{"audio":"` + name + `"}`),
-			Files: []store.TaskFile{{Field: "audio", Name: name, SHA256: sum, Size: size, MediaType: "audio/ogg"}}})
+			Files: []project.TaskFile{{Field: "audio", Name: name, SHA256: sum, Size: size, MediaType: "audio/ogg"}}})
 	}
 	_, err := project.CreateBatch(ctx, g.hub.Store, g.proj, project.BatchSpec{Name: "calls", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for _, t := range tasks {

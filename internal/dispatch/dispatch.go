@@ -4,8 +4,10 @@
 // time, gold scoring, the decision built from the quality package, review,
 // the result and, through the ledger package, its charge and pay), the
 // leases and grants that carry work to village centers and the answers
-// they upload, recalls, a center's capacity, workers' skills, drafts, and
-// the periodic Dawid–Skene re-fit. The hub's API, the hub's desk and the
+// they upload, recalls, a center's capacity, workers' skills, the feed
+// events that tell a center of a skill change, a project change or a
+// recall (appended with feed.Append), drafts, and the periodic Dawid–Skene
+// re-fit. The hub's API, the hub's desk and the
 // uplink's answer receiver all answer through it; a village center still
 // answers through its own local store (store.CenterClaim, CenterSave), and
 // its answers come here when they reach the hub. Workers who talk to the

@@ -49,7 +49,7 @@ type Lease struct {
 	TaskKey string
 	// Files are the task's attachments, which the center fetches with
 	// the lease.
-	Files []store.TaskFile
+	Files []project.TaskFile
 	// Deadline is the SLA deadline of the task's batch, if it has one.
 	Deadline *time.Time
 }

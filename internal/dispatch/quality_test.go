@@ -100,7 +100,7 @@ func TestGoldScoresAndSuspends(t *testing.T) {
 		t.Fatalf("skills: %+v, %v", skills, err)
 	}
 	sk := skills[0]
-	if sk.Status != store.SkillSuspended || sk.Scored != 3 || sk.Reason == "" || sk.Accuracy > 0.6 {
+	if sk.Status != SkillSuspended || sk.Scored != 3 || sk.Reason == "" || sk.Accuracy > 0.6 {
 		t.Fatalf("after 3 wrong gold answers: %+v, want suspended with a reason", sk)
 	}
 	// No more work from the suspended skill, but the other project's skill

@@ -8,11 +8,20 @@ import (
 	"strings"
 	"time"
 
+	"banyan/internal/feed"
 	"banyan/internal/problem"
 	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
+
+// FeedRecall is a feed event: the hub took leases back from the center.
+// The center starts no new work on them; answers already given still go
+// up and count.
+type FeedRecall struct {
+	LeaseIDs []string `json:"lease_ids"`
+	Reason   string   `json:"reason"`
+}
 
 // recall ends the given active leases: their unused slots go back to the
 // pool at once, and each center hears of it on its feed (and from its next
@@ -47,7 +56,7 @@ func (s *Service) recall(ctx context.Context, tx *store.Tx, where string, args [
 		ids := byCenter[c]
 		for len(ids) > 0 { // keep each event small enough for a slow link
 			n := min(len(ids), 500)
-			if err := s.Store.FeedTo(ctx, tx, c, "recall", store.FeedRecall{LeaseIDs: ids[:n], Reason: reason}, now); err != nil {
+			if err := feed.Append(ctx, tx, c, "recall", FeedRecall{LeaseIDs: ids[:n], Reason: reason}, now); err != nil {
 				return 0, err
 			}
 			ids = ids[n:]
@@ -158,6 +167,14 @@ type ProjectChange struct {
 	MinAnswerMS  *int64
 }
 
+// FeedProject is a feed event: a project the center works on changed.
+type FeedProject struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Instructions string `json:"instructions"`
+	MinAnswerMS  int64  `json:"min_answer_ms"`
+}
+
 // UpdateProject changes a project and tells every center that holds its
 // tasks, through their feeds.
 func (s *Service) UpdateProject(ctx context.Context, id string, c ProjectChange) (work.Project, error) {
@@ -207,7 +224,7 @@ func (s *Service) UpdateProject(ctx context.Context, id string, c ProjectChange)
 		}
 		now := store.TimeText(s.Store.Now())
 		for _, c := range centers {
-			if err := s.Store.FeedTo(ctx, tx, c, "project", store.FeedProject{ID: p.ID, Name: p.Name, Instructions: p.Instructions, MinAnswerMS: p.MinAnswerMS}, now); err != nil {
+			if err := feed.Append(ctx, tx, c, "project", FeedProject{ID: p.ID, Name: p.Name, Instructions: p.Instructions, MinAnswerMS: p.MinAnswerMS}, now); err != nil {
 				return err
 			}
 		}
@@ -221,4 +238,19 @@ func (s *Service) UpdateProject(ctx context.Context, id string, c ProjectChange)
 		return p, fmt.Errorf("dispatch: update project %s: %w", id, err)
 	}
 	return p, nil
+}
+
+// ProjectSnapshot is the projects of the center's active leases, by id,
+// as a center starting its feed afresh gets them.
+func ProjectSnapshot(ctx context.Context, r store.Reader, centerID string) ([]FeedProject, error) {
+	rows, err := r.QueryContext(ctx, `SELECT p.id, p.name, p.instructions, p.min_answer_ms FROM projects p
+		WHERE p.id IN (SELECT t.project_id FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.center_id = ? AND l.state = 'active')
+		ORDER BY p.id`, centerID)
+	if err != nil {
+		return nil, err
+	}
+	return store.Collect(rows, func(r store.Scanner) (FeedProject, error) {
+		var f FeedProject
+		return f, r.Scan(&f.ID, &f.Name, &f.Instructions, &f.MinAnswerMS)
+	})
 }

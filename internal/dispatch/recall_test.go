@@ -168,7 +168,7 @@ func TestProjectChangeReachesCenters(t *testing.T) {
 	}
 	// A resync brings the project as it is now (the feed's reset and its
 	// snapshot are package feed's tests).
-	snap, err := store.FeedProjects(ctx, s.Read(ctx), holder.ID)
+	snap, err := ProjectSnapshot(ctx, s.Read(ctx), holder.ID)
 	if err != nil {
 		t.Fatalf("resync: %v", err)
 	}
@@ -181,7 +181,7 @@ func TestProjectChangeReachesCenters(t *testing.T) {
 	if !found {
 		t.Fatal("the resync snapshot lacks the changed project")
 	}
-	if other, _ := store.FeedProjects(ctx, s.Read(ctx), other.ID); len(other) != 0 {
+	if other, _ := ProjectSnapshot(ctx, s.Read(ctx), other.ID); len(other) != 0 {
 		t.Fatalf("a resync of a center without the project's tasks brings %d projects", len(other))
 	}
 }

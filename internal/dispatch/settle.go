@@ -376,7 +376,7 @@ func (s *Service) toReview(ctx context.Context, tx *store.Tx, taskID, reason str
 // it falls under the project's minimum.
 func (s *Service) scoreWorker(ctx context.Context, tx *store.Tx, workerID string, p work.Project, score float64, source, now string) error {
 	sk := quality.SkillPrior
-	status := store.SkillActive
+	status := SkillActive
 	err := tx.QueryRowContext(ctx, `SELECT alpha, beta, scored, status FROM worker_skills WHERE worker_id = ? AND kind = ? AND language = ?`,
 		workerID, string(p.Kind), p.Language).Scan(&sk.Alpha, &sk.Beta, &sk.N, &status)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -384,8 +384,8 @@ func (s *Service) scoreWorker(ctx context.Context, tx *store.Tx, workerID string
 	}
 	sk = sk.Update(score)
 	reason := ""
-	if status == store.SkillActive && sk.Below(p.MinAccuracy, p.MinGold) {
-		status = store.SkillSuspended
+	if status == SkillActive && sk.Below(p.MinAccuracy, p.MinGold) {
+		status = SkillSuspended
 		reason = fmt.Sprintf("estimated accuracy %.2f after %d scored answers (last from %s) is below project %q's minimum of %.2f; retrain before taking %s work in %q again",
 			sk.Mean(), sk.N, source, p.Name, p.MinAccuracy, p.Kind, p.Language)
 	}
@@ -400,7 +400,7 @@ func (s *Service) scoreWorker(ctx context.Context, tx *store.Tx, workerID string
 		return err
 	}
 	// Just suspended: a worker at a village center must hear of it too.
-	return s.Store.FeedSkill(ctx, tx, workerID, string(p.Kind), p.Language, store.SkillSuspended, reason, now)
+	return SkillChanged(ctx, tx, workerID, string(p.Kind), p.Language, SkillSuspended, reason, now)
 }
 
 // taskAnswers reads every counted answer to a task, oldest first, with

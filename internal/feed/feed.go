@@ -5,12 +5,11 @@
 // at a center, applied in order with the cursor to go on from, in one
 // transaction.
 //
-// Which kinds there are, what a snapshot of each holds and how a center
-// applies each are the domains' (training, ledger, and for now the store):
-// the composition roots list them in a Kinds value, so this package
-// imports no domain. Domains append events with the store's FeedTo, which
-// moves here once the settle path and recalls that append too leave the
-// store.
+// Domains append events with Append, in the transaction that decides
+// them. Which kinds there are, what a snapshot of each holds and how a
+// center applies each are the domains' (dispatch, training, ledger) and
+// the center's: the composition roots list them in a Kinds value, so this
+// package imports no domain.
 package feed
 
 import (
@@ -25,6 +24,25 @@ import (
 	"banyan/internal/store"
 	"banyan/internal/uplink/wire"
 )
+
+// Append adds an event to one center's feed inside a domain's
+// transaction, at now (store.TimeText). The center reads it after the
+// events before it, once the transaction commits.
+func Append(ctx context.Context, tx *store.Tx, centerID, kind string, body any, now string) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("feed: append %s: %w", kind, err)
+	}
+	// The feed numbers its events itself (max + 1): one writer at a time.
+	if err := tx.Serialize(ctx, "feed"); err != nil {
+		return fmt.Errorf("feed: append %s: %w", kind, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO feed (seq, center_id, kind, body, created_at)
+		VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM feed), ?, ?, ?, ?)`, centerID, kind, string(raw), now); err != nil {
+		return fmt.Errorf("feed: append %s: %w", kind, err)
+	}
+	return nil
+}
 
 // Kind is one kind of event: its name on the wire, what a snapshot holds
 // of it on the hub, and how a center keeps it. The hub's list sets

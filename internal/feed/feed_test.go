@@ -25,7 +25,7 @@ func appendTo(t *testing.T, st *store.Store, centerID, kind, text string) {
 	t.Helper()
 	ctx := context.Background()
 	if err := st.Write(ctx, func(tx *store.Tx) error {
-		return st.FeedTo(ctx, tx, centerID, kind, note{Text: text}, store.TimeText(st.Now()))
+		return feed.Append(ctx, tx, centerID, kind, note{Text: text}, store.TimeText(st.Now()))
 	}); err != nil {
 		t.Fatal(err)
 	}

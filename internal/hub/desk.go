@@ -8,7 +8,6 @@ import (
 	"banyan/internal/dispatch"
 	"banyan/internal/project"
 	"banyan/internal/report"
-	"banyan/internal/store"
 	"banyan/internal/web"
 )
 
@@ -39,7 +38,7 @@ func (d desk) Answer(ctx context.Context, workerID, assignmentID string, raw []b
 	return err
 }
 
-func (d desk) File(ctx context.Context, workerID, assignmentID, field string) (store.TaskFile, error) {
+func (d desk) File(ctx context.Context, workerID, assignmentID, field string) (project.TaskFile, error) {
 	return project.AssignmentFile(ctx, d.h.Store, assignmentID, workerID, field)
 }
 

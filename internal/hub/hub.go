@@ -263,7 +263,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 func feedSnapshot() feed.Kinds {
 	return feed.Kinds{
 		{Name: "skill", Snapshot: feed.SnapshotOf(training.SkillSnapshot)},
-		{Name: "project", Snapshot: feed.SnapshotOf(store.FeedProjects)},
+		{Name: "project", Snapshot: feed.SnapshotOf(dispatch.ProjectSnapshot)},
 		{Name: "course", Snapshot: feed.SnapshotOf(training.CourseSnapshot)},
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite"
-
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/ledger"

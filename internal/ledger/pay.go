@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/feed"
 	"banyan/internal/report"
 	"banyan/internal/store"
 )
@@ -196,16 +197,14 @@ func NoteWage(ctx context.Context, st *store.Store, w FeedWage) error {
 				minimum = excluded.minimum, updated_at = excluded.updated_at`, w.WorkerID, store.BoolInt(w.Below), w.HourlyRate, w.Minimum, now); err != nil {
 			return err
 		}
-		var org string
-		err = tx.QueryRowContext(ctx, `SELECT o.id FROM users u JOIN orgs o ON o.id = u.org_id
-			WHERE u.id = ? AND o.kind = 'center' AND o.id <> ?`, w.WorkerID, auth.BuiltinCenterOrgID).Scan(&org)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // one of the hub's own workers: the staff's page shows it
-		}
+		center, ok, err := auth.VillageCenterOf(ctx, tx, w.WorkerID)
 		if err != nil {
 			return err
 		}
-		return st.FeedTo(ctx, tx, org, "wage", w, now)
+		if !ok {
+			return nil // one of the hub's own workers: the staff's page shows it
+		}
+		return feed.Append(ctx, tx, center, "wage", w, now)
 	})
 	if err != nil {
 		return fmt.Errorf("ledger: wage alert: %w", err)

@@ -22,7 +22,7 @@ type NewTask struct {
 	Gold []byte
 	// Files are the attachments the task's input fields name, each already
 	// in the hub's blob store.
-	Files []store.TaskFile
+	Files []TaskFile
 }
 
 // BatchSpec is what a new batch is besides its tasks.
@@ -65,7 +65,7 @@ func CreateBatch(ctx context.Context, st *store.Store, p work.Project, spec Batc
 		var golds []any
 		type fileRow struct {
 			task string
-			f    store.TaskFile
+			f    TaskFile
 		}
 		var files []fileRow
 		flush := func() error {

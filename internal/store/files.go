@@ -1,10 +1,10 @@
 package store
 
-// TaskFile is one attachment of a task: the input field that names it,
-// the name it had in the upload, and the stored file. The project package
-// stores and reads a task's files; the type is here because the village
-// center's local store keeps the files of its leased tasks too, and moves
-// with it.
+// TaskFile is project.TaskFile: one attachment of a task, which the
+// project package stores and reads. It is declared here because the
+// village center's local store (center.go, center_files.go) keeps the
+// files of its grants too and cannot import project; it moves to project
+// with that store, and scanTaskFile, its scan there, goes with it.
 type TaskFile struct {
 	Field     string `json:"field"`
 	Name      string `json:"name"`

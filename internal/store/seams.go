@@ -7,22 +7,14 @@ import (
 )
 
 // The seams below are what the domain packages still reach of what is left
-// here (the feed's append, the center's local store). Each goes when that
-// moves out, as said on it.
+// here (the center's local store). Each goes when that moves out, as said
+// on it.
 
 // ErrAssignmentClosed means an answer came for an assignment whose task no
 // longer takes answers. The center's local store (center.go) returns it;
 // it moves with that store.
 var ErrAssignmentClosed = problem.NewSentinel(problem.Conflict,
 	"this assignment timed out and its task no longer takes answers; ask for the next task")
-
-// Skill statuses, as worker_skills keeps them. Dispatch suspends workers,
-// training qualifies, suspends and reinstates them, and the feed's append
-// (skills.go) tells their center; the statuses move out with that append.
-const (
-	SkillActive    = "active"
-	SkillSuspended = "suspended"
-)
 
 // WorkedMS is the working time, in milliseconds, between from and to,
 // scaled by Options.WorkTimeScale, at most limit (a negative span counts

@@ -9,9 +9,15 @@ import (
 
 	ncruces "github.com/ncruces/go-sqlite3/driver"
 	_ "github.com/ncruces/go-sqlite3/vfs/adiantum" // the "adiantum" encrypting VFS
-	"modernc.org/sqlite"
 )
 
+// Every SQLite database, plain or encrypted at rest, is opened through one
+// build of SQLite: github.com/ncruces/go-sqlite3 (SQLite compiled to Wasm,
+// then to Go), whose "adiantum" file layer encrypts every page, the WAL
+// and temporary files when a database has a key. It was chosen over a
+// second build for plain databases by measurement (docs/performance.md,
+// "One SQLite engine").
+//
 // SQLite parses every statement it runs, and the same few dozen
 // statements run over and over: parsing was the largest share of a busy
 // hub's CPU. The driver registered here keeps each connection's prepared
@@ -20,17 +26,8 @@ import (
 
 const sqliteDriverName = "banyan-sqlite"
 
-// encryptedDriverName opens SQLite databases encrypted at rest: the same
-// SQLite, compiled to Go by another project (github.com/ncruces/go-sqlite3),
-// whose "adiantum" VFS encrypts every page, the WAL and temporary files.
-// Plain databases stay on modernc.org/sqlite: measured against it, this
-// build fell short on a large import (docs/performance.md, "One SQLite
-// engine").
-const encryptedDriverName = "banyan-sqlite-encrypted"
-
 func init() {
-	sql.Register(sqliteDriverName, cachingDriver{base: &sqlite.Driver{}})
-	sql.Register(encryptedDriverName, cachingDriver{base: &ncruces.SQLite{}})
+	sql.Register(sqliteDriverName, cachingDriver{base: &ncruces.SQLite{}})
 }
 
 type cachingDriver struct{ base driver.Driver }
@@ -155,8 +152,8 @@ func (r *releasingRows) ColumnTypeDatabaseTypeName(i int) string {
 
 // CheckNamedValue sends a value of no standard driver type (a named string
 // type, a plain int) through database/sql's own conversion first: the
-// statements are prepared here, so a driver's statement-level conversion
-// (the encrypting driver's) never runs.
+// statements are prepared here, so the driver's statement-level
+// conversion never runs.
 func (c *cachingConn) CheckNamedValue(nv *driver.NamedValue) error {
 	if !driver.IsValue(nv.Value) {
 		return driver.ErrSkip

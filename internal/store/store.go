@@ -1,10 +1,10 @@
 // Package store owns Banyan's persistence: the schema and its numbered
 // migrations, opening either engine, and the transactions that change
 // state, which domain packages run their own statements on (Tx, Write,
-// Read in tx.go). It still holds a village center's local store, the
-// outbox, and the feed's append, which move to their packages in turn
-// (docs/architecture.md). One schema and one set of queries serve every
-// engine; what differs between engines lives in dialect.go.
+// Read in tx.go). It still holds a village center's local store and the
+// outbox, which move to their packages in turn (docs/architecture.md).
+// One schema and one set of queries serve every engine; what differs
+// between engines lives in dialect.go.
 //
 // SQLite is the default. It is opened the way an embedded database should
 // be: busy_timeout first, WAL, synchronous=FULL (an answer a worker was told
@@ -30,8 +30,6 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
 	"banyan/internal/problem"
 )
 
@@ -42,11 +40,6 @@ var (
 	ErrNotFound = problem.NewSentinel(problem.NotFound, "not found")
 	ErrConflict = problem.NewSentinel(problem.Conflict, "the record's state does not allow this now")
 )
-
-// builtinCenterOrgID is the hub's built-in center, made by the first
-// migration (auth.BuiltinCenterOrgID): the queries of domains still in this
-// package tell it apart from the village centers.
-const builtinCenterOrgID = "00000000-0000-7000-8000-000000000002"
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -129,11 +122,9 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	// fail while another process holds the file.
 	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"}
 	q := url.Values{}
-	driverName := sqliteDriverName
 	if opt.Key != nil {
 		// The key goes in the connection string, which lives in this
 		// process's memory only; temporary tables stay in memory too.
-		driverName = encryptedDriverName
 		q.Set("vfs", "adiantum")
 		q.Set("hexkey", hex.EncodeToString(opt.Key))
 		pragmas = append(pragmas, "temp_store(memory)")
@@ -149,7 +140,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	}
 	wq.Add("_pragma", "cache_size(-32768)")
 	wq.Set("_txlock", "immediate")
-	w, err := sql.Open(driverName, "file:"+abs+"?"+wq.Encode())
+	w, err := sql.Open(sqliteDriverName, "file:"+abs+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
@@ -158,7 +149,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 
 	q.Add("_pragma", "query_only(1)")
-	r, err := sql.Open(driverName, "file:"+abs+"?"+q.Encode())
+	r, err := sql.Open(sqliteDriverName, "file:"+abs+"?"+q.Encode())
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s for reading: %w", abs, err)
@@ -493,7 +484,7 @@ func EncryptCopy(ctx context.Context, src, dst string, key []byte) error {
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	db, err := sql.Open(encryptedDriverName, "file:"+absSrc+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open(sqliteDriverName, "file:"+absSrc+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return fmt.Errorf("store: open %s: %w", absSrc, err)
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
+	"banyan/internal/feed"
 	"banyan/internal/store"
 	"banyan/internal/work"
 )
@@ -78,7 +80,7 @@ func feedCourse(ctx context.Context, st *store.Store, tx *store.Tx, courseID str
 	}
 	now := store.TimeText(st.Now())
 	for _, c := range centers {
-		if err := st.FeedTo(ctx, tx, c, "course", ev, now); err != nil {
+		if err := feed.Append(ctx, tx, c, "course", ev, now); err != nil {
 			return err
 		}
 	}
@@ -148,14 +150,14 @@ func ApplyAttempt(ctx context.Context, tx *store.Tx, a work.Attempt, _ time.Time
 
 // SkillSnapshot is every skill of the center's workers, as a center
 // starting its feed afresh gets them.
-func SkillSnapshot(ctx context.Context, r store.Reader, centerID string) ([]store.FeedSkill, error) {
+func SkillSnapshot(ctx context.Context, r store.Reader, centerID string) ([]dispatch.FeedSkill, error) {
 	rows, err := r.QueryContext(ctx, `SELECT k.worker_id, k.kind, k.language, k.status, k.reason, k.qualified FROM worker_skills k
 		JOIN users u ON u.id = k.worker_id WHERE u.org_id = ? ORDER BY k.worker_id, k.kind, k.language`, centerID)
 	if err != nil {
 		return nil, err
 	}
-	return store.Collect(rows, func(r store.Scanner) (store.FeedSkill, error) {
-		var f store.FeedSkill
+	return store.Collect(rows, func(r store.Scanner) (dispatch.FeedSkill, error) {
+		var f dispatch.FeedSkill
 		return f, r.Scan(&f.WorkerID, &f.Kind, &f.Language, &f.Status, &f.Reason, &f.Qualified)
 	})
 }
@@ -169,7 +171,7 @@ func ClearSkills(ctx context.Context, tx *store.Tx) error {
 
 // ApplySkill keeps, at a center, a worker's skill as the hub sent it: the
 // center offers a worker no task of a skill they are suspended from.
-func ApplySkill(ctx context.Context, tx *store.Tx, f store.FeedSkill, _ time.Time) error {
+func ApplySkill(ctx context.Context, tx *store.Tx, f dispatch.FeedSkill, _ time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO center_skills (worker_id, kind, language, status, reason, qualified) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (worker_id, kind, language) DO UPDATE SET status = excluded.status, reason = excluded.reason, qualified = excluded.qualified`,
 		f.WorkerID, f.Kind, f.Language, f.Status, f.Reason, store.BoolInt(f.Qualified))

@@ -115,19 +115,19 @@ func TestQualificationGrantsTheSkill(t *testing.T) {
 		}
 		return sk[0]
 	}
-	if sk := skill(); sk.Status != store.SkillActive || !sk.Qualified || sk.Language != "hi" {
+	if sk := skill(); sk.Status != dispatch.SkillActive || !sk.Qualified || sk.Language != "hi" {
 		t.Fatalf("after passing: %+v", sk)
 	}
 	if err := training.Suspend(ctx, s, w.ID, "classify", "hi", "copied answers"); err != nil {
 		t.Fatal(err)
 	}
-	if sk := skill(); sk.Status != store.SkillSuspended || sk.Reason != "copied answers" {
+	if sk := skill(); sk.Status != dispatch.SkillSuspended || sk.Reason != "copied answers" {
 		t.Fatalf("after the suspension: %+v", sk)
 	}
 	if err := training.Reinstate(ctx, s, w.ID, "classify", "hi"); err != nil {
 		t.Fatal(err)
 	}
-	if sk := skill(); sk.Status != store.SkillActive || sk.Scored != 0 {
+	if sk := skill(); sk.Status != dispatch.SkillActive || sk.Scored != 0 {
 		t.Fatalf("after the reinstatement: %+v", sk)
 	}
 	if err := training.Reinstate(ctx, s, w.ID, "classify", "hi"); !errors.Is(err, store.ErrNotFound) {
@@ -139,7 +139,7 @@ func TestQualificationGrantsTheSkill(t *testing.T) {
 	}
 	var got []string
 	for _, e := range events {
-		var f store.FeedSkill
+		var f dispatch.FeedSkill
 		json.Unmarshal(e.Body, &f)
 		got = append(got, e.Kind+":"+f.Status)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"banyan/internal/auth"
+	"banyan/internal/feed"
 	"banyan/internal/store"
 	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
@@ -85,7 +86,7 @@ func ReceiveAttemptAnswer(ctx context.Context, st *store.Store, tx *store.Tx, ce
 		return wire.Verdict{}, err
 	}
 	if out.Attempt.State == work.AttemptPassed || out.Attempt.State == work.AttemptFailed {
-		if err := st.FeedTo(ctx, tx, centerID, "attempt", out.Attempt, store.TimeText(st.Now())); err != nil {
+		if err := feed.Append(ctx, tx, centerID, "attempt", out.Attempt, store.TimeText(st.Now())); err != nil {
 			return wire.Verdict{}, err
 		}
 	}

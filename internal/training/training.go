@@ -8,9 +8,11 @@
 // items, spans of time) goes up through the outbox, and the hub scores
 // qualifications and sends the verdicts and skills back down the feed.
 //
-// The package holds its rules and its SQL. It reaches what is still the
-// store's (the outbox, the uplink's once-only receipt, the feed's append)
-// through the store's exported seams.
+// The package holds its rules and its SQL. It appends to a center's feed
+// with feed.Append and tells a center of a skill change through dispatch
+// (SkillChanged), which owns workers' skills; it reaches what is still the
+// store's (the outbox, the uplink's once-only receipt) through the store's
+// exported seams.
 package training
 
 import (
@@ -22,6 +24,7 @@ import (
 	"iter"
 	"time"
 
+	"banyan/internal/dispatch"
 	"banyan/internal/problem"
 	"banyan/internal/quality"
 	"banyan/internal/store"
@@ -314,7 +317,7 @@ func answerItem(ctx context.Context, st *store.Store, tx *store.Tx, attemptID, w
 			state = work.AttemptFailed
 			if a.Score/float64(c.Items) >= c.PassMark {
 				state = work.AttemptPassed
-				if err := qualify(ctx, st, tx, workerID, c, now); err != nil {
+				if err := qualify(ctx, tx, workerID, c, now); err != nil {
 					return out, err
 				}
 			}
@@ -330,7 +333,7 @@ func answerItem(ctx context.Context, st *store.Store, tx *store.Tx, attemptID, w
 
 // qualify grants the course's skill. A worker who was suspended from it
 // starts a fresh record: the qualification is their new evidence.
-func qualify(ctx context.Context, st *store.Store, tx *store.Tx, workerID string, c work.Course, now string) error {
+func qualify(ctx context.Context, tx *store.Tx, workerID string, c work.Course, now string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO worker_skills (worker_id, kind, language, alpha, beta, scored, status, reason, qualified, updated_at)
 		VALUES (?, ?, ?, ?, ?, 0, 'active', '', 1, ?)
 		ON CONFLICT (worker_id, kind, language) DO UPDATE SET qualified = 1, updated_at = excluded.updated_at,
@@ -342,7 +345,7 @@ func qualify(ctx context.Context, st *store.Store, tx *store.Tx, workerID string
 	if err != nil {
 		return err
 	}
-	return st.FeedSkill(ctx, tx, workerID, string(c.Kind), c.Language, store.SkillActive, "", now)
+	return dispatch.SkillChanged(ctx, tx, workerID, string(c.Kind), c.Language, dispatch.SkillActive, "", now)
 }
 
 // Reinstate lifts a suspension by hand (for skills with no qualification to
@@ -359,7 +362,7 @@ func Reinstate(ctx context.Context, st *store.Store, workerID, kind, language st
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("training: worker %s is not suspended from %s in %q: %w", workerID, kind, language, store.ErrNotFound)
 		}
-		return st.FeedSkill(ctx, tx, workerID, kind, language, store.SkillActive, "", now)
+		return dispatch.SkillChanged(ctx, tx, workerID, kind, language, dispatch.SkillActive, "", now)
 	})
 }
 
@@ -375,7 +378,7 @@ func Suspend(ctx context.Context, st *store.Store, workerID, kind, language, rea
 			workerID, kind, language, reason, now); err != nil {
 			return err
 		}
-		return st.FeedSkill(ctx, tx, workerID, kind, language, store.SkillSuspended, reason, now)
+		return dispatch.SkillChanged(ctx, tx, workerID, kind, language, dispatch.SkillSuspended, reason, now)
 	})
 	if err != nil {
 		return fmt.Errorf("training: suspend %s: %w", workerID, err)

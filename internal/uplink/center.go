@@ -20,6 +20,7 @@ import (
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
 	"banyan/internal/feed"
+	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/uplink/wire"
 )
@@ -418,7 +419,7 @@ func (s *Syncer) saveGrants(ctx context.Context, in []wire.Grant) error {
 			if !blob.ValidSum(f.SHA256) {
 				return fmt.Errorf("leases: grant %s names a file with a malformed hash", g.LeaseID)
 			}
-			grants[i].Files = append(grants[i].Files, store.TaskFile(f))
+			grants[i].Files = append(grants[i].Files, project.TaskFile(f))
 		}
 	}
 	return s.Store.SaveGrants(ctx, projects, grants)

@@ -12,6 +12,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
+	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -34,7 +35,7 @@ type Desk interface {
 	// store.ErrNotFound.
 	Answer(ctx context.Context, workerID, assignmentID string, raw []byte) error
 	// File returns an attachment of a task in the worker's hands.
-	File(ctx context.Context, workerID, assignmentID, field string) (store.TaskFile, error)
+	File(ctx context.Context, workerID, assignmentID, field string) (project.TaskFile, error)
 	// Day is what the worker has done today, since the given time.
 	Day(ctx context.Context, workerID string, since time.Time) (report.WorkerDay, error)
 	// Pass gives a task in the worker's hands back unanswered; they are
@@ -50,7 +51,7 @@ type Task struct {
 	AssignmentID string
 	ExpiresAt    time.Time
 	Payload      json.RawMessage
-	Files        []store.TaskFile
+	Files        []project.TaskFile
 	Kind         work.Kind
 	Schema       *work.Schema
 	Instructions string

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -64,8 +65,8 @@ func (d *fakeDesk) Answer(ctx context.Context, workerID, id string, raw []byte) 
 	return nil
 }
 
-func (d *fakeDesk) File(ctx context.Context, workerID, id, field string) (store.TaskFile, error) {
-	return store.TaskFile{}, store.ErrNotFound
+func (d *fakeDesk) File(ctx context.Context, workerID, id, field string) (project.TaskFile, error) {
+	return project.TaskFile{}, store.ErrNotFound
 }
 
 func (d *fakeDesk) Day(ctx context.Context, workerID string, since time.Time) (report.WorkerDay, error) {
