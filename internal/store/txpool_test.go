@@ -103,7 +103,7 @@ func TestNoPoolInsideTransaction(t *testing.T) {
 	for _, f := range found {
 		t.Error(f)
 	}
-	if len(methods) < 50 || !pool["tx"] || !pool["reader"] {
+	if len(methods) < 40 || !pool["tx"] || !pool["reader"] {
 		t.Fatalf("the check read %d Store methods (tx pool-using: %v, reader: %v); it is not reading the package", len(methods), pool["tx"], pool["reader"])
 	}
 }
