@@ -133,7 +133,7 @@ func (a *API) Routes() []Route {
 		{Pattern: "GET /api/v1/clients", Handle: a.listClients, Summary: "List clients (a client sees itself)", Tag: "orgs", Query: pageQuery, Reply: listPage[auth.Org]{}},
 		{Pattern: "GET /api/v1/clients/{id}", Handle: a.getClient, Summary: "One client", Tag: "orgs", Reply: auth.Org{}},
 		{Pattern: "GET /api/v1/clients/{id}/invoice", Handle: a.invoice, Summary: "A client's invoice for a period", Tag: "money", Query: withPeriod("format: csv for a CSV file"), Reply: ledger.Invoice{}, Media: csvMedia},
-		{Pattern: "GET /api/v1/centers", Handle: a.listCenters, Summary: "Centers with their last contact and backlog (hub staff)", Tag: "centers", Query: pageQuery, Reply: listPage[store.CenterLink]{}},
+		{Pattern: "GET /api/v1/centers", Handle: a.listCenters, Summary: "Centers with their last contact and backlog (hub staff)", Tag: "centers", Query: pageQuery, Reply: listPage[report.CenterLink]{}},
 		{Pattern: "GET /api/v1/audit", Handle: a.auditLog, Summary: "The audit log, newest first", Tag: "audit", Query: withPage("org_id: only this organisation's events"), Reply: listPage[audit.Event]{}},
 		{Pattern: "POST /api/v1/centers/{id}/recall", Handle: a.recallFromCenter, Summary: "Take back a center's leased tasks", Tag: "centers", Body: recallFromCenterIn{}, Optional: true, Reply: recallOut{}},
 		{Pattern: "POST /api/v1/orgs/{id}/users", Handle: a.createUser, Summary: "Add a user to an organisation", Tag: "orgs", Body: createUserIn{}, Status: 201, Reply: auth.User{}},

@@ -8,6 +8,7 @@ import (
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
 	"banyan/internal/problem"
+	"banyan/internal/report"
 	"banyan/internal/store"
 )
 
@@ -61,11 +62,11 @@ func (a *API) listCenters(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	cs, err := a.Store.CenterLinks(r.Context(), pg)
+	cs, err := report.CenterLinks(r.Context(), a.Store, pg)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, pageResult(cs, pg, func(c store.CenterLink) string { return c.ID }))
+	return writeJSON(w, http.StatusOK, pageResult(cs, pg, func(c report.CenterLink) string { return c.ID }))
 }
 
 func (a *API) listOrgs(w http.ResponseWriter, r *http.Request, kind string) error {

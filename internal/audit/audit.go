@@ -15,13 +15,11 @@ import (
 	"time"
 
 	"banyan/internal/store"
+	"banyan/internal/uplink/wire"
 )
 
-// Kind is the outbox kind of an event born at a village center.
-const Kind = "audit"
-
-// Record is one audit event as its author gives it. It is also the body of
-// the event a village center sends up.
+// Record is one audit event as its author gives it. An event born at a
+// village center goes up as a wire.Audit.
 type Record struct {
 	Actor   string    `json:"actor"`
 	Action  string    `json:"action"`
@@ -78,7 +76,7 @@ func Append(ctx context.Context, tx *store.Tx, id, orgID string, r Record, now t
 // a village center it also goes into the outbox, for the hub.
 func Log(ctx context.Context, st *store.Store, orgID string, r Record) (string, error) {
 	r.At = st.Now()
-	id, err := st.Born(ctx, Kind, r, func(tx *store.Tx, id string, now time.Time) error {
+	id, err := st.Born(ctx, wire.KindAudit, wire.Audit(r), func(tx *store.Tx, id string, now time.Time) error {
 		return Append(ctx, tx, id, orgID, r, now)
 	})
 	if err != nil {

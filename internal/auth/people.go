@@ -9,6 +9,7 @@ import (
 
 	"banyan/internal/problem"
 	"banyan/internal/store"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -195,20 +196,17 @@ func VillageCenterOf(ctx context.Context, r store.Reader, userID string) (center
 // database and tells the hub through the outbox; the hub stores each under
 // the id the center made for them.
 
-// kindEnrolment is the outbox kind of an enrolment (uplink.KindEnrolment).
-const kindEnrolment = "enrolment"
-
 // EnrolAtCenter adds a person at a village center (a worker, reviewer or
 // center manager) and, in the same transaction, the enrolment record that
 // will tell the hub (in center mode, see store.Options.Outbox). A name
 // already enrolled is store.ErrConflict.
 func (s *Service) EnrolAtCenter(ctx context.Context, centerID, name, role string) (User, error) {
 	u := User{ID: work.NewID(), OrgID: centerID, Name: name, Role: role}
-	body := map[string]string{"worker_id": u.ID, "name": name}
+	body := wire.Enrolment{WorkerID: u.ID, Name: name}
 	if role != string(Worker) {
-		body["role"] = role // absent means worker, as centers before roles sent
+		body.Role = role // absent means worker, as centers before roles sent
 	}
-	_, err := s.Store.Born(ctx, kindEnrolment, body, func(tx *store.Tx, _ string, now time.Time) error {
+	_, err := s.Store.Born(ctx, wire.KindEnrolment, body, func(tx *store.Tx, _ string, now time.Time) error {
 		u.CreatedAt = now
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
 			u.ID, centerID, name, role, store.TimeText(now))
@@ -223,27 +221,44 @@ func (s *Service) EnrolAtCenter(ctx context.Context, centerID, name, role string
 	return u, nil
 }
 
-// UplinkEnrol stores, on the hub, a person a center enrolled (a worker,
-// reviewer or center manager) under the id the center made for them, once
-// per uploaded item. An id of another organisation's person, or a name the
-// center has for someone else, is rejected.
-func (s *Service) UplinkEnrol(ctx context.Context, it store.UplinkItem, userID, name, role string) (store.UplinkResult, error) {
-	return s.Store.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
-		var org string
-		err := tx.QueryRowContext(ctx, `SELECT org_id FROM users WHERE id = ?`, userID).Scan(&org)
-		switch {
-		case err == nil && org != it.CenterID:
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: "the worker id belongs to another organisation"}, nil
-		case errors.Is(err, sql.ErrNoRows):
-			err = tx.Savepoint(ctx, func() error {
-				_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
-					userID, it.CenterID, name, role, store.TimeText(s.Store.Now()))
-				return err
-			})
-			if tx.IsUniqueViolation(err) {
-				return store.UplinkResult{Status: store.UplinkRejected, Reason: fmt.Sprintf("the center has another worker named %q", name)}, nil
-			}
+// ReceiveEnrolment stores, on the hub, a person a center enrolled (a
+// worker, reviewer or center manager) under the id the center made for
+// them, inside the upload's transaction tx. An id of another
+// organisation's person, or a name the center has for someone else, is
+// rejected.
+func (s *Service) ReceiveEnrolment(ctx context.Context, tx *store.Tx, centerID string, e wire.Enrolment) (wire.Verdict, error) {
+	var org string
+	err := tx.QueryRowContext(ctx, `SELECT org_id FROM users WHERE id = ?`, e.WorkerID).Scan(&org)
+	switch {
+	case err == nil && org != centerID:
+		return wire.Verdict{Status: wire.StatusRejected, Reason: "the worker id belongs to another organisation"}, nil
+	case errors.Is(err, sql.ErrNoRows):
+		err = tx.Savepoint(ctx, func() error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`,
+				e.WorkerID, centerID, e.Name, e.Role, store.TimeText(s.Store.Now()))
+			return err
+		})
+		if tx.IsUniqueViolation(err) {
+			return wire.Verdict{Status: wire.StatusRejected, Reason: fmt.Sprintf("the center has another worker named %q", e.Name)}, nil
 		}
-		return store.UplinkResult{Status: store.UplinkAccepted}, err
-	})
+	}
+	return wire.Verdict{Status: wire.StatusAccepted}, err
+}
+
+// CenterWorker checks, inside an upload's transaction, that a worker named
+// in the upload belongs to the center. ok is false with the verdict to give
+// when not: retry while the enrolment may still be on its way, rejected
+// for another organisation's.
+func CenterWorker(ctx context.Context, tx *store.Tx, centerID, workerID string) (v wire.Verdict, ok bool, err error) {
+	var org string
+	err = tx.QueryRowContext(ctx, `SELECT org_id FROM users WHERE id = ?`, workerID).Scan(&org)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return wire.Verdict{Status: wire.StatusRetry, Reason: fmt.Sprintf("user %s is not enrolled yet; send the enrolment, then this again", workerID)}, false, nil
+	case err != nil:
+		return wire.Verdict{}, false, err
+	case org != centerID:
+		return wire.Verdict{Status: wire.StatusRejected, Reason: fmt.Sprintf("user %s belongs to another organisation", workerID)}, false, nil
+	}
+	return wire.Verdict{}, true, nil
 }

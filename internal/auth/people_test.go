@@ -11,6 +11,7 @@ import (
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -155,9 +156,11 @@ func TestEnrolAtCenter(t *testing.T) {
 	}
 }
 
-// The hub stores a center's enrolment once: a replay is a duplicate, and
-// a second person of the same name at the center is rejected.
-func TestUplinkEnrolReplaysAndClashes(t *testing.T) {
+// The hub stores a center's enrolment under the id the center made; a
+// second person of the same name at the center, or another center's claim
+// on the id, is rejected. (That a replay is a duplicate is uplink's: see
+// its TestReceiversStoreOnce.)
+func TestReceiveEnrolmentClashes(t *testing.T) {
 	t.Parallel()
 	a, _ := newService(t)
 	ctx := context.Background()
@@ -165,22 +168,26 @@ func TestUplinkEnrolReplaysAndClashes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	item := store.UplinkItem{ID: work.NewID(), CenterID: c.ID, Kind: "enrolment"}
+	receive := func(centerID, workerID, name string) (wire.Verdict, error) {
+		var v wire.Verdict
+		err := a.Store.Write(ctx, func(tx *store.Tx) (err error) {
+			v, err = a.ReceiveEnrolment(ctx, tx, centerID, wire.Enrolment{WorkerID: workerID, Name: name, Role: "worker"})
+			return err
+		})
+		return v, err
+	}
 	wid := work.NewID()
-	if res, err := a.UplinkEnrol(ctx, item, wid, "meena", "worker"); err != nil || res.Status != store.UplinkAccepted {
-		t.Fatalf("enrol: %+v %v", res, err)
+	if v, err := receive(c.ID, wid, "meena"); err != nil || v.Status != wire.StatusAccepted {
+		t.Fatalf("enrol: %+v %v", v, err)
 	}
-	if res, _ := a.UplinkEnrol(ctx, item, wid, "meena", "worker"); res.Status != store.UplinkDuplicate {
-		t.Fatalf("replay: %+v", res)
-	}
-	if res, _ := a.UplinkEnrol(ctx, store.UplinkItem{ID: work.NewID(), CenterID: c.ID}, work.NewID(), "meena", "worker"); res.Status != store.UplinkRejected {
-		t.Fatalf("a second meena: %+v", res)
+	if v, _ := receive(c.ID, work.NewID(), "meena"); v.Status != wire.StatusRejected {
+		t.Fatalf("a second meena: %+v", v)
 	}
 	if _, err := a.User(ctx, wid); err != nil {
 		t.Fatal(err)
 	}
 	other, _ := a.CreateOrg(ctx, auth.OrgCenter, "other")
-	if res, _ := a.UplinkEnrol(ctx, store.UplinkItem{ID: work.NewID(), CenterID: other.ID}, wid, "meena", "worker"); res.Status != store.UplinkRejected {
-		t.Fatalf("another center's claim on meena's id: %+v", res)
+	if v, _ := receive(other.ID, wid, "meena"); v.Status != wire.StatusRejected {
+		t.Fatalf("another center's claim on meena's id: %+v", v)
 	}
 }

@@ -22,10 +22,11 @@ import (
 	"banyan/internal/feed"
 	"banyan/internal/hub"
 	"banyan/internal/project"
+	"banyan/internal/report"
 	"banyan/internal/sim"
 	"banyan/internal/store"
 	"banyan/internal/training"
-	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -285,12 +286,12 @@ func TestCenterWorksOfflineAndLosesNothing(t *testing.T) {
 	if len(res) != 6 {
 		t.Fatalf("the hub delivered %d results, want 6", len(res))
 	}
-	links, _ := g.hub.Store.CenterLinks(ctx, store.Page{Limit: 10})
+	links, _ := report.CenterLinks(ctx, g.hub.Store, store.Page{Limit: 10})
 	var seen bool
 	for _, l := range links {
 		if l.ID == g.center.ID {
 			seen = true
-			if l.LastContact == nil || l.Answers != 12 || l.Backlog != 0 || l.Protocol != uplink.Protocol {
+			if l.LastContact == nil || l.Answers != 12 || l.Backlog != 0 || l.Protocol != wire.Protocol {
 				t.Fatalf("the hub's view of the center: %+v", l)
 			}
 		}
@@ -448,7 +449,7 @@ func TestCutAtEveryBoundary(t *testing.T) {
 				if len(res) != 4 {
 					t.Fatalf("%d of 4 tasks settled", len(res))
 				}
-				links, _ := g.hub.Store.CenterLinks(ctx, store.Page{Limit: 10})
+				links, _ := report.CenterLinks(ctx, g.hub.Store, store.Page{Limit: 10})
 				for _, l := range links {
 					reserved += l.LeasedTasks
 				}

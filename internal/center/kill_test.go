@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"banyan/internal/center"
+	"banyan/internal/dispatch"
+	"banyan/internal/report"
 	"banyan/internal/store"
 )
 
@@ -255,7 +257,7 @@ func TestKillNineLoop(t *testing.T) {
 	for id := range oracle {
 		ids = append(ids, id)
 	}
-	found, err := hs.AnswersPresent(bg, ids)
+	found, err := dispatch.AnswersPresent(bg, hs, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,15 +268,15 @@ func TestKillNineLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	onHub, err := hs.AnswersPresent(bg, saved)
+	onHub, err := dispatch.AnswersPresent(bg, hs, saved)
 	if err != nil {
 		t.Fatal(err)
 	}
-	links, _ := hs.CenterLinks(bg, store.Page{Limit: 10})
+	links, _ := report.CenterLinks(bg, hs, store.Page{Limit: 10})
 	var fromCenter int
 	for _, l := range links {
 		if l.Name == "Kottur" {
-			fromCenter, _ = hs.AnswersFromOrg(bg, l.ID)
+			fromCenter, _ = dispatch.AnswersFromOrg(bg, hs, l.ID)
 		}
 	}
 	if onHub != len(saved) || fromCenter != len(saved) {

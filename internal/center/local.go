@@ -15,6 +15,7 @@ import (
 	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -42,7 +43,7 @@ func (l *Local) Now() time.Time { return l.Store.Now() }
 // is left alone. Each lease runs out ttl after its receipt by the center's
 // own clock: hub and center clocks may disagree by days, so only spans
 // are trusted (ttl, and a grant's DueInSeconds, not its times).
-func (l *Local) SaveGrants(ctx context.Context, ttl time.Duration, grants []uplink.Grant) error {
+func (l *Local) SaveGrants(ctx context.Context, ttl time.Duration, grants []wire.Grant) error {
 	err := l.Store.Write(ctx, func(tx *store.Tx) error {
 		now := l.Store.Now()
 		saved := map[string]bool{}
@@ -101,15 +102,15 @@ type Offer struct {
 	WorkID    string
 	ExpiresAt time.Time
 	Payload   json.RawMessage
-	Project   uplink.Project
+	Project   wire.Project
 	Files     []project.TaskFile
 }
 
 // projectCols are the columns scanProject reads, of center_projects p.
 const projectCols = `p.id, p.kind, p.language, p.instructions, p.schema, p.min_answer_ms`
 
-func scanProject(r store.Scanner) (uplink.Project, error) {
-	var p uplink.Project
+func scanProject(r store.Scanner) (wire.Project, error) {
+	var p wire.Project
 	var kind, schema string
 	if err := r.Scan(&p.ID, &kind, &p.Language, &p.Instructions, &schema, &p.MinAnswerMS); err != nil {
 		return p, err
@@ -205,7 +206,7 @@ func (l *Local) Claim(ctx context.Context, workerID string, hold time.Duration) 
 
 // WorkProject returns the project of a piece of center work, so the
 // caller can validate the answer before saving it.
-func (l *Local) WorkProject(ctx context.Context, workID, workerID string) (uplink.Project, error) {
+func (l *Local) WorkProject(ctx context.Context, workID, workerID string) (wire.Project, error) {
 	p, err := scanProject(l.Store.Read(ctx).QueryRowContext(ctx, `SELECT `+projectCols+`
 		FROM center_work w JOIN center_grants g ON g.lease_id = w.lease_id JOIN center_projects p ON p.id = g.project_id
 		WHERE w.id = ? AND w.worker_id = ?`, workID, workerID))
@@ -414,6 +415,6 @@ func (l *Local) FeedCursor(ctx context.Context) (int64, error) { return feed.Cur
 // ApplyFeed keeps the events the hub sent, by the appliers of their kinds
 // (Feed), and the cursor to continue from, in one transaction; reset (a
 // snapshot) clears what the center held of each kind first.
-func (l *Local) ApplyFeed(ctx context.Context, events []feed.Event, next int64, reset bool) error {
+func (l *Local) ApplyFeed(ctx context.Context, events []wire.FeedEvent, next int64, reset bool) error {
 	return l.Feed.Apply(ctx, l.Store, events, next, reset)
 }

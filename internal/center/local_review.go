@@ -8,7 +8,7 @@ import (
 	"fmt"
 
 	"banyan/internal/store"
-	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -18,7 +18,7 @@ type SavedAnswer struct {
 	AssignmentID string
 	Payload      json.RawMessage
 	Answer       work.Answer
-	Project      uplink.Project
+	Project      wire.Project
 }
 
 // ReviewNext picks, at random, an answer saved at the center by another
@@ -46,7 +46,7 @@ func (l *Local) ReviewNext(ctx context.Context, reviewerID string) (SavedAnswer,
 }
 
 // savedWorkProject returns the project of a saved answer at the center.
-func (l *Local) savedWorkProject(ctx context.Context, workID string) (uplink.Project, error) {
+func (l *Local) savedWorkProject(ctx context.Context, workID string) (wire.Project, error) {
 	p, err := scanProject(l.Store.Read(ctx).QueryRowContext(ctx, `SELECT `+projectCols+`
 		FROM center_work w JOIN center_grants g ON g.lease_id = w.lease_id JOIN center_projects p ON p.id = g.project_id
 		WHERE w.id = ? AND w.state = 'saved'`, workID))
@@ -61,14 +61,14 @@ func (l *Local) savedWorkProject(ctx context.Context, workID string) (uplink.Pro
 
 // SavedWorkProject returns the project of an answer saved at the center
 // by a worker other than reviewerID, for checking a review's answer.
-func (l *Local) SavedWorkProject(ctx context.Context, workID, reviewerID string) (uplink.Project, error) {
+func (l *Local) SavedWorkProject(ctx context.Context, workID, reviewerID string) (wire.Project, error) {
 	var worker string
 	err := l.Store.Read(ctx).QueryRowContext(ctx, `SELECT worker_id FROM center_work WHERE id = ? AND state = 'saved'`, workID).Scan(&worker)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && worker == reviewerID) {
-		return uplink.Project{}, fmt.Errorf("center: saved answer %s: %w", workID, store.ErrNotFound)
+		return wire.Project{}, fmt.Errorf("center: saved answer %s: %w", workID, store.ErrNotFound)
 	}
 	if err != nil {
-		return uplink.Project{}, fmt.Errorf("center: saved answer %s: %w", workID, err)
+		return wire.Project{}, fmt.Errorf("center: saved answer %s: %w", workID, err)
 	}
 	return l.savedWorkProject(ctx, workID)
 }

@@ -12,6 +12,7 @@ import (
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -34,12 +35,12 @@ func localStore(t testing.TB, clk *storetest.Clock) (*center.Local, *auth.Servic
 
 // leased is n grants of classify tasks of one project, each with slots
 // places, as the hub grants them.
-func leased(n, slots int) []uplink.Grant {
+func leased(n, slots int) []wire.Grant {
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
-	proj := uplink.Project{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
-	grants := make([]uplink.Grant, n)
+	proj := wire.Project{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
+	grants := make([]wire.Grant, n)
 	for i := range grants {
-		grants[i] = uplink.Grant{LeaseID: work.NewID(), TaskKey: fmt.Sprint("k", i), Project: proj, Epoch: 1, Slots: slots,
+		grants[i] = wire.Grant{LeaseID: work.NewID(), TaskKey: fmt.Sprint("k", i), Project: proj, Epoch: 1, Slots: slots,
 			Payload: []byte(`{"text":"x"}`)}
 	}
 	return grants

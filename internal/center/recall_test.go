@@ -68,7 +68,7 @@ func TestFeedCarriesChangesAndRecalls(t *testing.T) {
 	if err != nil || a.Answer == nil || a.Answer.Label != "spam" {
 		t.Fatalf("the answer on the hub: %+v %v", a, err)
 	}
-	if n, _ := g.hub.Store.AnswersFromOrg(ctx, g.center.ID); n != 1 {
+	if n, _ := dispatch.AnswersFromOrg(ctx, g.hub.Store, g.center.ID); n != 1 {
 		t.Fatalf("the hub holds %d answers from the center, want 1", n)
 	}
 }

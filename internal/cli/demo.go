@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"banyan/internal/center"
+	"banyan/internal/dispatch"
 	"banyan/internal/hub"
 	"banyan/internal/sim"
 )
@@ -173,11 +174,11 @@ func demoCenter(ctx context.Context, h *hub.Hub, hubAddr, dataDir string, timeSc
 			return q.Pending, err
 		},
 		OnHub: func(ctx context.Context, ids []string) (int, int, error) {
-			found, err := h.Store.AnswersPresent(ctx, ids)
+			found, err := dispatch.AnswersPresent(ctx, h.Store, ids)
 			if err != nil {
 				return 0, 0, err
 			}
-			all, err := h.Store.AnswersFromOrg(ctx, c0.ID)
+			all, err := dispatch.AnswersFromOrg(ctx, h.Store, c0.ID)
 			return found, all, err
 		},
 	}

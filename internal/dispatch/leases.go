@@ -12,8 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/project"
 	"banyan/internal/store"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -28,28 +30,28 @@ const (
 // Lease is a center's hold on one task. Its id is the only name the center
 // knows the task by: task ids date their upload and would tell gold apart.
 type Lease struct {
-	ID        string    `json:"id"`
-	TaskID    string    `json:"-"`
-	ProjectID string    `json:"project_id"`
-	CenterID  string    `json:"-"`
-	Epoch     int       `json:"epoch"`
-	Slots     int       `json:"slots"`
-	Used      int       `json:"used"`
-	State     string    `json:"state"`
-	GrantedAt time.Time `json:"granted_at"`
-	ExpiresAt time.Time `json:"expires_at"`
+	ID        string
+	TaskID    string
+	ProjectID string
+	CenterID  string
+	Epoch     int
+	Slots     int
+	Used      int
+	State     string
+	GrantedAt time.Time
+	ExpiresAt time.Time
 	// Payload is the task's input, sent with the grant.
-	Payload json.RawMessage `json:"payload,omitempty"`
+	Payload json.RawMessage
 	// Exclude lists the center's workers who answered the task already,
 	// under an earlier lease: the center must not offer it to them.
-	Exclude []string `json:"exclude,omitempty"`
+	Exclude []string
 	// TaskKey names the task for this center only (see TaskKey).
-	TaskKey string `json:"task_key"`
+	TaskKey string
 	// Files are the task's attachments, which the center fetches with
 	// the lease.
-	Files []project.TaskFile `json:"files,omitempty"`
+	Files []project.TaskFile
 	// Deadline is the SLA deadline of the task's batch, if it has one.
-	Deadline *time.Time `json:"deadline,omitempty"`
+	Deadline *time.Time
 }
 
 // TaskKey names a task to one center: stable across that center's leases
@@ -63,8 +65,8 @@ func TaskKey(centerID, taskID string) string {
 
 // Skill names a kind of task in a language.
 type Skill struct {
-	Kind     string `json:"kind"`
-	Language string `json:"language"`
+	Kind     string
+	Language string
 }
 
 // LeaseRequest is what a center asks for.
@@ -372,12 +374,13 @@ func (s *Service) RenewLeases(ctx context.Context, centerID string, ids []string
 	return renewed, gone, nil
 }
 
-// UplinkAnswerArgs is one answer given at a center.
-type UplinkAnswerArgs struct {
+// CenterAnswer is one answer given at a center, as the hub receives it.
+type CenterAnswer struct {
+	// ID is the answer's id, made at the center; CenterID is the center's.
+	ID, CenterID string
 	// Project is the lease's project, as the caller loaded it to validate
 	// the answer.
 	Project  work.Project
-	Item     store.UplinkItem
 	LeaseID  string
 	Epoch    int
 	WorkerID string
@@ -393,92 +396,112 @@ type UplinkAnswerArgs struct {
 	SampleDraw float64
 }
 
-// UplinkAnswer stores an answer given at a center under the id the center
-// made for it, exactly once, and applies it like a hub worker's answer. An
-// answer under the task's current lease epoch is "accepted"; one under an
-// older epoch (the lease ran out and the task went elsewhere) is kept as
-// "superseded", and, holding no place, is weighed as a late answer (see
-// applyLate): an extra judgment only with room beside every holder, else
-// flagged late. A replay is
-// "duplicate"; an answer that can never be applied is "rejected" with the
-// reason.
-func (s *Service) UplinkAnswer(ctx context.Context, in UplinkAnswerArgs, decide DecideFunc) (store.UplinkResult, SubmitOutcome, error) {
-	var res store.UplinkResult
-	var out SubmitOutcome
+// ReceiveAnswer stores an answer given at a center under the id the
+// center made for it, inside the upload's transaction tx, and applies it
+// like a hub worker's answer. An answer under the task's current lease
+// epoch is "accepted"; one under an older epoch (the lease ran out and the
+// task went elsewhere) is kept as "superseded", and, holding no place, is
+// weighed as a late answer (see applyLate): an extra judgment only with
+// room beside every holder, else flagged late. An answer that can never be
+// applied is "rejected" with the reason.
+func (s *Service) ReceiveAnswer(ctx context.Context, tx *store.Tx, in CenterAnswer, decide DecideFunc) (wire.Verdict, SubmitOutcome, error) {
 	raw, err := json.Marshal(in.Answer)
 	if err != nil {
-		return res, out, err
+		return wire.Verdict{}, SubmitOutcome{}, err
 	}
-	res, err = s.Store.UplinkOnce(ctx, in.Item, func(tx *store.Tx) (store.UplinkResult, error) {
-		reject := func(format string, args ...any) (store.UplinkResult, error) {
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: fmt.Sprintf(format, args...)}, nil
-		}
-		// Locked: two chunks of one center in flight at once must not both
-		// take the lease's last slot.
-		l, err := scanLease(tx.QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.id = ?`+tx.ForUpdateOf("l"), in.LeaseID))
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && l.CenterID != in.Item.CenterID) {
-			return reject("lease %s is not one of this center's", in.LeaseID)
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		if l.ProjectID != in.Project.ID {
-			return store.UplinkResult{}, fmt.Errorf("lease %s is not of project %s", l.ID, in.Project.ID)
-		}
-		if res, ok, err := store.CenterWorker(ctx, tx, in.Item.CenterID, in.WorkerID); !ok || err != nil {
-			return res, err
-		}
-		var taken int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE task_id = ? AND worker_id = ?`,
-			l.TaskID, in.WorkerID).Scan(&taken); err != nil {
-			return store.UplinkResult{}, err
-		}
-		if taken > 0 {
-			return reject("worker %s has answered this task already", in.WorkerID)
-		}
-		var epoch int
-		if err := tx.QueryRowContext(ctx, `SELECT lease_epoch FROM tasks WHERE id = ?`, l.TaskID).Scan(&epoch); err != nil {
-			return store.UplinkResult{}, err
-		}
-		res := store.UplinkResult{Status: store.UplinkAccepted}
-		if in.Epoch != l.Epoch || l.Epoch != epoch {
-			res = store.UplinkResult{Status: store.UplinkSuperseded, Reason: fmt.Sprintf("answered under lease epoch %d; the task is at epoch %d", in.Epoch, epoch)}
-		}
-		holders := 0
-		if l.State == LeaseActive && l.Used < l.Slots {
-			holders = 1
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE leases SET used = used + 1 WHERE id = ?`, l.ID); err != nil {
-			return store.UplinkResult{}, err
-		}
-		nowT := s.Store.Now()
-		now := store.TimeText(nowT)
-		// The center measured the working time; no answer given under this
-		// lease can have taken longer than the lease has existed.
-		worked := min(max(in.DurationMS, 0), work.WorkedMS(l.GrantedAt, nowT, time.Duration(math.MaxInt64), s.WorkTimeScale))
-		// The work is placed where the center says it began, on the hub's
-		// clock, if that lies inside the lease's span, and must fit between
-		// there and now; else it is taken to have ended now.
-		started := in.StartedAt
-		if started.Before(l.GrantedAt) || started.After(nowT) {
-			started = nowT.Add(-time.Duration(worked) * time.Millisecond)
-			if started.Before(l.GrantedAt) {
-				started = l.GrantedAt
-			}
-		}
-		worked = min(worked, work.WorkedMS(started, nowT, time.Duration(math.MaxInt64), s.WorkTimeScale))
-		if _, err := tx.ExecContext(ctx, `INSERT INTO assignments (id, task_id, project_id, worker_id, state, answer,
-				created_at, expires_at, submitted_at, duration_ms, reported_ms)
-			VALUES (?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?)`,
-			in.Item.ID, l.TaskID, l.ProjectID, in.WorkerID, string(raw), store.TimeText(started), now, now, worked, in.ReportedMS); err != nil {
-			return store.UplinkResult{}, err
-		}
-		out, err = s.applyAnswer(ctx, tx, applyArgs{assignmentID: in.Item.ID, taskID: l.TaskID, project: in.Project,
-			workerID: in.WorkerID, answer: in.Answer, durationMS: worked, sampleDraw: in.SampleDraw, holders: holders}, decide)
-		return res, err
-	})
+	reject := func(format string, args ...any) (wire.Verdict, SubmitOutcome, error) {
+		return wire.Verdict{Status: wire.StatusRejected, Reason: fmt.Sprintf(format, args...)}, SubmitOutcome{}, nil
+	}
+	// Locked: two chunks of one center in flight at once must not both
+	// take the lease's last slot.
+	l, err := scanLease(tx.QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases l JOIN tasks t ON t.id = l.task_id WHERE l.id = ?`+tx.ForUpdateOf("l"), in.LeaseID))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && l.CenterID != in.CenterID) {
+		return reject("lease %s is not one of this center's", in.LeaseID)
+	}
 	if err != nil {
-		return store.UplinkResult{}, SubmitOutcome{}, err
+		return wire.Verdict{}, SubmitOutcome{}, err
 	}
-	return res, out, nil
+	if l.ProjectID != in.Project.ID {
+		return wire.Verdict{}, SubmitOutcome{}, fmt.Errorf("lease %s is not of project %s", l.ID, in.Project.ID)
+	}
+	if v, ok, err := auth.CenterWorker(ctx, tx, in.CenterID, in.WorkerID); !ok || err != nil {
+		return v, SubmitOutcome{}, err
+	}
+	var taken int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE task_id = ? AND worker_id = ?`,
+		l.TaskID, in.WorkerID).Scan(&taken); err != nil {
+		return wire.Verdict{}, SubmitOutcome{}, err
+	}
+	if taken > 0 {
+		return reject("worker %s has answered this task already", in.WorkerID)
+	}
+	var epoch int
+	if err := tx.QueryRowContext(ctx, `SELECT lease_epoch FROM tasks WHERE id = ?`, l.TaskID).Scan(&epoch); err != nil {
+		return wire.Verdict{}, SubmitOutcome{}, err
+	}
+	v := wire.Verdict{Status: wire.StatusAccepted}
+	if in.Epoch != l.Epoch || l.Epoch != epoch {
+		v = wire.Verdict{Status: wire.StatusSuperseded, Reason: fmt.Sprintf("answered under lease epoch %d; the task is at epoch %d", in.Epoch, epoch)}
+	}
+	holders := 0
+	if l.State == LeaseActive && l.Used < l.Slots {
+		holders = 1
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE leases SET used = used + 1 WHERE id = ?`, l.ID); err != nil {
+		return wire.Verdict{}, SubmitOutcome{}, err
+	}
+	nowT := s.Store.Now()
+	now := store.TimeText(nowT)
+	// The center measured the working time; no answer given under this
+	// lease can have taken longer than the lease has existed.
+	worked := min(max(in.DurationMS, 0), work.WorkedMS(l.GrantedAt, nowT, time.Duration(math.MaxInt64), s.WorkTimeScale))
+	// The work is placed where the center says it began, on the hub's
+	// clock, if that lies inside the lease's span, and must fit between
+	// there and now; else it is taken to have ended now.
+	started := in.StartedAt
+	if started.Before(l.GrantedAt) || started.After(nowT) {
+		started = nowT.Add(-time.Duration(worked) * time.Millisecond)
+		if started.Before(l.GrantedAt) {
+			started = l.GrantedAt
+		}
+	}
+	worked = min(worked, work.WorkedMS(started, nowT, time.Duration(math.MaxInt64), s.WorkTimeScale))
+	if _, err := tx.ExecContext(ctx, `INSERT INTO assignments (id, task_id, project_id, worker_id, state, answer,
+			created_at, expires_at, submitted_at, duration_ms, reported_ms)
+		VALUES (?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?)`,
+		in.ID, l.TaskID, l.ProjectID, in.WorkerID, string(raw), store.TimeText(started), now, now, worked, in.ReportedMS); err != nil {
+		return wire.Verdict{}, SubmitOutcome{}, err
+	}
+	out, err := s.applyAnswer(ctx, tx, applyArgs{assignmentID: in.ID, taskID: l.TaskID, project: in.Project,
+		workerID: in.WorkerID, answer: in.Answer, durationMS: worked, sampleDraw: in.SampleDraw, holders: holders}, decide)
+	if err != nil {
+		return wire.Verdict{}, SubmitOutcome{}, err
+	}
+	return v, out, nil
+}
+
+// AnswersPresent counts how many of the given answer ids the hub holds.
+func AnswersPresent(ctx context.Context, st *store.Store, ids []string) (int, error) {
+	n := 0
+	for _, id := range ids {
+		var one int
+		err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE id = ? AND state = 'submitted'`, id).Scan(&one)
+		if err != nil {
+			return 0, fmt.Errorf("dispatch: answer %s: %w", id, err)
+		}
+		n += one
+	}
+	return n, nil
+}
+
+// AnswersFromOrg counts the answers the hub holds from one organisation's
+// workers.
+func AnswersFromOrg(ctx context.Context, st *store.Store, orgID string) (int, error) {
+	var n int
+	err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM assignments a JOIN users u ON u.id = a.worker_id
+		WHERE u.org_id = ? AND a.state = 'submitted'`, orgID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("dispatch: answers from %s: %w", orgID, err)
+	}
+	return n, nil
 }

@@ -10,6 +10,7 @@ import (
 	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -18,21 +19,27 @@ func centerWithWorkers(t *testing.T, s *tstore, name string, n int) (testOrg, []
 	c := newOrg(t, s, "center", name)
 	var ids []string
 	for i := range n {
-		id := work.NewID()
-		if st := enrol(t, s, store.UplinkItem{ID: work.NewID(), CenterID: c.ID, Seq: int64(i), Kind: "enrolment"}, id, name+"-w"+string(rune('a'+i))); st != store.UplinkAccepted {
-			t.Fatalf("enrol: %s", st)
-		}
-		ids = append(ids, id)
+		ids = append(ids, newUser(t, s, c.ID, name+"-w"+string(rune('a'+i)), "worker").ID)
 	}
 	return c, ids
 }
 
-func answerItem(center string, seq int64) store.UplinkItem {
-	return store.UplinkItem{ID: work.NewID(), CenterID: center, Seq: seq, Kind: "answer"}
+// receive runs ReceiveAnswer in a transaction of its own, as uplink runs
+// it inside an upload's.
+func (s *tstore) receive(in CenterAnswer, decide DecideFunc) (wire.Verdict, SubmitOutcome, error) {
+	var v wire.Verdict
+	var out SubmitOutcome
+	err := s.Write(context.Background(), func(tx *store.Tx) (err error) {
+		v, out, err = s.ReceiveAnswer(context.Background(), tx, in, decide)
+		return err
+	})
+	return v, out, err
 }
 
-// Leases reserve a task's answers for a center; the answers come up once
-// each, whatever is replayed.
+// Leases reserve a task's answers for a center; its workers' answers are
+// applied under them, and refused from another center or organisation, or
+// from a worker who answered the task already. (That a replay is a
+// duplicate is uplink's: see its TestUplinkLeaseAndUpload.)
 func TestLeaseAndUpload(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
@@ -57,36 +64,31 @@ func TestLeaseAndUpload(t *testing.T) {
 		t.Fatalf("hub claim: %v, task %s", err, task.ID)
 	}
 	_ = a
-	item := answerItem(c.ID, 10)
-	args := UplinkAnswerArgs{Project: p, Item: item, LeaseID: l.ID, Epoch: l.Epoch, WorkerID: ws[0], Answer: work.Answer{Label: "a"}, DurationMS: 4000, SampleDraw: 1}
-	res, _, err := s.UplinkAnswer(ctx, args, majority(p))
-	if err != nil || res.Status != store.UplinkAccepted {
+	args := CenterAnswer{ID: work.NewID(), CenterID: c.ID, Project: p, LeaseID: l.ID, Epoch: l.Epoch, WorkerID: ws[0], Answer: work.Answer{Label: "a"}, DurationMS: 4000, SampleDraw: 1}
+	res, _, err := s.receive(args, majority(p))
+	if err != nil || res.Status != wire.StatusAccepted {
 		t.Fatalf("first answer: %+v, %v", res, err)
 	}
-	res, _, err = s.UplinkAnswer(ctx, args, majority(p))
-	if err != nil || res.Status != store.UplinkDuplicate {
-		t.Fatalf("replay: %+v, %v; want duplicate", res, err)
-	}
 	again := args
-	again.Item = answerItem(c.ID, 11)
-	if res, _, _ := s.UplinkAnswer(ctx, again, majority(p)); res.Status != store.UplinkRejected {
+	again.ID = work.NewID()
+	if res, _, _ := s.receive(again, majority(p)); res.Status != wire.StatusRejected {
 		t.Fatalf("same worker twice: %+v, want rejected", res)
 	}
 	stranger := args
-	stranger.Item, stranger.WorkerID = answerItem(c.ID, 12), hubWorker.ID
-	if res, _, _ := s.UplinkAnswer(ctx, stranger, majority(p)); res.Status != store.UplinkRejected {
+	stranger.ID, stranger.WorkerID = work.NewID(), hubWorker.ID
+	if res, _, _ := s.receive(stranger, majority(p)); res.Status != wire.StatusRejected {
 		t.Fatalf("a worker of another org: %+v, want rejected", res)
 	}
 	other, _ := centerWithWorkers(t, s, "village-2", 1)
 	foreign := args
-	foreign.Item = answerItem(other.ID, 1)
-	if res, _, _ := s.UplinkAnswer(ctx, foreign, majority(p)); res.Status != store.UplinkRejected {
+	foreign.ID, foreign.CenterID = work.NewID(), other.ID
+	if res, _, _ := s.receive(foreign, majority(p)); res.Status != wire.StatusRejected {
 		t.Fatalf("another center's lease: %+v, want rejected", res)
 	}
 	second := args
-	second.Item, second.WorkerID = answerItem(c.ID, 13), ws[1]
-	res, out, err := s.UplinkAnswer(ctx, second, majority(p))
-	if err != nil || res.Status != store.UplinkAccepted || out.TaskState != work.TaskDone {
+	second.ID, second.WorkerID = work.NewID(), ws[1]
+	res, out, err := s.receive(second, majority(p))
+	if err != nil || res.Status != wire.StatusAccepted || out.TaskState != work.TaskDone {
 		t.Fatalf("second worker: %+v %+v %v; want accepted and the task done", res, out, err)
 	}
 	got, _ := s.Lease(ctx, l.ID)
@@ -132,8 +134,8 @@ func TestLateResultIsSuperseded(t *testing.T) {
 	if _, gone, _ := s.RenewLeases(ctx, a.ID, []string{la[0].ID}, time.Hour); gone[la[0].ID] != LeaseExpired {
 		t.Fatalf("A's lease after expiry: %v", gone)
 	}
-	up := func(c string, l Lease, w string, label string) (store.UplinkResult, SubmitOutcome) {
-		res, out, err := s.UplinkAnswer(ctx, UplinkAnswerArgs{Project: p, Item: answerItem(c, 1), LeaseID: l.ID, Epoch: l.Epoch,
+	up := func(c string, l Lease, w string, label string) (wire.Verdict, SubmitOutcome) {
+		res, out, err := s.receive(CenterAnswer{ID: work.NewID(), CenterID: c, Project: p, LeaseID: l.ID, Epoch: l.Epoch,
 			WorkerID: w, Answer: work.Answer{Label: label}, DurationMS: 3000, SampleDraw: 1}, majority(p))
 		if err != nil {
 			t.Fatal(err)
@@ -141,17 +143,17 @@ func TestLateResultIsSuperseded(t *testing.T) {
 		return res, out
 	}
 	res, out := up(b.ID, lb[0], bw[0], "a")
-	if res.Status != store.UplinkAccepted || !out.Counted {
+	if res.Status != wire.StatusAccepted || !out.Counted {
 		t.Fatalf("B's answer: %+v %+v", res, out)
 	}
 	// A's answer is late: an extra judgment beside B's place still held,
 	// which it must not settle the task under.
 	res, out = up(a.ID, la[0], aw[0], "a")
-	if res.Status != store.UplinkSuperseded || !out.Counted || out.TaskState != work.TaskInProgress {
+	if res.Status != wire.StatusSuperseded || !out.Counted || out.TaskState != work.TaskInProgress {
 		t.Fatalf("A's late answer: %+v %+v; want superseded, counted, the task still open for B", res, out)
 	}
 	res, out = up(b.ID, lb[0], bw[1], "b")
-	if res.Status != store.UplinkAccepted || !out.Counted || out.TaskState != work.TaskDone {
+	if res.Status != wire.StatusAccepted || !out.Counted || out.TaskState != work.TaskDone {
 		t.Fatalf("B's holder's answer: %+v %+v; want accepted, counted, settling the task", res, out)
 	}
 	var n int
@@ -220,9 +222,9 @@ func TestGrantsFitTheCenter(t *testing.T) {
 		t.Fatalf("a second grant while the center holds a place for each of its workers: %+v, %v; want none", more, err)
 	}
 	for i, w := range ws {
-		args := UplinkAnswerArgs{Project: p, Item: answerItem(c.ID, int64(10+i)), LeaseID: l.ID, Epoch: l.Epoch, WorkerID: w,
+		args := CenterAnswer{ID: work.NewID(), CenterID: c.ID, Project: p, LeaseID: l.ID, Epoch: l.Epoch, WorkerID: w,
 			Answer: work.Answer{Label: "a"}, DurationMS: 4000, SampleDraw: 1}
-		if res, _, err := s.UplinkAnswer(ctx, args, majority(p)); err != nil || res.Status != store.UplinkAccepted {
+		if res, _, err := s.receive(args, majority(p)); err != nil || res.Status != wire.StatusAccepted {
 			t.Fatalf("answer %d: %+v, %v", i, res, err)
 		}
 	}

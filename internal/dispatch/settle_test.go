@@ -43,11 +43,6 @@ func (s *tstore) queryRow(query string, args ...any) *sql.Row {
 	return s.Read(context.Background()).QueryRowContext(context.Background(), query, args...)
 }
 
-// query reads rows, for a test's checks.
-func (s *tstore) query(query string, args ...any) (*sql.Rows, error) {
-	return s.Read(context.Background()).QueryContext(context.Background(), query, args...)
-}
-
 // fixture makes a client with a classify project.
 func fixture(t *testing.T, s *tstore, overlap, maxOverlap int) work.Project {
 	t.Helper()
@@ -112,22 +107,6 @@ func newUser(t testing.TB, s *tstore, orgID, name, role string) testUser {
 		t.Fatal(err)
 	}
 	return u
-}
-
-// enrol stores a center's enrolment of a worker once, as the hub's
-// receiver does (auth's UplinkEnrol, less its checks), and returns the
-// item's status.
-func enrol(t testing.TB, s *tstore, it store.UplinkItem, workerID, name string) string {
-	t.Helper()
-	res, err := s.UplinkOnce(context.Background(), it, func(tx *store.Tx) (store.UplinkResult, error) {
-		_, err := tx.ExecContext(context.Background(), `INSERT INTO users (id, org_id, name, role, created_at) VALUES (?, ?, ?, 'worker', ?)`,
-			workerID, it.CenterID, name, store.TimeText(s.Now()))
-		return store.UplinkResult{Status: store.UplinkAccepted}, err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Status
 }
 
 // majority is a DecideFunc for tests: settle on agreement of the first

@@ -48,12 +48,12 @@ func TestHubBoundsCenterWorkTime(t *testing.T) {
 			if tc.started != 0 {
 				started = granted.Add(tc.started)
 			}
-			item := answerItem(c.ID, 1)
-			if _, _, err := s.UplinkAnswer(ctx, UplinkAnswerArgs{Project: p, Item: item, LeaseID: ls[0].ID, Epoch: ls[0].Epoch,
+			id := work.NewID()
+			if _, _, err := s.receive(CenterAnswer{ID: id, CenterID: c.ID, Project: p, LeaseID: ls[0].ID, Epoch: ls[0].Epoch,
 				WorkerID: ws[0], Answer: work.Answer{Label: "a"}, DurationMS: tc.centerMS, StartedAt: started, ReportedMS: 7, SampleDraw: 1}, majority(p)); err != nil {
 				t.Fatal(err)
 			}
-			a, err := s.Assignment(ctx, item.ID)
+			a, err := s.Assignment(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,14 +22,8 @@ import (
 	"time"
 
 	"banyan/internal/store"
+	"banyan/internal/uplink/wire"
 )
-
-// Event is one entry of a center's down feed. Seq is 0 in a snapshot.
-type Event struct {
-	Seq  int64           `json:"seq"`
-	Kind string          `json:"kind"`
-	Body json.RawMessage `json:"body"`
-}
 
 // Append adds an event to one center's feed inside a domain's
 // transaction, at now (store.TimeText). The center reads it after the
@@ -104,14 +98,14 @@ func ApplyOf[T any](f func(ctx context.Context, tx *store.Tx, body T, now time.T
 // before sequence c has been applied". Cursor 0 (a center's first sync)
 // and a cursor the hub did not give (ahead of its feed) get a full
 // snapshot with reset set: each kind's Snapshot, in the order of ks.
-func (ks Kinds) Read(ctx context.Context, st *store.Store, centerID string, cursor int64, limit int) (events []Event, next int64, reset bool, err error) {
+func (ks Kinds) Read(ctx context.Context, st *store.Store, centerID string, cursor int64, limit int) (events []wire.FeedEvent, next int64, reset bool, err error) {
 	r := st.Read(ctx)
 	var top int64
 	if err := r.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM feed`).Scan(&top); err != nil {
 		return nil, 0, false, fmt.Errorf("feed: %w", err)
 	}
 	if cursor <= 0 || cursor > top+1 {
-		snap := []Event{}
+		snap := []wire.FeedEvent{}
 		for _, k := range ks {
 			if k.Snapshot == nil {
 				continue
@@ -121,7 +115,7 @@ func (ks Kinds) Read(ctx context.Context, st *store.Store, centerID string, curs
 				return nil, 0, false, fmt.Errorf("feed: snapshot of %s: %w", k.Name, err)
 			}
 			for _, b := range bodies {
-				snap = append(snap, Event{Kind: k.Name, Body: b})
+				snap = append(snap, wire.FeedEvent{Kind: k.Name, Body: b})
 			}
 		}
 		return snap, top + 1, true, nil
@@ -131,8 +125,8 @@ func (ks Kinds) Read(ctx context.Context, st *store.Store, centerID string, curs
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("feed: %w", err)
 	}
-	events, err = store.Collect(rows, func(r store.Scanner) (Event, error) {
-		var e Event
+	events, err = store.Collect(rows, func(r store.Scanner) (wire.FeedEvent, error) {
+		var e wire.FeedEvent
 		var body string
 		err := r.Scan(&e.Seq, &e.Kind, &body)
 		e.Body = json.RawMessage(body)
@@ -152,7 +146,7 @@ func (ks Kinds) Read(ctx context.Context, st *store.Store, centerID string, curs
 // continue from, in one transaction. reset (a snapshot) clears what the
 // center held of each kind first. A kind not in ks is one this center
 // does not know yet: it is skipped.
-func (ks Kinds) Apply(ctx context.Context, st *store.Store, events []Event, next int64, reset bool) error {
+func (ks Kinds) Apply(ctx context.Context, st *store.Store, events []wire.FeedEvent, next int64, reset bool) error {
 	err := st.Write(ctx, func(tx *store.Tx) error {
 		if reset {
 			for _, k := range ks {

@@ -13,6 +13,7 @@ import (
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 )
 
 // note is an event body of the tests' own kinds.
@@ -45,7 +46,7 @@ func centers(t *testing.T, st *store.Store, names ...string) []string {
 	return ids
 }
 
-func texts(t *testing.T, events []feed.Event) []string {
+func texts(t *testing.T, events []wire.FeedEvent) []string {
 	t.Helper()
 	var out []string
 	for _, e := range events {
@@ -164,7 +165,7 @@ func TestApply(t *testing.T) {
 		{Name: "course", Apply: feed.ApplyOf(apply("course"))},
 	}
 	body := func(text string) json.RawMessage { b, _ := json.Marshal(note{Text: text}); return b }
-	events := []feed.Event{{Seq: 7, Kind: "skill", Body: body("1")}, {Seq: 8, Kind: "hologram", Body: body("?")},
+	events := []wire.FeedEvent{{Seq: 7, Kind: "skill", Body: body("1")}, {Seq: 8, Kind: "hologram", Body: body("?")},
 		{Seq: 9, Kind: "course", Body: body("2")}}
 	if err := ks.Apply(ctx, st, events, 10, false); err != nil {
 		t.Fatal(err)
@@ -176,13 +177,13 @@ func TestApply(t *testing.T) {
 		t.Fatalf("cursor: %d %v; want 10", c, err)
 	}
 	kept = nil
-	if err := ks.Apply(ctx, st, []feed.Event{{Kind: "skill", Body: body("3")}}, 12, true); err != nil {
+	if err := ks.Apply(ctx, st, []wire.FeedEvent{{Kind: "skill", Body: body("3")}}, 12, true); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(kept, []string{"clear skills", "skill:3"}) {
 		t.Fatalf("a reset applied %v; want the skills cleared first", kept)
 	}
-	err := ks.Apply(ctx, st, []feed.Event{{Seq: 12, Kind: "course", Body: body("bad")}}, 13, false)
+	err := ks.Apply(ctx, st, []wire.FeedEvent{{Seq: 12, Kind: "course", Body: body("bad")}}, 13, false)
 	if !errors.Is(err, fail) {
 		t.Fatalf("a failing event: %v; want its error", err)
 	}

@@ -519,7 +519,7 @@ func (h *Hub) metrics() *metrics.Registry {
 			return out, err
 		})
 		r.Gauge("banyan_uplink_backlog", "Records a village center said were waiting to upload, at its last contact.", "gauge", func(ctx context.Context) ([]metrics.Sample, error) {
-			links, err := h.Store.CenterLinks(ctx, store.Page{Limit: 10000})
+			links, err := report.CenterLinks(ctx, h.Store, store.Page{Limit: 10000})
 			var out []metrics.Sample
 			for _, l := range links {
 				if l.ID == auth.BuiltinCenterOrgID {

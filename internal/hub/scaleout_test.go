@@ -21,7 +21,7 @@ import (
 	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/testpg"
-	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -171,7 +171,7 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 		enc, _ := zstd.NewWriter(nil)
 		req, _ := http.NewRequest("POST", url, bytes.NewReader(enc.EncodeAll(raw, nil)))
 		req.Header.Set("Content-Encoding", "zstd")
-		req.Header.Set(uplink.ProtocolHeader, fmt.Sprint(uplink.Protocol))
+		req.Header.Set(wire.ProtocolHeader, fmt.Sprint(wire.Protocol))
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := patient.Do(req)
 		if err != nil {
@@ -186,20 +186,20 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 		}
 		json.NewDecoder(resp.Body).Decode(out)
 	}
-	var lr uplink.LeaseReply
-	up(urls[0]+"/uplink/v1/leases", uplink.LeaseRequest{Want: 3}, &lr)
+	var lr wire.LeaseReply
+	up(urls[0]+"/uplink/v1/leases", wire.LeaseRequest{Want: 3}, &lr)
 	if len(lr.Grants) != 1 {
 		t.Fatalf("grants: %+v", lr.Grants)
 	}
 	worker := work.NewID()
-	enrol, _ := json.Marshal(uplink.EnrolmentBody{WorkerID: worker, Name: "meena"})
-	answer, _ := json.Marshal(uplink.AnswerBody{LeaseID: lr.Grants[0].LeaseID, Epoch: lr.Grants[0].Epoch, WorkerID: worker,
+	enrol, _ := json.Marshal(wire.Enrolment{WorkerID: worker, Name: "meena"})
+	answer, _ := json.Marshal(wire.Answer{LeaseID: lr.Grants[0].LeaseID, Epoch: lr.Grants[0].Epoch, WorkerID: worker,
 		Answer: json.RawMessage(`{"label":"spam"}`), DurationMS: 3000})
-	chunk := uplink.Upload{Items: []uplink.Item{
-		{ID: work.NewID(), Seq: 1, Kind: uplink.KindEnrolment, Body: enrol},
-		{ID: work.NewID(), Seq: 2, Kind: uplink.KindAnswer, Body: answer},
+	chunk := wire.Upload{Items: []wire.Item{
+		{ID: work.NewID(), Seq: 1, Kind: wire.KindEnrolment, Body: enrol},
+		{ID: work.NewID(), Seq: 2, Kind: wire.KindAnswer, Body: answer},
 	}}
-	replies := make([]uplink.UploadReply, 2)
+	replies := make([]wire.UploadReply, 2)
 	var uwg sync.WaitGroup
 	for i := range 2 {
 		uwg.Add(1)
@@ -216,10 +216,10 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 		}
 		got[r.Statuses[1]]++
 	}
-	if got[uplink.StatusAccepted] != 1 || got[uplink.StatusDuplicate] != 1 {
+	if got[wire.StatusAccepted] != 1 || got[wire.StatusDuplicate] != 1 {
 		t.Fatalf("the same answer sent to both hubs: %v, want one accepted and one duplicate", got)
 	}
-	if n, _ := st.AnswersFromOrg(ctx, center.ID); n != 1 {
+	if n, _ := dispatch.AnswersFromOrg(ctx, st, center.ID); n != 1 {
 		t.Fatalf("the hub holds %d answers from the center, want 1", n)
 	}
 }

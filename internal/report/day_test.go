@@ -14,6 +14,7 @@ import (
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -83,10 +84,10 @@ func TestCenterWorkerDay(t *testing.T) {
 		t.Fatal(err)
 	}
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
-	proj := uplink.Project{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
-	var grants []uplink.Grant
+	proj := wire.Project{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
+	var grants []wire.Grant
 	for i := range 3 {
-		grants = append(grants, uplink.Grant{LeaseID: work.NewID(), TaskKey: fmt.Sprint("k", i), Project: proj, Epoch: 1, Slots: 1,
+		grants = append(grants, wire.Grant{LeaseID: work.NewID(), TaskKey: fmt.Sprint("k", i), Project: proj, Epoch: 1, Slots: 1,
 			Payload: []byte(`{"text":"x"}`)})
 	}
 	local := &center.Local{Store: st}

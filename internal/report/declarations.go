@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/store"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -17,15 +19,11 @@ import (
 // worker who withdraws their consent has every declaration they made
 // erased, wherever it is.
 
-// KindDeclaration is the outbox kind of a self-declaration made at a
-// village center, which goes up so that the hub counts it too.
-const KindDeclaration = "declaration"
-
-// DeclarationRecord is a worker's self-declaration. It is also the body of
-// the declaration a village center sends up.
+// DeclarationRecord is a worker's self-declaration. A village center sends
+// it up as a wire.Declaration, so that the hub counts it too.
 type DeclarationRecord struct {
-	WorkerID   string    `json:"worker_id"`
-	DeclaredAt time.Time `json:"declared_at"`
+	WorkerID   string
+	DeclaredAt time.Time
 	work.Declaration
 }
 
@@ -33,7 +31,7 @@ type DeclarationRecord struct {
 // returns its id; the latest counts. At a village center it goes up too.
 func RecordDeclaration(ctx context.Context, st *store.Store, r DeclarationRecord) (string, error) {
 	r.DeclaredAt = st.Now()
-	id, err := st.Born(ctx, KindDeclaration, r, func(tx *store.Tx, id string, now time.Time) error {
+	id, err := st.Born(ctx, wire.KindDeclaration, wire.Declaration(r), func(tx *store.Tx, id string, now time.Time) error {
 		return insertDeclaration(ctx, tx, id, r, now)
 	})
 	if err != nil {
@@ -61,15 +59,14 @@ func LatestDeclaration(ctx context.Context, st *store.Store, workerID string) (w
 	return d, store.ParseTimeText(at), nil
 }
 
-// UplinkDeclaration stores, at the hub, a self-declaration made at a
-// center by one of its workers.
-func UplinkDeclaration(ctx context.Context, st *store.Store, it store.UplinkItem, r DeclarationRecord) (store.UplinkResult, error) {
-	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
-		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
-			return res, err
-		}
-		return store.UplinkResult{Status: store.UplinkAccepted}, insertDeclaration(ctx, tx, it.ID, r, st.Now())
-	})
+// ReceiveDeclaration stores, at the hub, a self-declaration made at a
+// center by one of its workers, under id, inside the upload's transaction
+// tx.
+func ReceiveDeclaration(ctx context.Context, st *store.Store, tx *store.Tx, centerID, id string, r wire.Declaration) (wire.Verdict, error) {
+	if v, ok, err := auth.CenterWorker(ctx, tx, centerID, r.WorkerID); !ok || err != nil {
+		return v, err
+	}
+	return wire.Verdict{Status: wire.StatusAccepted}, insertDeclaration(ctx, tx, id, DeclarationRecord(r), st.Now())
 }
 
 // insertDeclaration writes one declaration with the given id.
@@ -83,17 +80,6 @@ func insertDeclaration(ctx context.Context, tx *store.Tx, id string, r Declarati
 	return err
 }
 
-// KindWithdrawal is the outbox kind of a withdrawal made at a village
-// center, which goes up so that the hub erases its copies too.
-const KindWithdrawal = "withdrawal"
-
-// WithdrawalRecord is a worker's withdrawal of consent to their
-// self-declarations: every one they made is erased, wherever it is. It is
-// also the body of the withdrawal a village center sends up.
-type WithdrawalRecord struct {
-	WorkerID string `json:"worker_id"`
-}
-
 // WithdrawDeclarations erases everything a worker declared about
 // themselves (their consent withdrawn) and returns how many declarations
 // went. At a village center the declarations' copies in the outbox go
@@ -101,7 +87,7 @@ type WithdrawalRecord struct {
 // up so the hub erases its copies.
 func WithdrawDeclarations(ctx context.Context, st *store.Store, workerID string) (int64, error) {
 	var n int64
-	_, err := st.Born(ctx, KindWithdrawal, WithdrawalRecord{WorkerID: workerID}, func(tx *store.Tx, id string, now time.Time) error {
+	_, err := st.Born(ctx, wire.KindWithdrawal, wire.Withdrawal{WorkerID: workerID}, func(tx *store.Tx, id string, now time.Time) error {
 		var err error
 		n, err = eraseDeclarations(ctx, tx, workerID, st.HasOutbox())
 		return err
@@ -112,16 +98,14 @@ func WithdrawDeclarations(ctx context.Context, st *store.Store, workerID string)
 	return n, nil
 }
 
-// UplinkWithdrawal erases, at the hub, the declarations of a center's
-// worker who withdrew consent there.
-func UplinkWithdrawal(ctx context.Context, st *store.Store, it store.UplinkItem, r WithdrawalRecord) (store.UplinkResult, error) {
-	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
-		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
-			return res, err
-		}
-		_, err := eraseDeclarations(ctx, tx, r.WorkerID, false)
-		return store.UplinkResult{Status: store.UplinkAccepted}, err
-	})
+// ReceiveWithdrawal erases, at the hub, the declarations of a center's
+// worker who withdrew consent there, inside the upload's transaction tx.
+func ReceiveWithdrawal(ctx context.Context, tx *store.Tx, centerID string, r wire.Withdrawal) (wire.Verdict, error) {
+	if v, ok, err := auth.CenterWorker(ctx, tx, centerID, r.WorkerID); !ok || err != nil {
+		return v, err
+	}
+	_, err := eraseDeclarations(ctx, tx, r.WorkerID, false)
+	return wire.Verdict{Status: wire.StatusAccepted}, err
 }
 
 // eraseDeclarations deletes a worker's declarations and, when the store

@@ -10,6 +10,7 @@ import (
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -42,7 +43,7 @@ func TestWithdrawAtCenter(t *testing.T) {
 		return id
 	}
 	sent := declare(u.ID, work.Declaration{Gender: "woman", Disability: "yes"})
-	if err := outbox.Ack(ctx, map[string][2]string{sent: {store.UplinkAccepted, ""}}); err != nil {
+	if err := outbox.Ack(ctx, map[string][2]string{sent: {wire.StatusAccepted, ""}}); err != nil {
 		t.Fatal(err)
 	}
 	declare(u.ID, work.Declaration{Gender: "woman", Disability: "yes", Minority: "no"})
@@ -70,16 +71,17 @@ func TestWithdrawAtCenter(t *testing.T) {
 		kinds = append(kinds, o.Kind)
 	}
 	// Left to go up: the other worker's declaration and the withdrawal.
-	if len(pending) != 2 || pending[0].Kind != report.KindDeclaration || pending[1].Kind != report.KindWithdrawal ||
+	if len(pending) != 2 || pending[0].Kind != wire.KindDeclaration || pending[1].Kind != wire.KindWithdrawal ||
 		string(pending[1].Body) != `{"worker_id":"`+u.ID+`"}` {
 		t.Fatalf("outbox after the withdrawal: %v", kinds)
 	}
 }
 
-// On the hub a withdrawal from a center erases its worker's declarations
-// once; it waits for a worker not enrolled yet and is refused for another
-// organisation's.
-func TestUplinkWithdrawal(t *testing.T) {
+// On the hub a withdrawal from a center erases its worker's declarations;
+// it waits for a worker not enrolled yet and is refused for another
+// organisation's. (That it is stored once is uplink's: see its
+// TestReceiversStoreOnce.)
+func TestReceiveWithdrawal(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := storetest.Open(t, store.Options{})
@@ -98,32 +100,32 @@ func TestUplinkWithdrawal(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	item := func() store.UplinkItem {
-		return store.UplinkItem{ID: work.NewID(), CenterID: center.ID, Kind: report.KindWithdrawal}
+	receive := func(worker string) (wire.Verdict, error) {
+		var v wire.Verdict
+		err := st.Write(ctx, func(tx *store.Tx) (err error) {
+			v, err = report.ReceiveWithdrawal(ctx, tx, center.ID, wire.Withdrawal{WorkerID: worker})
+			return err
+		})
+		return v, err
 	}
 	for _, c := range []struct {
 		name   string
-		item   store.UplinkItem
 		worker string
 		want   string
 	}{
-		{"not enrolled yet", item(), work.NewID(), store.UplinkRetry},
-		{"another organisation's worker", item(), stranger.ID, store.UplinkRejected},
+		{"not enrolled yet", work.NewID(), wire.StatusRetry},
+		{"another organisation's worker", stranger.ID, wire.StatusRejected},
 	} {
-		res, err := report.UplinkWithdrawal(ctx, st, c.item, report.WithdrawalRecord{WorkerID: c.worker})
-		if err != nil || res.Status != c.want {
-			t.Errorf("%s: %+v, %v; want %s", c.name, res, err, c.want)
+		v, err := receive(c.worker)
+		if err != nil || v.Status != c.want {
+			t.Errorf("%s: %+v, %v; want %s", c.name, v, err, c.want)
 		}
 	}
 	if _, _, err := report.LatestDeclaration(ctx, st, stranger.ID); err != nil {
 		t.Errorf("another organisation's worker lost their declaration: %v", err)
 	}
-	it := item()
-	for i, want := range []string{store.UplinkAccepted, store.UplinkDuplicate} {
-		res, err := report.UplinkWithdrawal(ctx, st, it, report.WithdrawalRecord{WorkerID: u.ID})
-		if err != nil || res.Status != want {
-			t.Fatalf("withdrawal, sent %d times: %+v, %v; want %s", i+1, res, err, want)
-		}
+	if v, err := receive(u.ID); err != nil || v.Status != wire.StatusAccepted {
+		t.Fatalf("withdrawal: %+v, %v; want %s", v, err, wire.StatusAccepted)
 	}
 	if _, _, err := report.LatestDeclaration(ctx, st, u.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the hub still has the declaration: %v", err)

@@ -2,8 +2,9 @@
 // SQL: the impact report the business shows its funders (impact.go), with
 // the self-declarations it counts, their recording (at the hub or a
 // village center, and as a center sends them up) and their withdrawal
-// (declarations.go); the ops board's figures and the hub's gauges' counts
-// (ops.go); and what a worker's home page shows of their day (day.go).
+// (declarations.go); the ops board's figures, the hub's gauges' counts
+// and each center's link as the hub knows it (ops.go); and what a
+// worker's home page shows of their day (day.go).
 // Planning reports join it. A report reads across the domains' tables on
 // the store's read side and changes nothing; recording and withdrawing
 // declarations are the writes.

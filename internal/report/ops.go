@@ -9,8 +9,8 @@ import (
 )
 
 // The ops board's figures, what the hub's staff watch: batches against
-// their deadlines, and the work and its quality day by day; and the
-// counts the hub's metrics gauges read.
+// their deadlines, the work and its quality day by day, and the centers'
+// links; and the counts the hub's metrics gauges read.
 
 // DueBatch is an unfinished batch with a deadline, with what is left of it
 // and how fast it went over the last hour.
@@ -119,4 +119,44 @@ func CountAnswers(ctx context.Context, st *store.Store) (int64, error) {
 		return 0, fmt.Errorf("report: count answers: %w", err)
 	}
 	return n, nil
+}
+
+// CenterLink is what the hub knows of one center and its link.
+type CenterLink struct {
+	ID          string     `json:"id"`
+	Kind        string     `json:"kind"`
+	Name        string     `json:"name"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Protocol    int        `json:"protocol,omitempty"`
+	Version     string     `json:"version,omitempty"`
+	LastContact *time.Time `json:"last_contact,omitempty"`
+	// Backlog is how many records the center said were waiting to upload,
+	// at its last contact.
+	Backlog int `json:"backlog"`
+	// LeasedTasks counts the center's active leases.
+	LeasedTasks int `json:"leased_tasks"`
+	// Answers counts the answers received from the center's workers.
+	Answers int `json:"answers"`
+}
+
+// CenterLinks lists centers with their link state, by id.
+func CenterLinks(ctx context.Context, st *store.Store, p store.Page) ([]CenterLink, error) {
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT o.id, o.kind, o.name, o.created_at,
+			coalesce(c.protocol, 0), coalesce(c.version, ''), c.last_contact, coalesce(c.backlog, 0),
+			(SELECT count(*) FROM leases l WHERE l.center_id = o.id AND l.state = 'active'),
+			(SELECT count(*) FROM uplink_items i WHERE i.center_id = o.id AND i.kind = 'answer' AND i.status IN ('accepted', 'superseded'))
+		FROM orgs o LEFT JOIN center_links c ON c.center_id = o.id
+		WHERE o.kind = 'center' AND o.id > ? ORDER BY o.id LIMIT ?`, p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("report: list centers: %w", err)
+	}
+	return store.Collect(rows, func(r store.Scanner) (CenterLink, error) {
+		var c CenterLink
+		var created string
+		var contact sql.NullString
+		err := r.Scan(&c.ID, &c.Kind, &c.Name, &created, &c.Protocol, &c.Version, &contact, &c.Backlog, &c.LeasedTasks, &c.Answers)
+		c.CreatedAt = store.ParseTimeText(created)
+		c.LastContact = store.ParseNullTimeText(contact)
+		return c, err
+	})
 }

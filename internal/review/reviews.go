@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/problem"
 	"banyan/internal/store"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -17,25 +19,30 @@ import (
 // there; each check is a review of one answer, born at the center and sent
 // up to the hub.
 
-// KindReview is the outbox kind of a review made at a village center,
-// which goes up so that the hub keeps it too.
-const KindReview = "review"
-
-// ReviewRecord is a reviewer's check of one answer. It is also the body of
-// the review a village center sends up.
+// ReviewRecord is a reviewer's check of one answer, with the answer they
+// would have given, if any. A village center sends it up as a
+// wire.Review, so that the hub keeps it too.
 type ReviewRecord struct {
-	AssignmentID string       `json:"assignment_id"`
-	ReviewerID   string       `json:"reviewer_id"`
-	Verdict      string       `json:"verdict"`
-	Answer       *work.Answer `json:"answer,omitempty"`
-	Note         string       `json:"note"`
+	AssignmentID string
+	ReviewerID   string
+	Verdict      string
+	Answer       *work.Answer
+	Note         string
 }
 
 // RecordReview stores a reviewer's check of an answer and returns its id;
 // store.ErrConflict if the reviewer has reviewed that answer already. At a
 // village center it goes up too.
 func RecordReview(ctx context.Context, st *store.Store, r ReviewRecord) (string, error) {
-	id, err := st.Born(ctx, KindReview, r, func(tx *store.Tx, id string, now time.Time) error {
+	up := wire.Review{AssignmentID: r.AssignmentID, ReviewerID: r.ReviewerID, Verdict: r.Verdict, Note: r.Note}
+	if r.Answer != nil {
+		raw, err := json.Marshal(r.Answer)
+		if err != nil {
+			return "", fmt.Errorf("review: record review: %w", err)
+		}
+		up.Answer = raw
+	}
+	id, err := st.Born(ctx, wire.KindReview, up, func(tx *store.Tx, id string, now time.Time) error {
 		return insertReview(ctx, tx, id, r, now)
 	})
 	if err != nil {
@@ -44,32 +51,31 @@ func RecordReview(ctx context.Context, st *store.Store, r ReviewRecord) (string,
 	return id, nil
 }
 
-// UplinkReview stores, at the hub, a center reviewer's check of one of the
-// center's answers. The answer must have arrived first (it is earlier in
-// the center's outbox); until then the review waits.
-func UplinkReview(ctx context.Context, st *store.Store, it store.UplinkItem, r ReviewRecord) (store.UplinkResult, error) {
-	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
-		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.ReviewerID); !ok || err != nil {
-			return res, err
-		}
-		var org string
-		err := tx.QueryRowContext(ctx, `SELECT u.org_id FROM assignments a JOIN users u ON u.id = a.worker_id WHERE a.id = ?`,
-			r.AssignmentID).Scan(&org)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.UplinkResult{Status: store.UplinkRetry, Reason: fmt.Sprintf("answer %s has not arrived yet", r.AssignmentID)}, nil
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		if org != it.CenterID {
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: "a center reviews its own workers' answers only"}, nil
-		}
-		err = insertReview(ctx, tx, it.ID, r, st.Now())
-		if errors.Is(err, store.ErrConflict) {
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: err.Error()}, nil
-		}
-		return store.UplinkResult{Status: store.UplinkAccepted}, err
-	})
+// ReceiveReview stores, at the hub, a center reviewer's check of one of
+// the center's answers, under id, inside the upload's transaction tx. The
+// answer must have arrived first (it is earlier in the center's outbox);
+// until then the review waits.
+func ReceiveReview(ctx context.Context, st *store.Store, tx *store.Tx, centerID, id string, r ReviewRecord) (wire.Verdict, error) {
+	if v, ok, err := auth.CenterWorker(ctx, tx, centerID, r.ReviewerID); !ok || err != nil {
+		return v, err
+	}
+	var org string
+	err := tx.QueryRowContext(ctx, `SELECT u.org_id FROM assignments a JOIN users u ON u.id = a.worker_id WHERE a.id = ?`,
+		r.AssignmentID).Scan(&org)
+	if errors.Is(err, sql.ErrNoRows) {
+		return wire.Verdict{Status: wire.StatusRetry, Reason: fmt.Sprintf("answer %s has not arrived yet", r.AssignmentID)}, nil
+	}
+	if err != nil {
+		return wire.Verdict{}, err
+	}
+	if org != centerID {
+		return wire.Verdict{Status: wire.StatusRejected, Reason: "a center reviews its own workers' answers only"}, nil
+	}
+	err = insertReview(ctx, tx, id, r, st.Now())
+	if errors.Is(err, store.ErrConflict) {
+		return wire.Verdict{Status: wire.StatusRejected, Reason: err.Error()}, nil
+	}
+	return wire.Verdict{Status: wire.StatusAccepted}, err
 }
 
 // AnswerReviews lists the reviews of one answer, oldest first.

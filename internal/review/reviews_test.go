@@ -9,6 +9,7 @@ import (
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -46,7 +47,7 @@ func TestRecordReviewOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pending) != 2 || pending[0].Kind != review.KindReview || pending[1].Kind != review.KindReview {
+	if len(pending) != 2 || pending[0].Kind != wire.KindReview || pending[1].Kind != wire.KindReview {
 		t.Fatalf("outbox: %+v; want the two reviews", pending)
 	}
 }

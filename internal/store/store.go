@@ -2,10 +2,9 @@
 // migrations, opening either engine, and the transactions that change
 // state, which domain packages run their own statements on (Tx, Write,
 // Read in tx.go). A village center's store appends to the center's outbox
-// through a hook its composition root sets (Options.Outbox). It still
-// holds the uplink's once-per-id bookkeeping, which moves to its package
-// in turn (docs/architecture.md). One schema and one set of queries serve
-// every engine; what differs between engines lives in dialect.go.
+// through a hook its composition root sets (Options.Outbox). One schema
+// and one set of queries serve every engine; what differs between engines
+// lives in dialect.go.
 //
 // SQLite is the default. It is opened the way an embedded database should
 // be: busy_timeout first, WAL, synchronous=FULL (an answer a worker was told

@@ -13,6 +13,7 @@ import (
 	"banyan/internal/store"
 	"banyan/internal/training"
 	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -235,7 +236,7 @@ func TestCoursesReachACenter(t *testing.T) {
 	rows, _ := (&uplink.Outbox{Store: at}).Pending(ctx, 100)
 	var answers int
 	for _, r := range rows {
-		if r.Kind == training.KindAttemptAnswer {
+		if r.Kind == wire.KindAttemptAnswer {
 			answers++
 		}
 	}
@@ -244,7 +245,7 @@ func TestCoursesReachACenter(t *testing.T) {
 	}
 	finished := clk.Now()
 	verdict, _ := json.Marshal(work.Attempt{ID: a.ID, State: work.AttemptFailed, Score: 1, Answered: 2, FinishedAt: &finished})
-	if err := down.Apply(ctx, at, []feed.Event{{Seq: next, Kind: "attempt", Body: verdict}}, next+1, false); err != nil {
+	if err := down.Apply(ctx, at, []wire.FeedEvent{{Seq: next, Kind: "attempt", Body: verdict}}, next+1, false); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := training.Attempt(ctx, at, a.ID); err != nil || got.State != work.AttemptFailed || got.Score != 1 || got.RetryAfter == nil {

@@ -3,11 +3,14 @@ package training
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
+	"banyan/internal/auth"
 	"banyan/internal/feed"
 	"banyan/internal/store"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -15,19 +18,6 @@ import (
 // what the center holds, and sent up to the hub, which scores them again
 // against every answer (a qualification's stay on the hub) and sends the
 // verdict back down the feed.
-
-// KindAttemptAnswer is the outbox kind of an answer to a course item given
-// at a village center; its body is an AttemptAnswerRecord.
-const KindAttemptAnswer = "attempt_answer"
-
-// AttemptAnswerRecord is a worker's answer to one course item.
-type AttemptAnswerRecord struct {
-	AttemptID string      `json:"attempt_id"`
-	CourseID  string      `json:"course_id"`
-	WorkerID  string      `json:"worker_id"`
-	ItemID    string      `json:"item_id"`
-	Answer    work.Answer `json:"answer"`
-}
 
 // CenterAnswerItem is AnswerItem at a center: the answer is scored
 // against what the center holds (training items carry their answers;
@@ -44,8 +34,12 @@ func CenterAnswerItem(ctx context.Context, st *store.Store, attemptID, workerID,
 				return err
 			}
 		}
-		return st.AppendOutbox(ctx, tx, work.NewID(), KindAttemptAnswer, AttemptAnswerRecord{
-			AttemptID: attemptID, CourseID: out.Attempt.CourseID, WorkerID: workerID, ItemID: itemID, Answer: answer})
+		raw, err := json.Marshal(answer)
+		if err != nil {
+			return err
+		}
+		return st.AppendOutbox(ctx, tx, work.NewID(), wire.KindAttemptAnswer, wire.AttemptAnswer{
+			AttemptID: attemptID, CourseID: out.Attempt.CourseID, WorkerID: workerID, ItemID: itemID, Answer: raw})
 	})
 	if err != nil {
 		return ItemOutcome{}, fmt.Errorf("training: answer item: %w", err)
@@ -53,49 +47,48 @@ func CenterAnswerItem(ctx context.Context, st *store.Store, attemptID, workerID,
 	return out, nil
 }
 
-// UplinkAttemptAnswer scores, on the hub, a worker's answer to a course
-// item given at a center; the attempt is made on the hub, under the
+// ReceiveAttemptAnswer scores, on the hub, a worker's answer to a course
+// item given at a center (answer is r's, read against the course), inside
+// the upload's transaction tx; the attempt is made on the hub, under the
 // center's id for it, with its first answer. When a qualification
 // finishes, its verdict goes back to the center on its feed (and the skill
 // with it, when passed).
-func UplinkAttemptAnswer(ctx context.Context, st *store.Store, it store.UplinkItem, r AttemptAnswerRecord) (store.UplinkResult, error) {
-	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
-		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
-			return res, err
+func ReceiveAttemptAnswer(ctx context.Context, st *store.Store, tx *store.Tx, centerID string, r wire.AttemptAnswer, answer work.Answer) (wire.Verdict, error) {
+	if v, ok, err := auth.CenterWorker(ctx, tx, centerID, r.WorkerID); !ok || err != nil {
+		return v, err
+	}
+	var items int
+	err := tx.QueryRowContext(ctx, `SELECT items FROM courses WHERE id = ?`, r.CourseID).Scan(&items)
+	if errors.Is(err, sql.ErrNoRows) {
+		return wire.Verdict{Status: wire.StatusRejected, Reason: fmt.Sprintf("course %s is not on this hub", r.CourseID)}, nil
+	}
+	if err != nil {
+		return wire.Verdict{}, err
+	}
+	var owner, course string
+	err = tx.QueryRowContext(ctx, `SELECT worker_id, course_id FROM attempts WHERE id = ?`, r.AttemptID).Scan(&owner, &course)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = tx.ExecContext(ctx, `INSERT INTO attempts (id, course_id, worker_id, state, created_at) VALUES (?, ?, ?, 'open', ?)`,
+			r.AttemptID, r.CourseID, r.WorkerID, store.TimeText(st.Now()))
+		owner, course = r.WorkerID, r.CourseID
+	}
+	if err != nil {
+		return wire.Verdict{}, err
+	}
+	if owner != r.WorkerID || course != r.CourseID {
+		return wire.Verdict{Status: wire.StatusRejected, Reason: fmt.Sprintf("attempt %s is another worker's or another course's", r.AttemptID)}, nil
+	}
+	out, err := answerItem(ctx, st, tx, r.AttemptID, r.WorkerID, r.ItemID, answer)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+		return wire.Verdict{Status: wire.StatusRejected, Reason: err.Error()}, nil
+	}
+	if err != nil {
+		return wire.Verdict{}, err
+	}
+	if out.Attempt.State == work.AttemptPassed || out.Attempt.State == work.AttemptFailed {
+		if err := feed.Append(ctx, tx, centerID, "attempt", out.Attempt, store.TimeText(st.Now())); err != nil {
+			return wire.Verdict{}, err
 		}
-		var items int
-		err := tx.QueryRowContext(ctx, `SELECT items FROM courses WHERE id = ?`, r.CourseID).Scan(&items)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: fmt.Sprintf("course %s is not on this hub", r.CourseID)}, nil
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		var owner, course string
-		err = tx.QueryRowContext(ctx, `SELECT worker_id, course_id FROM attempts WHERE id = ?`, r.AttemptID).Scan(&owner, &course)
-		if errors.Is(err, sql.ErrNoRows) {
-			_, err = tx.ExecContext(ctx, `INSERT INTO attempts (id, course_id, worker_id, state, created_at) VALUES (?, ?, ?, 'open', ?)`,
-				r.AttemptID, r.CourseID, r.WorkerID, store.TimeText(st.Now()))
-			owner, course = r.WorkerID, r.CourseID
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		if owner != r.WorkerID || course != r.CourseID {
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: fmt.Sprintf("attempt %s is another worker's or another course's", r.AttemptID)}, nil
-		}
-		out, err := answerItem(ctx, st, tx, r.AttemptID, r.WorkerID, r.ItemID, r.Answer)
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: err.Error()}, nil
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		if out.Attempt.State == work.AttemptPassed || out.Attempt.State == work.AttemptFailed {
-			if err := feed.Append(ctx, tx, it.CenterID, "attempt", out.Attempt, store.TimeText(st.Now())); err != nil {
-				return store.UplinkResult{}, err
-			}
-		}
-		return store.UplinkResult{Status: store.UplinkAccepted}, nil
-	})
+	}
+	return wire.Verdict{Status: wire.StatusAccepted}, nil
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"time"
 
+	"banyan/internal/auth"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -19,34 +21,26 @@ import (
 // center_work at a center) and their course sessions. Only stored spans are
 // paid or counted.
 
-// KindActivity is the outbox kind of a span recorded at a village center;
-// its body is an ActivityRecord.
-const KindActivity = "activity"
-
-// ActivityRecord is a span of a worker's declared time. From a village
-// center it carries the course session it lies in, as the center recorded
-// it, so the hub learns of the session with the span.
+// ActivityRecord is a span of a worker's declared time. At a village
+// center it goes up as a wire.Activity, with the course session it lies
+// in.
 type ActivityRecord struct {
-	WorkerID string `json:"worker_id"`
+	WorkerID string
 	work.Activity
-	Session *CourseSessionRecord `json:"session,omitempty"`
-}
-
-// CourseSessionRecord is a course session as it travels up from a center,
-// in the span it holds.
-type CourseSessionRecord struct {
-	ID         string     `json:"id"`
-	WorkerID   string     `json:"worker_id"`
-	CourseID   string     `json:"course_id"`
-	StartedAt  time.Time  `json:"started_at"`
-	LastSeenAt time.Time  `json:"last_seen_at"`
-	ClosedAt   *time.Time `json:"closed_at,omitempty"`
 }
 
 // sessionRow is a course session as this store keeps it.
 type sessionRow struct {
-	CourseSessionRecord
-	creditedTo time.Time // zero: nothing credited yet
+	ID, WorkerID, CourseID string
+	StartedAt, LastSeenAt  time.Time
+	ClosedAt               *time.Time
+	creditedTo             time.Time // zero: nothing credited yet
+}
+
+// onWire is the session as it travels up in a span it holds.
+func (r sessionRow) onWire() *wire.CourseSession {
+	return &wire.CourseSession{ID: r.ID, WorkerID: r.WorkerID, CourseID: r.CourseID, StartedAt: r.StartedAt,
+		LastSeenAt: r.LastSeenAt, ClosedAt: r.ClosedAt}
 }
 
 // end is when the session ends: its close, or SessionIdle after the last
@@ -106,8 +100,7 @@ func touchSession(ctx context.Context, tx *store.Tx, workerID, courseID string, 
 			return r, err
 		}
 	}
-	r = sessionRow{CourseSessionRecord: CourseSessionRecord{ID: work.NewID(), WorkerID: workerID, CourseID: courseID,
-		StartedAt: now, LastSeenAt: now}}
+	r = sessionRow{ID: work.NewID(), WorkerID: workerID, CourseID: courseID, StartedAt: now, LastSeenAt: now}
 	_, err = tx.ExecContext(ctx, `INSERT INTO course_sessions (id, worker_id, course_id, started_at, last_seen_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, r.ID, workerID, courseID, store.TimeText(now), store.TimeText(now), store.TimeText(now))
 	return r, err
@@ -266,11 +259,12 @@ func recordSpan(ctx context.Context, st *store.Store, tx *store.Tx, id string, r
 		return nil
 	}
 	// Up it goes with the session it lies in, as it stands now.
+	up := wire.Activity{WorkerID: r.WorkerID, Activity: r.Activity}
 	if in >= 0 {
-		r.Session = &sessions[in].CourseSessionRecord
+		up.Session = sessions[in].onWire()
 	}
-	r.StartedAt = from.UTC().Format(time.RFC3339Nano)
-	return st.AppendOutbox(ctx, tx, id, KindActivity, r)
+	up.StartedAt = from.UTC().Format(time.RFC3339Nano)
+	return st.AppendOutbox(ctx, tx, id, wire.KindActivity, up)
 }
 
 // RecordSpan stores a span of declared time from a worker's own device
@@ -348,7 +342,7 @@ func CreditTraining(ctx context.Context, st *store.Store, workerID, courseID str
 // lies in (its times already on the hub's clock), or widens the one stored
 // under its id: it comes again with each span in it. reason is why it
 // cannot be taken, if it cannot.
-func receiveSession(ctx context.Context, st *store.Store, tx *store.Tx, workerID string, r CourseSessionRecord, lim work.SpanLimits) (reason string, err error) {
+func receiveSession(ctx context.Context, st *store.Store, tx *store.Tx, workerID string, r wire.CourseSession, lim work.SpanLimits) (reason string, err error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM courses WHERE id = ?`, r.CourseID).Scan(&n); err != nil {
 		return "", err
@@ -378,29 +372,30 @@ func receiveSession(ctx context.Context, st *store.Store, tx *store.Tx, workerID
 	return "", err
 }
 
-// UplinkSpan stores, on the hub, a span a center recorded (its times
-// already on the hub's clock), with the course session it lies in, once
-// work.CheckSpan allows it, and pays training time at hourly. A refused
-// span is answered rejected with the reason, for good.
-func UplinkSpan(ctx context.Context, st *store.Store, it store.UplinkItem, r ActivityRecord, lim work.SpanLimits, hourly int64) (store.UplinkResult, error) {
-	return st.UplinkOnce(ctx, it, func(tx *store.Tx) (store.UplinkResult, error) {
-		if res, ok, err := store.CenterWorker(ctx, tx, it.CenterID, r.WorkerID); !ok || err != nil {
-			return res, err
+// ReceiveSpan stores, on the hub, a span a center recorded under id (its
+// times already on the hub's clock), with the course session it lies in,
+// once work.CheckSpan allows it, and pays training time at hourly; all
+// inside the upload's transaction tx. A refused span is answered rejected
+// with the reason, for good.
+func ReceiveSpan(ctx context.Context, st *store.Store, tx *store.Tx, centerID, id string, r wire.Activity, lim work.SpanLimits, hourly int64) (wire.Verdict, error) {
+	if v, ok, err := auth.CenterWorker(ctx, tx, centerID, r.WorkerID); !ok || err != nil {
+		return v, err
+	}
+	if r.Session != nil {
+		reason, err := receiveSession(ctx, st, tx, r.WorkerID, *r.Session, lim)
+		if err != nil || reason != "" {
+			return wire.Verdict{Status: wire.StatusRejected, Reason: reason}, err
 		}
-		if r.Session != nil {
-			reason, err := receiveSession(ctx, st, tx, r.WorkerID, *r.Session, lim)
-			if err != nil || reason != "" {
-				return store.UplinkResult{Status: store.UplinkRejected, Reason: reason}, err
-			}
-		}
-		err := tx.Savepoint(ctx, func() error { return recordSpan(ctx, st, tx, it.ID, r, lim) })
-		var se *work.SpanError
-		if errors.As(err, &se) {
-			return store.UplinkResult{Status: store.UplinkRejected, Reason: se.Error()}, nil
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		return store.UplinkResult{Status: store.UplinkAccepted}, ledger.PayTraining(ctx, tx, it.ID, r.WorkerID, r.ActiveMS, hourly, store.TimeText(st.Now()))
+	}
+	err := tx.Savepoint(ctx, func() error {
+		return recordSpan(ctx, st, tx, id, ActivityRecord{WorkerID: r.WorkerID, Activity: r.Activity}, lim)
 	})
+	var se *work.SpanError
+	if errors.As(err, &se) {
+		return wire.Verdict{Status: wire.StatusRejected, Reason: se.Error()}, nil
+	}
+	if err != nil {
+		return wire.Verdict{}, err
+	}
+	return wire.Verdict{Status: wire.StatusAccepted}, ledger.PayTraining(ctx, tx, id, r.WorkerID, r.ActiveMS, hourly, store.TimeText(st.Now()))
 }

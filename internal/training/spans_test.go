@@ -11,6 +11,7 @@ import (
 	"banyan/internal/dispatch"
 	"banyan/internal/training"
 	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -147,10 +148,10 @@ func TestCenterSendsTheSessionFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var spans []training.ActivityRecord
+	var spans []wire.Activity
 	for _, r := range rows {
-		if r.Kind == training.KindActivity {
-			var a training.ActivityRecord
+		if r.Kind == wire.KindActivity {
+			var a wire.Activity
 			if err := json.Unmarshal(r.Body, &a); err != nil {
 				t.Fatal(err)
 			}

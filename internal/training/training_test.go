@@ -12,6 +12,7 @@ import (
 	"banyan/internal/store/storetest"
 	"banyan/internal/training"
 	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -35,8 +36,8 @@ func centerStore(t *testing.T) (*store.Store, *storetest.Clock, string) {
 		t.Fatal(err)
 	}
 	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
-	proj := uplink.Project{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
-	grants := []uplink.Grant{{LeaseID: work.NewID(), TaskKey: "k", Project: proj, Epoch: 1, Slots: 2,
+	proj := wire.Project{ID: work.NewID(), Kind: work.Classify, Language: "en", Schema: schema}
+	grants := []wire.Grant{{LeaseID: work.NewID(), TaskKey: "k", Project: proj, Epoch: 1, Slots: 2,
 		Payload: []byte(`{"text":"x"}`)}}
 	if err := (&center.Local{Store: s}).SaveGrants(ctx, 72*time.Hour, grants); err != nil {
 		t.Fatal(err)

@@ -18,7 +18,9 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"banyan/internal/blob"
-	"banyan/internal/feed"
+	"banyan/internal/dispatch"
+	"banyan/internal/project"
+	"banyan/internal/uplink/wire"
 )
 
 // Client calls a hub's uplink as a center.
@@ -131,14 +133,14 @@ func (c *Client) send(ctx context.Context, path string, raw []byte, enc string, 
 
 // sign names the protocol and the center on a request.
 func (c *Client) sign(req *http.Request) {
-	req.Header.Set(ProtocolHeader, strconv.Itoa(Protocol))
+	req.Header.Set(wire.ProtocolHeader, strconv.Itoa(wire.Protocol))
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 }
 
 // Hello opens a session with the hub.
-func (c *Client) Hello(ctx context.Context, backlog int) (HelloReply, error) {
-	var out HelloReply
-	return out, c.post(ctx, "/uplink/v1/hello", Hello{Version: c.Version, Backlog: backlog}, &out)
+func (c *Client) Hello(ctx context.Context, backlog int) (wire.HelloReply, error) {
+	var out wire.HelloReply
+	return out, c.post(ctx, "/uplink/v1/hello", wire.Hello{Version: c.Version, Backlog: backlog}, &out)
 }
 
 // DefaultChunk is how many records go up in one request: about 40 KB of
@@ -162,10 +164,10 @@ type Local interface {
 	DropGrants(ctx context.Context, ids []string) error
 	// SaveGrants keeps granted tasks and their projects; each lease runs
 	// out ttl after its receipt, by the center's clock.
-	SaveGrants(ctx context.Context, ttl time.Duration, grants []Grant) error
+	SaveGrants(ctx context.Context, ttl time.Duration, grants []wire.Grant) error
 	// MissingFiles lists up to limit attachments that active grants need
 	// and the center has not fetched, those of the earliest grants first.
-	MissingFiles(ctx context.Context, limit int) ([]File, error)
+	MissingFiles(ctx context.Context, limit int) ([]project.TaskFile, error)
 	// AddBlob records a fetched, verified file.
 	AddBlob(ctx context.Context, sum string, size int64) error
 	// EvictableBlobs lists up to limit files no active grant needs, least
@@ -177,7 +179,7 @@ type Local interface {
 	FeedCursor(ctx context.Context) (int64, error)
 	// ApplyFeed keeps the feed's events and the cursor to continue from;
 	// reset means the events are a full snapshot.
-	ApplyFeed(ctx context.Context, events []feed.Event, next int64, reset bool) error
+	ApplyFeed(ctx context.Context, events []wire.FeedEvent, next int64, reset bool) error
 }
 
 // CenterStatus counts a center's workers, leased work, outbox and cached
@@ -279,8 +281,8 @@ func (s *Syncer) round(ctx context.Context) error {
 	}
 	// The heartbeat names every lease the center holds, even none: the hub
 	// takes back grants that never arrived.
-	var hb HeartbeatReply
-	if err := s.Client.post(ctx, "/uplink/v1/heartbeat", Heartbeat{LeaseIDs: ids}, &hb); err != nil {
+	var hb wire.HeartbeatReply
+	if err := s.Client.post(ctx, "/uplink/v1/heartbeat", wire.Heartbeat{LeaseIDs: ids}, &hb); err != nil {
 		return fmt.Errorf("heartbeat: %w", err)
 	}
 	gone := make([]string, 0, len(hb.Gone))
@@ -306,8 +308,8 @@ func (s *Syncer) pullFeed(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var fr FeedReply
-		if err := s.Client.post(ctx, "/uplink/v1/feed", FeedRequest{Cursor: cursor}, &fr); err != nil {
+		var fr wire.FeedReply
+		if err := s.Client.post(ctx, "/uplink/v1/feed", wire.FeedRequest{Cursor: cursor}, &fr); err != nil {
 			return fmt.Errorf("feed: %w", err)
 		}
 		if err := s.Local.ApplyFeed(ctx, fr.Events, fr.Next, fr.Reset); err != nil {
@@ -387,11 +389,11 @@ func (s *Syncer) Upload(ctx context.Context) error {
 
 // send uploads one chunk and records the hub's answers.
 func (s *Syncer) send(ctx context.Context, rows []OutboxRow) error {
-	up := Upload{Items: make([]Item, len(rows)), Clock: s.Local.Now()}
+	up := wire.Upload{Items: make([]wire.Item, len(rows)), Clock: s.Local.Now()}
 	for i, r := range rows {
-		up.Items[i] = Item{ID: r.ID, Seq: r.Seq, Kind: r.Kind, Body: r.Body}
+		up.Items[i] = wire.Item{ID: r.ID, Seq: r.Seq, Kind: r.Kind, Body: r.Body}
 	}
-	var reply UploadReply
+	var reply wire.UploadReply
 	if err := s.Client.post(ctx, "/uplink/v1/upload", up, &reply); err != nil {
 		return fmt.Errorf("upload: %w", err)
 	}
@@ -402,10 +404,10 @@ func (s *Syncer) send(ctx context.Context, rows []OutboxRow) error {
 	for i, status := range reply.Statuses {
 		reason := reply.Reasons[i]
 		switch status {
-		case StatusRetry:
+		case wire.StatusRetry:
 			// Not stored yet: keep it and send it again next round.
 			continue
-		case StatusRejected:
+		case wire.StatusRejected:
 			// The reason may quote the answer; it is kept in the outbox row,
 			// not written to the log.
 			s.Log.Warn("hub rejected a record", "id", rows[i].ID, "kind", rows[i].Kind)
@@ -433,8 +435,8 @@ func (s *Syncer) lease(ctx context.Context) error {
 		}
 		// A request at a time asks for at most LeaseChunk answers' worth,
 		// so a cut link costs at most one reply.
-		var lr LeaseReply
-		if err := s.Client.post(ctx, "/uplink/v1/leases", LeaseRequest{Want: min(LeaseChunk, d.Tasks-q.FreeSlots), Exclude: d.Exclude}, &lr); err != nil {
+		var lr wire.LeaseReply
+		if err := s.Client.post(ctx, "/uplink/v1/leases", wire.LeaseRequest{Want: min(LeaseChunk, d.Tasks-q.FreeSlots), Exclude: wireSkills(d.Exclude)}, &lr); err != nil {
 			return fmt.Errorf("leases: %w", err)
 		}
 		if len(lr.Grants) == 0 {
@@ -454,7 +456,7 @@ const LeaseChunk = 1000
 // saveGrants keeps granted tasks and their projects at the center. The
 // leases run out by the center's own clock: hub and center clocks may
 // disagree by days, so only the span is trusted.
-func (s *Syncer) saveGrants(ctx context.Context, in []Grant) error {
+func (s *Syncer) saveGrants(ctx context.Context, in []wire.Grant) error {
 	for _, g := range in {
 		for _, f := range g.Files {
 			if !blob.ValidSum(f.SHA256) {
@@ -470,7 +472,16 @@ type Demand struct {
 	// Tasks is how many answers' worth of work to hold leased.
 	Tasks int
 	// Exclude lists skills none of the center's workers may do.
-	Exclude []Skill
+	Exclude []dispatch.Skill
+}
+
+// wireSkills are skills as a lease request names them.
+func wireSkills(in []dispatch.Skill) []wire.Skill {
+	var out []wire.Skill
+	for _, k := range in {
+		out = append(out, wire.Skill(k))
+	}
+	return out
 }
 
 // Run syncs every interval until ctx ends, backing off (up to ten times

@@ -10,13 +10,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
-	"banyan/internal/report"
-	"banyan/internal/review"
 	"banyan/internal/store"
-	"banyan/internal/training"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -37,21 +34,21 @@ func FuzzUpload(f *testing.F) {
 		f.Fatal(err)
 	}
 	worker, _ := people.CreateUser(ctx, center.ID, "w", "worker")
-	h := &Hub{Store: st, Dispatch: &dispatch.Service{Store: st}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), TrainingRate: 5000}
+	h := &Hub{Store: st, Auth: people, Dispatch: &dispatch.Service{Store: st}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), TrainingRate: 5000}
 	seed := func(kind string, body any) []byte {
 		b, _ := json.Marshal(body)
-		up, _ := json.Marshal(Upload{Items: []Item{{ID: work.NewID(), Seq: 1, Kind: kind, Body: b}}})
+		up, _ := json.Marshal(wire.Upload{Items: []wire.Item{{ID: work.NewID(), Seq: 1, Kind: kind, Body: b}}})
 		return up
 	}
-	f.Add(seed(KindAnswer, AnswerBody{LeaseID: work.NewID(), Epoch: 1, WorkerID: worker.ID, Answer: json.RawMessage(`{"label":"ok"}`)}), "")
-	f.Add(seed(training.KindActivity, map[string]any{"worker_id": worker.ID, "started_at": "2026-11-23T09:00:00Z", "active_ms": 60000, "what": "training"}), "")
-	f.Add(seed(training.KindActivity, map[string]any{"worker_id": worker.ID, "started_at": "2026-11-23T09:05:00Z", "active_ms": 60000,
+	f.Add(seed(wire.KindAnswer, wire.Answer{LeaseID: work.NewID(), Epoch: 1, WorkerID: worker.ID, Answer: json.RawMessage(`{"label":"ok"}`)}), "")
+	f.Add(seed(wire.KindActivity, map[string]any{"worker_id": worker.ID, "started_at": "2026-11-23T09:00:00Z", "active_ms": 60000, "what": "training"}), "")
+	f.Add(seed(wire.KindActivity, map[string]any{"worker_id": worker.ID, "started_at": "2026-11-23T09:05:00Z", "active_ms": 60000,
 		"what": "training", "session": map[string]any{"id": work.NewID(), "worker_id": worker.ID, "course_id": work.NewID(),
 			"started_at": "2026-11-23T09:00:00Z", "last_seen_at": "2026-11-23T09:20:00Z"}}), "")
-	f.Add(seed(report.KindDeclaration, map[string]any{"worker_id": worker.ID, "declared_at": "2026-11-23T09:00:00Z", "gender": "woman"}), "")
-	f.Add(seed(report.KindWithdrawal, map[string]any{"worker_id": worker.ID}), "")
-	f.Add(seed(review.KindReview, map[string]any{"assignment_id": work.NewID(), "reviewer_id": worker.ID, "verdict": "agree", "note": ""}), "")
-	f.Add(seed(audit.Kind, map[string]any{"actor": "center", "action": "user.added", "subject": worker.ID}), "")
+	f.Add(seed(wire.KindDeclaration, map[string]any{"worker_id": worker.ID, "declared_at": "2026-11-23T09:00:00Z", "gender": "woman"}), "")
+	f.Add(seed(wire.KindWithdrawal, map[string]any{"worker_id": worker.ID}), "")
+	f.Add(seed(wire.KindReview, map[string]any{"assignment_id": work.NewID(), "reviewer_id": worker.ID, "verdict": "agree", "note": ""}), "")
+	f.Add(seed(wire.KindAudit, map[string]any{"actor": "center", "action": "user.added", "subject": worker.ID}), "")
 	f.Add([]byte(`{"items":[{"id":"x","kind":"nonsense","body":{}}]}`), "")
 	f.Add([]byte{0x1f, 0x8b, 0, 0}, "gzip")
 	f.Fuzz(func(t *testing.T, body []byte, encoding string) {
@@ -59,7 +56,7 @@ func FuzzUpload(f *testing.F) {
 		if encoding != "" {
 			req.Header.Set("Content-Encoding", encoding)
 		}
-		var in Upload
+		var in wire.Upload
 		if err := decode(httptest.NewRecorder(), req, &in); err != nil {
 			return
 		}

@@ -17,17 +17,14 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"banyan/internal/audit"
 	"banyan/internal/auth"
 	"banyan/internal/blob"
 	"banyan/internal/dispatch"
 	"banyan/internal/feed"
 	"banyan/internal/problem"
 	"banyan/internal/project"
-	"banyan/internal/report"
-	"banyan/internal/review"
 	"banyan/internal/store"
-	"banyan/internal/training"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -88,12 +85,12 @@ func (h *Hub) Register(mux *http.ServeMux) {
 // handler runs.
 func (h *Hub) wrap(fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(ProtocolHeader, strconv.Itoa(Protocol))
+		w.Header().Set(wire.ProtocolHeader, strconv.Itoa(wire.Protocol))
 		fail := func(err error) { problem.Write(w, h.Log, r, err) }
-		v, err := strconv.Atoi(r.Header.Get(ProtocolHeader))
-		if err != nil || v < MinProtocol || v > Protocol {
+		v, err := strconv.Atoi(r.Header.Get(wire.ProtocolHeader))
+		if err != nil || v < wire.MinProtocol || v > wire.Protocol {
 			fail(problem.New(http.StatusUpgradeRequired,
-				"this hub speaks uplink protocol %d to %d and the center sent %q; upgrade the center (see the README)", MinProtocol, Protocol, r.Header.Get(ProtocolHeader)))
+				"this hub speaks uplink protocol %d to %d and the center sent %q; upgrade the center (see the README)", wire.MinProtocol, wire.Protocol, r.Header.Get(wire.ProtocolHeader)))
 			return
 		}
 		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -185,20 +182,20 @@ func reply(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 func (h *Hub) hello(w http.ResponseWriter, r *http.Request, center auth.Org) error {
-	var in Hello
+	var in wire.Hello
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	v, _ := strconv.Atoi(r.Header.Get(ProtocolHeader))
-	if err := h.Store.TouchCenter(r.Context(), center.ID, v, in.Version, in.Backlog); err != nil {
+	v, _ := strconv.Atoi(r.Header.Get(wire.ProtocolHeader))
+	if err := h.touchCenter(r.Context(), center.ID, v, in.Version, in.Backlog); err != nil {
 		return err
 	}
-	return reply(w, r, HelloReply{Protocol: Protocol, HubVersion: h.Version, CenterID: center.ID, CenterName: center.Name,
+	return reply(w, r, wire.HelloReply{Protocol: wire.Protocol, HubVersion: h.Version, CenterID: center.ID, CenterName: center.Name,
 		HubTime: time.Now().UTC(), LeaseTTLSeconds: int(h.LeaseTTL / time.Second)})
 }
 
 func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center auth.Org) error {
-	var in LeaseRequest
+	var in wire.LeaseRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -208,13 +205,13 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center auth.Org) er
 	if len(in.Skills) > 1000 || len(in.Exclude) > 1000 {
 		return problem.New(http.StatusUnprocessableEntity, "skills, exclude: at most 1000 each")
 	}
-	leases, err := h.Dispatch.GrantLeases(r.Context(), dispatch.LeaseRequest{CenterID: center.ID, Want: in.Want, Skills: in.Skills,
-		Exclude: in.Exclude, TTL: h.LeaseTTL, GoldDraw: rand.Float64})
+	leases, err := h.Dispatch.GrantLeases(r.Context(), dispatch.LeaseRequest{CenterID: center.ID, Want: in.Want, Skills: dispatchSkills(in.Skills),
+		Exclude: dispatchSkills(in.Exclude), TTL: h.LeaseTTL, GoldDraw: rand.Float64})
 	if err != nil {
 		return err
 	}
-	projects := map[string]Project{}
-	out := LeaseReply{Grants: make([]Grant, 0, len(leases))}
+	projects := map[string]wire.Project{}
+	out := wire.LeaseReply{Grants: make([]wire.Grant, 0, len(leases))}
 	for _, l := range leases {
 		p, ok := projects[l.ProjectID]
 		if !ok {
@@ -222,11 +219,14 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center auth.Org) er
 			if err != nil {
 				return err
 			}
-			p = Project{ID: pr.ID, Kind: pr.Kind, Language: pr.Language, Instructions: pr.Instructions, Schema: pr.Schema, MinAnswerMS: pr.MinAnswerMS}
+			p = wire.Project{ID: pr.ID, Kind: pr.Kind, Language: pr.Language, Instructions: pr.Instructions, Schema: pr.Schema, MinAnswerMS: pr.MinAnswerMS}
 			projects[l.ProjectID] = p
 		}
-		g := Grant{LeaseID: l.ID, TaskKey: l.TaskKey, Epoch: l.Epoch, Slots: l.Slots, ExpiresAt: l.ExpiresAt, Payload: l.Payload,
-			Project: p, Exclude: l.Exclude, Deadline: l.Deadline, Files: l.Files}
+		g := wire.Grant{LeaseID: l.ID, TaskKey: l.TaskKey, Epoch: l.Epoch, Slots: l.Slots, ExpiresAt: l.ExpiresAt, Payload: l.Payload,
+			Project: p, Exclude: l.Exclude, Deadline: l.Deadline}
+		for _, f := range l.Files {
+			g.Files = append(g.Files, wire.File(f))
+		}
 		if l.Deadline != nil {
 			g.DueInSeconds = max(1, int64(time.Until(*l.Deadline)/time.Second))
 		}
@@ -235,8 +235,17 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center auth.Org) er
 	return reply(w, r, out)
 }
 
+// dispatchSkills are the skills a center named, as dispatch takes them.
+func dispatchSkills(in []wire.Skill) []dispatch.Skill {
+	var out []dispatch.Skill
+	for _, s := range in {
+		out = append(out, dispatch.Skill(s))
+	}
+	return out
+}
+
 func (h *Hub) heartbeat(w http.ResponseWriter, r *http.Request, center auth.Org) error {
-	var in Heartbeat
+	var in wire.Heartbeat
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -247,14 +256,14 @@ func (h *Hub) heartbeat(w http.ResponseWriter, r *http.Request, center auth.Org)
 	if err != nil {
 		return err
 	}
-	v, _ := strconv.Atoi(r.Header.Get(ProtocolHeader))
-	if err := h.Store.TouchCenter(r.Context(), center.ID, v, "", in.Backlog); err != nil {
+	v, _ := strconv.Atoi(r.Header.Get(wire.ProtocolHeader))
+	if err := h.touchCenter(r.Context(), center.ID, v, "", in.Backlog); err != nil {
 		return err
 	}
 	if renewed == nil {
 		renewed = []string{}
 	}
-	return reply(w, r, HeartbeatReply{Renewed: renewed, Gone: gone, ExpiresAt: time.Now().UTC().Add(h.LeaseTTL)})
+	return reply(w, r, wire.HeartbeatReply{Renewed: renewed, Gone: gone, ExpiresAt: time.Now().UTC().Add(h.LeaseTTL)})
 }
 
 // upload takes a center's records in order and answers each: accepted,
@@ -265,14 +274,14 @@ func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center auth.Org) er
 	// the request arrives, before the body (which can take long on a slow
 	// link) is read.
 	arrived := h.Store.Now()
-	var in Upload
+	var in wire.Upload
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	if len(in.Items) > maxItems {
 		return problem.New(http.StatusRequestEntityTooLarge, "items: at most %d in one upload; split it", maxItems)
 	}
-	out := UploadReply{Statuses: make([]string, len(in.Items))}
+	out := wire.UploadReply{Statuses: make([]string, len(in.Items))}
 	// How far the center's clock is ahead of this hub's: the times its
 	// records carry are put on the hub's clock by it.
 	var offset time.Duration
@@ -284,16 +293,16 @@ func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center auth.Org) er
 	// the center's retry starts clean.
 	err := h.Store.InOneTx(r.Context(), func(ctx context.Context) error {
 		for i, it := range in.Items {
-			res, err := h.item(ctx, center, it, offset)
+			v, err := h.item(ctx, center, it, offset)
 			if err != nil {
 				return fmt.Errorf("uplink: item %d (%s): %w", i, it.ID, err)
 			}
-			out.Statuses[i] = res.Status
-			if res.Status != StatusAccepted && res.Reason != "" {
+			out.Statuses[i] = v.Status
+			if v.Status != wire.StatusAccepted && v.Reason != "" {
 				if out.Reasons == nil {
 					out.Reasons = map[int]string{}
 				}
-				out.Reasons[i] = res.Reason
+				out.Reasons[i] = v.Reason
 			}
 		}
 		return nil
@@ -301,182 +310,11 @@ func (h *Hub) upload(w http.ResponseWriter, r *http.Request, center auth.Org) er
 	if err != nil {
 		return err
 	}
-	v, _ := strconv.Atoi(r.Header.Get(ProtocolHeader))
-	if err := h.Store.TouchCenter(r.Context(), center.ID, v, "", in.Backlog); err != nil {
+	v, _ := strconv.Atoi(r.Header.Get(wire.ProtocolHeader))
+	if err := h.touchCenter(r.Context(), center.ID, v, "", in.Backlog); err != nil {
 		return err
 	}
 	return reply(w, r, out)
-}
-
-// centerSpanSlack is how much a center's span may overlap other time on
-// the hub: each upload's clock reading reaches the hub a link's latency
-// late, so spans that touched at the center can seem to overlap by that.
-const centerSpanSlack = 5 * time.Second
-
-// item stores one uploaded record. offset is how far the center's clock
-// is ahead of the hub's.
-func (h *Hub) item(ctx context.Context, center auth.Org, it Item, offset time.Duration) (store.UplinkResult, error) {
-	ref := store.UplinkItem{ID: it.ID, CenterID: center.ID, Seq: it.Seq, Kind: it.Kind}
-	reject := func(format string, args ...any) (store.UplinkResult, error) {
-		reason := fmt.Sprintf(format, args...)
-		if work.ValidID(it.ID) {
-			if err := h.Store.RecordRejected(ctx, ref, reason); err != nil {
-				return store.UplinkResult{}, err
-			}
-		}
-		return store.UplinkResult{Status: store.UplinkRejected, Reason: reason}, nil
-	}
-	if !work.ValidID(it.ID) {
-		return reject("id %q is not a UUID made at the center", it.ID)
-	}
-	if status, seen, err := h.Store.UplinkSeen(ctx, it.ID); err != nil || seen {
-		return store.UplinkResult{Status: store.UplinkDuplicate, Reason: "first answered " + status}, err
-	}
-	strict := func(v any) error {
-		dec := json.NewDecoder(bytes.NewReader(it.Body))
-		dec.DisallowUnknownFields()
-		return dec.Decode(v)
-	}
-	switch it.Kind {
-	case KindEnrolment:
-		var b EnrolmentBody
-		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) || strings.TrimSpace(b.Name) == "" {
-			return reject("an enrolment needs worker_id (a UUID) and name")
-		}
-		switch b.Role {
-		case "":
-			b.Role = string(auth.Worker)
-		case string(auth.Worker), string(auth.Reviewer), string(auth.CenterManager):
-		default:
-			return reject("an enrolment's role is worker, reviewer or center_manager, not %q", b.Role)
-		}
-		return h.Auth.UplinkEnrol(ctx, ref, b.WorkerID, strings.TrimSpace(b.Name), b.Role)
-	case KindAnswer:
-		var b AnswerBody
-		if err := strict(&b); err != nil || !work.ValidID(b.LeaseID) || !work.ValidID(b.WorkerID) {
-			return reject("an answer needs lease_id, epoch, worker_id, answer and duration_ms")
-		}
-		l, err := h.Dispatch.Lease(ctx, b.LeaseID)
-		if errors.Is(err, store.ErrNotFound) {
-			return reject("lease %s is not one of this center's", b.LeaseID)
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		p, err := h.Dispatch.Project(ctx, l.ProjectID)
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		answer, err := work.ParseAnswer(p.Kind, p.Schema, b.Answer)
-		if err != nil {
-			return reject("%v", err)
-		}
-		var started time.Time
-		if !b.StartedAt.IsZero() {
-			started = b.StartedAt.Add(-offset)
-		}
-		res, _, err := h.Dispatch.UplinkAnswer(ctx, dispatch.UplinkAnswerArgs{Project: p, Item: ref, LeaseID: b.LeaseID, Epoch: b.Epoch,
-			WorkerID: b.WorkerID, Answer: answer, DurationMS: max(0, b.DurationMS), StartedAt: started, ReportedMS: max(0, b.ReportedMS),
-			SampleDraw: rand.Float64()}, dispatch.Decider(p))
-		return res, err
-	case training.KindActivity:
-		var b training.ActivityRecord
-		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) {
-			return reject("activity needs worker_id, started_at, active_ms and what")
-		}
-		if err := b.Activity.Validate(); err != nil {
-			return reject("activity: %v", err)
-		}
-		// On the hub's clock, with the session it lies in, then checked as
-		// any span (allowing the slack of the link's latency); training
-		// time is paid once per span, whichever hub stores it.
-		from, _ := b.Span()
-		b.StartedAt = from.Add(-offset).UTC().Format(time.RFC3339Nano)
-		if s := b.Session; s != nil {
-			s.StartedAt, s.LastSeenAt = s.StartedAt.Add(-offset), s.LastSeenAt.Add(-offset)
-			if s.ClosedAt != nil {
-				closed := s.ClosedAt.Add(-offset)
-				s.ClosedAt = &closed
-			}
-		}
-		lim := h.Spans
-		lim.Slack = centerSpanSlack
-		return training.UplinkSpan(ctx, h.Store, ref, b, lim, h.TrainingRate)
-	case report.KindDeclaration:
-		var b report.DeclarationRecord
-		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) || b.DeclaredAt.IsZero() {
-			return reject("a declaration needs worker_id, declared_at and its answers")
-		}
-		if err := b.Declaration.Validate(time.Now().Year()); err != nil {
-			return reject("declaration: %v", err)
-		}
-		return report.UplinkDeclaration(ctx, h.Store, ref, b)
-	case report.KindWithdrawal:
-		var b report.WithdrawalRecord
-		if err := strict(&b); err != nil || !work.ValidID(b.WorkerID) {
-			return reject("a withdrawal needs worker_id")
-		}
-		return report.UplinkWithdrawal(ctx, h.Store, ref, b)
-	case review.KindReview:
-		var b struct {
-			review.ReviewRecord
-			Answer json.RawMessage `json:"answer,omitempty"`
-		}
-		if err := strict(&b); err != nil || !work.ValidID(b.AssignmentID) || !work.ValidID(b.ReviewerID) {
-			return reject("a review needs assignment_id, reviewer_id, verdict and note")
-		}
-		if err := work.CheckReview(b.Verdict, b.Note); err != nil {
-			return reject("review: %v", err)
-		}
-		if len(b.Answer) > 0 && string(b.Answer) != "null" {
-			a, err := h.Dispatch.Assignment(ctx, b.AssignmentID)
-			if errors.Is(err, store.ErrNotFound) {
-				return store.UplinkResult{Status: store.UplinkRetry, Reason: "the answer under review has not arrived yet"}, nil
-			}
-			if err != nil {
-				return store.UplinkResult{}, err
-			}
-			p, err := h.Dispatch.Project(ctx, a.ProjectID)
-			if err != nil {
-				return store.UplinkResult{}, err
-			}
-			ans, err := work.ParseAnswer(p.Kind, p.Schema, b.Answer)
-			if err != nil {
-				return reject("review: answer: %v", err)
-			}
-			b.ReviewRecord.Answer = &ans
-		}
-		return review.UplinkReview(ctx, h.Store, ref, b.ReviewRecord)
-	case audit.Kind:
-		var b audit.Record
-		if err := strict(&b); err != nil || b.Action == "" || len(b.Action) > 100 || len(b.Actor) > 200 ||
-			len(b.Subject) > 200 || len(b.Detail) > 2000 || b.At.IsZero() {
-			return reject("an audit event needs actor, action (at most 100 bytes), subject, detail and at")
-		}
-		return h.Store.UplinkOnce(ctx, ref, func(tx *store.Tx) (store.UplinkResult, error) {
-			return store.UplinkResult{Status: store.UplinkAccepted}, audit.Append(ctx, tx, ref.ID, center.ID, b, h.Store.Now())
-		})
-	case training.KindAttemptAnswer:
-		var b struct {
-			training.AttemptAnswerRecord
-			Answer json.RawMessage `json:"answer"`
-		}
-		if err := strict(&b); err != nil || !work.ValidID(b.AttemptID) || !work.ValidID(b.CourseID) || !work.ValidID(b.WorkerID) || !work.ValidID(b.ItemID) {
-			return reject("a course answer needs attempt_id, course_id, worker_id, item_id and answer")
-		}
-		c, err := training.Course(ctx, h.Store, b.CourseID)
-		if errors.Is(err, store.ErrNotFound) {
-			return reject("course %s is not on this hub", b.CourseID)
-		}
-		if err != nil {
-			return store.UplinkResult{}, err
-		}
-		if b.AttemptAnswerRecord.Answer, err = work.ParseAnswer(c.Kind, c.Schema, b.Answer); err != nil {
-			return reject("course answer: %v", err)
-		}
-		return training.UplinkAttemptAnswer(ctx, h.Store, ref, b.AttemptAnswerRecord)
-	}
-	return reject("unknown kind %q (this hub takes %s)", it.Kind, strings.Join(Kinds, ", "))
 }
 
 // file serves an attachment of a task the center holds a lease of, with
@@ -500,7 +338,7 @@ func (h *Hub) file(w http.ResponseWriter, r *http.Request, center auth.Org) erro
 const maxFeed = 2000
 
 func (h *Hub) feed(w http.ResponseWriter, r *http.Request, center auth.Org) error {
-	var in FeedRequest
+	var in wire.FeedRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -509,7 +347,7 @@ func (h *Hub) feed(w http.ResponseWriter, r *http.Request, center auth.Org) erro
 		return err
 	}
 	if events == nil {
-		events = []feed.Event{}
+		events = []wire.FeedEvent{}
 	}
-	return reply(w, r, FeedReply{Events: events, Next: next, Reset: reset})
+	return reply(w, r, wire.FeedReply{Events: events, Next: next, Reset: reset})
 }

@@ -24,6 +24,7 @@ import (
 	"banyan/internal/store"
 	"banyan/internal/training"
 	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -86,7 +87,7 @@ func (f *fixture) call(path string, in, out any, protocol int, token string) int
 	req, _ := http.NewRequest("POST", f.url+path, &buf)
 	req.Header.Set("Content-Encoding", "zstd")
 	req.Header.Set("Accept-Encoding", "zstd")
-	req.Header.Set(uplink.ProtocolHeader, strconv.Itoa(protocol))
+	req.Header.Set(wire.ProtocolHeader, strconv.Itoa(protocol))
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
@@ -119,24 +120,24 @@ func TestUplinkRefusesOtherVersionsAndTokens(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	var problem map[string]any
-	if got := f.call("/uplink/v1/hello", uplink.Hello{}, &problem, uplink.Protocol+1, f.token); got != http.StatusUpgradeRequired {
+	if got := f.call("/uplink/v1/hello", wire.Hello{}, &problem, wire.Protocol+1, f.token); got != http.StatusUpgradeRequired {
 		t.Fatalf("a newer protocol: got %d, want 426", got)
 	}
 	if !strings.Contains(fmt.Sprint(problem["detail"]), "upgrade the center") {
 		t.Fatalf("426 detail: %v", problem)
 	}
-	if got := f.call("/uplink/v1/hello", uplink.Hello{}, nil, uplink.Protocol, "bny_wrong"); got != http.StatusUnauthorized {
+	if got := f.call("/uplink/v1/hello", wire.Hello{}, nil, wire.Protocol, "bny_wrong"); got != http.StatusUnauthorized {
 		t.Fatalf("bad token: got %d, want 401", got)
 	}
 	admin, err := f.h.InitAdmin(context.Background(), "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := f.call("/uplink/v1/hello", uplink.Hello{}, nil, uplink.Protocol, admin); got != http.StatusForbidden {
+	if got := f.call("/uplink/v1/hello", wire.Hello{}, nil, wire.Protocol, admin); got != http.StatusForbidden {
 		t.Fatalf("an admin token on the uplink: got %d, want 403", got)
 	}
-	var hello uplink.HelloReply
-	if got := f.call("/uplink/v1/hello", uplink.Hello{Version: "c1", Backlog: 3}, &hello, uplink.Protocol, f.token); got != 200 {
+	var hello wire.HelloReply
+	if got := f.call("/uplink/v1/hello", wire.Hello{Version: "c1", Backlog: 3}, &hello, wire.Protocol, f.token); got != 200 {
 		t.Fatalf("hello: %d", got)
 	}
 	if hello.CenterName != "village" || hello.LeaseTTLSeconds != 72*3600 || hello.HubVersion != "test" {
@@ -149,42 +150,42 @@ func TestUplinkRefusesOtherVersionsAndTokens(t *testing.T) {
 func TestUplinkLeaseAndUpload(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	var lr uplink.LeaseReply
-	if got := f.call("/uplink/v1/leases", uplink.LeaseRequest{Want: 4, Skills: []uplink.Skill{{Kind: "classify", Language: "en"}}}, &lr, uplink.Protocol, f.token); got != 200 {
+	var lr wire.LeaseReply
+	if got := f.call("/uplink/v1/leases", wire.LeaseRequest{Want: 4, Skills: []wire.Skill{{Kind: "classify", Language: "en"}}}, &lr, wire.Protocol, f.token); got != 200 {
 		t.Fatalf("leases: %d", got)
 	}
 	if len(lr.Grants) != 2 || lr.Grants[0].Project.Kind != work.Classify || len(lr.Grants[0].Payload) == 0 || lr.Grants[0].Slots != 2 {
 		t.Fatalf("grants: %+v", lr.Grants)
 	}
-	var none uplink.LeaseReply
-	f.call("/uplink/v1/leases", uplink.LeaseRequest{Want: 2, Skills: []uplink.Skill{{Kind: "extract", Language: "en"}}}, &none, uplink.Protocol, f.token)
+	var none wire.LeaseReply
+	f.call("/uplink/v1/leases", wire.LeaseRequest{Want: 2, Skills: []wire.Skill{{Kind: "extract", Language: "en"}}}, &none, wire.Protocol, f.token)
 	if len(none.Grants) != 0 {
 		t.Fatalf("leases for a skill with no work: %+v", none.Grants)
 	}
 	g := lr.Grants[0]
 	w1, w2 := work.NewID(), work.NewID()
-	enrol := func(seq int64, id, name string) uplink.Item {
-		b, _ := json.Marshal(uplink.EnrolmentBody{WorkerID: id, Name: name})
-		return uplink.Item{ID: work.NewID(), Seq: seq, Kind: uplink.KindEnrolment, Body: b}
+	enrol := func(seq int64, id, name string) wire.Item {
+		b, _ := json.Marshal(wire.Enrolment{WorkerID: id, Name: name})
+		return wire.Item{ID: work.NewID(), Seq: seq, Kind: wire.KindEnrolment, Body: b}
 	}
-	answer := func(seq int64, worker, label string) uplink.Item {
-		b, _ := json.Marshal(uplink.AnswerBody{LeaseID: g.LeaseID, Epoch: g.Epoch, WorkerID: worker,
+	answer := func(seq int64, worker, label string) wire.Item {
+		b, _ := json.Marshal(wire.Answer{LeaseID: g.LeaseID, Epoch: g.Epoch, WorkerID: worker,
 			Answer: json.RawMessage(`{"label":"` + label + `"}`), DurationMS: 5000})
-		return uplink.Item{ID: work.NewID(), Seq: seq, Kind: uplink.KindAnswer, Body: b}
+		return wire.Item{ID: work.NewID(), Seq: seq, Kind: wire.KindAnswer, Body: b}
 	}
 	first := answer(3, w1, "spam")
-	items := []uplink.Item{
+	items := []wire.Item{
 		enrol(1, w1, "lakshmi"),
 		enrol(2, w2, "ravi"),
 		first,
 		first, // replayed in the same batch
 		answer(4, w2, "maybe"),
-		{ID: "not-a-uuid", Seq: 5, Kind: uplink.KindAnswer, Body: json.RawMessage(`{}`)},
+		{ID: "not-a-uuid", Seq: 5, Kind: wire.KindAnswer, Body: json.RawMessage(`{}`)},
 		{ID: work.NewID(), Seq: 6, Kind: "selfie", Body: json.RawMessage(`{}`)},
 		answer(7, w2, "spam"),
 	}
-	var up uplink.UploadReply
-	if got := f.call("/uplink/v1/upload", uplink.Upload{Items: items, Backlog: 0}, &up, uplink.Protocol, f.token); got != 200 {
+	var up wire.UploadReply
+	if got := f.call("/uplink/v1/upload", wire.Upload{Items: items, Backlog: 0}, &up, wire.Protocol, f.token); got != 200 {
 		t.Fatalf("upload: %d", got)
 	}
 	want := []string{"accepted", "accepted", "accepted", "duplicate", "rejected", "rejected", "rejected", "accepted"}
@@ -200,8 +201,8 @@ func TestUplinkLeaseAndUpload(t *testing.T) {
 		t.Fatalf("a bad answer's reason should name the field: %q", up.Reasons[4])
 	}
 	// The whole upload again: every item already seen is a duplicate.
-	var again uplink.UploadReply
-	f.call("/uplink/v1/upload", uplink.Upload{Items: items}, &again, uplink.Protocol, f.token)
+	var again wire.UploadReply
+	f.call("/uplink/v1/upload", wire.Upload{Items: items}, &again, wire.Protocol, f.token)
 	for i, st := range again.Statuses {
 		if i == 5 { // an id the hub could not record stays rejected
 			continue
@@ -210,8 +211,8 @@ func TestUplinkLeaseAndUpload(t *testing.T) {
 			t.Fatalf("replayed item %d: got %s, want duplicate", i, st)
 		}
 	}
-	var hb uplink.HeartbeatReply
-	f.call("/uplink/v1/heartbeat", uplink.Heartbeat{LeaseIDs: []string{g.LeaseID, lr.Grants[1].LeaseID}}, &hb, uplink.Protocol, f.token)
+	var hb wire.HeartbeatReply
+	f.call("/uplink/v1/heartbeat", wire.Heartbeat{LeaseIDs: []string{g.LeaseID, lr.Grants[1].LeaseID}}, &hb, wire.Protocol, f.token)
 	if len(hb.Renewed) != 1 || hb.Renewed[0] != lr.Grants[1].LeaseID || hb.Gone[g.LeaseID] != dispatch.LeaseReturned {
 		t.Fatalf("heartbeat: %+v; the settled task's lease should be gone as returned", hb)
 	}
@@ -288,25 +289,25 @@ func TestCenterClockPutOnHubClock(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			var lr uplink.LeaseReply
-			if got := f.call("/uplink/v1/leases", uplink.LeaseRequest{Want: 1, Skills: []uplink.Skill{{Kind: "classify", Language: "en"}}}, &lr, uplink.Protocol, f.token); got != 200 || len(lr.Grants) == 0 {
+			var lr wire.LeaseReply
+			if got := f.call("/uplink/v1/leases", wire.LeaseRequest{Want: 1, Skills: []wire.Skill{{Kind: "classify", Language: "en"}}}, &lr, wire.Protocol, f.token); got != 200 || len(lr.Grants) == 0 {
 				t.Fatalf("leases: %d %+v", got, lr)
 			}
 			g := lr.Grants[0]
 			granted := g.ExpiresAt.Add(-f.h.Config.LeaseTTL)
 			w := work.NewID()
-			enrol, _ := json.Marshal(uplink.EnrolmentBody{WorkerID: w, Name: "lakshmi"})
-			ans, _ := json.Marshal(uplink.AnswerBody{LeaseID: g.LeaseID, Epoch: g.Epoch, WorkerID: w,
+			enrol, _ := json.Marshal(wire.Enrolment{WorkerID: w, Name: "lakshmi"})
+			ans, _ := json.Marshal(wire.Answer{LeaseID: g.LeaseID, Epoch: g.Epoch, WorkerID: w,
 				Answer: json.RawMessage(`{"label":"ok"}`), DurationMS: 300, StartedAt: granted.Add(500 * time.Millisecond).Add(ahead)})
 			id := work.NewID()
-			up := uplink.Upload{Items: []uplink.Item{{ID: work.NewID(), Seq: 1, Kind: uplink.KindEnrolment, Body: enrol},
-				{ID: id, Seq: 2, Kind: uplink.KindAnswer, Body: ans}}}
+			up := wire.Upload{Items: []wire.Item{{ID: work.NewID(), Seq: 1, Kind: wire.KindEnrolment, Body: enrol},
+				{ID: id, Seq: 2, Kind: wire.KindAnswer, Body: ans}}}
 			time.Sleep(2500 * time.Millisecond)
 			if tc.sayClock {
 				up.Clock = time.Now().Add(ahead)
 			}
-			var reply uplink.UploadReply
-			if got := f.call("/uplink/v1/upload", up, &reply, uplink.Protocol, f.token); got != 200 || reply.Statuses[1] != "accepted" {
+			var reply wire.UploadReply
+			if got := f.call("/uplink/v1/upload", up, &reply, wire.Protocol, f.token); got != 200 || reply.Statuses[1] != "accepted" {
 				t.Fatalf("upload: %d %+v", got, reply)
 			}
 			a, err := f.h.Dispatch.Assignment(context.Background(), id)
@@ -341,18 +342,18 @@ func TestCenterSpansChecked(t *testing.T) {
 	w := work.NewID()
 	now := time.Now().UTC()
 	body := func(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
-	session := &training.CourseSessionRecord{ID: work.NewID(), WorkerID: w, CourseID: course.ID, StartedAt: now.Add(-time.Hour), LastSeenAt: now.Add(-30 * time.Minute)}
-	span := func(from time.Time, d time.Duration, what string, s *training.CourseSessionRecord) uplink.Item {
-		return uplink.Item{ID: work.NewID(), Kind: "activity", Body: body(training.ActivityRecord{WorkerID: w,
+	session := &wire.CourseSession{ID: work.NewID(), WorkerID: w, CourseID: course.ID, StartedAt: now.Add(-time.Hour), LastSeenAt: now.Add(-30 * time.Minute)}
+	span := func(from time.Time, d time.Duration, what string, s *wire.CourseSession) wire.Item {
+		return wire.Item{ID: work.NewID(), Kind: "activity", Body: body(wire.Activity{WorkerID: w,
 			Activity: work.Activity{StartedAt: from.Format(time.RFC3339Nano), ActiveMS: d.Milliseconds(), What: what}, Session: s})}
 	}
 	type sent struct {
-		item         uplink.Item
+		item         wire.Item
 		late         time.Duration // how much earlier than its arrival the upload's clock was read
 		status, says string
 	}
 	cases := []sent{
-		{uplink.Item{ID: work.NewID(), Kind: uplink.KindEnrolment, Body: body(uplink.EnrolmentBody{WorkerID: w, Name: "lakshmi"})}, 0, "accepted", ""},
+		{wire.Item{ID: work.NewID(), Kind: wire.KindEnrolment, Body: body(wire.Enrolment{WorkerID: w, Name: "lakshmi"})}, 0, "accepted", ""},
 		{span(now.Add(-2*time.Hour), time.Hour, "tasks", nil), 0, "rejected", "measures it"},
 		{span(now.Add(-50*time.Minute), 10*time.Minute, "training", nil), 0, "rejected", "course session"},
 		{span(now.Add(-50*time.Minute), 10*time.Minute, "training", session), 2 * time.Second, "accepted", ""},
@@ -363,15 +364,15 @@ func TestCenterSpansChecked(t *testing.T) {
 	// Each in an upload of its own, in the center's order.
 	for i, c := range cases {
 		c.item.Seq = int64(i + 1)
-		var reply uplink.UploadReply
-		if got := f.call("/uplink/v1/upload", uplink.Upload{Items: []uplink.Item{c.item}, Clock: time.Now().Add(-c.late)}, &reply, uplink.Protocol, f.token); got != 200 {
+		var reply wire.UploadReply
+		if got := f.call("/uplink/v1/upload", wire.Upload{Items: []wire.Item{c.item}, Clock: time.Now().Add(-c.late)}, &reply, wire.Protocol, f.token); got != 200 {
 			t.Fatalf("upload %d: %d", i, got)
 		}
 		if reply.Statuses[0] != c.status || !strings.Contains(reply.Reasons[0], c.says) {
 			t.Fatalf("item %d: got %s (%s), want %s saying %q", i, reply.Statuses[0], reply.Reasons[0], c.status, c.says)
 		}
-		var again uplink.UploadReply
-		f.call("/uplink/v1/upload", uplink.Upload{Items: []uplink.Item{c.item}, Clock: time.Now()}, &again, uplink.Protocol, f.token)
+		var again wire.UploadReply
+		f.call("/uplink/v1/upload", wire.Upload{Items: []wire.Item{c.item}, Clock: time.Now()}, &again, wire.Protocol, f.token)
 		if again.Statuses[0] != "duplicate" || !strings.Contains(again.Reasons[0], c.status) {
 			t.Fatalf("sent again, item %d: got %s (%s), want duplicate of %s", i, again.Statuses[0], again.Reasons[0], c.status)
 		}

@@ -1,29 +1,19 @@
-// Package uplink owns the hub↔center sync protocol: its wire types, the
-// hub's handler under /uplink/v1 and its receivers of each record kind, and
-// the center's side: the outbox its records queue in until the hub has
-// them (outbox.go), and the syncer, which sends the outbox up, keeps the
-// leases granted and applies the hub's feed through what it needs of the
-// center's local store (Local). Centers sit behind slow, lossy links, so
-// every call is idempotent: records carry ids made once at the center, the
-// hub answers each item on its own, and a replay is answered "duplicate".
+// Package wire is the vocabulary of the hub↔center protocol: its version,
+// every message a center and the hub exchange under /uplink/v1, every kind
+// of record a center uploads with the body it carries, and the statuses
+// the hub answers each record with. Each is declared here once, with its
+// JSON names; what the code on either side keeps of a record is its own
+// type.
 //
-// Every request names its protocol version in the Banyan-Protocol header;
-// a hub answers a version it does not speak with 426 and says which it
-// does, so a center that is behind knows to upgrade. Bodies may be zstd or
-// gzip compressed (Content-Encoding).
-package uplink
+// It imports nothing of ours but work, so that the domains, which write
+// these bodies at a center and receive them on the hub, can use it
+// without importing uplink, which imports them.
+package wire
 
 import (
 	"encoding/json"
 	"time"
 
-	"banyan/internal/audit"
-	"banyan/internal/dispatch"
-	"banyan/internal/feed"
-	"banyan/internal/project"
-	"banyan/internal/report"
-	"banyan/internal/review"
-	"banyan/internal/training"
 	"banyan/internal/work"
 )
 
@@ -62,7 +52,10 @@ type HelloReply struct {
 }
 
 // Skill is a kind of task in a language.
-type Skill = dispatch.Skill
+type Skill struct {
+	Kind     string `json:"kind"`
+	Language string `json:"language"`
+}
 
 // LeaseRequest asks for Want answers' worth of tasks the center's workers
 // can do (a task brings as many slots as it still wants answers): of the
@@ -111,7 +104,13 @@ type Grant struct {
 
 // File is one attachment of a leased task: its input field, its name in
 // the upload, its SHA-256, size and media type.
-type File = project.TaskFile
+type File struct {
+	Field     string `json:"field"`
+	Name      string `json:"name"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	MediaType string `json:"media_type"`
+}
 
 // LeaseReply carries the grants.
 type LeaseReply struct {
@@ -138,27 +137,35 @@ type FeedRequest struct {
 	Cursor int64 `json:"cursor"`
 }
 
+// FeedEvent is one entry of a center's down feed. Seq is 0 in a snapshot.
+// Its kinds and their bodies are the domains' (see package feed).
+type FeedEvent struct {
+	Seq  int64           `json:"seq"`
+	Kind string          `json:"kind"`
+	Body json.RawMessage `json:"body"`
+}
+
 // FeedReply carries feed events in order and the cursor to ask with next.
 // Reset means the cursor was not one the hub gave: the events are a full
 // snapshot and the center must forget what it had.
 type FeedReply struct {
-	Events []feed.Event `json:"events"`
-	Next   int64        `json:"next"`
-	Reset  bool         `json:"reset,omitempty"`
+	Events []FeedEvent `json:"events"`
+	Next   int64       `json:"next"`
+	Reset  bool        `json:"reset,omitempty"`
 }
 
-// Item kinds: answers and enrolments, and the records of the store's,
-// audit's, report's and training's Kind* constants (activity, declaration,
-// withdrawal, review, audit, attempt_answer), whose bodies are their
-// *Record types.
+// Kinds of record a center uploads; each item's body is the type of the
+// same name below.
 const (
-	KindAnswer    = "answer"
-	KindEnrolment = "enrolment"
+	KindAnswer        = "answer"
+	KindEnrolment     = "enrolment"
+	KindActivity      = "activity"
+	KindDeclaration   = "declaration"
+	KindWithdrawal    = "withdrawal"
+	KindReview        = "review"
+	KindAudit         = "audit"
+	KindAttemptAnswer = "attempt_answer"
 )
-
-// Kinds lists every item kind this hub takes.
-var Kinds = []string{KindAnswer, KindEnrolment, training.KindActivity, report.KindDeclaration, report.KindWithdrawal,
-	review.KindReview, audit.Kind, training.KindAttemptAnswer}
 
 // Item is one record born at the center, with the id it was given there
 // and its place in the center's sequence.
@@ -169,12 +176,12 @@ type Item struct {
 	Body json.RawMessage `json:"body"`
 }
 
-// AnswerBody is a worker's answer given at the center. DurationMS is the
+// Answer is a worker's answer given at the center. DurationMS is the
 // working time the center measured (from its offer, or its restart after
 // it, to the save, by its own clock); StartedAt is when that measure began,
 // by the center's clock; ReportedMS is what the worker's client said, kept
 // as information only.
-type AnswerBody struct {
+type Answer struct {
 	LeaseID    string          `json:"lease_id"`
 	Epoch      int             `json:"epoch"`
 	WorkerID   string          `json:"worker_id"`
@@ -184,12 +191,74 @@ type AnswerBody struct {
 	ReportedMS int64           `json:"reported_ms,omitempty"`
 }
 
-// EnrolmentBody is a person enrolled at the center: a worker unless Role
-// says reviewer or center_manager.
-type EnrolmentBody struct {
+// Enrolment is a person enrolled at the center: a worker unless Role says
+// reviewer or center_manager.
+type Enrolment struct {
 	WorkerID string `json:"worker_id"`
 	Name     string `json:"name"`
 	Role     string `json:"role,omitempty"`
+}
+
+// Activity is a span of a worker's declared time recorded at the center,
+// with the course session it lies in as the center recorded it, so the
+// hub learns of the session with the span.
+type Activity struct {
+	WorkerID string `json:"worker_id"`
+	work.Activity
+	Session *CourseSession `json:"session,omitempty"`
+}
+
+// CourseSession is a worker's session of a course at the center, as it
+// travels up in a span it holds.
+type CourseSession struct {
+	ID         string     `json:"id"`
+	WorkerID   string     `json:"worker_id"`
+	CourseID   string     `json:"course_id"`
+	StartedAt  time.Time  `json:"started_at"`
+	LastSeenAt time.Time  `json:"last_seen_at"`
+	ClosedAt   *time.Time `json:"closed_at,omitempty"`
+}
+
+// Declaration is a worker's self-declaration made at the center.
+type Declaration struct {
+	WorkerID   string    `json:"worker_id"`
+	DeclaredAt time.Time `json:"declared_at"`
+	work.Declaration
+}
+
+// Withdrawal is a worker's withdrawal, at the center, of consent to their
+// self-declarations: the hub erases its copies too.
+type Withdrawal struct {
+	WorkerID string `json:"worker_id"`
+}
+
+// Review is a center reviewer's check of one of the center's answers,
+// with the answer the reviewer would have given, if any.
+type Review struct {
+	AssignmentID string          `json:"assignment_id"`
+	ReviewerID   string          `json:"reviewer_id"`
+	Verdict      string          `json:"verdict"`
+	Answer       json.RawMessage `json:"answer,omitempty"`
+	Note         string          `json:"note"`
+}
+
+// Audit is an audit event born at the center.
+type Audit struct {
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"`
+	Subject string    `json:"subject"`
+	Detail  string    `json:"detail"`
+	At      time.Time `json:"at"`
+}
+
+// AttemptAnswer is a worker's answer to one course item, given at the
+// center.
+type AttemptAnswer struct {
+	AttemptID string          `json:"attempt_id"`
+	CourseID  string          `json:"course_id"`
+	WorkerID  string          `json:"worker_id"`
+	ItemID    string          `json:"item_id"`
+	Answer    json.RawMessage `json:"answer"`
 }
 
 // Upload carries records in sequence order. Clock is the center's wall
@@ -203,7 +272,8 @@ type Upload struct {
 }
 
 // Upload statuses: accepted, duplicate, superseded and rejected are final;
-// retry stored nothing and asks the center to send the item again later.
+// retry stored nothing and asks the center to send the item again later
+// (its worker's enrolment has not arrived, say).
 const (
 	StatusAccepted   = "accepted"
 	StatusDuplicate  = "duplicate"
@@ -211,6 +281,13 @@ const (
 	StatusRejected   = "rejected"
 	StatusRetry      = "retry"
 )
+
+// Verdict is the hub's answer to one uploaded record: its status and, for
+// every status but accepted, why.
+type Verdict struct {
+	Status string
+	Reason string
+}
 
 // UploadReply answers every item of an upload. Statuses holds one status
 // per item, in the order the items were sent (ids are not echoed: on a
