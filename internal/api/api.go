@@ -40,7 +40,10 @@ type API struct {
 	Store    *store.Store
 	Auth     *auth.Service
 	Dispatch *dispatch.Service
-	Log      *slog.Logger
+	// Desk is where workers' tasks come from and their answers go: the
+	// hub's dispatch.Service, or a village center's local store.
+	Desk dispatch.Desk
+	Log  *slog.Logger
 	// SpoolDir is where uploads are spooled while they are validated.
 	SpoolDir string
 	// MaxUploadBytes caps one batch upload.

@@ -242,7 +242,7 @@ func (a *API) assignmentFile(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if p.Role != auth.Worker {
 		return errForbidden
 	}
-	f, err := project.AssignmentFile(r.Context(), a.Store, r.PathValue("id"), p.UserID, r.PathValue("field"))
+	f, err := a.Desk.File(r.Context(), p.UserID, r.PathValue("id"), r.PathValue("field"))
 	if err != nil {
 		return hidden(err, "file")
 	}

@@ -33,11 +33,10 @@ func OfferFiles(assignmentID string, files []project.TaskFile) []OfferFile {
 	return out
 }
 
-// Offer is what a worker is shown for a task: its input and how to answer,
-// and nothing that tells one task from another. There is no task id: task
-// ids are UUIDv7 and carry their upload time, which would tell a gold task
-// (uploaded with its gold set) from a task of the batch beside it. The
-// assignment id, made as the task is handed out, is the worker's handle.
+// Offer is what a worker is shown for a task, a dispatch.Offer in JSON:
+// its input and how to answer, and nothing that tells one task from
+// another (no task id; see dispatch.Offer). The assignment id (at a
+// village center, the center's own work id) is the worker's handle.
 type Offer struct {
 	AssignmentID string    `json:"assignment_id"`
 	ExpiresAt    time.Time `json:"expires_at"`
@@ -77,7 +76,7 @@ func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if in.ProjectID != "" && !work.ValidID(in.ProjectID) {
 		return errNotVisible("project")
 	}
-	o, err := a.Dispatch.Next(r.Context(), p.UserID, in.ProjectID)
+	o, err := a.Desk.Next(r.Context(), p.UserID, in.ProjectID)
 	if errors.Is(err, dispatch.ErrNoWork) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
@@ -86,18 +85,12 @@ func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if err != nil {
 		return err
 	}
-	var out Offer
-	out.AssignmentID = o.Assignment.ID
-	out.ExpiresAt = o.Assignment.ExpiresAt
-	out.Task.Payload = o.Task.Payload
-	if len(o.Project.Schema.Files) > 0 {
-		files, err := project.TaskFiles(r.Context(), a.Store, o.Task.ID)
-		if err != nil {
-			return err
-		}
-		out.Task.Files = OfferFiles(o.Assignment.ID, files)
+	out := Offer{AssignmentID: o.WorkID, ExpiresAt: o.ExpiresAt}
+	out.Task.Payload = o.Payload
+	if len(o.Files) > 0 {
+		out.Task.Files = OfferFiles(o.WorkID, o.Files)
 	}
-	out.Project = TaskProject{ID: o.Project.ID, Kind: o.Project.Kind, Instructions: o.Project.Instructions, Schema: o.Project.Schema}
+	out.Project = TaskProject{ID: o.ProjectID, Kind: o.Kind, Instructions: o.Instructions, Schema: o.Schema}
 	return writeJSON(w, http.StatusOK, out)
 }
 
@@ -122,20 +115,9 @@ func (a *API) submitAnswer(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if len(in.Answer) == 0 {
 		return problem.New(http.StatusUnprocessableEntity, "answer: required")
 	}
-	out, err := a.Dispatch.Submit(r.Context(), p.UserID, id, in.Answer, in.DurationMS)
+	status, err := a.Desk.Answer(r.Context(), dispatch.Submission{WorkID: id, WorkerID: p.UserID, Answer: in.Answer, ReportedMS: in.DurationMS})
 	if err != nil {
 		return hidden(err, "assignment")
 	}
-	// The reply is the same for gold and ordinary tasks, so it cannot be
-	// used to tell them apart.
-	status := "accepted"
-	switch {
-	case out.Duplicate:
-		status = "duplicate"
-	case out.Flag == work.FlagTooFast:
-		status = "too_fast"
-	case !out.Counted:
-		status = "late"
-	}
-	return writeJSON(w, http.StatusOK, AnswerReply{AssignmentID: id, Status: status})
+	return writeJSON(w, http.StatusOK, AnswerReply{AssignmentID: id, Status: string(status)})
 }

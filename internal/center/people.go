@@ -84,7 +84,7 @@ func (l *Local) People(ctx context.Context, since time.Time) ([]web.Person, erro
 }
 
 // Pass gives a worker's live work back to the center's pool unanswered,
-// as dispatch.Service.PassAssignment does on the hub.
+// as dispatch.Service.Pass does on the hub.
 func (l *Local) Pass(ctx context.Context, workerID, workID string) error {
 	err := l.Store.Write(ctx, func(tx *store.Tx) error {
 		var leaseID string

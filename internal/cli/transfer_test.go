@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/hub"
 	"banyan/internal/project"
 	"banyan/internal/work"
@@ -76,7 +77,7 @@ func TestImportExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Dispatch.Submit(ctx, w.ID, a.ID, []byte(`{"label":"ok"}`), 5000); err != nil {
+	if _, err := h.Dispatch.Submit(ctx, dispatch.Submission{WorkID: a.ID, WorkerID: w.ID, Answer: []byte(`{"label":"ok"}`), ReportedMS: 5000}); err != nil {
 		t.Fatal(err)
 	}
 	dest := filepath.Join(dir, "results.csv")

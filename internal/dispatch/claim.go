@@ -225,26 +225,3 @@ func (s *Service) Assignment(ctx context.Context, id string) (work.Assignment, e
 	}
 	return a, nil
 }
-
-// PassAssignment gives a worker's live assignment back to the pool
-// unanswered: they passed on it (a disturbing item past their shift's
-// cap). The worker is not offered that task again.
-func (s *Service) PassAssignment(ctx context.Context, workerID, assignmentID string) error {
-	err := s.Store.Write(ctx, func(tx *store.Tx) error {
-		var taskID string
-		err := tx.QueryRowContext(ctx, `UPDATE assignments SET state = 'expired'
-			WHERE id = ? AND worker_id = ? AND state = 'active' RETURNING task_id`, assignmentID, workerID).Scan(&taskID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("live assignment %s: %w", assignmentID, store.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE tasks SET holders = holders - 1 WHERE id = ? AND holders > 0`, taskID)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("dispatch: pass assignment: %w", err)
-	}
-	return nil
-}

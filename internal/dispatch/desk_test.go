@@ -49,13 +49,13 @@ func TestPassAssignment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PassAssignment(ctx, w2.ID, a.ID); !errors.Is(err, store.ErrNotFound) {
+	if err := s.Pass(ctx, w2.ID, a.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("another worker passing it: %v", err)
 	}
-	if err := s.PassAssignment(ctx, w1.ID, a.ID); err != nil {
+	if err := s.Pass(ctx, w1.ID, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PassAssignment(ctx, w1.ID, a.ID); !errors.Is(err, store.ErrNotFound) {
+	if err := s.Pass(ctx, w1.ID, a.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("passing it twice: %v", err)
 	}
 	_, second, err := s.Claim(ctx, w1.ID, "", 1)

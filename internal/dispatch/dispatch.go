@@ -16,9 +16,6 @@ package dispatch
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -90,54 +87,6 @@ func (s *Service) leaseGrace() time.Duration {
 		return DefaultLeaseGrace
 	}
 	return s.LeaseGrace
-}
-
-// Offer is a task given to a worker, with what they need to do it.
-type Offer struct {
-	Assignment work.Assignment
-	Task       work.Task
-	Project    work.Project
-}
-
-// Next gives the worker their next task; projectID "" means any project.
-func (s *Service) Next(ctx context.Context, workerID, projectID string) (Offer, error) {
-	a, t, err := s.Claim(ctx, workerID, projectID, rand.Float64())
-	if errors.Is(err, store.ErrNotFound) {
-		return Offer{}, ErrNoWork
-	}
-	if err != nil {
-		return Offer{}, err
-	}
-	p, err := s.Project(ctx, t.ProjectID)
-	if err != nil {
-		return Offer{}, err
-	}
-	return Offer{Assignment: a, Task: t, Project: p}, nil
-}
-
-// Submit validates the worker's answer to their assignment and records it.
-// A bad answer is rejected with a *work.AnswerError before anything is
-// written. The working time is measured from the assignment's own
-// timestamp; reportedMS, the time the worker's client reports, is kept
-// as information only.
-func (s *Service) Submit(ctx context.Context, workerID, assignmentID string, raw []byte, reportedMS int64) (SubmitOutcome, error) {
-	a, err := s.Assignment(ctx, assignmentID)
-	if err != nil {
-		return SubmitOutcome{}, err
-	}
-	if a.WorkerID != workerID {
-		return SubmitOutcome{}, fmt.Errorf("assignment %s: %w", assignmentID, store.ErrNotFound)
-	}
-	p, err := s.Project(ctx, a.ProjectID)
-	if err != nil {
-		return SubmitOutcome{}, err
-	}
-	answer, err := work.ParseAnswer(p.Kind, p.Schema, raw)
-	if err != nil {
-		return SubmitOutcome{}, err
-	}
-	return s.Record(ctx, SubmitArgs{Project: p, AssignmentID: assignmentID, WorkerID: workerID, Answer: answer,
-		OfferedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, ReportedMS: max(reportedMS, 0), SampleDraw: rand.Float64()}, Decider(p))
 }
 
 // TextAgreement is how far apart two transcriptions or replies may be and

@@ -15,6 +15,7 @@ import (
 	"banyan/internal/api"
 	"banyan/internal/api/apitest"
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/ledger"
 	"banyan/internal/project"
 	"banyan/internal/store"
@@ -131,15 +132,15 @@ func newAuthzRig(t *testing.T) *authzRig {
 	// Two results delivered; the third task is in the worker's hands.
 	var assignment string
 	for i := range 3 {
-		o, err := h.Dispatch.Next(ctx, worker.ID, "")
+		asg, task, err := h.Dispatch.Claim(ctx, worker.ID, "", 1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if i < 2 {
-			h.Dispatch.Submit(ctx, worker.ID, o.Assignment.ID, []byte(`{"label":"spam"}`), 4000)
+			h.Dispatch.Submit(ctx, dispatch.Submission{WorkID: asg.ID, WorkerID: worker.ID, Answer: []byte(`{"label":"spam"}`), ReportedMS: 4000})
 		} else {
-			assignment = o.Assignment.ID
-			g.ids["task"] = o.Task.ID
+			assignment = asg.ID
+			g.ids["task"] = task.ID
 		}
 	}
 	hook, _ := h.hooks.Create(ctx, a.ID, "http://127.0.0.1:9/"+marker, []string{webhook.EventResultReady})

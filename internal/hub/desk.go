@@ -23,27 +23,21 @@ func (d desk) Next(ctx context.Context, workerID string) (web.Task, error) {
 	if err != nil {
 		return web.Task{}, err
 	}
-	t := web.Task{AssignmentID: o.Assignment.ID, ExpiresAt: o.Assignment.ExpiresAt, Payload: o.Task.Payload,
-		Kind: o.Project.Kind, Schema: o.Project.Schema, Instructions: o.Project.Instructions}
-	if len(o.Project.Schema.Files) > 0 {
-		if t.Files, err = project.TaskFiles(ctx, d.h.Store, o.Task.ID); err != nil {
-			return web.Task{}, err
-		}
-	}
-	return t, nil
+	return web.Task{AssignmentID: o.WorkID, ExpiresAt: o.ExpiresAt, Payload: o.Payload, Files: o.Files,
+		Kind: o.Kind, Schema: o.Schema, Instructions: o.Instructions}, nil
 }
 
 func (d desk) Answer(ctx context.Context, workerID, assignmentID string, raw []byte) error {
-	_, err := d.h.Dispatch.Submit(ctx, workerID, assignmentID, raw, 0)
+	_, err := d.h.Dispatch.Answer(ctx, dispatch.Submission{WorkID: assignmentID, WorkerID: workerID, Answer: raw})
 	return err
 }
 
 func (d desk) File(ctx context.Context, workerID, assignmentID, field string) (project.TaskFile, error) {
-	return project.AssignmentFile(ctx, d.h.Store, assignmentID, workerID, field)
+	return d.h.Dispatch.File(ctx, workerID, assignmentID, field)
 }
 
 func (d desk) Pass(ctx context.Context, workerID, assignmentID string) error {
-	return d.h.Dispatch.PassAssignment(ctx, workerID, assignmentID)
+	return d.h.Dispatch.Pass(ctx, workerID, assignmentID)
 }
 
 func (d desk) Day(ctx context.Context, workerID string, since time.Time) (report.WorkerDay, error) {

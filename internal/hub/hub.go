@@ -274,7 +274,7 @@ func (h *Hub) Close() error { return h.Store.Close() }
 func (h *Hub) Handler() http.Handler {
 	mux := http.NewServeMux()
 	a := &api.API{
-		Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log,
+		Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Desk: h.Dispatch, Log: h.Log,
 		SpoolDir: h.spool, MaxUploadBytes: h.Config.MaxUploadBytes,
 		Limits: ingest.Limits{MaxRowBytes: h.Config.MaxRowBytes}, Blobs: h.Blobs, MinimumWage: h.Config.MinWage,
 		TrainingRate: h.Config.TrainingRate, AllowPrivateWebhooks: h.Config.AllowPrivateWebhooks,

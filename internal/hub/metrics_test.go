@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/project"
 	"banyan/internal/work"
 )
@@ -30,7 +31,7 @@ func TestMetrics(t *testing.T) {
 	})
 	w, _ := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	o, _ := h.Dispatch.Next(ctx, w.ID, "")
-	h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"ok"}`), 4000)
+	h.Dispatch.Submit(ctx, dispatch.Submission{WorkID: o.WorkID, WorkerID: w.ID, Answer: []byte(`{"label":"ok"}`), ReportedMS: 4000})
 	token, _ := h.InitAdmin(ctx, "admin")
 	srv := httptest.NewServer(h.Handler())
 	defer srv.Close()

@@ -10,6 +10,7 @@ import (
 
 	"banyan/internal/audit"
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/ledger"
 	"banyan/internal/project"
 	"banyan/internal/work"
@@ -42,7 +43,7 @@ func TestPayoutFile(t *testing.T) {
 		if err != nil {
 			t.Fatalf("task %d: %v", i, err)
 		}
-		if _, err := h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"ok"}`), 4000); err != nil {
+		if _, err := h.Dispatch.Submit(ctx, dispatch.Submission{WorkID: o.WorkID, WorkerID: w.ID, Answer: []byte(`{"label":"ok"}`), ReportedMS: 4000}); err != nil {
 			t.Fatal(err)
 		}
 	}

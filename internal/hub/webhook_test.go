@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/project"
 	"banyan/internal/webhook"
 	"banyan/internal/work"
@@ -85,7 +86,7 @@ func TestWebhookDeliveries(t *testing.T) {
 	w, _ := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	for range 2 {
 		o, _ := h.Dispatch.Next(ctx, w.ID, "")
-		h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"spam"}`), 4000)
+		h.Dispatch.Submit(ctx, dispatch.Submission{WorkID: o.WorkID, WorkerID: w.ID, Answer: []byte(`{"label":"spam"}`), ReportedMS: 4000})
 	}
 	sender := &webhook.Sender{Queue: h.hooks, Client: webhook.Client(true), Log: h.Log}
 	if err := sender.DeliverDue(ctx); err != nil {
@@ -184,14 +185,14 @@ func TestWebhooksStayWithTheirClient(t *testing.T) {
 	}
 	w, _ := h.Auth.CreateUser(ctx, auth.BuiltinCenterOrgID, "asha", "worker")
 	for _, name := range []string{"A", "B"} {
-		o, err := h.Dispatch.Next(ctx, w.ID, sides[name].project.ID)
+		asg, task, err := h.Dispatch.Claim(ctx, w.ID, sides[name].project.ID, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o.Task.BatchID != sides[name].batches[0].ID {
-			t.Fatalf("client %s: the worker got a task of batch %s, want the older batch %s", name, o.Task.BatchID, sides[name].batches[0].ID)
+		if task.BatchID != sides[name].batches[0].ID {
+			t.Fatalf("client %s: the worker got a task of batch %s, want the older batch %s", name, task.BatchID, sides[name].batches[0].ID)
 		}
-		h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"spam"}`), 4000)
+		h.Dispatch.Submit(ctx, dispatch.Submission{WorkID: asg.ID, WorkerID: w.ID, Answer: []byte(`{"label":"spam"}`), ReportedMS: 4000})
 		if _, err := h.Dispatch.CancelBatch(ctx, sides[name].batches[1].ID); err != nil {
 			t.Fatal(err)
 		}

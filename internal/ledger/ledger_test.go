@@ -71,10 +71,10 @@ func (f *fixture) work(t *testing.T, workerID string, k int) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.d.Submit(context.Background(), workerID, o.Assignment.ID, []byte(`{"label":"ok"}`), 4000); err != nil {
+		if _, err := f.d.Submit(context.Background(), dispatch.Submission{WorkID: o.WorkID, WorkerID: workerID, Answer: []byte(`{"label":"ok"}`), ReportedMS: 4000}); err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, o.Assignment.ID)
+		ids = append(ids, o.WorkID)
 	}
 	return ids
 }
@@ -91,7 +91,7 @@ func TestLedgerReconciles(t *testing.T) {
 	}
 	ids := f.work(t, centerWorker.ID, 4)
 	// The same answer sent again pays nothing more.
-	if _, err := f.d.Submit(ctx, centerWorker.ID, ids[0], []byte(`{"label":"ok"}`), 4000); err != nil {
+	if _, err := f.d.Submit(ctx, dispatch.Submission{WorkID: ids[0], WorkerID: centerWorker.ID, Answer: []byte(`{"label":"ok"}`), ReportedMS: 4000}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := ledger.Post(ctx, f.st); err != nil || n != 8 {
@@ -228,7 +228,7 @@ func TestStatementAndMinimumWage(t *testing.T) {
 			t.Fatal(err)
 		}
 		clk.Add(15 * time.Minute) // counted as the assignment's 10
-		if _, err := f.d.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"ok"}`), 4000); err != nil {
+		if _, err := f.d.Submit(ctx, dispatch.Submission{WorkID: o.WorkID, WorkerID: w.ID, Answer: []byte(`{"label":"ok"}`), ReportedMS: 4000}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -48,7 +48,7 @@ func TestImpact(t *testing.T) {
 				t.Fatal(err)
 			}
 			clk.Add(took)
-			if _, err := d.Submit(ctx, workerID, o.Assignment.ID, []byte(`{"label":"ok"}`), 3000); err != nil {
+			if _, err := d.Submit(ctx, dispatch.Submission{WorkID: o.WorkID, WorkerID: workerID, Answer: []byte(`{"label":"ok"}`), ReportedMS: 3000}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -167,7 +167,7 @@ func TestActiveTime(t *testing.T) {
 			t.Fatal(err)
 		}
 		clk.Add(took)
-		if _, err := d.Submit(ctx, u.ID, o.Assignment.ID, []byte(`{"label":"ok"}`), 1000); err != nil {
+		if _, err := d.Submit(ctx, dispatch.Submission{WorkID: o.WorkID, WorkerID: u.ID, Answer: []byte(`{"label":"ok"}`), ReportedMS: 1000}); err != nil {
 			t.Fatal(err)
 		}
 	}

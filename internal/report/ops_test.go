@@ -150,7 +150,7 @@ func answerer(t *testing.T, st *store.Store, clk *storetest.Clock, workerID stri
 				t.Fatal(err)
 			}
 			clk.Add(time.Minute)
-			out, err := d.Submit(ctx, workerID, a.ID, []byte(`{"label":"spam"}`), 60000)
+			out, err := d.Submit(ctx, dispatch.Submission{WorkID: a.ID, WorkerID: workerID, Answer: []byte(`{"label":"spam"}`), ReportedMS: 60000})
 			if err != nil || out.Gold != (c == 'g') {
 				t.Fatalf("answer %c: %+v, %v", c, out, err)
 			}

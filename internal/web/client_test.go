@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/hub"
 	"banyan/internal/ledger"
 )
@@ -143,7 +144,7 @@ func TestClientPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"ok"}`), 5000); err != nil {
+		if _, err := h.Dispatch.Submit(ctx, dispatch.Submission{WorkID: o.WorkID, WorkerID: w.ID, Answer: []byte(`{"label":"ok"}`), ReportedMS: 5000}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/hub"
 	"banyan/internal/project"
 	"banyan/internal/work"
@@ -81,7 +82,7 @@ func opsHub(t *testing.T) (*hub.Hub, *httptest.Server, string, string) {
 		// assignment's ten minutes: an hour in all, which earned nothing,
 		// under the minimum wage.
 		clk.add(15 * time.Minute)
-		if _, err := h.Dispatch.Submit(ctx, w.ID, o.Assignment.ID, []byte(`{"label":"spam"}`), 5000); err != nil {
+		if _, err := h.Dispatch.Submit(ctx, dispatch.Submission{WorkID: o.WorkID, WorkerID: w.ID, Answer: []byte(`{"label":"spam"}`), ReportedMS: 5000}); err != nil {
 			t.Fatal(err)
 		}
 	}
