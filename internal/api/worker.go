@@ -22,9 +22,9 @@ type OfferFile struct {
 	URL       string `json:"url"`
 }
 
-// OfferFiles lists a task's attachments as a worker sees them, each at
+// offerFiles lists a task's attachments as a worker sees them, each at
 // its URL under the assignment.
-func OfferFiles(assignmentID string, files []project.TaskFile) []OfferFile {
+func offerFiles(assignmentID string, files []project.TaskFile) []OfferFile {
 	out := make([]OfferFile, len(files))
 	for i, f := range files {
 		out[i] = OfferFile{Field: f.Field, Name: f.Name, MediaType: f.MediaType, Size: f.Size,
@@ -88,7 +88,7 @@ func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	out := Offer{AssignmentID: o.WorkID, ExpiresAt: o.ExpiresAt}
 	out.Task.Payload = o.Payload
 	if len(o.Files) > 0 {
-		out.Task.Files = OfferFiles(o.WorkID, o.Files)
+		out.Task.Files = offerFiles(o.WorkID, o.Files)
 	}
 	out.Project = TaskProject{ID: o.ProjectID, Kind: o.Kind, Instructions: o.Instructions, Schema: o.Schema}
 	return writeJSON(w, http.StatusOK, out)

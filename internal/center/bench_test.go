@@ -51,7 +51,7 @@ func catchUp(b *testing.B, chunk int) {
 	saved := 0
 	for _, w := range ids {
 		for {
-			o, err := g.center.Local.Claim(ctx, w, time.Hour)
+			o, err := g.center.Local.Claim(ctx, w, "", time.Hour)
 			if err != nil {
 				break
 			}

@@ -74,7 +74,7 @@ type Config struct {
 
 // DefaultConfig returns a center's defaults.
 func DefaultConfig() Config {
-	return Config{Addr: "0.0.0.0:8090", DataDir: "banyan-center", SyncInterval: 30 * time.Second, Horizon: 12 * time.Hour, Ahead: 400, Hold: 10 * time.Minute,
+	return Config{Addr: "0.0.0.0:8090", DataDir: "banyan-center", SyncInterval: 30 * time.Second, Horizon: 12 * time.Hour, Ahead: 400, Hold: defaultHold,
 		CacheMB: 2048}
 }
 
@@ -153,9 +153,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Center, error) {
 		st.Close()
 		return nil, err
 	}
-	local := &Local{Store: st, WorkTimeScale: cfg.WorkTimeScale, Feed: feedKinds()}
-	c := &Center{Config: cfg, Store: st, Local: local, Auth: &auth.Service{Store: st}, Log: log, Blobs: blobs, nudge: make(chan struct{}, 1)}
-	c.Sync = &uplink.Syncer{Local: local, Outbox: &uplink.Outbox{Store: st}, Client: client, Log: log, Want: c.want, Blobs: blobs, CacheBytes: cfg.CacheMB << 20}
+	c := &Center{Config: cfg, Store: st, Auth: &auth.Service{Store: st}, Log: log, Blobs: blobs, nudge: make(chan struct{}, 1)}
+	c.Local = &Local{Store: st, WorkTimeScale: cfg.WorkTimeScale, Feed: feedKinds(), Hold: cfg.Hold, Nudge: c.Nudge}
+	c.Sync = &uplink.Syncer{Local: c.Local, Outbox: &uplink.Outbox{Store: st}, Client: client, Log: log, Want: c.want, Blobs: blobs, CacheBytes: cfg.CacheMB << 20}
 	orgs, err := c.Auth.Orgs(ctx, auth.OrgCenter, store.Page{Limit: 10})
 	if err != nil {
 		st.Close()
@@ -274,7 +274,7 @@ func feedKinds() feed.Kinds {
 // the hub's, lanRoutes), the center's status and reviews, and the pages.
 func (c *Center) Handler() http.Handler {
 	mux := http.NewServeMux()
-	a := &api.API{Store: c.Store, Auth: c.Auth, Log: c.Log, AnswerItem: training.CenterAnswerItem}
+	a := c.lanAPI()
 	viaAPI, own := c.lanRoutes(a)
 	a.Mount(mux, viaAPI)
 	for _, rt := range own {
@@ -284,6 +284,13 @@ func (c *Center) Handler() http.Handler {
 		AnswerItem: training.CenterAnswerItem, Office: office{c}}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	return mux
+}
+
+// lanAPI is the hub's API over the center's store: workers take tasks
+// from, and answer to, the center's local store (its Desk), and a course
+// answer goes up to the hub.
+func (c *Center) lanAPI() *api.API {
+	return &api.API{Store: c.Store, Auth: c.Auth, Desk: c.Local, Blobs: c.Blobs, Log: c.Log, AnswerItem: training.CenterAnswerItem}
 }
 
 // wrap serves a route the center answers with a handler of its own: the
@@ -310,80 +317,6 @@ func writeJSON(w http.ResponseWriter, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	return json.NewEncoder(w).Encode(v)
-}
-
-func (c *Center) next(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if p.Role != auth.Worker {
-		return problem.New(http.StatusForbidden, "only workers take tasks")
-	}
-	o, err := c.Local.Claim(r.Context(), p.UserID, c.Config.Hold)
-	if errors.Is(err, store.ErrNotFound) {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	out := api.Offer{AssignmentID: o.WorkID, ExpiresAt: o.ExpiresAt}
-	out.Task.Payload = o.Payload
-	if len(o.Files) > 0 {
-		out.Task.Files = api.OfferFiles(o.WorkID, o.Files)
-	}
-	out.Project = api.TaskProject{ID: o.Project.ID, Kind: o.Project.Kind, Instructions: o.Project.Instructions, Schema: o.Project.Schema}
-	return writeJSON(w, out)
-}
-
-func (c *Center) answer(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if p.Role != auth.Worker {
-		return problem.New(http.StatusForbidden, "only workers answer tasks")
-	}
-	id := r.PathValue("id")
-	var in api.AnswerIn
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return problem.New(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
-	}
-	proj, err := c.Local.WorkProject(r.Context(), id, p.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return problem.New(http.StatusNotFound, "no such assignment")
-	}
-	if err != nil {
-		return err
-	}
-	ans, err := work.ParseAnswer(proj.Kind, proj.Schema, in.Answer)
-	if err != nil {
-		return err
-	}
-	// in.DurationMS is the client's figure: kept, never used; the center
-	// measures the working time itself.
-	dup, err := c.Local.Save(r.Context(), id, p.UserID, ans, max(0, in.DurationMS))
-	if err != nil {
-		return err
-	}
-	c.Nudge()
-	status := "accepted"
-	if dup {
-		status = "duplicate"
-	}
-	// "accepted" here means saved at the center: committed with its outbox
-	// record, on its way to the hub.
-	return writeJSON(w, api.AnswerReply{AssignmentID: id, Status: status})
-}
-
-// file serves an attachment of the worker's task in hand.
-func (c *Center) file(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if p.Role != auth.Worker {
-		return problem.New(http.StatusForbidden, "only workers fetch task files")
-	}
-	f, err := c.Local.WorkFile(r.Context(), r.PathValue("id"), p.UserID, r.PathValue("field"))
-	if errors.Is(err, store.ErrNotFound) {
-		return problem.New(http.StatusNotFound, "no such file for a task in your hands")
-	}
-	if err != nil {
-		return err
-	}
-	return c.Blobs.Serve(w, r, f.SHA256, f.MediaType)
 }
 
 func (c *Center) status(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

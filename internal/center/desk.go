@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/problem"
 	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/web"
-	"banyan/internal/work"
 )
 
 // desk gives the web pages the center's workers' tasks: the leased tasks
@@ -20,35 +20,24 @@ import (
 type desk struct{ c *Center }
 
 func (d desk) Next(ctx context.Context, workerID string) (web.Task, error) {
-	o, err := d.c.Local.Claim(ctx, workerID, d.c.Config.Hold)
-	if errors.Is(err, store.ErrNotFound) {
+	o, err := d.c.Local.Next(ctx, workerID, "")
+	if errors.Is(err, dispatch.ErrNoWork) {
 		return web.Task{}, web.ErrNoWork
 	}
 	if err != nil {
 		return web.Task{}, err
 	}
 	return web.Task{AssignmentID: o.WorkID, ExpiresAt: o.ExpiresAt, Payload: o.Payload, Files: o.Files,
-		Kind: o.Project.Kind, Schema: o.Project.Schema, Instructions: o.Project.Instructions}, nil
+		Kind: o.Kind, Schema: o.Schema, Instructions: o.Instructions}, nil
 }
 
 func (d desk) Answer(ctx context.Context, workerID, workID string, raw []byte) error {
-	proj, err := d.c.Local.WorkProject(ctx, workID, workerID)
-	if err != nil {
-		return err
-	}
-	ans, err := work.ParseAnswer(proj.Kind, proj.Schema, raw)
-	if err != nil {
-		return err
-	}
-	if _, err := d.c.Local.Save(ctx, workID, workerID, ans, 0); err != nil {
-		return err
-	}
-	d.c.Nudge()
-	return nil
+	_, err := d.c.Local.Answer(ctx, dispatch.Submission{WorkID: workID, WorkerID: workerID, Answer: raw})
+	return err
 }
 
 func (d desk) File(ctx context.Context, workerID, workID, field string) (project.TaskFile, error) {
-	return d.c.Local.WorkFile(ctx, workID, workerID, field)
+	return d.c.Local.File(ctx, workerID, workID, field)
 }
 
 func (d desk) Pass(ctx context.Context, workerID, workID string) error {

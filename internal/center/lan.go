@@ -12,17 +12,19 @@ import (
 )
 
 // The center's LAN API is derived from the hub API's route table: the
-// hub's rows a center serves (fromHub), some with the API's own handlers
-// over the center's store and some with handlers of the center's own that
-// answer as the hub does, and the center's own calls (ownRoutes). Its
-// OpenAPI document is built from the same rows and served at
-// /api/v1/openapi.json like the hub's.
+// hub's rows a center serves (fromHub), with the API's own handlers over
+// the center's store, and the center's own calls (ownRoutes). Its OpenAPI
+// document is built from the same rows and served at /api/v1/openapi.json
+// like the hub's.
 
 // fromHub names the hub API's routes a center serves, each with the
 // center's own handler or, nil, the API's. The API's handlers serve
-// training, qualification and the worker's own records: courses come
-// down the feed, and every answer, active span and declaration goes up
-// through the outbox.
+// training, qualification, the worker's own records, and the worker's
+// tasks, answers and files, which they take from and give to the center's
+// local store (the API's Desk, see lanAPI): courses come down the feed,
+// and every answer, active span and declaration goes up through the
+// outbox. Only the document is the center's own: it lists the center's
+// calls.
 func (c *Center) fromHub() map[string]api.HandlerFunc {
 	return map[string]api.HandlerFunc{
 		"GET /api/v1/openapi.json":                   c.openAPIDoc,
@@ -37,9 +39,9 @@ func (c *Center) fromHub() map[string]api.HandlerFunc {
 		"GET /api/v1/attempts/{id}":                  nil,
 		"GET /api/v1/attempts/{id}/next":             nil,
 		"POST /api/v1/attempts/{id}/answers":         nil,
-		"POST /api/v1/work/next":                     c.next,
-		"POST /api/v1/assignments/{id}/answer":       c.answer,
-		"GET /api/v1/assignments/{id}/files/{field}": c.file,
+		"POST /api/v1/work/next":                     nil,
+		"POST /api/v1/assignments/{id}/answer":       nil,
+		"GET /api/v1/assignments/{id}/files/{field}": nil,
 	}
 }
 

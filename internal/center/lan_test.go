@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -94,5 +95,34 @@ func TestCenterOpenAPIFileCurrent(t *testing.T) {
 	got, err := os.ReadFile("../../docs/openapi-center.json")
 	if err != nil || string(got) != string(want)+"\n" {
 		t.Fatalf("docs/openapi-center.json is not current (%v); run: go run ./cmd/banyan openapi --center > docs/openapi-center.json", err)
+	}
+}
+
+// A worker at a center takes tasks, answers and fetches files through the
+// same handlers as a worker at the hub, served with the API's checks; only
+// the Desk differs: the center's local store, where the hub has its
+// dispatcher.
+func TestCenterAnswersThroughTheAPIsHandlers(t *testing.T) {
+	c := &Center{Local: &Local{}}
+	a := c.lanAPI()
+	if d, ok := a.Desk.(*Local); !ok || d != c.Local {
+		t.Fatalf("the center's API answers through %T, want the center's local store", a.Desk)
+	}
+	hub := map[string]uintptr{}
+	for _, rt := range (&api.API{}).Routes() {
+		hub[rt.Pattern] = reflect.ValueOf(rt.Handle).Pointer()
+	}
+	viaAPI, own := c.lanRoutes(a)
+	served := map[string]uintptr{}
+	for _, rt := range viaAPI {
+		served[rt.Pattern] = reflect.ValueOf(rt.Handle).Pointer()
+	}
+	for _, rt := range own {
+		served[rt.Pattern] = 0
+	}
+	for _, p := range []string{"POST /api/v1/work/next", "POST /api/v1/assignments/{id}/answer", "GET /api/v1/assignments/{id}/files/{field}"} {
+		if got, ok := served[p]; !ok || got != hub[p] {
+			t.Errorf("%s: the center serves it with a handler of its own or not at all, want the API's", p)
+		}
 	}
 }

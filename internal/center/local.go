@@ -12,7 +12,6 @@ import (
 	"banyan/internal/dispatch"
 	"banyan/internal/feed"
 	"banyan/internal/problem"
-	"banyan/internal/project"
 	"banyan/internal/store"
 	"banyan/internal/uplink"
 	"banyan/internal/uplink/wire"
@@ -24,7 +23,8 @@ import (
 // (each with its outbox row, to go up to the hub), reviews of those
 // answers, and what the office shows of the center's people. It runs its
 // SQL on the center's store, which always runs on SQLite at a center. The
-// syncer reaches it through uplink.Local.
+// center's workers reach it through dispatch.Desk (the API's and the
+// desk's), and the syncer through uplink.Local.
 type Local struct {
 	Store *store.Store
 	// WorkTimeScale multiplies the working time the center measures
@@ -34,7 +34,20 @@ type Local struct {
 	// Feed is how the center keeps each kind of event on its down feed;
 	// an event of a kind not listed is skipped.
 	Feed feed.Kinds
+	// Hold is how long a worker holds a task before it goes back to the
+	// center's pool; 0 means ten minutes, Config.Hold's default.
+	Hold time.Duration
+	// Nudge, when set, is called after an answer is saved, so that the
+	// syncer sends it up now rather than at its next tick.
+	Nudge func()
 }
+
+// Local is the center's Desk.
+var _ dispatch.Desk = (*Local)(nil)
+
+// defaultHold is how long a worker holds a task when Config.Hold (and
+// Local.Hold) is not set.
+const defaultHold = 10 * time.Minute
 
 // Now is the center's clock.
 func (l *Local) Now() time.Time { return l.Store.Now() }
@@ -97,15 +110,6 @@ func (l *Local) SaveGrants(ctx context.Context, ttl time.Duration, grants []wire
 	return nil
 }
 
-// Offer is a leased task handed to a center worker.
-type Offer struct {
-	WorkID    string
-	ExpiresAt time.Time
-	Payload   json.RawMessage
-	Project   wire.Project
-	Files     []project.TaskFile
-}
-
 // projectCols are the columns scanProject reads, of center_projects p.
 const projectCols = `p.id, p.kind, p.language, p.instructions, p.schema, p.min_answer_ms`
 
@@ -121,12 +125,29 @@ func scanProject(r store.Scanner) (wire.Project, error) {
 	return p, err
 }
 
-// Claim hands a center worker their next leased task: their work in hand
-// if they have some, else the oldest task with a free slot that they have
-// not done, whose lease has not run out by the center's clock, and whose
-// skill the hub has not suspended them from.
-func (l *Local) Claim(ctx context.Context, workerID string, hold time.Duration) (Offer, error) {
-	var o Offer
+// Next hands a center worker their next leased task, held for Hold (see
+// Claim); dispatch.ErrNoWork when there is none.
+func (l *Local) Next(ctx context.Context, workerID, projectID string) (dispatch.Offer, error) {
+	hold := l.Hold
+	if hold <= 0 {
+		hold = defaultHold
+	}
+	o, err := l.Claim(ctx, workerID, projectID, hold)
+	if errors.Is(err, store.ErrNotFound) {
+		return dispatch.Offer{}, dispatch.ErrNoWork
+	}
+	return o, err
+}
+
+// Claim hands a center worker their next leased task, held for hold: their
+// work in hand if they have some, else the oldest task with a free slot
+// that they have not done, whose lease has not run out by the center's
+// clock, and whose skill the hub has not suspended them from. projectID
+// "" means any project; otherwise only that project's work is offered, as
+// on the hub. It returns store.ErrNotFound when there is no work for the
+// worker.
+func (l *Local) Claim(ctx context.Context, workerID, projectID string, hold time.Duration) (dispatch.Offer, error) {
+	var o dispatch.Offer
 	err := l.Store.Write(ctx, func(tx *store.Tx) error {
 		now := l.Store.Now()
 		// Work held past its time goes back to the center's pool.
@@ -139,11 +160,12 @@ func (l *Local) Claim(ctx context.Context, workerID string, hold time.Duration) 
 			return err
 		}
 		var leaseID, expires string
-		err := tx.QueryRowContext(ctx, `SELECT id, lease_id, expires_at FROM center_work WHERE worker_id = ? AND state = 'active' LIMIT 1`,
-			workerID).Scan(&o.WorkID, &leaseID, &expires)
+		err := tx.QueryRowContext(ctx, `SELECT w.id, w.lease_id, w.expires_at FROM center_work w JOIN center_grants g ON g.lease_id = w.lease_id
+			WHERE w.worker_id = ? AND w.state = 'active' AND (? = '' OR g.project_id = ?) LIMIT 1`,
+			workerID, projectID, projectID).Scan(&o.WorkID, &leaseID, &expires)
 		if errors.Is(err, sql.ErrNoRows) {
 			err = tx.QueryRowContext(ctx, `SELECT g.lease_id FROM center_grants g
-				WHERE g.state = 'active' AND g.local_deadline > ? AND g.given + g.holders < g.slots
+				WHERE g.state = 'active' AND g.local_deadline > ? AND g.given + g.holders < g.slots AND (? = '' OR g.project_id = ?)
 				  AND NOT EXISTS (SELECT 1 FROM center_work w JOIN center_grants g2 ON g2.lease_id = w.lease_id
 				                  WHERE g2.task_key = g.task_key AND w.worker_id = ?)
 				  AND NOT EXISTS (SELECT 1 FROM center_grant_exclusions x WHERE x.lease_id = g.lease_id AND x.worker_id = ?)
@@ -155,7 +177,7 @@ func (l *Local) Claim(ctx context.Context, workerID string, hold time.Duration) 
 				                                    AND k.language = c.language AND k.qualified = 1))
 				  AND NOT EXISTS (SELECT 1 FROM center_files f WHERE f.lease_id = g.lease_id
 				                  AND NOT EXISTS (SELECT 1 FROM center_blobs b WHERE b.sha256 = f.sha256))
-				ORDER BY g.due IS NULL, g.due, g.received_at, g.lease_id LIMIT 1`, store.TimeText(now), workerID, workerID, workerID, workerID).Scan(&leaseID)
+				ORDER BY g.due IS NULL, g.due, g.received_at, g.lease_id LIMIT 1`, store.TimeText(now), projectID, projectID, workerID, workerID, workerID, workerID).Scan(&leaseID)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("no leased task for worker %s: %w", workerID, store.ErrNotFound)
 			}
@@ -179,11 +201,12 @@ func (l *Local) Claim(ctx context.Context, workerID string, hold time.Duration) 
 			return err
 		}
 		o.Payload = json.RawMessage(payload)
-		o.Project, err = scanProject(tx.QueryRowContext(ctx, `SELECT `+projectCols+`
+		p, err := scanProject(tx.QueryRowContext(ctx, `SELECT `+projectCols+`
 			FROM center_projects p JOIN center_grants g ON g.project_id = p.id WHERE g.lease_id = ?`, leaseID))
 		if err != nil {
 			return err
 		}
+		o.ProjectID, o.Kind, o.Schema, o.Instructions = p.ID, p.Kind, p.Schema, p.Instructions
 		rows, err := tx.QueryContext(ctx, `SELECT field, name, sha256, size, media_type FROM center_files WHERE lease_id = ? ORDER BY field`, leaseID)
 		if err != nil {
 			return err
@@ -196,17 +219,65 @@ func (l *Local) Claim(ctx context.Context, workerID string, hold time.Duration) 
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return Offer{}, err
+		return dispatch.Offer{}, err
 	}
 	if err != nil {
-		return Offer{}, fmt.Errorf("center: claim for %s: %w", workerID, err)
+		return dispatch.Offer{}, fmt.Errorf("center: claim for %s: %w", workerID, err)
 	}
 	return o, nil
 }
 
-// WorkProject returns the project of a piece of center work, so the
-// caller can validate the answer before saving it.
-func (l *Local) WorkProject(ctx context.Context, workID, workerID string) (wire.Project, error) {
+// Answer validates a center worker's answer against the project's schema
+// and saves it (see Save): AnswerAccepted means saved at the center,
+// committed with its outbox record, on its way to the hub. The working
+// time is measured from the offer's own row.
+func (l *Local) Answer(ctx context.Context, in dispatch.Submission) (dispatch.AnswerStatus, error) {
+	p, err := l.workProject(ctx, in.WorkID, in.WorkerID)
+	if err != nil {
+		return "", err
+	}
+	answer, err := work.ParseAnswer(p.Kind, p.Schema, in.Answer)
+	if err != nil {
+		return "", err
+	}
+	duplicate, err := l.Save(ctx, in.WorkID, in.WorkerID, answer, max(0, in.ReportedMS))
+	if err != nil {
+		return "", err
+	}
+	if l.Nudge != nil {
+		l.Nudge()
+	}
+	if duplicate {
+		return dispatch.AnswerDuplicate, nil
+	}
+	return dispatch.AnswerAccepted, nil
+}
+
+// Pass gives a worker's live work back to the center's pool unanswered,
+// as dispatch.Service.Pass does on the hub.
+func (l *Local) Pass(ctx context.Context, workerID, workID string) error {
+	err := l.Store.Write(ctx, func(tx *store.Tx) error {
+		var leaseID string
+		err := tx.QueryRowContext(ctx, `UPDATE center_work SET state = 'expired'
+			WHERE id = ? AND worker_id = ? AND state = 'active' RETURNING lease_id`, workID, workerID).Scan(&leaseID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("live work %s: %w", workID, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE center_grants SET holders = holders - 1 WHERE lease_id = ? AND holders > 0`, leaseID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("center: pass work: %w", err)
+	}
+	return nil
+}
+
+// workProject returns the project of a piece of center work, so that its
+// answer is validated before it is saved.
+func (l *Local) workProject(ctx context.Context, workID, workerID string) (wire.Project, error) {
 	p, err := scanProject(l.Store.Read(ctx).QueryRowContext(ctx, `SELECT `+projectCols+`
 		FROM center_work w JOIN center_grants g ON g.lease_id = w.lease_id JOIN center_projects p ON p.id = g.project_id
 		WHERE w.id = ? AND w.worker_id = ?`, workID, workerID))

@@ -70,9 +70,9 @@ func (l *Local) DropBlob(ctx context.Context, sum string) error {
 	return nil
 }
 
-// WorkFile returns the attachment in field of a worker's task in hand at
-// the center.
-func (l *Local) WorkFile(ctx context.Context, workID, workerID, field string) (project.TaskFile, error) {
+// File returns the attachment in field of a worker's task in hand at the
+// center.
+func (l *Local) File(ctx context.Context, workerID, workID, field string) (project.TaskFile, error) {
 	f, err := scanFile(l.Store.Read(ctx).QueryRowContext(ctx, `SELECT f.field, f.name, f.sha256, f.size, f.media_type
 		FROM center_work w JOIN center_files f ON f.lease_id = w.lease_id
 		WHERE w.id = ? AND w.worker_id = ? AND w.state = 'active' AND f.field = ?`, workID, workerID, field))

@@ -3,12 +3,14 @@ package center_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"banyan/internal/auth"
 	"banyan/internal/center"
+	"banyan/internal/dispatch"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
 	"banyan/internal/uplink"
@@ -72,7 +74,7 @@ func TestCenterGivesBackWhatNobodyCanTake(t *testing.T) {
 	}
 	// Both workers answer the first grant's task; nobody answers the second.
 	for _, w := range workers {
-		o, err := l.Claim(ctx, w, time.Hour)
+		o, err := l.Claim(ctx, w, "", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +155,7 @@ func TestCenterMeasuresWorkTime(t *testing.T) {
 				t.Fatal(err)
 			}
 			worker := newWorker(t, people, org, "asha")
-			o, err := l.Claim(ctx, worker, 10*time.Minute)
+			o, err := l.Claim(ctx, worker, "", 10*time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,12 +198,111 @@ func BenchmarkLocalClaimSave(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		w := workers[i/leasedTasks]
-		o, err := l.Claim(ctx, w, time.Hour)
+		o, err := l.Claim(ctx, w, "", time.Hour)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if _, err := l.Save(ctx, o.WorkID, w, work.Answer{Label: "a"}, 3000); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The center's local store is the center's dispatch.Desk, as
+// dispatch.Service is the hub's: it offers leased work (of one project
+// when asked), serves a task's files while it is in hand, takes a pass,
+// validates an answer against its project's schema and saves it with its
+// outbox record, measuring the time from its own offer.
+func TestLocalIsTheCentersDesk(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	l, people, org := localStore(t, clk)
+	l.Hold = 5 * time.Minute
+	nudged := 0
+	l.Nudge = func() { nudged++ }
+	var desk dispatch.Desk = l
+
+	plain := leased(1, 1)[0]
+	scans := leased(1, 2)[0]
+	scans.TaskKey = "scan"
+	scans.Project.ID = work.NewID()
+	scans.Project.Schema, _ = work.DecodeSchema(work.Classify, []byte(`{"inputs":["scan"],"labels":["a","b"],"files":["scan"]}`))
+	sum := fmt.Sprintf("%064x", 1)
+	scans.Files = []wire.File{{Field: "scan", Name: "page1.png", SHA256: sum, Size: 3, MediaType: "image/png"}}
+	if err := l.SaveGrants(ctx, time.Hour, []wire.Grant{plain, scans}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AddBlob(ctx, sum, 3); err != nil {
+		t.Fatal(err)
+	}
+	asha, ravi := newWorker(t, people, org, "asha"), newWorker(t, people, org, "ravi")
+
+	o, err := desk.Next(ctx, asha, scans.Project.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.ProjectID != scans.Project.ID || o.Kind != work.Classify || len(o.Schema.Files) != 1 || string(o.Payload) != `{"text":"x"}` ||
+		!o.ExpiresAt.Equal(clk.Now().Add(l.Hold)) || len(o.Files) != 1 || o.Files[0].Name != "page1.png" {
+		t.Fatalf("offer of the project asked for: %+v", o)
+	}
+	if again, err := desk.Next(ctx, asha, ""); err != nil || again.WorkID != o.WorkID {
+		t.Fatalf("next with work in hand: %s (%v), want the work in hand %s", again.WorkID, err, o.WorkID)
+	}
+	if f, err := desk.File(ctx, asha, o.WorkID, "scan"); err != nil || f.SHA256 != sum {
+		t.Fatalf("file of the work in hand: %+v, %v", f, err)
+	}
+	for _, tc := range []struct{ name, worker, field string }{
+		{"another worker's", ravi, "scan"},
+		{"a field with no file", asha, "text"},
+	} {
+		if _, err := desk.File(ctx, tc.worker, o.WorkID, tc.field); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("file, %s: %v, want store.ErrNotFound", tc.name, err)
+		}
+	}
+
+	// The other project's task, passed: not offered to the worker again.
+	other, err := desk.Next(ctx, asha, plain.Project.ID)
+	if err != nil || other.ProjectID != plain.Project.ID {
+		t.Fatalf("offer of the other project: %+v, %v", other, err)
+	}
+	if err := desk.Pass(ctx, asha, other.WorkID); err != nil {
+		t.Fatal(err)
+	}
+	if err := desk.Pass(ctx, asha, other.WorkID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("passing twice: %v, want store.ErrNotFound", err)
+	}
+	if _, err := desk.Next(ctx, asha, plain.Project.ID); !errors.Is(err, dispatch.ErrNoWork) {
+		t.Fatalf("after the pass: %v, want dispatch.ErrNoWork", err)
+	}
+
+	clk.Add(40 * time.Second)
+	answer := func(worker, raw string) (dispatch.AnswerStatus, error) {
+		return desk.Answer(ctx, dispatch.Submission{WorkID: o.WorkID, WorkerID: worker, Answer: json.RawMessage(raw), ReportedMS: 7000})
+	}
+	var ae *work.AnswerError
+	if _, err := answer(asha, `{"label":"c"}`); !errors.As(err, &ae) {
+		t.Fatalf("an answer outside the schema: %v, want a *work.AnswerError", err)
+	}
+	if _, err := answer(ravi, `{"label":"a"}`); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another worker's answer: %v, want store.ErrNotFound", err)
+	}
+	if nudged != 0 {
+		t.Fatalf("the syncer was nudged %d times before anything was saved", nudged)
+	}
+	if st, err := answer(asha, `{"label":"a"}`); err != nil || st != dispatch.AnswerAccepted || nudged != 1 {
+		t.Fatalf("the answer: %q, %v, nudged %d; want accepted, nudged once", st, err, nudged)
+	}
+	if up := uploadedAnswer(t, l, o.WorkID); up["duration_ms"] != float64(40000) || up["reported_ms"] != float64(7000) {
+		t.Fatalf("uploaded duration_ms %v, reported_ms %v; want the center's 40000 and the device's 7000", up["duration_ms"], up["reported_ms"])
+	}
+	if st, err := answer(asha, `{"label":"a"}`); err != nil || st != dispatch.AnswerDuplicate {
+		t.Fatalf("the same answer again: %q, %v; want duplicate", st, err)
+	}
+	if _, err := answer(asha, `{"label":"b"}`); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a different answer: %v, want store.ErrConflict", err)
+	}
+	if _, err := desk.File(ctx, asha, o.WorkID, "scan"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("file of answered work: %v, want store.ErrNotFound", err)
 	}
 }

@@ -2,8 +2,6 @@ package center
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -81,26 +79,4 @@ func (l *Local) People(ctx context.Context, since time.Time) ([]web.Person, erro
 		}
 	}
 	return people, nil
-}
-
-// Pass gives a worker's live work back to the center's pool unanswered,
-// as dispatch.Service.Pass does on the hub.
-func (l *Local) Pass(ctx context.Context, workerID, workID string) error {
-	err := l.Store.Write(ctx, func(tx *store.Tx) error {
-		var leaseID string
-		err := tx.QueryRowContext(ctx, `UPDATE center_work SET state = 'expired'
-			WHERE id = ? AND worker_id = ? AND state = 'active' RETURNING lease_id`, workID, workerID).Scan(&leaseID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("live work %s: %w", workID, store.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE center_grants SET holders = holders - 1 WHERE lease_id = ? AND holders > 0`, leaseID)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("center: pass work: %w", err)
-	}
-	return nil
 }

@@ -7,11 +7,13 @@
 // they upload, recalls, a center's capacity, workers' skills, the feed
 // events that tell a center of a skill change, a project change or a
 // recall (appended with feed.Append), drafts, and the periodic Dawid–Skene
-// re-fit. The hub's API, the hub's desk and the
-// uplink's answer receiver all answer through it; a village center still
-// answers through its own local store (center.Local's Claim and Save), and
-// its answers come here when they reach the hub. Workers who talk to the
-// hub directly belong to its built-in center.
+// re-fit. It declares the one answer path, Desk, which Service implements
+// on the hub and a village center's local store (center.Local) at a
+// center; the REST API, the worker desk's pages and a center's LAN API
+// answer through it. An answer saved at a center comes here when it
+// reaches the hub (Service.ReceiveAnswer), and is settled by the same code
+// as a hub worker's. Workers who talk to the hub directly belong to its
+// built-in center.
 package dispatch
 
 import (

@@ -100,7 +100,7 @@ func TestCenterWorkerDay(t *testing.T) {
 	}
 	save := func() {
 		t.Helper()
-		o, err := local.Claim(ctx, u.ID, 10*time.Minute)
+		o, err := local.Claim(ctx, u.ID, "", 10*time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
