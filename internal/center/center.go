@@ -280,7 +280,7 @@ func (c *Center) Handler() http.Handler {
 	for _, rt := range own {
 		mux.Handle(rt.Pattern, c.wrap(rt))
 	}
-	(&web.Web{Store: c.Store, Auth: c.Auth, Desk: desk{c}, Blobs: c.Blobs, Log: c.Log, Place: "center",
+	(&web.Web{Store: c.Store, Auth: c.Auth, Desk: desk{c.Local}, Blobs: c.Blobs, Log: c.Log, Place: "center",
 		AnswerItem: training.CenterAnswerItem, Office: office{c}}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	return mux

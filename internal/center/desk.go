@@ -2,50 +2,23 @@ package center
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"banyan/internal/auth"
-	"banyan/internal/dispatch"
 	"banyan/internal/problem"
-	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/web"
 )
 
 // desk gives the web pages the center's workers' tasks: the leased tasks
-// the center holds, saved here and sent up through the outbox.
-type desk struct{ c *Center }
-
-func (d desk) Next(ctx context.Context, workerID string) (web.Task, error) {
-	o, err := d.c.Local.Next(ctx, workerID, "")
-	if errors.Is(err, dispatch.ErrNoWork) {
-		return web.Task{}, web.ErrNoWork
-	}
-	if err != nil {
-		return web.Task{}, err
-	}
-	return web.Task{AssignmentID: o.WorkID, ExpiresAt: o.ExpiresAt, Payload: o.Payload, Files: o.Files,
-		Kind: o.Kind, Schema: o.Schema, Instructions: o.Instructions}, nil
-}
-
-func (d desk) Answer(ctx context.Context, workerID, workID string, raw []byte) error {
-	_, err := d.c.Local.Answer(ctx, dispatch.Submission{WorkID: workID, WorkerID: workerID, Answer: raw})
-	return err
-}
-
-func (d desk) File(ctx context.Context, workerID, workID, field string) (project.TaskFile, error) {
-	return d.c.Local.File(ctx, workerID, workID, field)
-}
-
-func (d desk) Pass(ctx context.Context, workerID, workID string) error {
-	return d.c.Local.Pass(ctx, workerID, workID)
-}
+// the center holds (its local store is their dispatch.Desk), saved here
+// and sent up through the outbox, and the worker's day at the center.
+type desk struct{ *Local }
 
 func (d desk) Day(ctx context.Context, workerID string, since time.Time) (report.WorkerDay, error) {
-	return report.CenterWorkerDay(ctx, d.c.Store, workerID, since)
+	return report.CenterWorkerDay(ctx, d.Store, workerID, since)
 }
 
 // office gives the center manager's pages the center's state, and enrols

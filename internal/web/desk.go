@@ -12,7 +12,6 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
-	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -22,39 +21,13 @@ import (
 // take tasks one after another — each answer's form posts to the server,
 // which replies with the next task's page, one round trip per task.
 
-// Desk is where a worker's tasks come from: the hub's dispatcher, or a
-// village center's queue of leased tasks.
+// Desk is where a worker's tasks come from and their answers go (the
+// hub's dispatcher, or a village center's local store; see
+// dispatch.Desk), and what the worker has done today.
 type Desk interface {
-	// Next returns the worker's task in hand, or their next one;
-	// ErrNoWork when there is none.
-	Next(ctx context.Context, workerID string) (Task, error)
-	// Answer records an answer (raw is the JSON of a work.Answer); the
-	// desk's server measures how long it took from its own offer.
-	// A wrong answer is a *work.AnswerError; an assignment that no
-	// longer takes answers is dispatch.ErrAssignmentClosed or
-	// store.ErrNotFound.
-	Answer(ctx context.Context, workerID, assignmentID string, raw []byte) error
-	// File returns an attachment of a task in the worker's hands.
-	File(ctx context.Context, workerID, assignmentID, field string) (project.TaskFile, error)
+	dispatch.Desk
 	// Day is what the worker has done today, since the given time.
 	Day(ctx context.Context, workerID string, since time.Time) (report.WorkerDay, error)
-	// Pass gives a task in the worker's hands back unanswered; they are
-	// not offered it again.
-	Pass(ctx context.Context, workerID, assignmentID string) error
-}
-
-// ErrNoWork means the worker has no task to take now.
-var ErrNoWork = errors.New("no work for the worker now")
-
-// Task is a task as the desk shows it: no task id, only the assignment.
-type Task struct {
-	AssignmentID string
-	ExpiresAt    time.Time
-	Payload      json.RawMessage
-	Files        []project.TaskFile
-	Kind         work.Kind
-	Schema       *work.Schema
-	Instructions string
 }
 
 // graphicKey is the payload field by which a client marks an item that
@@ -63,7 +36,7 @@ type Task struct {
 const graphicKey = "graphic"
 
 // isGraphic says whether a task's client marked it disturbing.
-func isGraphic(t Task) bool {
+func isGraphic(t dispatch.Offer) bool {
 	var payload map[string]json.RawMessage
 	return json.Unmarshal(t.Payload, &payload) == nil && string(payload[graphicKey]) == "true"
 }
@@ -242,20 +215,20 @@ func (wb *Web) taskPage(w http.ResponseWriter, r *http.Request, s *session) erro
 // showNext renders the worker's next task, or the page saying there is
 // none, with an optional notice above it.
 func (wb *Web) showNext(w http.ResponseWriter, r *http.Request, s *session, notice string) error {
-	t, err := wb.Desk.Next(r.Context(), s.User.ID)
+	t, err := wb.Desk.Next(r.Context(), s.User.ID, "")
 	// Past the shift's cap on disturbing items, such items are passed on
 	// to others (a bounded number of them in one go).
 	for tries := 0; err == nil && isGraphic(t) && wb.breaks.graphic(s.secret, 0) >= wb.graphicCap() && tries < 50; tries++ {
-		if err = wb.Desk.Pass(r.Context(), s.User.ID, t.AssignmentID); err != nil {
+		if err = wb.Desk.Pass(r.Context(), s.User.ID, t.WorkID); err != nil {
 			break
 		}
 		notice = s.t.Get("task.graphic.cap", s.t.Number(wb.graphicCap()))
-		t, err = wb.Desk.Next(r.Context(), s.User.ID)
+		t, err = wb.Desk.Next(r.Context(), s.User.ID, "")
 	}
 	if err == nil && isGraphic(t) && wb.breaks.graphic(s.secret, 0) >= wb.graphicCap() {
-		err = ErrNoWork
+		err = dispatch.ErrNoWork
 	}
-	if errors.Is(err, ErrNoWork) {
+	if errors.Is(err, dispatch.ErrNoWork) {
 		wb.render(w, r, s, http.StatusOK, "nowork", map[string]any{"Title": s.t.Get("nowork.title"), "Notice": notice})
 		return nil
 	}
@@ -264,7 +237,7 @@ func (wb *Web) showNext(w http.ResponseWriter, r *http.Request, s *session, noti
 	}
 	var filled *work.Answer
 	suggested := false
-	if draft, err := dispatch.Draft(r.Context(), wb.Store, s.User.ID, t.AssignmentID); err != nil {
+	if draft, err := dispatch.Draft(r.Context(), wb.Store, s.User.ID, t.WorkID); err != nil {
 		return err
 	} else if draft != "" {
 		var a work.Answer
@@ -286,7 +259,7 @@ func (wb *Web) showNext(w http.ResponseWriter, r *http.Request, s *session, noti
 }
 
 // suggestion is a task's pre-annotation, if it carries a valid one.
-func suggestion(t Task) (*work.Answer, bool) {
+func suggestion(t dispatch.Offer) (*work.Answer, bool) {
 	var payload map[string]json.RawMessage
 	if json.Unmarshal(t.Payload, &payload) != nil || payload[suggestionKey] == nil {
 		return nil, false
@@ -306,16 +279,16 @@ func (wb *Web) answer(w http.ResponseWriter, r *http.Request, s *session) error 
 	if !work.ValidID(id) {
 		return errPage(http.StatusBadRequest, "error.body")
 	}
-	t, err := wb.Desk.Next(r.Context(), s.User.ID)
-	if errors.Is(err, ErrNoWork) || (err == nil && t.AssignmentID != id) {
+	t, err := wb.Desk.Next(r.Context(), s.User.ID, "")
+	if errors.Is(err, dispatch.ErrNoWork) || (err == nil && t.WorkID != id) {
 		// The form was for a task no longer in hand (sent twice, or timed
 		// out and handed on): its answer may still count, so send it.
-		t = Task{}
+		t = dispatch.Offer{}
 	} else if err != nil {
 		return err
 	}
 	var ans work.Answer
-	if t.AssignmentID != "" {
+	if t.WorkID != "" {
 		ans = answerFromForm(t, r)
 	} else {
 		ans = looseAnswer(r)
@@ -324,10 +297,10 @@ func (wb *Web) answer(w http.ResponseWriter, r *http.Request, s *session) error 
 	if err != nil {
 		return err
 	}
-	err = wb.Desk.Answer(r.Context(), s.User.ID, id, raw)
+	_, err = wb.Desk.Answer(r.Context(), dispatch.Submission{WorkID: id, WorkerID: s.User.ID, Answer: raw})
 	var ae *work.AnswerError
 	switch {
-	case errors.As(err, &ae) && t.AssignmentID != "":
+	case errors.As(err, &ae) && t.WorkID != "":
 		v := taskView(s.t, t, &ans)
 		v["Error"] = s.t.Get("task.invalid", fieldLabel(ae.Field))
 		v["ErrorField"] = ae.Field
@@ -384,7 +357,7 @@ func (wb *Web) file(w http.ResponseWriter, r *http.Request, s *session) error {
 }
 
 // answerFromForm reads the task's form as an answer of its kind.
-func answerFromForm(t Task, r *http.Request) work.Answer {
+func answerFromForm(t dispatch.Offer, r *http.Request) work.Answer {
 	var a work.Answer
 	switch t.Kind {
 	case work.Classify:
@@ -459,14 +432,14 @@ type fileView struct {
 
 // taskView lays a task out for the task template, filled with an answer
 // (a draft, a suggestion, or what was just sent back with an error).
-func taskView(t T, task Task, filled *work.Answer) map[string]any {
+func taskView(t T, task dispatch.Offer, filled *work.Answer) map[string]any {
 	var a work.Answer
 	if filled != nil {
 		a = *filled
 	}
 	v := map[string]any{
 		"Title": t.Get("task.title"), "Script": true,
-		"AssignmentID": task.AssignmentID, "Kind": string(task.Kind), "Instructions": task.Instructions,
+		"AssignmentID": task.WorkID, "Kind": string(task.Kind), "Instructions": task.Instructions,
 		"By": t.Date(task.ExpiresAt), "Multi": task.Schema.Multi,
 	}
 	var payload map[string]json.RawMessage
@@ -496,7 +469,7 @@ func taskView(t T, task Task, filled *work.Answer) map[string]any {
 			media = "video"
 		}
 		files = append(files, fileView{Field: fieldLabel(f.Field), Name: f.Name, Media: media,
-			URL: "/desk/files/" + task.AssignmentID + "/" + f.Field})
+			URL: "/desk/files/" + task.WorkID + "/" + f.Field})
 	}
 	v["Files"] = files
 	switch task.Kind {

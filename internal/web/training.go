@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"banyan/internal/dispatch"
 	"banyan/internal/store"
 	"banyan/internal/training"
 	"banyan/internal/work"
@@ -136,7 +137,7 @@ func (wb *Web) showItem(w http.ResponseWriter, r *http.Request, s *session, at w
 		return err
 	}
 	if v == nil {
-		v = taskView(s.t, Task{AssignmentID: at.ID, Payload: it.Payload, Kind: c.Kind, Schema: c.Schema, Instructions: c.Instructions}, nil)
+		v = taskView(s.t, dispatch.Offer{WorkID: at.ID, Payload: it.Payload, Kind: c.Kind, Schema: c.Schema, Instructions: c.Instructions}, nil)
 	}
 	v["Title"] = c.Name
 	v["Action"] = "/desk/attempts/" + at.ID
@@ -186,7 +187,7 @@ func (wb *Web) answerItem(w http.ResponseWriter, r *http.Request, s *session) er
 	if !work.ValidID(itemID) {
 		return errPage(http.StatusBadRequest, "error.body")
 	}
-	task := Task{AssignmentID: at.ID, Kind: c.Kind, Schema: c.Schema, Instructions: c.Instructions}
+	task := dispatch.Offer{WorkID: at.ID, Kind: c.Kind, Schema: c.Schema, Instructions: c.Instructions}
 	ans := answerFromForm(task, r)
 	checked, err := work.Check(c.Kind, c.Schema, ans)
 	var ae *work.AnswerError

@@ -38,8 +38,8 @@ var templateFiles embed.FS
 //go:embed static
 var staticFiles embed.FS
 
-// Web serves the pages. Desk is where a worker's tasks come from (the hub's
-// dispatcher or a center's leased queue).
+// Web serves the pages. Desk is where a worker's tasks come from and
+// their answers go (the hub's dispatcher or a center's local store).
 type Web struct {
 	Store *store.Store
 	// Auth signs people in and keeps their web sessions: the one Service

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/project"
 	"banyan/internal/report"
 	"banyan/internal/store"
@@ -28,7 +29,7 @@ import (
 // fakeDesk hands out tasks from a list and records the answers.
 type fakeDesk struct {
 	mu      sync.Mutex
-	tasks   []Task
+	tasks   []dispatch.Offer
 	answers map[string]string
 	passed  map[string]bool
 	reject  *work.AnswerError
@@ -44,25 +45,25 @@ func (d *fakeDesk) Pass(ctx context.Context, workerID, id string) error {
 	return nil
 }
 
-func (d *fakeDesk) Next(ctx context.Context, workerID string) (Task, error) {
+func (d *fakeDesk) Next(ctx context.Context, workerID, projectID string) (dispatch.Offer, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, t := range d.tasks {
-		if _, done := d.answers[t.AssignmentID]; !done && !d.passed[t.AssignmentID] {
+		if _, done := d.answers[t.WorkID]; !done && !d.passed[t.WorkID] {
 			return t, nil
 		}
 	}
-	return Task{}, ErrNoWork
+	return dispatch.Offer{}, dispatch.ErrNoWork
 }
 
-func (d *fakeDesk) Answer(ctx context.Context, workerID, id string, raw []byte) error {
+func (d *fakeDesk) Answer(ctx context.Context, in dispatch.Submission) (dispatch.AnswerStatus, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.reject != nil {
-		return d.reject
+		return "", d.reject
 	}
-	d.answers[id] = string(raw)
-	return nil
+	d.answers[in.WorkID] = string(in.Answer)
+	return dispatch.AnswerAccepted, nil
 }
 
 func (d *fakeDesk) File(ctx context.Context, workerID, id, field string) (project.TaskFile, error) {
@@ -103,18 +104,18 @@ func (c *testClock) now() time.Time {
 
 func (c *testClock) skip(d time.Duration) { c.mu.Lock(); c.skipped += d; c.mu.Unlock() }
 
-func classifyTask(id string) Task {
+func classifyTask(id string) dispatch.Offer {
 	s := &work.Schema{Inputs: []string{"text"}, Labels: []string{"ok", "spam", "abuse"}}
 	if err := s.Validate(work.Classify); err != nil {
 		panic(err)
 	}
-	return Task{AssignmentID: id, ExpiresAt: time.Now().Add(time.Hour), Payload: json.RawMessage(`{"text":"buy cheap <b>pills</b>"}`),
+	return dispatch.Offer{WorkID: id, ExpiresAt: time.Now().Add(time.Hour), Payload: json.RawMessage(`{"text":"buy cheap <b>pills</b>"}`),
 		Kind: work.Classify, Schema: s, Instructions: "Mark spam."}
 }
 
 // newRig serves the pages over a fresh store with one worker, login
 // "asha", PIN 123456.
-func newRig(t *testing.T, tasks ...Task) *rig {
+func newRig(t *testing.T, tasks ...dispatch.Offer) *rig {
 	t.Helper()
 	ctx := context.Background()
 	clk := &testClock{}
@@ -274,7 +275,7 @@ func TestExtractErrorKeepsTheForm(t *testing.T) {
 	if err := s.Validate(work.Extract); err != nil {
 		t.Fatal(err)
 	}
-	task := Task{AssignmentID: idc, ExpiresAt: time.Now().Add(time.Hour),
+	task := dispatch.Offer{WorkID: idc, ExpiresAt: time.Now().Add(time.Hour),
 		Payload: json.RawMessage(`{"scan":"INV-7"}`), Kind: work.Extract, Schema: s}
 	g := newRig(t, task)
 	g.signIn("asha", "123456")
@@ -283,7 +284,7 @@ func TestExtractErrorKeepsTheForm(t *testing.T) {
 		t.Fatalf("extract form:\n%s", body)
 	}
 	g.desk.reject = &work.AnswerError{Field: "gstin", Reason: "does not match the pattern"}
-	resp, body := g.post("/desk/task", url.Values{"csrf": {csrfOf(t, body)}, "assignment": {task.AssignmentID},
+	resp, body := g.post("/desk/task", url.Values{"csrf": {csrfOf(t, body)}, "assignment": {task.WorkID},
 		"f_gstin": {"29ABCDE"}, "f_total": {"1,250.00"}})
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `aria-invalid="true"`) ||
 		!strings.Contains(body, `value="1,250.00"`) || !strings.Contains(body, "Check this field: gstin") {
