@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -161,7 +163,12 @@ type refitEstimate struct {
 func (s *Service) saveRefit(ctx context.Context, p work.Project, estimates map[string]refitEstimate) error {
 	err := s.Store.Write(ctx, func(tx *store.Tx) error {
 		now := store.TimeText(s.Store.Now())
-		for worker, e := range estimates {
+		// In worker order, as every transaction that writes several
+		// workers' skills takes them: two such transactions then never
+		// hold a row each that the other waits for (PostgreSQL would end
+		// one of them as a deadlock).
+		for _, worker := range slices.Sorted(maps.Keys(estimates)) {
+			e := estimates[worker]
 			if _, err := tx.ExecContext(ctx, `INSERT INTO worker_skills (worker_id, kind, language, alpha, beta, scored, status, reason,
 					ds_accuracy, ds_labels, updated_at)
 				VALUES (?, ?, ?, ?, ?, 0, 'active', '', ?, ?, ?)

@@ -88,3 +88,50 @@ func TestRefitSeparatesWorkers(t *testing.T) {
 		t.Fatalf("projects still due a re-fit right after one: %v", ids)
 	}
 }
+
+// Re-fits of one project saved at the same moment (two hubs, or a re-fit
+// beside a review) write the same workers' skills; they take the rows in
+// the same order, so on PostgreSQL neither is ended as a deadlock.
+func TestRefitsAtOnceDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.Open(t, store.Options{})
+	svc := &Service{Store: st}
+	people := &auth.Service{Store: st}
+	c, _ := people.CreateOrg(ctx, auth.OrgClient, "c")
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
+	p, err := project.CreateProject(ctx, st, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
+		Overlap: 2, MaxOverlap: 2, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodDS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	estimates := map[string]refitEstimate{}
+	for i := range 40 {
+		u, err := people.CreateUser(ctx, auth.BuiltinCenterOrgID, fmt.Sprintf("w%d", i), "worker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		estimates[u.ID] = refitEstimate{Accuracy: 0.9, Labels: i}
+	}
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			for range 10 {
+				if err := svc.saveRefit(ctx, p, estimates); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM worker_skills WHERE ds_accuracy = 0.9`).Scan(&n); err != nil || n != 40 {
+		t.Fatalf("skills with the re-fit's estimate: %d, %v; want 40", n, err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"banyan/internal/ledger"
@@ -515,7 +517,10 @@ func (s *Service) ResolveAnswer(ctx context.Context, taskID, reviewerID string, 
 		if err != nil {
 			return err
 		}
-		for _, g := range given {
+		// Skills are written in worker order, as in every transaction
+		// that writes several (see saveRefit).
+		byWorker := slices.SortedFunc(slices.Values(given), func(a, b Given) int { return strings.Compare(a.WorkerID, b.WorkerID) })
+		for _, g := range byWorker {
 			if err := s.scoreWorker(ctx, tx, g.WorkerID, p, work.Score(p.Kind, p.Schema, result, g.Answer), "review", now); err != nil {
 				return err
 			}

@@ -196,7 +196,7 @@ func correctGold(ctx context.Context, st *store.Store, tx *store.Tx, taskID, pro
 		return err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, worker_id, answer, score FROM assignments
-		WHERE task_id = ? AND state = 'submitted' AND score IS NOT NULL`, taskID)
+		WHERE task_id = ? AND state = 'submitted' AND score IS NOT NULL ORDER BY worker_id, id`, taskID)
 	if err != nil {
 		return err
 	}
@@ -222,6 +222,8 @@ func correctGold(ctx context.Context, st *store.Store, tx *store.Tx, taskID, pro
 	if err != nil {
 		return err
 	}
+	// In worker order (the query's), as every transaction that writes
+	// several workers' skills takes them, so two never deadlock.
 	for _, c := range changes {
 		if c.new == c.old {
 			continue
