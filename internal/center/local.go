@@ -349,10 +349,8 @@ func (l *Local) Save(ctx context.Context, workID, workerID string, answer work.A
 			held, leaseID); err != nil {
 			return err
 		}
-		return uplink.AppendOutbox(ctx, tx, now, workID, "answer", map[string]any{
-			"lease_id": leaseID, "epoch": epoch, "worker_id": workerID, "answer": json.RawMessage(raw), "duration_ms": worked,
-			"started_at": from, "reported_ms": reportedMS,
-		})
+		return uplink.AppendOutbox(ctx, tx, now, workID, wire.KindAnswer, wire.Answer{LeaseID: leaseID, Epoch: epoch,
+			WorkerID: workerID, Answer: raw, DurationMS: worked, StartedAt: from, ReportedMS: reportedMS})
 	})
 	if err != nil {
 		return false, fmt.Errorf("center: save work %s: %w", workID, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,17 +117,19 @@ func TestCenterGivesBackWhatNobodyCanTake(t *testing.T) {
 }
 
 // uploadedAnswer reads the answer record the center queued for the hub.
-func uploadedAnswer(t *testing.T, l *center.Local, workID string) map[string]any {
+func uploadedAnswer(t *testing.T, l *center.Local, workID string) wire.Answer {
 	t.Helper()
 	var body string
 	if err := l.Store.Read(context.Background()).QueryRowContext(context.Background(), `SELECT body FROM outbox WHERE id = ?`, workID).Scan(&body); err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]any
-	if err := json.Unmarshal([]byte(body), &m); err != nil {
+	var a wire.Answer
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return a
 }
 
 // A center measures each answer's working time by its own clock, from its
@@ -170,10 +173,10 @@ func TestCenterMeasuresWorkTime(t *testing.T) {
 				t.Fatal(err)
 			}
 			up := uploadedAnswer(t, l, o.WorkID)
-			if up["duration_ms"] != tc.wantMS || up["reported_ms"] != float64(tc.reportsMS) {
-				t.Fatalf("uploaded duration_ms %v, reported_ms %v; want %v and %v", up["duration_ms"], up["reported_ms"], tc.wantMS, tc.reportsMS)
+			if up.DurationMS != int64(tc.wantMS) || up.ReportedMS != tc.reportsMS {
+				t.Fatalf("uploaded duration_ms %v, reported_ms %v; want %v and %v", up.DurationMS, up.ReportedMS, tc.wantMS, tc.reportsMS)
 			}
-			started, _ := time.Parse(time.RFC3339Nano, up["started_at"].(string))
+			started := up.StartedAt
 			if want := clk.Now().Add(-tc.took); tc.took < 10*time.Minute && !started.Equal(want) {
 				t.Fatalf("started_at %v, want %v", started, want)
 			}
@@ -293,8 +296,8 @@ func TestLocalIsTheCentersDesk(t *testing.T) {
 	if st, err := answer(asha, `{"label":"a"}`); err != nil || st != dispatch.AnswerAccepted || nudged != 1 {
 		t.Fatalf("the answer: %q, %v, nudged %d; want accepted, nudged once", st, err, nudged)
 	}
-	if up := uploadedAnswer(t, l, o.WorkID); up["duration_ms"] != float64(40000) || up["reported_ms"] != float64(7000) {
-		t.Fatalf("uploaded duration_ms %v, reported_ms %v; want the center's 40000 and the device's 7000", up["duration_ms"], up["reported_ms"])
+	if up := uploadedAnswer(t, l, o.WorkID); up.DurationMS != 40000 || up.ReportedMS != 7000 {
+		t.Fatalf("uploaded duration_ms %v, reported_ms %v; want the center's 40000 and the device's 7000", up.DurationMS, up.ReportedMS)
 	}
 	if st, err := answer(asha, `{"label":"a"}`); err != nil || st != dispatch.AnswerDuplicate {
 		t.Fatalf("the same answer again: %q, %v; want duplicate", st, err)

@@ -374,25 +374,20 @@ func (s *Service) RenewLeases(ctx context.Context, centerID string, ids []string
 	return renewed, gone, nil
 }
 
-// CenterAnswer is one answer given at a center, as the hub receives it.
+// CenterAnswer is one answer given at a center, as the hub receives it:
+// the same Submission a worker's answer on the hub is (its WorkID the id
+// the center made for the answer), with what only a center's answer has.
 type CenterAnswer struct {
-	// ID is the answer's id, made at the center; CenterID is the center's.
-	ID, CenterID string
-	// Project is the lease's project, as the caller loaded it to validate
-	// the answer.
-	Project  work.Project
+	Submission
+	CenterID string
 	LeaseID  string
 	Epoch    int
-	WorkerID string
-	Answer   work.Answer
 	// DurationMS is the working time the center measured by its own
 	// clock; the hub takes it bounded by the lease's span so far.
 	DurationMS int64
 	// StartedAt is when that measure began, already put on the hub's
 	// clock (see uplink's clock offset); zero when the center did not say.
-	StartedAt time.Time
-	// ReportedMS is what the worker's client reported, as information.
-	ReportedMS int64
+	StartedAt  time.Time
 	SampleDraw float64
 }
 
@@ -403,12 +398,10 @@ type CenterAnswer struct {
 // task went elsewhere) is kept as "superseded", and, holding no place, is
 // weighed as a late answer (see applyLate): an extra judgment only with
 // room beside every holder, else flagged late. An answer that can never be
-// applied is "rejected" with the reason.
+// applied (another center's lease, an answer the project's schema refuses)
+// is "rejected" with the reason. decide settles the task; nil means the
+// project's own (Decider).
 func (s *Service) ReceiveAnswer(ctx context.Context, tx *store.Tx, in CenterAnswer, decide DecideFunc) (wire.Verdict, SubmitOutcome, error) {
-	raw, err := json.Marshal(in.Answer)
-	if err != nil {
-		return wire.Verdict{}, SubmitOutcome{}, err
-	}
 	reject := func(format string, args ...any) (wire.Verdict, SubmitOutcome, error) {
 		return wire.Verdict{Status: wire.StatusRejected, Reason: fmt.Sprintf(format, args...)}, SubmitOutcome{}, nil
 	}
@@ -421,8 +414,20 @@ func (s *Service) ReceiveAnswer(ctx context.Context, tx *store.Tx, in CenterAnsw
 	if err != nil {
 		return wire.Verdict{}, SubmitOutcome{}, err
 	}
-	if l.ProjectID != in.Project.ID {
-		return wire.Verdict{}, SubmitOutcome{}, fmt.Errorf("lease %s is not of project %s", l.ID, in.Project.ID)
+	p, err := s.Project(ctx, l.ProjectID)
+	if err != nil {
+		return wire.Verdict{}, SubmitOutcome{}, err
+	}
+	answer, err := work.ParseAnswer(p.Kind, p.Schema, in.Answer)
+	if err != nil {
+		return reject("%v", err)
+	}
+	raw, err := json.Marshal(answer)
+	if err != nil {
+		return wire.Verdict{}, SubmitOutcome{}, err
+	}
+	if decide == nil {
+		decide = Decider(p)
 	}
 	if v, ok, err := auth.CenterWorker(ctx, tx, in.CenterID, in.WorkerID); !ok || err != nil {
 		return v, SubmitOutcome{}, err
@@ -469,11 +474,11 @@ func (s *Service) ReceiveAnswer(ctx context.Context, tx *store.Tx, in CenterAnsw
 	if _, err := tx.ExecContext(ctx, `INSERT INTO assignments (id, task_id, project_id, worker_id, state, answer,
 			created_at, expires_at, submitted_at, duration_ms, reported_ms)
 		VALUES (?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?)`,
-		in.ID, l.TaskID, l.ProjectID, in.WorkerID, string(raw), store.TimeText(started), now, now, worked, in.ReportedMS); err != nil {
+		in.WorkID, l.TaskID, l.ProjectID, in.WorkerID, string(raw), store.TimeText(started), now, now, worked, max(0, in.ReportedMS)); err != nil {
 		return wire.Verdict{}, SubmitOutcome{}, err
 	}
-	out, err := s.applyAnswer(ctx, tx, applyArgs{assignmentID: in.ID, taskID: l.TaskID, project: in.Project,
-		workerID: in.WorkerID, answer: in.Answer, durationMS: worked, sampleDraw: in.SampleDraw, holders: holders}, decide)
+	out, err := s.applyAnswer(ctx, tx, applyArgs{assignmentID: in.WorkID, taskID: l.TaskID, project: p,
+		workerID: in.WorkerID, answer: answer, durationMS: worked, sampleDraw: in.SampleDraw, holders: holders}, decide)
 	if err != nil {
 		return wire.Verdict{}, SubmitOutcome{}, err
 	}

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -22,6 +23,11 @@ func centerWithWorkers(t *testing.T, s *tstore, name string, n int) (testOrg, []
 		ids = append(ids, newUser(t, s, c.ID, name+"-w"+string(rune('a'+i)), "worker").ID)
 	}
 	return c, ids
+}
+
+// labelAnswer is a classify answer's JSON, as a center sends it.
+func labelAnswer(label string) json.RawMessage {
+	return json.RawMessage(`{"label":"` + label + `"}`)
 }
 
 // receive runs ReceiveAnswer in a transaction of its own, as uplink runs
@@ -64,29 +70,29 @@ func TestLeaseAndUpload(t *testing.T) {
 		t.Fatalf("hub claim: %v, task %s", err, task.ID)
 	}
 	_ = a
-	args := CenterAnswer{ID: work.NewID(), CenterID: c.ID, Project: p, LeaseID: l.ID, Epoch: l.Epoch, WorkerID: ws[0], Answer: work.Answer{Label: "a"}, DurationMS: 4000, SampleDraw: 1}
+	args := CenterAnswer{Submission: Submission{WorkID: work.NewID(), WorkerID: ws[0], Answer: labelAnswer("a")}, CenterID: c.ID, LeaseID: l.ID, Epoch: l.Epoch, DurationMS: 4000, SampleDraw: 1}
 	res, _, err := s.receive(args, majority(p))
 	if err != nil || res.Status != wire.StatusAccepted {
 		t.Fatalf("first answer: %+v, %v", res, err)
 	}
 	again := args
-	again.ID = work.NewID()
+	again.WorkID = work.NewID()
 	if res, _, _ := s.receive(again, majority(p)); res.Status != wire.StatusRejected {
 		t.Fatalf("same worker twice: %+v, want rejected", res)
 	}
 	stranger := args
-	stranger.ID, stranger.WorkerID = work.NewID(), hubWorker.ID
+	stranger.WorkID, stranger.WorkerID = work.NewID(), hubWorker.ID
 	if res, _, _ := s.receive(stranger, majority(p)); res.Status != wire.StatusRejected {
 		t.Fatalf("a worker of another org: %+v, want rejected", res)
 	}
 	other, _ := centerWithWorkers(t, s, "village-2", 1)
 	foreign := args
-	foreign.ID, foreign.CenterID = work.NewID(), other.ID
+	foreign.WorkID, foreign.CenterID = work.NewID(), other.ID
 	if res, _, _ := s.receive(foreign, majority(p)); res.Status != wire.StatusRejected {
 		t.Fatalf("another center's lease: %+v, want rejected", res)
 	}
 	second := args
-	second.ID, second.WorkerID = work.NewID(), ws[1]
+	second.WorkID, second.WorkerID = work.NewID(), ws[1]
 	res, out, err := s.receive(second, majority(p))
 	if err != nil || res.Status != wire.StatusAccepted || out.TaskState != work.TaskDone {
 		t.Fatalf("second worker: %+v %+v %v; want accepted and the task done", res, out, err)
@@ -135,8 +141,8 @@ func TestLateResultIsSuperseded(t *testing.T) {
 		t.Fatalf("A's lease after expiry: %v", gone)
 	}
 	up := func(c string, l Lease, w string, label string) (wire.Verdict, SubmitOutcome) {
-		res, out, err := s.receive(CenterAnswer{ID: work.NewID(), CenterID: c, Project: p, LeaseID: l.ID, Epoch: l.Epoch,
-			WorkerID: w, Answer: work.Answer{Label: label}, DurationMS: 3000, SampleDraw: 1}, majority(p))
+		res, out, err := s.receive(CenterAnswer{Submission: Submission{WorkID: work.NewID(), WorkerID: w, Answer: labelAnswer(label)},
+			CenterID: c, LeaseID: l.ID, Epoch: l.Epoch, DurationMS: 3000, SampleDraw: 1}, majority(p))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,8 +228,8 @@ func TestGrantsFitTheCenter(t *testing.T) {
 		t.Fatalf("a second grant while the center holds a place for each of its workers: %+v, %v; want none", more, err)
 	}
 	for i, w := range ws {
-		args := CenterAnswer{ID: work.NewID(), CenterID: c.ID, Project: p, LeaseID: l.ID, Epoch: l.Epoch, WorkerID: w,
-			Answer: work.Answer{Label: "a"}, DurationMS: 4000, SampleDraw: 1}
+		args := CenterAnswer{Submission: Submission{WorkID: work.NewID(), WorkerID: w, Answer: labelAnswer("a")},
+			CenterID: c.ID, LeaseID: l.ID, Epoch: l.Epoch, DurationMS: 4000, SampleDraw: 1}
 		if res, _, err := s.receive(args, majority(p)); err != nil || res.Status != wire.StatusAccepted {
 			t.Fatalf("answer %d: %+v, %v", i, res, err)
 		}

@@ -49,8 +49,8 @@ func TestHubBoundsCenterWorkTime(t *testing.T) {
 				started = granted.Add(tc.started)
 			}
 			id := work.NewID()
-			if _, _, err := s.receive(CenterAnswer{ID: id, CenterID: c.ID, Project: p, LeaseID: ls[0].ID, Epoch: ls[0].Epoch,
-				WorkerID: ws[0], Answer: work.Answer{Label: "a"}, DurationMS: tc.centerMS, StartedAt: started, ReportedMS: 7, SampleDraw: 1}, majority(p)); err != nil {
+			if _, _, err := s.receive(CenterAnswer{Submission: Submission{WorkID: id, WorkerID: ws[0], Answer: labelAnswer("a"), ReportedMS: 7},
+				CenterID: c.ID, LeaseID: ls[0].ID, Epoch: ls[0].Epoch, DurationMS: tc.centerMS, StartedAt: started, SampleDraw: 1}, majority(p)); err != nil {
 				t.Fatal(err)
 			}
 			a, err := s.Assignment(ctx, id)

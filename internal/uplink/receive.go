@@ -97,29 +97,14 @@ func (h *Hub) receiveAnswer(ctx context.Context, center auth.Org, it wire.Item, 
 	if err := strict(it.Body, &b); err != nil || !work.ValidID(b.LeaseID) || !work.ValidID(b.WorkerID) {
 		return h.reject(ctx, center.ID, it, "an answer needs lease_id, epoch, worker_id, answer and duration_ms")
 	}
-	l, err := h.Dispatch.Lease(ctx, b.LeaseID)
-	if errors.Is(err, store.ErrNotFound) {
-		return h.reject(ctx, center.ID, it, "lease %s is not one of this center's", b.LeaseID)
-	}
-	if err != nil {
-		return wire.Verdict{}, err
-	}
-	p, err := h.Dispatch.Project(ctx, l.ProjectID)
-	if err != nil {
-		return wire.Verdict{}, err
-	}
-	answer, err := work.ParseAnswer(p.Kind, p.Schema, b.Answer)
-	if err != nil {
-		return h.reject(ctx, center.ID, it, "%v", err)
-	}
 	var started time.Time
 	if !b.StartedAt.IsZero() {
 		started = b.StartedAt.Add(-offset)
 	}
-	in := dispatch.CenterAnswer{ID: it.ID, CenterID: center.ID, Project: p, LeaseID: b.LeaseID, Epoch: b.Epoch, WorkerID: b.WorkerID,
-		Answer: answer, DurationMS: max(0, b.DurationMS), StartedAt: started, ReportedMS: max(0, b.ReportedMS), SampleDraw: rand.Float64()}
+	in := dispatch.CenterAnswer{Submission: dispatch.Submission{WorkID: it.ID, WorkerID: b.WorkerID, Answer: b.Answer, ReportedMS: b.ReportedMS},
+		CenterID: center.ID, LeaseID: b.LeaseID, Epoch: b.Epoch, DurationMS: max(0, b.DurationMS), StartedAt: started, SampleDraw: rand.Float64()}
 	return h.once(ctx, center.ID, it, func(tx *store.Tx) (wire.Verdict, error) {
-		v, _, err := h.Dispatch.ReceiveAnswer(ctx, tx, in, dispatch.Decider(p))
+		v, _, err := h.Dispatch.ReceiveAnswer(ctx, tx, in, nil)
 		return v, err
 	})
 }
