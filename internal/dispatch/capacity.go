@@ -14,7 +14,8 @@ import (
 type WorkerPace struct {
 	WorkerID string
 	// MedianMS is the median time the worker took over their answers
-	// saved since the window began; 0 when they saved none.
+	// saved since the window began; 0 when they saved none (Answers 0) or
+	// most took under a millisecond.
 	MedianMS int64
 	Answers  int
 }
@@ -38,8 +39,11 @@ func CenterPace(ctx context.Context, st *store.Store, since time.Time) ([]Worker
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: center pace: %w", err)
 	}
+	// Every saved answer counts: the center measures to the millisecond,
+	// so one given in less than that is 0 ms, and the caller's floor
+	// applies to it as to any quick answer.
 	rows, err = st.Read(ctx).QueryContext(ctx, `SELECT worker_id, duration_ms FROM center_work
-		WHERE state = 'saved' AND saved_at >= ? AND duration_ms > 0`, at)
+		WHERE state = 'saved' AND saved_at >= ?`, at)
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: center pace: %w", err)
 	}
