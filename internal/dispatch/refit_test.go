@@ -18,19 +18,11 @@ import (
 func TestRefitSeparatesWorkers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := storetest.Open(t, store.Options{})
-	svc := &Service{Store: st}
-	people := &auth.Service{Store: st}
-	c, _ := people.CreateOrg(ctx, auth.OrgClient, "c")
-	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b","c","d"]}`))
-	p, err := project.CreateProject(ctx, st, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
-		Overlap: 4, MaxOverlap: 4, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodDS, ConfidenceTarget: 0.999, MinGold: 5}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, svc, people, p := dsProject(t, `["a","b","c","d"]`, 4, work.Quality{Language: "en", Method: work.MethodDS, ConfidenceTarget: 0.999, MinGold: 5})
+	schema := p.Schema
 	truth := make([]string, 150)
 	rng := rand.New(rand.NewPCG(5, 5))
-	_, err = project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
+	_, err := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, func(yield func(project.NewTask, error) bool) {
 		for i := range truth {
 			truth[i] = schema.Labels[rng.IntN(4)]
 			if !yield(project.NewTask{ExternalID: fmt.Sprint(i), Payload: []byte(fmt.Sprintf(`{"text":"t%d","i":%d}`, i, i))}, nil) {
@@ -95,16 +87,7 @@ func TestRefitSeparatesWorkers(t *testing.T) {
 func TestRefitsAtOnceDoNotDeadlock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := storetest.Open(t, store.Options{})
-	svc := &Service{Store: st}
-	people := &auth.Service{Store: st}
-	c, _ := people.CreateOrg(ctx, auth.OrgClient, "c")
-	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":["a","b"]}`))
-	p, err := project.CreateProject(ctx, st, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
-		Overlap: 2, MaxOverlap: 2, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodDS}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, svc, people, p := dsProject(t, `["a","b"]`, 2, work.Quality{Language: "en", Method: work.MethodDS})
 	estimates := map[string]refitEstimate{}
 	for i := range 40 {
 		u, err := people.CreateUser(ctx, auth.BuiltinCenterOrgID, fmt.Sprintf("w%d", i), "worker")
@@ -134,4 +117,21 @@ func TestRefitsAtOnceDoNotDeadlock(t *testing.T) {
 	if err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM worker_skills WHERE ds_accuracy = 0.9`).Scan(&n); err != nil || n != 40 {
 		t.Fatalf("skills with the re-fit's estimate: %d, %v; want 40", n, err)
 	}
+}
+
+// dsProject opens a store with a client's classify project of the given
+// labels, overlap and quality policy, for the re-fit's tests.
+func dsProject(t *testing.T, labels string, overlap int, q work.Quality) (*store.Store, *Service, *auth.Service, work.Project) {
+	t.Helper()
+	ctx := context.Background()
+	st := storetest.Open(t, store.Options{})
+	people := &auth.Service{Store: st}
+	c, _ := people.CreateOrg(ctx, auth.OrgClient, "c")
+	schema, _ := work.DecodeSchema(work.Classify, []byte(`{"inputs":["text"],"labels":`+labels+`}`))
+	p, err := project.CreateProject(ctx, st, work.Project{ClientID: c.ID, Name: "p", Kind: work.Classify, Schema: schema,
+		Overlap: overlap, MaxOverlap: overlap, AssignmentSeconds: 60, Quality: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, &Service{Store: st}, people, p
 }
