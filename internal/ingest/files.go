@@ -59,8 +59,6 @@ func FileName(name string) (string, error) {
 		return refuse(`holds a backslash: separate folders with "/"`)
 	case strings.HasPrefix(name, "/"):
 		return refuse(`is an absolute path: give the path inside the zip, without the leading "/"`)
-	case len(name) >= 2 && name[1] == ':' && ('a' <= name[0] && name[0] <= 'z' || 'A' <= name[0] && name[0] <= 'Z'):
-		return refuse("starts with a drive letter: give the path inside the zip, without %q", name[:2])
 	}
 	for seg := range strings.SplitSeq(name, "/") {
 		if seg == ".." {
@@ -71,6 +69,10 @@ func FileName(name string) (string, error) {
 	clean := path.Clean(name)
 	if clean == "." {
 		return refuse("names no file: give the path inside the zip, such as scans/inv-001.png")
+	}
+	// Checked on the cleaned name, as "./C:" cleans to "C:".
+	if len(clean) >= 2 && clean[1] == ':' && ('a' <= clean[0] && clean[0] <= 'z' || 'A' <= clean[0] && clean[0] <= 'Z') {
+		return refuse("starts with a drive letter: give the path inside the zip, without %q", clean[:2])
 	}
 	return norm.NFC.String(clean), nil
 }
