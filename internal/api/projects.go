@@ -521,7 +521,7 @@ func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	ts, err := project.ProjectTasks(r.Context(), a.Store, pr.ID, work.TaskNeedsReview, pg)
+	ts, err := a.Dispatch.ReviewQueue(r.Context(), pr.ID, pg)
 	if err != nil {
 		return err
 	}

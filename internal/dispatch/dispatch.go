@@ -13,7 +13,9 @@
 // answer through it. An answer saved at a center comes here when it
 // reaches the hub (Service.ReceiveAnswer), and is settled by the same code
 // as a hub worker's. Workers who talk to the hub directly belong to its
-// built-in center.
+// built-in center. A task drawn for review that a village center held goes
+// to that center's reviewers for a blind audit, whose verdict settles it
+// by the code a hub reviewer's does (audits.go).
 package dispatch
 
 import (
@@ -50,6 +52,10 @@ type Service struct {
 	// LeaseGrace is how long past its TTL a center's lease is kept before
 	// its task is handed out again; 0 means DefaultLeaseGrace.
 	LeaseGrace time.Duration
+	// AuditTimeout is how long a village center has to give its verdict
+	// on a task sent to its reviewers for a blind audit before the hub
+	// takes it back; 0 means DefaultAuditTimeout.
+	AuditTimeout time.Duration
 	// WorkTimeScale multiplies the working time the service measures
 	// (from an offer to its answer, and the span a center's lease gives
 	// its answers); 0 means 1. It is for simulations only (see

@@ -355,7 +355,8 @@ func (s *Service) applyLate(ctx context.Context, tx *store.Tx, in applyArgs, now
 	return l, err
 }
 
-// toReview sends a task to review, keeping the answers' best guess.
+// toReview sends a task to review, keeping the answers' best guess; a
+// sampled task may go to a village center's reviewers (sendAudit).
 func (s *Service) toReview(ctx context.Context, tx *store.Tx, taskID, reason string, proposed *work.Answer, now string) error {
 	if err := releaseLeases(ctx, tx, taskID); err != nil {
 		return err
@@ -370,7 +371,10 @@ func (s *Service) toReview(ctx context.Context, tx *store.Tx, taskID, reason str
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE tasks SET state = 'needs_review', review_reason = ?, proposed = ?, updated_at = ? WHERE id = ?`,
 		reason, raw, now, taskID)
-	return err
+	if err != nil || reason != ReviewSample {
+		return err
+	}
+	return s.sendAudit(ctx, tx, taskID, now)
 }
 
 // scoreWorker adds one scored answer to the worker's skill for the
@@ -486,14 +490,31 @@ func (s *Service) finish(ctx context.Context, tx *store.Tx, taskID string, resul
 	return releaseLeases(ctx, tx, taskID)
 }
 
-// ResolveAnswer settles a task by a reviewer's answer, already validated
-// (Resolve validates it). The task must be
-// waiting for review (or at least not final, and not gold). The verdict
-// counts toward the accuracy of every worker who answered the task, and
-// when the task was sampled at random it is also recorded as an audit of
-// what the workers' answers would have delivered.
+// ResolveAnswer settles a task by a hub reviewer's answer, already
+// validated (Resolve validates it). The task must be waiting for review
+// (or at least not final, and not gold), and not out for a blind audit at
+// a village center (see audits.go). The verdict counts toward the
+// accuracy of every worker who answered the task, and when the task was
+// sampled at random it is also recorded as an audit of what the workers'
+// answers would have delivered.
 func (s *Service) ResolveAnswer(ctx context.Context, taskID, reviewerID string, result work.Answer) error {
 	err := s.Store.Write(ctx, func(tx *store.Tx) error {
+		if err := auditOut(ctx, tx, taskID); err != nil {
+			return err
+		}
+		return s.resolve(ctx, taskID, reviewerID, result)(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("dispatch: resolve task %s: %w", taskID, err)
+	}
+	return nil
+}
+
+// resolve is ResolveAnswer's work inside a transaction, which a center
+// reviewer's verdict on a blind audit runs too (ReceiveAuditVerdict): one
+// path for every review verdict that settles a task.
+func (s *Service) resolve(ctx context.Context, taskID, reviewerID string, result work.Answer) func(tx *store.Tx) error {
+	return func(tx *store.Tx) error {
 		var state, batchID, projectID string
 		var answers, gold int
 		var reason, proposed sql.NullString
@@ -540,9 +561,5 @@ func (s *Service) ResolveAnswer(ctx context.Context, taskID, reviewerID string, 
 			}
 		}
 		return s.finish(ctx, tx, taskID, result, 1, answers, work.SourceReview, reviewerID, now)
-	})
-	if err != nil {
-		return fmt.Errorf("dispatch: resolve task %s: %w", taskID, err)
 	}
-	return nil
 }

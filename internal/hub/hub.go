@@ -104,6 +104,10 @@ type Config struct {
 	// tasks can be done elsewhere in time. A zero margin turns it off.
 	RecallMargin  time.Duration `json:"recall_margin"`
 	RecallSilence time.Duration `json:"recall_silence"`
+	// AuditTimeout is how long a village center's reviewers have to give
+	// their verdict on a task the hub sent them to audit blind before the
+	// hub takes it back into its own review queue.
+	AuditTimeout time.Duration `json:"audit_timeout"`
 	// Version is the build's version, told to centers.
 	Version string `json:"-"`
 	// WorkTimeScale multiplies measured working time; simulations only
@@ -127,6 +131,7 @@ func DefaultConfig() Config {
 		LeaseGrace:      time.Hour,
 		RecallMargin:    12 * time.Hour,
 		RecallSilence:   2 * time.Hour,
+		AuditTimeout:    dispatch.DefaultAuditTimeout,
 		MinWage:         5000,
 		TrainingRate:    5000,
 		DailyTimeCap:    work.DefaultDailyCap,
@@ -189,6 +194,9 @@ func (c Config) Validate() error {
 	if c.RecallMargin > 0 && c.RecallSilence < time.Minute {
 		return fmt.Errorf("config: recall-silence: at least 1m (a center this quiet loses its leases of batches near their deadline)")
 	}
+	if c.AuditTimeout < time.Minute {
+		return fmt.Errorf("config: audit-timeout: at least 1m (a village center's reviewers have this long for a blind audit; 48h is the default)")
+	}
 	return nil
 }
 
@@ -246,7 +254,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 		Config:     cfg,
 		Store:      st,
 		Auth:       &auth.Service{Store: st},
-		Dispatch:   &dispatch.Service{Store: st, LeaseGrace: cfg.LeaseGrace, WorkTimeScale: cfg.WorkTimeScale, Projects: &project.Cache{Store: st}},
+		Dispatch:   &dispatch.Service{Store: st, LeaseGrace: cfg.LeaseGrace, AuditTimeout: cfg.AuditTimeout, WorkTimeScale: cfg.WorkTimeScale, Projects: &project.Cache{Store: st}},
 		Log:        log,
 		Blobs:      blobs,
 		spool:      spool,
@@ -257,13 +265,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 }
 
 // feedSnapshot is what a center starting its down feed afresh gets, in
-// this order: its workers' skills, the projects of its active leases, and
-// every course. (Its leases themselves are reconciled by the heartbeat.)
-func feedSnapshot() feed.Kinds {
+// this order: its workers' skills, the projects of its active leases,
+// every course, and the audits out at the center, which d knows. (Its
+// leases themselves are reconciled by the heartbeat.)
+func feedSnapshot(d *dispatch.Service) feed.Kinds {
 	return feed.Kinds{
 		{Name: "skill", Snapshot: feed.SnapshotOf(training.SkillSnapshot)},
 		{Name: "project", Snapshot: feed.SnapshotOf(dispatch.ProjectSnapshot)},
 		{Name: "course", Snapshot: feed.SnapshotOf(training.CourseSnapshot)},
+		{Name: dispatch.FeedKindAuditTask, Snapshot: feed.SnapshotOf(d.AuditSnapshot)},
 	}
 }
 
@@ -285,7 +295,7 @@ func (h *Hub) Handler() http.Handler {
 	up := &uplink.Hub{Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log, Version: h.Config.Version, LeaseTTL: h.Config.LeaseTTL,
 		Blobs: h.Blobs, TrainingRate: h.Config.TrainingRate,
 		Spans:     work.SpanLimits{DailyCap: h.Config.DailyTimeCap, Skew: h.Config.CenterClockSkew},
-		FeedKinds: feedSnapshot()}
+		FeedKinds: feedSnapshot(h.Dispatch)}
 	up.Register(mux)
 	(&web.Web{Store: h.Store, Auth: h.Auth, Desk: desk{h.Dispatch}, Blobs: h.Blobs, Log: h.Log, Place: "hub", API: a, MinimumWage: h.Config.MinWage,
 		TrainingRate: h.Config.TrainingRate, Spans: work.SpanLimits{DailyCap: h.Config.DailyTimeCap}}).Register(mux)
@@ -365,6 +375,7 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 	if h.Config.RecallMargin > 0 {
 		go h.every(ctx, time.Minute, "recall", h.recallNearDeadlines)
 	}
+	go h.every(ctx, time.Minute, "audits", h.recallAudits)
 	// Webhook deliveries: batches found complete, then everything due.
 	hooks := &webhook.Sender{Queue: h.hooks, Client: h.hookClient, Log: h.Log}
 	go h.every(ctx, 2*time.Second, "webhooks", hooks.DeliverDue)
@@ -455,6 +466,16 @@ func (h *Hub) recallNearDeadlines(ctx context.Context) error {
 	n, err := h.Dispatch.RecallNearDeadline(ctx, h.Config.RecallMargin, h.Config.RecallSilence)
 	if n > 0 {
 		h.Log.Info("leases recalled from silent centers ahead of batch deadlines", "leases", n)
+	}
+	return err
+}
+
+// recallAudits takes back the blind audits village centers did not
+// decide in time.
+func (h *Hub) recallAudits(ctx context.Context) error {
+	n, err := h.Dispatch.RecallAudits(ctx)
+	if n > 0 {
+		h.Log.Info("audits taken back from village centers", "audits", n)
 	}
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/dispatch"
 	"banyan/internal/problem"
 	"banyan/internal/store"
 	"banyan/internal/uplink/wire"
@@ -52,10 +53,13 @@ func RecordReview(ctx context.Context, st *store.Store, r ReviewRecord) (string,
 }
 
 // ReceiveReview stores, at the hub, a center reviewer's check of one of
-// the center's answers, under id, inside the upload's transaction tx. The
-// answer must have arrived first (it is earlier in the center's outbox);
-// until then the review waits.
-func ReceiveReview(ctx context.Context, st *store.Store, tx *store.Tx, centerID, id string, r ReviewRecord) (wire.Verdict, error) {
+// the center's answers, under id, inside the upload's transaction tx, and
+// moves the skill of the worker who gave the answer by it
+// (dispatch.Service.ScoreReviewed) — nothing else: an answer the reviewer
+// picked is no random sample, so the task's result, its pay and the
+// batch's measured accuracy stand. The answer must have arrived first (it
+// is earlier in the center's outbox); until then the review waits.
+func ReceiveReview(ctx context.Context, d *dispatch.Service, tx *store.Tx, centerID, id string, r ReviewRecord) (wire.Verdict, error) {
 	if v, ok, err := auth.CenterWorker(ctx, tx, centerID, r.ReviewerID); !ok || err != nil {
 		return v, err
 	}
@@ -71,11 +75,14 @@ func ReceiveReview(ctx context.Context, st *store.Store, tx *store.Tx, centerID,
 	if org != centerID {
 		return wire.Verdict{Status: wire.StatusRejected, Reason: "a center reviews its own workers' answers only"}, nil
 	}
-	err = insertReview(ctx, tx, id, r, st.Now())
+	err = insertReview(ctx, tx, id, r, d.Store.Now())
 	if errors.Is(err, store.ErrConflict) {
 		return wire.Verdict{Status: wire.StatusRejected, Reason: err.Error()}, nil
 	}
-	return wire.Verdict{Status: wire.StatusAccepted}, err
+	if err != nil {
+		return wire.Verdict{}, err
+	}
+	return wire.Verdict{Status: wire.StatusAccepted}, d.ScoreReviewed(ctx, tx, r.AssignmentID, r.Verdict, r.Answer)
 }
 
 // AnswerReviews lists the reviews of one answer, oldest first.

@@ -40,6 +40,7 @@ var receivers = map[string]receiver{
 	wire.KindReview:        (*Hub).receiveReview,
 	wire.KindAudit:         (*Hub).receiveAudit,
 	wire.KindAttemptAnswer: (*Hub).receiveAttemptAnswer,
+	wire.KindAuditVerdict:  (*Hub).receiveAuditVerdict,
 }
 
 // Kinds lists every kind of record this hub takes, sorted.
@@ -192,7 +193,7 @@ func (h *Hub) receiveReview(ctx context.Context, center auth.Org, it wire.Item, 
 		r.Answer = &ans
 	}
 	return h.once(ctx, center.ID, it, func(tx *store.Tx) (wire.Verdict, error) {
-		return review.ReceiveReview(ctx, h.Store, tx, center.ID, it.ID, r)
+		return review.ReceiveReview(ctx, h.Dispatch, tx, center.ID, it.ID, r)
 	})
 }
 
@@ -225,5 +226,16 @@ func (h *Hub) receiveAttemptAnswer(ctx context.Context, center auth.Org, it wire
 	}
 	return h.once(ctx, center.ID, it, func(tx *store.Tx) (wire.Verdict, error) {
 		return training.ReceiveAttemptAnswer(ctx, h.Store, tx, center.ID, b, answer)
+	})
+}
+
+func (h *Hub) receiveAuditVerdict(ctx context.Context, center auth.Org, it wire.Item, _ time.Duration) (wire.Verdict, error) {
+	var b wire.AuditVerdict
+	if err := strict(it.Body, &b); err != nil || !work.ValidID(b.AuditID) || !work.ValidID(b.ReviewerID) || len(b.Answer) == 0 {
+		return h.reject(ctx, center.ID, it, "an audit verdict needs audit_id, reviewer_id and answer")
+	}
+	in := dispatch.CenterAuditVerdict{ID: it.ID, CenterID: center.ID, AuditID: b.AuditID, ReviewerID: b.ReviewerID, Answer: b.Answer}
+	return h.once(ctx, center.ID, it, func(tx *store.Tx) (wire.Verdict, error) {
+		return h.Dispatch.ReceiveAuditVerdict(ctx, tx, in)
 	})
 }

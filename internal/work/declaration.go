@@ -115,3 +115,17 @@ func CheckReview(verdict, note string) error {
 	}
 	return nil
 }
+
+// ReviewScore is what a reviewer's check of an answer says of it, as a
+// score for the worker's skill: with a corrected answer, the share of it
+// the given answer matches (Score); else 1 when the reviewer agrees and 0
+// when not.
+func ReviewScore(k Kind, s *Schema, verdict string, correction *Answer, given Answer) float64 {
+	switch {
+	case correction != nil:
+		return Score(k, s, *correction, given)
+	case verdict == VerdictAgree:
+		return 1
+	}
+	return 0
+}

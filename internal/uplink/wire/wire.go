@@ -165,6 +165,7 @@ const (
 	KindReview        = "review"
 	KindAudit         = "audit"
 	KindAttemptAnswer = "attempt_answer"
+	KindAuditVerdict  = "audit_verdict"
 )
 
 // Item is one record born at the center, with the id it was given there
@@ -240,6 +241,15 @@ type Review struct {
 	Verdict      string          `json:"verdict"`
 	Answer       json.RawMessage `json:"answer,omitempty"`
 	Note         string          `json:"note"`
+}
+
+// AuditVerdict is a center reviewer's verdict on a task the hub sent the
+// center to audit blind (the feed's audit_task): the answer the reviewer
+// finds right, given without seeing the workers' answers.
+type AuditVerdict struct {
+	AuditID    string          `json:"audit_id"`
+	ReviewerID string          `json:"reviewer_id"`
+	Answer     json.RawMessage `json:"answer"`
 }
 
 // Audit is an audit event born at the center.
