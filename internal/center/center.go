@@ -33,6 +33,7 @@ import (
 	"banyan/internal/store"
 	"banyan/internal/training"
 	"banyan/internal/uplink"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/web"
 	"banyan/internal/work"
 )
@@ -257,8 +258,9 @@ func (c *Center) AddPerson(ctx context.Context, name string, role auth.Role) (au
 
 // feedKinds is how the center keeps each kind of event on its down feed:
 // skills (forgotten before a snapshot brings them all again), project
-// changes, courses, the hub's verdicts on qualifications, wage warnings
-// and recalled leases.
+// changes, courses, the hub's verdicts on qualifications, wage warnings,
+// recalled leases, and the audits the hub sends its reviewers and takes
+// back (those not answered are forgotten before a snapshot).
 func feedKinds() feed.Kinds {
 	return feed.Kinds{
 		{Name: "skill", Clear: training.ClearSkills, Apply: feed.ApplyOf(training.ApplySkill)},
@@ -267,6 +269,8 @@ func feedKinds() feed.Kinds {
 		{Name: "attempt", Apply: feed.ApplyOf(training.ApplyAttempt)},
 		{Name: "wage", Apply: feed.ApplyOf(ledger.ApplyWage)},
 		{Name: "recall", Apply: feed.ApplyOf(applyRecall)},
+		{Name: dispatch.FeedKindAuditTask, Clear: clearAudits, Apply: feed.ApplyOf(applyAuditTask)},
+		{Name: dispatch.FeedKindAuditRecall, Apply: feed.ApplyOf(applyAuditRecall)},
 	}
 }
 
@@ -334,11 +338,21 @@ func canReview(p auth.Principal) bool {
 	return p.Role == auth.Reviewer || p.Role == auth.CenterManager
 }
 
-// reviewNext shows a center reviewer a saved answer of another worker to
-// check (maker-checker).
+// reviewNext shows a center reviewer what to check next: first a task the
+// hub sent for a blind audit (the item, not the answers), then a saved
+// answer of another worker (maker-checker).
 func (c *Center) reviewNext(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !canReview(p) {
 		return problem.New(http.StatusForbidden, "reviews are for the center's reviewers and managers")
+	}
+	if p.Role == auth.Reviewer {
+		a, err := c.Local.AuditNext(r.Context(), p.UserID)
+		if err == nil {
+			return writeJSON(w, ReviewItem{Kind: ReviewAudit, AuditID: a.AuditID, Payload: a.Payload, Project: taskProject(a.Project)})
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 	}
 	it, err := c.Local.ReviewNext(r.Context(), p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -348,9 +362,40 @@ func (c *Center) reviewNext(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	out := ReviewItem{AssignmentID: it.AssignmentID, Payload: it.Payload, Answer: it.Answer}
-	out.Project = api.TaskProject{ID: it.Project.ID, Kind: it.Project.Kind, Instructions: it.Project.Instructions, Schema: it.Project.Schema}
-	return writeJSON(w, out)
+	return writeJSON(w, ReviewItem{Kind: ReviewAnswer, AssignmentID: it.AssignmentID, Payload: it.Payload, Answer: &it.Answer, Project: taskProject(it.Project)})
+}
+
+// taskProject is what a reviewer is shown of a project.
+func taskProject(p wire.Project) api.TaskProject {
+	return api.TaskProject{ID: p.ID, Kind: p.Kind, Instructions: p.Instructions, Schema: p.Schema}
+}
+
+// audit records a center reviewer's verdict on a task the hub sent for a
+// blind audit, to go up to the hub, where it settles the task.
+func (c *Center) audit(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Role != auth.Reviewer {
+		return problem.New(http.StatusForbidden, "the hub's audits are for the center's reviewers")
+	}
+	var in AuditIn
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return problem.New(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
+	}
+	if len(in.Answer) == 0 || string(in.Answer) == "null" {
+		return problem.New(http.StatusUnprocessableEntity, "answer: required, the answer you find right for the task")
+	}
+	id, err := c.Local.AuditVerdict(r.Context(), r.PathValue("id"), p.UserID, in.Answer)
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.New(http.StatusNotFound, "no audit %q at this center", r.PathValue("id"))
+	}
+	if err != nil {
+		return err
+	}
+	c.Nudge()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	return json.NewEncoder(w).Encode(api.Created{ID: id})
 }
 
 // review records a reviewer's verdict on an answer, to go up to the hub.

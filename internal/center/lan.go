@@ -49,8 +49,9 @@ func (c *Center) fromHub() map[string]api.HandlerFunc {
 func (c *Center) ownRoutes() []api.Route {
 	return []api.Route{
 		{Pattern: "GET /api/v1/center/status", Handle: c.status, Summary: "The center's queue and uplink (its workers and manager)", Tag: "center", Reply: Status{}},
-		{Pattern: "GET /api/v1/center/review/next", Handle: c.reviewNext, Summary: "A recent answer of another worker to check (reviewers and the manager)", Tag: "center", Reply: ReviewItem{}, Idle: true},
+		{Pattern: "GET /api/v1/center/review/next", Handle: c.reviewNext, Summary: "What to check next: a task the hub sent for a blind audit (reviewers), else a recent answer of another worker (reviewers and the manager)", Tag: "center", Reply: ReviewItem{}, Idle: true},
 		{Pattern: "POST /api/v1/center/reviews", Handle: c.review, Summary: "A verdict on another worker's answer, to go up to the hub", Tag: "center", Body: ReviewIn{}, Status: 201, Reply: api.Created{}},
+		{Pattern: "POST /api/v1/center/audits/{id}", Handle: c.audit, Summary: "A reviewer's answer to a task the hub sent for a blind audit, to go up to the hub and settle the task", Tag: "center", Body: AuditIn{}, Status: 201, Reply: api.Created{}},
 	}
 }
 
@@ -94,12 +95,32 @@ type Status struct {
 	Uplink   uplink.SyncState    `json:"uplink"`
 }
 
-// ReviewItem is an answer of another worker for a center reviewer to check.
+// What a center reviewer is given to check (ReviewItem.Kind).
+const (
+	// ReviewAudit is a task the hub sent for a blind audit: the item
+	// only; the reviewer answers it at POST /api/v1/center/audits/{id}.
+	ReviewAudit = "audit"
+	// ReviewAnswer is another worker's answer, which the reviewer agrees
+	// or disagrees with at POST /api/v1/center/reviews.
+	ReviewAnswer = "answer"
+)
+
+// ReviewItem is what a center reviewer checks next: a task the hub sent
+// for a blind audit (Kind audit, with AuditID and no answer), or an answer
+// of another worker (Kind answer, with AssignmentID and Answer).
 type ReviewItem struct {
-	AssignmentID string          `json:"assignment_id"`
+	Kind         string          `json:"kind"`
+	AuditID      string          `json:"audit_id,omitempty"`
+	AssignmentID string          `json:"assignment_id,omitempty"`
 	Payload      json.RawMessage `json:"payload"`
-	Answer       work.Answer     `json:"answer"`
+	Answer       *work.Answer    `json:"answer,omitempty"`
 	Project      api.TaskProject `json:"project"`
+}
+
+// AuditIn is a reviewer's verdict on a blind audit: the answer they find
+// right for the task, in the project's answer format.
+type AuditIn struct {
+	Answer json.RawMessage `json:"answer"`
 }
 
 // ReviewIn is a reviewer's verdict: agree, or disagree with a corrected

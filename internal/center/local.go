@@ -66,15 +66,7 @@ func (l *Local) SaveGrants(ctx context.Context, ttl time.Duration, grants []wire
 				continue
 			}
 			saved[p.ID] = true
-			schema, err := json.Marshal(p.Schema)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO center_projects (id, kind, language, instructions, schema, min_answer_ms, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, language = excluded.language, instructions = excluded.instructions,
-					schema = excluded.schema, min_answer_ms = excluded.min_answer_ms, updated_at = excluded.updated_at`,
-				p.ID, string(p.Kind), p.Language, p.Instructions, string(schema), p.MinAnswerMS, store.TimeText(now)); err != nil {
+			if err := saveProject(ctx, tx, p, now); err != nil {
 				return err
 			}
 		}
@@ -108,6 +100,21 @@ func (l *Local) SaveGrants(ctx context.Context, ttl time.Duration, grants []wire
 		return fmt.Errorf("center: save grants: %w", err)
 	}
 	return nil
+}
+
+// saveProject keeps a project as the hub sent it, with a grant or an
+// audit.
+func saveProject(ctx context.Context, tx *store.Tx, p wire.Project, now time.Time) error {
+	schema, err := json.Marshal(p.Schema)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO center_projects (id, kind, language, instructions, schema, min_answer_ms, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, language = excluded.language, instructions = excluded.instructions,
+			schema = excluded.schema, min_answer_ms = excluded.min_answer_ms, updated_at = excluded.updated_at`,
+		p.ID, string(p.Kind), p.Language, p.Instructions, string(schema), p.MinAnswerMS, store.TimeText(now))
+	return err
 }
 
 // projectCols are the columns scanProject reads, of center_projects p.

@@ -22,7 +22,9 @@ type SavedAnswer struct {
 }
 
 // ReviewNext picks, at random, an answer saved at the center by another
-// worker in the last days that the reviewer has not reviewed.
+// worker in the last days that the reviewer has not reviewed. Answers to a
+// task out for a blind audit here are left out until it is decided, so
+// that no reviewer sees them first.
 func (l *Local) ReviewNext(ctx context.Context, reviewerID string) (SavedAnswer, error) {
 	var it SavedAnswer
 	var payload, answer string
@@ -30,6 +32,7 @@ func (l *Local) ReviewNext(ctx context.Context, reviewerID string) (SavedAnswer,
 		WHERE w.state = 'saved' AND w.worker_id <> ?
 		  AND NOT EXISTS (SELECT 1 FROM answer_reviews r WHERE r.assignment_id = w.id AND r.reviewer_id = ?)
 		  AND w.id IN (SELECT id FROM center_work WHERE state = 'saved' ORDER BY saved_at DESC LIMIT 2000)
+		  AND NOT EXISTS (SELECT 1 FROM center_audit_tasks x WHERE x.task_key = g.task_key AND x.state = 'open')
 		ORDER BY random() LIMIT 1`, reviewerID, reviewerID).Scan(&it.AssignmentID, &payload, &answer)
 	if errors.Is(err, sql.ErrNoRows) {
 		return it, fmt.Errorf("center: nothing to review for %s: %w", reviewerID, store.ErrNotFound)
