@@ -112,8 +112,8 @@ func TestReviewSampleAudits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.EstimatedAccuracy == nil || rep.EstimatedAccuracy.Sample != 2 || rep.EstimatedAccuracy.Value != 0.5 {
-		t.Fatalf("estimated accuracy: %+v, want 1 of 2", rep.EstimatedAccuracy)
+	if rep.EstimatedAccuracy == nil || rep.EstimatedAccuracy.Sample != 2 || rep.AuditAgreement != 0.5 {
+		t.Fatalf("estimated accuracy: %+v, audit agreement %v; want 1 of 2", rep.EstimatedAccuracy, rep.AuditAgreement)
 	}
 	if lo, hi := rep.EstimatedAccuracy.Low, rep.EstimatedAccuracy.High; lo <= 0 || hi >= 1 || lo >= 0.5 || hi <= 0.5 {
 		t.Fatalf("interval [%v, %v] should surround 0.5 inside (0, 1)", lo, hi)
