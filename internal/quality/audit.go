@@ -18,8 +18,9 @@ type AuditGroup struct {
 
 // AuditEstimate is the accuracy of results measured by audits.
 type AuditEstimate struct {
-	// Value is the posterior mean; Low and High bound the shortest
-	// interval holding 95 % of the posterior.
+	// Value is the posterior mean; Low and High bound the central 95 %
+	// of the posterior, or the upper (lower) 95 % where its mode is at 1
+	// (0).
 	Value, Low, High float64
 	// Raw is the plain share of audits that agreed, which counts every
 	// slip of a reviewer as an error of the result.
@@ -48,8 +49,8 @@ const (
 // match (forms, free text, multi-label answers). θ has a uniform prior; each
 // reviewer's ρ has their Beta skill as prior, cut to [½, 1], and is
 // integrated out, so a reviewer with little record widens the interval
-// rather than being trusted. The result is the shortest interval holding
-// 95 % of the posterior, summed on a grid; it is deterministic. ok is false with no audits.
+// rather than being trusted. The result is a 95 % interval of the
+// posterior (see interval), summed on a grid; it is deterministic. ok is false with no audits.
 func AuditAccuracy(groups []AuditGroup, chance float64) (est AuditEstimate, ok bool) {
 	chance = min(1, max(0, chance))
 	agreed, n := 0, 0
@@ -97,7 +98,7 @@ func AuditAccuracy(groups []AuditGroup, chance float64) (est AuditEstimate, ok b
 		post[i] /= total
 		mean += post[i] * (float64(i) + 0.5) / thetaSteps
 	}
-	lo, hi := shortest(post, 0.95)
+	lo, hi := interval(post, 0.95)
 	return AuditEstimate{
 		Value:  mean,
 		Low:    lo,
@@ -120,23 +121,36 @@ func logSumExp(xs []float64) float64 {
 	return m + math.Log(s)
 }
 
-// shortest returns the shortest run of grid cells of [0, 1] holding at
-// least a share q of the probability mass post, as the interval it
-// covers. Unlike the central interval it reaches 1 (or 0) when the mass
-// piles up against it, as it does for results that are nearly all right.
-func shortest(post []float64, q float64) (lo, hi float64) {
-	n := len(post)
-	best, bestI, bestJ := n+1, 0, n
-	mass, i := 0.0, 0
-	for j := range post {
-		mass += post[j]
-		for i < j && mass-post[i] >= q {
-			mass -= post[i]
-			i++
-		}
-		if mass >= q && j-i < best {
-			best, bestI, bestJ = j-i, i, j+1
+// interval returns the central interval holding a share q of the
+// probability mass post over the grid [0, 1]; where the mass piles up
+// against an end (the posterior's mode is in the first or last cell, as
+// for results that are nearly all right), it is the one-sided interval
+// reaching that end instead, which a central interval never would.
+func interval(post []float64, q float64) (lo, hi float64) {
+	mode := 0
+	for i, p := range post {
+		if p > post[mode] {
+			mode = i
 		}
 	}
-	return float64(bestI) / float64(n), float64(bestJ) / float64(n)
+	switch mode {
+	case len(post) - 1:
+		return quantile(post, 1-q), 1
+	case 0:
+		return 0, quantile(post, q)
+	}
+	return quantile(post, (1-q)/2), quantile(post, (1+q)/2)
+}
+
+// quantile is the point of the grid [0, 1] below which a share q of the
+// probability mass post lies, interpolated within its cell.
+func quantile(post []float64, q float64) float64 {
+	cum := 0.0
+	for i, p := range post {
+		if cum+p >= q {
+			return (float64(i) + (q-cum)/p) / float64(len(post))
+		}
+		cum += p
+	}
+	return 1
 }
