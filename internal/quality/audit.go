@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"maps"
 	"math"
 	"slices"
 )
@@ -51,7 +52,7 @@ const (
 // integrated out, so a reviewer with little record widens the interval
 // rather than being trusted. The result is a 95 % interval of the
 // posterior (see interval), summed on a grid; it is deterministic. ok is false with no audits.
-func AuditAccuracy(groups []AuditGroup, chance float64) (est AuditEstimate, ok bool) {
+func AuditAccuracy(groups []AuditGroup, chance float64, results int) (est AuditEstimate, ok bool) {
 	chance = min(1, max(0, chance))
 	agreed, n := 0, 0
 	for _, g := range groups {
@@ -99,6 +100,9 @@ func AuditAccuracy(groups []AuditGroup, chance float64) (est AuditEstimate, ok b
 		mean += post[i] * (float64(i) + 0.5) / thetaSteps
 	}
 	lo, hi := interval(post, 0.95)
+	if results >= n {
+		lo, hi = batchInterval(post, results, 0.95)
+	}
 	return AuditEstimate{
 		Value:  mean,
 		Low:    lo,
@@ -119,6 +123,47 @@ func logSumExp(xs []float64) float64 {
 		s += math.Exp(x - m)
 	}
 	return m + math.Log(s)
+}
+
+// batchInterval is the central interval holding a share q of the
+// predictive distribution of the share of n results that are right, when
+// θ has the posterior post on the grid: each θ adds its Binomial(n, θ) to
+// the distribution of the count right. Counts whose chance is under
+// 1e-12 of a θ's are left out, so the work grows with √n, not n.
+func batchInterval(post []float64, n int, q float64) (lo, hi float64) {
+	dist := make(map[int]float64)
+	lgN, _ := math.Lgamma(float64(n) + 1)
+	for i, w := range post {
+		if w < 1e-12 {
+			continue
+		}
+		theta := (float64(i) + 0.5) / float64(len(post))
+		mean, sd := float64(n)*theta, math.Sqrt(float64(n)*theta*(1-theta))
+		from, to := max(0, int(mean-8*sd-2)), min(n, int(mean+8*sd+2))
+		lt, l1t := math.Log(theta), math.Log1p(-theta)
+		for k := from; k <= to; k++ {
+			lk, _ := math.Lgamma(float64(k) + 1)
+			lnk, _ := math.Lgamma(float64(n-k) + 1)
+			dist[k] += w * math.Exp(lgN-lk-lnk+float64(k)*lt+float64(n-k)*l1t)
+		}
+	}
+	ks := slices.Sorted(maps.Keys(dist))
+	total := 0.0
+	for _, k := range ks {
+		total += dist[k]
+	}
+	cum, lo, hi := 0.0, -1.0, 1.0
+	for _, k := range ks {
+		cum += dist[k] / total
+		if lo < 0 && cum >= (1-q)/2 {
+			lo = float64(k) / float64(n)
+		}
+		if cum >= (1+q)/2 {
+			hi = float64(k) / float64(n)
+			break
+		}
+	}
+	return max(lo, 0), hi
 }
 
 // interval returns the central interval holding a share q of the

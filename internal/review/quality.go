@@ -42,10 +42,10 @@ type QualityReport struct {
 	BatchID string `json:"batch_id"`
 	Tasks   int    `json:"tasks"`
 	Done    int    `json:"done"`
-	// EstimatedAccuracy is the accuracy of the results the workers'
-	// answers delivered, measured on the random review sample, allowing
-	// for each reviewer's own error rate (see quality.AuditAccuracy), with
-	// a 95 % interval. It is nil until the batch has audited tasks (set the
+	// EstimatedAccuracy is the share of right results among those the
+	// workers' answers settled, measured on the random review sample,
+	// allowing for each reviewer's own error rate (see
+	// quality.AuditAccuracy), with a 95 % interval. It is nil until the batch has audited tasks (set the
 	// project's review_rate).
 	EstimatedAccuracy *Interval `json:"estimated_accuracy"`
 	// AuditAgreement is the plain share of audits whose blind verdict
@@ -214,7 +214,14 @@ func auditEstimate(ctx context.Context, st *store.Store, b work.Batch, p work.Pr
 	if err != nil {
 		return err
 	}
-	est, ok := quality.AuditAccuracy(groups, chanceAgreement(p))
+	// The audits were drawn from the results the workers' answers
+	// settled: those delivered as settled, and the audited themselves.
+	var settled int
+	if err := st.Read(ctx).QueryRowContext(ctx, `SELECT (SELECT count(*) FROM results WHERE batch_id = ? AND source = ?) +
+		(SELECT count(*) FROM audits WHERE batch_id = ?)`, b.ID, work.SourceAgreement, b.ID).Scan(&settled); err != nil {
+		return err
+	}
+	est, ok := quality.AuditAccuracy(groups, chanceAgreement(p), settled)
 	if !ok {
 		return nil
 	}
