@@ -676,4 +676,8 @@ func TestTrainingAndQualification(t *testing.T) {
 		t.Fatalf("skill after passing: %v", sk)
 	}
 	e.must("worker1", "GET", "/api/v1/users/{user:worker2}/skills", nil, 404)
+	// A reviewer qualifies too (their record weighs their audits); a
+	// client cannot.
+	e.must("reviewer", "POST", "/api/v1/courses/{qual}/attempts", nil, 201)
+	e.must("client_admin", "POST", "/api/v1/courses/{qual}/attempts", nil, 403)
 }

@@ -42,11 +42,16 @@ type QualityReport struct {
 	BatchID string `json:"batch_id"`
 	Tasks   int    `json:"tasks"`
 	Done    int    `json:"done"`
-	// EstimatedAccuracy is measured on the random review sample: the share
-	// of sampled tasks where the reviewer's blind verdict matched what the
-	// workers' answers delivered, with a Wilson 95 % interval. It is nil
-	// until the batch has audited tasks (set the project's review_rate).
+	// EstimatedAccuracy is the share of right results among those the
+	// workers' answers settled, measured on the random review sample,
+	// allowing for each reviewer's own error rate (see
+	// quality.AuditAccuracy), with a 95 % interval. It is nil until the batch has audited tasks (set the
+	// project's review_rate).
 	EstimatedAccuracy *Interval `json:"estimated_accuracy"`
+	// AuditAgreement is the plain share of audits whose blind verdict
+	// matched the result, which counts a reviewer's slip as an error of
+	// the result; 0 with no audits.
+	AuditAgreement float64 `json:"audit_agreement"`
 	// AgreementRate is the share of counted answers that match their
 	// task's delivered result.
 	AgreementRate float64 `json:"agreement_rate"`
@@ -64,14 +69,8 @@ func BatchQuality(ctx context.Context, st *store.Store, b work.Batch, p work.Pro
 	fail := func(err error) (QualityReport, error) {
 		return QualityReport{}, fmt.Errorf("review: quality of batch %s: %w", b.ID, err)
 	}
-	var audited, agreed int
-	if err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*), coalesce(sum(agreed), 0) FROM audits WHERE batch_id = ?`, b.ID).
-		Scan(&audited, &agreed); err != nil {
+	if err := auditEstimate(ctx, st, b, p, &rep); err != nil {
 		return fail(err)
-	}
-	if audited > 0 {
-		lo, hi := quality.Wilson(float64(agreed), float64(audited), 1.96)
-		rep.EstimatedAccuracy = &Interval{Value: float64(agreed) / float64(audited), Low: lo, High: hi, Sample: audited}
 	}
 	if err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM results WHERE batch_id = ? AND source = 'review'`, b.ID).
 		Scan(&rep.ReviewedTasks); err != nil {
@@ -182,4 +181,62 @@ func BatchQuality(ctx context.Context, st *store.Store, b work.Batch, p work.Pro
 	}
 	sort.Slice(rep.Workers, func(i, j int) bool { return rep.Workers[i].Name < rep.Workers[j].Name })
 	return rep, nil
+}
+
+// auditEstimate sets the report's estimated accuracy from the batch's
+// audits, grouped by reviewer, each reviewer weighed by their own record
+// at the project's skill (their gold answers and the review verdicts on
+// their answers; the prior where they have none).
+func auditEstimate(ctx context.Context, st *store.Store, b work.Batch, p work.Project, rep *QualityReport) error {
+	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT a.reviewer_id, sum(a.agreed), count(*), k.alpha, k.beta, k.scored
+		FROM audits a LEFT JOIN worker_skills k ON k.worker_id = a.reviewer_id AND k.kind = ? AND k.language = ?
+		WHERE a.batch_id = ? GROUP BY a.reviewer_id, k.alpha, k.beta, k.scored ORDER BY a.reviewer_id`,
+		string(p.Kind), p.Language, b.ID)
+	if err != nil {
+		return err
+	}
+	var groups []quality.AuditGroup
+	err = store.EachRow(rows, func(r store.Scanner) error {
+		var reviewer sql.NullString
+		var agreed, n int
+		var alpha, beta sql.NullFloat64
+		var scored sql.NullInt64
+		if err := r.Scan(&reviewer, &agreed, &n, &alpha, &beta, &scored); err != nil {
+			return err
+		}
+		g := quality.AuditGroup{Agreed: agreed, Disagreed: n - agreed, Reviewer: quality.SkillPrior}
+		if alpha.Valid {
+			g.Reviewer = quality.Skill{Alpha: alpha.Float64, Beta: beta.Float64, N: int(scored.Int64)}
+		}
+		groups = append(groups, g)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// The audits were drawn from the results the workers' answers
+	// settled: those delivered as settled, and the audited themselves.
+	var settled int
+	if err := st.Read(ctx).QueryRowContext(ctx, `SELECT (SELECT count(*) FROM results WHERE batch_id = ? AND source = ?) +
+		(SELECT count(*) FROM audits WHERE batch_id = ?)`, b.ID, work.SourceAgreement, b.ID).Scan(&settled); err != nil {
+		return err
+	}
+	est, ok := quality.AuditAccuracy(groups, chanceAgreement(p), settled)
+	if !ok {
+		return nil
+	}
+	rep.EstimatedAccuracy = &Interval{Value: est.Value, Low: est.Low, High: est.High, Sample: est.Audits}
+	rep.AuditAgreement = est.Raw
+	return nil
+}
+
+// chanceAgreement is how likely a wrong verdict is to match a wrong result
+// of project p: for one label of K, 1/(K−1) if wrong answers are spread
+// evenly over the other labels; for forms, free text and multi-label
+// answers, where everything must match, about none.
+func chanceAgreement(p work.Project) float64 {
+	if p.Kind == work.Classify && !p.Schema.Multi && len(p.Schema.Labels) > 1 {
+		return 1 / float64(len(p.Schema.Labels)-1)
+	}
+	return 0
 }

@@ -118,16 +118,25 @@ type Money struct {
 
 // ProjectSummary is one project's part of the summary.
 type ProjectSummary struct {
-	Name           string             `json:"name"`
-	Kind           string             `json:"kind"`
-	Method         string             `json:"method"`
-	Tasks          int                `json:"tasks"`
-	Done           int                `json:"done"`
-	Answers        int                `json:"answers"`
-	AnswersPerTask float64            `json:"answers_per_task"`
-	Reviewed       int                `json:"reviewed"`
-	Accuracy       float64            `json:"accuracy"`
-	FieldAccuracy  map[string]float64 `json:"field_accuracy,omitempty"`
+	Name           string  `json:"name"`
+	Kind           string  `json:"kind"`
+	Method         string  `json:"method"`
+	Tasks          int     `json:"tasks"`
+	Done           int     `json:"done"`
+	Answers        int     `json:"answers"`
+	AnswersPerTask float64 `json:"answers_per_task"`
+	Reviewed       int     `json:"reviewed"`
+	// GoldAnswers are the answers the project's gold tasks took, and
+	// AnswersSpent every answer the project cost: its counted answers, the
+	// too-fast ones, the gold answers and the reviews (audits and the
+	// tasks the workers could not settle), which AnswersSpentPerTask
+	// divides by its tasks. The two ways of running the same posts are
+	// compared on it.
+	GoldAnswers         int                `json:"gold_answers"`
+	AnswersSpent        int                `json:"answers_spent"`
+	AnswersSpentPerTask float64            `json:"answers_spent_per_task"`
+	Accuracy            float64            `json:"accuracy"`
+	FieldAccuracy       map[string]float64 `json:"field_accuracy,omitempty"`
 	// EstimatedAccuracy is the hub's own estimate from its blind review
 	// sample, to set beside Accuracy (measured against the truth).
 	EstimatedAccuracy *Estimate `json:"estimated_accuracy,omitempty"`
@@ -144,6 +153,7 @@ type Estimate struct {
 
 type demoProject struct {
 	id, batchID string
+	goldBatchID string
 	compare     bool // the fixed-overlap comparison run
 	flagged     int
 	summary     ProjectSummary
@@ -348,11 +358,16 @@ func (d *demo) setUp(ctx context.Context) error {
 		if _, err := d.admin.Do(ctx, "PUT", "/api/v1/projects/"+p.ID+"/rates", rates[p.Kind], "", nil); err != nil {
 			return err
 		}
+		gold := ""
 		if sp.gold != nil {
-			var g struct{ Tasks int }
+			var g struct {
+				ID    string
+				Tasks int
+			}
 			if _, err := d.client.Do(ctx, "POST", "/api/v1/projects/"+p.ID+"/gold?name=demo-gold", sp.gold, sp.ctype, &g); err != nil {
 				return err
 			}
+			gold = g.ID
 			d.logf("project %q: gold set of %d tasks uploaded", p.Name, g.Tasks)
 		}
 		var b struct {
@@ -363,7 +378,7 @@ func (d *demo) setUp(ctx context.Context) error {
 			return err
 		}
 		d.logf("project %q (%s, %s): batch of %d tasks uploaded", p.Name, p.Kind, p.Method, b.Tasks)
-		d.projects = append(d.projects, &demoProject{id: p.ID, batchID: b.ID, compare: sp.compare,
+		d.projects = append(d.projects, &demoProject{id: p.ID, batchID: b.ID, goldBatchID: gold, compare: sp.compare,
 			summary: ProjectSummary{Name: p.Name, Kind: p.Kind, Method: p.Method, Tasks: b.Tasks}})
 	}
 	return nil
@@ -711,6 +726,10 @@ func (d *demo) review(ctx context.Context) (int, error) {
 	rng := rand.New(rand.NewPCG(d.opt.Seed, 0x726576))
 	careful := Profile{Habit: Diligent, TypoRate: 0.001, DayFirst: true}
 	careful.Confusion = confusion(rng, Diligent, 0.99)
+	expert := &simWorker{Profile: careful, rng: rng}
+	if err := d.qualifyReviewer(ctx, reviewer, expert); err != nil {
+		return 0, fmt.Errorf("the reviewer's qualifications: %w", err)
+	}
 	total := 0
 	for _, p := range d.projects {
 		for {
@@ -731,7 +750,7 @@ func (d *demo) review(ctx context.Context) (int, error) {
 			for _, it := range queue.Items {
 				var off offerResp
 				off.AssignmentID, off.Task.Payload = "review of "+it.Task.ID, it.Task.Payload
-				err := d.send(&simWorker{Profile: careful, rng: rng}, off, func(answer map[string]any) error {
+				err := d.send(expert, off, func(answer map[string]any) error {
 					_, err := reviewer.Do(ctx, "POST", "/api/v1/tasks/"+it.Task.ID+"/resolve", map[string]any{"answer": answer}, "", nil)
 					return err
 				})
@@ -747,6 +766,84 @@ func (d *demo) review(ctx context.Context) (int, error) {
 		d.logf("%d tasks settled by review", total)
 	}
 	return total, nil
+}
+
+// qualifyReviewer has the reviewer pass a qualification in each project's
+// skill, made of the project's gold items, before they review: the hub
+// weighs a reviewer's audits by their record at the skill (see
+// quality.AuditAccuracy), and a reviewer with none leaves every estimate
+// wide. The qualifications are made once the work is done, so that they
+// gate no worker of the demo.
+func (d *demo) qualifyReviewer(ctx context.Context, reviewer *Client, expert *simWorker) error {
+	type item struct {
+		Payload map[string]string `json:"payload"`
+		Answer  map[string]any    `json:"answer"`
+	}
+	for _, p := range d.projects {
+		if p.compare {
+			continue
+		}
+		var pr struct {
+			Kind, Language string
+			Schema         json.RawMessage
+		}
+		if _, err := d.admin.Do(ctx, "GET", "/api/v1/projects/"+p.id, nil, "", &pr); err != nil {
+			return err
+		}
+		var items []item
+		if pr.Kind == "classify" {
+			for _, g := range d.goldPosts {
+				items = append(items, item{map[string]string{"post_id": g.ID, "text": g.Text}, map[string]any{"label": g.Label}})
+			}
+		} else {
+			for _, g := range d.goldInvoices {
+				items = append(items, item{map[string]string{"doc_id": g.ID, "document": g.Document}, map[string]any{"fields": g.Fields}})
+			}
+		}
+		var c struct{ ID string }
+		if _, err := d.admin.Do(ctx, "POST", "/api/v1/courses", map[string]any{
+			"name": "Reviewer qualification: " + p.summary.Name, "purpose": "qualification", "kind": pr.Kind, "language": pr.Language,
+			"schema": pr.Schema, "pass_mark": 0.8, "cooldown_seconds": 3600, "items": items,
+		}, "", &c); err != nil {
+			return err
+		}
+		var at struct{ ID, State string }
+		if _, err := reviewer.Do(ctx, "POST", "/api/v1/courses/"+c.ID+"/attempts", nil, "", &at); err != nil {
+			return err
+		}
+		for {
+			var next struct {
+				Item struct {
+					ID      string            `json:"id"`
+					Payload map[string]string `json:"payload"`
+				} `json:"item"`
+			}
+			status, err := reviewer.Do(ctx, "GET", "/api/v1/attempts/"+at.ID+"/next", nil, "", &next)
+			if err != nil {
+				return err
+			}
+			if status == http.StatusNoContent {
+				break
+			}
+			var off offerResp
+			off.AssignmentID, off.Task.Payload = "qualification item "+next.Item.ID, next.Item.Payload
+			err = d.send(expert, off, func(answer map[string]any) error {
+				var out struct {
+					Attempt struct{ State string } `json:"attempt"`
+				}
+				_, err := reviewer.Do(ctx, "POST", "/api/v1/attempts/"+at.ID+"/answers", map[string]any{"item_id": next.Item.ID, "answer": answer}, "", &out)
+				at.State = out.Attempt.State
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if at.State != "passed" {
+			return fmt.Errorf("the reviewer's qualification in %q ended %q", p.summary.Name, at.State)
+		}
+	}
+	return nil
 }
 
 // score downloads the project's results and compares them with the truth.
@@ -773,6 +870,21 @@ func (d *demo) score(ctx context.Context, p *demoProject) error {
 		return err
 	}
 	p.summary.EstimatedAccuracy, p.summary.GoldPassRate, p.flagged = rep.EstimatedAccuracy, rep.GoldPassRate, rep.FlaggedAnswers
+	if p.goldBatchID != "" {
+		var g struct {
+			Progress struct {
+				Answers int `json:"answers"`
+			}
+		}
+		if _, err := d.client.Do(ctx, "GET", "/api/v1/batches/"+p.goldBatchID, nil, "", &g); err != nil {
+			return err
+		}
+		p.summary.GoldAnswers = g.Progress.Answers
+	}
+	p.summary.AnswersSpent = p.summary.Answers + p.flagged + p.summary.GoldAnswers + p.summary.Reviewed
+	if p.summary.Tasks > 0 {
+		p.summary.AnswersSpentPerTask = float64(p.summary.AnswersSpent) / float64(p.summary.Tasks)
+	}
 	var raw []byte
 	if _, err := d.client.Do(ctx, "GET", "/api/v1/batches/"+p.batchID+"/results?format=jsonl", nil, "", &raw); err != nil {
 		return err
@@ -843,6 +955,8 @@ func (s Summary) Describe(w io.Writer) {
 			fmt.Fprintf(w, " (hub's estimate %.3f, 95%% %.3f–%.3f, from %d reviewed)", e.Value, e.Low, e.High, e.Sample)
 		}
 		fmt.Fprintln(w)
+		fmt.Fprintf(w, "      spent %d answers in all, %.2f per task: %d counted, %d too fast, %d on gold, %d reviews\n",
+			p.AnswersSpent, p.AnswersSpentPerTask, p.Answers, p.AnswersSpent-p.Answers-p.GoldAnswers-p.Reviewed, p.GoldAnswers, p.Reviewed)
 		if len(p.FieldAccuracy) > 0 {
 			var parts []string
 			for _, f := range InvoiceFields {

@@ -1,6 +1,7 @@
 package training_test
 
 import (
+	"banyan/internal/quality"
 	"context"
 	"encoding/json"
 	"errors"
@@ -118,6 +119,11 @@ func TestQualificationGrantsTheSkill(t *testing.T) {
 	}
 	if sk := skill(); sk.Status != dispatch.SkillActive || !sk.Qualified || sk.Language != "hi" {
 		t.Fatalf("after passing: %+v", sk)
+	}
+	// The passing attempt's two items, both right, are two gold answers in
+	// the record (the failed attempt is not).
+	if sk := skill(); sk.Scored != 2 || sk.Alpha != quality.SkillPrior.Alpha+2 || sk.Beta != quality.SkillPrior.Beta {
+		t.Fatalf("after passing: scored %d, Beta(%v, %v); want 2 gold answers on the prior", sk.Scored, sk.Alpha, sk.Beta)
 	}
 	if err := training.Suspend(ctx, s, w.ID, "classify", "hi", "copied answers"); err != nil {
 		t.Fatal(err)

@@ -317,7 +317,7 @@ func answerItem(ctx context.Context, st *store.Store, tx *store.Tx, attemptID, w
 			state = work.AttemptFailed
 			if a.Score/float64(c.Items) >= c.PassMark {
 				state = work.AttemptPassed
-				if err := qualify(ctx, tx, workerID, c, now); err != nil {
+				if err := qualify(ctx, tx, workerID, c, a.Score, now); err != nil {
 					return out, err
 				}
 			}
@@ -331,17 +331,23 @@ func answerItem(ctx context.Context, st *store.Store, tx *store.Tx, attemptID, w
 	return out, err
 }
 
-// qualify grants the course's skill. A worker who was suspended from it
-// starts a fresh record: the qualification is their new evidence.
-func qualify(ctx context.Context, tx *store.Tx, workerID string, c work.Course, now string) error {
+// qualify grants the course's skill, and counts the qualification's
+// items, scored against their known answers, as gold answers in the
+// worker's record (score of the course's items right). A worker who was
+// suspended from it starts a fresh record: the qualification is their new
+// evidence. The record is also how well a reviewer's verdicts are trusted
+// when the batch's accuracy is estimated from audits.
+func qualify(ctx context.Context, tx *store.Tx, workerID string, c work.Course, score float64, now string) error {
+	misses := float64(c.Items) - score
+	fresh := quality.SkillPrior
 	_, err := tx.ExecContext(ctx, `INSERT INTO worker_skills (worker_id, kind, language, alpha, beta, scored, status, reason, qualified, updated_at)
-		VALUES (?, ?, ?, ?, ?, 0, 'active', '', 1, ?)
+		VALUES (?, ?, ?, ?, ?, ?, 'active', '', 1, ?)
 		ON CONFLICT (worker_id, kind, language) DO UPDATE SET qualified = 1, updated_at = excluded.updated_at,
-			alpha = CASE WHEN worker_skills.status = 'suspended' THEN excluded.alpha ELSE worker_skills.alpha END,
-			beta = CASE WHEN worker_skills.status = 'suspended' THEN excluded.beta ELSE worker_skills.beta END,
-			scored = CASE WHEN worker_skills.status = 'suspended' THEN 0 ELSE worker_skills.scored END,
+			alpha = CASE WHEN worker_skills.status = 'suspended' THEN excluded.alpha ELSE worker_skills.alpha + ? END,
+			beta = CASE WHEN worker_skills.status = 'suspended' THEN excluded.beta ELSE worker_skills.beta + ? END,
+			scored = CASE WHEN worker_skills.status = 'suspended' THEN excluded.scored ELSE worker_skills.scored + excluded.scored END,
 			status = 'active', reason = ''`,
-		workerID, string(c.Kind), c.Language, quality.SkillPrior.Alpha, quality.SkillPrior.Beta, now)
+		workerID, string(c.Kind), c.Language, fresh.Alpha+score, fresh.Beta+misses, c.Items, now, score, misses)
 	if err != nil {
 		return err
 	}
