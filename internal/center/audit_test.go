@@ -125,7 +125,7 @@ func (g *auditRig) state() hubState {
 		g.t.Fatal(err)
 	}
 	if q.EstimatedAccuracy != nil {
-		s.Accuracy = fmt.Sprintf("%.2f of %d", q.EstimatedAccuracy.Value, q.EstimatedAccuracy.Sample)
+		s.Accuracy = fmt.Sprintf("%.2f of %d", q.AuditAgreement, q.EstimatedAccuracy.Sample)
 	}
 	return s
 }
@@ -268,7 +268,7 @@ func TestAuditStaysAtHubWithoutCenterReviewer(t *testing.T) {
 		t.Fatalf("the hub's reviewer: %v", err)
 	}
 	if s := g.state(); s.Accuracy != "1.00 of 1" {
-		t.Fatalf("the batch's estimated accuracy: %q, want 1.00 of 1", s.Accuracy)
+		t.Fatalf("the batch's audits: %q, want 1.00 of 1", s.Accuracy)
 	}
 }
 
@@ -326,7 +326,7 @@ func TestTimedOutAuditReturnsToHub(t *testing.T) {
 		}
 	}
 	if s := g.state(); s.Accuracy != "1.00 of 2" {
-		t.Fatalf("the batch's estimated accuracy: %q, want 1.00 of 2", s.Accuracy)
+		t.Fatalf("the batch's audits: %q, want 1.00 of 2", s.Accuracy)
 	}
 }
 
