@@ -15,14 +15,16 @@ const (
 	// and for courses: a typo or two in a sentence.
 	DefaultMaxTextError = 0.05
 	// MaxTextErrorLimit is the highest max_text_error a project may set:
-	// beyond it, texts that share half their characters would agree.
+	// beyond it, a text with more than half its characters wrong would
+	// agree with its reference.
 	MaxTextErrorLimit = 0.5
 )
 
 // TextScore is 1 when given agrees with reference, that is when its
 // character error rate against reference (TextError) is at most maxError,
-// and 0 otherwise. A maxError of 0 (a project made before the setting,
-// in memory) means DefaultMaxTextError.
+// and 0 otherwise. A maxError of 0 means DefaultMaxTextError, so that a
+// Project built in memory without the setting scores as a stored
+// project does.
 func TextScore(reference, given string, maxError float64) float64 {
 	if maxError <= 0 {
 		maxError = DefaultMaxTextError
