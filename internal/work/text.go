@@ -80,9 +80,10 @@ func errorRate(d, refLen, givenLen int) float64 {
 // fewest single-rune insertions, deletions and substitutions that turn one
 // into the other. It runs Myers' bit-vector algorithm, in Hyyrö's blocked
 // form for texts longer than 64 runes: one column of the distance table is
-// a few 64-bit words, so two unrelated 20,000-character texts compare in
-// about 60 ms (BenchmarkEditDistance) where filling the table cell by
-// cell took 0.9 s.
+// a few 64-bit words, so two unrelated 20,000-character texts compare more
+// than ten times faster than by filling the table cell by cell (on this
+// project's machine 53–76 ms against 0.9 s; BenchmarkEditDistance,
+// BenchmarkTableDistance).
 func editDistance(a, b []rune) int {
 	if len(a) > len(b) {
 		a, b = b, a

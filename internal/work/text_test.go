@@ -154,9 +154,9 @@ func TestTextError(t *testing.T) {
 	}
 }
 
-// BenchmarkEditDistance compares two answers at the longest a transcribe
-// or respond answer may be (DefaultMaxTextLength), unrelated to each other.
-func BenchmarkEditDistance(b *testing.B) {
+// longestAnswers are two unrelated texts at the longest a transcribe or
+// respond answer may be (DefaultMaxTextLength).
+func longestAnswers() (x, y []rune) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	abc := []rune("abcdefghijklmnopqrstuvwxyz ")
 	text := func() []rune {
@@ -166,8 +166,21 @@ func BenchmarkEditDistance(b *testing.B) {
 		}
 		return out
 	}
-	x, y := text(), text()
+	return text(), text()
+}
+
+func BenchmarkEditDistance(b *testing.B) {
+	x, y := longestAnswers()
 	for b.Loop() {
 		editDistance(x, y)
+	}
+}
+
+// BenchmarkTableDistance is the same comparison filled in cell by cell,
+// for scale.
+func BenchmarkTableDistance(b *testing.B) {
+	x, y := longestAnswers()
+	for b.Loop() {
+		tableDistance(x, y)
 	}
 }
