@@ -35,6 +35,10 @@ type projectIn struct {
 	MaxOverlap        int             `json:"max_overlap"`
 	AssignmentSeconds int             `json:"assignment_seconds"`
 	work.Quality
+	// MaxTextError shadows the policy's field so that an explicit 0 (no
+	// tolerance, which the setting does not offer) is refused rather
+	// than taken for the default.
+	MaxTextError *float64 `json:"max_text_error"`
 }
 
 var languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
@@ -43,7 +47,8 @@ var languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 // whose free text rarely matches word for word), max overlap two more than
 // overlap, ten minutes to do one task, English, majority vote, a confidence
 // target of 0.95 for method ds, suspension after at least 5 scored answers
-// (when min_accuracy is set).
+// (when min_accuracy is set), and for transcribe and respond texts that
+// agree up to a character error rate of 0.05.
 func (in projectIn) project() (work.Project, error) {
 	bad := func(format string, args ...any) (work.Project, error) {
 		return work.Project{}, problem.New(http.StatusUnprocessableEntity, format, args...)
@@ -81,6 +86,13 @@ func (in projectIn) project() (work.Project, error) {
 	if q.MinGold == 0 {
 		q.MinGold = 5
 	}
+	q.MaxTextError = work.DefaultMaxTextError
+	if in.MaxTextError != nil {
+		if kind != work.Transcribe && kind != work.Respond {
+			return bad("max_text_error: only transcribe and respond projects compare texts; leave it out for %s", kind)
+		}
+		q.MaxTextError = *in.MaxTextError
+	}
 	switch {
 	case !languagePattern.MatchString(q.Language):
 		return bad("language: %q is not a language tag like en, hi or ta", q.Language)
@@ -100,6 +112,8 @@ func (in projectIn) project() (work.Project, error) {
 		return bad("min_answer_ms: must be from 0 to 3600000")
 	case q.ReviewRate < 0 || q.ReviewRate > 1:
 		return bad("review_rate: must be from 0 to 1")
+	case !(q.MaxTextError > 0 && q.MaxTextError <= work.MaxTextErrorLimit):
+		return bad("max_text_error: must be above 0 and at most %v (a character error rate: 0.05 lets 2 characters in 40 differ)", work.MaxTextErrorLimit)
 	}
 	if p.Overlap == 0 {
 		p.Overlap = work.DefaultOverlap

@@ -97,17 +97,14 @@ func (s *Service) leaseGrace() time.Duration {
 	return s.LeaseGrace
 }
 
-// TextAgreement is how far apart two transcriptions or replies may be and
-// still agree: an edit distance of at most this share of the longer one
-// (after folding case and spacing).
-const TextAgreement = 0.05
-
 // Decider returns the function that settles a task of project p from its
 // answers. Method "mv" compares votes key by key and settles on a strict
 // majority (quality.Decide); method "ds" weighs each vote by the worker's
 // estimated accuracy and settles when every key's posterior reaches the
-// project's confidence target (quality.DecideWeighted). Either way the
-// result is composed from the winning values.
+// project's confidence target (quality.DecideWeighted). Transcriptions and
+// replies vote through their medoid (see medoidBallots), whose text as
+// written is the result when it wins; otherwise the result is composed
+// from the winning values.
 func Decider(p work.Project) DecideFunc {
 	classes := map[string]int{}
 	if p.Kind == work.Classify {
@@ -124,6 +121,7 @@ func Decider(p work.Project) DecideFunc {
 			classes[f.Name] = len(f.Options) + 1 // the options, or empty
 		}
 	}
+	text := p.Kind == work.Transcribe || p.Kind == work.Respond
 	return func(given []Given) (Verdict, error) {
 		answers := make([]work.Answer, len(given))
 		ballots := make([]quality.Ballot, len(given))
@@ -133,16 +131,9 @@ func Decider(p work.Project) DecideFunc {
 			ballots[i] = work.Votes(p.Kind, p.Schema, g.Answer)
 			acc[i] = g.Accuracy
 		}
-		if p.Kind == work.Transcribe || p.Kind == work.Respond {
-			// Texts that differ by a few characters agree: each votes for
-			// the first text it is near, which Compose then delivers.
-			texts := make([]string, len(ballots))
-			for i, b := range ballots {
-				texts[i] = b["text"]
-			}
-			for i, c := range quality.Cluster(texts, TextAgreement) {
-				ballots[i]["text"] = c
-			}
+		medoid := -1
+		if text {
+			medoid = medoidBallots(answers, ballots, p.MaxTextError)
 		}
 		var d quality.Decision
 		reason := ReviewDisagreement
@@ -154,7 +145,11 @@ func Decider(p work.Project) DecideFunc {
 			d = quality.Decide(ballots, quality.Policy{Overlap: p.Overlap, MaxOverlap: p.MaxOverlap})
 		}
 		var res work.Answer
-		if d.Winners != nil {
+		switch {
+		case d.Winners == nil:
+		case medoid >= 0 && d.Winners["text"] == ballots[medoid]["text"]:
+			res = work.Answer{Text: answers[medoid].Text}
+		default:
 			var err error
 			if res, err = work.Compose(p.Kind, p.Schema, d.Winners, answers); err != nil {
 				return Verdict{}, err
@@ -168,6 +163,31 @@ func Decider(p work.Project) DecideFunc {
 		}
 		return Verdict{State: work.TaskInProgress, Wanted: d.Want}, nil
 	}
+}
+
+// medoidBallots makes transcriptions or replies vote the way they are
+// scored: the medoid is the answer with the least total character error
+// rate to the others (quality.Medoid over work.TextErrors); every answer
+// that agrees with it within maxError (work.TextScore, the medoid being
+// the reference) votes for the medoid's text, and every other answer for
+// its own. A strict majority of such votes settles on the medoid under
+// method mv; under ds the votes are weighed. It returns the medoid's
+// index, or -1 when there are no answers.
+func medoidBallots(answers []work.Answer, ballots []quality.Ballot, maxError float64) int {
+	if len(answers) == 0 {
+		return -1
+	}
+	texts := make([]string, len(answers))
+	for i, a := range answers {
+		texts[i] = a.Text
+	}
+	m := quality.Medoid(work.TextErrors(texts))
+	for i, t := range texts {
+		if work.TextScore(texts[m], t, maxError) == 1 {
+			ballots[i]["text"] = ballots[m]["text"]
+		}
+	}
+	return m
 }
 
 // Resolve settles a task by a reviewer's answer, validated like any other.

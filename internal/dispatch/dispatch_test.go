@@ -48,20 +48,67 @@ func TestDecider(t *testing.T) {
 	}
 }
 
-func TestTranscriptionsAgreeWithinEditDistance(t *testing.T) {
+// Transcriptions settle on their medoid: the answer with the least total
+// character error rate to the others, delivered as written, once it is
+// within max_text_error of a majority (mv) or its weighed votes reach the
+// confidence target (ds); answers far apart want another answer, then go
+// to review at max_overlap.
+func TestTranscriptionsSettleOnTheMedoid(t *testing.T) {
 	t.Parallel()
-	schema, _ := work.DecodeSchema(work.Transcribe, []byte(`{"inputs":["audio_url"]}`))
-	decide := Decider(work.Project{Kind: work.Transcribe, Schema: schema, Overlap: 2, MaxOverlap: 3})
-	given := []Given{
-		{WorkerID: "a", Answer: work.Answer{Text: "Please deliver the parcel to the back door before noon."}, Accuracy: 0.75},
-		{WorkerID: "b", Answer: work.Answer{Text: "please deliver the parcel to the back door before noon"}, Accuracy: 0.75},
+	schema, err := work.DecodeSchema(work.Transcribe, []byte(`{"inputs":["audio_url"]}`))
+	if err != nil {
+		t.Fatal(err)
 	}
-	v, err := decide(given)
-	if err != nil || v.State != work.TaskDone || v.Result.Text != given[0].Answer.Text {
-		t.Fatalf("near-identical texts: got %+v, %v; want done with the first text", v, err)
+	const (
+		right = "Please deliver the parcel to the back door." // 43 characters
+		typo  = "Please deliver the parcel to the back dor."  // one dropped: 1/43 from right, 1/42 back
+		typo2 = "Please delivr the parcel to the back door."  // one dropped elsewhere: 2 from typo
+		far1  = "Leave the box by the door."
+		far2  = "The shop opens at nine on Mondays."
+		far3  = "Call me back after lunch, please."
+		far4  = "Nobody was at home when we came by."
+	)
+	tests := []struct {
+		name     string
+		method   string
+		maxError float64
+		texts    []string
+		want     work.TaskState
+		wanted   int
+		result   string
+	}{
+		{"mv: two near, one far: the medoid, though answered second", work.MethodMV, 0.05, []string{typo, right, far1}, work.TaskDone, 3, right},
+		{"mv: the middle of three near ones", work.MethodMV, 0.05, []string{typo, typo2, right}, work.TaskDone, 3, right},
+		{"mv: all far apart want a fourth", work.MethodMV, 0.05, []string{far1, far2, far3}, work.TaskInProgress, 4, ""},
+		{"mv: all far apart at max go to review", work.MethodMV, 0.05, []string{far1, far2, far3, far4}, work.TaskNeedsReview, 4, ""},
+		{"mv: a strict limit splits the near ones", work.MethodMV, 0.02, []string{typo, right, far1}, work.TaskInProgress, 4, ""},
+		{"ds: two near, one far: the medoid", work.MethodDS, 0.05, []string{typo, right, far1}, work.TaskDone, 3, right},
+		{"ds: all far apart want a fourth", work.MethodDS, 0.05, []string{far1, far2, far3}, work.TaskInProgress, 4, ""},
+		{"ds: all far apart at max go to review", work.MethodDS, 0.05, []string{far1, far2, far3, far4}, work.TaskNeedsReview, 4, ""},
+		{"ds: a strict limit splits the near ones", work.MethodDS, 0.02, []string{typo, right, far1}, work.TaskInProgress, 4, ""},
 	}
-	given[1].Answer.Text = "Deliver it tomorrow."
-	if v, _ := decide(given); v.State != work.TaskInProgress {
-		t.Fatalf("different texts: got %s, want another answer", v.State)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := work.Project{Kind: work.Transcribe, Schema: schema, Overlap: 3, MaxOverlap: 4,
+				Quality: work.Quality{Method: tc.method, MaxTextError: tc.maxError}}
+			if tc.method == work.MethodDS {
+				p.ConfidenceTarget = 0.95
+			}
+			given := make([]Given, len(tc.texts))
+			for i, text := range tc.texts {
+				given[i] = Given{WorkerID: string(rune('a' + i)), Answer: work.Answer{Text: text}, Accuracy: 0.9}
+			}
+			v, err := Decider(p)(given)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.State != tc.want || v.Wanted != tc.wanted {
+				t.Fatalf("got %s wanting %d, want %s wanting %d", v.State, v.Wanted, tc.want, tc.wanted)
+			}
+			if v.State == work.TaskDone && v.Result.Text != tc.result {
+				t.Fatalf("got result %q, want %q", v.Result.Text, tc.result)
+			}
+		})
 	}
 }

@@ -231,7 +231,7 @@ func (s *Service) applyAnswer(ctx context.Context, tx *store.Tx, in applyArgs, d
 		if err := json.Unmarshal([]byte(rawGold), &truth); err != nil {
 			return out, err
 		}
-		out.Score = work.Score(p.Kind, p.Schema, truth, in.answer)
+		out.Score = work.Score(p.Kind, p.Schema, p.MaxTextError, truth, in.answer)
 		score = out.Score
 	case in.durationMS < p.MinAnswerMS:
 		out.Flag, flag = work.FlagTooFast, work.FlagTooFast
@@ -542,7 +542,7 @@ func (s *Service) resolve(ctx context.Context, taskID, reviewerID string, result
 		// that writes several (see saveRefit).
 		byWorker := slices.SortedFunc(slices.Values(given), func(a, b Given) int { return strings.Compare(a.WorkerID, b.WorkerID) })
 		for _, g := range byWorker {
-			if err := s.scoreWorker(ctx, tx, g.WorkerID, p, work.Score(p.Kind, p.Schema, result, g.Answer), "review", now); err != nil {
+			if err := s.scoreWorker(ctx, tx, g.WorkerID, p, work.Score(p.Kind, p.Schema, p.MaxTextError, result, g.Answer), "review", now); err != nil {
 				return err
 			}
 		}
@@ -552,7 +552,7 @@ func (s *Service) resolve(ctx context.Context, taskID, reviewerID string, result
 				return err
 			}
 			agreed := 0
-			if work.Score(p.Kind, p.Schema, result, prop) == 1 {
+			if work.Score(p.Kind, p.Schema, p.MaxTextError, result, prop) == 1 {
 				agreed = 1
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO audits (task_id, project_id, batch_id, reason, agreed, reviewer_id, created_at)

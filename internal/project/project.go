@@ -30,11 +30,14 @@ func CreateProject(ctx context.Context, st *store.Store, p work.Project) (work.P
 	err = st.Write(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO projects (id, client_id, name, kind, schema, instructions,
 			overlap, max_overlap, assignment_seconds, language, method, confidence_target, gold_ratio,
-			min_accuracy, min_gold, min_answer_ms, review_rate, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			min_accuracy, min_gold, min_answer_ms, review_rate, created_at,
+			max_text_error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			?)`,
 			p.ID, p.ClientID, p.Name, string(p.Kind), string(schema), p.Instructions,
 			p.Overlap, p.MaxOverlap, p.AssignmentSeconds, q.Language, q.Method, q.ConfidenceTarget, q.GoldRatio,
-			q.MinAccuracy, q.MinGold, q.MinAnswerMS, q.ReviewRate, store.TimeText(p.CreatedAt))
+			q.MinAccuracy, q.MinGold, q.MinAnswerMS, q.ReviewRate, store.TimeText(p.CreatedAt),
+			q.MaxTextError)
 		taken = tx.IsUniqueViolation(err)
 		return err
 	})

@@ -3,8 +3,8 @@
 // key; DecideWeighted, by posteriors weighted with each worker's estimated
 // accuracy), aggregating whole label sets (Aggregate: majority vote,
 // WAWA, one-coin and full Dawid–Skene, GLAD), worker skill estimates
-// (Skill) with their Wilson intervals, and the text clustering that lets
-// near-identical transcriptions agree.
+// (Skill) with their Wilson intervals, and the medoid of a set of answers
+// (Medoid), on which near-identical transcriptions settle.
 //
 // It is pure logic: no I/O and nothing of Banyan's own imported.
 package quality

@@ -95,28 +95,3 @@ func TestWilsonCoverage(t *testing.T) {
 		t.Fatalf("no sample: got [%v, %v], want [0, 1]", lo, hi)
 	}
 }
-
-func TestEditDistanceAndCluster(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		a, b string
-		want int
-	}{
-		{"", "", 0}, {"kitten", "sitting", 3}, {"flaw", "lawn", 2}, {"नमस्ते", "नमस्त", 1}, {"abc", "", 3},
-	}
-	for _, tc := range tests {
-		if got := EditDistance(tc.a, tc.b); got != tc.want {
-			t.Errorf("EditDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
-		}
-	}
-	texts := []string{
-		"the meeting is on tuesday at ten",
-		"the meeting is on tuesday at 10",
-		"the meeting is on tusday at ten",
-		"call me back tomorrow",
-	}
-	got := Cluster(texts, 0.05)
-	if got[1] == got[0] || got[2] != got[0] || got[3] != texts[3] {
-		t.Fatalf("clusters: %q", got)
-	}
-}

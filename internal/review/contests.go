@@ -215,7 +215,7 @@ func correctGold(ctx context.Context, st *store.Store, tx *store.Tx, taskID, pro
 		if err := json.Unmarshal([]byte(given), &a); err != nil {
 			return err
 		}
-		c.new = work.Score(p.Kind, p.Schema, corrected, a)
+		c.new = work.Score(p.Kind, p.Schema, p.MaxTextError, corrected, a)
 		changes = append(changes, c)
 		return nil
 	})

@@ -112,7 +112,7 @@ func BatchQuality(ctx context.Context, st *store.Store, b work.Batch, p work.Pro
 		w := get(worker)
 		w.Answers++
 		total++
-		if work.Score(p.Kind, p.Schema, res, g) == 1 {
+		if work.Score(p.Kind, p.Schema, p.MaxTextError, res, g) == 1 {
 			w.Agreement++
 			matching++
 		}

@@ -203,3 +203,61 @@ func TestContestCorrectsGold(t *testing.T) {
 		t.Fatalf("after the correction worker 2 should have one miss: %+v", misses)
 	}
 }
+
+// A gold transcript corrected after a contest re-scores the answers by the
+// project's text score: an answer one typo away from the corrected line
+// becomes right.
+func TestContestRescoresTranscripts(t *testing.T) {
+	t.Parallel()
+	st := storetest.Open(t, store.Options{})
+	d := &dispatch.Service{Store: st}
+	ctx := context.Background()
+	c, err := (&auth.Service{Store: st}).CreateOrg(ctx, auth.OrgClient, "client "+t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, _ := work.DecodeSchema(work.Transcribe, []byte(`{"inputs":["audio_url"]}`))
+	p, err := project.CreateProject(ctx, st, work.Project{ClientID: c.ID, Name: "calls", Kind: work.Transcribe, Schema: schema,
+		Overlap: 1, MaxOverlap: 1, AssignmentSeconds: 60, Quality: work.Quality{Language: "en", Method: work.MethodMV, MinGold: 3,
+			GoldRatio: 0.5, MaxTextError: 0.05}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := func(gold string) iter.Seq2[project.NewTask, error] {
+		return func(yield func(project.NewTask, error) bool) {
+			t := project.NewTask{Payload: []byte(`{"audio_url":"https://example.com/1.ogg"}`), ExternalID: "1"}
+			if gold != "" {
+				t.Gold, t.ExternalID = []byte(`{"text":"`+gold+`"}`), ""
+			}
+			yield(t, nil)
+		}
+	}
+	if _, err := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "w", Purpose: work.PurposeWork}, one("")); err != nil {
+		t.Fatal(err)
+	}
+	// The gold line was keyed from the wrong recording.
+	if _, err := project.CreateBatch(ctx, st, p, project.BatchSpec{Name: "g", Purpose: work.PurposeGold}, one("The meeting is moved to Friday noon.")); err != nil {
+		t.Fatal(err)
+	}
+	w := workers(t, st, 2)
+	a, _, err := d.Claim(ctx, w[0].ID, p.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := d.Record(ctx, dispatch.SubmitArgs{Project: p, AssignmentID: a.ID, WorkerID: w[0].ID,
+		Answer: work.Answer{Text: "Please send the parcel tomorow morning."}, SampleDraw: 1}, dispatch.Decider(p))
+	if err != nil || !out.Gold || out.Score != 0 {
+		t.Fatalf("gold answer: got %+v, %v; want a gold score of 0", out, err)
+	}
+	contest, err := review.OpenContest(ctx, st, a.ID, w[0].ID, "the caller asks for the parcel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrected := work.Answer{Text: "Please send the parcel tomorrow morning."}
+	if err := review.DecideContest(ctx, st, contest.ID, w[1].ID, true, &corrected, "re-heard"); err != nil {
+		t.Fatal(err)
+	}
+	if misses, err := review.GoldMisses(ctx, st, w[0].ID, 10); err != nil || len(misses) != 0 {
+		t.Fatalf("after the correction: got misses %+v, %v; want none", misses, err)
+	}
+}

@@ -288,7 +288,7 @@ func answerItem(ctx context.Context, st *store.Store, tx *store.Tx, attemptID, w
 		if err := json.Unmarshal([]byte(expected), &out.Expected); err != nil {
 			return out, err
 		}
-		out.Score = work.Score(c.Kind, c.Schema, out.Expected, answer)
+		out.Score = work.Score(c.Kind, c.Schema, work.DefaultMaxTextError, out.Expected, answer)
 	}
 	now := store.TimeText(st.Now())
 	err = tx.Savepoint(ctx, func() error {

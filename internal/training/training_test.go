@@ -2,6 +2,7 @@ package training_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -95,4 +96,47 @@ func worker(t *testing.T, s *store.Store, name string) auth.User {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// A transcription course scores its items as projects score gold: a typo
+// in a 40-character line is right (at the default max_text_error, 0.05),
+// a different line wrong.
+func TestTranscriptionItemsScoreByCharacterErrors(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	schema, _ := work.DecodeSchema(work.Transcribe, []byte(`{"inputs":["audio_url"]}`))
+	const line = "Please send the parcel tomorrow morning." // 40 characters
+	c, err := training.CreateCourse(ctx, s, work.Course{Name: "listening", Purpose: work.Training, Kind: work.Transcribe, Language: "en",
+		Schema: schema, PassMark: 0.5}, func(yield func(training.CourseItemIn, error) bool) {
+		yield(training.CourseItemIn{Payload: []byte(`{"audio_url":"https://example.com/1.ogg"}`), Answer: []byte(`{"text":"` + line + `"}`)}, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, given string
+		want        float64
+	}{
+		{"one letter dropped", "Please send the parcel tomorow morning.", 1},
+		{"a different line", "The meeting is moved to Friday noon.", 0},
+	}
+	for i, tc := range tests {
+		w := worker(t, s, fmt.Sprint("listener ", i))
+		at, err := training.StartAttempt(ctx, s, c.ID, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, err := training.NextItem(ctx, s, at.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := training.AnswerItem(ctx, s, at.ID, w.ID, it.ID, work.Answer{Text: tc.given})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Score != tc.want {
+			t.Fatalf("%s: got score %v, want %v", tc.name, out.Score, tc.want)
+		}
+	}
 }

@@ -48,7 +48,7 @@ func FuzzParseAnswer(f *testing.F) {
 		if err != nil {
 			t.Fatalf("canonical answer %+v fails validation: %v", a, err)
 		}
-		if Score(schemas[i].kind, compiled[i], a, again) != 1 {
+		if Score(schemas[i].kind, compiled[i], DefaultMaxTextError, a, again) != 1 || a.Text != again.Text {
 			t.Fatalf("canonical form is not stable: %+v then %+v", a, again)
 		}
 	})

@@ -48,6 +48,10 @@ type Quality struct {
 	// ReviewRate is the share of settled tasks sampled for review; the
 	// reviewers' verdicts on them measure the accuracy of results.
 	ReviewRate float64 `json:"review_rate"`
+	// MaxTextError, for transcribe and respond, is the highest character
+	// error rate at which a text agrees with another (TextScore): in
+	// settling, gold, review, audits and the quality report.
+	MaxTextError float64 `json:"max_text_error"`
 }
 
 // Settling methods.

@@ -32,8 +32,9 @@ func trimSpace(s string) string {
 }
 
 // Fold is the comparison form of free text: NFC, lower case, runs of white
-// space collapsed to one space, no surrounding space. Two answers agree when
-// their folded forms are equal.
+// space collapsed to one space, no surrounding space. Two labels or field
+// values agree when their folded forms are equal; two transcriptions or
+// replies when their folded forms are close enough (TextScore).
 func Fold(s string) string {
 	s = norm.NFC.String(s)
 	var b strings.Builder
@@ -254,8 +255,13 @@ func Compose(k Kind, s *Schema, winners map[string]string, answers []Answer) (An
 
 // Score is the share of the things workers vote on (see Votes) on which
 // given agrees with truth: 1 or 0 for a single label, the share of right
-// fields for extract.
-func Score(k Kind, s *Schema, truth, given Answer) float64 {
+// fields for extract. A transcription or reply scores 1 when its character
+// error rate against truth is at most maxTextError (TextScore), else 0;
+// other kinds ignore maxTextError.
+func Score(k Kind, s *Schema, maxTextError float64, truth, given Answer) float64 {
+	if k == Transcribe || k == Respond {
+		return TextScore(truth.Text, given.Text, maxTextError)
+	}
 	want, got := Votes(k, s, truth), Votes(k, s, given)
 	if len(want) == 0 {
 		return 0
