@@ -339,6 +339,6 @@ func (s *Service) ScoreReviewed(ctx context.Context, tx *store.Tx, assignmentID,
 	if err != nil {
 		return err
 	}
-	score := work.ReviewScore(p.Kind, p.Schema, verdict, correction, given)
+	score := work.ReviewScore(p.Kind, p.Schema, p.MaxTextError, verdict, correction, given)
 	return s.scoreWorker(ctx, tx, workerID, p, score, "a center review", store.TimeText(s.Store.Now()))
 }

@@ -118,12 +118,12 @@ func CheckReview(verdict, note string) error {
 
 // ReviewScore is what a reviewer's check of an answer says of it, as a
 // score for the worker's skill: with a corrected answer, the share of it
-// the given answer matches (Score); else 1 when the reviewer agrees and 0
-// when not.
-func ReviewScore(k Kind, s *Schema, verdict string, correction *Answer, given Answer) float64 {
+// the given answer matches (Score, with texts held to maxTextError); else
+// 1 when the reviewer agrees and 0 when not.
+func ReviewScore(k Kind, s *Schema, maxTextError float64, verdict string, correction *Answer, given Answer) float64 {
 	switch {
 	case correction != nil:
-		return Score(k, s, *correction, given)
+		return Score(k, s, maxTextError, *correction, given)
 	case verdict == VerdictAgree:
 		return 1
 	}
