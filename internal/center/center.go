@@ -257,8 +257,9 @@ func (c *Center) AddPerson(ctx context.Context, name string, role auth.Role) (au
 
 // feedKinds is how the center keeps each kind of event on its down feed:
 // skills (forgotten before a snapshot brings them all again), project
-// changes, courses, the hub's verdicts on qualifications, wage warnings
-// and recalled leases.
+// changes, courses, the hub's verdicts on qualifications, wage warnings,
+// workers' statements (forgotten before a snapshot too) and recalled
+// leases.
 func feedKinds() feed.Kinds {
 	return feed.Kinds{
 		{Name: "skill", Clear: training.ClearSkills, Apply: feed.ApplyOf(training.ApplySkill)},
@@ -266,6 +267,7 @@ func feedKinds() feed.Kinds {
 		{Name: "course", Apply: feed.ApplyOf(training.ApplyCourse)},
 		{Name: "attempt", Apply: feed.ApplyOf(training.ApplyAttempt)},
 		{Name: "wage", Apply: feed.ApplyOf(ledger.ApplyWage)},
+		{Name: "statement", Clear: ledger.ClearStatements, Apply: feed.ApplyOf(ledger.ApplyStatement)},
 		{Name: "recall", Apply: feed.ApplyOf(applyRecall)},
 	}
 }

@@ -184,6 +184,7 @@ func hubFlags(fs *flag.FlagSet, c *hub.Config) {
 	fs.DurationVar(&c.LeaseGrace, "lease-grace", c.LeaseGrace, "how long past its TTL a lease is kept before its task goes to someone else")
 	fs.DurationVar(&c.RecallMargin, "recall-margin", c.RecallMargin, "recall leases of a batch from silent centers once its deadline is this close (0 turns it off)")
 	fs.DurationVar(&c.RecallSilence, "recall-silence", c.RecallSilence, "how long a center must be silent before leases near a deadline are recalled from it")
+	fs.DurationVar(&c.StatementInterval, "statement-interval", c.StatementInterval, "least time between two earnings statements of one worker sent down to their village center")
 	fs.DurationVar(&c.RefitInterval, "refit-interval", c.RefitInterval, "how often projects settled by method ds are re-fitted with Dawid–Skene (0 turns it off)")
 }
 
@@ -378,6 +379,7 @@ func printConfig(ctx context.Context, args []string, out, errOut io.Writer) erro
 	m["lease_grace"] = cfg.LeaseGrace.String()
 	m["recall_margin"] = cfg.RecallMargin.String()
 	m["recall_silence"] = cfg.RecallSilence.String()
+	m["statement_interval"] = cfg.StatementInterval.String()
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(m)
