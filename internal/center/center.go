@@ -259,8 +259,9 @@ func (c *Center) AddPerson(ctx context.Context, name string, role auth.Role) (au
 // feedKinds is how the center keeps each kind of event on its down feed:
 // skills (forgotten before a snapshot brings them all again), project
 // changes, courses, the hub's verdicts on qualifications, wage warnings,
-// recalled leases, and the audits the hub sends its reviewers and takes
-// back (those not answered are forgotten before a snapshot).
+// workers' statements (forgotten before a snapshot too), recalled leases,
+// and the audits the hub sends its reviewers and takes back (those not
+// answered are forgotten before a snapshot).
 func feedKinds() feed.Kinds {
 	return feed.Kinds{
 		{Name: "skill", Clear: training.ClearSkills, Apply: feed.ApplyOf(training.ApplySkill)},
@@ -268,6 +269,7 @@ func feedKinds() feed.Kinds {
 		{Name: "course", Apply: feed.ApplyOf(training.ApplyCourse)},
 		{Name: "attempt", Apply: feed.ApplyOf(training.ApplyAttempt)},
 		{Name: "wage", Apply: feed.ApplyOf(ledger.ApplyWage)},
+		{Name: "statement", Clear: ledger.ClearStatements, Apply: feed.ApplyOf(ledger.ApplyStatement)},
 		{Name: "recall", Apply: feed.ApplyOf(applyRecall)},
 		{Name: dispatch.FeedKindAuditTask, Clear: clearAudits, Apply: feed.ApplyOf(applyAuditTask)},
 		{Name: dispatch.FeedKindAuditRecall, Apply: feed.ApplyOf(applyAuditRecall)},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"banyan/internal/auth"
+	"banyan/internal/ledger"
 	"banyan/internal/problem"
 	"banyan/internal/report"
 	"banyan/internal/store"
@@ -14,11 +15,17 @@ import (
 
 // desk gives the web pages the center's workers' tasks: the leased tasks
 // the center holds (its local store is their dispatch.Desk), saved here
-// and sent up through the outbox, and the worker's day at the center.
+// and sent up through the outbox, the worker's day at the center, and the
+// statement the hub last sent down of them.
 type desk struct{ *Local }
 
 func (d desk) Day(ctx context.Context, workerID string, since time.Time) (report.WorkerDay, error) {
 	return report.CenterWorkerDay(ctx, d.Store, workerID, since)
+}
+
+func (d desk) Earnings(ctx context.Context, workerID string) (web.Earnings, error) {
+	f, err := ledger.KeptStatement(ctx, d.Store, workerID)
+	return web.Earnings{Statement: f.Statement, ComputedAt: f.ComputedAt, Sent: true}, err
 }
 
 // office gives the center manager's pages the center's state, and enrols

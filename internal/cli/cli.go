@@ -185,6 +185,7 @@ func hubFlags(fs *flag.FlagSet, c *hub.Config) {
 	fs.DurationVar(&c.RecallMargin, "recall-margin", c.RecallMargin, "recall leases of a batch from silent centers once its deadline is this close (0 turns it off)")
 	fs.DurationVar(&c.RecallSilence, "recall-silence", c.RecallSilence, "how long a center must be silent before leases near a deadline are recalled from it")
 	fs.DurationVar(&c.AuditTimeout, "audit-timeout", c.AuditTimeout, "how long a village center's reviewers have for a blind audit before the hub takes it back")
+	fs.DurationVar(&c.StatementInterval, "statement-interval", c.StatementInterval, "least time between two earnings statements of one worker sent down to their village center")
 	fs.DurationVar(&c.RefitInterval, "refit-interval", c.RefitInterval, "how often projects settled by method ds are re-fitted with Dawid–Skene (0 turns it off)")
 }
 
@@ -380,6 +381,7 @@ func printConfig(ctx context.Context, args []string, out, errOut io.Writer) erro
 	m["recall_margin"] = cfg.RecallMargin.String()
 	m["recall_silence"] = cfg.RecallSilence.String()
 	m["audit_timeout"] = cfg.AuditTimeout.String()
+	m["statement_interval"] = cfg.StatementInterval.String()
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(m)

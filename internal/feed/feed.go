@@ -1,15 +1,16 @@
 // Package feed owns the hub's down feed to village centers: the events
 // the hub keeps for each center (a skill changed, a project changed, a
-// course, a qualification's verdict, a wage warning, leases recalled),
-// read by cursor with a full snapshot when a center starts afresh, and,
-// at a center, applied in order with the cursor to go on from, in one
-// transaction.
+// course, a qualification's verdict, a wage warning, a worker's earnings
+// statement, leases recalled), read by cursor with a full snapshot when a
+// center starts afresh, and, at a center, applied in order with the
+// cursor to go on from, in one transaction.
 //
 // Domains append events with Append, in the transaction that decides
-// them. Which kinds there are, what a snapshot of each holds and how a
-// center applies each are the domains' (dispatch, training, ledger) and
-// the center's: the composition roots list them in a Kinds value, so this
-// package imports no domain.
+// them, or when the center reads its feed (Kind.Refresh). Which kinds
+// there are, what a snapshot of each holds and how a center applies each
+// are the domains' (dispatch, training, ledger) and the center's: the
+// composition roots list them in a Kinds value, so this package imports
+// no domain.
 package feed
 
 import (
@@ -46,12 +47,18 @@ func Append(ctx context.Context, tx *store.Tx, centerID, kind string, body any, 
 
 // Kind is one kind of event: its name on the wire, what a snapshot holds
 // of it on the hub, and how a center keeps it. The hub's list sets
-// Snapshot, a center's sets Apply (and Clear); either may be nil.
+// Snapshot (and Refresh), a center's sets Apply (and Clear); any may be
+// nil.
 type Kind struct {
 	Name string
 	// Snapshot lists the kind's event bodies a center starting its feed
 	// afresh gets, in the order it applies them.
 	Snapshot func(ctx context.Context, r store.Reader, centerID string) ([]json.RawMessage, error)
+	// Refresh appends, on the hub, the kind's events that are due when a
+	// center reads its feed: for figures that change with every answer (a
+	// worker's statement), which are sent when the center asks, at most so
+	// often, rather than appended on each change.
+	Refresh func(ctx context.Context, st *store.Store, centerID string) error
 	// Clear forgets what the center holds of the kind, before a snapshot
 	// brings it all again.
 	Clear func(ctx context.Context, tx *store.Tx) error
@@ -98,7 +105,17 @@ func ApplyOf[T any](f func(ctx context.Context, tx *store.Tx, body T, now time.T
 // before sequence c has been applied". Cursor 0 (a center's first sync)
 // and a cursor the hub did not give (ahead of its feed) get a full
 // snapshot with reset set: each kind's Snapshot, in the order of ks.
+// Each kind's Refresh runs first, so the events it appends are read, or
+// are behind the snapshot.
 func (ks Kinds) Read(ctx context.Context, st *store.Store, centerID string, cursor int64, limit int) (events []wire.FeedEvent, next int64, reset bool, err error) {
+	for _, k := range ks {
+		if k.Refresh == nil {
+			continue
+		}
+		if err := k.Refresh(ctx, st, centerID); err != nil {
+			return nil, 0, false, fmt.Errorf("feed: refresh of %s: %w", k.Name, err)
+		}
+	}
 	r := st.Read(ctx)
 	var top int64
 	if err := r.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM feed`).Scan(&top); err != nil {

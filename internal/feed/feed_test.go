@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -131,6 +132,43 @@ func TestReadResetsWithASnapshot(t *testing.T) {
 	// The cursor just past the feed's end is the hub's own: no reset.
 	if _, _, reset, err := ks.Read(ctx, st, a, 3, 100); err != nil || reset {
 		t.Fatalf("cursor 3: reset %v, %v", reset, err)
+	}
+}
+
+// A kind's Refresh runs as a center reads its feed, before the read: what
+// it appends is in the same reply, or, on a reset, behind the snapshot's
+// cursor; a refresh that fails fails the read.
+func TestReadRefreshesFirst(t *testing.T) {
+	t.Parallel()
+	st := storetest.Open(t, store.Options{})
+	ctx := context.Background()
+	a := centers(t, st, "Melur")[0]
+	var fail error
+	n := 0
+	ks := feed.Kinds{{Name: "statement",
+		Refresh: func(ctx context.Context, st *store.Store, centerID string) error {
+			if fail != nil {
+				return fail
+			}
+			n++
+			return st.Write(ctx, func(tx *store.Tx) error {
+				return feed.Append(ctx, tx, centerID, "statement", note{Text: fmt.Sprint(n)}, store.TimeText(st.Now()))
+			})
+		},
+		Snapshot: feed.SnapshotOf(func(context.Context, store.Reader, string) ([]note, error) {
+			return []note{{Text: "now"}}, nil
+		})}}
+	events, next, reset, err := ks.Read(ctx, st, a, 0, 100)
+	if got := texts(t, events); err != nil || !reset || !slices.Equal(got, []string{"statement:now"}) || next != 2 {
+		t.Fatalf("first read: %v, next %d, reset %v, %v; want the snapshot, next past the refresh's event", got, next, reset, err)
+	}
+	events, next, reset, err = ks.Read(ctx, st, a, next, 100)
+	if got := texts(t, events); err != nil || reset || !slices.Equal(got, []string{"statement:2"}) || next != 3 {
+		t.Fatalf("second read: %v, next %d, reset %v, %v; want the refresh's event, next 3", got, next, reset, err)
+	}
+	fail = errors.New("ledger down")
+	if _, _, _, err := ks.Read(ctx, st, a, next, 100); !errors.Is(err, fail) {
+		t.Fatalf("a failed refresh: got %v, want its error", err)
 	}
 }
 

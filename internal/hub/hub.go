@@ -108,6 +108,10 @@ type Config struct {
 	// their verdict on a task the hub sent them to audit blind before the
 	// hub takes it back into its own review queue.
 	AuditTimeout time.Duration `json:"audit_timeout"`
+	// StatementInterval is how often at most a village center's worker's
+	// earnings statement goes down the center's feed while their pay,
+	// answers or training change (see ledger.SendStatements).
+	StatementInterval time.Duration `json:"statement_interval"`
 	// Version is the build's version, told to centers.
 	Version string `json:"-"`
 	// WorkTimeScale multiplies measured working time; simulations only
@@ -121,21 +125,22 @@ type Config struct {
 // DefaultConfig returns the configuration a hub has when nothing is set.
 func DefaultConfig() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		DataDir:         "banyan-data",
-		MaxUploadBytes:  512 << 20,
-		MaxRowBytes:     64 << 10,
-		ShutdownTimeout: 20 * time.Second,
-		RefitInterval:   5 * time.Minute,
-		LeaseTTL:        72 * time.Hour,
-		LeaseGrace:      time.Hour,
-		RecallMargin:    12 * time.Hour,
-		RecallSilence:   2 * time.Hour,
-		AuditTimeout:    dispatch.DefaultAuditTimeout,
-		MinWage:         5000,
-		TrainingRate:    5000,
-		DailyTimeCap:    work.DefaultDailyCap,
-		CenterClockSkew: 5 * time.Minute,
+		Addr:              "127.0.0.1:8080",
+		DataDir:           "banyan-data",
+		MaxUploadBytes:    512 << 20,
+		MaxRowBytes:       64 << 10,
+		ShutdownTimeout:   20 * time.Second,
+		RefitInterval:     5 * time.Minute,
+		LeaseTTL:          72 * time.Hour,
+		LeaseGrace:        time.Hour,
+		RecallMargin:      12 * time.Hour,
+		RecallSilence:     2 * time.Hour,
+		AuditTimeout:      dispatch.DefaultAuditTimeout,
+		StatementInterval: 15 * time.Minute,
+		MinWage:           5000,
+		TrainingRate:      5000,
+		DailyTimeCap:      work.DefaultDailyCap,
+		CenterClockSkew:   5 * time.Minute,
 	}
 }
 
@@ -196,6 +201,9 @@ func (c Config) Validate() error {
 	}
 	if c.AuditTimeout < time.Minute {
 		return fmt.Errorf("config: audit-timeout: at least 1m (a village center's reviewers have this long for a blind audit; 48h is the default)")
+	}
+	if c.StatementInterval < time.Minute || c.StatementInterval > 24*time.Hour {
+		return fmt.Errorf("config: statement-interval: from 1m to 24h between a worker's statements sent to their center (15m is the default)")
 	}
 	return nil
 }
@@ -264,16 +272,25 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Hub, error) {
 	}, nil
 }
 
-// feedSnapshot is what a center starting its down feed afresh gets, in
-// this order: its workers' skills, the projects of its active leases,
-// every course, and the audits out at the center, which d knows. (Its
-// leases themselves are reconciled by the heartbeat.)
-func feedSnapshot(d *dispatch.Service) feed.Kinds {
+// feedKinds is what a center starting its down feed afresh gets, in this
+// order: its workers' skills, the projects of its active leases, every
+// course, the audits out at the center, and its workers' statements as of
+// now. (Its leases themselves are reconciled by the heartbeat.)
+// Statements are also the one kind sent as the center reads its feed
+// rather than as things change.
+func (h *Hub) feedKinds() feed.Kinds {
 	return feed.Kinds{
 		{Name: "skill", Snapshot: feed.SnapshotOf(training.SkillSnapshot)},
 		{Name: "project", Snapshot: feed.SnapshotOf(dispatch.ProjectSnapshot)},
 		{Name: "course", Snapshot: feed.SnapshotOf(training.CourseSnapshot)},
-		{Name: dispatch.FeedKindAuditTask, Snapshot: feed.SnapshotOf(d.AuditSnapshot)},
+		{Name: dispatch.FeedKindAuditTask, Snapshot: feed.SnapshotOf(h.Dispatch.AuditSnapshot)},
+		{Name: "statement",
+			Snapshot: feed.SnapshotOf(func(ctx context.Context, r store.Reader, centerID string) ([]ledger.FeedStatement, error) {
+				return ledger.StatementSnapshot(ctx, r, centerID, h.Store.Now(), h.Config.MinWage)
+			}),
+			Refresh: func(ctx context.Context, st *store.Store, centerID string) error {
+				return ledger.SendStatements(ctx, st, centerID, h.Config.StatementInterval, h.Config.MinWage)
+			}},
 	}
 }
 
@@ -295,9 +312,9 @@ func (h *Hub) Handler() http.Handler {
 	up := &uplink.Hub{Store: h.Store, Auth: h.Auth, Dispatch: h.Dispatch, Log: h.Log, Version: h.Config.Version, LeaseTTL: h.Config.LeaseTTL,
 		Blobs: h.Blobs, TrainingRate: h.Config.TrainingRate,
 		Spans:     work.SpanLimits{DailyCap: h.Config.DailyTimeCap, Skew: h.Config.CenterClockSkew},
-		FeedKinds: feedSnapshot(h.Dispatch)}
+		FeedKinds: h.feedKinds()}
 	up.Register(mux)
-	(&web.Web{Store: h.Store, Auth: h.Auth, Desk: desk{h.Dispatch}, Blobs: h.Blobs, Log: h.Log, Place: "hub", API: a, MinimumWage: h.Config.MinWage,
+	(&web.Web{Store: h.Store, Auth: h.Auth, Desk: desk{h.Dispatch, h.Config.MinWage}, Blobs: h.Blobs, Log: h.Log, Place: "hub", API: a, MinimumWage: h.Config.MinWage,
 		TrainingRate: h.Config.TrainingRate, Spans: work.SpanLimits{DailyCap: h.Config.DailyTimeCap}}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -22,6 +23,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no data dir", func(c *Config) { c.DataDir = " " }, "data"},
 		{"tiny upload limit", func(c *Config) { c.MaxUploadBytes = 10 }, "max-upload-bytes"},
 		{"row over upload", func(c *Config) { c.MaxUploadBytes = 2048; c.MaxRowBytes = 4096 }, "max-row-bytes"},
+		{"statements every pull", func(c *Config) { c.StatementInterval = 0 }, "statement-interval"},
+		{"statements once in days", func(c *Config) { c.StatementInterval = 48 * time.Hour }, "statement-interval"},
 	}
 	for _, tc := range tests {
 		c := DefaultConfig()

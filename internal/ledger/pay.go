@@ -30,7 +30,11 @@ type EarningDay struct {
 // WorkerEarnings returns a worker's days in [from, to) that had pay or
 // active time, oldest first.
 func WorkerEarnings(ctx context.Context, st *store.Store, workerID string, from, to time.Time) ([]EarningDay, error) {
-	rows, err := st.Read(ctx).QueryContext(ctx, `SELECT substr(created_at, 1, 10), sum(CASE WHEN kind = 'pay' THEN 1 ELSE 0 END), coalesce(sum(worker_pay), 0)
+	return workerEarnings(ctx, st.Read(ctx), workerID, from, to)
+}
+
+func workerEarnings(ctx context.Context, q store.Reader, workerID string, from, to time.Time) ([]EarningDay, error) {
+	rows, err := q.QueryContext(ctx, `SELECT substr(created_at, 1, 10), sum(CASE WHEN kind = 'pay' THEN 1 ELSE 0 END), coalesce(sum(worker_pay), 0)
 		FROM money_events WHERE kind IN ('pay', 'bonus', 'training') AND worker_id = ? AND created_at >= ? AND created_at < ?
 		GROUP BY substr(created_at, 1, 10)`, workerID, store.TimeText(from), store.TimeText(to))
 	if err != nil {
@@ -45,7 +49,7 @@ func WorkerEarnings(ctx context.Context, st *store.Store, workerID string, from,
 	}
 	// Active time is report.ActiveTime, the one definition the impact
 	// report and the minimum-wage check share.
-	rows, err = st.Read(ctx).QueryContext(ctx, `SELECT day, sum(ms) FROM (`+report.ActiveTime+`) t WHERE worker_id = ? GROUP BY day`,
+	rows, err = q.QueryContext(ctx, `SELECT day, sum(ms) FROM (`+report.ActiveTime+`) t WHERE worker_id = ? GROUP BY day`,
 		append(report.ActiveTimeArgs(from, to), workerID)...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: active time: %w", err)

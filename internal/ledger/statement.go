@@ -49,12 +49,16 @@ func hourly(earned, activeMS int64) int64 {
 // MakeStatement reads a worker's earnings for the days from..to (inclusive,
 // UTC). minimumWage is the floor per hour in minor units (0: none).
 func MakeStatement(ctx context.Context, st *store.Store, workerID string, from, to time.Time, minimumWage int64) (Statement, error) {
+	return makeStatement(ctx, st.Read(ctx), workerID, from, to, minimumWage)
+}
+
+func makeStatement(ctx context.Context, q store.Reader, workerID string, from, to time.Time, minimumWage int64) (Statement, error) {
 	from = from.UTC().Truncate(24 * time.Hour)
 	to = to.UTC().Truncate(24 * time.Hour)
 	if to.Before(from) {
 		return Statement{}, fmt.Errorf("ledger: statement period ends (%s) before it starts (%s)", to.Format(time.DateOnly), from.Format(time.DateOnly))
 	}
-	days, err := WorkerEarnings(ctx, st, workerID, from, to.Add(24*time.Hour))
+	days, err := workerEarnings(ctx, q, workerID, from, to.Add(24*time.Hour))
 	if err != nil {
 		return Statement{}, err
 	}

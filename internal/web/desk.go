@@ -12,6 +12,7 @@ import (
 
 	"banyan/internal/auth"
 	"banyan/internal/dispatch"
+	"banyan/internal/ledger"
 	"banyan/internal/report"
 	"banyan/internal/store"
 	"banyan/internal/work"
@@ -23,11 +24,26 @@ import (
 
 // Desk is where a worker's tasks come from and their answers go (the
 // hub's dispatcher, or a village center's local store; see
-// dispatch.Desk), and what the worker has done today.
+// dispatch.Desk), what the worker has done today, and what they earn.
 type Desk interface {
 	dispatch.Desk
 	// Day is what the worker has done today, since the given time.
 	Day(ctx context.Context, workerID string, since time.Time) (report.WorkerDay, error)
+	// Earnings is the worker's statement over the last
+	// ledger.StatementDays: the hub computes it as asked; a village
+	// center has the one the hub last sent down (store.ErrNotFound
+	// before one came).
+	Earnings(ctx context.Context, workerID string) (Earnings, error)
+}
+
+// Earnings is a worker's statement as the desk has it.
+type Earnings struct {
+	ledger.Statement
+	// ComputedAt is when the hub computed it, by the hub's clock.
+	ComputedAt time.Time
+	// Sent says it is the statement the hub last sent down to a village
+	// center: it may be out of date.
+	Sent bool
 }
 
 // graphicKey is the payload field by which a client marks an item that

@@ -1,51 +1,31 @@
 package web
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
+
+	"banyan/internal/store"
 )
 
 // earningsPage is the worker's statement: weeks and days, pay and active
 // time, the effective hourly rate, and a warning under the minimum wage.
+// At a village center it is the statement the hub last sent down, with
+// the hub's time of it and a word that it may be out of date.
 func (wb *Web) earningsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err := wb.worker(s); err != nil {
 		return err
 	}
-	if wb.API == nil {
-		return errPage(http.StatusNotFound, "error.notfound")
+	t := s.t
+	st, err := wb.Desk.Earnings(r.Context(), s.User.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		wb.render(w, r, s, http.StatusOK, "earnings", map[string]any{"Title": t.Get("earn.title"), "NotYet": t.Get("earn.notyet")})
+		return nil
 	}
-	rep := wb.call(r.Context(), s, "GET", "GET /api/v1/me/earnings", "", url.Values{}, nil, "")
-	if rep.status != http.StatusOK {
-		return fmt.Errorf("earnings: %d %s", rep.status, rep.problemDetail())
-	}
-	var st struct {
-		From, To string
-		Days     []struct {
-			Day      string
-			Answers  int
-			Earned   int64
-			ActiveMS int64 `json:"active_ms"`
-		}
-		Weeks []struct {
-			Week       string
-			Answers    int
-			Earned     int64
-			ActiveMS   int64 `json:"active_ms"`
-			HourlyRate int64 `json:"hourly_rate"`
-		}
-		Earned       int64
-		ActiveMS     int64 `json:"active_ms"`
-		HourlyRate   int64 `json:"hourly_rate"`
-		MinimumWage  int64 `json:"minimum_wage"`
-		BelowMinimum bool  `json:"below_minimum"`
-	}
-	if err := json.Unmarshal(rep.body, &st); err != nil {
+	if err != nil {
 		return err
 	}
-	t := s.t
 	hours := func(ms int64) string { return t.Get("earn.hours", fmt.Sprintf("%.1f", float64(ms)/3.6e6)) }
 	type row struct{ Name, Answers, Earned, Active, Rate string }
 	var weeks, days []row
@@ -63,6 +43,10 @@ func (wb *Web) earningsPage(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	data := map[string]any{"Title": t.Get("earn.title"), "Weeks": weeks, "Days": days, "Earned": t.Rupees(st.Earned),
 		"Active": hours(st.ActiveMS), "Rate": t.Rupees(st.HourlyRate), "Period": t.Get("earn.period", st.From, st.To)}
+	if st.Sent {
+		at := st.ComputedAt.UTC()
+		data["Sent"] = t.Get("earn.sent", fmt.Sprintf("%d %s %d, %s UTC", at.Day(), t.Get(fmt.Sprintf("month.%d", int(at.Month()))), at.Year(), at.Format("15:04")))
+	}
 	if st.BelowMinimum {
 		data["Warning"] = t.Get("earn.below", t.Rupees(st.HourlyRate), t.Rupees(st.MinimumWage))
 	}

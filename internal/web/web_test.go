@@ -74,6 +74,10 @@ func (d *fakeDesk) Day(ctx context.Context, workerID string, since time.Time) (r
 	return report.WorkerDay{Answers: len(d.answers), Accuracy: 0.915, Scored: 40}, nil
 }
 
+func (d *fakeDesk) Earnings(ctx context.Context, workerID string) (Earnings, error) {
+	return Earnings{}, store.ErrNotFound
+}
+
 // Assignment ids for the tests' tasks.
 var (
 	ida, idb, idc, idd, ide, idf = work.NewID(), work.NewID(), work.NewID(), work.NewID(), work.NewID(), work.NewID()
