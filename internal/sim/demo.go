@@ -326,7 +326,7 @@ func (d *demo) setUp(ctx context.Context) error {
 			"name": "Community post moderation", "kind": "classify",
 			"instructions": "Read the post. Choose the one label that fits best: ok, spam, abuse, violence or misinformation.",
 			"schema":       map[string]any{"inputs": []string{"post_id", "text"}, "labels": ModerationLabels},
-			"method":       "ds", "confidence_target": 0.95, "overlap": 2, "max_overlap": 5,
+			"method":       "ds", "confidence_target": 0.99, "overlap": 2, "max_overlap": 5,
 			"gold_ratio": 0.1, "min_accuracy": 0.6, "min_gold": 5, "min_answer_ms": 2000, "review_rate": 0.05,
 		}, d.postsCSV(d.posts), d.postsCSV(d.goldPosts), "text/csv", false},
 		{map[string]any{
