@@ -46,7 +46,11 @@ type QualityReport struct {
 	// of sampled tasks where the reviewer's blind verdict matched what the
 	// workers' answers delivered, with a Wilson 95 % interval. It is nil
 	// until the batch has audited tasks (set the project's review_rate).
+	// For a project reviewed by rubric it is the pass rate of the replies
+	// sampled at the review rate (Rubric.Sampled).
 	EstimatedAccuracy *Interval `json:"estimated_accuracy"`
+	// Rubric is, for a project reviewed by rubric, its reviewers' scores.
+	Rubric *RubricQuality `json:"rubric,omitempty"`
 	// AgreementRate is the share of counted answers that match their
 	// task's delivered result.
 	AgreementRate float64 `json:"agreement_rate"`
@@ -72,6 +76,16 @@ func BatchQuality(ctx context.Context, st *store.Store, b work.Batch, p work.Pro
 	if audited > 0 {
 		lo, hi := quality.Wilson(float64(agreed), float64(audited), 1.96)
 		rep.EstimatedAccuracy = &Interval{Value: float64(agreed) / float64(audited), Low: lo, High: hi, Sample: audited}
+	}
+	if p.Rubric != nil {
+		rq, err := rubricQuality(ctx, st, b.ID, *p.Rubric)
+		if err != nil {
+			return fail(err)
+		}
+		rep.Rubric = rq
+		if rq.Sampled != nil {
+			rep.EstimatedAccuracy = &rq.Sampled.PassRate
+		}
 	}
 	if err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM results WHERE batch_id = ? AND source = 'review'`, b.ID).
 		Scan(&rep.ReviewedTasks); err != nil {
