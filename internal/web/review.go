@@ -89,7 +89,7 @@ func (wb *Web) review(w http.ResponseWriter, r *http.Request, s *session) error 
 	var missing []string
 	for _, c := range it.Rubric.Criteria {
 		v, err := strconv.Atoi(r.PostFormValue("c_" + c.Name))
-		if err != nil || !onScale(c, v) {
+		if err != nil || !c.OnScale(v) {
 			missing = append(missing, c.Name)
 			continue
 		}
@@ -128,14 +128,6 @@ func (wb *Web) review(w http.ResponseWriter, r *http.Request, s *session) error 
 		notice = s.t.Get("review.done.failed")
 	}
 	return wb.showReview(w, r, s, notice)
-}
-
-// onScale says whether v is a score on the criterion's scale.
-func onScale(c work.Criterion, v int) bool {
-	if c.Scale == work.ScaleOneToFive {
-		return v >= 1 && v <= 5
-	}
-	return v == 0 || v == 1
 }
 
 // criterionView and choiceView are a rubric's criterion and its scores

@@ -93,9 +93,9 @@ func (r *Rubric) Judge(scores map[string]int) (pass bool, err error) {
 		switch {
 		case !ok:
 			return false, fmt.Errorf("scores.%s: required; score every criterion of the rubric (%s)", c.Name, r.names())
-		case c.Scale == ScalePassFail && v != 0 && v != 1:
+		case !c.OnScale(v) && c.Scale == ScalePassFail:
 			return false, fmt.Errorf("scores.%s: %d is not on the pass/fail scale; use 1 (pass) or 0 (fail)", c.Name, v)
-		case c.Scale == ScaleOneToFive && (v < 1 || v > 5):
+		case !c.OnScale(v):
 			return false, fmt.Errorf("scores.%s: %d is not on the 1-5 scale", c.Name, v)
 		}
 		pass = pass && c.Passes(v)
@@ -106,6 +106,14 @@ func (r *Rubric) Judge(scores map[string]int) (pass bool, err error) {
 		}
 	}
 	return pass, nil
+}
+
+// OnScale says whether v is a score on the criterion's scale.
+func (c Criterion) OnScale(v int) bool {
+	if c.Scale == ScaleOneToFive {
+		return v >= 1 && v <= 5
+	}
+	return v == 0 || v == 1
 }
 
 // Passes says whether a score on the criterion's scale passes it.
