@@ -39,16 +39,21 @@ type projectIn struct {
 	// tolerance, which the setting does not offer) is refused rather
 	// than taken for the default.
 	MaxTextError *float64 `json:"max_text_error"`
+	// ReviewRate and ReviewFirst stand in for Quality's, so that one left
+	// out can be told from 0: a project with a rubric has defaults of its
+	// own (see reviewSettings).
+	ReviewRate  *float64 `json:"review_rate"`
+	ReviewFirst *int     `json:"review_first"`
 }
 
 var languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 
 // project checks the input and fills in defaults: overlap 3 (1 for respond,
-// whose free text rarely matches word for word), max overlap two more than
-// overlap, ten minutes to do one task, English, majority vote, a confidence
-// target of 0.95 for method ds, suspension after at least 5 scored answers
-// (when min_accuracy is set), and for transcribe and respond texts that
-// agree up to a character error rate of 0.05.
+// whose replies are reviewed by rubric; see reviewSettings), max overlap
+// two more than overlap, ten minutes to do one task, English, majority
+// vote, a confidence target of 0.95 for method ds, suspension after at
+// least 5 scored answers (when min_accuracy is set), and for transcribe
+// and respond texts that agree up to a character error rate of 0.05.
 func (in projectIn) project() (work.Project, error) {
 	bad := func(format string, args ...any) (work.Project, error) {
 		return work.Project{}, problem.New(http.StatusUnprocessableEntity, format, args...)
@@ -74,6 +79,9 @@ func (in projectIn) project() (work.Project, error) {
 	p := work.Project{Name: name, Kind: kind, Schema: schema, Instructions: in.Instructions,
 		Overlap: in.Overlap, MaxOverlap: in.MaxOverlap, AssignmentSeconds: in.AssignmentSeconds, Quality: in.Quality}
 	q := &p.Quality
+	if err := in.reviewSettings(&p); err != nil {
+		return work.Project{}, err
+	}
 	if q.Language == "" {
 		q.Language = "en"
 	}
@@ -117,15 +125,9 @@ func (in projectIn) project() (work.Project, error) {
 	}
 	if p.Overlap == 0 {
 		p.Overlap = work.DefaultOverlap
-		if kind == work.Respond {
-			p.Overlap = 1
-		}
 	}
 	if p.MaxOverlap == 0 {
 		p.MaxOverlap = min(p.Overlap+2, work.MaxOverlapLimit)
-		if kind == work.Respond {
-			p.MaxOverlap = p.Overlap
-		}
 	}
 	if p.AssignmentSeconds == 0 {
 		p.AssignmentSeconds = work.DefaultAssignmentSeconds
@@ -542,9 +544,10 @@ func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p auth.Princip
 	items := make([]reviewItem, len(ts))
 	for i, t := range ts {
 		items[i] = reviewItem{Task: t, Answers: []work.Assignment{}}
-		if t.ReviewReason == dispatch.ReviewSample {
+		if t.ReviewReason == dispatch.ReviewSample && pr.Rubric == nil {
 			// A sampled task is reviewed blind, so the verdict measures the
-			// delivered answer without being led by it.
+			// delivered answer without being led by it. A reply under
+			// review by rubric is what the reviewer judges.
 			continue
 		}
 		answers, err := a.Dispatch.TaskAnswers(r.Context(), t.ID)
@@ -556,9 +559,14 @@ func (a *API) reviewQueue(w http.ResponseWriter, r *http.Request, p auth.Princip
 	return writeJSON(w, http.StatusOK, pageResult(items, pg, func(it reviewItem) string { return it.Task.ID }))
 }
 
-// resolveTaskIn is the request body of resolveTask.
+// resolveTaskIn is the request body of resolveTask: the result's answer,
+// or, for a reply waiting for scores on its project's rubric, the scores
+// (criterion name to score: 1 pass or 0 fail on a pass_fail criterion, 1
+// to 5 on a 1-5 one) and a note, required when the reply fails.
 type resolveTaskIn struct {
 	Answer json.RawMessage `json:"answer"`
+	Scores map[string]int  `json:"scores"`
+	Note   string          `json:"note"`
 }
 
 func (a *API) resolveTask(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -573,14 +581,21 @@ func (a *API) resolveTask(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	if len(in.Answer) == 0 {
-		return problem.New(http.StatusUnprocessableEntity, "answer: required")
+	switch {
+	case len(in.Answer) > 0 && in.Scores != nil:
+		return problem.New(http.StatusUnprocessableEntity, "answer, scores: send one: scores to judge a reply on its project's rubric, or the answer that settles the task")
+	case in.Scores != nil:
+		return a.scoreReply(w, r, p, id, in)
+	case len(in.Answer) == 0:
+		return problem.New(http.StatusUnprocessableEntity, "answer: required (or scores, for a reply under review by rubric)")
+	case in.Note != "":
+		return problem.New(http.StatusUnprocessableEntity, "note: only scores on a rubric take a note")
 	}
 	answer, err := a.Dispatch.Resolve(r.Context(), p.UserID, id, in.Answer)
 	if err != nil {
 		return hidden(err, "task")
 	}
-	return writeJSON(w, http.StatusOK, resolveOut{TaskID: id, State: work.TaskDone, Answer: answer})
+	return writeJSON(w, http.StatusOK, resolveOut{TaskID: id, State: work.TaskDone, Answer: &answer})
 }
 
 func (a *API) batchQuality(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -77,11 +77,15 @@ type signInOut struct {
 	Password string `json:"password,omitempty"`
 }
 
-// resolveOut is a task settled by a reviewer.
+// resolveOut is a task a reviewer settled, or whose reply they scored on
+// its project's rubric.
 type resolveOut struct {
 	TaskID string         `json:"task_id"`
 	State  work.TaskState `json:"state"`
-	Answer work.Answer    `json:"answer"`
+	// Answer is the task's result, when it has one now.
+	Answer *work.Answer `json:"answer,omitempty"`
+	// Passed says, for scores on a rubric, whether the reply passed.
+	Passed *bool `json:"passed,omitempty"`
 }
 
 // AnswerReply is what became of a worker's answer.

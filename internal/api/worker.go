@@ -47,6 +47,9 @@ type Offer struct {
 		Files []OfferFile `json:"files,omitempty"`
 	} `json:"task"`
 	Project TaskProject `json:"project"`
+	// ReworkNote is, on a task whose earlier reply failed review by its
+	// project's rubric, the reviewer's note: what to do better.
+	ReworkNote string `json:"rework_note,omitempty"`
 }
 
 // TaskProject is what a worker or a reviewer is shown of a task's project:
@@ -85,7 +88,7 @@ func (a *API) nextTask(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if err != nil {
 		return err
 	}
-	out := Offer{AssignmentID: o.WorkID, ExpiresAt: o.ExpiresAt}
+	out := Offer{AssignmentID: o.WorkID, ExpiresAt: o.ExpiresAt, ReworkNote: o.ReworkNote}
 	out.Task.Payload = o.Payload
 	if len(o.Files) > 0 {
 		out.Task.Files = offerFiles(o.WorkID, o.Files)

@@ -75,9 +75,11 @@ func (l *Local) SaveGrants(ctx context.Context, ttl time.Duration, grants []wire
 			if g.DueInSeconds > 0 {
 				due = sql.NullString{String: store.TimeText(now.Add(time.Duration(g.DueInSeconds) * time.Second)), Valid: true}
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO center_grants (lease_id, task_key, project_id, epoch, slots, payload, state, local_deadline, received_at, due)
-				VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?) ON CONFLICT (lease_id) DO NOTHING`,
-				g.LeaseID, g.TaskKey, g.Project.ID, g.Epoch, g.Slots, string(g.Payload), store.TimeText(now.Add(ttl)), store.TimeText(now), due); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO center_grants (lease_id, task_key, project_id, epoch, slots, payload, state, local_deadline, received_at, due,
+					rework_note)
+				VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?) ON CONFLICT (lease_id) DO NOTHING`,
+				g.LeaseID, g.TaskKey, g.Project.ID, g.Epoch, g.Slots, string(g.Payload), store.TimeText(now.Add(ttl)), store.TimeText(now), due,
+				g.ReworkNote); err != nil {
 				return err
 			}
 			for _, f := range g.Files {
@@ -204,7 +206,7 @@ func (l *Local) Claim(ctx context.Context, workerID, projectID string, hold time
 		}
 		o.ExpiresAt = store.ParseTimeText(expires)
 		var payload string
-		if err := tx.QueryRowContext(ctx, `SELECT payload FROM center_grants WHERE lease_id = ?`, leaseID).Scan(&payload); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT payload, rework_note FROM center_grants WHERE lease_id = ?`, leaseID).Scan(&payload, &o.ReworkNote); err != nil {
 			return err
 		}
 		o.Payload = json.RawMessage(payload)

@@ -59,6 +59,9 @@ type Offer struct {
 	Kind         work.Kind
 	Schema       *work.Schema
 	Instructions string
+	// ReworkNote is, on a task whose earlier reply failed review by
+	// rubric, the reviewer's note for the writer who takes it now.
+	ReworkNote string
 }
 
 // Submission is a worker's answer as it arrives: to which work, from whom,
@@ -128,6 +131,11 @@ func (s *Service) Next(ctx context.Context, workerID, projectID string) (Offer, 
 		ProjectID: p.ID, Kind: p.Kind, Schema: p.Schema, Instructions: p.Instructions}
 	if len(p.Schema.Files) > 0 {
 		if o.Files, err = project.TaskFiles(ctx, s.Store, t.ID); err != nil {
+			return Offer{}, err
+		}
+	}
+	if p.Rubric != nil {
+		if o.ReworkNote, err = s.ReworkNote(ctx, t.ID); err != nil {
 			return Offer{}, err
 		}
 	}

@@ -286,9 +286,13 @@ func (s *Service) applyAnswer(ctx context.Context, tx *store.Tx, in applyArgs, d
 	out.TaskState = v.State
 	switch v.State {
 	case work.TaskDone:
-		if in.sampleDraw < p.ReviewRate {
+		reason, err := s.reviewReason(ctx, tx, p, in.workerID, in.sampleDraw)
+		if err != nil {
+			return out, err
+		}
+		if reason != "" {
 			out.TaskState = work.TaskNeedsReview
-			return out, s.toReview(ctx, tx, in.taskID, ReviewSample, &v.Result, now)
+			return out, s.toReview(ctx, tx, in.taskID, reason, &v.Result, now)
 		}
 		return out, s.finish(ctx, tx, in.taskID, v.Result, v.Confidence, len(given), work.SourceAgreement, "", now)
 	case work.TaskNeedsReview:
@@ -496,7 +500,9 @@ func (s *Service) finish(ctx context.Context, tx *store.Tx, taskID string, resul
 // a village center (see audits.go). The verdict counts toward the
 // accuracy of every worker who answered the task, and when the task was
 // sampled at random it is also recorded as an audit of what the workers'
-// answers would have delivered.
+// answers would have delivered. A reply waiting for scores on its
+// project's rubric is not settled by an answer (ErrScoresRequired; see
+// ResolveRubric).
 func (s *Service) ResolveAnswer(ctx context.Context, taskID, reviewerID string, result work.Answer) error {
 	err := s.Store.Write(ctx, func(tx *store.Tx) error {
 		if err := auditOut(ctx, tx, taskID); err != nil {
@@ -532,6 +538,9 @@ func (s *Service) resolve(ctx context.Context, taskID, reviewerID string, result
 		p, err := project.ScanProject(tx.QueryRowContext(ctx, `SELECT `+project.ProjectColumns+` FROM projects WHERE id = ?`, projectID))
 		if err != nil {
 			return err
+		}
+		if p.Rubric != nil && state == string(work.TaskNeedsReview) && reason.String != ReviewRewrite {
+			return ErrScoresRequired
 		}
 		now := store.TimeText(s.Store.Now())
 		given, err := s.taskAnswers(ctx, tx, taskID, p, true)

@@ -348,6 +348,8 @@ var pagePasses = map[string][]string{
 	"GET /desk/task":                     {rWorker},
 	"POST /desk/task":                    {rWorker},
 	"POST /desk/draft":                   {rWorker},
+	"GET /desk/review":                   {rAdmin, rOps, rReviewer},
+	"POST /desk/review":                  {rAdmin, rOps, rReviewer},
 	"GET /desk/files/{id}/{field}":       {rWorker},
 	"GET /desk/training":                 {rWorker},
 	"GET /desk/earnings":                 {rWorker},

@@ -314,7 +314,7 @@ func (h *Hub) Handler() http.Handler {
 		Spans:     work.SpanLimits{DailyCap: h.Config.DailyTimeCap, Skew: h.Config.CenterClockSkew},
 		FeedKinds: h.feedKinds()}
 	up.Register(mux)
-	(&web.Web{Store: h.Store, Auth: h.Auth, Desk: desk{h.Dispatch, h.Config.MinWage}, Blobs: h.Blobs, Log: h.Log, Place: "hub", API: a, MinimumWage: h.Config.MinWage,
+	(&web.Web{Store: h.Store, Auth: h.Auth, Desk: desk{h.Dispatch, h.Config.MinWage}, Reviews: h.Dispatch, Blobs: h.Blobs, Log: h.Log, Place: "hub", API: a, MinimumWage: h.Config.MinWage,
 		TrainingRate: h.Config.TrainingRate, Spans: work.SpanLimits{DailyCap: h.Config.DailyTimeCap}}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))

@@ -34,7 +34,9 @@ func ChargeDelivery(ctx context.Context, tx *store.Tx, taskID, now string) error
 // PayAnswers records, in the transaction that approves them, the pay for
 // a task's counted answers (all of them, the minority's too) or, with
 // assignmentID set, for that one answer. An answer given at a village
-// center also earns the center its share.
+// center also earns the center its share. A reply rejected at review by
+// rubric (flagged rejected) is paid only by name, when its rejection is
+// overturned.
 func PayAnswers(ctx context.Context, tx *store.Tx, taskID, assignmentID, now string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO money_events (id, kind, ref, project_id, client_id, worker_id, center_id, currency,
 			worker_pay, center_share, created_at)
@@ -43,8 +45,8 @@ func PayAnswers(ctx context.Context, tx *store.Tx, taskID, assignmentID, now str
 			CASE WHEN o.kind = 'center' AND o.id <> ? THEN rc.center_share ELSE 0 END, ?
 		FROM assignments a JOIN projects p ON p.id = a.project_id JOIN rate_cards rc ON rc.project_id = a.project_id
 			JOIN users u ON u.id = a.worker_id JOIN orgs o ON o.id = u.org_id
-		WHERE a.task_id = ? AND a.state = 'submitted' AND a.flag IS NULL AND (? = '' OR a.id = ?)
-		ON CONFLICT (kind, ref) DO NOTHING`, now, auth.BuiltinCenterOrgID, auth.BuiltinCenterOrgID, now, taskID, assignmentID, assignmentID)
+		WHERE a.task_id = ? AND a.state = 'submitted' AND (? = '' OR a.id = ?) AND (a.flag IS NULL OR (a.flag = 'rejected' AND a.id = ?))
+		ON CONFLICT (kind, ref) DO NOTHING`, now, auth.BuiltinCenterOrgID, auth.BuiltinCenterOrgID, now, taskID, assignmentID, assignmentID, assignmentID)
 	return err
 }
 
@@ -81,5 +83,27 @@ func ApproveOrHold(ctx context.Context, tx *store.Tx, taskID, now string) error 
 		SELECT a.id, a.task_id, 'pending', ? FROM assignments a
 		WHERE a.task_id = ? AND a.state = 'submitted' AND a.flag IS NULL
 		ON CONFLICT (assignment_id) DO NOTHING`, store.TimeText(store.ParseTimeText(now).Add(time.Duration(wait)*time.Second)), taskID)
+	return err
+}
+
+// RejectAtReview records, in the transaction of the review that failed a
+// reply on its project's rubric, the reply's rejection with the reason:
+// it is not paid, unless the rejection is overturned within the rate
+// card's window (OverturnRejection), which pays it. A project without
+// prices records nothing.
+func RejectAtReview(ctx context.Context, tx *store.Tx, assignmentID, by, reason, now string) error {
+	var window int
+	err := tx.QueryRowContext(ctx, `SELECT rc.overturn_seconds FROM assignments a JOIN rate_cards rc ON rc.project_id = a.project_id
+		WHERE a.id = ?`, assignmentID).Scan(&window)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // no prices: nothing to pay or withhold
+	}
+	if err != nil {
+		return err
+	}
+	until := store.TimeText(store.ParseTimeText(now).Add(time.Duration(window) * time.Second))
+	_, err = tx.ExecContext(ctx, `INSERT INTO approvals (assignment_id, task_id, state, due_at, reason, decided_by, decided_at, overturn_until)
+		SELECT a.id, a.task_id, 'rejected', ?, ?, ?, ?, ? FROM assignments a WHERE a.id = ?
+		ON CONFLICT (assignment_id) DO NOTHING`, now, reason, by, now, until, assignmentID)
 	return err
 }

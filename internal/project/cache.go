@@ -3,6 +3,7 @@ package project
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -15,19 +16,26 @@ import (
 // ProjectColumns are the columns ScanProject reads, in its order.
 const ProjectColumns = `id, client_id, name, kind, schema, instructions, overlap, max_overlap, assignment_seconds,
 	language, method, confidence_target, gold_ratio, min_accuracy, min_gold, min_answer_ms, review_rate, created_at,
-	max_text_error`
+	max_text_error, rubric, review_first`
 
 // ScanProject reads one project selected with ProjectColumns.
 func ScanProject(r store.Scanner) (work.Project, error) {
 	var p work.Project
 	var kind, schema, created string
+	var rubric sql.NullString
 	q := &p.Quality
 	if err := r.Scan(&p.ID, &p.ClientID, &p.Name, &kind, &schema, &p.Instructions,
 		&p.Overlap, &p.MaxOverlap, &p.AssignmentSeconds,
 		&q.Language, &q.Method, &q.ConfidenceTarget, &q.GoldRatio, &q.MinAccuracy, &q.MinGold, &q.MinAnswerMS, &q.ReviewRate,
 		&created,
-		&q.MaxTextError); err != nil {
+		&q.MaxTextError, &rubric, &q.ReviewFirst); err != nil {
 		return work.Project{}, err
+	}
+	if rubric.Valid {
+		q.Rubric = &work.Rubric{}
+		if err := json.Unmarshal([]byte(rubric.String), q.Rubric); err != nil {
+			return work.Project{}, fmt.Errorf("stored rubric of project %s: %w", p.ID, err)
+		}
 	}
 	p.Kind = work.Kind(kind)
 	p.CreatedAt = store.ParseTimeText(created)

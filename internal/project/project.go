@@ -26,18 +26,26 @@ func CreateProject(ctx context.Context, st *store.Store, p work.Project) (work.P
 	p.ID = work.NewID()
 	p.CreatedAt = st.Now()
 	q := p.Quality
+	var rubric any
+	if q.Rubric != nil {
+		raw, err := json.Marshal(q.Rubric)
+		if err != nil {
+			return work.Project{}, fmt.Errorf("project: rubric: %w", err)
+		}
+		rubric = string(raw)
+	}
 	var taken bool
 	err = st.Write(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO projects (id, client_id, name, kind, schema, instructions,
 			overlap, max_overlap, assignment_seconds, language, method, confidence_target, gold_ratio,
 			min_accuracy, min_gold, min_answer_ms, review_rate, created_at,
-			max_text_error)
+			max_text_error, rubric, review_first)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-			?)`,
+			?, ?, ?)`,
 			p.ID, p.ClientID, p.Name, string(p.Kind), string(schema), p.Instructions,
 			p.Overlap, p.MaxOverlap, p.AssignmentSeconds, q.Language, q.Method, q.ConfidenceTarget, q.GoldRatio,
 			q.MinAccuracy, q.MinGold, q.MinAnswerMS, q.ReviewRate, store.TimeText(p.CreatedAt),
-			q.MaxTextError)
+			q.MaxTextError, rubric, q.ReviewFirst)
 		taken = tx.IsUniqueViolation(err)
 		return err
 	})

@@ -45,13 +45,17 @@ type QualityReport struct {
 	// EstimatedAccuracy is the share of right results among those the
 	// workers' answers settled, measured on the random review sample,
 	// allowing for each reviewer's own error rate (see
-	// quality.AuditAccuracy), with a 95 % interval. It is nil until the batch has audited tasks (set the
-	// project's review_rate).
+	// quality.AuditAccuracy), with a 95 % interval. It is nil until the
+	// batch has audited tasks (set the project's review_rate). For a
+	// project reviewed by rubric it is the pass rate of the replies
+	// sampled at the review rate (Rubric.Sampled).
 	EstimatedAccuracy *Interval `json:"estimated_accuracy"`
 	// AuditAgreement is the plain share of audits whose blind verdict
 	// matched the result, which counts a reviewer's slip as an error of
 	// the result; 0 with no audits.
 	AuditAgreement float64 `json:"audit_agreement"`
+	// Rubric is, for a project reviewed by rubric, its reviewers' scores.
+	Rubric *RubricQuality `json:"rubric,omitempty"`
 	// AgreementRate is the share of counted answers that match their
 	// task's delivered result.
 	AgreementRate float64 `json:"agreement_rate"`
@@ -71,6 +75,16 @@ func BatchQuality(ctx context.Context, st *store.Store, b work.Batch, p work.Pro
 	}
 	if err := auditEstimate(ctx, st, b, p, &rep); err != nil {
 		return fail(err)
+	}
+	if p.Rubric != nil {
+		rq, err := rubricQuality(ctx, st, b.ID, *p.Rubric)
+		if err != nil {
+			return fail(err)
+		}
+		rep.Rubric = rq
+		if rq.Sampled != nil {
+			rep.EstimatedAccuracy = &rq.Sampled.PassRate
+		}
 	}
 	if err := st.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM results WHERE batch_id = ? AND source = 'review'`, b.ID).
 		Scan(&rep.ReviewedTasks); err != nil {

@@ -211,6 +211,9 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center auth.Org) er
 		return err
 	}
 	projects := map[string]wire.Project{}
+	// rubric says which projects' replies are reviewed by rubric: their
+	// tasks carry the note of a failed review, if any.
+	rubric := map[string]bool{}
 	out := wire.LeaseReply{Grants: make([]wire.Grant, 0, len(leases))}
 	for _, l := range leases {
 		p, ok := projects[l.ProjectID]
@@ -221,6 +224,7 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center auth.Org) er
 			}
 			p = wire.Project{ID: pr.ID, Kind: pr.Kind, Language: pr.Language, Instructions: pr.Instructions, Schema: pr.Schema, MinAnswerMS: pr.MinAnswerMS}
 			projects[l.ProjectID] = p
+			rubric[l.ProjectID] = pr.Rubric != nil
 		}
 		g := wire.Grant{LeaseID: l.ID, TaskKey: l.TaskKey, Epoch: l.Epoch, Slots: l.Slots, ExpiresAt: l.ExpiresAt, Payload: l.Payload,
 			Project: p, Exclude: l.Exclude, Deadline: l.Deadline}
@@ -229,6 +233,11 @@ func (h *Hub) leases(w http.ResponseWriter, r *http.Request, center auth.Org) er
 		}
 		if l.Deadline != nil {
 			g.DueInSeconds = max(1, int64(time.Until(*l.Deadline)/time.Second))
+		}
+		if rubric[l.ProjectID] {
+			if g.ReworkNote, err = h.Dispatch.ReworkNote(r.Context(), l.TaskID); err != nil {
+				return err
+			}
 		}
 		out.Grants = append(out.Grants, g)
 	}

@@ -151,6 +151,8 @@ func (wb *Web) homeOf(role string) string {
 		return "/desk/"
 	case role == "center_manager" && wb.Office != nil:
 		return "/center/"
+	case role == "reviewer" && wb.Reviews != nil:
+		return "/desk/review"
 	case isClient(role) && wb.API != nil:
 		return "/client/"
 	case isHubStaff(role) && wb.API != nil:
@@ -446,6 +448,25 @@ type fileView struct {
 	Field, Name, URL, Media string
 }
 
+// inputsOf is a task's input fields, but its files, as the templates
+// show them.
+func inputsOf(schema *work.Schema, raw json.RawMessage) []inputView {
+	var payload map[string]json.RawMessage
+	json.Unmarshal(raw, &payload)
+	var inputs []inputView
+	for _, name := range schema.Inputs {
+		if slices.Contains(schema.Files, name) {
+			continue
+		}
+		var text string
+		if json.Unmarshal(payload[name], &text) != nil {
+			text = string(payload[name])
+		}
+		inputs = append(inputs, inputView{Name: fieldLabel(name), Value: text})
+	}
+	return inputs
+}
+
 // taskView lays a task out for the task template, filled with an answer
 // (a draft, a suggestion, or what was just sent back with an error).
 func taskView(t T, task dispatch.Offer, filled *work.Answer) map[string]any {
@@ -458,21 +479,9 @@ func taskView(t T, task dispatch.Offer, filled *work.Answer) map[string]any {
 		"AssignmentID": task.WorkID, "Kind": string(task.Kind), "Instructions": task.Instructions,
 		"By": t.Date(task.ExpiresAt), "Multi": task.Schema.Multi,
 	}
-	var payload map[string]json.RawMessage
-	json.Unmarshal(task.Payload, &payload)
 	v["Graphic"] = isGraphic(task)
-	var inputs []inputView
-	for _, name := range task.Schema.Inputs {
-		if slices.Contains(task.Schema.Files, name) {
-			continue
-		}
-		var text string
-		if json.Unmarshal(payload[name], &text) != nil {
-			text = string(payload[name])
-		}
-		inputs = append(inputs, inputView{Name: fieldLabel(name), Value: text})
-	}
-	v["Inputs"] = inputs
+	v["Inputs"] = inputsOf(task.Schema, task.Payload)
+	v["ReworkNote"] = task.ReworkNote
 	var files []fileView
 	for _, f := range task.Files {
 		media := "other"

@@ -57,6 +57,9 @@ type Web struct {
 	// Office is the center manager's view of a village center; nil on
 	// the hub, which has no such pages.
 	Office Office
+	// Reviews is where the hub's reviewers score replies on their
+	// projects' rubrics; nil at a center, which has no such pages.
+	Reviews Reviews
 	// AnswerItem scores a course item's answer; nil means
 	// training.AnswerItem (a center sets training.CenterAnswerItem).
 	AnswerItem AnswerItemFunc
@@ -147,6 +150,8 @@ func (wb *Web) Routes() []Route {
 		{Pattern: "POST /desk/task", Session: true, Handle: wb.answer},
 		{Pattern: "POST /desk/draft", Session: true, Handle: wb.draft},
 		{Pattern: "GET /desk/files/{id}/{field}", Session: true, Handle: wb.file},
+		{Pattern: "GET /desk/review", Session: true, Handle: wb.reviewPage},
+		{Pattern: "POST /desk/review", Session: true, Handle: wb.review},
 		{Pattern: "GET /desk/training", Session: true, Handle: wb.training},
 		{Pattern: "GET /desk/earnings", Session: true, Handle: wb.earningsPage},
 		{Pattern: "POST /desk/training/{id}", Session: true, Handle: wb.startCourse},

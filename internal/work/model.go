@@ -46,12 +46,22 @@ type Quality struct {
 	// but flagged and do not count.
 	MinAnswerMS int64 `json:"min_answer_ms"`
 	// ReviewRate is the share of settled tasks sampled for review; the
-	// reviewers' verdicts on them measure the accuracy of results.
+	// reviewers' verdicts on them measure the accuracy of results. On a
+	// project with a rubric it is the share of replies sampled for review
+	// once their writer is past their first ReviewFirst.
 	ReviewRate float64 `json:"review_rate"`
 	// MaxTextError, for transcribe and respond, is the highest character
 	// error rate at which a text agrees with another (TextScore): in
 	// settling, gold, review, audits and the quality report.
 	MaxTextError float64 `json:"max_text_error"`
+	// Rubric, on a respond project, is how its replies are judged: each
+	// reply sampled for review is scored on it, and delivered if it passes.
+	// Nil (every project made before rubrics) settles replies by
+	// agreement, as transcriptions are.
+	Rubric *Rubric `json:"rubric,omitempty"`
+	// ReviewFirst, on a project with a rubric, is how many of each
+	// writer's first replies in the project all go to review.
+	ReviewFirst int `json:"review_first"`
 }
 
 // Settling methods.
@@ -65,6 +75,12 @@ const (
 	DefaultOverlap           = 3
 	DefaultAssignmentSeconds = 600
 	MaxOverlapLimit          = 15
+	// DefaultReviewFirst and DefaultRubricReviewRate are the review share
+	// of a new project with a rubric: every one of a writer's first 20
+	// replies, then one in five.
+	DefaultReviewFirst      = 20
+	DefaultRubricReviewRate = 0.2
+	MaxReviewFirst          = 1000
 )
 
 // Batch is one upload of tasks into a project.
@@ -134,6 +150,10 @@ const (
 	// task (their assignment or their center's lease ran out) and that
 	// came when the task had no room for it beside its current holders.
 	FlagLate = "late"
+	// FlagRejected marks a reply that failed review by its project's
+	// rubric: its task went to another writer, and the reply is rejected
+	// under the rate card's approval rules (see docs/money.md).
+	FlagRejected = "rejected"
 )
 
 // Assignment states.

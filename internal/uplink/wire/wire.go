@@ -100,6 +100,10 @@ type Grant struct {
 	// which is what a center with a wrong clock can trust.
 	Deadline     *time.Time `json:"deadline,omitempty"`
 	DueInSeconds int64      `json:"due_in_seconds,omitempty"`
+	// ReworkNote is, on a task whose earlier reply failed review by its
+	// project's rubric, the reviewer's note for the writer who takes it
+	// next.
+	ReworkNote string `json:"rework_note,omitempty"`
 }
 
 // File is one attachment of a leased task: its input field, its name in
