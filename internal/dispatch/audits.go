@@ -78,11 +78,14 @@ type FeedAuditRecall struct {
 // sendAudit sends a task just sampled for review to the village center
 // that held its latest lease, when that center has a reviewer who did not
 // answer the task. Otherwise — no center held it, none of its reviewers
-// may audit it, or the task has attachments, which a center keeps only
-// while it works on the task — the task stays in the hub's review queue.
+// may audit it, the task has attachments, which a center keeps only
+// while it works on the task, or it is a reply to be scored on its
+// project's rubric, which only the hub's reviewers do — the task stays in
+// the hub's review queue.
 func (s *Service) sendAudit(ctx context.Context, tx *store.Tx, taskID, now string) error {
 	var centerID string
-	err := tx.QueryRowContext(ctx, `SELECT center_id FROM leases WHERE task_id = ? ORDER BY epoch DESC LIMIT 1`, taskID).Scan(&centerID)
+	err := tx.QueryRowContext(ctx, `SELECT l.center_id FROM leases l JOIN tasks t ON t.id = l.task_id JOIN projects p ON p.id = t.project_id
+		WHERE l.task_id = ? AND p.rubric IS NULL ORDER BY l.epoch DESC LIMIT 1`, taskID).Scan(&centerID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}

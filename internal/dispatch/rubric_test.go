@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -9,12 +10,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"banyan/internal/auth"
 	"banyan/internal/ledger"
 	"banyan/internal/problem"
 	"banyan/internal/project"
 	"banyan/internal/store"
+	"banyan/internal/uplink/wire"
 	"banyan/internal/work"
 )
 
@@ -365,5 +368,37 @@ func TestRespondWithoutRubricSettlesByAgreement(t *testing.T) {
 	s.queryRow(`SELECT count(*) FROM writer_replies`).Scan(&counted)
 	if out.TaskState != work.TaskDone || source != work.SourceAgreement || counted != 0 {
 		t.Fatalf("two near replies: task %s, result by %q, %d writers counted; want done by agreement, none counted", out.TaskState, source, counted)
+	}
+}
+
+// A reply written at a village center and drawn for review waits for the
+// hub's reviewers, who score it on the rubric: it is not sent to the
+// center's reviewers as a blind audit, which has no rubric.
+func TestRubricReplyFromCenterStaysAtHub(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	p := rubricProject(t, s, 0, 1)
+	if _, err := project.CreateBatch(ctx, s.Store, p, project.BatchSpec{Name: "b", Purpose: work.PurposeWork}, questions(1)); err != nil {
+		t.Fatal(err)
+	}
+	center := newOrg(t, s, "center", "village")
+	writer := newUser(t, s, center.ID, "writer", "worker")
+	newUser(t, s, center.ID, "reviewer", "reviewer")
+	leases, err := s.GrantLeases(ctx, LeaseRequest{CenterID: center.ID, Want: 1, TTL: 72 * time.Hour})
+	if err != nil || len(leases) != 1 {
+		t.Fatalf("grant: %d leases, %v", len(leases), err)
+	}
+	in := CenterAnswer{Submission: Submission{WorkID: work.NewID(), WorkerID: writer.ID, Answer: json.RawMessage(`{"text":"Your refund is on its way."}`)},
+		CenterID: center.ID, LeaseID: leases[0].ID, Epoch: leases[0].Epoch, DurationMS: 60000, SampleDraw: 0}
+	if v, _, err := s.receive(in, Decider(p)); err != nil || v.Status != wire.StatusAccepted {
+		t.Fatalf("the reply: %+v %v", v, err)
+	}
+	var audits int
+	if err := s.Read(ctx).QueryRowContext(ctx, `SELECT count(*) FROM center_audits`).Scan(&audits); err != nil {
+		t.Fatal(err)
+	}
+	if reason := reviewReasonOf(t, s, leases[0].TaskID); audits != 0 || reason != ReviewSample {
+		t.Fatalf("%d audits sent, review reason %q; want none sent and the reply in the hub's queue", audits, reason)
 	}
 }
