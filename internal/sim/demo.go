@@ -347,7 +347,7 @@ func (d *demo) setUp(ctx context.Context) error {
 	// worker earns per approved answer, a village center its share of
 	// each answer given there.
 	rates := map[string]map[string]any{
-		"classify": {"client_price": 150, "worker_pay": 40, "center_share": 5},
+		"classify": {"client_price": 200, "worker_pay": 40, "center_share": 5},
 		"extract":  {"client_price": 1200, "worker_pay": 350, "center_share": 50},
 	}
 	for _, sp := range specs {
