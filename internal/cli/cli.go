@@ -184,6 +184,8 @@ func hubFlags(fs *flag.FlagSet, c *hub.Config) {
 	fs.DurationVar(&c.LeaseGrace, "lease-grace", c.LeaseGrace, "how long past its TTL a lease is kept before its task goes to someone else")
 	fs.DurationVar(&c.RecallMargin, "recall-margin", c.RecallMargin, "recall leases of a batch from silent centers once its deadline is this close (0 turns it off)")
 	fs.DurationVar(&c.RecallSilence, "recall-silence", c.RecallSilence, "how long a center must be silent before leases near a deadline are recalled from it")
+	fs.DurationVar(&c.UndatedDue, "undated-due", c.UndatedDue, "a batch without a deadline is handed out as if due this long after its upload")
+	fs.DurationVar(&c.PriorityStep, "priority-step", c.PriorityStep, "each step of a project's priority (0 to 3) hands its batches out as if due this much earlier (0: priority ignored)")
 	fs.DurationVar(&c.RefitInterval, "refit-interval", c.RefitInterval, "how often projects settled by method ds are re-fitted with Dawid–Skene (0 turns it off)")
 }
 
@@ -378,6 +380,8 @@ func printConfig(ctx context.Context, args []string, out, errOut io.Writer) erro
 	m["lease_grace"] = cfg.LeaseGrace.String()
 	m["recall_margin"] = cfg.RecallMargin.String()
 	m["recall_silence"] = cfg.RecallSilence.String()
+	m["undated_due"] = cfg.UndatedDue.String()
+	m["priority_step"] = cfg.PriorityStep.String()
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(m)

@@ -14,7 +14,8 @@ import (
 
 // ProjectColumns are the columns ScanProject reads, in its order.
 const ProjectColumns = `id, client_id, name, kind, schema, instructions, overlap, max_overlap, assignment_seconds,
-	language, method, confidence_target, gold_ratio, min_accuracy, min_gold, min_answer_ms, review_rate, created_at`
+	language, method, confidence_target, gold_ratio, min_accuracy, min_gold, min_answer_ms, review_rate, created_at,
+	priority`
 
 // ScanProject reads one project selected with ProjectColumns.
 func ScanProject(r store.Scanner) (work.Project, error) {
@@ -24,7 +25,8 @@ func ScanProject(r store.Scanner) (work.Project, error) {
 	if err := r.Scan(&p.ID, &p.ClientID, &p.Name, &kind, &schema, &p.Instructions,
 		&p.Overlap, &p.MaxOverlap, &p.AssignmentSeconds,
 		&q.Language, &q.Method, &q.ConfidenceTarget, &q.GoldRatio, &q.MinAccuracy, &q.MinGold, &q.MinAnswerMS, &q.ReviewRate,
-		&created); err != nil {
+		&created,
+		&p.Priority); err != nil {
 		return work.Project{}, err
 	}
 	p.Kind = work.Kind(kind)
