@@ -34,16 +34,25 @@ type projectIn struct {
 	Overlap           int             `json:"overlap"`
 	MaxOverlap        int             `json:"max_overlap"`
 	AssignmentSeconds int             `json:"assignment_seconds"`
+	Priority          int             `json:"priority"`
 	work.Quality
 }
 
 var languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 
+// checkPriority refuses a project priority out of its range.
+func checkPriority(p int) error {
+	if p < 0 || p > work.MaxPriority {
+		return problem.New(http.StatusUnprocessableEntity, "priority: must be from 0 (the default) to %d (most urgent), got %d", work.MaxPriority, p)
+	}
+	return nil
+}
+
 // project checks the input and fills in defaults: overlap 3 (1 for respond,
 // whose free text rarely matches word for word), max overlap two more than
 // overlap, ten minutes to do one task, English, majority vote, a confidence
 // target of 0.95 for method ds, suspension after at least 5 scored answers
-// (when min_accuracy is set).
+// (when min_accuracy is set), priority 0.
 func (in projectIn) project() (work.Project, error) {
 	bad := func(format string, args ...any) (work.Project, error) {
 		return work.Project{}, problem.New(http.StatusUnprocessableEntity, format, args...)
@@ -67,7 +76,11 @@ func (in projectIn) project() (work.Project, error) {
 		return bad("instructions: at most %d bytes", maxInstructions)
 	}
 	p := work.Project{Name: name, Kind: kind, Schema: schema, Instructions: in.Instructions,
-		Overlap: in.Overlap, MaxOverlap: in.MaxOverlap, AssignmentSeconds: in.AssignmentSeconds, Quality: in.Quality}
+		Overlap: in.Overlap, MaxOverlap: in.MaxOverlap, AssignmentSeconds: in.AssignmentSeconds, Quality: in.Quality,
+		Priority: in.Priority}
+	if err := checkPriority(p.Priority); err != nil {
+		return work.Project{}, err
+	}
 	q := &p.Quality
 	if q.Language == "" {
 		q.Language = "en"

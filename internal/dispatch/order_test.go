@@ -140,6 +140,65 @@ func TestDueFirst(t *testing.T) {
 	}
 }
 
+// A change of a project's priority moves its batches' tasks not yet
+// handed out at once, for hub workers and centers alike; moving it back
+// restores the order.
+func TestPriorityChangeReorders(t *testing.T) {
+	t.Parallel()
+	s, clock := newStore(t)
+	ctx := context.Background()
+	client := newOrg(t, s, "client", "client")
+	soon := orderProject(t, s, client.ID, "due in 20 hours", 0)
+	later := orderProject(t, s, client.ID, "due in 30 hours", 0)
+	batches := map[string]string{}
+	for _, b := range []struct {
+		p   work.Project
+		due time.Duration
+	}{{soon, 20 * time.Hour}, {later, 30 * time.Hour}} {
+		d := clock.Now().Add(b.due)
+		made, err := project.CreateBatch(ctx, s.Store, b.p, project.BatchSpec{Name: b.p.Name, Purpose: work.PurposeWork, Deadline: &d}, tasksOf(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		batches[made.ID] = b.p.Name
+	}
+	setPriority := func(p work.Project, priority int) {
+		t.Helper()
+		got, err := s.UpdateProject(ctx, p.ID, ProjectChange{Priority: &priority})
+		if err != nil || got.Priority != priority {
+			t.Fatalf("set priority %d: got %d, %v", priority, got.Priority, err)
+		}
+	}
+	steps := []struct {
+		name   string
+		before func()
+		want   string
+	}{
+		{"both at priority 0", func() {}, "due in 20 hours"},
+		{"the later one at priority 2", func() { setPriority(later, 2) }, "due in 30 hours"},
+		{"back to priority 0", func() { setPriority(later, 0) }, "due in 20 hours"},
+	}
+	for i, st := range steps {
+		st.before()
+		w := newUser(t, s, auth.BuiltinCenterOrgID, "w"+string(rune('a'+i)), "worker")
+		_, task, err := s.Claim(ctx, w.ID, "", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := batches[task.BatchID]; got != st.want {
+			t.Fatalf("%s: hub worker got a task of %q, want one of %q", st.name, got, st.want)
+		}
+		c, _ := centerWithWorkers(t, s, "village-"+string(rune('a'+i)), 1)
+		ls, err := s.GrantLeases(ctx, LeaseRequest{CenterID: c.ID, Want: 1, TTL: time.Hour})
+		if err != nil || len(ls) != 1 {
+			t.Fatalf("%s: grant: got %d leases, %v; want 1", st.name, len(ls), err)
+		}
+		if got := batches[batchOf(t, s, ls[0].TaskID)]; got != st.want {
+			t.Fatalf("%s: center got a task of %q, want one of %q", st.name, got, st.want)
+		}
+	}
+}
+
 // A hub started with another rule re-dates the batches not yet done, and
 // dates those made before there was a rule (by an older version).
 func TestSetDueRule(t *testing.T) {

@@ -74,6 +74,27 @@ func SetDueRule(ctx context.Context, st *store.Store, r DueRule) (int, error) {
 	return n, nil
 }
 
+// SetPriority changes a project's priority inside tx and re-dates its
+// batches, so their tasks not yet handed out move in the order at once.
+// The caller has checked priority is from 0 to work.MaxPriority.
+func SetPriority(ctx context.Context, tx *store.Tx, projectID string, priority int) error {
+	res, err := tx.ExecContext(ctx, `UPDATE projects SET priority = ? WHERE id = ?`, priority, projectID)
+	if err != nil {
+		return fmt.Errorf("project: set priority of %s: %w", projectID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("project: %s: %w", projectID, store.ErrNotFound)
+	}
+	r, _, err := dueOf(ctx, tx, projectID)
+	if err != nil {
+		return fmt.Errorf("project: set priority: %w", err)
+	}
+	if _, err := redate(ctx, tx, r, `b.project_id = ?`, projectID); err != nil {
+		return fmt.Errorf("project: set priority of %s: %w", projectID, err)
+	}
+	return nil
+}
+
 // redate dates the batches that where selects (over batches b) by r,
 // and with each batch whose date moved, its tasks not yet final. It
 // returns how many batches moved.
