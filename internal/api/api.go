@@ -152,7 +152,7 @@ func (a *API) Routes() []Route {
 		{Pattern: "POST /api/v1/projects", Handle: a.createProject, Summary: "Create a project", Tag: "projects", Body: projectIn{}, Status: 201, Reply: work.Project{}},
 		{Pattern: "GET /api/v1/projects", Handle: a.listProjects, Summary: "List projects", Tag: "projects", Query: withPage("client_id: only this client's projects (hub staff)"), Reply: listPage[work.Project]{}},
 		{Pattern: "GET /api/v1/projects/{id}", Handle: a.getProject, Summary: "One project", Tag: "projects", Reply: work.Project{}},
-		{Pattern: "PATCH /api/v1/projects/{id}", Handle: a.updateProject, Summary: "Change a project's name, instructions or answer-time floor", Tag: "projects", Body: updateProjectIn{}, Reply: work.Project{}},
+		{Pattern: "PATCH /api/v1/projects/{id}", Handle: a.updateProject, Summary: "Change a project's name, instructions, answer-time floor or priority", Tag: "projects", Body: updateProjectIn{}, Reply: work.Project{}},
 		{Pattern: "POST /api/v1/projects/{id}/batches", Handle: a.uploadBatch, Summary: "Upload a batch of tasks", Tag: "batches", Upload: true, Query: []string{batchName, "deadline: when results are due, RFC 3339", uploadFormat}, Status: 201, Reply: work.Batch{}},
 		{Pattern: "POST /api/v1/projects/{id}/gold", Handle: a.uploadGold, Summary: "Upload gold tasks with their known answers", Tag: "quality", Upload: true, Query: []string{batchName, uploadFormat}, Status: 201, Reply: work.Batch{}},
 		{Pattern: "GET /api/v1/projects/{id}/batches", Handle: a.listBatches, Summary: "List a project's batches", Tag: "batches", Query: pageQuery, Reply: listPage[work.Batch]{}},

@@ -16,10 +16,12 @@ type updateProjectIn struct {
 	Name         *string `json:"name"`
 	Instructions *string `json:"instructions"`
 	MinAnswerMS  *int64  `json:"min_answer_ms"`
+	Priority     *int    `json:"priority"`
 }
 
-// updateProject changes a running project's name, instructions or
-// fast-answer floor; centers holding its tasks hear of it on their feed.
+// updateProject changes a running project's name, instructions,
+// fast-answer floor or priority; centers holding its tasks hear of the
+// first three on their feed.
 func (a *API) updateProject(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	pr, err := a.visibleProject(r, p)
 	if err != nil {
@@ -32,8 +34,8 @@ func (a *API) updateProject(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	if in.Name == nil && in.Instructions == nil && in.MinAnswerMS == nil {
-		return problem.New(http.StatusUnprocessableEntity, "send at least one of name, instructions, min_answer_ms (the kind, schema and quality policy of a running project are fixed)")
+	if in.Name == nil && in.Instructions == nil && in.MinAnswerMS == nil && in.Priority == nil {
+		return problem.New(http.StatusUnprocessableEntity, "send at least one of name, instructions, min_answer_ms, priority (the kind, schema and quality policy of a running project are fixed)")
 	}
 	if in.Name != nil {
 		name, err := validName("name", *in.Name)
@@ -48,7 +50,13 @@ func (a *API) updateProject(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if in.MinAnswerMS != nil && (*in.MinAnswerMS < 0 || *in.MinAnswerMS > 3_600_000) {
 		return problem.New(http.StatusUnprocessableEntity, "min_answer_ms: from 0 to 3600000")
 	}
-	out, err := a.Dispatch.UpdateProject(r.Context(), pr.ID, dispatch.ProjectChange{Name: in.Name, Instructions: in.Instructions, MinAnswerMS: in.MinAnswerMS})
+	if in.Priority != nil {
+		if err := checkPriority(*in.Priority); err != nil {
+			return err
+		}
+	}
+	out, err := a.Dispatch.UpdateProject(r.Context(), pr.ID, dispatch.ProjectChange{Name: in.Name, Instructions: in.Instructions, MinAnswerMS: in.MinAnswerMS,
+		Priority: in.Priority})
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ type projectIn struct {
 	Overlap           int             `json:"overlap"`
 	MaxOverlap        int             `json:"max_overlap"`
 	AssignmentSeconds int             `json:"assignment_seconds"`
+	Priority          int             `json:"priority"`
 	work.Quality
 	// MaxTextError shadows the policy's field so that an explicit 0 (no
 	// tolerance, which the setting does not offer) is refused rather
@@ -48,12 +49,21 @@ type projectIn struct {
 
 var languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 
+// checkPriority refuses a project priority out of its range.
+func checkPriority(p int) error {
+	if p < 0 || p > work.MaxPriority {
+		return problem.New(http.StatusUnprocessableEntity, "priority: must be from 0 (the default) to %d (most urgent), got %d", work.MaxPriority, p)
+	}
+	return nil
+}
+
 // project checks the input and fills in defaults: overlap 3 (1 for respond,
 // whose replies are reviewed by rubric; see reviewSettings), max overlap
 // two more than overlap, ten minutes to do one task, English, majority
 // vote, a confidence target of 0.95 for method ds, suspension after at
 // least 5 scored answers (when min_accuracy is set), and for transcribe
-// and respond texts that agree up to a character error rate of 0.05.
+// and respond texts that agree up to a character error rate of 0.05;
+// priority 0.
 func (in projectIn) project() (work.Project, error) {
 	bad := func(format string, args ...any) (work.Project, error) {
 		return work.Project{}, problem.New(http.StatusUnprocessableEntity, format, args...)
@@ -77,7 +87,11 @@ func (in projectIn) project() (work.Project, error) {
 		return bad("instructions: at most %d bytes", maxInstructions)
 	}
 	p := work.Project{Name: name, Kind: kind, Schema: schema, Instructions: in.Instructions,
-		Overlap: in.Overlap, MaxOverlap: in.MaxOverlap, AssignmentSeconds: in.AssignmentSeconds, Quality: in.Quality}
+		Overlap: in.Overlap, MaxOverlap: in.MaxOverlap, AssignmentSeconds: in.AssignmentSeconds, Quality: in.Quality,
+		Priority: in.Priority}
+	if err := checkPriority(p.Priority); err != nil {
+		return work.Project{}, err
+	}
 	q := &p.Quality
 	if err := in.reviewSettings(&p); err != nil {
 		return work.Project{}, err

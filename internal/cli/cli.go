@@ -186,6 +186,8 @@ func hubFlags(fs *flag.FlagSet, c *hub.Config) {
 	fs.DurationVar(&c.RecallSilence, "recall-silence", c.RecallSilence, "how long a center must be silent before leases near a deadline are recalled from it")
 	fs.DurationVar(&c.AuditTimeout, "audit-timeout", c.AuditTimeout, "how long a village center's reviewers have for a blind audit before the hub takes it back")
 	fs.DurationVar(&c.StatementInterval, "statement-interval", c.StatementInterval, "least time between two earnings statements of one worker sent down to their village center")
+	fs.DurationVar(&c.UndatedDue, "undated-due", c.UndatedDue, "a batch without a deadline is handed out as if due this long after its upload")
+	fs.DurationVar(&c.PriorityStep, "priority-step", c.PriorityStep, "each step of a project's priority (0 to 3) hands its batches out as if due this much earlier (0: priority ignored)")
 	fs.DurationVar(&c.RefitInterval, "refit-interval", c.RefitInterval, "how often projects settled by method ds are re-fitted with Dawid–Skene (0 turns it off)")
 }
 
@@ -382,6 +384,8 @@ func printConfig(ctx context.Context, args []string, out, errOut io.Writer) erro
 	m["recall_silence"] = cfg.RecallSilence.String()
 	m["audit_timeout"] = cfg.AuditTimeout.String()
 	m["statement_interval"] = cfg.StatementInterval.String()
+	m["undated_due"] = cfg.UndatedDue.String()
+	m["priority_step"] = cfg.PriorityStep.String()
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(m)

@@ -92,6 +92,21 @@ func TestConfigFromEnv(t *testing.T) {
 	if cfg["addr"] != "127.0.0.1:9999" || cfg["max_row_bytes"] != 2048.0 {
 		t.Fatalf("got addr %v max_row_bytes %v; want the env addr and the flag's row limit", cfg["addr"], cfg["max_row_bytes"])
 	}
+	if cfg["undated_due"] != "168h0m0s" || cfg["priority_step"] != "24h0m0s" {
+		t.Fatalf("got undated_due %v priority_step %v; want the defaults 168h0m0s and 24h0m0s", cfg["undated_due"], cfg["priority_step"])
+	}
+	t.Setenv("BANYAN_UNDATED_DUE", "72h")
+	if out, _, err = run(t, "config", "--priority-step", "6h"); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(out), &cfg); err != nil || cfg["undated_due"] != "72h0m0s" || cfg["priority_step"] != "6h0m0s" {
+		t.Fatalf("got undated_due %v priority_step %v (%v); want the env's 72h0m0s and the flag's 6h0m0s", cfg["undated_due"], cfg["priority_step"], err)
+	}
+	t.Setenv("BANYAN_UNDATED_DUE", "10m")
+	if _, _, err := run(t, "config"); err == nil || !strings.Contains(err.Error(), "undated-due") {
+		t.Fatalf("got %v, want an error naming undated-due", err)
+	}
+	t.Setenv("BANYAN_UNDATED_DUE", "")
 	t.Setenv("BANYAN_MAX_ROW_BYTES", "lots")
 	if _, _, err := run(t, "config"); err == nil || !strings.Contains(err.Error(), "BANYAN_MAX_ROW_BYTES") {
 		t.Fatalf("got %v, want an error naming BANYAN_MAX_ROW_BYTES", err)

@@ -1,11 +1,14 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"banyan/internal/project"
@@ -72,9 +75,10 @@ func scanAssignment(r store.Scanner) (work.Assignment, error) {
 }
 
 // Claim hands a worker their next task: the worker's live assignment if they
-// have one, else the oldest task in the pool that still wants answers and
-// that this worker has never held, in a project whose skill the worker is
-// not suspended from. projectID "" means any project. When the chosen
+// have one, else the task due first in the pool (earliest effective due,
+// then oldest; see project.DueRule) that still wants answers and that this
+// worker has never held, in a project whose skill the worker is not
+// suspended from. projectID "" means any project. When the chosen
 // task's project mixes in gold (gold_ratio) and goldDraw, a number drawn
 // uniformly from [0, 1) by the caller, falls under the ratio, a gold task of
 // that project the worker has not seen is handed out instead. It returns
@@ -159,33 +163,41 @@ type picked struct {
 	taskID, projectID string
 	seconds           int
 	goldRatio         float64
+	due               int64
 }
 
-// pickTask finds the oldest pool task for the worker. The common case, a
-// worker with no restriction, is one query that walks the pool index from
-// its oldest end. A worker suspended from a skill, or not yet qualified for
-// a skill that has a qualification, is served project by project from the
-// projects whose skill they hold.
+// pickTask finds the pool task due first for the worker. The common case,
+// a worker with no restriction, is one query that walks the pool index
+// (tasks_pool, or tasks_project_pool for one project) from its earliest
+// end. A worker suspended from a skill, or not yet qualified for a skill
+// that has a qualification, may do only some projects: the first task the
+// worker may take of each is read unlocked, and the projects are tried in
+// the order of those tasks, so the order holds across projects too.
 func pickTask(ctx context.Context, tx *store.Tx, workerID, projectID string, restricted bool) (picked, error) {
-	const pool = `SELECT t.id, p.id, p.assignment_seconds, p.gold_ratio FROM tasks t JOIN projects p ON p.id = t.project_id
+	const pool = `SELECT t.id, p.id, p.assignment_seconds, p.gold_ratio, t.due FROM tasks t JOIN projects p ON p.id = t.project_id
 		WHERE t.state IN ('open', 'in_progress') AND t.gold = 0 AND t.wanted - t.answers - t.holders > 0
 		  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = ?)`
-	one := func(project string) (picked, error) {
+	// first is the task due first in project ("" for any), locked (on
+	// PostgreSQL, skipping tasks other claims hold) when lock is set.
+	first := func(project string, lock bool) (picked, error) {
 		q, args := pool, []any{workerID}
 		if project != "" {
 			q += ` AND t.project_id = ?`
 			args = append(args, project)
 		}
+		q += ` ORDER BY t.due, t.id LIMIT 1`
+		if lock {
+			q += tx.LockSkip("t")
+		}
 		var pk picked
-		err := tx.QueryRowContext(ctx, q+` ORDER BY t.id LIMIT 1`+tx.LockSkip("t"), args...).
-			Scan(&pk.taskID, &pk.projectID, &pk.seconds, &pk.goldRatio)
+		err := tx.QueryRowContext(ctx, q, args...).Scan(&pk.taskID, &pk.projectID, &pk.seconds, &pk.goldRatio, &pk.due)
 		if errors.Is(err, sql.ErrNoRows) {
 			return pk, fmt.Errorf("no task for worker %s: %w", workerID, store.ErrNotFound)
 		}
 		return pk, err
 	}
 	if !restricted {
-		return one(projectID)
+		return first(projectID, true)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT p.id FROM projects p
 		WHERE (? = '' OR p.id = ?)
@@ -205,8 +217,22 @@ func pickTask(ctx context.Context, tx *store.Tx, workerID, projectID string, res
 	if err != nil {
 		return picked{}, err
 	}
+	var heads []picked
 	for _, id := range projects {
-		pk, err := one(id)
+		pk, err := first(id, false)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return picked{}, err
+		}
+		heads = append(heads, pk)
+	}
+	slices.SortFunc(heads, func(a, b picked) int {
+		return cmp.Or(cmp.Compare(a.due, b.due), strings.Compare(a.taskID, b.taskID))
+	})
+	for _, h := range heads {
+		pk, err := first(h.projectID, true)
 		if !errors.Is(err, store.ErrNotFound) {
 			return pk, err
 		}

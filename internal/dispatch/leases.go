@@ -73,7 +73,7 @@ type Skill struct {
 type LeaseRequest struct {
 	CenterID string
 	// Want is how many answers' worth of work the center wants: tasks are
-	// granted, oldest first, until their slots reach it.
+	// granted, due first, until their slots reach it.
 	Want int
 	// Skills limits the grant to projects of these kinds and languages;
 	// empty means any.
@@ -147,7 +147,8 @@ const centerRoom = `(SELECT count(*) FROM users u WHERE u.org_id = ? AND u.role 
 		AND NOT EXISTS (SELECT 1 FROM worker_skills k WHERE k.worker_id = u.id AND k.kind = p.kind AND k.language = p.language AND k.status = 'suspended'))
 	- (SELECT coalesce(sum(l.slots - l.used), 0) FROM leases l WHERE l.task_id = t.id AND l.center_id = ? AND l.state = 'active' AND l.used < l.slots)`
 
-// GrantLeases leases up to Want tasks to a center, oldest first, each with
+// GrantLeases leases up to Want tasks to a center, due first (earliest
+// effective due, then oldest: the order Claim hands tasks out in), each with
 // as many of the answers it still wants as the center's workers can give
 // (centerRoom), and mixes in gold at each project's
 // ratio. Every grant increments the task's lease_epoch. Leases past their
@@ -191,7 +192,7 @@ func (s *Service) GrantLeases(ctx context.Context, req LeaseRequest) ([]Lease, e
 			q += ` AND NOT (p.kind = ? AND p.language = ?)`
 			args = append(args, sk.Kind, sk.Language)
 		}
-		q += ` ORDER BY t.id LIMIT ?` + tx.LockSkip("t")
+		q += ` ORDER BY t.due, t.id LIMIT ?` + tx.LockSkip("t")
 		args = append(args, req.Want)
 		type pick struct {
 			task, project        string

@@ -165,6 +165,9 @@ type ProjectChange struct {
 	Name         *string
 	Instructions *string
 	MinAnswerMS  *int64
+	// Priority re-dates the project's batches: their tasks not yet handed
+	// out move in the order at once. The caller has checked its range.
+	Priority *int
 }
 
 // FeedProject is a feed event: a project the center works on changed.
@@ -176,7 +179,8 @@ type FeedProject struct {
 }
 
 // UpdateProject changes a project and tells every center that holds its
-// tasks, through their feeds.
+// tasks, through their feeds. A change of priority takes effect in the
+// same transaction.
 func (s *Service) UpdateProject(ctx context.Context, id string, c ProjectChange) (work.Project, error) {
 	var sets []string
 	var args []any
@@ -201,6 +205,11 @@ func (s *Service) UpdateProject(ctx context.Context, id string, c ProjectChange)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				return store.ErrNotFound
+			}
+		}
+		if c.Priority != nil {
+			if err := project.SetPriority(ctx, tx, id, *c.Priority); err != nil {
+				return err
 			}
 		}
 		var err error

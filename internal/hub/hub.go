@@ -112,6 +112,14 @@ type Config struct {
 	// earnings statement goes down the center's feed while their pay,
 	// answers or training change (see ledger.SendStatements).
 	StatementInterval time.Duration `json:"statement_interval"`
+	// UndatedDue and PriorityStep date batches for the order work is
+	// handed out and leased in, earliest effective due first: a batch
+	// without a deadline counts as due UndatedDue after its upload, and
+	// each step of its project's priority moves it PriorityStep earlier
+	// (see project.DueRule). Hubs sharing a database should be given the
+	// same; the one that started serving last dates the batches.
+	UndatedDue   time.Duration `json:"undated_due"`
+	PriorityStep time.Duration `json:"priority_step"`
 	// Version is the build's version, told to centers.
 	Version string `json:"-"`
 	// WorkTimeScale multiplies measured working time; simulations only
@@ -137,6 +145,8 @@ func DefaultConfig() Config {
 		RecallSilence:     2 * time.Hour,
 		AuditTimeout:      dispatch.DefaultAuditTimeout,
 		StatementInterval: 15 * time.Minute,
+		UndatedDue:        project.DefaultDueRule.Undated,
+		PriorityStep:      project.DefaultDueRule.PriorityStep,
 		MinWage:           5000,
 		TrainingRate:      5000,
 		DailyTimeCap:      work.DefaultDailyCap,
@@ -204,6 +214,12 @@ func (c Config) Validate() error {
 	}
 	if c.StatementInterval < time.Minute || c.StatementInterval > 24*time.Hour {
 		return fmt.Errorf("config: statement-interval: from 1m to 24h between a worker's statements sent to their center (15m is the default)")
+	}
+	if c.UndatedDue < time.Hour || c.UndatedDue > 365*24*time.Hour {
+		return fmt.Errorf("config: undated-due: from 1h to 8760h (a batch without a deadline counts as due this long after its upload; 168h is the default)")
+	}
+	if c.PriorityStep < 0 || c.PriorityStep > 30*24*time.Hour {
+		return fmt.Errorf("config: priority-step: from 0 (priority ignored) to 720h (how much earlier each step of a project's priority makes its batches due; 24h is the default)")
 	}
 	return nil
 }
@@ -368,6 +384,15 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 		WriteTimeout: 30 * time.Minute,
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(h.Log.Handler(), slog.LevelWarn),
+	}
+	// Before any work is handed out, batches are dated by this hub's rule
+	// (and those made before there was one are dated at all).
+	moved, err := project.SetDueRule(ctx, h.Store, project.DueRule{Undated: h.Config.UndatedDue, PriorityStep: h.Config.PriorityStep})
+	if err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	if moved > 0 {
+		h.Log.Info("batches re-dated for the order work is handed out in", "batches", moved)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

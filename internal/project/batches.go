@@ -29,8 +29,10 @@ type NewTask struct {
 type BatchSpec struct {
 	Name    string
 	Purpose string // work.PurposeWork or work.PurposeGold
-	// Deadline is the client's SLA deadline, if any: leases carry it to
-	// centers, and the hub recalls leases from silent centers as it nears.
+	// Deadline is the client's SLA deadline, if any: it dates the batch's
+	// tasks in the order work is handed out (see DueRule), leases carry it
+	// to centers, and the hub recalls leases from silent centers as it
+	// nears.
 	Deadline *time.Time
 }
 
@@ -57,8 +59,13 @@ func CreateBatch(ctx context.Context, st *store.Store, p work.Project, spec Batc
 		deadline = sql.NullString{String: store.TimeText(*spec.Deadline), Valid: true}
 	}
 	err := st.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, purpose, project_id, client_id, name, tasks, created_at, deadline)
-			VALUES (?, ?, ?, ?, ?, 0, ?, ?)`, b.ID, spec.Purpose, b.ProjectID, b.ClientID, b.Name, now, deadline); err != nil {
+		rule, priority, err := dueOf(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		due := rule.Due(b.CreatedAt, spec.Deadline, priority).Unix()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, purpose, project_id, client_id, name, tasks, created_at, deadline, due)
+			VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)`, b.ID, spec.Purpose, b.ProjectID, b.ClientID, b.Name, now, deadline, due); err != nil {
 			return err
 		}
 		var ids, externalIDs, payloads []string
@@ -72,8 +79,8 @@ func CreateBatch(ctx context.Context, st *store.Store, p work.Project, spec Batc
 			if len(ids) == 0 {
 				return nil
 			}
-			if err := tx.InsertRows(ctx, `INSERT INTO tasks (id, project_id, batch_id, external_id, payload, state, wanted, gold, created_at, updated_at) `,
-				len(ids), ids, p.ID, b.ID, externalIDs, payloads, string(work.TaskOpen), wanted, gold, now, now); err != nil {
+			if err := tx.InsertRows(ctx, `INSERT INTO tasks (id, project_id, batch_id, external_id, payload, state, wanted, gold, created_at, updated_at, due) `,
+				len(ids), ids, p.ID, b.ID, externalIDs, payloads, string(work.TaskOpen), wanted, gold, now, now, due); err != nil {
 				return err
 			}
 			ids, externalIDs, payloads = ids[:0], externalIDs[:0], payloads[:0]
@@ -126,7 +133,7 @@ func CreateBatch(ctx context.Context, st *store.Store, p work.Project, spec Batc
 		if b.Tasks == 0 {
 			return fmt.Errorf("the batch has no tasks")
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE batches SET tasks = ? WHERE id = ?`, b.Tasks, b.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE batches SET tasks = ? WHERE id = ?`, b.Tasks, b.ID)
 		return err
 	})
 	if err != nil {

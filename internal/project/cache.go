@@ -16,7 +16,7 @@ import (
 // ProjectColumns are the columns ScanProject reads, in its order.
 const ProjectColumns = `id, client_id, name, kind, schema, instructions, overlap, max_overlap, assignment_seconds,
 	language, method, confidence_target, gold_ratio, min_accuracy, min_gold, min_answer_ms, review_rate, created_at,
-	max_text_error, rubric, review_first`
+	max_text_error, rubric, review_first, priority`
 
 // ScanProject reads one project selected with ProjectColumns.
 func ScanProject(r store.Scanner) (work.Project, error) {
@@ -28,7 +28,7 @@ func ScanProject(r store.Scanner) (work.Project, error) {
 		&p.Overlap, &p.MaxOverlap, &p.AssignmentSeconds,
 		&q.Language, &q.Method, &q.ConfidenceTarget, &q.GoldRatio, &q.MinAccuracy, &q.MinGold, &q.MinAnswerMS, &q.ReviewRate,
 		&created,
-		&q.MaxTextError, &rubric, &q.ReviewFirst); err != nil {
+		&q.MaxTextError, &rubric, &q.ReviewFirst, &p.Priority); err != nil {
 		return work.Project{}, err
 	}
 	if rubric.Valid {

@@ -1,9 +1,10 @@
 // Package project owns clients' projects and what is made of them: batches
-// and their tasks, a task's files, the results a settled task leaves, a
-// batch's completion, a client's rejection of a result, and the bodies of
-// the webhook events these cause (result.ready, task.failed,
-// batch.completed). It owns their SQL. Cancelling a batch and changing a
-// project recall leases, so they live in dispatch.
+// and their tasks (dated by DueRule for the order work is handed out in), a
+// task's files, the results a settled task leaves, a batch's completion, a
+// client's rejection of a result, and the bodies of the webhook events
+// these cause (result.ready, task.failed, batch.completed). It owns their
+// SQL. Cancelling a batch and changing a project recall leases, so they
+// live in dispatch.
 package project
 
 import (
@@ -39,13 +40,13 @@ func CreateProject(ctx context.Context, st *store.Store, p work.Project) (work.P
 		_, err := tx.ExecContext(ctx, `INSERT INTO projects (id, client_id, name, kind, schema, instructions,
 			overlap, max_overlap, assignment_seconds, language, method, confidence_target, gold_ratio,
 			min_accuracy, min_gold, min_answer_ms, review_rate, created_at,
-			max_text_error, rubric, review_first)
+			max_text_error, rubric, review_first, priority)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-			?, ?, ?)`,
+			?, ?, ?, ?)`,
 			p.ID, p.ClientID, p.Name, string(p.Kind), string(schema), p.Instructions,
 			p.Overlap, p.MaxOverlap, p.AssignmentSeconds, q.Language, q.Method, q.ConfidenceTarget, q.GoldRatio,
 			q.MinAccuracy, q.MinGold, q.MinAnswerMS, q.ReviewRate, store.TimeText(p.CreatedAt),
-			q.MaxTextError, rubric, q.ReviewFirst)
+			q.MaxTextError, rubric, q.ReviewFirst, p.Priority)
 		taken = tx.IsUniqueViolation(err)
 		return err
 	})

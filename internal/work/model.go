@@ -18,6 +18,10 @@ type Project struct {
 	// AssignmentSeconds is how long a worker may hold a task before it goes
 	// back to the pool.
 	AssignmentSeconds int `json:"assignment_seconds"`
+	// Priority, from 0 to MaxPriority, moves the project's batches ahead
+	// in the order work is handed out: each step counts as a deadline a
+	// set time (the hub's --priority-step) earlier.
+	Priority int `json:"priority"`
 	Quality
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -81,6 +85,7 @@ const (
 	DefaultReviewFirst      = 20
 	DefaultRubricReviewRate = 0.2
 	MaxReviewFirst          = 1000
+	MaxPriority             = 3
 )
 
 // Batch is one upload of tasks into a project.
