@@ -372,6 +372,17 @@ func taskProject(p wire.Project) api.TaskProject {
 	return api.TaskProject{ID: p.ID, Kind: p.Kind, Instructions: p.Instructions, Schema: p.Schema}
 }
 
+// decodeBody reads a reviewer's JSON request body into v strictly: at most
+// 1 MiB, no field v does not have.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return problem.New(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
+	}
+	return nil
+}
+
 // audit records a center reviewer's verdict on a task the hub sent for a
 // blind audit, to go up to the hub, where it settles the task.
 func (c *Center) audit(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -379,10 +390,8 @@ func (c *Center) audit(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		return problem.New(http.StatusForbidden, "the hub's audits are for the center's reviewers")
 	}
 	var in AuditIn
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return problem.New(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
 	}
 	if len(in.Answer) == 0 || string(in.Answer) == "null" {
 		return problem.New(http.StatusUnprocessableEntity, "answer: required, the answer you find right for the task")
@@ -406,10 +415,8 @@ func (c *Center) review(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return problem.New(http.StatusForbidden, "reviews are for the center's reviewers and managers")
 	}
 	var in ReviewIn
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return problem.New(http.StatusBadRequest, "the request body is not valid JSON for this call: %v", err)
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
 	}
 	if err := work.CheckReview(in.Verdict, in.Note); err != nil {
 		return problem.New(http.StatusUnprocessableEntity, "%v", err)
