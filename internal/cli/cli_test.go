@@ -188,8 +188,8 @@ func TestDemoJSON(t *testing.T) {
 	if s.CenterAnswers == 0 || s.AnswersLost != 0 || s.AnswersDup != 0 {
 		t.Fatalf("village center: %d answers saved there, %d lost, %d duplicated; want some, none, none", s.CenterAnswers, s.AnswersLost, s.AnswersDup)
 	}
-	// 120 posts at ₹1.50 in each of two projects and 40 invoices at ₹12.
-	if m := s.Money; !m.Reconciled || m.Receivable != 120*150*2+40*1200 || m.Payable <= 0 || m.Share <= 0 ||
+	// 120 posts at ₹2.00 in each of two projects and 40 invoices at ₹12.
+	if m := s.Money; !m.Reconciled || m.Receivable != 120*200*2+40*1200 || m.Payable <= 0 || m.Share <= 0 ||
 		m.Receivable != m.Payable+m.Share+m.Revenue {
 		t.Errorf("money: %+v", m)
 	}
