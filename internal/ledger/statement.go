@@ -62,6 +62,13 @@ func makeStatement(ctx context.Context, q store.Reader, workerID string, from, t
 	if err != nil {
 		return Statement{}, err
 	}
+	return rollUp(workerID, from, to, days, minimumWage), nil
+}
+
+// rollUp makes the statement of the days from..to out of its days'
+// earnings: the weeks (ISO), the totals, the hourly rates and whether they
+// fall under minimumWage.
+func rollUp(workerID string, from, to time.Time, days []EarningDay, minimumWage int64) Statement {
 	s := Statement{WorkerID: workerID, From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), Days: days,
 		Weeks: []Week{}, MinimumWage: minimumWage}
 	if s.Days == nil {
@@ -90,7 +97,7 @@ func makeStatement(ctx context.Context, q store.Reader, workerID string, from, t
 	}
 	s.HourlyRate = hourly(s.Earned, s.ActiveMS)
 	s.BelowMinimum = minimumWage > 0 && s.ActiveMS >= 3_600_000 && s.HourlyRate < minimumWage
-	return s, nil
+	return s
 }
 
 // Underpaid is a worker whose effective hourly rate over a period, with

@@ -5,19 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/klauspost/compress/zstd"
 
 	"banyan/internal/auth"
 	"banyan/internal/feed"
 	"banyan/internal/ledger"
 	"banyan/internal/store"
 	"banyan/internal/store/storetest"
-	"banyan/internal/uplink/wire"
 )
 
 // A village center's feed carries a worker's statement when their pay,
@@ -153,69 +149,4 @@ func TestStatementSnapshot(t *testing.T) {
 	if want := (map[string]int64{ravi.ID: 900, uma.ID: 0}); !maps.Equal(got, want) {
 		t.Fatalf("snapshot: got %v, want %v", got, want)
 	}
-}
-
-// BenchmarkStatementFeedBytes measures what statements cost on a center's
-// link: a busy worker's 28 days (300 answers and 7 hours a day) as one
-// feed event, and in a feed reply as the hub sends it (JSON, zstd), alone
-// and fifty together (a center of 50 workers after an outage).
-func BenchmarkStatementFeedBytes(b *testing.B) {
-	statement := func(worker int) ledger.FeedStatement {
-		rng := rand.New(rand.NewPCG(uint64(worker), 2))
-		at := time.Date(2026, 3, 28, 17, 4, 5, 123456000, time.UTC)
-		s := ledger.Statement{WorkerID: fmt.Sprintf("0195b3c2-7d4e-7a10-9c1f-%012d", worker), From: "2026-03-01", To: "2026-03-28",
-			MinimumWage: 5000, Weeks: []ledger.Week{}}
-		for d := range 28 {
-			day := ledger.EarningDay{Day: at.AddDate(0, 0, d-27).Format(time.DateOnly), Answers: 250 + rng.IntN(100)}
-			day.Earned = int64(day.Answers)*300 + int64(rng.IntN(3))*500
-			day.ActiveMS = 6*3_600_000 + rng.Int64N(2*3_600_000)
-			s.Days = append(s.Days, day)
-			y, w := at.AddDate(0, 0, d-27).ISOWeek()
-			name := fmt.Sprintf("%d-W%02d", y, w)
-			if n := len(s.Weeks); n == 0 || s.Weeks[n-1].Week != name {
-				s.Weeks = append(s.Weeks, ledger.Week{Week: name})
-			}
-			wk := &s.Weeks[len(s.Weeks)-1]
-			wk.Answers += day.Answers
-			wk.Earned += day.Earned
-			wk.ActiveMS += day.ActiveMS
-			s.Answers += day.Answers
-			s.Earned += day.Earned
-			s.ActiveMS += day.ActiveMS
-		}
-		for i := range s.Weeks {
-			s.Weeks[i].HourlyRate = s.Weeks[i].Earned * 3_600_000 / s.Weeks[i].ActiveMS
-		}
-		s.HourlyRate = s.Earned * 3_600_000 / s.ActiveMS
-		return ledger.FeedStatement{Statement: s, ComputedAt: at}
-	}
-	reply := func(n int) (raw, packed int) {
-		var events []wire.FeedEvent
-		for i := range n {
-			body, err := json.Marshal(statement(i))
-			if err != nil {
-				b.Fatal(err)
-			}
-			events = append(events, wire.FeedEvent{Seq: int64(1000 + i), Kind: "statement", Body: body})
-		}
-		data, err := json.Marshal(wire.FeedReply{Events: events, Next: int64(1000 + n)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		zw, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer zw.Close()
-		return len(data), len(zw.EncodeAll(data, nil))
-	}
-	var one, oneZ, fifty, fiftyZ int
-	for b.Loop() {
-		one, oneZ = reply(1)
-		fifty, fiftyZ = reply(50)
-	}
-	b.ReportMetric(float64(one), "B-json/reply-of-1")
-	b.ReportMetric(float64(oneZ), "B-zstd/reply-of-1")
-	b.ReportMetric(float64(fifty), "B-json/reply-of-50")
-	b.ReportMetric(float64(fiftyZ), "B-zstd/reply-of-50")
 }
